@@ -1,0 +1,45 @@
+import type { AgentId, EventId, TaskId } from '../core/index.js';
+
+export const AUDIT_EVENT_TYPES = [
+  'agent.registered',
+  'agent.deregistered',
+  'join_token.created',
+  'attestation.succeeded',
+  'attestation.failed',
+  'key.created',
+  'key.rotated',
+  'task.granted',
+  'task.refused',
+  'task.completed',
+  'revocation',
+  'decision',
+  'policy.loaded',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** What a caller records; the log adds position and hashes. */
+export interface AuditEntry {
+  type: AuditEventType;
+  taskId?: TaskId | null;
+  agentId?: AgentId | null;
+  data: Record<string, unknown>;
+}
+
+/**
+ * One link of a hash chain. Each writer (replica) owns a `segment` with its own
+ * chain, so replicas never contend for one head; signed checkpoints tie segments later.
+ */
+export interface AuditEvent {
+  segment: string;
+  seq: number;
+  id: EventId;
+  type: AuditEventType;
+  atMs: number;
+  taskId: TaskId | null;
+  agentId: AgentId | null;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);

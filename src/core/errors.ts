@@ -1,0 +1,75 @@
+/**
+ * The one catalog of error and reason codes. A code is `context.reason`, stable
+ * forever, never reused. The same code appears in decisions, API errors, audit
+ * records and the CLI. docs/reason-codes.md is checked against this table.
+ */
+export const ERROR_CODES = {
+  // credentials: the task credential presented on a call
+  'credential.missing': 'no task credential was presented',
+  'credential.invalid': 'the task credential is malformed, has a bad signature, an unknown key, a forbidden algorithm or the wrong audience',
+  'credential.expired': 'the task credential is past its expiry',
+  'credential.revoked': 'the credential, its task, its agent or its principal was revoked',
+  // identity: attestation and SVIDs
+  'identity.svid_invalid': 'the SVID is malformed, has a bad signature, an unknown key or the wrong audience',
+  'identity.svid_expired': 'the SVID is past its expiry',
+  'identity.agent_unknown': 'no agent is registered under that name or SPIFFE ID',
+  'identity.agent_disabled': 'the agent was deregistered',
+  'identity.agent_exists': 'an agent with that name is already registered',
+  'identity.join_token_invalid': 'the join token is unknown, already used or expired',
+  'identity.oidc_untrusted': 'the OIDC token does not come from a trusted issuer, or fails its signature, audience or expiry checks',
+  'identity.oidc_no_match': 'the OIDC token is valid but no claim rule maps it to an agent',
+  // mandate: the task declaration and its enforcement on each call
+  'mandate.invalid': 'the mandate does not match the mandate schema',
+  'mandate.refused': 'the ceiling refuses one or more items of the mandate at grant time',
+  'mandate.tool_unknown': 'the tool is not in the tool catalog',
+  'mandate.tool_not_declared': 'the tool is not declared in the task mandate',
+  'mandate.arg_constraint': 'an argument breaks a constraint declared in the mandate',
+  'mandate.limit_exceeded': 'a limit declared in the mandate (calls, rate) is used up',
+  'mandate.task_not_active': 'the task is completed, revoked or expired',
+  'mandate.parent_invalid': 'the parent task is unknown, not active or belongs to another agent',
+  // policy: the organisation's Cedar ceiling
+  'policy.forbid': 'a forbid policy of the ceiling matched',
+  'policy.no_permit': 'no permit policy of the ceiling matched',
+  'policy.step_up': 'a policy requires a human approval before this action',
+  'policy.evaluation_error': 'a policy or the request failed to evaluate; denied rather than skipped',
+  'policy.none_loaded': 'no policy is loaded, so nothing is permitted',
+  'policy.invalid': 'a policy file failed to parse or to validate against the schema',
+  // requests and resources at the API
+  'request.invalid': 'the request body, parameters or headers are malformed or break the schema',
+  'request.too_large': 'the request body is larger than the configured limit',
+  'request.unauthorized': 'the admin token is missing or wrong',
+  'request.not_found': 'no such resource or route',
+  'store.conflict': 'a concurrent change won; retry',
+  'internal.error': 'an unexpected error; denied',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Bad input from outside, or a refusal: carries a stable code and a message safe to show. */
+export class CodedError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly publicMessage: string,
+    readonly detail: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${publicMessage}`, options);
+    this.name = 'CodedError';
+  }
+}
+
+/** A configuration or start-up mistake: raised early and never caught to carry on. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function assertNever(value: never): never {
+  throw new TypeError(`unexpected value ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './random.js';
+export * from './clock.js';
+export * from './hash.js';
+export * from './tools.js';

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * What kind of action a tool performs. Each kind is a Cedar action that is a
+ * member of the `call_tool` group, so one policy can speak of all tool calls.
+ */
+export const TOOL_KINDS = ['read', 'write', 'delete', 'export', 'send', 'payment', 'execute', 'retrieve_secret'] as const;
+export type ToolKind = (typeof TOOL_KINDS)[number];
+
+export const RISKS = ['low', 'medium', 'high', 'critical'] as const;
+export type Risk = (typeof RISKS)[number];
+
+/** Tool names are namespaced `<server>.<tool>`; the server part is the tool's group in policy. */
+export const TOOL_NAME = /^[a-z][a-z0-9_-]*\.[A-Za-z0-9_.-]+$/;
+
+export const ToolSpecSchema = z
+  .object({
+    name: z.string().regex(TOOL_NAME, 'expected `<server>.<tool>` in lowercase letters, digits, `_` or `-`'),
+    kind: z.enum(TOOL_KINDS),
+    risk: z.enum(RISKS).default('low'),
+    /** Labels every result of this tool carries (confidential, pii, secret, untrusted, ...). */
+    labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+    description: z.string().max(1000).default(''),
+  })
+  .strict();
+
+export type ToolSpec = z.infer<typeof ToolSpecSchema>;
+
+export function toolGroup(toolName: string): string {
+  const dot = toolName.indexOf('.');
+  return dot === -1 ? toolName : toolName.slice(0, dot);
+}
+
+/** The tools the control plane knows; a call to a tool outside it is denied. */
+export interface ToolCatalog {
+  get(name: string): ToolSpec | undefined;
+  list(): readonly ToolSpec[];
+}
+
+export function toolCatalog(tools: readonly ToolSpec[]): ToolCatalog {
+  const byName = new Map(tools.map((t) => [t.name, Object.freeze({ ...t, labels: [...t.labels] })]));
+  if (byName.size !== tools.length) throw new TypeError('tool catalog: duplicate tool names');
+  const list = Object.freeze([...byName.values()]);
+  return { get: (name) => byName.get(name), list: () => list };
+}

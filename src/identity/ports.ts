@@ -1,0 +1,26 @@
+import type { AgentId } from '../core/index.js';
+import type { Agent, JoinTokenRecord, SigningKeyRecord } from './model.js';
+
+export interface KeyRepo {
+  list(): Promise<SigningKeyRecord[]>;
+  insert(key: SigningKeyRecord): Promise<void>;
+  retire(kid: string, retiredAtMs: number, dropAtMs: number): Promise<void>;
+}
+
+export interface AgentRepo {
+  /** Fails with `identity.agent_exists` when the name is taken. */
+  insert(agent: Agent): Promise<void>;
+  get(id: AgentId): Promise<Agent | undefined>;
+  getByName(name: string): Promise<Agent | undefined>;
+  list(): Promise<Agent[]>;
+  disable(id: AgentId, atMs: number): Promise<void>;
+}
+
+export interface JoinTokenRepo {
+  insert(token: JoinTokenRecord): Promise<void>;
+  /**
+   * Marks the token used if it exists, is unused and unexpired, atomically, and
+   * returns it; otherwise undefined. INVARIANT: at most one caller ever wins.
+   */
+  consume(tokenHash: string, nowMs: number): Promise<JoinTokenRecord | undefined>;
+}

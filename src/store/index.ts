@@ -1,0 +1,15 @@
+export type { Store, SettingsRepo } from './ports.js';
+export { openSqliteStore } from './sqlite/index.js';
+export { openPostgresStore } from './postgres/index.js';
+
+import { openPostgresStore } from './postgres/index.js';
+import { openSqliteStore } from './sqlite/index.js';
+import type { Store } from './ports.js';
+
+/** Opens the store a URL names: `postgres://…` / `postgresql://…`, `file:<path>`, or `:memory:`. */
+export function openStore(url: string): Promise<Store> {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresStore(url);
+  if (url === ':memory:') return openSqliteStore(':memory:');
+  if (url.startsWith('file:')) return openSqliteStore(url.slice('file:'.length));
+  throw new TypeError(`store.url: expected a file: or postgres:// URL, got \`${url}\``);
+}

@@ -1,0 +1,340 @@
+import type { Kysely, Selectable } from 'kysely';
+import { z } from 'zod';
+import type { AuditEvent, AuditEventType } from '../audit/model.js';
+import type { AuditQuery } from '../audit/ports.js';
+import type { Revocation, RevocationKind } from '../credentials/model.js';
+import { CodedError, type AgentId, type CredentialId, type EventId, type JoinTokenId, type TaskId } from '../core/index.js';
+import type { Agent, JoinTokenRecord, SigningKeyRecord } from '../identity/model.js';
+import { MandateSchema, type Task, type TaskStatus } from '../mandate/model.js';
+import type { TaskQuery } from '../mandate/ports.js';
+import { migrate } from './migrate.js';
+import type { Store } from './ports.js';
+import type { Database } from './tables.js';
+
+/** A unique-key violation, in either dialect's words. */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+// Rows come from outside the process: JSON columns are parsed with schemas before the domain sees them.
+const AttestationJson = z.object({
+  joinToken: z.boolean(),
+  oidc: z.array(z.object({ issuer: z.string(), claims: z.record(z.string(), z.string()) })),
+});
+const StringArrayJson = z.array(z.string());
+const JwkJson = z.record(z.string(), z.unknown());
+const DataJson = z.record(z.string(), z.unknown());
+
+function parseJson<T>(schema: z.ZodType<T>, text: string, what: string): T {
+  const parsed = schema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new TypeError(`store: corrupt ${what} row: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+const toAgent = (r: Selectable<Database['agents']>): Agent => ({
+  id: r.id as AgentId,
+  name: r.name,
+  spiffeId: r.spiffe_id,
+  groups: parseJson(StringArrayJson, r.groups, 'agent groups'),
+  attestation: parseJson(AttestationJson, r.attestation, 'agent attestation'),
+  createdAtMs: Number(r.created_at_ms),
+  disabledAtMs: r.disabled_at_ms === null ? null : Number(r.disabled_at_ms),
+});
+
+const toTask = (r: Selectable<Database['tasks']>): Task => ({
+  id: r.id as TaskId,
+  agentId: r.agent_id as AgentId,
+  agentName: r.agent_name,
+  spiffeId: r.spiffe_id,
+  mandate: parseJson(MandateSchema, r.mandate, 'task mandate'),
+  principal: r.principal,
+  parentTaskId: r.parent_task_id as TaskId | null,
+  delegationDepth: Number(r.delegation_depth),
+  status: r.status as TaskStatus,
+  credentialId: r.credential_id as CredentialId,
+  createdAtMs: Number(r.created_at_ms),
+  expiresAtMs: Number(r.expires_at_ms),
+  endedAtMs: r.ended_at_ms === null ? null : Number(r.ended_at_ms),
+  endReason: r.end_reason,
+  callCount: Number(r.call_count),
+});
+
+const toJoinToken = (r: Selectable<Database['join_tokens']>): JoinTokenRecord => ({
+  id: r.id as JoinTokenId,
+  tokenHash: r.token_hash,
+  agentId: r.agent_id as AgentId,
+  createdAtMs: Number(r.created_at_ms),
+  expiresAtMs: Number(r.expires_at_ms),
+  usedAtMs: r.used_at_ms === null ? null : Number(r.used_at_ms),
+});
+
+const toAuditEvent = (r: Selectable<Database['audit_events']>): AuditEvent => ({
+  segment: r.segment,
+  seq: Number(r.seq),
+  id: r.id as EventId,
+  type: r.type as AuditEventType,
+  atMs: Number(r.at_ms),
+  taskId: r.task_id as TaskId | null,
+  agentId: r.agent_id as AgentId | null,
+  data: parseJson(DataJson, r.data, 'audit data'),
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+/** The one query layer: every repository over Kysely, whatever the dialect underneath. */
+export async function kyselyStore(db: Kysely<Database>, kind: Store['kind']): Promise<Store> {
+  await migrate(db);
+  return {
+    kind,
+    keys: {
+      async list() {
+        const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at_ms', 'asc').execute();
+        return rows.map(
+          (r): SigningKeyRecord => ({
+            kid: r.kid,
+            alg: 'ES256',
+            privateJwk: parseJson(JwkJson, r.private_jwk, 'signing key'),
+            publicJwk: parseJson(JwkJson, r.public_jwk, 'signing key'),
+            createdAtMs: Number(r.created_at_ms),
+            retiredAtMs: r.retired_at_ms === null ? null : Number(r.retired_at_ms),
+            dropAtMs: r.drop_at_ms === null ? null : Number(r.drop_at_ms),
+          }),
+        );
+      },
+      async insert(k) {
+        await db
+          .insertInto('signing_keys')
+          .values({
+            kid: k.kid,
+            alg: k.alg,
+            private_jwk: JSON.stringify(k.privateJwk),
+            public_jwk: JSON.stringify(k.publicJwk),
+            created_at_ms: k.createdAtMs,
+            retired_at_ms: k.retiredAtMs,
+            drop_at_ms: k.dropAtMs,
+          })
+          .execute();
+      },
+      async retire(kid, retiredAtMs, dropAtMs) {
+        await db
+          .updateTable('signing_keys')
+          .set({ retired_at_ms: retiredAtMs, drop_at_ms: dropAtMs })
+          .where('kid', '=', kid)
+          .where('retired_at_ms', 'is', null)
+          .execute();
+      },
+    },
+    agents: {
+      async insert(a) {
+        try {
+          await db
+            .insertInto('agents')
+            .values({
+              id: a.id,
+              name: a.name,
+              spiffe_id: a.spiffeId,
+              groups: JSON.stringify(a.groups),
+              attestation: JSON.stringify(a.attestation),
+              created_at_ms: a.createdAtMs,
+              disabled_at_ms: a.disabledAtMs,
+            })
+            .execute();
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new CodedError('identity.agent_exists', `agent \`${a.name}\` is already registered`);
+          throw err;
+        }
+      },
+      async get(id) {
+        const r = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && toAgent(r);
+      },
+      async getByName(name) {
+        const r = await db.selectFrom('agents').selectAll().where('name', '=', name).executeTakeFirst();
+        return r && toAgent(r);
+      },
+      async list() {
+        const rows = await db.selectFrom('agents').selectAll().orderBy('name').execute();
+        return rows.map(toAgent);
+      },
+      async disable(id, atMs) {
+        await db.updateTable('agents').set({ disabled_at_ms: atMs }).where('id', '=', id).where('disabled_at_ms', 'is', null).execute();
+      },
+    },
+    joinTokens: {
+      async insert(t) {
+        await db
+          .insertInto('join_tokens')
+          .values({
+            id: t.id,
+            token_hash: t.tokenHash,
+            agent_id: t.agentId,
+            created_at_ms: t.createdAtMs,
+            expires_at_ms: t.expiresAtMs,
+            used_at_ms: t.usedAtMs,
+          })
+          .execute();
+      },
+      async consume(tokenHash, nowMs) {
+        // One conditional UPDATE: two attestations racing with the same token cannot both win.
+        const r = await db
+          .updateTable('join_tokens')
+          .set({ used_at_ms: nowMs })
+          .where('token_hash', '=', tokenHash)
+          .where('used_at_ms', 'is', null)
+          .where('expires_at_ms', '>', nowMs)
+          .returningAll()
+          .executeTakeFirst();
+        return r && toJoinToken(r);
+      },
+    },
+    tasks: {
+      async insert(t) {
+        await db
+          .insertInto('tasks')
+          .values({
+            id: t.id,
+            agent_id: t.agentId,
+            agent_name: t.agentName,
+            spiffe_id: t.spiffeId,
+            mandate: JSON.stringify(t.mandate),
+            principal: t.principal,
+            parent_task_id: t.parentTaskId,
+            delegation_depth: t.delegationDepth,
+            status: t.status,
+            credential_id: t.credentialId,
+            created_at_ms: t.createdAtMs,
+            expires_at_ms: t.expiresAtMs,
+            ended_at_ms: t.endedAtMs,
+            end_reason: t.endReason,
+            call_count: t.callCount,
+          })
+          .execute();
+      },
+      async get(id) {
+        const r = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && toTask(r);
+      },
+      async list(q: TaskQuery) {
+        let query = db.selectFrom('tasks').selectAll();
+        if (q.agentId) query = query.where('agent_id', '=', q.agentId);
+        if (q.status) query = query.where('status', '=', q.status);
+        if (q.principal) query = query.where('principal', '=', q.principal);
+        const rows = await query
+          .orderBy('created_at_ms', 'desc')
+          .orderBy('id', 'desc')
+          .limit(q.limit ?? 100)
+          .execute();
+        return rows.map(toTask);
+      },
+      async incrementCalls(id, maxCalls) {
+        let query = db
+          .updateTable('tasks')
+          .set((eb) => ({ call_count: eb('call_count', '+', 1) }))
+          .where('id', '=', id)
+          .where('status', '=', 'active');
+        if (maxCalls !== null) query = query.where('call_count', '<', maxCalls);
+        const r = await query.returning('call_count').executeTakeFirst();
+        return r === undefined ? undefined : Number(r.call_count);
+      },
+      async end(id, status, atMs, reason) {
+        const r = await db
+          .updateTable('tasks')
+          .set({ status, ended_at_ms: atMs, end_reason: reason })
+          .where('id', '=', id)
+          .where('status', '=', 'active')
+          .executeTakeFirst();
+        return Number(r.numUpdatedRows) === 1;
+      },
+    },
+    revocations: {
+      async insert(r) {
+        await db
+          .insertInto('revocations')
+          .values({
+            id: r.id,
+            kind: r.kind,
+            subject: r.subject,
+            reason: r.reason,
+            created_at_ms: r.createdAtMs,
+            expires_at_ms: r.expiresAtMs,
+          })
+          .execute();
+      },
+      async listActive(nowMs) {
+        const rows = await db.selectFrom('revocations').selectAll().where('expires_at_ms', '>', nowMs).execute();
+        return rows.map(
+          (r): Revocation => ({
+            id: r.id,
+            kind: r.kind as RevocationKind,
+            subject: r.subject,
+            reason: r.reason,
+            createdAtMs: Number(r.created_at_ms),
+            expiresAtMs: Number(r.expires_at_ms),
+          }),
+        );
+      },
+    },
+    audit: {
+      async append(events) {
+        if (events.length === 0) return;
+        await db
+          .insertInto('audit_events')
+          .values(
+            events.map((e) => ({
+              segment: e.segment,
+              seq: e.seq,
+              id: e.id,
+              type: e.type,
+              at_ms: e.atMs,
+              task_id: e.taskId,
+              agent_id: e.agentId,
+              data: JSON.stringify(e.data),
+              prev_hash: e.prevHash,
+              hash: e.hash,
+            })),
+          )
+          .execute();
+      },
+      async last(segment) {
+        const r = await db.selectFrom('audit_events').selectAll().where('segment', '=', segment).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+        return r && toAuditEvent(r);
+      },
+      async list(q: AuditQuery) {
+        let query = db.selectFrom('audit_events').selectAll();
+        if (q.type) query = query.where('type', '=', q.type);
+        if (q.taskId) query = query.where('task_id', '=', q.taskId);
+        if (q.segment) query = query.where('segment', '=', q.segment);
+        if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
+        const order = q.order ?? 'asc';
+        const rows = await query
+          .orderBy('at_ms', order)
+          .orderBy('segment', order)
+          .orderBy('seq', order)
+          .limit(q.limit ?? 100)
+          .execute();
+        return rows.map(toAuditEvent);
+      },
+      async segments() {
+        const rows = await db.selectFrom('audit_events').select('segment').distinct().orderBy('segment').execute();
+        return rows.map((r) => r.segment);
+      },
+    },
+    settings: {
+      async get(key) {
+        const r = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+        return r?.value;
+      },
+      async setIfAbsent(key, value) {
+        await db
+          .insertInto('settings')
+          .values({ key, value })
+          .onConflict((oc) => oc.column('key').doNothing())
+          .execute();
+        const r = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
+        return r.value;
+      },
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,30 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { kyselyStore } from '../kysely-store.js';
+import type { Store } from '../ports.js';
+import type { Database } from '../tables.js';
+
+const INT8_OID = 20;
+
+/**
+ * The multi-replica store. `?schema=name` in the URL selects (and creates) a
+ * PostgreSQL schema, so several deployments or test runs can share one database.
+ */
+export async function openPostgresStore(url: string): Promise<Store> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new TypeError(`store.url: schema \`${schema}\` must be a lowercase identifier`);
+  }
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // Millisecond timestamps are BIGINT; they fit a JS number exactly until year 287396.
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
+  return kyselyStore(db, 'postgres');
+}

@@ -1,0 +1,67 @@
+/** Row shapes shared by both dialects: one data model, not two. */
+export interface Database {
+  settings: { key: string; value: string };
+  signing_keys: {
+    kid: string;
+    alg: string;
+    private_jwk: string;
+    public_jwk: string;
+    created_at_ms: number;
+    retired_at_ms: number | null;
+    drop_at_ms: number | null;
+  };
+  agents: {
+    id: string;
+    name: string;
+    spiffe_id: string;
+    groups: string;
+    attestation: string;
+    created_at_ms: number;
+    disabled_at_ms: number | null;
+  };
+  join_tokens: {
+    id: string;
+    token_hash: string;
+    agent_id: string;
+    created_at_ms: number;
+    expires_at_ms: number;
+    used_at_ms: number | null;
+  };
+  tasks: {
+    id: string;
+    agent_id: string;
+    agent_name: string;
+    spiffe_id: string;
+    mandate: string;
+    principal: string | null;
+    parent_task_id: string | null;
+    delegation_depth: number;
+    status: string;
+    credential_id: string;
+    created_at_ms: number;
+    expires_at_ms: number;
+    ended_at_ms: number | null;
+    end_reason: string | null;
+    call_count: number;
+  };
+  revocations: {
+    id: string;
+    kind: string;
+    subject: string;
+    reason: string;
+    created_at_ms: number;
+    expires_at_ms: number;
+  };
+  audit_events: {
+    segment: string;
+    seq: number;
+    id: string;
+    type: string;
+    at_ms: number;
+    task_id: string | null;
+    agent_id: string | null;
+    data: string;
+    prev_hash: string;
+    hash: string;
+  };
+}
