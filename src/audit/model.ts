@@ -43,3 +43,8 @@ export interface AuditEvent {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/** The port through which every context records what happened; resolves once the event is durable. */
+export interface AuditSink {
+  record(entry: AuditEntry): Promise<void>;
+}

@@ -22,3 +22,17 @@ export function manualClock(startMs = Date.UTC(2026, 0, 1)): ManualClock {
     },
   };
 }
+
+/** The system clock moved forward on demand: lets a scripted demo show expiry without waiting. */
+export function skewableClock(): ManualClock {
+  let offset = 0;
+  return {
+    nowMs: () => Date.now() + offset,
+    set: (ms) => {
+      offset = ms - Date.now();
+    },
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
+}

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   'mandate.task_not_active': 'the task is completed, revoked or expired',
   'mandate.parent_invalid': 'the parent task is unknown, not active or belongs to another agent',
   // policy: the organisation's Cedar ceiling
+  'policy.permit': 'allowed: the mandate and a permit policy of the ceiling both permit the call',
   'policy.forbid': 'a forbid policy of the ceiling matched',
   'policy.no_permit': 'no permit policy of the ceiling matched',
   'policy.step_up': 'a policy requires a human approval before this action',

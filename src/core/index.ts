@@ -4,3 +4,4 @@ export * from './random.js';
 export * from './clock.js';
 export * from './hash.js';
 export * from './tools.js';
+export * from './zod-error.js';

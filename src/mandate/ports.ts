@@ -5,6 +5,7 @@ export interface TaskQuery {
   agentId?: AgentId;
   status?: TaskStatus;
   principal?: string;
+  parentTaskId?: TaskId;
   limit?: number;
 }
 

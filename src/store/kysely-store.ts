@@ -220,6 +220,7 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind']): Pr
         if (q.agentId) query = query.where('agent_id', '=', q.agentId);
         if (q.status) query = query.where('status', '=', q.status);
         if (q.principal) query = query.where('principal', '=', q.principal);
+        if (q.parentTaskId) query = query.where('parent_task_id', '=', q.parentTaskId);
         const rows = await query
           .orderBy('created_at_ms', 'desc')
           .orderBy('id', 'desc')
@@ -307,9 +308,9 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind']): Pr
         if (q.segment) query = query.where('segment', '=', q.segment);
         if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
         const order = q.order ?? 'asc';
+        // Within a segment seq is the order of record; across segments, time is.
+        if (!q.segment) query = query.orderBy('at_ms', order).orderBy('segment', order);
         const rows = await query
-          .orderBy('at_ms', order)
-          .orderBy('segment', order)
           .orderBy('seq', order)
           .limit(q.limit ?? 100)
           .execute();

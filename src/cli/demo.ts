@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { skewableClock } from '../core/index.js';
+import { AgentClient, type Decision, type TaskHandle } from '../sdk/index.js';
+import { loadConfig, startServer } from '../server/index.js';
+
+export interface DemoStep {
+  step: string;
+  decision: Decision['outcome'];
+  reason: string;
+  expected: { decision: Decision['outcome']; reason: string };
+  ok: boolean;
+}
+
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
+
+/**
+ * A scripted scenario through the SDK against a control plane started for the
+ * occasion (example policies and tools, a throwaway store): every outcome a
+ * newcomer should see, each checked against what the script expects.
+ */
+export async function runDemo(onStep: (s: DemoStep) => void): Promise<DemoStep[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-demo-'));
+  const clock = skewableClock();
+  const adminToken = 'demo-admin-token-not-for-production';
+  const config = loadConfig(join(EXAMPLES, 'mandate.yaml'), {
+    MANDATE_STORE_URL: `file:${join(dir, 'mandate.db')}`,
+    MANDATE_SERVER_PORT: '0',
+    MANDATE_SERVER_ADMIN_TOKEN: adminToken,
+    MANDATE_POLICY_WATCH: 'false',
+  });
+  const server = await startServer(config, { clock });
+  const steps: DemoStep[] = [];
+  const record = (step: string, d: Decision, decision: Decision['outcome'], reason: string) => {
+    const s: DemoStep = { step, decision: d.outcome, reason: d.reason.code, expected: { decision, reason }, ok: d.outcome === decision && d.reason.code === reason };
+    steps.push(s);
+    onStep(s);
+  };
+  try {
+    const join = await fetch(`${server.url}/v1/agents/report-bot/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' });
+    const { token } = (await join.json()) as { token: string };
+    const agent = await AgentClient.connect({ url: server.url, joinToken: token, now: () => clock.nowMs() });
+    const task: TaskHandle = await agent.declare({
+      purpose: 'compile the quarterly report and pay the printing invoice',
+      tools: [{ name: 'files.read', args: { path: { prefix: '/srv/reports/' } } }, 'files.write', { name: 'payments.create', args: { amount: { max: 500 } } }],
+      dataClasses: ['internal'],
+      limits: { maxCalls: 20 },
+      ttlSeconds: 600,
+    });
+    record('read a report inside the mandate', await task.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'allow', 'policy.permit');
+    record('send an email: not declared in the mandate', await task.authorize('email.send', { to: 'someone@example.com' }), 'deny', 'mandate.tool_not_declared');
+    record('read /etc/passwd: breaks the path constraint', await task.authorize('files.read', { path: '/etc/passwd' }), 'deny', 'mandate.arg_constraint');
+    record('write under /etc: forbidden by the ceiling', await task.authorize('files.write', { path: '/etc/cron.d/job', content: '* * * * * true' }), 'deny', 'policy.forbid');
+    record('pay an invoice: needs a human approval', await task.authorize('payments.create', { amount: 120, recipient: 'print-shop' }), 'step_up', 'policy.step_up');
+    await task.complete('report done');
+    record('read again after the task completed', await task.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'deny', 'credential.revoked');
+    const short = await agent.declare({ purpose: 'one quick lookup', tools: ['files.read'], ttlSeconds: 60 });
+    clock.advance(61_000);
+    record('call with a credential past its TTL', await short.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'deny', 'credential.expired');
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return steps;
+}

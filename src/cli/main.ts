@@ -1,0 +1,250 @@
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { verifyChain } from '../audit/index.js';
+import { ConfigError } from '../core/index.js';
+import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
+import { openStore } from '../store/index.js';
+import { loadConfig, redactConfig, startServer } from '../server/index.js';
+import { api, CliApiError } from './api-client.js';
+import { runDemo } from './demo.js';
+
+/** Exit codes: 0 ok/allow, 1 error, 2 bad usage, 3 deny, 4 step_up, 5 mismatch (tests, audit). */
+export const EXIT = { ok: 0, error: 1, usage: 2, deny: 3, stepUp: 4, mismatch: 5 } as const;
+
+const out = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+
+function jsonArg(what: string) {
+  return (value: string): unknown => {
+    try {
+      return JSON.parse(value);
+    } catch {
+      throw new InvalidArgumentError(`${what} must be JSON`);
+    }
+  };
+}
+
+const urlOption = () => new Option('--url <url>', 'control plane URL').env('MANDATE_URL').default('http://127.0.0.1:8080');
+const adminOption = () => new Option('--admin-token <token>', 'admin token printed by the first `mandate serve`').env('MANDATE_ADMIN_TOKEN');
+
+function requireAdmin(opts: { adminToken?: string }): string {
+  if (!opts.adminToken) throw new CliApiError(0, 'request.unauthorized', 'give --admin-token or set MANDATE_ADMIN_TOKEN');
+  return opts.adminToken;
+}
+
+/** The command tree; `--help` on each is generated from these definitions. */
+export function buildProgram(): Command {
+  const program = new Command('mandate')
+    .description('Runtime access control for AI agents: workload identity, mandates, task credentials and Cedar policy at every call')
+    .version('0.1.0')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('run the control plane API')
+    .option('-c, --config <file>', 'configuration file (YAML or JSON)')
+    .option('--port <port>', 'listen port (overrides server.port)')
+    .option('--store <url>', 'store URL: file:<path>, :memory: or postgres://… (overrides store.url)')
+    .action(async (opts: { config?: string; port?: string; store?: string }) => {
+      const env = { ...process.env, ...(opts.port ? { MANDATE_SERVER_PORT: opts.port } : {}), ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) };
+      const config = loadConfig(opts.config, env);
+      const server = await startServer(config, { log: (line) => out(line) });
+      out(`mandate listening on ${server.url}  (store: ${server.plane.store.kind}, policy version ${server.plane.policy.version}, ${server.plane.tools.list().length} tools)`);
+      out(`try: npx mandate demo    API: ${server.url}/v1/openapi.json`);
+      const stop = () => {
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('demo')
+    .description('play a scripted scenario through the SDK: allow, deny outside the mandate, deny by argument, ceiling forbid, step-up, revocation after completion, expiry')
+    .option('--json', 'print one JSON object per step: {"step","decision","reason"}')
+    .action(async (opts: { json?: boolean }) => {
+      const steps = await runDemo((s) => {
+        if (opts.json) out(JSON.stringify({ step: s.step, decision: s.decision, reason: s.reason }));
+        else out(`${s.ok ? 'ok  ' : 'FAIL'} ${s.decision.padEnd(8)} ${s.reason.padEnd(26)} ${s.step}${s.ok ? '' : `  (expected ${s.expected.decision} ${s.expected.reason})`}`);
+      });
+      const failed = steps.filter((s) => !s.ok).length;
+      if (!opts.json) out(`${steps.length - failed} of ${steps.length} steps got the expected decision`);
+      process.exitCode = failed === 0 ? EXIT.ok : EXIT.mismatch;
+    });
+
+  const agent = program.command('agent').description('register agents and issue join tokens');
+  agent
+    .command('register <name>')
+    .description('register an agent as spiffe://<trust-domain>/agent/<name>')
+    .option('-g, --group <group...>', 'Cedar AgentGroup(s) the agent belongs to', ['agents'])
+    .option('--oidc-issuer <url>', 'accept OIDC attestation from this trusted issuer')
+    .option('--claim <name=value...>', 'claim matcher for OIDC attestation (`*` is a wildcard)')
+    .option('--no-join-token', 'refuse join-token attestation for this agent')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (name: string, opts: { group: string[]; oidcIssuer?: string; claim?: string[]; joinToken: boolean; url: string; adminToken?: string }) => {
+      const claims = Object.fromEntries(
+        (opts.claim ?? []).map((c) => {
+          const i = c.indexOf('=');
+          if (i < 1) throw new InvalidArgumentError(`--claim \`${c}\` must be name=value`);
+          return [c.slice(0, i), c.slice(i + 1)];
+        }),
+      );
+      const oidc = opts.oidcIssuer ? [{ issuer: opts.oidcIssuer, claims }] : [];
+      out(await api(opts.url, '/v1/agents', { method: 'POST', token: requireAdmin(opts), body: { name, groups: opts.group, attestation: { joinToken: opts.joinToken, oidc } } }));
+    });
+  agent
+    .command('token <name>')
+    .description('create a one-time join token the agent exchanges for a JWT-SVID')
+    .option('--ttl <seconds>', 'token lifetime in seconds', (v) => Number.parseInt(v, 10))
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (name: string, opts: { ttl?: number; url: string; adminToken?: string }) => {
+      out(await api(opts.url, `/v1/agents/${encodeURIComponent(name)}/join-tokens`, { method: 'POST', token: requireAdmin(opts), body: opts.ttl ? { ttlSeconds: opts.ttl } : {} }));
+    });
+
+  const task = program.command('task').description('declare, complete and revoke tasks');
+  task
+    .command('declare')
+    .description('attest (join token) or use an SVID, declare a mandate, print the task and its credential')
+    .requiredOption('-m, --mandate <file>', 'mandate JSON file, or - for standard input')
+    .option('--join-token <token>', 'attest with this one-time join token')
+    .option('--svid <svid>', 'use this JWT-SVID')
+    .addOption(urlOption())
+    .action(async (opts: { mandate: string; joinToken?: string; svid?: string; url: string }) => {
+      let mandate: unknown;
+      try {
+        mandate = JSON.parse(readFileSync(opts.mandate === '-' ? 0 : opts.mandate, 'utf8'));
+      } catch (err) {
+        throw new CliApiError(0, 'request.invalid', `mandate file \`${opts.mandate}\`: ${(err as Error).message}`);
+      }
+      let svid = opts.svid;
+      if (!svid) {
+        if (!opts.joinToken) throw new CliApiError(0, 'request.invalid', 'give --join-token or --svid');
+        svid = (await api<{ svid: string }>(opts.url, '/v1/attest/join-token', { method: 'POST', body: { token: opts.joinToken } })).svid;
+      }
+      out(await api(opts.url, '/v1/tasks', { method: 'POST', token: svid, body: mandate }));
+    });
+  task
+    .command('complete <taskId>')
+    .description('complete a task: its credential is revoked at once')
+    .option('--credential <token>', 'the task credential (or use --admin-token)')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (taskId: string, opts: { credential?: string; url: string; adminToken?: string }) => {
+      out(await api(opts.url, `/v1/tasks/${encodeURIComponent(taskId)}/complete`, { method: 'POST', token: opts.credential ?? requireAdmin(opts), body: {} }));
+    });
+  task
+    .command('revoke <taskId>')
+    .description('revoke a task and its child tasks')
+    .option('--reason <text>', 'why', 'revoked by an operator')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (taskId: string, opts: { reason: string; url: string; adminToken?: string }) => {
+      out(await api(opts.url, '/v1/revocations', { method: 'POST', token: requireAdmin(opts), body: { kind: 'task', subject: taskId, reason: opts.reason } }));
+    });
+  task
+    .command('list')
+    .description('list tasks')
+    .option('--agent <name>', 'only this agent')
+    .option('--status <status>', 'active, completed or revoked')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (opts: { agent?: string; status?: string; url: string; adminToken?: string }) => {
+      const q = new URLSearchParams({ ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.status ? { status: opts.status } : {}) });
+      out(await api(opts.url, `/v1/tasks?${q}`, { token: requireAdmin(opts) }));
+    });
+
+  program
+    .command('revoke')
+    .description('revoke every credential of a credential id, task, agent or principal')
+    .addOption(new Option('--kind <kind>', 'what to revoke').choices(['credential', 'task', 'agent', 'principal']).makeOptionMandatory())
+    .requiredOption('--subject <id>', 'credential id, task id, agent name or principal id')
+    .option('--reason <text>', 'why', 'revoked by an operator')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (opts: { kind: string; subject: string; reason: string; url: string; adminToken?: string }) => {
+      out(await api(opts.url, '/v1/revocations', { method: 'POST', token: requireAdmin(opts), body: { kind: opts.kind, subject: opts.subject, reason: opts.reason } }));
+    });
+
+  program
+    .command('decide')
+    .description('ask for a decision on one call; exit 0 allow, 3 deny, 4 step_up')
+    .requiredOption('--credential <token>', 'the task credential')
+    .requiredOption('--tool <name>', 'tool name, <server>.<tool>')
+    .option('--args <json>', 'the call arguments as a JSON object', jsonArg('--args'), {})
+    .addOption(urlOption())
+    .action(async (opts: { credential: string; tool: string; args: unknown; url: string }) => {
+      const d = await api<{ outcome: string }>(opts.url, '/v1/decide', { method: 'POST', body: { credential: opts.credential, tool: opts.tool, args: opts.args } });
+      out(d);
+      process.exitCode = d.outcome === 'allow' ? EXIT.ok : d.outcome === 'step_up' ? EXIT.stepUp : EXIT.deny;
+    });
+
+  const policy = program.command('policy').description('check and test Cedar policies');
+  policy
+    .command('test <dir>')
+    .description('validate the policies in <dir> and run the cases in <dir>/tests/*.json; exit 5 on any mismatch')
+    .action((dir: string) => {
+      const engine = PolicyEngine.fromDir(dir);
+      const report = runPolicyTests(dir, engine);
+      out(formatPolicyTestReport(report));
+      process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.mismatch;
+    });
+  policy
+    .command('validate <dir>')
+    .description('parse and validate the policies in <dir> against the schema')
+    .action((dir: string) => {
+      const engine = PolicyEngine.fromDir(dir);
+      out(`ok: ${dir} is valid (hash ${engine.hash.slice(0, 12)})`);
+    });
+
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  audit
+    .command('verify')
+    .description('recompute the hash chain of every segment straight from the store; exit 5 at the first broken link')
+    .option('-c, --config <file>', 'configuration file naming the store')
+    .option('--store <url>', 'store URL (overrides store.url)')
+    .action(async (opts: { config?: string; store?: string }) => {
+      const config = loadConfig(opts.config, { ...process.env, ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) });
+      const store = await openStore(config.store.url);
+      try {
+        const report = await verifyChain(store.audit);
+        for (const s of report.segments) out(`segment ${s.segment}: ${s.events} events, head ${s.headHash.slice(0, 16)}`);
+        if (report.broken) out(`BROKEN: segment ${report.broken.segment} at seq ${report.broken.seq} (${report.broken.reason})`);
+        else out('ok: every chain verifies');
+        process.exitCode = report.ok ? EXIT.ok : EXIT.mismatch;
+      } finally {
+        await store.close();
+      }
+    });
+
+  const config = program.command('config').description('configuration');
+  config
+    .command('print')
+    .description('print the effective configuration, secrets redacted')
+    .option('-c, --config <file>', 'configuration file')
+    .action((opts: { config?: string }) => {
+      out(redactConfig(loadConfig(opts.config)));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (e.code?.startsWith('commander.')) {
+      process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (err instanceof CliApiError || err instanceof ConfigError) {
+      process.stderr.write(`mandate: ${err.message}\n`);
+      process.exitCode = EXIT.error;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,126 @@
+import type { AuditSink } from '../audit/model.js';
+import { CodedError, type AgentId, type Clock, type CredentialId, type Random, type TaskId } from '../core/index.js';
+import type { KeyRing } from '../identity/index.js';
+import { TASK_CREDENTIAL_TYP, type Revocation, type RevocationKind, type TaskCredentialClaims } from './model.js';
+import type { RevocationRepo } from './ports.js';
+import { RevocationSet } from './revocation-set.js';
+
+export interface CredentialDeps {
+  keys: KeyRing;
+  /** The `aud` every task credential carries: the enforcement points of this deployment. */
+  audience: string;
+  /** Longest a task can live; agent and principal revocations are kept this long. */
+  maxTaskTtlSeconds: number;
+  revocations: RevocationRepo;
+  audit: AuditSink;
+  clock: Clock;
+  random: Random;
+  /** Verified credentials kept in memory (signature checks cost ~100 µs; a hit costs nothing). */
+  cacheSize?: number;
+}
+
+export interface MintRequest {
+  credentialId: CredentialId;
+  taskId: TaskId;
+  agentId: AgentId;
+  spiffeId: string;
+  principal: string | null;
+  expiresAtMs: number;
+}
+
+/** Mints and verifies task credentials and owns the revocation set. */
+export class CredentialService {
+  readonly revocationSet = new RevocationSet();
+  private readonly verified = new Map<string, TaskCredentialClaims>();
+  private readonly cacheSize: number;
+
+  constructor(private readonly d: CredentialDeps) {
+    this.cacheSize = d.cacheSize ?? 10_000;
+  }
+
+  /** Loads revocations that can still cut a credential; call at start and on catch-up. */
+  async loadRevocations(): Promise<void> {
+    const now = this.d.clock.nowMs();
+    this.revocationSet.replaceAll(await this.d.revocations.listActive(now));
+  }
+
+  async mint(m: MintRequest): Promise<string> {
+    const nowS = Math.floor(this.d.clock.nowMs() / 1000);
+    return this.d.keys.sign(
+      {
+        sub: m.spiffeId,
+        aud: this.d.audience,
+        jti: m.credentialId,
+        task: m.taskId,
+        agt: m.agentId,
+        iat: nowS,
+        exp: Math.floor(m.expiresAtMs / 1000),
+        ...(m.principal !== null ? { act: { sub: m.principal } } : {}),
+      },
+      TASK_CREDENTIAL_TYP,
+    );
+  }
+
+  /**
+   * Verifies a task credential: signature, `typ`, audience, expiry. Signature
+   * results are cached per token; expiry is re-checked on every call.
+   * Errors: credential.invalid, credential.expired.
+   */
+  async verify(token: string): Promise<TaskCredentialClaims> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.expiresAtMs <= this.d.clock.nowMs()) {
+        this.verified.delete(token);
+        throw new CodedError('credential.expired', 'task credential has expired');
+      }
+      return cached;
+    }
+    const p = await this.d.keys.verify(token, {
+      typ: TASK_CREDENTIAL_TYP,
+      audience: this.d.audience,
+      invalidCode: 'credential.invalid',
+      expiredCode: 'credential.expired',
+    });
+    if (typeof p.jti !== 'string' || typeof p.task !== 'string' || typeof p.agt !== 'string' || typeof p.sub !== 'string') {
+      throw new CodedError('credential.invalid', 'task credential lacks `jti`, `task`, `agt` or `sub`');
+    }
+    const act = p.act as { sub?: unknown } | undefined;
+    const claims: TaskCredentialClaims = {
+      jti: p.jti as CredentialId,
+      taskId: p.task as TaskId,
+      agentId: p.agt as AgentId,
+      spiffeId: p.sub,
+      principal: typeof act?.sub === 'string' ? act.sub : null,
+      issuedAtMs: (p.iat ?? 0) * 1000,
+      expiresAtMs: (p.exp ?? 0) * 1000,
+    };
+    if (this.verified.size >= this.cacheSize) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  /** Records a revocation and applies it to this process at once. */
+  async revoke(kind: RevocationKind, subject: string, reason: string, credentialExpiresAtMs?: number): Promise<Revocation> {
+    const now = this.d.clock.nowMs();
+    const revocation: Revocation = {
+      id: `rvk_${this.d.random.token(12)}`,
+      kind,
+      subject,
+      reason,
+      createdAtMs: now,
+      expiresAtMs: credentialExpiresAtMs ?? now + this.d.maxTaskTtlSeconds * 1000,
+    };
+    await this.d.revocations.insert(revocation);
+    this.revocationSet.add(revocation);
+    await this.d.audit.record({
+      type: 'revocation',
+      taskId: kind === 'task' ? (subject as TaskId) : null,
+      agentId: kind === 'agent' ? (subject as AgentId) : null,
+      data: { kind, subject, reason, revocationId: revocation.id },
+    });
+    return revocation;
+  }
+}

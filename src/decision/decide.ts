@@ -1,0 +1,196 @@
+import type { AuditSink } from '../audit/model.js';
+import { CodedError, canonicalJson, newId, sha256Hex, type AgentId, type Clock, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
+import type { TaskCredentialClaims } from '../credentials/index.js';
+import type { RevocationSet } from '../credentials/index.js';
+import type { Agent } from '../identity/index.js';
+import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
+import type { CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
+import type { Decision, DecisionRequest, Layer } from './model.js';
+import type { RateWindow } from './rate-window.js';
+
+/** Everything decide() needs, as ports: it does no I/O of its own. */
+export interface DecisionPorts {
+  verifyCredential(token: string): Promise<TaskCredentialClaims>;
+  revocations: RevocationSet;
+  /** Tasks and agents by id, usually through a cache. */
+  getTask(id: TaskId): Promise<Task | undefined>;
+  getAgent(id: AgentId): Promise<Agent | undefined>;
+  /** Atomic per-task call counting; undefined when `maxCalls` is used up. */
+  incrementCalls(id: TaskId, maxCalls: number | null): Promise<number | undefined>;
+  tools: ToolCatalog;
+  ceiling: { evaluate(req: CedarRequest): PolicyEvaluation; readonly version: number };
+  buildCedarRequest(facts: CallFacts): CedarRequest;
+  rate: RateWindow;
+  audit: AuditSink;
+  clock: Clock;
+  random: Random;
+  environment: string;
+}
+
+interface Known {
+  claims?: TaskCredentialClaims;
+  task?: Task;
+  policyVersion?: number;
+}
+
+/**
+ * Decides one call: authenticate, revocation, mandate, ceiling, outcome, then
+ * appends the audit record. Never throws and never allows by accident: any
+ * error on the path is a deny with a stable code, and an audit append that
+ * fails turns the decision into a deny.
+ */
+export async function decide(req: DecisionRequest, ports: DecisionPorts): Promise<Decision> {
+  const known: Known = {};
+  let decision: Decision;
+  try {
+    decision = await runPipeline(req, ports, known);
+  } catch (err) {
+    decision = refusal(req, ports, known, err);
+  }
+  try {
+    await ports.audit.record({
+      type: 'decision',
+      taskId: decision.taskId,
+      agentId: decision.agentId,
+      data: {
+        decisionId: decision.id,
+        outcome: decision.outcome,
+        code: decision.reason.code,
+        layer: decision.layer,
+        tool: decision.tool,
+        // Argument values can hold personal data or secrets: the trail keeps their names and a hash that proves them.
+        argNames: Object.keys(req.args ?? {}),
+        argsHash: sha256Hex(canonicalJson(req.args ?? {})),
+        policies: decision.policies,
+        policyVersion: decision.policyVersion,
+        callCount: decision.callCount,
+      },
+    });
+  } catch {
+    if (decision.outcome !== 'deny') return { ...decision, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'the audit record could not be written' }, callCount: null };
+  }
+  return decision;
+}
+
+async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Known): Promise<Decision> {
+  const args = req.args ?? {};
+  if (typeof req.tool !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
+    throw new CodedError('request.invalid', 'a decision needs a `tool` name and an `args` object');
+  }
+  if (typeof req.credential !== 'string' || req.credential.length === 0) throw new CodedError('credential.missing', 'no task credential was presented');
+
+  // 1. authenticate
+  const claims = await ports.verifyCredential(req.credential);
+  known.claims = claims;
+
+  // 2. revocation: the in-memory set, checked on every call even when the signature is cached
+  const task = await ports.getTask(claims.taskId);
+  if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
+  known.task = task;
+  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+  if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
+  const now = ports.clock.nowMs();
+  if (task.expiresAtMs <= now) throw new CodedError('credential.expired', 'the task has expired');
+
+  // 3. mandate
+  checkCallAgainstMandate(task.mandate, req.tool, args);
+  const tool = ports.tools.get(req.tool);
+  if (!tool) throw new CodedError('mandate.tool_unknown', `tool \`${req.tool}\` is not in the tool catalog`);
+  const perMinute = task.mandate.limits.maxCallsPerMinute;
+  if (perMinute !== undefined && ports.rate.count(task.id, now) >= perMinute) {
+    throw new CodedError('mandate.limit_exceeded', `the mandate allows ${perMinute} calls per minute`);
+  }
+  if (task.mandate.limits.maxCalls !== undefined && task.callCount >= task.mandate.limits.maxCalls) {
+    // A cheap early refusal from the cached count; the atomic increment below is what makes it exact.
+    throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls} calls`);
+  }
+
+  // 4. ceiling
+  const agent = await ports.getAgent(task.agentId);
+  if (!agent) throw new CodedError('credential.revoked', 'the agent of this task is no longer registered');
+  const evaluation = ports.ceiling.evaluate(
+    ports.buildCedarRequest({
+      agent: { name: agent.name, spiffeId: agent.spiffeId, groups: agent.groups },
+      tool,
+      args,
+      task: {
+        id: task.id,
+        purpose: task.mandate.purpose,
+        dataClasses: task.mandate.dataClasses,
+        callCount: task.callCount,
+        labels: [],
+        toolsCalled: [],
+        delegationDepth: task.delegationDepth,
+        onBehalfOf: task.principal ?? undefined,
+      },
+      environment: ports.environment,
+    }),
+  );
+  known.policyVersion = evaluation.version;
+
+  // 6. outcome
+  const base = decisionBase(req, ports, known);
+  switch (evaluation.outcome) {
+    case 'deny':
+      return { ...base, outcome: 'deny', layer: 'policy', reason: { code: evaluation.code ?? 'policy.no_permit', message: policyMessage(evaluation) }, policies: evaluation.policyIds };
+    case 'step_up':
+      return { ...base, outcome: 'step_up', layer: 'policy', reason: { code: 'policy.step_up', message: policyMessage(evaluation) }, policies: evaluation.policyIds, stepUp: evaluation.stepUp };
+    case 'allow': {
+      const count = await ports.incrementCalls(task.id, task.mandate.limits.maxCalls ?? null);
+      if (count === undefined) throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
+      task.callCount = count;
+      ports.rate.add(task.id, now);
+      return { ...base, outcome: 'allow', layer: 'policy', reason: { code: 'policy.permit', message: 'permitted by the mandate and the ceiling' }, policies: evaluation.policyIds, callCount: count };
+    }
+  }
+}
+
+function decisionBase(req: DecisionRequest, ports: DecisionPorts, known: Known): Omit<Decision, 'outcome' | 'reason' | 'layer'> {
+  return {
+    id: newId('decision', ports.random),
+    policies: [],
+    policyVersion: known.policyVersion ?? null,
+    stepUp: [],
+    taskId: known.task?.id ?? known.claims?.taskId ?? null,
+    agentId: known.task?.agentId ?? known.claims?.agentId ?? null,
+    tool: typeof req.tool === 'string' ? req.tool : '',
+    callCount: null,
+    atMs: ports.clock.nowMs(),
+  };
+}
+
+function refusal(req: DecisionRequest, ports: DecisionPorts, known: Known, err: unknown): Decision {
+  const base = decisionBase(req, ports, known);
+  if (err instanceof CodedError) return { ...base, outcome: 'deny', layer: layerOf(err.code), reason: { code: err.code, message: err.publicMessage } };
+  return { ...base, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'an unexpected error occurred; denied' } };
+}
+
+function layerOf(code: ErrorCode): Layer {
+  const context = code.slice(0, code.indexOf('.'));
+  switch (context) {
+    case 'credential':
+    case 'mandate':
+    case 'policy':
+    case 'request':
+      return context;
+    default:
+      return 'internal';
+  }
+}
+
+function policyMessage(e: PolicyEvaluation): string {
+  switch (e.code) {
+    case 'policy.forbid':
+      return `forbidden by ${e.policyIds.map((p) => `\`${p}\``).join(', ')}`;
+    case 'policy.step_up':
+      return `needs approval (${e.stepUp.join(', ')}) under ${e.policyIds.map((p) => `\`${p}\``).join(', ')}`;
+    case 'policy.no_permit':
+      return 'no permit policy of the ceiling matches this call';
+    case 'policy.evaluation_error':
+      return 'the ceiling could not evaluate this call; denied';
+    case 'policy.none_loaded':
+      return 'no policy is loaded; everything is denied';
+    case undefined:
+      return 'permitted';
+  }
+}

@@ -1,0 +1,3 @@
+export * from './model.js';
+export { decide, type DecisionPorts } from './decide.js';
+export { RateWindow } from './rate-window.js';

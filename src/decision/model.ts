@@ -1,0 +1,34 @@
+import type { AgentId, DecisionId, ErrorCode, TaskId } from '../core/index.js';
+
+export type Outcome = 'allow' | 'deny' | 'step_up';
+
+/** Which layer decided: every refusal says whether the mandate or the ceiling refused. */
+export type Layer = 'credential' | 'mandate' | 'policy' | 'request' | 'internal';
+
+export interface DecisionRequest {
+  /** The task credential presented with the call. */
+  credential: string;
+  /** The tool being called, `<server>.<tool>`. */
+  tool: string;
+  /** The call's arguments, as the tool would receive them. */
+  args?: Record<string, unknown>;
+}
+
+export interface Decision {
+  id: DecisionId;
+  outcome: Outcome;
+  reason: { code: ErrorCode; message: string };
+  layer: Layer;
+  /** The determining policies (permits for allow, forbids for deny and step_up). */
+  policies: string[];
+  /** The policy version the ceiling was evaluated with; null when it was not reached. */
+  policyVersion: number | null;
+  /** Values of the `@step_up` annotations that demanded approval. */
+  stepUp: string[];
+  taskId: TaskId | null;
+  agentId: AgentId | null;
+  tool: string;
+  /** The task's call count after this call, when it was allowed. */
+  callCount: number | null;
+  atMs: number;
+}

@@ -1,0 +1,113 @@
+import type { AuditSink } from '../audit/model.js';
+import { CodedError, formatZodError, newId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
+import { parseId } from '../core/index.js';
+import { MandateSchema, type Mandate, type RefusedItem, type Task } from './model.js';
+import type { TaskRepo } from './ports.js';
+
+export interface GrantingAgent {
+  id: Task['agentId'];
+  name: string;
+  spiffeId: string;
+  groups: string[];
+}
+
+/** The ceiling as the grant step sees it: does policy forbid this tool for this agent whatever the call? */
+export interface GrantCeiling {
+  checkGrant(agent: { name: string; spiffeId: string; groups: string[] }, tool: ToolSpec): { refused: false } | { refused: true; code: string; policyIds: string[] };
+}
+
+export interface GrantDeps {
+  tasks: TaskRepo;
+  tools: ToolCatalog;
+  ceiling: GrantCeiling;
+  audit: AuditSink;
+  clock: Clock;
+  random: Random;
+}
+
+/** Thrown when any item is refused: the mandate is granted whole or not at all. */
+export class MandateRefused extends CodedError {
+  constructor(readonly refused: RefusedItem[]) {
+    super('mandate.refused', `the ceiling refuses ${refused.length} item${refused.length === 1 ? '' : 's'} of the mandate: ${refused.map((r) => `${r.item} (${r.code})`).join(', ')}`, { refused });
+  }
+}
+
+/**
+ * Validates a mandate, narrows it against the tool catalog, the parent task and
+ * the ceiling, and stores the task. Errors: mandate.invalid, mandate.refused,
+ * mandate.parent_invalid.
+ */
+export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps): Promise<Task> {
+  const parsed = MandateSchema.safeParse(input);
+  if (!parsed.success) throw new CodedError('mandate.invalid', formatZodError(parsed.error));
+  const mandate = parsed.data;
+  const now = d.clock.nowMs();
+  let expiresAtMs = now + mandate.ttlSeconds * 1000;
+
+  const parent = mandate.parentTask === undefined ? undefined : await loadParent(mandate.parentTask, d.tasks, now);
+  const refused: RefusedItem[] = [];
+  for (const grant of mandate.tools) {
+    const tool = d.tools.get(grant.name);
+    if (!tool) {
+      refused.push({ item: `tools.${grant.name}`, code: 'mandate.tool_unknown', reason: `tool \`${grant.name}\` is not in the tool catalog`, policyIds: [] });
+      continue;
+    }
+    // Delegation only ever narrows: a child may not declare what its parent could not do.
+    if (parent && !parent.mandate.tools.some((t) => t.name === grant.name)) {
+      refused.push({ item: `tools.${grant.name}`, code: 'mandate.parent_invalid', reason: `the parent task does not declare \`${grant.name}\``, policyIds: [] });
+      continue;
+    }
+    const verdict = d.ceiling.checkGrant(agent, tool);
+    if (verdict.refused) {
+      refused.push({ item: `tools.${grant.name}`, code: verdict.code, reason: `the ceiling ${verdict.code === 'policy.forbid' ? 'forbids' : 'never permits'} \`${grant.name}\` for agent \`${agent.name}\``, policyIds: verdict.policyIds });
+    }
+  }
+  if (parent) {
+    for (const dataClass of mandate.dataClasses) {
+      if (!parent.mandate.dataClasses.includes(dataClass)) {
+        refused.push({ item: `dataClasses.${dataClass}`, code: 'mandate.parent_invalid', reason: `the parent task does not declare data class \`${dataClass}\``, policyIds: [] });
+      }
+    }
+    expiresAtMs = Math.min(expiresAtMs, parent.expiresAtMs);
+  }
+  if (refused.length > 0) {
+    await d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose: mandate.purpose, refused } });
+    throw new MandateRefused(refused);
+  }
+
+  const task: Task = {
+    id: newId('task', d.random),
+    agentId: agent.id,
+    agentName: agent.name,
+    spiffeId: agent.spiffeId,
+    mandate,
+    principal: mandate.onBehalfOf ?? parent?.principal ?? null,
+    parentTaskId: parent?.id ?? null,
+    delegationDepth: parent ? parent.delegationDepth + 1 : 0,
+    status: 'active',
+    credentialId: newId('credential', d.random),
+    createdAtMs: now,
+    expiresAtMs,
+    endedAtMs: null,
+    endReason: null,
+    callCount: 0,
+  };
+  await d.tasks.insert(task);
+  await d.audit.record({
+    type: 'task.granted',
+    taskId: task.id,
+    agentId: agent.id,
+    data: { mandate, principal: task.principal, parentTaskId: task.parentTaskId, expiresAtMs, credentialId: task.credentialId },
+  });
+  return task;
+}
+
+async function loadParent(id: string, tasks: TaskRepo, now: number): Promise<Task> {
+  const taskId = parseId('task', id);
+  const parent = taskId && (await tasks.get(taskId as TaskId));
+  if (!parent) throw new CodedError('mandate.parent_invalid', `parent task \`${id}\` does not exist`);
+  if (parent.status !== 'active' || parent.expiresAtMs <= now) throw new CodedError('mandate.parent_invalid', `parent task \`${id}\` is not active`);
+  return parent;
+}
+
+export type { Mandate };

@@ -1,0 +1,4 @@
+export * from './model.js';
+export type { TaskRepo, TaskQuery } from './ports.js';
+export { checkCallAgainstMandate, checkArg } from './check-call.js';
+export { grantMandate, MandateRefused, type GrantCeiling, type GrantDeps, type GrantingAgent } from './grant.js';

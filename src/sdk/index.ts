@@ -1,0 +1,175 @@
+/**
+ * The client an agent uses: attest as a workload, declare a mandate, ask before
+ * every call, complete the task. HTTP only; no import of the control plane.
+ */
+export type Outcome = 'allow' | 'deny' | 'step_up';
+
+export interface Decision {
+  id: string;
+  outcome: Outcome;
+  reason: { code: string; message: string };
+  layer: string;
+  policies: string[];
+  policyVersion: number | null;
+  stepUp: string[];
+  taskId: string | null;
+  tool: string;
+  callCount: number | null;
+}
+
+export interface MandateDeclaration {
+  purpose: string;
+  tools: (string | { name: string; args?: Record<string, Record<string, unknown>> })[];
+  dataClasses?: string[];
+  limits?: { maxCalls?: number; maxCallsPerMinute?: number; maxResultBytes?: number };
+  ttlSeconds?: number;
+  onBehalfOf?: string;
+  parentTask?: string;
+}
+
+/** An error answer of the control plane, with its stable code. */
+export class MandateApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly body: unknown,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'MandateApiError';
+  }
+}
+
+/** Thrown by `Task.guard` when a call is not allowed. */
+export class NotAuthorizedError extends Error {
+  constructor(readonly decision: Decision) {
+    super(`${decision.outcome}: ${decision.reason.code}: ${decision.reason.message}`);
+    this.name = 'NotAuthorizedError';
+  }
+}
+
+export interface ConnectOptions {
+  /** The control plane, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** A one-time join token from `mandate agent token`. */
+  joinToken?: string;
+  /** Supplies a fresh OIDC token from a trusted issuer (Kubernetes, CI, cloud) whenever attestation is needed. */
+  oidcToken?: () => Promise<string>;
+  /** Renew the SVID when less than this much of it is left. Default 60 s. */
+  renewBeforeMs?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+interface Svid {
+  svid: string;
+  spiffeId: string;
+  expiresAtMs: number;
+}
+
+async function call<T>(f: typeof fetch, url: string, init: { method: string; token?: string; body?: unknown }): Promise<T> {
+  const res = await f(url, {
+    method: init.method,
+    headers: {
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new MandateApiError(res.status, 'internal.error', `control plane answered HTTP ${res.status} with a body that is not JSON`, text);
+  }
+  if (!res.ok) {
+    const error = (body as { error?: { code?: string; message?: string } })?.error;
+    throw new MandateApiError(res.status, error?.code ?? 'internal.error', error?.message ?? `HTTP ${res.status}`, body);
+  }
+  return body as T;
+}
+
+/** An attested agent. Its SVID is renewed automatically before it expires. */
+export class AgentClient {
+  private svid: Svid | undefined;
+
+  private constructor(private readonly opts: Required<Pick<ConnectOptions, 'url' | 'renewBeforeMs' | 'fetch' | 'now'>> & ConnectOptions) {}
+
+  /** Attests with the join token or the OIDC token source. */
+  static async connect(opts: ConnectOptions): Promise<AgentClient> {
+    if (!opts.joinToken && !opts.oidcToken) throw new TypeError('connect: give a joinToken or an oidcToken source');
+    const client = new AgentClient({ renewBeforeMs: 60_000, fetch: globalThis.fetch, now: Date.now, ...opts, url: opts.url.replace(/\/$/, '') });
+    await client.attest();
+    return client;
+  }
+
+  get spiffeId(): string {
+    return this.svid?.spiffeId ?? '';
+  }
+
+  private async attest(): Promise<void> {
+    const { opts } = this;
+    if (opts.oidcToken) {
+      this.svid = await call<Svid>(opts.fetch, `${opts.url}/v1/attest/oidc`, { method: 'POST', body: { token: await opts.oidcToken() } });
+    } else if (opts.joinToken && !this.svid) {
+      this.svid = await call<Svid>(opts.fetch, `${opts.url}/v1/attest/join-token`, { method: 'POST', body: { token: opts.joinToken } });
+    } else {
+      throw new MandateApiError(401, 'identity.svid_expired', 'the SVID expired and a join token cannot be used twice; attest again', undefined);
+    }
+  }
+
+  /** A valid SVID: renewed with the current one when close to expiry, re-attested when expired. */
+  async currentSvid(): Promise<string> {
+    const now = this.opts.now();
+    if (!this.svid || this.svid.expiresAtMs <= now) await this.attest();
+    else if (this.svid.expiresAtMs - now < this.opts.renewBeforeMs) {
+      this.svid = await call<Svid>(this.opts.fetch, `${this.opts.url}/v1/attest/renew`, { method: 'POST', token: this.svid.svid });
+    }
+    return this.svid!.svid;
+  }
+
+  /** Declares a mandate; the task credential it returns is valid for that mandate only. */
+  async declare(mandate: MandateDeclaration): Promise<TaskHandle> {
+    const res = await call<{ task: { id: string }; credential: string; expiresAtMs: number }>(this.opts.fetch, `${this.opts.url}/v1/tasks`, {
+      method: 'POST',
+      token: await this.currentSvid(),
+      body: mandate,
+    });
+    return new TaskHandle(this.opts.url, this.opts.fetch, res.task.id, res.credential, res.expiresAtMs);
+  }
+}
+
+/** One granted task and its credential. */
+export class TaskHandle {
+  constructor(
+    private readonly url: string,
+    private readonly f: typeof fetch,
+    readonly id: string,
+    readonly credential: string,
+    readonly expiresAtMs: number,
+  ) {}
+
+  /** Asks the control plane whether this call may happen now. */
+  authorize(tool: string, args: Record<string, unknown> = {}): Promise<Decision> {
+    return call<Decision>(this.f, `${this.url}/v1/decide`, { method: 'POST', body: { credential: this.credential, tool, args } });
+  }
+
+  /** Like authorize, but throws NotAuthorizedError unless the call is allowed. */
+  async guard(tool: string, args: Record<string, unknown> = {}): Promise<Decision> {
+    const decision = await this.authorize(tool, args);
+    if (decision.outcome !== 'allow') throw new NotAuthorizedError(decision);
+    return decision;
+  }
+
+  /** Runs `fn` only when the call is allowed. */
+  async run<T>(tool: string, args: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+    await this.guard(tool, args);
+    return fn();
+  }
+
+  /** Completes the task: its credential stops working at once. */
+  async complete(reason?: string): Promise<void> {
+    await call(this.f, `${this.url}/v1/tasks/${encodeURIComponent(this.id)}/complete`, { method: 'POST', token: this.credential, body: reason ? { reason } : {} });
+  }
+}

@@ -1,0 +1,248 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { verifyChain } from '../audit/index.js';
+import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
+import { MandateSchema, type Task } from '../mandate/index.js';
+import type { Agent } from '../identity/index.js';
+import type { ControlPlane } from './control-plane.js';
+import { errorBody, httpStatusOf } from './http-errors.js';
+
+const VERSION = '0.1.0';
+
+const Bearer = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
+function bearer(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  return typeof header === 'string' ? Bearer.exec(header)?.[1] : undefined;
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new CodedError('request.invalid', `${where}: ${formatZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** JSON Schema for the OpenAPI document, generated from the same zod schema that validates. */
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+const AttestJoinBody = z.object({ token: z.string().min(1).max(512) }).strict();
+const AttestOidcBody = z.object({ token: z.string().min(1).max(16_384) }).strict();
+const JoinTokenBody = z.object({ ttlSeconds: z.number().int().min(30).max(7 * 86_400).optional() }).strict();
+const DecideBody = z
+  .object({
+    credential: z.string().min(1).max(8192),
+    tool: z.string().min(1).max(256),
+    args: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+const RevokeBody = z
+  .object({
+    kind: z.enum(['credential', 'task', 'agent', 'principal']),
+    subject: z.string().min(1).max(256),
+    reason: z.string().min(1).max(500).default('revoked by an operator'),
+  })
+  .strict();
+const CompleteBody = z.object({ reason: z.string().max(500).optional() }).strict().default({});
+const TaskListQuery = z
+  .object({
+    agent: z.string().optional(),
+    status: z.enum(['active', 'completed', 'revoked']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+const DecisionListQuery = z
+  .object({
+    task: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+const NameParams = z.object({ name: z.string().min(1).max(64) }).strict();
+const IdParams = z.object({ id: z.string().min(1).max(80) }).strict();
+
+const ErrorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  required: ['error'],
+};
+
+export function taskView(t: Task): Record<string, unknown> {
+  return {
+    id: t.id,
+    agent: t.agentName,
+    agentId: t.agentId,
+    spiffeId: t.spiffeId,
+    status: t.status,
+    mandate: t.mandate,
+    principal: t.principal,
+    parentTask: t.parentTaskId,
+    delegationDepth: t.delegationDepth,
+    callCount: t.callCount,
+    createdAtMs: t.createdAtMs,
+    expiresAtMs: t.expiresAtMs,
+    endedAtMs: t.endedAtMs,
+    endReason: t.endReason,
+  };
+}
+
+function agentView(a: Agent): Record<string, unknown> {
+  return { id: a.id, name: a.name, spiffeId: a.spiffeId, groups: a.groups, attestation: a.attestation, createdAtMs: a.createdAtMs, disabledAtMs: a.disabledAtMs };
+}
+
+/** Builds the `/v1` control-plane API over a started control plane. */
+export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: plane.config.server.bodyLimitBytes, return503OnClosing: true });
+  // zod validates inside each handler (errors name the field); route schemas only document the API.
+  app.setValidatorCompiler(() => (data) => ({ value: data }));
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Mandate control plane', version: VERSION, description: 'Workload identity, mandates, task credentials and decisions for AI agents.' },
+      components: {
+        securitySchemes: {
+          admin: { type: 'http', scheme: 'bearer', description: 'the admin token' },
+          svid: { type: 'http', scheme: 'bearer', description: 'a JWT-SVID from attestation' },
+          task: { type: 'http', scheme: 'bearer', description: 'a task credential' },
+        },
+      },
+    },
+  });
+
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    if (err instanceof CodedError) return reply.status(httpStatusOf(err.code)).send(errorBody(err));
+    const e = err as { code?: string; statusCode?: number; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send(errorBody(new CodedError('request.too_large', `body exceeds ${plane.config.server.bodyLimitBytes} bytes`)));
+    }
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send(errorBody(new CodedError('request.invalid', 'content-type must be application/json')));
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      const message = e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'body must not be empty' : e.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? 'body is not valid JSON' : 'malformed request';
+      return reply.status(400).send(errorBody(new CodedError('request.invalid', message)));
+    }
+    // Unexpected: a stable code, never the stack or the message of the cause.
+    return reply.status(500).send(errorBody(new CodedError('internal.error', 'an unexpected error occurred')));
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(new CodedError('request.not_found', `no route \`${req.method} ${req.url.split('?')[0]}\``))));
+
+  const requireAdmin = async (req: FastifyRequest): Promise<void> => {
+    if (!plane.isAdmin(bearer(req))) throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
+  };
+  const requireBearer = (req: FastifyRequest, what: string): string => {
+    const token = bearer(req);
+    if (!token) throw new CodedError('request.unauthorized', `this endpoint needs ${what} as a bearer token`);
+    return token;
+  };
+  const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, response: { '4xx': ErrorSchema }, ...extra } });
+
+  app.get('/healthz', doc('liveness and policy version'), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind }));
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  // Trust domain
+  app.get('/v1/jwks.json', doc('the trust domain public keys (JWKS)'), async () => plane.keys.jwks());
+  app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => plane.keys.jwks());
+  app.get('/v1/bundle', doc('the SPIFFE trust bundle'), async () => ({ trust_domain: plane.config.trustDomain, ...plane.keys.spiffeBundle(300) }));
+  app.post('/v1/keys/rotate', doc('start signing with a new key (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    const result = await plane.keys.rotate();
+    await plane.audit.record({ type: 'key.rotated', data: result });
+    return result;
+  });
+
+  // Agents
+  app.post('/v1/agents', doc('register an agent (admin)', { security: [{ admin: [] }], body: jsonSchema(z.object({ name: z.string(), groups: z.array(z.string()).optional(), attestation: z.unknown().optional() })) }), async (req, reply) => {
+    await requireAdmin(req);
+    const agent = await plane.identity.registerAgent(req.body ?? {});
+    return reply.status(201).send(agentView(agent));
+  });
+  app.get('/v1/agents', doc('list agents (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    return { agents: (await plane.store.agents.list()).map(agentView) };
+  });
+  app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    const { name } = parse(NameParams, req.params, 'path');
+    return agentView(await plane.deregisterAgent(name));
+  });
+  app.post('/v1/agents/:name/join-tokens', doc('create a one-time join token (admin)', { security: [{ admin: [] }], body: jsonSchema(JoinTokenBody) }), async (req, reply) => {
+    await requireAdmin(req);
+    const { name } = parse(NameParams, req.params, 'path');
+    const body = parse(JoinTokenBody, req.body ?? {}, 'body');
+    const created = await plane.identity.createJoinToken(name, body.ttlSeconds ?? plane.config.identity.joinTokenTtlSeconds);
+    return reply.status(201).send(created);
+  });
+
+  // Attestation
+  app.post('/v1/attest/join-token', doc('exchange a join token for a JWT-SVID', { body: jsonSchema(AttestJoinBody) }), async (req) => {
+    const body = parse(AttestJoinBody, req.body, 'body');
+    return plane.identity.attestWithJoinToken(body.token);
+  });
+  app.post('/v1/attest/renew', doc('renew a JWT-SVID before it expires (SVID)', { security: [{ svid: [] }] }), async (req) => {
+    return plane.identity.renewSvid(requireBearer(req, 'a JWT-SVID'));
+  });
+  app.post('/v1/attest/oidc', doc('exchange a trusted OIDC token for a JWT-SVID', { body: jsonSchema(AttestOidcBody) }), async (req) => {
+    const body = parse(AttestOidcBody, req.body, 'body');
+    return plane.identity.attestWithOidc(body.token);
+  });
+
+  // Tasks
+  app.post('/v1/tasks', doc('declare a mandate; returns the task credential (SVID)', { security: [{ svid: [] }], body: jsonSchema(MandateSchema) }), async (req, reply) => {
+    const svid = requireBearer(req, 'a JWT-SVID');
+    const { task, credential } = await plane.declare(svid, req.body);
+    return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
+  });
+  app.get('/v1/tasks', doc('list tasks (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    const q = parse(TaskListQuery, req.query, 'query');
+    const agent = q.agent ? await plane.identity.agentByName(q.agent) : undefined;
+    const tasks = await plane.store.tasks.list({ agentId: agent?.id, status: q.status, limit: q.limit });
+    return { tasks: tasks.map(taskView) };
+  });
+  app.get('/v1/tasks/:id', doc('one task (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    const { id } = parse(IdParams, req.params, 'path');
+    return taskView(await plane.task(id));
+  });
+  app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { security: [{ task: [] }, { admin: [] }] }), async (req) => {
+    const { id } = parse(IdParams, req.params, 'path');
+    const token = requireBearer(req, 'the task credential or the admin token');
+    if (!plane.isAdmin(token) && !(await plane.isCredentialOfTask(token, id))) {
+      throw new CodedError('request.unauthorized', 'only the task credential of this task or the admin token may complete it');
+    }
+    const body = parse(CompleteBody, req.body ?? {}, 'body');
+    return taskView(await plane.endTask(id, 'completed', body.reason ?? 'completed'));
+  });
+
+  // Revocation
+  app.post('/v1/revocations', doc('revoke by credential, task, agent or principal (admin)', { security: [{ admin: [] }], body: jsonSchema(RevokeBody) }), async (req, reply) => {
+    await requireAdmin(req);
+    const body = parse(RevokeBody, req.body, 'body');
+    return reply.status(201).send(await plane.revoke(body.kind, body.subject, body.reason));
+  });
+
+  // Decisions
+  app.post('/v1/decide', doc('decide one call (for enforcement points)', { body: jsonSchema(DecideBody) }), async (req) => {
+    const body = parse(DecideBody, req.body, 'body');
+    return plane.decide(body);
+  });
+  app.get('/v1/decisions', doc('recent decisions from the audit trail (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    const q = parse(DecisionListQuery, req.query, 'query');
+    const taskId = q.task === undefined ? undefined : parseId('task', q.task);
+    if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
+    const events = await plane.store.audit.list({ type: 'decision', taskId: taskId as TaskId | undefined, limit: q.limit, order: 'desc' });
+    return { decisions: events.map((e) => ({ atMs: e.atMs, taskId: e.taskId, agentId: e.agentId, ...e.data })) };
+  });
+
+  // Audit
+  app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    await plane.audit.flush();
+    return verifyChain(plane.store.audit);
+  });
+
+  return app;
+}

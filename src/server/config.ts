@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { AGENT_NAME } from '../identity/model.js';
+import { RegisterAgentSchema } from '../identity/index.js';
+import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
+
+const Jwk = z.record(z.string(), z.unknown());
+
+/** The one configuration schema; each default sits beside its key. */
+export const ConfigSchema = z
+  .object({
+    /** The SPIFFE trust domain: agents are `spiffe://<trustDomain>/agent/<name>`. */
+    trustDomain: z.string().regex(/^[a-z0-9.-]{1,255}$/, 'expected a DNS-like name such as `acme.internal`').default('mandate.local'),
+    /** Seen by policies as `context.environment`. */
+    environment: z.string().min(1).max(64).default('development'),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Requests larger than this are refused with `request.too_large`. */
+        bodyLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        /** When unset, one is generated on first start, printed once, and only its hash is kept. */
+        adminToken: z.string().min(16).optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 64 * 1024 }),
+    store: z
+      .object({
+        /** `file:<path>` (SQLite, embedded), `:memory:`, or `postgres://…` (multi-replica). */
+        url: z
+          .string()
+          .refine((u) => u === ':memory:' || u.startsWith('file:') || u.startsWith('postgres://') || u.startsWith('postgresql://'), 'expected a file: or postgres:// URL')
+          .default('file:.mandate/mandate.db'),
+      })
+      .strict()
+      .default({ url: 'file:.mandate/mandate.db' }),
+    policy: z
+      .object({
+        /** A directory of `.cedar` files; relative paths are from the config file. */
+        dir: z.string().min(1).default('policies'),
+        /** Reload when a file in the directory changes. */
+        watch: z.boolean().default(true),
+      })
+      .strict()
+      .default({ dir: 'policies', watch: true }),
+    identity: z
+      .object({
+        svidTtlSeconds: z.number().int().min(30).max(3600).default(300),
+        joinTokenTtlSeconds: z.number().int().min(30).max(7 * 86_400).default(600),
+        /** External OIDC/JWT issuers whose tokens may attest agents. */
+        oidcIssuers: z
+          .array(
+            z
+              .object({
+                issuer: z.string().url(),
+                audience: z.string().min(1),
+                jwksUri: z.string().url().optional(),
+                jwks: z.object({ keys: z.array(Jwk).min(1) }).strict().optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ svidTtlSeconds: 300, joinTokenTtlSeconds: 600, oidcIssuers: [] }),
+    credentials: z
+      .object({
+        /** The `aud` of task credentials: the enforcement points of this deployment. */
+        audience: z.string().min(1).default('mandate'),
+        /** Upper bound of any task's life; revocations of agents and principals are kept this long. */
+        maxTaskTtlSeconds: z.number().int().min(60).max(86_400).default(86_400),
+      })
+      .strict()
+      .default({ audience: 'mandate', maxTaskTtlSeconds: 86_400 }),
+    audit: z
+      .object({
+        /** This writer's hash-chain segment; give every replica its own. */
+        segment: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('main'),
+      })
+      .strict()
+      .default({ segment: 'main' }),
+    /** The tool catalog: a mandate may only declare tools listed here. */
+    tools: z.array(ToolSpecSchema).default([]),
+    /** Agents registered at start when absent (examples, fixed fleets). */
+    agents: z.array(RegisterAgentSchema).default([]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const names = new Set<string>();
+    c.tools.forEach((t, i) => {
+      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `tool \`${t.name}\` is listed twice` });
+      names.add(t.name);
+    });
+    c.agents.forEach((a, i) => {
+      if (!AGENT_NAME.test(a.name)) ctx.addIssue({ code: 'custom', path: ['agents', i, 'name'], message: 'invalid agent name' });
+    });
+  });
+
+export type Config = Readonly<z.output<typeof ConfigSchema>>;
+
+/** Every scalar key that a `MANDATE_*` variable can set; the variable name is the path in SNAKE_CASE. */
+export const ENV_KEYS = [
+  'trustDomain',
+  'environment',
+  'server.host',
+  'server.port',
+  'server.bodyLimitBytes',
+  'server.adminToken',
+  'store.url',
+  'policy.dir',
+  'policy.watch',
+  'identity.svidTtlSeconds',
+  'identity.joinTokenTtlSeconds',
+  'credentials.audience',
+  'credentials.maxTaskTtlSeconds',
+  'audit.segment',
+] as const;
+
+export function envName(path: string): string {
+  return `MANDATE_${path
+    .split('.')
+    .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2'))
+    .join('_')
+    .toUpperCase()}`;
+}
+
+/**
+ * Reads the config file (YAML or JSON), applies `MANDATE_*` overrides and
+ * validates. A relative policy directory resolves from the config file's folder. Errors name
+ * the path of every bad key.
+ */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: Record<string, unknown> = {};
+  const base = file ? dirname(resolve(file)) : process.cwd();
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`config: cannot read \`${file}\`: ${(err as Error).message}`);
+    }
+    try {
+      raw = (YAML.parse(text) ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`config: \`${file}\` is not valid YAML or JSON: ${(err as Error).message}`);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config: \`${file}\` must hold a mapping at the top`);
+  }
+  for (const path of ENV_KEYS) {
+    const value = env[envName(path)];
+    if (value === undefined) continue;
+    const parts = path.split('.');
+    let node = raw;
+    for (const part of parts.slice(0, -1)) {
+      if (node[part] === undefined || node[part] === null || typeof node[part] !== 'object') node[part] = {};
+      node = node[part] as Record<string, unknown>;
+    }
+    // YAML scalars: `8080` is a number and `true` a boolean, as in the file.
+    node[parts[parts.length - 1]!] = YAML.parse(value);
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`config${file ? ` \`${file}\`` : ''}: ${formatZodError(parsed.error)}`);
+  const config = parsed.data;
+  config.policy.dir = resolve(base, config.policy.dir);
+  // The store lives where the control plane runs (./.mandate/ by default), not beside the config file.
+  if (config.store.url.startsWith('file:')) config.store.url = `file:${resolve(config.store.url.slice(5))}`;
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The effective configuration with secrets redacted, for `mandate config print`. */
+export function redactConfig(config: Config): unknown {
+  return { ...config, server: { ...config.server, adminToken: config.server.adminToken ? '[redacted]' : undefined } };
+}

@@ -1,0 +1,264 @@
+import { timingSafeEqual } from 'node:crypto';
+import { AuditLog } from '../audit/index.js';
+import { CodedError, parseId, sha256Hex, systemClock, systemRandom, toolCatalog, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
+import { CredentialService, REVOCATION_KINDS, type RevocationKind } from '../credentials/index.js';
+import { decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
+import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
+import { grantMandate, type Task } from '../mandate/index.js';
+import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
+import { openStore, type Store } from '../store/index.js';
+import type { Config } from './config.js';
+
+export interface ControlPlaneOptions {
+  clock?: Clock;
+  random?: Random;
+  /** Where start-up messages go (the generated admin token is printed here once). */
+  log?: (line: string) => void;
+}
+
+export interface GrantedTask {
+  task: Task;
+  credential: string;
+}
+
+/** A small read-through cache for records that do not change once written. */
+class Lookup<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(
+    private readonly load: (key: K) => Promise<V | undefined>,
+    private readonly max = 10_000,
+  ) {}
+  async get(key: K): Promise<V | undefined> {
+    const hit = this.map.get(key);
+    if (hit !== undefined) return hit;
+    const value = await this.load(key);
+    if (value !== undefined) {
+      if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as K);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+  forget(key: K): void {
+    this.map.delete(key);
+  }
+}
+
+const ADMIN_TOKEN_KEY = 'admin_token_sha256';
+
+/**
+ * The composition root: builds every context over one store and exposes the
+ * operations the API, CLI and gateway use.
+ */
+export class ControlPlane {
+  readonly decisionPorts: DecisionPorts;
+  private readonly tasks: Lookup<TaskId, Task>;
+  private readonly agents: Lookup<AgentId, Agent>;
+  private stopWatch: (() => void) | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly store: Store,
+    readonly keys: KeyRing,
+    readonly identity: IdentityService,
+    readonly credentials: CredentialService,
+    readonly policy: PolicyEngine,
+    readonly audit: AuditLog,
+    readonly tools: ToolCatalog,
+    private readonly adminTokenHash: string,
+    readonly clock: Clock,
+    readonly random: Random,
+  ) {
+    this.tasks = new Lookup((id) => store.tasks.get(id));
+    this.agents = new Lookup((id) => store.agents.get(id));
+    this.decisionPorts = {
+      verifyCredential: (t) => credentials.verify(t),
+      revocations: credentials.revocationSet,
+      getTask: (id) => this.tasks.get(id),
+      getAgent: (id) => this.agents.get(id),
+      incrementCalls: (id, max) => store.tasks.incrementCalls(id, max),
+      tools,
+      ceiling: policy,
+      buildCedarRequest,
+      rate: new RateWindow(),
+      audit,
+      clock,
+      random,
+      environment: config.environment,
+    };
+  }
+
+  /** Opens the store, keys, policies and revocations. Throws ConfigError on invalid policies. */
+  static async start(config: Config, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const clock = opts.clock ?? systemClock;
+    const random = opts.random ?? systemRandom;
+    const log = opts.log ?? (() => undefined);
+    const policy = PolicyEngine.fromDir(config.policy.dir);
+    const store = await openStore(config.store.url);
+    try {
+      const audit = await AuditLog.open(store.audit, config.audit.segment, clock, random);
+      const maxTtl = Math.max(config.credentials.maxTaskTtlSeconds, config.identity.svidTtlSeconds);
+      const kidsBefore = (await store.keys.list()).length;
+      const keys = await KeyRing.open(store.keys, clock, maxTtl);
+      if (kidsBefore === 0) await audit.record({ type: 'key.created', data: { kids: keys.kids() } });
+      const identity = new IdentityService({
+        trustDomain: config.trustDomain,
+        svidAudience: `spiffe://${config.trustDomain}/mandate`,
+        svidTtlSeconds: config.identity.svidTtlSeconds,
+        keys,
+        agents: store.agents,
+        joinTokens: store.joinTokens,
+        oidc: new OidcTrust(config.identity.oidcIssuers, clock),
+        audit,
+        clock,
+        random,
+      });
+      const credentials = new CredentialService({
+        keys,
+        audience: config.credentials.audience,
+        maxTaskTtlSeconds: config.credentials.maxTaskTtlSeconds,
+        revocations: store.revocations,
+        audit,
+        clock,
+        random,
+      });
+      await credentials.loadRevocations();
+      const adminTokenHash = await ensureAdminToken(store, config, random, log);
+      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, toolCatalog(config.tools), adminTokenHash, clock, random);
+      for (const agent of config.agents) {
+        if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
+      }
+      await audit.record({ type: 'policy.loaded', data: { version: policy.version, hash: policy.hash } });
+      return plane;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** Reloads policies when their files change; a broken edit keeps the last good set. */
+  watchPolicies(log: (line: string) => void): void {
+    this.stopWatch = this.policy.watch((result) => {
+      if (result.ok) {
+        log(`policies reloaded: version ${result.version}`);
+        void this.audit.record({ type: 'policy.loaded', data: { version: this.policy.version, hash: this.policy.hash } }).catch(() => undefined);
+      } else log(`policy reload refused, keeping version ${this.policy.version}: ${result.errors}`);
+    });
+  }
+
+  isAdmin(token: string | undefined): boolean {
+    if (!token) return false;
+    const a = Buffer.from(sha256Hex(token), 'hex');
+    const b = Buffer.from(this.adminTokenHash, 'hex');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** Grants a mandate to the agent an SVID proves. Errors: identity.svid_*, mandate.*. */
+  async declare(svid: string, mandate: unknown): Promise<GrantedTask> {
+    const { agent } = await this.identity.verifySvid(svid);
+    const task = await grantMandate(agent, mandate, {
+      tasks: this.store.tasks,
+      tools: this.tools,
+      ceiling: this.policy,
+      audit: this.audit,
+      clock: this.clock,
+      random: this.random,
+    });
+    const credential = await this.credentials.mint({
+      credentialId: task.credentialId,
+      taskId: task.id,
+      agentId: task.agentId,
+      spiffeId: task.spiffeId,
+      principal: task.principal,
+      expiresAtMs: task.expiresAtMs,
+    });
+    return { task, credential };
+  }
+
+  decide(req: DecisionRequest): Promise<Decision> {
+    return decide(req, this.decisionPorts);
+  }
+
+  async task(id: string): Promise<Task> {
+    const taskId = parseId('task', id);
+    const task = taskId && (await this.store.tasks.get(taskId));
+    if (!task) throw new CodedError('request.not_found', `no task \`${id}\``);
+    return task;
+  }
+
+  /** Ends a task: its credential and every child task's are revoked at once. */
+  async endTask(id: string, status: 'completed' | 'revoked', reason: string): Promise<Task> {
+    const task = await this.task(id);
+    if (task.status !== 'active') return task;
+    await this.credentials.revoke('task', task.id, reason, task.expiresAtMs);
+    await this.store.tasks.end(task.id, status, this.clock.nowMs(), reason);
+    if (status === 'completed') await this.audit.record({ type: 'task.completed', taskId: task.id, agentId: task.agentId, data: { reason } });
+    for (const child of await this.store.tasks.list({ parentTaskId: task.id, status: 'active', limit: 10_000 })) {
+      await this.endTask(child.id, 'revoked', `parent task ${task.id} ended`);
+    }
+    this.tasks.forget(task.id);
+    return this.task(id);
+  }
+
+  /** Is this token the task credential of that task? (an agent may complete its own task) */
+  async isCredentialOfTask(token: string, taskId: string): Promise<boolean> {
+    try {
+      const claims = await this.credentials.verify(token);
+      return claims.taskId === taskId;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Revokes by credential, task, agent or principal. Errors: request.invalid, request.not_found. */
+  async revoke(kind: string, subject: string, reason: string): Promise<{ kind: RevocationKind; subject: string; tasksEnded: number }> {
+    if (!(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new CodedError('request.invalid', `kind must be one of ${REVOCATION_KINDS.join(', ')}`);
+    switch (kind as RevocationKind) {
+      case 'task':
+        await this.endTask(subject, 'revoked', reason);
+        return { kind: 'task', subject, tasksEnded: 1 };
+      case 'credential': {
+        await this.credentials.revoke('credential', subject, reason);
+        return { kind: 'credential', subject, tasksEnded: 0 };
+      }
+      case 'agent': {
+        const agent = await this.identity.agentByName(subject).catch(() => undefined);
+        const agentId = agent?.id ?? parseId('agent', subject);
+        if (!agentId) throw new CodedError('request.not_found', `no agent \`${subject}\``);
+        await this.credentials.revoke('agent', agentId, reason);
+        return { kind: 'agent', subject: agentId, tasksEnded: await this.endAll({ agentId }, reason) };
+      }
+      case 'principal':
+        await this.credentials.revoke('principal', subject, reason);
+        return { kind: 'principal', subject, tasksEnded: await this.endAll({ principal: subject }, reason) };
+    }
+  }
+
+  private async endAll(query: { agentId?: AgentId; principal?: string }, reason: string): Promise<number> {
+    const active = await this.store.tasks.list({ ...query, status: 'active', limit: 10_000 });
+    for (const t of active) await this.endTask(t.id, 'revoked', reason);
+    return active.length;
+  }
+
+  async deregisterAgent(name: string): Promise<Agent> {
+    const agent = await this.identity.deregisterAgent(name);
+    await this.revoke('agent', agent.id, 'agent deregistered');
+    return agent;
+  }
+
+  async close(): Promise<void> {
+    this.stopWatch?.();
+    await this.audit.flush();
+    await this.store.close();
+  }
+}
+
+async function ensureAdminToken(store: Store, config: Config, random: Random, log: (line: string) => void): Promise<string> {
+  if (config.server.adminToken) return sha256Hex(config.server.adminToken);
+  const existing = await store.settings.get(ADMIN_TOKEN_KEY);
+  if (existing) return existing;
+  const token = `madm_${random.token(32)}`;
+  const stored = await store.settings.setIfAbsent(ADMIN_TOKEN_KEY, sha256Hex(token));
+  // Printed once: only its hash is kept, so it cannot be shown again.
+  if (stored === sha256Hex(token)) log(`admin token (shown once, keep it): ${token}`);
+  return stored;
+}

@@ -1,0 +1,54 @@
+import { CodedError, type ErrorCode } from '../core/index.js';
+
+/** The one table from error code to HTTP status for the control-plane API. */
+export function httpStatusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'request.invalid':
+    case 'mandate.invalid':
+      return 400;
+    case 'request.unauthorized':
+    case 'credential.missing':
+    case 'credential.invalid':
+    case 'credential.expired':
+    case 'credential.revoked':
+    case 'identity.svid_invalid':
+    case 'identity.svid_expired':
+    case 'identity.join_token_invalid':
+    case 'identity.oidc_untrusted':
+    case 'identity.oidc_no_match':
+      return 401;
+    case 'identity.agent_disabled':
+    case 'mandate.refused':
+    case 'mandate.parent_invalid':
+    case 'mandate.tool_unknown':
+    case 'mandate.tool_not_declared':
+    case 'mandate.arg_constraint':
+    case 'mandate.limit_exceeded':
+    case 'mandate.task_not_active':
+    case 'policy.forbid':
+    case 'policy.no_permit':
+    case 'policy.step_up':
+    case 'policy.evaluation_error':
+    case 'policy.none_loaded':
+    case 'policy.permit':
+      return 403;
+    case 'request.not_found':
+    case 'identity.agent_unknown':
+      return 404;
+    case 'identity.agent_exists':
+    case 'store.conflict':
+      return 409;
+    case 'request.too_large':
+      return 413;
+    case 'policy.invalid':
+      return 422;
+    case 'internal.error':
+      return 500;
+  }
+}
+
+/** The error body every endpoint returns: the code and a message safe to show, never a stack. */
+export function errorBody(err: CodedError): { error: { code: ErrorCode; message: string } & Record<string, unknown> } {
+  const refused = (err.detail as { refused?: unknown }).refused;
+  return { error: { code: err.code, message: err.publicMessage, ...(refused ? { refused } : {}) } };
+}

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { GENESIS_HASH, type AuditEvent } from '../audit/model.js';
+import type { AgentId, CredentialId, EventId, JoinTokenId, TaskId } from '../core/index.js';
+import { CodedError } from '../core/index.js';
+import type { Task } from '../mandate/index.js';
+import { MandateSchema } from '../mandate/index.js';
+import { dropPostgresSchema, postgresUrl } from '../../test/helpers.js';
+import { openPostgresStore, openSqliteStore, type Store } from './index.js';
+
+const pg = postgresUrl();
+const targets: [string, () => Promise<Store>, () => Promise<void>][] = [['sqlite', () => openSqliteStore(':memory:'), async () => undefined]];
+if (pg) {
+  const schema = `mandate_contract_${process.pid}_${Date.now()}`;
+  const sep = pg.includes('?') ? '&' : '?';
+  targets.push(['postgres', () => openPostgresStore(`${pg}${sep}schema=${schema}`), () => dropPostgresSchema(pg, schema)]);
+} else {
+  it('PostgreSQL store contract (set MANDATE_TEST_POSTGRES_URL to run)', { skip: 'no MANDATE_TEST_POSTGRES_URL outside CI' }, () => undefined);
+}
+
+function task(id: string, overrides: Partial<Task> = {}): Task {
+  return {
+    id: id as TaskId,
+    agentId: 'agt_aaaaaaaaaaaa' as AgentId,
+    agentName: 'bot',
+    spiffeId: 'spiffe://t/agent/bot',
+    mandate: MandateSchema.parse({ purpose: 'p', tools: ['files.read'], limits: { maxCalls: 2 } }),
+    principal: 'alice',
+    parentTaskId: null,
+    delegationDepth: 0,
+    status: 'active',
+    credentialId: `crd_${id.slice(4)}` as CredentialId,
+    createdAtMs: 1000,
+    expiresAtMs: 9_000_000,
+    endedAtMs: null,
+    endReason: null,
+    callCount: 0,
+    ...overrides,
+  };
+}
+
+for (const [name, open, cleanup] of targets) {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    after(async () => {
+      await store?.close();
+      await cleanup();
+    });
+
+    it('opens and migrates idempotently', async () => {
+      store = await open();
+      assert.equal(store.kind, name);
+    });
+
+    it('agents: insert, get by id and name, unique names, disable', async () => {
+      const agent = { id: 'agt_agentone0001' as AgentId, name: 'one', spiffeId: 'spiffe://t/agent/one', groups: ['agents'], attestation: { joinToken: true, oidc: [{ issuer: 'https://i', claims: { sub: 'x' } }] }, createdAtMs: 5, disabledAtMs: null };
+      await store.agents.insert(agent);
+      assert.deepEqual(await store.agents.get(agent.id), agent);
+      assert.deepEqual(await store.agents.getByName('one'), agent);
+      await assert.rejects(store.agents.insert({ ...agent, id: 'agt_agentone0002' as AgentId }), (e: unknown) => e instanceof CodedError && e.code === 'identity.agent_exists');
+      await store.agents.disable(agent.id, 77);
+      assert.equal((await store.agents.get(agent.id))?.disabledAtMs, 77);
+      assert.equal((await store.agents.list()).length, 1);
+    });
+
+    it('join tokens are consumed once, and never after expiry', async () => {
+      const base = { agentId: 'agt_agentone0001' as AgentId, createdAtMs: 0, usedAtMs: null };
+      await store.joinTokens.insert({ id: 'jtk_000000000001' as JoinTokenId, tokenHash: 'h1', expiresAtMs: 100, ...base });
+      await store.joinTokens.insert({ id: 'jtk_000000000002' as JoinTokenId, tokenHash: 'h2', expiresAtMs: 100, ...base });
+      const [a, b] = await Promise.all([store.joinTokens.consume('h1', 50), store.joinTokens.consume('h1', 50)]);
+      assert.equal([a, b].filter(Boolean).length, 1, 'exactly one concurrent consumer wins');
+      assert.equal(await store.joinTokens.consume('h2', 100), undefined, 'expired at its expiry instant');
+      assert.equal(await store.joinTokens.consume('nope', 1), undefined);
+    });
+
+    it('tasks: round trip, list filters, exact call counting, end once', async () => {
+      const t = task('tsk_taskone00001');
+      await store.tasks.insert(t);
+      await store.tasks.insert(task('tsk_tasktwo00002', { parentTaskId: t.id, principal: null, createdAtMs: 2000 }));
+      assert.deepEqual(await store.tasks.get(t.id), t);
+      assert.deepEqual((await store.tasks.list({ parentTaskId: t.id })).map((x) => x.id), ['tsk_tasktwo00002']);
+      assert.deepEqual((await store.tasks.list({ principal: 'alice' })).map((x) => x.id), [t.id]);
+      const counts = await Promise.all([1, 2, 3, 4].map(() => store.tasks.incrementCalls(t.id, 2)));
+      assert.deepEqual(counts.filter((c) => c !== undefined).sort(), [1, 2], 'never more than maxCalls');
+      assert.equal(await store.tasks.incrementCalls('tsk_tasktwo00002' as TaskId, null), 1);
+      assert.equal(await store.tasks.end(t.id, 'completed', 3000, 'done'), true);
+      assert.equal(await store.tasks.end(t.id, 'revoked', 3001, 'again'), false);
+      const ended = await store.tasks.get(t.id);
+      assert.equal(ended?.status, 'completed');
+      assert.equal(ended?.endReason, 'done');
+      assert.equal(await store.tasks.incrementCalls(t.id, null), undefined, 'an ended task takes no calls');
+      assert.deepEqual((await store.tasks.list({ status: 'active' })).map((x) => x.id), ['tsk_tasktwo00002']);
+    });
+
+    it('revocations: only those that can still cut a credential are listed', async () => {
+      await store.revocations.insert({ id: 'rvk_1', kind: 'task', subject: 'tsk_x', reason: 'r', createdAtMs: 1, expiresAtMs: 10 });
+      await store.revocations.insert({ id: 'rvk_2', kind: 'agent', subject: 'agt_y', reason: 'r', createdAtMs: 1, expiresAtMs: 1000 });
+      assert.deepEqual((await store.revocations.listActive(10)).map((r) => r.id), ['rvk_2']);
+    });
+
+    it('audit: append in order, a taken seq fails, paging by seq', async () => {
+      const ev = (seq: number): AuditEvent => ({ segment: 's1', seq, id: `evt_${String(seq).padStart(12, '0')}` as EventId, type: 'decision', atMs: 100 - seq, taskId: null, agentId: null, data: { n: seq, nested: { b: 1, a: [1, 'x'] } }, prevHash: GENESIS_HASH, hash: `h${seq}` });
+      await store.audit.append([ev(1), ev(2), ev(3)]);
+      await assert.rejects(store.audit.append([ev(3)]));
+      assert.equal((await store.audit.last('s1'))?.seq, 3);
+      const page = await store.audit.list({ segment: 's1', afterSeq: 1 });
+      assert.deepEqual(page.map((e) => e.seq), [2, 3], 'ordered by seq within a segment even when clocks disagree');
+      assert.deepEqual(page[0]?.data, { n: 2, nested: { b: 1, a: [1, 'x'] } });
+      assert.deepEqual(await store.audit.segments(), ['s1']);
+    });
+
+    it('keys and settings', async () => {
+      await store.keys.insert({ kid: 'k1', alg: 'ES256', privateJwk: { d: 'x' }, publicJwk: { x: 'y' }, createdAtMs: 1, retiredAtMs: null, dropAtMs: null });
+      await store.keys.retire('k1', 5, 50);
+      assert.deepEqual((await store.keys.list())[0], { kid: 'k1', alg: 'ES256', privateJwk: { d: 'x' }, publicJwk: { x: 'y' }, createdAtMs: 1, retiredAtMs: 5, dropAtMs: 50 });
+      assert.equal(await store.settings.setIfAbsent('a', '1'), '1');
+      assert.equal(await store.settings.setIfAbsent('a', '2'), '1');
+      assert.equal(await store.settings.get('a'), '1');
+      assert.equal(await store.settings.get('b'), undefined);
+    });
+  });
+}

@@ -1,0 +1,75 @@
+import { fileURLToPath } from 'node:url';
+import { loadConfig, startServer, type Config, type RunningServer } from '../src/server/index.js';
+import type { ControlPlaneOptions } from '../src/server/index.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const EXAMPLE_CONFIG = `${ROOT}examples/mandate.yaml`;
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** The example configuration on an in-memory store and a free port. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig(EXAMPLE_CONFIG, {
+    MANDATE_STORE_URL: ':memory:',
+    MANDATE_SERVER_PORT: '0',
+    MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN,
+    MANDATE_POLICY_WATCH: 'false',
+    ...env,
+  });
+}
+
+export async function startTestServer(env: Record<string, string> = {}, opts: ControlPlaneOptions = {}): Promise<RunningServer> {
+  return startServer(testConfig(env), opts);
+}
+
+/**
+ * The PostgreSQL URL for tests that need the real server. Under CI it must be
+ * there: a missing database fails the run rather than skipping it.
+ */
+export function postgresUrl(): string | undefined {
+  const url = process.env.MANDATE_TEST_POSTGRES_URL;
+  if (!url && process.env.CI) throw new Error('MANDATE_TEST_POSTGRES_URL is not set, and under CI the PostgreSQL tests must run');
+  return url;
+}
+
+export async function http(
+  base: string,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; text: string }> {
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  if (init.body !== undefined || init.rawBody !== undefined) headers['content-type'] ??= 'application/json';
+  const res = await fetch(`${base}${path}`, {
+    method: init.method ?? (init.body !== undefined || init.rawBody !== undefined ? 'POST' : 'GET'),
+    headers,
+    body: init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+  });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, body, text };
+}
+
+/** Registered agent → join token → SVID → granted task, over the real API. */
+export async function grantTask(base: string, agent: string, mandate: unknown): Promise<{ svid: string; taskId: string; credential: string; status: number; body: any }> {
+  const jt = await http(base, `/v1/agents/${agent}/join-tokens`, { token: ADMIN_TOKEN, body: {} });
+  const at = await http(base, '/v1/attest/join-token', { body: { token: jt.body.token } });
+  const res = await http(base, '/v1/tasks', { token: at.body.svid, body: mandate });
+  return { svid: at.body.svid, taskId: res.body?.task?.id, credential: res.body?.credential, status: res.status, body: res.body };
+}
+
+/** Drops a test schema so runs against the shared database leave nothing behind. */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '')}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
