@@ -157,8 +157,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       if (node[part] === undefined || node[part] === null || typeof node[part] !== 'object') node[part] = {};
       node = node[part] as Record<string, unknown>;
     }
-    // YAML scalars: `8080` is a number and `true` a boolean, as in the file.
-    node[parts[parts.length - 1]!] = YAML.parse(value);
+    node[parts[parts.length - 1]!] = envScalar(value);
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`config${file ? ` \`${file}\`` : ''}: ${formatZodError(parsed.error)}`);
@@ -167,6 +166,16 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   // The store lives where the control plane runs (./.mandate/ by default), not beside the config file.
   if (config.store.url.startsWith('file:')) config.store.url = `file:${resolve(config.store.url.slice(5))}`;
   return deepFreeze(config);
+}
+
+/** `8080` is a number and `true` a boolean, as in the file; anything else stays the string it is. */
+function envScalar(value: string): unknown {
+  try {
+    const parsed: unknown = YAML.parse(value);
+    return typeof parsed === 'number' || typeof parsed === 'boolean' ? parsed : value;
+  } catch {
+    return value;
+  }
 }
 
 function deepFreeze<T>(value: T): T {

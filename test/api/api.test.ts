@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as jose from 'jose';
+import type { RunningServer } from '../../src/server/index.js';
+import { ADMIN_TOKEN, grantTask, http, startTestServer } from '../helpers.js';
+
+const MANDATE = {
+  purpose: 'summarise last quarter reports',
+  tools: [{ name: 'files.read', args: { path: { prefix: '/srv/reports/' } } }, 'files.write', 'payments.create'],
+  limits: { maxCalls: 5 },
+  ttlSeconds: 300,
+};
+
+describe('control-plane API over HTTP', () => {
+  let server: RunningServer;
+  let base: string;
+  before(async () => {
+    server = await startTestServer();
+    base = server.url;
+  });
+  after(async () => server.close());
+
+  it('health, OpenAPI document, JWKS and SPIFFE bundle', async () => {
+    const health = await http(base, '/healthz');
+    assert.equal(health.status, 200);
+    assert.equal(health.body.status, 'ok');
+    assert.ok(health.body.policyVersion >= 1);
+    const doc = await http(base, '/v1/openapi.json');
+    assert.equal(doc.body.openapi, '3.1.0');
+    for (const path of ['/v1/agents', '/v1/tasks', '/v1/decide', '/v1/attest/join-token', '/v1/attest/oidc', '/v1/revocations', '/v1/tasks/{id}/complete', '/v1/decisions']) {
+      assert.ok(doc.body.paths[path], `${path} documented`);
+    }
+    assert.ok(doc.body.paths['/v1/decide'].post.requestBody, 'request schema documented');
+    const jwks = await http(base, '/v1/jwks.json');
+    assert.equal(jwks.body.keys[0].alg, 'ES256');
+    assert.equal(jwks.body.keys[0].d, undefined, 'no private part');
+    const bundle = await http(base, '/v1/bundle');
+    assert.equal(bundle.body.keys[0].use, 'jwt-svid');
+    assert.equal(bundle.body.trust_domain, 'example.internal');
+  });
+
+  it('the full path: attest, declare, decide allow, deny, step_up, complete, revoked', async () => {
+    const { taskId, credential, status } = await grantTask(base, 'report-bot', MANDATE);
+    assert.equal(status, 201);
+    const decide = (tool: string, args: unknown) => http(base, '/v1/decide', { body: { credential, tool, args } });
+    const allow = await decide('files.read', { path: '/srv/reports/q3.csv' });
+    assert.deepEqual([allow.status, allow.body.outcome, allow.body.reason.code, allow.body.callCount], [200, 'allow', 'policy.permit', 1]);
+    assert.deepEqual(allow.body.policies, ['agents-call-tools']);
+    assert.ok(allow.body.policyVersion >= 1);
+    const notDeclared = await decide('email.send', {});
+    assert.deepEqual([notDeclared.body.outcome, notDeclared.body.reason.code, notDeclared.body.layer], ['deny', 'mandate.tool_not_declared', 'mandate']);
+    const arg = await decide('files.read', { path: '/etc/shadow' });
+    assert.deepEqual([arg.body.reason.code, arg.body.layer], ['mandate.arg_constraint', 'mandate']);
+    const forbid = await decide('files.write', { path: '/etc/passwd' });
+    assert.deepEqual([forbid.body.outcome, forbid.body.reason.code, forbid.body.layer, forbid.body.policies], ['deny', 'policy.forbid', 'policy', ['forbid-write-system-config']]);
+    const stepUp = await decide('payments.create', { amount: 10 });
+    assert.deepEqual([stepUp.body.outcome, stepUp.body.reason.code, stepUp.body.stepUp], ['step_up', 'policy.step_up', ['human']]);
+
+    const tasks = await http(base, `/v1/tasks?agent=report-bot&status=active`, { token: ADMIN_TOKEN });
+    assert.ok(tasks.body.tasks.some((t: { id: string }) => t.id === taskId));
+    const decisions = await http(base, `/v1/decisions?task=${taskId}`, { token: ADMIN_TOKEN });
+    assert.deepEqual(decisions.body.decisions.map((d: { code: string }) => d.code).reverse(), ['policy.permit', 'mandate.tool_not_declared', 'mandate.arg_constraint', 'policy.forbid', 'policy.step_up']);
+    assert.equal(JSON.stringify(decisions.body).includes('/etc/shadow'), false, 'argument values are not kept in the trail');
+
+    const done = await http(base, `/v1/tasks/${taskId}/complete`, { token: credential, body: {} });
+    assert.equal(done.body.status, 'completed');
+    const after = await decide('files.read', { path: '/srv/reports/q3.csv' });
+    assert.deepEqual([after.body.outcome, after.body.reason.code], ['deny', 'credential.revoked']);
+  });
+
+  it('limits: maxCalls is exact under concurrency', async () => {
+    const { credential } = await grantTask(base, 'report-bot', { ...MANDATE, limits: { maxCalls: 3 } });
+    const results = await Promise.all(Array.from({ length: 8 }, () => http(base, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/reports/a' } } })));
+    const outcomes = results.map((r) => r.body.reason.code);
+    assert.equal(outcomes.filter((c) => c === 'policy.permit').length, 3);
+    assert.equal(outcomes.filter((c) => c === 'mandate.limit_exceeded').length, 5);
+  });
+
+  it('maxCallsPerMinute denies the burst', async () => {
+    const { credential } = await grantTask(base, 'report-bot', { ...MANDATE, limits: { maxCallsPerMinute: 2 } });
+    const codes: string[] = [];
+    for (let i = 0; i < 3; i++) codes.push((await http(base, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/reports/a' } } })).body.reason.code);
+    assert.deepEqual(codes, ['policy.permit', 'policy.permit', 'mandate.limit_exceeded']);
+  });
+
+  it('a mandate the ceiling forbids is refused at grant time with a reason per item', async () => {
+    const res = await grantTask(base, 'report-bot', { purpose: 'p', tools: ['files.read', 'shell.exec', 'nosuch.tool'] });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error.code, 'mandate.refused');
+    assert.deepEqual(
+      res.body.error.refused.map((r: { item: string; code: string }) => [r.item, r.code]),
+      [
+        ['tools.shell.exec', 'policy.forbid'],
+        ['tools.nosuch.tool', 'mandate.tool_unknown'],
+      ],
+    );
+  });
+
+  it('revocation by agent and by principal ends tasks and cuts credentials on the next call', async () => {
+    const a = await grantTask(base, 'billing-bot', { ...MANDATE, onBehalfOf: 'alice' });
+    const b = await grantTask(base, 'report-bot', { ...MANDATE, onBehalfOf: 'alice' });
+    const c = await grantTask(base, 'report-bot', { ...MANDATE, onBehalfOf: 'bob' });
+    const byPrincipal = await http(base, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'principal', subject: 'alice', reason: 'left the company' } });
+    assert.equal(byPrincipal.status, 201);
+    assert.equal(byPrincipal.body.tasksEnded, 2);
+    const call = (cred: string) => http(base, '/v1/decide', { body: { credential: cred, tool: 'files.read', args: { path: '/srv/reports/x' } } }).then((r) => r.body.reason.code);
+    assert.deepEqual([await call(a.credential), await call(b.credential), await call(c.credential)], ['credential.revoked', 'credential.revoked', 'policy.permit']);
+    await http(base, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'agent', subject: 'report-bot' } });
+    assert.equal(await call(c.credential), 'credential.revoked');
+    // A task granted after the agent revocation works again: revocation cuts what existed, not the agent forever.
+    const fresh = await grantTask(base, 'report-bot', MANDATE);
+    assert.equal(await call(fresh.credential), 'policy.permit');
+  });
+
+  it('revoking a parent task revokes its children', async () => {
+    const parent = await grantTask(base, 'report-bot', MANDATE);
+    const child = await grantTask(base, 'billing-bot', { purpose: 'sub step', tools: ['files.read'], parentTask: parent.taskId });
+    assert.equal(child.status, 201);
+    await http(base, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: parent.taskId } });
+    const res = await http(base, '/v1/decide', { body: { credential: child.credential, tool: 'files.read', args: {} } });
+    assert.equal(res.body.reason.code, 'credential.revoked');
+    assert.equal((await http(base, `/v1/tasks/${child.taskId}`, { token: ADMIN_TOKEN })).body.status, 'revoked');
+  });
+
+  describe('bad input: a clear 4xx naming the problem, never a 500 and never an allow', () => {
+    let credential = '';
+    let svid = '';
+    before(async () => {
+      const granted = await grantTask(base, 'report-bot', MANDATE);
+      credential = granted.credential;
+      svid = granted.svid;
+    });
+
+    const cases: [string, () => Promise<{ status: number; body: any }>, number, string, string?][] = [
+      ['malformed JSON', () => http(base, '/v1/decide', { rawBody: '{"credential": ' }), 400, 'request.invalid', 'not valid JSON'],
+      ['unknown field', () => http(base, '/v1/decide', { body: { credential: 'x', tool: 'a.b', args: {}, admin: true } }), 400, 'request.invalid', '`admin`'],
+      ['wrong type', () => http(base, '/v1/decide', { body: { credential: 'x', tool: 5, args: {} } }), 400, 'request.invalid', 'tool'],
+      ['args not an object', () => http(base, '/v1/decide', { body: { credential: 'x', tool: 'a.b', args: [1] } }), 400, 'request.invalid', 'args'],
+      ['oversized body', () => http(base, '/v1/decide', { body: { credential: 'x', tool: 'a.b', args: { blob: 'x'.repeat(70_000) } } }), 413, 'request.too_large'],
+      ['wrong content type', () => http(base, '/v1/decide', { rawBody: 'credential=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'request.invalid'],
+      ['unknown route', () => http(base, '/v1/nothing'), 404, 'request.not_found'],
+      ['admin endpoint without token', () => http(base, '/v1/agents'), 401, 'request.unauthorized'],
+      ['admin endpoint with a wrong token', () => http(base, '/v1/agents', { token: 'wrong-token-123' }), 401, 'request.unauthorized'],
+      ['declare without an SVID', () => http(base, '/v1/tasks', { body: MANDATE }), 401, 'request.unauthorized'],
+      ['declare with a task credential instead of an SVID', () => http(base, '/v1/tasks', { token: credential, body: MANDATE }), 401, 'identity.svid_invalid'],
+      ['mandate with an unknown field', () => http(base, '/v1/tasks', { token: svid, body: { ...MANDATE, scope: 'all' } }), 400, 'mandate.invalid', '`scope`'],
+      ['mandate with a wrong type', () => http(base, '/v1/tasks', { token: svid, body: { ...MANDATE, ttlSeconds: 'long' } }), 400, 'mandate.invalid', 'ttlSeconds'],
+      ['mandate with an unknown tool', () => http(base, '/v1/tasks', { token: svid, body: { purpose: 'p', tools: ['ghost.tool'] } }), 403, 'mandate.refused', 'ghost.tool'],
+      ['used join token', async () => {
+        const jt = await http(base, '/v1/agents/report-bot/join-tokens', { token: ADMIN_TOKEN, body: {} });
+        await http(base, '/v1/attest/join-token', { body: { token: jt.body.token } });
+        return http(base, '/v1/attest/join-token', { body: { token: jt.body.token } });
+      }, 401, 'identity.join_token_invalid'],
+      ['OIDC token from an untrusted issuer', async () => {
+        const { privateKey } = await jose.generateKeyPair('ES256');
+        const t = await new jose.SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://evil.example').setSubject('x').setAudience('mandate').setExpirationTime('5m').sign(privateKey);
+        return http(base, '/v1/attest/oidc', { body: { token: t } });
+      }, 401, 'identity.oidc_untrusted'],
+      ['register an agent with a bad name', () => http(base, '/v1/agents', { token: ADMIN_TOKEN, body: { name: '../root' } }), 400, 'request.invalid', 'name'],
+      ['register a duplicate agent', () => http(base, '/v1/agents', { token: ADMIN_TOKEN, body: { name: 'report-bot' } }), 409, 'identity.agent_exists'],
+      ['complete with someone else\u2019s credential', async () => {
+        const other = await grantTask(base, 'billing-bot', MANDATE);
+        const mine = await grantTask(base, 'report-bot', MANDATE);
+        return http(base, `/v1/tasks/${mine.taskId}/complete`, { token: other.credential, body: {} });
+      }, 401, 'request.unauthorized'],
+      ['task query with an unknown status', () => http(base, '/v1/tasks?status=paused', { token: ADMIN_TOKEN }), 400, 'request.invalid', 'status'],
+    ];
+    for (const [title, run, status, code, needle] of cases) {
+      it(title, async () => {
+        const res = await run();
+        assert.equal(res.status, status, JSON.stringify(res.body));
+        assert.equal(res.body.error.code, code);
+        if (needle) assert.ok(res.body.error.message.includes(needle), `"${res.body.error.message}" names ${needle}`);
+        assert.equal(JSON.stringify(res.body).includes('    at '), false, 'no stack trace');
+      });
+    }
+
+    const tokenCases: [string, () => Promise<string>, string][] = [
+      ['garbled token', async () => 'abc.def.ghi', 'credential.invalid'],
+      ['alg none', async () => {
+        const [, payload] = credential.split('.');
+        return `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'task+jwt' })).toString('base64url')}.${payload}.`;
+      }, 'credential.invalid'],
+      ['forged payload', async () => {
+        const [h, p, s] = credential.split('.');
+        const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+        return `${h}.${Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 86_400 })).toString('base64url')}.${s}`;
+      }, 'credential.invalid'],
+      ['signed by an unknown key', async () => {
+        const claims = jose.decodeJwt(credential);
+        const { privateKey } = await jose.generateKeyPair('ES256');
+        return new jose.SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: jose.decodeProtectedHeader(credential).kid!, typ: 'task+jwt' }).sign(privateKey);
+      }, 'credential.invalid'],
+      ['an SVID used as a task credential', async () => svid, 'credential.invalid'],
+      ['wrong audience', async () => {
+        const claims = jose.decodeJwt(credential);
+        return server.plane.keys.sign({ ...claims, aud: 'another-deployment' }, 'task+jwt');
+      }, 'credential.invalid'],
+      ['expired', async () => {
+        const claims = jose.decodeJwt(credential);
+        return server.plane.keys.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 5 }, 'task+jwt');
+      }, 'credential.expired'],
+    ];
+    for (const [title, token, code] of tokenCases) {
+      it(`decide with a ${title} denies with ${code}`, async () => {
+        const res = await http(base, '/v1/decide', { body: { credential: await token(), tool: 'files.read', args: { path: '/srv/reports/a' } } });
+        assert.equal(res.status, 200);
+        assert.deepEqual([res.body.outcome, res.body.reason.code, res.body.layer], ['deny', code, 'credential']);
+      });
+    }
+  });
+
+  it('the audit chain verifies after all of the above', async () => {
+    const res = await http(base, '/v1/audit/verify', { token: ADMIN_TOKEN });
+    assert.equal(res.body.ok, true);
+    assert.ok(res.body.segments[0].events > 20);
+  });
+});
