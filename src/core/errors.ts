@@ -25,7 +25,6 @@ export const ERROR_CODES = {
   'mandate.tool_not_declared': 'the tool is not declared in the task mandate',
   'mandate.arg_constraint': 'an argument breaks a constraint declared in the mandate',
   'mandate.limit_exceeded': 'a limit declared in the mandate (calls, rate) is used up',
-  'mandate.task_not_active': 'the task is completed, revoked or expired',
   'mandate.parent_invalid': 'the parent task is unknown, not active or belongs to another agent',
   // policy: the organisation's Cedar ceiling
   'policy.permit': 'allowed: the mandate and a permit policy of the ceiling both permit the call',
@@ -34,13 +33,11 @@ export const ERROR_CODES = {
   'policy.step_up': 'a policy requires a human approval before this action',
   'policy.evaluation_error': 'a policy or the request failed to evaluate; denied rather than skipped',
   'policy.none_loaded': 'no policy is loaded, so nothing is permitted',
-  'policy.invalid': 'a policy file failed to parse or to validate against the schema',
   // requests and resources at the API
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',
   'request.too_large': 'the request body is larger than the configured limit',
   'request.unauthorized': 'the admin token is missing or wrong',
   'request.not_found': 'no such resource or route',
-  'store.conflict': 'a concurrent change won; retry',
   'internal.error': 'an unexpected error; denied',
 } as const;
 

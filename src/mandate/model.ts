@@ -41,7 +41,7 @@ export const MandateSchema = z
   .object({
     purpose: z.string().trim().min(1).max(2000),
     tools: z
-      .array(z.union([z.string().regex(TOOL_NAME, 'expected `<server>.<tool>`').transform((name) => ({ name, args: {} })), ToolGrantSchema]))
+      .array(z.union([z.string().regex(TOOL_NAME, 'expected `<server>.<tool>`').transform((name) => ({ name, args: {} as Record<string, ArgConstraint> })), ToolGrantSchema]))
       .min(1)
       .max(100),
     dataClasses: z.array(z.string().min(1).max(64)).max(32).default([]),

@@ -24,7 +24,6 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'mandate.tool_not_declared':
     case 'mandate.arg_constraint':
     case 'mandate.limit_exceeded':
-    case 'mandate.task_not_active':
     case 'policy.forbid':
     case 'policy.no_permit':
     case 'policy.step_up':
@@ -36,12 +35,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'identity.agent_unknown':
       return 404;
     case 'identity.agent_exists':
-    case 'store.conflict':
       return 409;
     case 'request.too_large':
       return 413;
-    case 'policy.invalid':
-      return 422;
     case 'internal.error':
       return 500;
   }

@@ -1,0 +1,153 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CedarRequest } from '../src/policy/index.js';
+import { loadConfig, startServer, type RunningServer } from '../src/server/index.js';
+import { summarize, type Metrics } from './stats.js';
+
+/**
+ * `npm run bench`: the decision core's latency, in process and over HTTP, beside
+ * the bare Cedar call it is built on. Prints a table and merges its metrics
+ * into bench/results.json (other benchmarks add theirs to the same file).
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS = join(ROOT, 'bench', 'results.json');
+const ADMIN = 'bench-admin-token-0123456789';
+const INPROC_CALLS = Number(process.env.BENCH_INPROC_CALLS ?? 5000);
+const HTTP_RATE = 1000;
+const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
+
+const hr = () => Number(process.hrtime.bigint()) / 1000; // µs
+
+async function post(url: string, path: string, body: unknown, token?: string): Promise<any> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  return res.json();
+}
+
+async function grant(server: RunningServer): Promise<string> {
+  const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN);
+  const { svid } = await post(server.url, '/v1/attest/join-token', { token });
+  const granted = await post(server.url, '/v1/tasks', { purpose: 'benchmark', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/' } } }], ttlSeconds: 3600 }, svid);
+  return granted.credential as string;
+}
+
+async function benchInProcess(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
+  const plane = server.plane;
+  const req = { credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } };
+  // Capture exactly the Cedar request the pipeline builds, for the floor measurement.
+  let captured: CedarRequest | undefined;
+  const build = plane.decisionPorts.buildCedarRequest;
+  plane.decisionPorts.buildCedarRequest = (facts) => (captured = build(facts));
+  const first = await plane.decide(req);
+  if (first.outcome !== 'allow') throw new Error(`benchmark decision is not an allow: ${first.reason.code}`);
+  plane.decisionPorts.buildCedarRequest = build;
+  for (let i = 0; i < 500; i++) await plane.decide(req); // warm: verified-token cache, task cache, JIT
+
+  const decideUs: number[] = [];
+  const floorUs: number[] = [];
+  const started = hr();
+  // Interleaved so both see the same machine state.
+  for (let i = 0; i < INPROC_CALLS; i++) {
+    const t0 = hr();
+    await plane.decide(req);
+    const t1 = hr();
+    plane.policy.rawAuthorize(captured!);
+    const t2 = hr();
+    decideUs.push(t1 - t0);
+    floorUs.push(t2 - t1);
+  }
+  const elapsedUs = hr() - started;
+  const decide = summarize(decideUs);
+  const floor = summarize(floorUs);
+  const decideTotalUs = decideUs.reduce((a, b) => a + b, 0);
+  metrics['decide.inproc.p50_us'] = { value: round(decide.p50), unit: 'us' };
+  metrics['decide.inproc.p99_us'] = { value: round(decide.p99), unit: 'us' };
+  metrics['decide.inproc.ops_per_s'] = { value: Math.round((INPROC_CALLS / decideTotalUs) * 1e6), unit: 'ops/s' };
+  metrics['cedar.floor.p50_us'] = { value: round(floor.p50), unit: 'us' };
+  metrics['decide.overhead_ratio'] = { value: round(decide.p50 / floor.p50, 3), unit: 'ratio' };
+  void elapsedUs;
+}
+
+async function benchHttp(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const url = new URL(`${server.url}/v1/decide`);
+  const body = JSON.stringify({ credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
+  const send = () =>
+    new Promise<number>((resolve, reject) => {
+      const r = http.request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(res.statusCode === 200 && text.includes('"allow"') ? 1 : 0));
+      });
+      r.on('error', reject);
+      r.end(body);
+    });
+  for (let i = 0; i < 300; i++) await send();
+
+  // Open loop at a fixed rate: latency counts from the intended send time, so a stall is not hidden (no coordinated omission).
+  const total = HTTP_RATE * HTTP_SECONDS;
+  const intervalUs = 1e6 / HTTP_RATE;
+  const latenciesMs: number[] = [];
+  let allowed = 0;
+  const start = hr();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + i * intervalUs;
+    while (hr() < due) await new Promise((r) => setImmediate(r));
+    pending.push(
+      send().then((ok) => {
+        allowed += ok;
+        latenciesMs.push((hr() - due) / 1000);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  if (allowed !== total) throw new Error(`only ${allowed} of ${total} HTTP decisions were allows`);
+  const s = summarize(latenciesMs);
+  metrics['decide.http.p50_ms'] = { value: round(s.p50, 3), unit: 'ms' };
+  metrics['decide.http.p99_ms'] = { value: round(s.p99, 3), unit: 'ms' };
+}
+
+function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+const TARGETS: Record<string, [string, (v: number) => boolean]> = {
+  'decide.inproc.p50_us': ['<= 250', (v) => v <= 250],
+  'decide.inproc.p99_us': ['<= 1000', (v) => v <= 1000],
+  'decide.overhead_ratio': ['<= 1.5', (v) => v <= 1.5],
+  'decide.http.p99_ms': ['<= 3', (v) => v <= 3],
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
+  const config = loadConfig(join(ROOT, 'examples', 'mandate.yaml'), {
+    MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`,
+    MANDATE_SERVER_PORT: '0',
+    MANDATE_SERVER_ADMIN_TOKEN: ADMIN,
+    MANDATE_POLICY_WATCH: 'false',
+  });
+  const server = await startServer(config);
+  const metrics: Metrics = {};
+  try {
+    const credential = await grant(server);
+    await benchInProcess(server, credential, metrics);
+    await benchHttp(server, credential, metrics);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
+  writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
+  const rows = Object.entries(metrics).map(([name, m]) => {
+    const target = TARGETS[name];
+    return `${name.padEnd(26)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
+  });
+  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s)\nwrote ${RESULTS}\n`);
+}
+
+await main();

@@ -1,0 +1,92 @@
+import type { TypeAndId } from '@cedar-policy/cedar-wasm/nodejs';
+import { TOOL_KINDS, toolGroup, type ToolSpec } from '../core/index.js';
+import type { AgentFacts, CallFacts, CedarEntity, CedarRequest } from './model.js';
+
+// Shared, never mutated: this runs on every call, and cedar-wasm only reads its input.
+const NO_ATTRS = {};
+const NO_PARENTS: TypeAndId[] = [];
+const ACTIONS = new Map<string, TypeAndId>(TOOL_KINDS.map((k) => [k, { type: 'Action', id: k }]));
+
+/**
+ * Builds the Cedar request for one tool call. Only the entities the decision
+ * needs go in (agent, tool, their groups): cedar-wasm's cost grows with each one.
+ */
+export function buildCedarRequest(facts: CallFacts): CedarRequest {
+  const { agent, tool, task } = facts;
+  const principal: TypeAndId = { type: 'Agent', id: agent.name };
+  const resource: TypeAndId = { type: 'Tool', id: tool.name };
+  return {
+    principal,
+    // An unknown kind still builds; schema validation then denies it with policy.evaluation_error.
+    action: ACTIONS.get(tool.kind) ?? { type: 'Action', id: String(tool.kind) },
+    resource,
+    context: {
+      environment: facts.environment,
+      task: {
+        id: task.id,
+        purpose: task.purpose,
+        dataClasses: task.dataClasses,
+        callCount: task.callCount,
+        labels: task.labels,
+        toolsCalled: task.toolsCalled,
+        delegationDepth: task.delegationDepth,
+        onBehalfOf: task.onBehalfOf ?? '',
+      },
+    },
+    entities: requestEntities(agent, principal, tool, resource, argsToTags(facts.args)),
+  };
+}
+
+/** The agent, the tool, and their group entities. Shared with the grant-time check. */
+export function requestEntities(
+  agent: AgentFacts,
+  principal: TypeAndId,
+  tool: ToolSpec,
+  resource: TypeAndId,
+  tags: Record<string, string>,
+): CedarEntity[] {
+  const groups = agent.groups;
+  const agentParents: TypeAndId[] = [];
+  const entities: CedarEntity[] = [];
+  for (let i = 0; i < groups.length; i++) {
+    const id = groups[i]!;
+    // A duplicate entity is a Cedar error, so a group listed twice is passed once.
+    if (groups.indexOf(id) !== i) continue;
+    const uid: TypeAndId = { type: 'AgentGroup', id };
+    agentParents.push(uid);
+    entities.push({ uid, attrs: NO_ATTRS, parents: NO_PARENTS });
+  }
+  const groupUid: TypeAndId = { type: 'ToolGroup', id: toolGroup(tool.name) };
+  entities.push(
+    { uid: principal, attrs: { name: agent.name, spiffeId: agent.spiffeId }, parents: agentParents },
+    { uid: resource, attrs: { name: tool.name, kind: tool.kind, risk: tool.risk, labels: tool.labels }, parents: [groupUid], tags },
+    { uid: groupUid, attrs: NO_ATTRS, parents: NO_PARENTS },
+  );
+  return entities;
+}
+
+/**
+ * Arguments become the Tool's tags (`tags String` in the schema): strings as-is,
+ * numbers, booleans, null, arrays and objects as their JSON text.
+ */
+export function argsToTags(args: Record<string, unknown>): Record<string, string> {
+  // Null prototype: an argument named `__proto__` must become a tag, not a prototype.
+  const tags: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const key in args) {
+    if (!Object.hasOwn(args, key)) continue;
+    const value = args[key];
+    if (typeof value === 'string') tags[key] = value;
+    else if (value !== undefined) tags[key] = jsonText(value);
+  }
+  return tags;
+}
+
+function jsonText(value: unknown): string {
+  try {
+    // JSON.stringify returns undefined for functions and symbols; they have no JSON text.
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    // BigInt or a cycle: never reachable from JSON-RPC input, but never throw on the hot path.
+    return String(value);
+  }
+}

@@ -1,0 +1,258 @@
+import {
+  preparsePolicySet,
+  preparseSchema,
+  statefulIsAuthorized,
+  type AuthorizationAnswer,
+  type PolicyJson,
+} from '@cedar-policy/cedar-wasm/nodejs';
+import { ConfigError, type ToolSpec } from '../core/index.js';
+import { checkGrantAgainst, grantTimePolicies } from './check-grant.js';
+import { loadPolicies, loadPolicyDir } from './load-policies.js';
+import type {
+  AgentFacts,
+  CedarRequest,
+  GrantCheck,
+  LoadedPolicies,
+  LoadedPolicy,
+  PolicyCode,
+  PolicyEvaluation,
+  ReloadResult,
+} from './model.js';
+import { watchCedarDir, type SourceFile } from './policy-files.js';
+import { safeMessage } from './safe-message.js';
+import { CEDAR_SCHEMA, SCHEMA_NAME } from './schema.js';
+
+// cedar-wasm keeps pre-parsed sets in one process-wide cache: ids must be unique across engines.
+let engineCount = 0;
+let schemaPreparsed = false;
+
+function ensureSchemaPreparsed(): void {
+  if (schemaPreparsed) return;
+  const r = preparseSchema(SCHEMA_NAME, CEDAR_SCHEMA);
+  if (r.type === 'failure') throw new ConfigError(`cedar schema: ${r.errors.map((e) => e.message).join('; ')}`);
+  schemaPreparsed = true;
+}
+
+/** One installed version. Replaced whole on reload, so an evaluation never sees half of two versions. */
+interface ActiveSet {
+  version: number;
+  hash: string;
+  loaded: LoadedPolicies;
+  setId: string;
+  /** The same set minus the step-up forbids: "would a permit allow this once approved?". */
+  withoutStepUpSetId: string | undefined;
+  byId: Map<string, LoadedPolicy>;
+  ids: Set<string>;
+  grantPolicies: Record<string, PolicyJson> | undefined;
+}
+
+/**
+ * The organisation's ceiling: a pre-parsed, versioned Cedar policy set that
+ * answers allow / deny / step_up, failing closed on anything unexpected.
+ */
+export class PolicyEngine {
+  readonly #dir: string | undefined;
+  readonly #seq = ++engineCount;
+  #active: ActiveSet | undefined;
+  #version = 0;
+
+  private constructor(dir: string | undefined) {
+    this.#dir = dir;
+  }
+
+  /** Loads `dir`; throws ConfigError (every problem as `<file>:<line>:<col>: ...`) at start-up. */
+  static fromDir(dir: string): PolicyEngine {
+    const engine = new PolicyEngine(dir);
+    engine.#install(loadPolicyDir(dir));
+    return engine;
+  }
+
+  /** Loads policies already in memory (tests, policies kept in the store); throws ConfigError. Cannot reload(). */
+  static fromFiles(files: readonly SourceFile[]): PolicyEngine {
+    const engine = new PolicyEngine(undefined);
+    engine.#install(loadPolicies(files));
+    return engine;
+  }
+
+  /** An engine with no policy: it denies everything with policy.none_loaded. */
+  static empty(): PolicyEngine {
+    return new PolicyEngine(undefined);
+  }
+
+  /** Starts at 1 with the first load and increments on each successful reload; 0 when nothing was loaded. */
+  get version(): number {
+    return this.#version;
+  }
+
+  get hash(): string {
+    return this.#active?.hash ?? '';
+  }
+
+  get loaded(): LoadedPolicies | undefined {
+    return this.#active?.loaded;
+  }
+
+  /**
+   * Reloads the directory. An invalid directory keeps the last good set
+   * serving and reports why.
+   */
+  reload(): ReloadResult {
+    if (this.#dir === undefined) return { ok: false, errors: 'this engine has no policy directory' };
+    try {
+      this.#install(loadPolicyDir(this.#dir));
+      return { ok: true, version: this.#version };
+    } catch (err) {
+      return { ok: false, errors: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Reloads on changes to `*.cedar` files in the directory (debounced). Returns a stop function. */
+  watch(onChange?: (result: ReloadResult) => void, debounceMs = 100): () => void {
+    const dir = this.#dir;
+    if (dir === undefined) throw new TypeError('this engine has no policy directory to watch');
+    return watchCedarDir(
+      dir,
+      () => {
+        const result = this.reload();
+        onChange?.(result);
+      },
+      debounceMs,
+    );
+  }
+
+  /**
+   * Decides one request. Never throws. Codes: policy.none_loaded,
+   * policy.evaluation_error, policy.no_permit, policy.forbid, policy.step_up.
+   */
+  evaluate(req: CedarRequest): PolicyEvaluation {
+    const s = this.#active;
+    if (s === undefined || s.loaded.policies.length === 0) {
+      return deny(s, 'policy.none_loaded', [], []);
+    }
+    try {
+      const answer = this.#authorize(req, s.setId);
+      if (answer.type === 'failure') {
+        // The request breaks the schema (missing or mistyped context, entity or action): never evaluated.
+        return deny(s, 'policy.evaluation_error', [], answer.errors.map((e) => safeMessage(e.message, s.ids)));
+      }
+      const { decision, diagnostics } = answer.response;
+      if (diagnostics.errors.length > 0) {
+        // Cedar skips a policy that errors, so a forbid that errored could have turned this into an allow.
+        const ids = unique(diagnostics.errors.map((e) => e.policyId));
+        return deny(s, 'policy.evaluation_error', ids, diagnostics.errors.map((e) => `policy \`${e.policyId}\`: ${safeMessage(e.error.message, s.ids)}`));
+      }
+      if (decision === 'allow') return result(s, 'allow', undefined, diagnostics.reason, [], []);
+      if (diagnostics.reason.length === 0) return deny(s, 'policy.no_permit', [], []);
+      const plainForbids = diagnostics.reason.filter((id) => s.byId.get(id)?.stepUp === undefined);
+      if (plainForbids.length > 0) return deny(s, 'policy.forbid', plainForbids, []);
+      return this.#stepUpOrNoPermit(req, s, diagnostics.reason);
+    } catch {
+      return deny(s, 'policy.evaluation_error', [], ['policy evaluation failed']);
+    }
+  }
+
+  /** Every determining policy is a step-up forbid: step up only if, once approved, a permit would allow it. */
+  #stepUpOrNoPermit(req: CedarRequest, s: ActiveSet, stepUpIds: string[]): PolicyEvaluation {
+    if (s.withoutStepUpSetId === undefined) return deny(s, 'policy.evaluation_error', [], ['step-up policy set missing']);
+    const answer = this.#authorize(req, s.withoutStepUpSetId);
+    if (answer.type === 'failure' || answer.response.diagnostics.errors.length > 0) {
+      return deny(s, 'policy.evaluation_error', [], ['step-up re-evaluation failed']);
+    }
+    if (answer.response.decision !== 'allow') return deny(s, 'policy.no_permit', [], []);
+    const values = unique(stepUpIds.map((id) => s.byId.get(id)?.stepUp ?? ''));
+    return result(s, 'step_up', 'policy.step_up', stepUpIds, values, []);
+  }
+
+  /** The bare cedar-wasm answer for the current set, for benchmarks comparing the pipeline with Cedar alone. */
+  rawAuthorize(req: CedarRequest): AuthorizationAnswer {
+    const s = this.#active;
+    if (s === undefined) {
+      return { type: 'failure', errors: [{ message: 'no policy loaded', help: null, code: null, url: null, severity: null }], warnings: [] };
+    }
+    return this.#authorize(req, s.setId);
+  }
+
+  /**
+   * At mandate grant time: is `tool` denied to `agent` whatever the arguments and
+   * task context? Refuses with policy.forbid or policy.no_permit; see check-grant.ts.
+   */
+  checkGrant(agent: AgentFacts, tool: ToolSpec): GrantCheck {
+    const s = this.#active;
+    if (s === undefined || s.loaded.policies.length === 0) return { refused: true, code: 'policy.no_permit', policyIds: [] };
+    try {
+      s.grantPolicies ??= grantTimePolicies(s.loaded.policies);
+      return checkGrantAgainst(s.grantPolicies, s.byId, agent, tool);
+    } catch {
+      // Grant time only narrows early; every call is still decided by evaluate(), which fails closed.
+      return { refused: false };
+    }
+  }
+
+  #authorize(req: CedarRequest, setId: string): AuthorizationAnswer {
+    return statefulIsAuthorized({
+      principal: req.principal,
+      action: req.action,
+      resource: req.resource,
+      context: req.context,
+      entities: req.entities,
+      preparsedSchemaName: SCHEMA_NAME,
+      // INVARIANT: requests are validated against the schema, so a missing attribute is a failure, not a skipped policy.
+      validateRequest: true,
+      preparsedPolicySetId: setId,
+    });
+  }
+
+  #install(loaded: LoadedPolicies): void {
+    ensureSchemaPreparsed();
+    const version = this.#version + 1;
+    // A fresh id per version: the serving set is never overwritten while it may be in use.
+    // (cedar-wasm has no call to drop a pre-parsed set; each version costs its parsed size.)
+    const setId = `mandate.policies.${this.#seq}.v${version}`;
+    preparse(setId, loaded.policies);
+    const plain = loaded.policies.filter((p) => p.stepUp === undefined);
+    let withoutStepUpSetId: string | undefined;
+    if (plain.length !== loaded.policies.length) {
+      withoutStepUpSetId = `${setId}.without-step-up`;
+      preparse(withoutStepUpSetId, plain);
+    }
+    this.#active = {
+      version,
+      hash: loaded.hash,
+      loaded,
+      setId,
+      withoutStepUpSetId,
+      byId: new Map(loaded.policies.map((p) => [p.id, p])),
+      ids: new Set(loaded.policies.map((p) => p.id)),
+      grantPolicies: undefined,
+    };
+    this.#version = version;
+  }
+}
+
+function preparse(setId: string, policies: readonly LoadedPolicy[]): void {
+  const staticPolicies: Record<string, string> = {};
+  for (const p of policies) staticPolicies[p.id] = p.text;
+  const r = preparsePolicySet(setId, { staticPolicies });
+  if (r.type === 'failure') throw new ConfigError(`policy set: ${r.errors.map((e) => e.message).join('; ')}`);
+}
+
+function deny(s: ActiveSet | undefined, code: PolicyCode, policyIds: string[], errors: string[]): PolicyEvaluation {
+  return result(s, 'deny', code, policyIds, [], errors);
+}
+
+function result(
+  s: ActiveSet | undefined,
+  outcome: PolicyEvaluation['outcome'],
+  code: PolicyCode | undefined,
+  policyIds: string[],
+  stepUp: string[],
+  errors: string[],
+): PolicyEvaluation {
+  const out: PolicyEvaluation = { outcome, policyIds, stepUp, errors, version: s?.version ?? 0, hash: s?.hash ?? '' };
+  if (code !== undefined) out.code = code;
+  return out;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,22 @@
+export { CEDAR_SCHEMA } from './schema.js';
+export { buildCedarRequest } from './build-request.js';
+export { loadPolicyDir, loadPolicies } from './load-policies.js';
+export type { SourceFile } from './policy-files.js';
+export { PolicyEngine } from './engine.js';
+export { runPolicyTests, formatPolicyTestReport, POLICY_TEST_DEFAULTS } from './run-policy-tests.js';
+export type { PolicyTestReport, PolicyTestResult, PolicyTestCase, PolicyTestExpectation } from './run-policy-tests.js';
+export { POLICY_CODES } from './model.js';
+export type {
+  AgentFacts,
+  CallFacts,
+  CedarEntity,
+  CedarRequest,
+  GrantCheck,
+  LoadedPolicies,
+  LoadedPolicy,
+  PolicyCode,
+  PolicyEvaluation,
+  PolicyOutcome,
+  ReloadResult,
+  TaskFacts,
+} from './model.js';

@@ -1,0 +1,44 @@
+/**
+ * The Cedar schema of the domain. Every policy is validated against it in strict
+ * mode at load, and every request is validated against it before evaluation.
+ *
+ * INVARIANT: every attribute is required. An optional attribute lets a policy
+ * test `has` and skip itself when the attribute is absent, which is a fail-open
+ * trap for a `forbid`.
+ */
+export const CEDAR_SCHEMA = `
+entity AgentGroup;
+entity Agent in [AgentGroup] { name: String, spiffeId: String };
+
+// The human (or system) an agent acts on behalf of.
+entity Principal;
+
+// A tool call's arguments arrive as the Tool's tags: strings as-is, anything else as JSON text.
+entity ToolGroup;
+entity Tool in [ToolGroup] { name: String, kind: String, risk: String, labels: Set<String> } tags String;
+
+entity Task { purpose: String, agent: Agent };
+entity Resource { kind: String, labels: Set<String> } tags String;
+
+// onBehalfOf is "" when the task acts for nobody.
+type TaskContext = {
+  id: String,
+  purpose: String,
+  dataClasses: Set<String>,
+  callCount: Long,
+  labels: Set<String>,
+  toolsCalled: Set<String>,
+  delegationDepth: Long,
+  onBehalfOf: String
+};
+type CallContext = { environment: String, task: TaskContext };
+
+action call_tool;
+action read, write, delete, export, send, payment, execute, retrieve_secret in [call_tool]
+  appliesTo { principal: Agent, resource: Tool, context: CallContext };
+action delegate
+  appliesTo { principal: Agent, resource: Task, context: CallContext };
+`;
+
+/** Name under which the schema is pre-parsed in cedar-wasm's cache (one per process). */
+export const SCHEMA_NAME = 'mandate.schema.v1';

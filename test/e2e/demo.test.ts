@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { runDemo } from '../../src/cli/demo.js';
+import { ROOT } from '../helpers.js';
+
+const run = promisify(execFile);
+
+describe('mandate demo', () => {
+  it('every scripted step gets the decision the script expects, through the SDK', async () => {
+    const steps = await runDemo(() => undefined);
+    assert.deepEqual(
+      steps.map((s) => [s.decision, s.reason]),
+      [
+        ['allow', 'policy.permit'],
+        ['deny', 'mandate.tool_not_declared'],
+        ['deny', 'mandate.arg_constraint'],
+        ['deny', 'policy.forbid'],
+        ['step_up', 'policy.step_up'],
+        ['deny', 'credential.revoked'],
+        ['deny', 'credential.expired'],
+      ],
+    );
+    assert.ok(steps.every((s) => s.ok));
+  });
+
+  it('`mandate demo --json` prints one object per step and exits 0', async () => {
+    const { stdout } = await run(process.execPath, [`${ROOT}bin/mandate.js`, 'demo', '--json'], { cwd: ROOT });
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    assert.equal(lines.length, 7);
+    for (const line of lines) assert.deepEqual(Object.keys(line), ['step', 'decision', 'reason']);
+    assert.equal(lines[4]?.decision, 'step_up');
+  });
+});
