@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { decodeJwt } from 'jose';
 import { verifyChain } from '../audit/index.js';
 import { ConfigError } from '../core/index.js';
 import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
@@ -29,6 +30,16 @@ const adminOption = () => new Option('--admin-token <token>', 'admin token print
 function requireAdmin(opts: { adminToken?: string }): string {
   if (!opts.adminToken) throw new CliApiError(0, 'request.unauthorized', 'give --admin-token or set MANDATE_ADMIN_TOKEN');
   return opts.adminToken;
+}
+
+/** The task id a credential names (read without verifying: the server verifies). */
+function taskIdOf(credential: string): string | undefined {
+  try {
+    const task = decodeJwt(credential).task;
+    return typeof task === 'string' ? task : undefined;
+  } catch {
+    throw new CliApiError(0, 'credential.invalid', 'the --credential is not a JWT');
+  }
 }
 
 /** The command tree; `--help` on each is generated from these definitions. */
@@ -96,10 +107,12 @@ export function buildProgram(): Command {
     .command('token <name>')
     .description('create a one-time join token the agent exchanges for a JWT-SVID')
     .option('--ttl <seconds>', 'token lifetime in seconds', (v) => Number.parseInt(v, 10))
+    .option('-q, --quiet', 'print the token alone')
     .addOption(urlOption())
     .addOption(adminOption())
-    .action(async (name: string, opts: { ttl?: number; url: string; adminToken?: string }) => {
-      out(await api(opts.url, `/v1/agents/${encodeURIComponent(name)}/join-tokens`, { method: 'POST', token: requireAdmin(opts), body: opts.ttl ? { ttlSeconds: opts.ttl } : {} }));
+    .action(async (name: string, opts: { ttl?: number; quiet?: boolean; url: string; adminToken?: string }) => {
+      const created = await api<{ token: string }>(opts.url, `/v1/agents/${encodeURIComponent(name)}/join-tokens`, { method: 'POST', token: requireAdmin(opts), body: opts.ttl ? { ttlSeconds: opts.ttl } : {} });
+      out(opts.quiet ? created.token : created);
     });
 
   const task = program.command('task').description('declare, complete and revoke tasks');
@@ -109,8 +122,9 @@ export function buildProgram(): Command {
     .requiredOption('-m, --mandate <file>', 'mandate JSON file, or - for standard input')
     .option('--join-token <token>', 'attest with this one-time join token')
     .option('--svid <svid>', 'use this JWT-SVID')
+    .option('-q, --quiet', 'print the task credential alone')
     .addOption(urlOption())
-    .action(async (opts: { mandate: string; joinToken?: string; svid?: string; url: string }) => {
+    .action(async (opts: { mandate: string; joinToken?: string; svid?: string; quiet?: boolean; url: string }) => {
       let mandate: unknown;
       try {
         mandate = JSON.parse(readFileSync(opts.mandate === '-' ? 0 : opts.mandate, 'utf8'));
@@ -122,16 +136,19 @@ export function buildProgram(): Command {
         if (!opts.joinToken) throw new CliApiError(0, 'request.invalid', 'give --join-token or --svid');
         svid = (await api<{ svid: string }>(opts.url, '/v1/attest/join-token', { method: 'POST', body: { token: opts.joinToken } })).svid;
       }
-      out(await api(opts.url, '/v1/tasks', { method: 'POST', token: svid, body: mandate }));
+      const granted = await api<{ credential: string }>(opts.url, '/v1/tasks', { method: 'POST', token: svid, body: mandate });
+      out(opts.quiet ? granted.credential : granted);
     });
   task
-    .command('complete <taskId>')
-    .description('complete a task: its credential is revoked at once')
+    .command('complete [taskId]')
+    .description('complete a task: its credential is revoked at once (the task id defaults to the one in --credential)')
     .option('--credential <token>', 'the task credential (or use --admin-token)')
     .addOption(urlOption())
     .addOption(adminOption())
-    .action(async (taskId: string, opts: { credential?: string; url: string; adminToken?: string }) => {
-      out(await api(opts.url, `/v1/tasks/${encodeURIComponent(taskId)}/complete`, { method: 'POST', token: opts.credential ?? requireAdmin(opts), body: {} }));
+    .action(async (taskId: string | undefined, opts: { credential?: string; url: string; adminToken?: string }) => {
+      const id = taskId ?? (opts.credential ? taskIdOf(opts.credential) : undefined);
+      if (!id) throw new CliApiError(0, 'request.invalid', 'give a task id or --credential');
+      out(await api(opts.url, `/v1/tasks/${encodeURIComponent(id)}/complete`, { method: 'POST', token: opts.credential ?? requireAdmin(opts), body: {} }));
     });
   task
     .command('revoke <taskId>')
