@@ -216,3 +216,37 @@ describe('control-plane API over HTTP', () => {
     assert.ok(res.body.segments[0].events > 20);
   });
 });
+
+describe('start-up', () => {
+  it('an invalid Cedar file stops start-up with an error naming file and line', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'mandate-badpolicy-'));
+    writeFileSync(join(dir, 'ok.cedar'), '@id("p") permit (principal, action in Action::"call_tool", resource);\n');
+    writeFileSync(join(dir, 'broken.cedar'), '// a comment\n\nforbid (principal, action in Action::"call_tool", resource)\nwhen { context.nope == 1 };\n');
+    await assert.rejects(startTestServer({ MANDATE_POLICY_DIR: dir }), (e: unknown) => {
+      assert.equal((e as Error).name, 'ConfigError');
+      assert.match((e as Error).message, /broken\.cedar:4/);
+      return true;
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('deregistering an agent revokes its tasks at once and stops attestation', async () => {
+    const server = await startTestServer();
+    try {
+      const { credential } = await grantTask(server.url, 'billing-bot', MANDATE);
+      const jt = await http(server.url, '/v1/agents/billing-bot/join-tokens', { token: ADMIN_TOKEN, body: {} });
+      const res = await http(server.url, '/v1/agents/billing-bot', { method: 'DELETE', token: ADMIN_TOKEN });
+      assert.equal(res.status, 200);
+      assert.ok(res.body.disabledAtMs);
+      const d = await http(server.url, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/reports/a' } } });
+      assert.equal(d.body.reason.code, 'credential.revoked');
+      const at = await http(server.url, '/v1/attest/join-token', { body: { token: jt.body.token } });
+      assert.equal(at.body.error.code, 'identity.agent_disabled');
+    } finally {
+      await server.close();
+    }
+  });
+});
