@@ -1,0 +1,79 @@
+import http from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+
+/**
+ * An open-loop load generator, run in its own thread so the client does not
+ * steal the server's event loop. Requests leave on a fixed schedule; latency
+ * counts from the scheduled send time, so a stall cannot hide queued requests
+ * (no coordinated omission).
+ */
+export interface LoadRequest {
+  url: string;
+  body: string;
+  ratePerSecond: number;
+  seconds: number;
+  warmup: number;
+  /** A response body must contain this to count as a success. */
+  expect: string;
+}
+
+export interface LoadResult {
+  latenciesMs: number[];
+  ok: number;
+  total: number;
+}
+
+const hrUs = () => Number(process.hrtime.bigint()) / 1000;
+
+async function run(req: LoadRequest): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const url = new URL(req.url);
+  const send = () =>
+    new Promise<boolean>((resolve, reject) => {
+      const r = http.request(
+        { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(req.body) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve(res.statusCode === 200 && text.includes(req.expect)));
+        },
+      );
+      r.on('error', reject);
+      r.end(req.body);
+    });
+  for (let i = 0; i < req.warmup; i++) await send();
+  const total = Math.round(req.ratePerSecond * req.seconds);
+  const intervalUs = 1e6 / req.ratePerSecond;
+  const latenciesMs: number[] = [];
+  let ok = 0;
+  const pending: Promise<void>[] = [];
+  const start = hrUs();
+  // Each tick sends every request that is due, then sleeps ~1 ms: no busy-wait stealing the server's core.
+  let next = 0;
+  while (next < total) {
+    const now = hrUs();
+    while (next < total && start + next * intervalUs <= now) {
+      const due = start + next * intervalUs;
+      next += 1;
+      pending.push(
+        send().then((good) => {
+          if (good) ok += 1;
+          latenciesMs.push((hrUs() - due) / 1000);
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  return { latenciesMs, ok, total };
+}
+
+if (parentPort) {
+  const port = parentPort;
+  run(workerData as LoadRequest).then(
+    (result) => port.postMessage({ result }),
+    (err: unknown) => port.postMessage({ error: String(err) }),
+  );
+}
