@@ -1,7 +1,6 @@
 import type { AuditSink } from '../audit/model.js';
 import { CodedError, canonicalJson, newId, sha256Hex, type AgentId, type Clock, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
-import type { TaskCredentialClaims } from '../credentials/index.js';
-import type { RevocationSet } from '../credentials/index.js';
+import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
 import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
 import type { CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';

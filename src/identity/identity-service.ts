@@ -95,7 +95,7 @@ export class IdentityService {
 
   /** A one-time join token for an agent. Only its hash is stored. Errors: identity.agent_unknown. */
   async createJoinToken(agentName: string, ttlSeconds: number): Promise<{ token: string; expiresAtMs: number }> {
-    const agent = await this.usableAgent(await this.agentByName(agentName));
+    const agent = this.usableAgent(await this.agentByName(agentName));
     if (!agent.attestation.joinToken) throw new CodedError('request.invalid', `agent \`${agentName}\` does not accept join-token attestation`);
     const token = `mjt_${this.d.random.token(32)}`;
     const now = this.d.clock.nowMs();
@@ -111,7 +111,7 @@ export class IdentityService {
     if (!record) return this.failAttestation('join_token', new CodedError('identity.join_token_invalid', 'join token is unknown, already used or expired'));
     const agent = await this.d.agents.get(record.agentId);
     if (!agent) return this.failAttestation('join_token', new CodedError('identity.agent_unknown', 'the join token names no registered agent'));
-    return this.issueSvid(await this.usableAgent(agent), 'join_token');
+    return this.issueSvid(this.usableAgent(agent), 'join_token');
   }
 
   /** Errors: identity.oidc_untrusted, identity.oidc_no_match, identity.agent_disabled. */
@@ -130,7 +130,7 @@ export class IdentityService {
       const message = candidates.length === 0 ? 'no attestation rule matches the token claims' : 'the token claims match more than one agent';
       return this.failAttestation('oidc', new CodedError('identity.oidc_no_match', message, { issuer: claims.iss, sub: claims.sub }));
     }
-    return this.issueSvid(await this.usableAgent(candidates[0]!), 'oidc', { issuer: claims.iss, sub: claims.sub });
+    return this.issueSvid(this.usableAgent(candidates[0]!), 'oidc', { issuer: claims.iss, sub: claims.sub });
   }
 
   /**
@@ -154,7 +154,7 @@ export class IdentityService {
     const prefix = `spiffe://${this.d.trustDomain}/agent/`;
     const sub = payload.sub ?? '';
     if (!sub.startsWith(prefix)) throw new CodedError('identity.svid_invalid', 'SVID subject is not an agent of this trust domain');
-    const agent = await this.usableAgent(await this.agentByName(sub.slice(prefix.length)));
+    const agent = this.usableAgent(await this.agentByName(sub.slice(prefix.length)));
     const aud = payload.aud;
     return {
       agent,
@@ -177,7 +177,7 @@ export class IdentityService {
     return { svid, spiffeId: agent.spiffeId, expiresAtMs: exp * 1000 };
   }
 
-  private async usableAgent(agent: Agent): Promise<Agent> {
+  private usableAgent(agent: Agent): Agent {
     if (agent.disabledAtMs !== null) throw new CodedError('identity.agent_disabled', `agent \`${agent.name}\` was deregistered`);
     return agent;
   }
