@@ -13,6 +13,7 @@ export const AUDIT_EVENT_TYPES = [
   'task.completed',
   'revocation',
   'decision',
+  'tool.result',
   'policy.loaded',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -33,6 +33,12 @@ export const ERROR_CODES = {
   'policy.step_up': 'a policy requires a human approval before this action',
   'policy.evaluation_error': 'a policy or the request failed to evaluate; denied rather than skipped',
   'policy.none_loaded': 'no policy is loaded, so nothing is permitted',
+  // gateway: the enforcement points in front of upstream tools
+  'gateway.upstream_unavailable': 'the upstream server is not running and could not be started, or is backing off after a crash',
+  'gateway.upstream_timeout': 'the upstream did not answer within its timeout',
+  'gateway.upstream_error': 'the upstream failed the call or answered with something that is not a valid result',
+  'gateway.result_too_large': 'the result is larger than the mandate allows (limits.maxResultBytes)',
+  'gateway.session_invalid': 'the MCP session is unknown, closed, or belongs to another task',
   // requests and resources at the API
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',
   'request.too_large': 'the request body is larger than the configured limit',

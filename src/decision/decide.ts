@@ -77,19 +77,9 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
     throw new CodedError('request.invalid', 'a decision needs a `tool` name and an `args` object');
   }
   if (typeof req.credential !== 'string' || req.credential.length === 0) throw new CodedError('credential.missing', 'no task credential was presented');
-
-  // 1. authenticate
-  const claims = await ports.verifyCredential(req.credential);
-  known.claims = claims;
-
-  // 2. revocation: the in-memory set, checked on every call even when the signature is cached
-  const task = await ports.getTask(claims.taskId);
-  if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
-  known.task = task;
-  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
-  if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
+  // 1-2. authenticate and check revocation
+  const { claims, task } = await authenticateCredential(req.credential, ports, known);
   const now = ports.clock.nowMs();
-  if (task.expiresAtMs <= now) throw new CodedError('credential.expired', 'the task has expired');
 
   // 3. mandate
   checkCallAgainstMandate(task.mandate, req.tool, args);
@@ -142,6 +132,28 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
       return { ...base, outcome: 'allow', layer: 'policy', reason: { code: 'policy.permit', message: 'permitted by the mandate and the ceiling' }, policies: evaluation.policyIds, callCount: count };
     }
   }
+}
+
+/**
+ * Steps 1 and 2 of the request path, shared by every enforcement point: the
+ * credential verifies, names the task it was issued for, and nothing revoked it.
+ * Errors: credential.invalid, credential.expired, credential.revoked.
+ */
+export async function authenticateCredential(
+  token: string,
+  ports: Pick<DecisionPorts, 'verifyCredential' | 'getTask' | 'revocations' | 'clock'>,
+  known: Known = {},
+): Promise<{ claims: TaskCredentialClaims; task: Task }> {
+  const claims = await ports.verifyCredential(token);
+  known.claims = claims;
+  const task = await ports.getTask(claims.taskId);
+  if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
+  known.task = task;
+  // The in-memory set is checked on every call, even when the signature check was cached.
+  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+  if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
+  if (task.expiresAtMs <= ports.clock.nowMs()) throw new CodedError('credential.expired', 'the task has expired');
+  return { claims, task };
 }
 
 function decisionBase(req: DecisionRequest, ports: DecisionPorts, known: Known): Omit<Decision, 'outcome' | 'reason' | 'layer'> {

@@ -1,3 +1,3 @@
 export * from './model.js';
-export { decide, type DecisionPorts } from './decide.js';
+export { authenticateCredential, decide, type DecisionPorts } from './decide.js';
 export { RateWindow } from './rate-window.js';

@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { verifyChain } from '../audit/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
@@ -9,6 +9,8 @@ import type { ControlPlane } from './control-plane.js';
 import { errorBody, httpStatusOf } from './http-errors.js';
 
 const VERSION = '0.1.0';
+/** Largest JSON-RPC message an agent may send to the MCP gateway. */
+const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
 
 const Bearer = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
 function bearer(req: FastifyRequest): string | undefined {
@@ -236,6 +238,25 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const events = await plane.store.audit.list({ type: 'decision', taskId: taskId as TaskId | undefined, limit: q.limit, order: 'desc' });
     return { decisions: events.map((e) => ({ atMs: e.atMs, taskId: e.taskId, agentId: e.agentId, ...e.data })) };
   });
+
+  // MCP gateway: agents reach upstream tools only through here, with the task credential as bearer token.
+  const mcpOptions = { schema: { hide: true }, bodyLimit: MCP_BODY_LIMIT_BYTES };
+  const mcp = async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    await plane.mcp.handle(req.raw, reply.raw, req.body);
+  };
+  app.post('/mcp', mcpOptions, mcp);
+  app.get('/mcp', mcpOptions, mcp);
+  app.delete('/mcp', mcpOptions, mcp);
+  // RFC 9728 protected-resource metadata, which the 401 of /mcp points MCP clients to.
+  const resourceMetadata = async (req: FastifyRequest) => ({
+    resource: `http://${req.headers.host}/mcp`,
+    bearer_methods_supported: ['header'],
+    resource_name: 'Mandate MCP gateway',
+    resource_documentation: `http://${req.headers.host}/v1/openapi.json`,
+  });
+  app.get('/.well-known/oauth-protected-resource', { schema: { hide: true } }, resourceMetadata);
+  app.get('/.well-known/oauth-protected-resource/mcp', { schema: { hide: true } }, resourceMetadata);
 
   // Audit
   app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { security: [{ admin: [] }] }), async (req) => {

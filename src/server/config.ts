@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AGENT_NAME } from '../identity/model.js';
 import { RegisterAgentSchema } from '../identity/index.js';
 import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
+import { UpstreamsSchema, upstreamToolSpecs } from '../gateway/index.js';
 
 const Jwk = z.record(z.string(), z.unknown());
 
@@ -83,14 +84,16 @@ export const ConfigSchema = z
       .default({ segment: 'main' }),
     /** The tool catalog: a mandate may only declare tools listed here. */
     tools: z.array(ToolSpecSchema).default([]),
+    /** MCP servers behind the gateway; their described tools join the catalog as `<upstream>.<tool>`. */
+    upstreams: UpstreamsSchema,
     /** Agents registered at start when absent (examples, fixed fleets). */
     agents: z.array(RegisterAgentSchema).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
-    const names = new Set<string>();
+    const names = new Set<string>(upstreamToolSpecs(c.upstreams).map((t) => t.name));
     c.tools.forEach((t, i) => {
-      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `tool \`${t.name}\` is listed twice` });
+      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `tool \`${t.name}\` is listed twice (or also served by an upstream)` });
       names.add(t.name);
     });
     c.agents.forEach((a, i) => {

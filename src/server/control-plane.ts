@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { AuditLog } from '../audit/index.js';
 import { CodedError, parseId, sha256Hex, systemClock, systemRandom, toolCatalog, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type RevocationKind } from '../credentials/index.js';
-import { decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
+import { authenticateCredential, decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
+import { McpGateway, UpstreamPool, upstreamToolSpecs } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
@@ -51,6 +52,8 @@ const ADMIN_TOKEN_KEY = 'admin_token_sha256';
  */
 export class ControlPlane {
   readonly decisionPorts: DecisionPorts;
+  readonly upstreams: UpstreamPool;
+  readonly mcp: McpGateway;
   private readonly tasks: Lookup<TaskId, Task>;
   private readonly agents: Lookup<AgentId, Agent>;
   private stopWatch: (() => void) | undefined;
@@ -85,6 +88,31 @@ export class ControlPlane {
       random,
       environment: config.environment,
     };
+    this.upstreams = new UpstreamPool(config.upstreams, { clock, onToolsChanged: () => this.mcp.notifyToolsChanged() });
+    this.mcp = new McpGateway(
+      {
+        authenticate: async (token) => (await authenticateCredential(token, this.decisionPorts)).task,
+        decide: (req) => this.decide(req),
+        visibleTools: (task) => this.visibleTools(task),
+        tools,
+        audit,
+        clock,
+      },
+      this.upstreams,
+      (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,
+    );
+  }
+
+  /** The task's declared tools that are in the catalog and that the ceiling does not refuse outright for its agent. */
+  async visibleTools(task: Task): Promise<string[]> {
+    const agent = await this.agents.get(task.agentId);
+    if (!agent) return [];
+    return task.mandate.tools
+      .map((t) => t.name)
+      .filter((name) => {
+        const tool = this.tools.get(name);
+        return tool !== undefined && !this.policy.checkGrant(agent, tool).refused;
+      });
   }
 
   /** Opens the store, keys, policies and revocations. Throws ConfigError on invalid policies. */
@@ -123,7 +151,8 @@ export class ControlPlane {
       });
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
-      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, toolCatalog(config.tools), adminTokenHash, clock, random);
+      const catalog = toolCatalog([...config.tools, ...upstreamToolSpecs(config.upstreams)]);
+      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, adminTokenHash, clock, random);
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
@@ -247,6 +276,8 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.stopWatch?.();
+    await this.mcp.close();
+    await this.upstreams.close();
     await this.audit.flush();
     await this.store.close();
   }

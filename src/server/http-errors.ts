@@ -38,6 +38,15 @@ export function httpStatusOf(code: ErrorCode): number {
       return 409;
     case 'request.too_large':
       return 413;
+    case 'gateway.session_invalid':
+      return 404;
+    case 'gateway.upstream_error':
+    case 'gateway.result_too_large':
+      return 502;
+    case 'gateway.upstream_unavailable':
+      return 503;
+    case 'gateway.upstream_timeout':
+      return 504;
     case 'internal.error':
       return 500;
   }

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { RISKS, TOOL_KINDS, type ToolSpec } from '../../core/index.js';
+
+/** What policy and the monitor know about one upstream tool: the gateway exposes nothing it cannot describe. */
+const ToolMetadataSchema = z
+  .object({
+    kind: z.enum(TOOL_KINDS),
+    risk: z.enum(RISKS).default('low'),
+    labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+    description: z.string().max(1000).default(''),
+  })
+  .strict();
+
+const Common = {
+  /** Per-call timeout for this upstream. */
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** Tools by their upstream name; each becomes `<upstream>.<tool>` in the catalog. */
+  tools: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'tool names are letters, digits, `_`, `.` or `-`'), ToolMetadataSchema),
+};
+
+export const UpstreamSchema = z.discriminatedUnion('transport', [
+  z
+    .object({
+      transport: z.literal('stdio'),
+      command: z.string().min(1),
+      args: z.array(z.string()).default([]),
+      /** Added to a minimal default environment (PATH, HOME, …): the gateway's own environment is not passed on. */
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+      cwd: z.string().optional(),
+      /** Stop the process after this long without a call; it starts again on the next one. */
+      idleStopMs: z.number().int().min(1000).default(300_000),
+      ...Common,
+    })
+    .strict(),
+  z
+    .object({
+      transport: z.literal('http'),
+      url: z.string().url(),
+      headers: z.record(z.string(), z.string()).default({}),
+      ...Common,
+    })
+    .strict(),
+]);
+
+export type UpstreamConfig = z.output<typeof UpstreamSchema>;
+
+export const UpstreamsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'upstream names are lowercase letters, digits, `_` or `-`'), UpstreamSchema).default({});
+export type UpstreamsConfig = z.output<typeof UpstreamsSchema>;
+
+/** The catalog entries an upstream contributes: `<upstream>.<tool>` with its metadata. */
+export function upstreamToolSpecs(upstreams: UpstreamsConfig): ToolSpec[] {
+  return Object.entries(upstreams).flatMap(([upstream, config]) =>
+    Object.entries(config.tools).map(([tool, meta]) => ({ name: `${upstream}.${tool}`, ...meta })),
+  );
+}
+
+/** Splits `<upstream>.<tool>` at the first dot. */
+export function splitToolName(name: string): { upstream: string; tool: string } | undefined {
+  const dot = name.indexOf('.');
+  return dot <= 0 || dot === name.length - 1 ? undefined : { upstream: name.slice(0, dot), tool: name.slice(dot + 1) };
+}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import YAML from 'yaml';
+import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+
+const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+const EVERYTHING_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+
+type TextResult = { isError?: boolean; content: { type: string; text?: string }[]; _meta?: Record<string, any> };
+const text = (r: unknown) => (r as TextResult).content.map((c) => c.text ?? '').join('');
+
+/** Waits for a condition with a bounded deadline instead of sleeping a fixed time. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
+  let server: RunningServer;
+  let dir: string;
+  let share: string;
+  const clients: Client[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mandate-mcp-'));
+    share = realpathSync(dir);
+    mkdirSync(join(share, 'reports'));
+    mkdirSync(join(share, 'out'));
+    writeFileSync(join(share, 'reports', 'q3.txt'), 'revenue up 12%');
+    writeFileSync(join(share, 'private.txt'), 'not for this task');
+    const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+    config.policy.dir = join(ROOT, 'examples', 'policies');
+    config.upstreams = {
+      fs: {
+        transport: 'stdio',
+        command: process.execPath,
+        args: [FS_SERVER, share],
+        timeoutMs: 10_000,
+        tools: {
+          read_text_file: { kind: 'read', risk: 'low' },
+          write_file: { kind: 'write', risk: 'medium' },
+          list_directory: { kind: 'read', risk: 'low' },
+        },
+      },
+      everything: {
+        transport: 'stdio',
+        command: process.execPath,
+        args: [EVERYTHING_SERVER, 'stdio'],
+        timeoutMs: 1_500,
+        tools: {
+          echo: { kind: 'read', risk: 'low' },
+          'trigger-long-running-operation': { kind: 'read', risk: 'low' },
+        },
+      },
+    };
+    writeFileSync(join(share, 'mandate.yaml'), YAML.stringify(config));
+    server = await startServer(loadConfig(join(share, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function connect(credential: string): Promise<Client> {
+    const client = new Client({ name: 'test-agent', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${credential}` } } }));
+    clients.push(client);
+    return client;
+  }
+
+  const mandate = (extra: Record<string, unknown> = {}) => ({
+    purpose: 'summarise the quarterly reports',
+    tools: [
+      { name: 'fs.read_text_file', args: { path: { prefix: `${share}/reports/` } } },
+      { name: 'fs.write_file', args: { path: { prefix: `${share}/out/` } } },
+      'everything.echo',
+      'everything.trigger-long-running-operation',
+    ],
+    ttlSeconds: 600,
+    ...extra,
+  });
+
+  it('without a credential: 401 pointing at the protected-resource metadata (RFC 9728)', async () => {
+    const res = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }) });
+    assert.equal(res.status, 401);
+    const challenge = res.headers.get('www-authenticate') ?? '';
+    const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
+    assert.ok(metadataUrl, challenge);
+    const metadata = (await (await fetch(metadataUrl)).json()) as { resource: string };
+    assert.equal(metadata.resource, `${server.url}/mcp`);
+    const garbled = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { authorization: 'Bearer abc.def.ghi', 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(garbled.status, 401);
+    assert.match(garbled.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="credential.invalid"/);
+  });
+
+  it('tools/list shows only the tools the mandate declares', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate());
+    const client = await connect(credential);
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['everything.echo', 'everything.trigger-long-running-operation', 'fs.read_text_file', 'fs.write_file']);
+    assert.ok(tools.find((t) => t.name === 'fs.read_text_file')?.inputSchema, 'upstream input schema passed through');
+  });
+
+  it('an allowed call reaches the upstream and returns its real result; the result is audited', async () => {
+    const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
+    const client = await connect(credential);
+    const result = await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
+    assert.equal(result.isError ?? false, false);
+    assert.equal(text(result), 'revenue up 12%');
+    const echo = await client.callTool({ name: 'everything.echo', arguments: { message: 'hello' } });
+    assert.match(text(echo), /hello/);
+    const decisions = await http(server.url, `/v1/decisions?task=${taskId}`, { token: ADMIN_TOKEN });
+    assert.deepEqual(decisions.body.decisions.map((d: { code: string }) => d.code), ['policy.permit', 'policy.permit']);
+    await server.plane.audit.flush();
+    const results = await server.plane.store.audit.list({ type: 'tool.result', taskId: taskId as never });
+    assert.deepEqual(results.map((e) => [e.data.tool, e.data.status]), [['fs.read_text_file', 'ok'], ['everything.echo', 'ok']]);
+    assert.ok((results[0]?.data.bytes as number) > 10);
+  });
+
+  it('a denied call never reaches the upstream: the file is not written; the error names the code', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate());
+    const client = await connect(credential);
+    const outside = await client.callTool({ name: 'fs.write_file', arguments: { path: `${share}/reports/forged.txt`, content: 'x' } });
+    assert.equal(outside.isError, true);
+    assert.match(text(outside), /^denied \(mandate\.arg_constraint\): argument `path` must start with/);
+    assert.equal((outside as TextResult)._meta?.['mandate/decision']?.code, 'mandate.arg_constraint');
+    assert.equal(existsSync(join(share, 'reports', 'forged.txt')), false);
+    const undeclared = await client.callTool({ name: 'fs.list_directory', arguments: { path: share } });
+    assert.match(text(undeclared), /mandate\.tool_not_declared/);
+    const escape = await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/../private.txt` } });
+    assert.match(text(escape), /mandate\.arg_constraint/);
+    const inside = await client.callTool({ name: 'fs.write_file', arguments: { path: `${share}/out/summary.txt`, content: 'done' } });
+    assert.equal(inside.isError ?? false, false, text(inside));
+    assert.equal(readFileSync(join(share, 'out', 'summary.txt'), 'utf8'), 'done');
+  });
+
+  it('a result larger than limits.maxResultBytes is withheld', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate({ limits: { maxResultBytes: 20 } }));
+    const client = await connect(credential);
+    const result = await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
+    assert.equal(result.isError, true);
+    assert.match(text(result), /gateway\.result_too_large/);
+    assert.doesNotMatch(text(result), /revenue/);
+  });
+
+  it('revocation mid-session: the very next request is refused', async () => {
+    const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
+    const client = await connect(credential);
+    assert.equal(text(await client.callTool({ name: 'everything.echo', arguments: { message: 'before' } })), 'Echo: before');
+    await http(server.url, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: taskId } });
+    await assert.rejects(client.callTool({ name: 'everything.echo', arguments: { message: 'after' } }), /401|credential\.revoked|Unauthorized/i);
+  });
+
+  it('a session belongs to the task that opened it', async () => {
+    const a = await grantTask(server.url, 'report-bot', mandate());
+    const b = await grantTask(server.url, 'billing-bot', mandate());
+    const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${a.credential}` } } });
+    const client = new Client({ name: 'a', version: '1' });
+    await client.connect(transport);
+    clients.push(client);
+    const res = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b.credential}`, 'mcp-session-id': transport.sessionId!, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list', params: {} }),
+    });
+    assert.equal(res.status, 403);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /gateway\.session_invalid/);
+  });
+
+  it('an upstream that hangs times out with a clear error and the gateway keeps serving', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate());
+    const client = await connect(credential);
+    const slow = await client.callTool({ name: 'everything.trigger-long-running-operation', arguments: { duration: 5, steps: 1 } });
+    assert.equal(slow.isError, true);
+    assert.match(text(slow), /gateway\.upstream_timeout/);
+    const fine = await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
+    assert.equal(text(fine), 'revenue up 12%');
+  });
+
+  it('an upstream that crashes is restarted on a later call; other upstreams are untouched', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate());
+    const client = await connect(credential);
+    await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
+    const pid = await server.plane.upstreams.pid('fs');
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    const read = () => client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
+    const during = await until('the crash to be noticed', async () => {
+      const r = await read();
+      return r.isError ? r : undefined;
+    });
+    assert.match(text(during), /gateway\.upstream_(unavailable|error)/);
+    assert.equal(text(await client.callTool({ name: 'everything.echo', arguments: { message: 'still here' } })), 'Echo: still here');
+    const recovered = await until('the restart', async () => {
+      const r = await read();
+      return r.isError ? undefined : r;
+    });
+    assert.equal(text(recovered), 'revenue up 12%');
+    assert.notEqual(await server.plane.upstreams.pid('fs'), pid);
+  });
+
+  it('malformed JSON-RPC and unknown methods get protocol errors, not crashes', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate());
+    const headers = { authorization: `Bearer ${credential}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const garbage = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: '{"jsonrpc": ' });
+    assert.equal(garbage.status, 400);
+    const noInit = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    assert.equal(noInit.status, 400);
+    const client = await connect(credential);
+    await assert.rejects(client.request({ method: 'no/such_method', params: {} } as never, (await import('@modelcontextprotocol/sdk/types.js')).EmptyResultSchema), /-32601|not found/i);
+    const big = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(2 * 1024 * 1024) } }) });
+    assert.equal(big.status, 413);
+  });
+});
