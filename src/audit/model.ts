@@ -14,6 +14,8 @@ export const AUDIT_EVENT_TYPES = [
   'revocation',
   'decision',
   'tool.result',
+  'secret.stored',
+  'secret.used',
   'policy.loaded',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

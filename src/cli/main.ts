@@ -183,6 +183,26 @@ export function buildProgram(): Command {
       out(await api(opts.url, '/v1/revocations', { method: 'POST', token: requireAdmin(opts), body: { kind: opts.kind, subject: opts.subject, reason: opts.reason } }));
     });
 
+  const secret = program.command('secret').description('upstream secrets the gateway injects; values are write-only');
+  secret
+    .command('set <name>')
+    .description('store a new version of a secret, read from standard input (never from the command line, which shells keep)')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (name: string, opts: { url: string; adminToken?: string }) => {
+      const value = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      if (!value) throw new CliApiError(0, 'request.invalid', 'the secret value on standard input is empty');
+      out(await api(opts.url, `/v1/secrets/${encodeURIComponent(name)}`, { method: 'PUT', token: requireAdmin(opts), body: { value } }));
+    });
+  secret
+    .command('list')
+    .description('secret names and versions, without values')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (opts: { url: string; adminToken?: string }) => {
+      out(await api(opts.url, '/v1/secrets', { token: requireAdmin(opts) }));
+    });
+
   program
     .command('decide')
     .description('ask for a decision on one call; exit 0 allow, 3 deny, 4 step_up')

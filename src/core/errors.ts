@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   'gateway.upstream_timeout': 'the upstream did not answer within its timeout',
   'gateway.upstream_error': 'the upstream failed the call or answered with something that is not a valid result',
   'gateway.result_too_large': 'the result is larger than the mandate allows (limits.maxResultBytes)',
+  'gateway.secret_unavailable': 'a secret the upstream needs is not stored or does not decrypt; the upstream is not started',
   'gateway.session_invalid': 'the MCP session is unknown, closed, or belongs to another task',
   // requests and resources at the API
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',

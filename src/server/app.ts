@@ -62,6 +62,7 @@ const DecisionListQuery = z
   })
   .strict();
 const NameParams = z.object({ name: z.string().min(1).max(64) }).strict();
+const SecretBody = z.object({ value: z.string().min(1).max(16_384) }).strict();
 const IdParams = z.object({ id: z.string().min(1).max(80) }).strict();
 
 const ErrorSchema = {
@@ -216,6 +217,18 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     }
     const body = parse(CompleteBody, req.body ?? {}, 'body');
     return taskView(await plane.endTask(id, 'completed', body.reason ?? 'completed'));
+  });
+
+  // Brokered secrets: written here, injected upstream by the gateway, never read back.
+  app.put('/v1/secrets/:name', doc('store a new version of an upstream secret (admin); the value is never returned', { security: [{ admin: [] }], body: jsonSchema(SecretBody) }), async (req, reply) => {
+    await requireAdmin(req);
+    const { name } = parse(NameParams, req.params, 'path');
+    const body = parse(SecretBody, req.body, 'body');
+    return reply.status(201).send(await plane.secrets.put(name, body.value));
+  });
+  app.get('/v1/secrets', doc('secret names and versions, without values (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    return { secrets: await plane.secrets.list() };
   });
 
   // Revocation

@@ -82,6 +82,15 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ segment: 'main' }),
+    secrets: z
+      .object({
+        /** The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through MANDATE_SECRETS_KEY. */
+        key: z.string().optional(),
+        /** Used when no key is given: generated with mode 0600 on first start. */
+        keyFile: z.string().default('.mandate/secrets.key'),
+      })
+      .strict()
+      .default({ keyFile: '.mandate/secrets.key' }),
     /** The tool catalog: a mandate may only declare tools listed here. */
     tools: z.array(ToolSpecSchema).default([]),
     /** MCP servers behind the gateway; their described tools join the catalog as `<upstream>.<tool>`. */
@@ -119,6 +128,8 @@ export const ENV_KEYS = [
   'credentials.audience',
   'credentials.maxTaskTtlSeconds',
   'audit.segment',
+  'secrets.key',
+  'secrets.keyFile',
 ] as const;
 
 export function envName(path: string): string {
@@ -168,6 +179,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   config.policy.dir = resolve(base, config.policy.dir);
   // The store lives where the control plane runs (./.mandate/ by default), not beside the config file.
   if (config.store.url.startsWith('file:')) config.store.url = `file:${resolve(config.store.url.slice(5))}`;
+  config.secrets.keyFile = resolve(config.secrets.keyFile);
   return deepFreeze(config);
 }
 
@@ -191,5 +203,9 @@ function deepFreeze<T>(value: T): T {
 
 /** The effective configuration with secrets redacted, for `mandate config print`. */
 export function redactConfig(config: Config): unknown {
-  return { ...config, server: { ...config.server, adminToken: config.server.adminToken ? '[redacted]' : undefined } };
+  return {
+    ...config,
+    server: { ...config.server, adminToken: config.server.adminToken ? '[redacted]' : undefined },
+    secrets: { ...config.secrets, key: config.secrets.key ? '[redacted]' : undefined },
+  };
 }

@@ -7,6 +7,7 @@ import { McpGateway, UpstreamPool, upstreamToolSpecs } from '../gateway/index.js
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
+import { SecretVault, loadVaultKey } from '../secrets/index.js';
 import { openStore, type Store } from '../store/index.js';
 import type { Config } from './config.js';
 
@@ -67,9 +68,11 @@ export class ControlPlane {
     readonly policy: PolicyEngine,
     readonly audit: AuditLog,
     readonly tools: ToolCatalog,
+    readonly secrets: SecretVault,
     private readonly adminTokenHash: string,
     readonly clock: Clock,
     readonly random: Random,
+    opts: ControlPlaneOptions,
   ) {
     this.tasks = new Lookup((id) => store.tasks.get(id));
     this.agents = new Lookup((id) => store.agents.get(id));
@@ -88,7 +91,7 @@ export class ControlPlane {
       random,
       environment: config.environment,
     };
-    this.upstreams = new UpstreamPool(config.upstreams, { clock, onToolsChanged: () => this.mcp.notifyToolsChanged() });
+    this.upstreams = new UpstreamPool(config.upstreams, { clock, secrets, log: opts.log, onToolsChanged: () => this.mcp.notifyToolsChanged() });
     this.mcp = new McpGateway(
       {
         authenticate: async (token) => (await authenticateCredential(token, this.decisionPorts)).task,
@@ -152,7 +155,8 @@ export class ControlPlane {
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
       const catalog = toolCatalog([...config.tools, ...upstreamToolSpecs(config.upstreams)]);
-      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, adminTokenHash, clock, random);
+      const secrets = new SecretVault(store.secrets, loadVaultKey(config.secrets), audit, clock);
+      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, adminTokenHash, clock, random, opts);
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }

@@ -73,6 +73,17 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
     .execute();
   await db.schema.createIndex('revocations_expiry').ifNotExists().on('revocations').column('expires_at_ms').execute();
   await db.schema
+    .createTable('secrets')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull())
+    .addColumn('ciphertext', 'text', (c) => c.notNull())
+    .addColumn('iv', 'text', (c) => c.notNull())
+    .addColumn('tag', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('secrets_pk', ['name', 'version'])
+    .execute();
+  await db.schema
     .createTable('audit_events')
     .ifNotExists()
     .addColumn('segment', 'text', (c) => c.notNull())

@@ -2,6 +2,7 @@ import type { AuditRepo } from '../audit/ports.js';
 import type { RevocationRepo } from '../credentials/ports.js';
 import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/ports.js';
 import type { TaskRepo } from '../mandate/ports.js';
+import type { SecretRepo } from '../secrets/ports.js';
 
 export interface SettingsRepo {
   get(key: string): Promise<string | undefined>;
@@ -19,5 +20,6 @@ export interface Store {
   readonly revocations: RevocationRepo;
   readonly audit: AuditRepo;
   readonly settings: SettingsRepo;
+  readonly secrets: SecretRepo;
   close(): Promise<void>;
 }

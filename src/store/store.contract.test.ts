@@ -109,6 +109,20 @@ for (const [name, open, cleanup] of targets) {
       assert.deepEqual(await store.audit.segments(), ['s1']);
     });
 
+    it('secrets: versions per name, a taken version fails, list shows the newest', async () => {
+      const rec = (name: string, version: number) => ({ name, version, ciphertext: `c${version}`, iv: 'i', tag: 't', createdAtMs: version });
+      await store.secrets.insert(rec('api', 1));
+      await store.secrets.insert(rec('api', 2));
+      await store.secrets.insert(rec('db', 1));
+      await assert.rejects(store.secrets.insert(rec('api', 2)));
+      assert.equal((await store.secrets.latest('api'))?.ciphertext, 'c2');
+      assert.equal(await store.secrets.latest('none'), undefined);
+      assert.deepEqual(await store.secrets.list(), [
+        { name: 'api', version: 2, createdAtMs: 2 },
+        { name: 'db', version: 1, createdAtMs: 1 },
+      ]);
+    });
+
     it('keys and settings', async () => {
       await store.keys.insert({ kid: 'k1', alg: 'ES256', privateJwk: { d: 'x' }, publicJwk: { x: 'y' }, createdAtMs: 1, retiredAtMs: null, dropAtMs: null });
       await store.keys.retire('k1', 5, 50);

@@ -52,6 +52,14 @@ export interface Database {
     created_at_ms: number;
     expires_at_ms: number;
   };
+  secrets: {
+    name: string;
+    version: number;
+    ciphertext: string;
+    iv: string;
+    tag: string;
+    created_at_ms: number;
+  };
   audit_events: {
     segment: string;
     seq: number;

@@ -15,7 +15,7 @@ const CODES = [
   'mandate.invalid', 'mandate.refused', 'mandate.tool_unknown', 'mandate.tool_not_declared', 'mandate.arg_constraint',
   'mandate.limit_exceeded', 'mandate.parent_invalid',
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
-  'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.result_too_large', 'gateway.session_invalid',
+  'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid',
   'request.invalid', 'request.too_large', 'request.unauthorized', 'request.not_found', 'internal.error',
 ];
 
@@ -27,6 +27,8 @@ const ROUTES = [
   'GET /v1/bundle',
   'GET /v1/decisions',
   'GET /v1/jwks.json',
+  'GET /v1/secrets',
+  'PUT /v1/secrets/{name}',
   'GET /v1/tasks',
   'GET /v1/tasks/{id}',
   'POST /v1/agents',
@@ -43,7 +45,7 @@ const ROUTES = [
 
 const COMMANDS = [
   'agent', 'agent register', 'agent token', 'audit', 'audit verify', 'config', 'config print', 'decide', 'demo',
-  'policy', 'policy test', 'policy validate', 'revoke', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
+  'policy', 'policy test', 'policy validate', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
 ];
 
 function commandPaths(cmd: Command, prefix = ''): string[] {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RISKS, TOOL_KINDS, type ToolSpec } from '../../core/index.js';
+import { ValueOrSecretSchema } from '../../secrets/index.js';
 
 /** What policy and the monitor know about one upstream tool: the gateway exposes nothing it cannot describe. */
 const ToolMetadataSchema = z
@@ -24,8 +25,11 @@ export const UpstreamSchema = z.discriminatedUnion('transport', [
       transport: z.literal('stdio'),
       command: z.string().min(1),
       args: z.array(z.string()).default([]),
-      /** Added to a minimal default environment (PATH, HOME, …): the gateway's own environment is not passed on. */
-      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+      /**
+       * Added to a minimal default environment (PATH, HOME, …): the gateway's own
+       * environment is not passed on. A value may name a brokered secret: `{ secret: "name" }`.
+       */
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), ValueOrSecretSchema).default({}),
       cwd: z.string().optional(),
       /** Stop the process after this long without a call; it starts again on the next one. */
       idleStopMs: z.number().int().min(1000).default(300_000),
@@ -36,7 +40,8 @@ export const UpstreamSchema = z.discriminatedUnion('transport', [
     .object({
       transport: z.literal('http'),
       url: z.string().url(),
-      headers: z.record(z.string(), z.string()).default({}),
+      /** Sent on every upstream request; a value may name a brokered secret: `{ secret: "name", prefix: "Bearer " }`. */
+      headers: z.record(z.string(), ValueOrSecretSchema).default({}),
       ...Common,
     })
     .strict(),

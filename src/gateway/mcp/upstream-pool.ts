@@ -3,6 +3,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode as McpErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CodedError, type Clock } from '../../core/index.js';
+import type { ValueOrSecret } from '../../secrets/index.js';
 import type { UpstreamConfig, UpstreamsConfig } from './upstream-config.js';
 
 const BACKOFF_MIN_MS = 500;
@@ -24,8 +25,14 @@ interface UpstreamState {
   closing: boolean;
 }
 
+/** Resolves literal-or-secret values for an upstream; the values never leave the pool. */
+export interface SecretResolver {
+  resolveAll(values: Record<string, ValueOrSecret>, usedBy: string): Promise<{ values: Record<string, string>; secrets: { value: string }[] }>;
+}
+
 export interface UpstreamPoolOptions {
   clock: Clock;
+  secrets: SecretResolver;
   log?: (line: string) => void;
   /** Tell the gateway a tool list changed so it can notify agents. */
   onToolsChanged?: (upstream: string) => void;
@@ -118,10 +125,15 @@ export class UpstreamPool {
 
   private async start(name: string, state: UpstreamState): Promise<Connection> {
     const config = state.config;
-    const transport =
-      config.transport === 'stdio'
-        ? new StdioClientTransport({ command: config.command, args: config.args, env: config.env, cwd: config.cwd, stderr: 'pipe' })
-        : new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } });
+    // Secrets are resolved at each start, so a rotated secret reaches the upstream on its next start.
+    const { values, secrets } = await this.opts.secrets.resolveAll(config.transport === 'stdio' ? config.env : config.headers, `upstream:${name}`);
+    let transport: StdioClientTransport | StreamableHTTPClientTransport;
+    if (config.transport === 'stdio') {
+      transport = new StdioClientTransport({ command: config.command, args: config.args, env: values, cwd: config.cwd, stderr: 'pipe' });
+      drainStderr(transport, name, secrets.map((s) => s.value), this.opts.log);
+    } else {
+      transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: values } });
+    }
     const client = new Client({ name: 'mandate-gateway', version: '0.1.0' });
     const conn: Connection = { client, transport, tools: undefined };
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
@@ -180,4 +192,27 @@ export class UpstreamPool {
       throw new CodedError('gateway.upstream_error', `upstream \`${name}\` failed the call`, {}, { cause: err });
     }
   }
+}
+
+/**
+ * An unread stderr pipe fills and blocks the child, so it is always drained;
+ * lines go to the log with every injected secret value masked.
+ */
+function drainStderr(transport: StdioClientTransport, name: string, secretValues: string[], log: ((line: string) => void) | undefined): void {
+  const stream = transport.stderr;
+  if (!stream) return;
+  let pending = '';
+  stream.on('data', (chunk: Buffer | string) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    if (pending.length > 8192) pending = pending.slice(-8192);
+    for (const line of lines) if (line.trim()) log?.(`upstream ${name}: ${redact(line, secretValues)}`);
+  });
+}
+
+export function redact(text: string, secretValues: readonly string[]): string {
+  let out = text;
+  for (const value of secretValues) if (value.length >= 4) out = out.split(value).join('[secret]');
+  return out;
 }

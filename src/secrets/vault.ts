@@ -1,0 +1,116 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AuditSink } from '../audit/model.js';
+import { CodedError, ConfigError, type Clock } from '../core/index.js';
+import { SECRET_NAME, type ResolvedSecret, type SecretRecord, type ValueOrSecret } from './model.js';
+import type { SecretRepo } from './ports.js';
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+
+/**
+ * Upstream credentials, encrypted at rest with AES-256-GCM. The key never
+ * enters the store: it comes from configuration or a key file beside it.
+ */
+export class SecretVault {
+  constructor(
+    private readonly repo: SecretRepo,
+    private readonly key: Buffer,
+    private readonly audit: AuditSink,
+    private readonly clock: Clock,
+  ) {
+    if (key.length !== KEY_BYTES) throw new ConfigError(`secrets: the key must be ${KEY_BYTES} bytes`);
+  }
+
+  /** Stores a new version. Errors: request.invalid. */
+  async put(name: string, value: string): Promise<{ name: string; version: number }> {
+    if (!SECRET_NAME.test(name)) throw new CodedError('request.invalid', `secret name \`${name}\` must be lowercase letters, digits, \`_\`, \`.\` or \`-\``);
+    if (value.length === 0 || value.length > 16_384) throw new CodedError('request.invalid', 'a secret value must be 1 to 16384 characters');
+    for (let attempt = 0; ; attempt++) {
+      const version = ((await this.repo.latest(name))?.version ?? 0) + 1;
+      try {
+        await this.repo.insert({ name, version, ...this.encrypt(name, version, value), createdAtMs: this.clock.nowMs() });
+        await this.audit.record({ type: 'secret.stored', data: { name, version } });
+        return { name, version };
+      } catch (err) {
+        if (attempt >= 2) throw err; // a concurrent writer took the version: read again
+      }
+    }
+  }
+
+  list(): ReturnType<SecretRepo['list']> {
+    return this.repo.list();
+  }
+
+  /** The newest version in clear, for injection upstream. Errors: gateway.secret_unavailable. */
+  async resolve(name: string): Promise<ResolvedSecret> {
+    const record = await this.repo.latest(name);
+    if (!record) throw new CodedError('gateway.secret_unavailable', `secret \`${name}\` is not stored`);
+    try {
+      return { name, version: record.version, value: this.decrypt(record) };
+    } catch {
+      // A wrong key, or a row edited or moved to another name: GCM refuses it.
+      throw new CodedError('gateway.secret_unavailable', `secret \`${name}\` version ${record.version} does not decrypt`);
+    }
+  }
+
+  /**
+   * Resolves literal-or-secret values (env variables, headers) and records which
+   * secret versions were used, by name only.
+   */
+  async resolveAll(values: Record<string, ValueOrSecret>, usedBy: string): Promise<{ values: Record<string, string>; secrets: ResolvedSecret[] }> {
+    const out: Record<string, string> = {};
+    const secrets: ResolvedSecret[] = [];
+    for (const [key, v] of Object.entries(values)) {
+      if (typeof v === 'string') {
+        out[key] = v;
+        continue;
+      }
+      const secret = await this.resolve(v.secret);
+      secrets.push(secret);
+      out[key] = `${v.prefix}${secret.value}`;
+    }
+    for (const s of secrets) await this.audit.record({ type: 'secret.used', data: { name: s.name, version: s.version, usedBy } });
+    return { values: out, secrets };
+  }
+
+  private encrypt(name: string, version: number, value: string): Pick<SecretRecord, 'ciphertext' | 'iv' | 'tag'> {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(`${name}\n${version}`));
+    const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+    return { ciphertext: ciphertext.toString('base64'), iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
+  }
+
+  private decrypt(r: SecretRecord): string {
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(r.iv, 'base64'));
+    decipher.setAAD(Buffer.from(`${r.name}\n${r.version}`));
+    decipher.setAuthTag(Buffer.from(r.tag, 'base64'));
+    return Buffer.concat([decipher.update(Buffer.from(r.ciphertext, 'base64')), decipher.final()]).toString('utf8');
+  }
+}
+
+/**
+ * The vault key: base64 from configuration (`secrets.key` / MANDATE_SECRETS_KEY),
+ * else the key file, generated with mode 0600 on first start.
+ */
+export function loadVaultKey(opts: { key?: string | undefined; keyFile: string }): Buffer {
+  if (opts.key) {
+    const key = Buffer.from(opts.key, 'base64');
+    if (key.length !== KEY_BYTES) throw new ConfigError(`secrets.key: expected ${KEY_BYTES} bytes in base64, got ${key.length}`);
+    return key;
+  }
+  if (!existsSync(opts.keyFile)) {
+    mkdirSync(dirname(opts.keyFile), { recursive: true });
+    writeFileSync(opts.keyFile, randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  const mode = statSync(opts.keyFile).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    // A key readable by others is a leaked key; tighten rather than refuse so an upgrade does not stop the service.
+    chmodSync(opts.keyFile, 0o600);
+  }
+  const key = Buffer.from(readFileSync(opts.keyFile, 'utf8').trim(), 'base64');
+  if (key.length !== KEY_BYTES) throw new ConfigError(`secrets.keyFile \`${opts.keyFile}\`: expected ${KEY_BYTES} bytes in base64`);
+  return key;
+}
