@@ -58,6 +58,8 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
         command: process.execPath,
         args: [EVERYTHING_SERVER, 'stdio'],
         timeoutMs: 1_500,
+        resources: { kind: 'read', risk: 'low', labels: ['internal'] },
+        prompts: { kind: 'read', risk: 'low' },
         tools: {
           echo: { kind: 'read', risk: 'low' },
           'trigger-long-running-operation': { kind: 'read', risk: 'low' },
@@ -209,6 +211,29 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     });
     assert.equal(text(recovered), 'revenue up 12%');
     assert.notEqual(await server.plane.upstreams.pid('fs'), pid);
+  });
+
+  it('resources/read and prompts/get are decided like tool calls, with the URI and prompt name as arguments', async () => {
+    const docs = 'demo://resource/static/document/';
+    const { credential } = await grantTask(server.url, 'report-bot', {
+      purpose: 'read the docs',
+      tools: [{ name: 'everything.resources', args: { uri: { prefix: docs } } }, { name: 'everything.prompts', args: { name: { equals: 'args-prompt' } } }],
+    });
+    const client = await connect(credential);
+    const { resources } = await client.listResources();
+    assert.ok(resources.some((r) => r.uri === `${docs}architecture.md`));
+    const read = await client.readResource({ uri: `${docs}architecture.md` });
+    assert.ok(JSON.stringify(read.contents).length > 50);
+    await assert.rejects(client.readResource({ uri: 'demo://resource/dynamic/text/1' }), /denied \(mandate\.arg_constraint\)/);
+    const { prompts } = await client.listPrompts();
+    assert.ok(prompts.some((p) => p.name === 'everything.args-prompt'));
+    const prompt = await client.getPrompt({ name: 'everything.args-prompt', arguments: { city: 'Lyon', state: 'ARA' } });
+    assert.match(JSON.stringify(prompt.messages), /Lyon/);
+    await assert.rejects(client.getPrompt({ name: 'everything.simple-prompt' }), /denied \(mandate\.arg_constraint\)/);
+    // A task that declared neither sees neither.
+    const other = await connect((await grantTask(server.url, 'report-bot', mandate())).credential);
+    assert.deepEqual((await other.listResources()).resources, []);
+    await assert.rejects(other.readResource({ uri: `${docs}architecture.md` }), /mandate\.tool_not_declared/);
   });
 
   it('malformed JSON-RPC and unknown methods get protocol errors, not crashes', async () => {

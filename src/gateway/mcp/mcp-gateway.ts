@@ -3,12 +3,27 @@ import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, isInitializeRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListResourcesRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  ListToolsRequestSchema,
+  isInitializeRequest,
+  type CallToolResult,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { AuditSink } from '../../audit/model.js';
 import { CodedError, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, DecisionRequest } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
-import { splitToolName } from './upstream-config.js';
+import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** What the gateway needs from the control plane; it decides nothing itself. */
@@ -94,7 +109,9 @@ export class McpGateway {
   }
 
   private async openSession(task: Task): Promise<Session> {
-    const server = new Server({ name: 'mandate-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
+    const server = new Server({ name: 'mandate-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, resources: {}, prompts: {} } });
+    // Which upstream listed a resource URI, so a read goes back to it.
+    const resourceOwners = new Map<string, string>();
     let session: Session | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -108,6 +125,51 @@ export class McpGateway {
     };
     server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => ({ tools: await this.listTools(await this.ports.authenticate(tokenOf(extra.authInfo))) }));
     server.setRequestHandler(CallToolRequestSchema, async (req, extra) => this.callTool(tokenOf(extra.authInfo), req.params.name, req.params.arguments ?? {}));
+    server.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
+      const resources: Resource[] = [];
+      for (const upstream of await this.upstreamsWith(tokenOf(extra.authInfo), resourcesAction)) {
+        const listed = await this.pool.resources(upstream).catch(() => undefined);
+        for (const r of listed?.resources ?? []) {
+          resourceOwners.set(r.uri, upstream);
+          resources.push(r);
+        }
+      }
+      return { resources };
+    });
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_req, extra) => {
+      const resourceTemplates: ResourceTemplate[] = [];
+      for (const upstream of await this.upstreamsWith(tokenOf(extra.authInfo), resourcesAction)) {
+        resourceTemplates.push(...((await this.pool.resources(upstream).catch(() => undefined))?.templates ?? []));
+      }
+      return { resourceTemplates };
+    });
+    server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
+      const token = tokenOf(extra.authInfo);
+      const uri = req.params.uri;
+      const candidates = await this.upstreamsWith(token, resourcesAction);
+      const upstream = resourceOwners.get(uri) ?? (candidates.length === 1 ? candidates[0] : undefined);
+      // Still decided when the owner is unknown: the decision names the refusal.
+      const decision = await this.ports.decide({ credential: token, tool: resourcesAction(upstream ?? '_'), args: { uri } });
+      if (decision.outcome !== 'allow') throw refusalError(decision);
+      const task = await this.ports.authenticate(token);
+      return this.relay(decision, task, resourcesAction(upstream!), () => this.pool.readResource(upstream!, uri));
+    });
+    server.setRequestHandler(ListPromptsRequestSchema, async (_req, extra) => {
+      const prompts: Prompt[] = [];
+      for (const upstream of await this.upstreamsWith(tokenOf(extra.authInfo), promptsAction)) {
+        for (const p of (await this.pool.prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: `${upstream}.${p.name}` });
+      }
+      return { prompts };
+    });
+    server.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
+      const token = tokenOf(extra.authInfo);
+      const parts = splitToolName(req.params.name);
+      const args = req.params.arguments ?? {};
+      const decision = await this.ports.decide({ credential: token, tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.tool ?? req.params.name } });
+      if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
+      const task = await this.ports.authenticate(token);
+      return this.relay(decision, task, promptsAction(parts.upstream), () => this.pool.getPrompt(parts.upstream, parts.tool, args));
+    });
     await server.connect(transport);
     return { taskId: task.id, transport, server };
   }
@@ -142,10 +204,46 @@ export class McpGateway {
     }
   }
 
+  /** Upstreams whose resources (or prompts) action the task may use. */
+  private async upstreamsWith(token: string, action: (upstream: string) => string): Promise<string[]> {
+    const visible = new Set(await this.ports.visibleTools(await this.ports.authenticate(token)));
+    return [...visible].flatMap((name) => {
+      const parts = splitToolName(name);
+      return parts && this.pool.has(parts.upstream) && action(parts.upstream) === name ? [parts.upstream] : [];
+    });
+  }
+
+  /** Forwards an allowed resources/read or prompts/get; failures are protocol errors, results are accounted like tool results. */
+  private async relay<T extends object>(decision: Decision, task: Task, action: string, call: () => Promise<T>): Promise<T> {
+    const startedMs = this.ports.clock.nowMs();
+    let result: T | undefined;
+    let code: string | null = null;
+    try {
+      result = await call();
+    } catch (err) {
+      code = err instanceof CodedError ? err.code : 'gateway.upstream_error';
+    }
+    const bytes = result ? Buffer.byteLength(JSON.stringify(result)) : 0;
+    const maxBytes = task.mandate.limits.maxResultBytes;
+    if (code === null && maxBytes !== undefined && bytes > maxBytes) code = 'gateway.result_too_large';
+    await this.recordResult(decision, action, code === null, code, bytes, startedMs);
+    if (code !== null || !result) throw new McpError(-32002, `${code}: the upstream result is not available`, { code });
+    return result;
+  }
+
+  /** Status, size and labels of every result, for the audit trail and the monitor; never the content. */
+  private async recordResult(decision: Decision, action: string, ok: boolean, code: string | null, bytes: number, startedMs: number): Promise<void> {
+    await this.ports.audit.record({
+      type: 'tool.result',
+      taskId: decision.taskId,
+      agentId: decision.agentId,
+      data: { decisionId: decision.id, tool: action, status: ok ? 'ok' : 'error', code, bytes, labels: this.ports.tools.get(action)?.labels ?? [], durationMs: this.ports.clock.nowMs() - startedMs },
+    });
+  }
+
   private async forward(decision: Decision, task: Task, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
     const parts = splitToolName(name);
     const startedMs = this.ports.clock.nowMs();
-    const labels = this.ports.tools.get(name)?.labels ?? [];
     let result: CallToolResult;
     let code: string | null = null;
     try {
@@ -162,12 +260,7 @@ export class McpGateway {
       code = 'gateway.result_too_large';
       result = { isError: true, content: [{ type: 'text', text: `gateway.result_too_large: the result is ${bytes} bytes; the mandate allows ${maxBytes}` }] };
     }
-    await this.ports.audit.record({
-      type: 'tool.result',
-      taskId: decision.taskId,
-      agentId: decision.agentId,
-      data: { decisionId: decision.id, tool: name, status: code === null && !result.isError ? 'ok' : 'error', code, bytes, labels, durationMs: this.ports.clock.nowMs() - startedMs },
-    });
+    await this.recordResult(decision, name, code === null && !result.isError, code, bytes, startedMs);
     return result;
   }
 
@@ -197,6 +290,14 @@ function refusal(decision: Decision, text: string): CallToolResult {
     content: [{ type: 'text', text }],
     _meta: { 'mandate/decision': { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp } },
   };
+}
+
+/** Denials of resources/read and prompts/get: a JSON-RPC error with the decision in `data`. */
+function refusalError(decision: Decision): McpError {
+  const verb = decision.outcome === 'step_up' ? 'approval required' : 'denied';
+  return new McpError(-32003, `${verb} (${decision.reason.code}): ${decision.reason.message}`, {
+    'mandate/decision': { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp },
+  });
 }
 
 function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {

@@ -13,6 +13,13 @@ const ToolMetadataSchema = z
   .strict();
 
 const Common = {
+  /**
+   * When set, the upstream's resources are exposed as the action `<upstream>.resources`
+   * (arguments: `uri`), so a mandate declares them and constrains the URI like any tool.
+   */
+  resources: ToolMetadataSchema.optional(),
+  /** When set, the upstream's prompts are exposed as the action `<upstream>.prompts` (arguments: `name` and the prompt's own). */
+  prompts: ToolMetadataSchema.optional(),
   /** Per-call timeout for this upstream. */
   timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   /** Tools by their upstream name; each becomes `<upstream>.<tool>` in the catalog. */
@@ -54,10 +61,17 @@ export type UpstreamsConfig = z.output<typeof UpstreamsSchema>;
 
 /** The catalog entries an upstream contributes: `<upstream>.<tool>` with its metadata. */
 export function upstreamToolSpecs(upstreams: UpstreamsConfig): ToolSpec[] {
-  return Object.entries(upstreams).flatMap(([upstream, config]) =>
-    Object.entries(config.tools).map(([tool, meta]) => ({ name: `${upstream}.${tool}`, ...meta })),
-  );
+  return Object.entries(upstreams).flatMap(([upstream, config]) => [
+    ...Object.entries(config.tools).map(([tool, meta]) => ({ name: `${upstream}.${tool}`, ...meta })),
+    ...(config.resources ? [{ name: resourcesAction(upstream), ...config.resources }] : []),
+    ...(config.prompts ? [{ name: promptsAction(upstream), ...config.prompts }] : []),
+  ]);
 }
+
+/** The action that stands for reading any resource of an upstream. */
+export const resourcesAction = (upstream: string) => `${upstream}.resources`;
+/** The action that stands for getting any prompt of an upstream. */
+export const promptsAction = (upstream: string) => `${upstream}.prompts`;
 
 /** Splits `<upstream>.<tool>` at the first dot. */
 export function splitToolName(name: string): { upstream: string; tool: string } | undefined {

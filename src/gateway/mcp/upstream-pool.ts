@@ -1,7 +1,18 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode as McpErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode as McpErrorCode,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type GetPromptResult,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { CodedError, type Clock } from '../../core/index.js';
 import type { ValueOrSecret } from '../../secrets/index.js';
 import type { UpstreamConfig, UpstreamsConfig } from './upstream-config.js';
@@ -74,14 +85,43 @@ export class UpstreamPool {
 
   /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error. */
   async callTool(upstream: string, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-    const state = this.state(upstream);
-    const conn = await this.connect(upstream, state);
-    this.touch(upstream, state);
+    const { state, conn } = await this.use(upstream);
     const result = await this.guard(upstream, state, () => conn.client.callTool({ name: tool, arguments: args }, undefined, { timeout: state.config.timeoutMs }));
     if (!Array.isArray((result as { content?: unknown }).content)) {
       throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered without a content list`);
     }
     return result as CallToolResult;
+  }
+
+  /** Resources and templates the upstream lists (first page). Errors: gateway.upstream_*. */
+  async resources(upstream: string): Promise<{ resources: Resource[]; templates: ResourceTemplate[] }> {
+    const { state, conn } = await this.use(upstream);
+    const opts = { timeout: state.config.timeoutMs };
+    const resources = await this.guard(upstream, state, () => conn.client.listResources(undefined, opts));
+    const templates = await this.guard(upstream, state, () => conn.client.listResourceTemplates(undefined, opts)).catch(() => ({ resourceTemplates: [] }));
+    return { resources: resources.resources, templates: templates.resourceTemplates };
+  }
+
+  async readResource(upstream: string, uri: string): Promise<ReadResourceResult> {
+    const { state, conn } = await this.use(upstream);
+    return this.guard(upstream, state, () => conn.client.readResource({ uri }, { timeout: state.config.timeoutMs }));
+  }
+
+  async prompts(upstream: string): Promise<Prompt[]> {
+    const { state, conn } = await this.use(upstream);
+    return (await this.guard(upstream, state, () => conn.client.listPrompts(undefined, { timeout: state.config.timeoutMs }))).prompts;
+  }
+
+  async getPrompt(upstream: string, name: string, args: Record<string, string>): Promise<GetPromptResult> {
+    const { state, conn } = await this.use(upstream);
+    return this.guard(upstream, state, () => conn.client.getPrompt({ name, arguments: args }, { timeout: state.config.timeoutMs }));
+  }
+
+  private async use(upstream: string): Promise<{ state: UpstreamState; conn: Connection }> {
+    const state = this.state(upstream);
+    const conn = await this.connect(upstream, state);
+    this.touch(upstream, state);
+    return { state, conn };
   }
 
   /** The process id of a running stdio upstream (tests and operators). */
