@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { skewableClock } from '../core/index.js';
 import { AgentClient, type Decision, type TaskHandle } from '../sdk/index.js';
 import { loadConfig, startServer } from '../server/index.js';
@@ -33,14 +35,14 @@ export async function runDemo(onStep: (s: DemoStep) => void): Promise<DemoStep[]
   });
   const server = await startServer(config, { clock });
   const steps: DemoStep[] = [];
-  const record = (step: string, d: Decision, decision: Decision['outcome'], reason: string) => {
+  const record = (step: string, d: Pick<Decision, 'outcome' | 'reason'>, decision: Decision['outcome'], reason: string) => {
     const s: DemoStep = { step, decision: d.outcome, reason: d.reason.code, expected: { decision, reason }, ok: d.outcome === decision && d.reason.code === reason };
     steps.push(s);
     onStep(s);
   };
   try {
-    const join = await fetch(`${server.url}/v1/agents/report-bot/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' });
-    const { token } = (await join.json()) as { token: string };
+    const joinResponse = await fetch(`${server.url}/v1/agents/report-bot/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' });
+    const { token } = (await joinResponse.json()) as { token: string };
     const agent = await AgentClient.connect({ url: server.url, joinToken: token, now: () => clock.nowMs() });
     const task: TaskHandle = await agent.declare({
       purpose: 'compile the quarterly report and pay the printing invoice',
@@ -56,6 +58,24 @@ export async function runDemo(onStep: (s: DemoStep) => void): Promise<DemoStep[]
     record('pay an invoice: needs a human approval', await task.authorize('payments.create', { amount: 120, recipient: 'print-shop' }), 'step_up', 'policy.step_up');
     await task.complete('report done');
     record('read again after the task completed', await task.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'deny', 'credential.revoked');
+
+    // The same decisions when the agent speaks MCP: the gateway decides, then forwards to the real filesystem server.
+    const share = join(EXAMPLES, 'share');
+    const viaMcp = await agent.declare({
+      purpose: 'summarise the Q3 report through the MCP gateway',
+      tools: [{ name: 'fs.read_text_file', args: { path: { prefix: join(share, 'reports') + '/' } } }, { name: 'fs.write_file', args: { path: { prefix: join(share, 'out') + '/' } } }],
+      ttlSeconds: 600,
+    });
+    const mcp = new Client({ name: 'mandate-demo-agent', version: '0.1.0' });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${viaMcp.credential}` } } }));
+    try {
+      const call = async (name: string, args: Record<string, unknown>) => decisionOf(await mcp.callTool({ name, arguments: args }));
+      record('MCP: read the report through the gateway', await call('fs.read_text_file', { path: join(share, 'reports', 'q3.txt') }), 'allow', 'policy.permit');
+      record('MCP: write outside out/ through the gateway', await call('fs.write_file', { path: join(share, 'reports', 'q3.txt'), content: 'tampered' }), 'deny', 'mandate.arg_constraint');
+    } finally {
+      await mcp.close();
+    }
+
     const short = await agent.declare({ purpose: 'one quick lookup', tools: ['files.read'], ttlSeconds: 60 });
     clock.advance(61_000);
     record('call with a credential past its TTL', await short.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'deny', 'credential.expired');
@@ -64,4 +84,10 @@ export async function runDemo(onStep: (s: DemoStep) => void): Promise<DemoStep[]
     rmSync(dir, { recursive: true, force: true });
   }
   return steps;
+}
+
+/** The decision the MCP gateway attached to a tool result. */
+function decisionOf(result: unknown): Pick<Decision, 'outcome' | 'reason'> {
+  const meta = (result as { _meta?: Record<string, { outcome?: Decision['outcome']; code?: string }> })._meta?.['mandate/decision'];
+  return { outcome: meta?.outcome ?? 'deny', reason: { code: (meta?.code ?? 'internal.error') as Decision['reason']['code'], message: '' } };
 }

@@ -180,6 +180,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   // The store lives where the control plane runs (./.mandate/ by default), not beside the config file.
   if (config.store.url.startsWith('file:')) config.store.url = `file:${resolve(config.store.url.slice(5))}`;
   config.secrets.keyFile = resolve(config.secrets.keyFile);
+  // A stdio upstream runs in the config file's folder unless told otherwise, so relative paths in its args read as they are written.
+  for (const upstream of Object.values(config.upstreams)) if (upstream.transport === 'stdio') upstream.cwd = resolve(base, upstream.cwd ?? '.');
   return deepFreeze(config);
 }
 

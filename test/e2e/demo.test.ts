@@ -19,6 +19,8 @@ describe('mandate demo', () => {
         ['deny', 'policy.forbid'],
         ['step_up', 'policy.step_up'],
         ['deny', 'credential.revoked'],
+        ['allow', 'policy.permit'],
+        ['deny', 'mandate.arg_constraint'],
         ['deny', 'credential.expired'],
       ],
     );
@@ -28,7 +30,7 @@ describe('mandate demo', () => {
   it('`mandate demo --json` prints one object per step and exits 0', async () => {
     const { stdout } = await run(process.execPath, [`${ROOT}bin/mandate.js`, 'demo', '--json'], { cwd: ROOT });
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-    assert.equal(lines.length, 7);
+    assert.equal(lines.length, 9);
     for (const line of lines) assert.deepEqual(Object.keys(line), ['step', 'decision', 'reason']);
     assert.equal(lines[4]?.decision, 'step_up');
   });

@@ -261,7 +261,7 @@ export class McpGateway {
       result = { isError: true, content: [{ type: 'text', text: `gateway.result_too_large: the result is ${bytes} bytes; the mandate allows ${maxBytes}` }] };
     }
     await this.recordResult(decision, name, code === null && !result.isError, code, bytes, startedMs);
-    return result;
+    return { ...result, _meta: { ...result._meta, 'mandate/decision': decisionMeta(decision) } };
   }
 
   private unauthorized(req: IncomingMessage, res: ServerResponse, err: CodedError | undefined): void {
@@ -288,16 +288,19 @@ function refusal(decision: Decision, text: string): CallToolResult {
   return {
     isError: true,
     content: [{ type: 'text', text }],
-    _meta: { 'mandate/decision': { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp } },
+    _meta: { 'mandate/decision': decisionMeta(decision) },
   };
+}
+
+/** The decision as programs read it from a result's `_meta` (agents read the text). */
+function decisionMeta(decision: Decision): Record<string, unknown> {
+  return { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp };
 }
 
 /** Denials of resources/read and prompts/get: a JSON-RPC error with the decision in `data`. */
 function refusalError(decision: Decision): McpError {
   const verb = decision.outcome === 'step_up' ? 'approval required' : 'denied';
-  return new McpError(-32003, `${verb} (${decision.reason.code}): ${decision.reason.message}`, {
-    'mandate/decision': { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp },
-  });
+  return new McpError(-32003, `${verb} (${decision.reason.code}): ${decision.reason.message}`, { 'mandate/decision': decisionMeta(decision) });
 }
 
 function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
