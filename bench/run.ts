@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CedarRequest } from '../src/policy/index.js';
 import { loadConfig, startServer, type RunningServer } from '../src/server/index.js';
+import { benchGatewayMcp } from './gateway-mcp.js';
 import type { LoadRequest, LoadResult } from './http-load.js';
 import { summarize, type Metrics } from './stats.js';
 
@@ -105,6 +106,8 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'decide.inproc.p99_us': ['<= 1000', (v) => v <= 1000],
   'decide.overhead_ratio': ['<= 1.5', (v) => v <= 1.5],
   'decide.http.p99_ms': ['<= 3', (v) => v <= 3],
+  'gateway.mcp.added_p50_ms': ['<= 1', (v) => v <= 1],
+  'gateway.mcp.added_p99_ms': ['<= 5', (v) => v <= 5],
 };
 
 async function main(): Promise<void> {
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
     MANDATE_SERVER_PORT: '0',
     MANDATE_SERVER_ADMIN_TOKEN: ADMIN,
     MANDATE_POLICY_WATCH: 'false',
+    MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
   });
   const server = await startServer(config);
   const metrics: Metrics = {};
@@ -125,13 +129,14 @@ async function main(): Promise<void> {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  await benchGatewayMcp(ROOT, ADMIN, metrics);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
     const target = TARGETS[name];
     return `${name.padEnd(26)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
   });
-  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s)\nwrote ${RESULTS}\n`);
+  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP gateway: 500 calls/s interleaved direct/via)\nwrote ${RESULTS}\n`);
 }
 
 await main();

@@ -1,18 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import {
-  CallToolRequestSchema,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListResourcesRequestSchema,
+  ErrorCode as McpErrorCode,
+  LATEST_PROTOCOL_VERSION,
   McpError,
-  ReadResourceRequestSchema,
-  ListToolsRequestSchema,
-  isInitializeRequest,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type CallToolResult,
   type Prompt,
   type Resource,
@@ -39,17 +31,28 @@ export interface McpGatewayPorts {
 }
 
 interface Session {
+  id: string;
   taskId: TaskId;
-  transport: StreamableHTTPServerTransport;
-  server: Server;
+  protocolVersion: string;
+  /** Open GET streams: where server-initiated notifications (list_changed) go. */
+  streams: Set<ServerResponse>;
+  /** Which upstream listed a resource URI, so a read goes back to it. */
+  resourceOwners: Map<string, string>;
 }
 
+type JsonRpcRequest = { jsonrpc: '2.0'; id?: string | number; method: string; params?: Record<string, unknown> };
+
 const SESSION_HEADER = 'mcp-session-id';
+const SERVER_INFO = { name: 'mandate-gateway', version: '0.1.0' };
+const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {} };
 
 /**
  * The MCP enforcement point: an MCP server over Streamable HTTP to agents,
  * authenticated by the task credential, and an MCP client to the upstreams.
- * Every `tools/call` is decided before it can reach an upstream.
+ * Every `tools/call`, `resources/read` and `prompts/get` is decided before it
+ * can reach an upstream. JSON-RPC is handled here directly (answers as
+ * `application/json`, notifications on a GET event stream): the SDK server
+ * transport converts every request to web streams, which costs milliseconds.
  */
 export class McpGateway {
   private readonly sessions = new Map<string, Session>();
@@ -73,105 +76,171 @@ export class McpGateway {
         // Refused on the very next request once revoked or expired, even mid-session.
         return this.unauthorized(req, res, err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid'));
       }
-      (req as IncomingMessage & { auth?: AuthInfo }).auth = { token, clientId: task.id, scopes: [], expiresAt: Math.floor(task.expiresAtMs / 1000) };
-
       const sessionId = req.headers[SESSION_HEADER];
-      let session: Session | undefined;
+      const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
       if (typeof sessionId === 'string') {
-        session = this.sessions.get(sessionId);
-        if (!session) return jsonRpcError(res, 404, -32001, 'gateway.session_invalid: unknown or closed MCP session; initialize a new one');
-        if (session.taskId !== task.id) return jsonRpcError(res, 403, -32001, 'gateway.session_invalid: this MCP session belongs to another task');
-      } else if (req.method === 'POST' && isInitializeRequest(body)) {
-        session = await this.openSession(task);
-      } else {
-        return jsonRpcError(res, 400, -32600, 'request.invalid: send `initialize` first, or the `mcp-session-id` header of an open session');
+        if (!session) return jsonRpcError(res, 404, null, -32001, 'gateway.session_invalid: unknown or closed MCP session; initialize a new one');
+        if (session.taskId !== task.id) return jsonRpcError(res, 403, null, -32001, 'gateway.session_invalid: this MCP session belongs to another task');
       }
-      await session.transport.handleRequest(req, res, body);
+      switch (req.method) {
+        case 'POST':
+          return await this.post(token, task, session, body, res);
+        case 'GET':
+          return this.openStream(session, req, res);
+        case 'DELETE':
+          if (!session) return jsonRpcError(res, 400, null, -32600, 'request.invalid: `mcp-session-id` is required');
+          this.closeSession(session);
+          res.writeHead(200).end();
+          return;
+        default:
+          res.writeHead(405, { allow: 'GET, POST, DELETE' }).end();
+      }
     } catch {
-      if (!res.headersSent) jsonRpcError(res, 500, -32603, 'internal.error: the gateway failed to handle the request');
+      if (!res.headersSent) jsonRpcError(res, 500, null, -32603, 'internal.error: the gateway failed to handle the request');
       else res.end();
     }
   }
 
   /** Tells every open session that tools changed upstream. */
   notifyToolsChanged(): void {
-    for (const s of this.sessions.values()) void s.server.sendToolListChanged().catch(() => undefined);
+    const event = `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' })}\n\n`;
+    for (const s of this.sessions.values()) for (const stream of s.streams) stream.write(event);
   }
 
   async close(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.all(all.map((s) => s.server.close().catch(() => undefined)));
+    for (const s of [...this.sessions.values()]) this.closeSession(s);
   }
 
   get sessionCount(): number {
     return this.sessions.size;
   }
 
-  private async openSession(task: Task): Promise<Session> {
-    const server = new Server({ name: 'mandate-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, resources: {}, prompts: {} } });
-    // Which upstream listed a resource URI, so a read goes back to it.
-    const resourceOwners = new Map<string, string>();
-    let session: Session | undefined;
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        session = { taskId: task.id, transport, server };
-        this.sessions.set(id, session);
-      },
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
-    };
-    server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => ({ tools: await this.listTools(await this.ports.authenticate(tokenOf(extra.authInfo))) }));
-    server.setRequestHandler(CallToolRequestSchema, async (req, extra) => this.callTool(tokenOf(extra.authInfo), req.params.name, req.params.arguments ?? {}));
-    server.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
-      const resources: Resource[] = [];
-      for (const upstream of await this.upstreamsWith(tokenOf(extra.authInfo), resourcesAction)) {
-        const listed = await this.pool.resources(upstream).catch(() => undefined);
-        for (const r of listed?.resources ?? []) {
-          resourceOwners.set(r.uri, upstream);
-          resources.push(r);
+  private async post(token: string, task: Task, session: Session | undefined, body: unknown, res: ServerResponse): Promise<void> {
+    if (Array.isArray(body)) return jsonRpcError(res, 400, null, -32600, 'request.invalid: JSON-RPC batches are not supported');
+    const message = body as Partial<JsonRpcRequest> | null;
+    if (message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
+      // Responses from the client (to server requests) are not expected either: this server sends none.
+      return jsonRpcError(res, 400, null, -32600, 'request.invalid: not a JSON-RPC 2.0 request');
+    }
+    const id = message.id;
+    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') return jsonRpcError(res, 400, null, -32600, 'request.invalid: `id` must be a string or a number');
+    const params = message.params !== null && typeof message.params === 'object' && !Array.isArray(message.params) ? message.params : {};
+    if (message.method === 'initialize') {
+      if (session) return jsonRpcError(res, 400, id ?? null, -32600, 'request.invalid: this session is already initialized');
+      if (id === undefined) return jsonRpcError(res, 400, null, -32600, 'request.invalid: `initialize` needs an `id`');
+      const requested = params.protocolVersion;
+      const protocolVersion = typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+      const opened: Session = { id: randomUUID(), taskId: task.id, protocolVersion, streams: new Set(), resourceOwners: new Map() };
+      this.sessions.set(opened.id, opened);
+      res.setHeader('mcp-session-id', opened.id);
+      return jsonRpcResult(res, id, { protocolVersion, capabilities: CAPABILITIES, serverInfo: SERVER_INFO });
+    }
+    if (!session) return jsonRpcError(res, 400, id ?? null, -32600, 'request.invalid: send `initialize` first, or the `mcp-session-id` header of an open session');
+    if (id === undefined) {
+      res.writeHead(202).end(); // notifications (initialized, cancelled, …) need no answer
+      return;
+    }
+    try {
+      jsonRpcResult(res, id, await this.dispatch(token, session, message.method, params));
+    } catch (err) {
+      if (err instanceof McpError) return jsonRpcError(res, 200, id, err.code, err.message, err.data);
+      if (err instanceof CodedError) return jsonRpcError(res, 200, id, -32003, `${err.code}: ${err.publicMessage}`);
+      return jsonRpcError(res, 200, id, McpErrorCode.InternalError, 'internal.error: the gateway failed to handle the request');
+    }
+  }
+
+  private async dispatch(token: string, session: Session, method: string, params: Record<string, unknown>): Promise<unknown> {
+    switch (method) {
+      case 'ping':
+        return {};
+      case 'tools/list':
+        return { tools: await this.listTools(await this.ports.authenticate(token)) };
+      case 'tools/call': {
+        const args = params.arguments ?? {};
+        if (typeof params.name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
+          throw new McpError(McpErrorCode.InvalidParams, 'tools/call needs a `name` and an `arguments` object');
         }
+        return this.callTool(token, params.name, args as Record<string, unknown>);
       }
-      return { resources };
-    });
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_req, extra) => {
-      const resourceTemplates: ResourceTemplate[] = [];
-      for (const upstream of await this.upstreamsWith(tokenOf(extra.authInfo), resourcesAction)) {
-        resourceTemplates.push(...((await this.pool.resources(upstream).catch(() => undefined))?.templates ?? []));
+      case 'resources/list':
+        return { resources: await this.listResources(token, session) };
+      case 'resources/templates/list':
+        return { resourceTemplates: await this.listResourceTemplates(token) };
+      case 'resources/read':
+        if (typeof params.uri !== 'string') throw new McpError(McpErrorCode.InvalidParams, 'resources/read needs a `uri`');
+        return this.readResource(token, session, params.uri);
+      case 'prompts/list':
+        return { prompts: await this.listPrompts(token) };
+      case 'prompts/get': {
+        const args = params.arguments ?? {};
+        if (typeof params.name !== 'string' || args === null || typeof args !== 'object') throw new McpError(McpErrorCode.InvalidParams, 'prompts/get needs a `name`');
+        return this.getPrompt(token, params.name, args as Record<string, string>);
       }
-      return { resourceTemplates };
-    });
-    server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
-      const token = tokenOf(extra.authInfo);
-      const uri = req.params.uri;
-      const candidates = await this.upstreamsWith(token, resourcesAction);
-      const upstream = resourceOwners.get(uri) ?? (candidates.length === 1 ? candidates[0] : undefined);
-      // Still decided when the owner is unknown: the decision names the refusal.
-      const decision = await this.ports.decide({ credential: token, tool: resourcesAction(upstream ?? '_'), args: { uri } });
-      if (decision.outcome !== 'allow') throw refusalError(decision);
-      const task = await this.ports.authenticate(token);
-      return this.relay(decision, task, resourcesAction(upstream!), () => this.pool.readResource(upstream!, uri));
-    });
-    server.setRequestHandler(ListPromptsRequestSchema, async (_req, extra) => {
-      const prompts: Prompt[] = [];
-      for (const upstream of await this.upstreamsWith(tokenOf(extra.authInfo), promptsAction)) {
-        for (const p of (await this.pool.prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: `${upstream}.${p.name}` });
+      default:
+        throw new McpError(McpErrorCode.MethodNotFound, `method \`${method}\` is not supported by the gateway`);
+    }
+  }
+
+  /** The GET stream for server-initiated messages (Streamable HTTP). */
+  private openStream(session: Session | undefined, req: IncomingMessage, res: ServerResponse): void {
+    if (!session) return jsonRpcError(res, 400, null, -32600, 'request.invalid: `mcp-session-id` is required');
+    if (!String(req.headers.accept ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, null, -32600, 'request.invalid: the stream needs `Accept: text/event-stream`');
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'mcp-session-id': session.id });
+    res.flushHeaders();
+    session.streams.add(res);
+    res.on('close', () => session.streams.delete(res));
+  }
+
+  private closeSession(session: Session): void {
+    this.sessions.delete(session.id);
+    for (const stream of session.streams) stream.end();
+    session.streams.clear();
+  }
+
+  private async listResources(token: string, session: Session): Promise<Resource[]> {
+    const resources: Resource[] = [];
+    for (const upstream of await this.upstreamsWith(token, resourcesAction)) {
+      const listed = await this.pool.resources(upstream).catch(() => undefined);
+      for (const r of listed?.resources ?? []) {
+        session.resourceOwners.set(r.uri, upstream);
+        resources.push(r);
       }
-      return { prompts };
-    });
-    server.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
-      const token = tokenOf(extra.authInfo);
-      const parts = splitToolName(req.params.name);
-      const args = req.params.arguments ?? {};
-      const decision = await this.ports.decide({ credential: token, tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.tool ?? req.params.name } });
-      if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
-      const task = await this.ports.authenticate(token);
-      return this.relay(decision, task, promptsAction(parts.upstream), () => this.pool.getPrompt(parts.upstream, parts.tool, args));
-    });
-    await server.connect(transport);
-    return { taskId: task.id, transport, server };
+    }
+    return resources;
+  }
+
+  private async listResourceTemplates(token: string): Promise<ResourceTemplate[]> {
+    const templates: ResourceTemplate[] = [];
+    for (const upstream of await this.upstreamsWith(token, resourcesAction)) {
+      templates.push(...((await this.pool.resources(upstream).catch(() => undefined))?.templates ?? []));
+    }
+    return templates;
+  }
+
+  private async readResource(token: string, session: Session, uri: string): Promise<unknown> {
+    const candidates = await this.upstreamsWith(token, resourcesAction);
+    const upstream = session.resourceOwners.get(uri) ?? (candidates.length === 1 ? candidates[0] : undefined);
+    // Still decided when the owner is unknown: the decision names the refusal.
+    const decision = await this.ports.decide({ credential: token, tool: resourcesAction(upstream ?? '_'), args: { uri } });
+    if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
+    const task = await this.ports.authenticate(token);
+    return this.relay(decision, task, resourcesAction(upstream), () => this.pool.readResource(upstream, uri));
+  }
+
+  private async listPrompts(token: string): Promise<Prompt[]> {
+    const prompts: Prompt[] = [];
+    for (const upstream of await this.upstreamsWith(token, promptsAction)) {
+      for (const p of (await this.pool.prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: `${upstream}.${p.name}` });
+    }
+    return prompts;
+  }
+
+  private async getPrompt(token: string, name: string, args: Record<string, string>): Promise<unknown> {
+    const parts = splitToolName(name);
+    const decision = await this.ports.decide({ credential: token, tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.tool ?? name } });
+    if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
+    const task = await this.ports.authenticate(token);
+    return this.relay(decision, task, promptsAction(parts.upstream), () => this.pool.getPrompt(parts.upstream, parts.tool, args));
   }
 
   /** Only what the task's mandate and the ceiling could allow: an agent does not see what it cannot use. */
@@ -226,19 +295,24 @@ export class McpGateway {
     const bytes = result ? Buffer.byteLength(JSON.stringify(result)) : 0;
     const maxBytes = task.mandate.limits.maxResultBytes;
     if (code === null && maxBytes !== undefined && bytes > maxBytes) code = 'gateway.result_too_large';
-    await this.recordResult(decision, action, code === null, code, bytes, startedMs);
+    this.recordResult(decision, action, code === null, code, bytes, startedMs);
     if (code !== null || !result) throw new McpError(-32002, `${code}: the upstream result is not available`, { code });
     return result;
   }
 
-  /** Status, size and labels of every result, for the audit trail and the monitor; never the content. */
-  private async recordResult(decision: Decision, action: string, ok: boolean, code: string | null, bytes: number, startedMs: number): Promise<void> {
-    await this.ports.audit.record({
+  /**
+   * Status, size and labels of every result, for the audit trail and the monitor;
+   * never the content. Not awaited: the decision was recorded before the call went
+   * out, and this record joins the next group commit instead of costing a write of
+   * its own on the way back.
+   */
+  private recordResult(decision: Decision, action: string, ok: boolean, code: string | null, bytes: number, startedMs: number): void {
+    void this.ports.audit.record({
       type: 'tool.result',
       taskId: decision.taskId,
       agentId: decision.agentId,
       data: { decisionId: decision.id, tool: action, status: ok ? 'ok' : 'error', code, bytes, labels: this.ports.tools.get(action)?.labels ?? [], durationMs: this.ports.clock.nowMs() - startedMs },
-    });
+    }).catch(() => undefined); // a failed append is retried by nothing; the chain stays valid (see AuditLog)
   }
 
   private async forward(decision: Decision, task: Task, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
@@ -260,7 +334,7 @@ export class McpGateway {
       code = 'gateway.result_too_large';
       result = { isError: true, content: [{ type: 'text', text: `gateway.result_too_large: the result is ${bytes} bytes; the mandate allows ${maxBytes}` }] };
     }
-    await this.recordResult(decision, name, code === null && !result.isError, code, bytes, startedMs);
+    this.recordResult(decision, name, code === null && !result.isError, code, bytes, startedMs);
     return { ...result, _meta: { ...result._meta, 'mandate/decision': decisionMeta(decision) } };
   }
 
@@ -268,7 +342,7 @@ export class McpGateway {
     const params = [`resource_metadata="${this.resourceMetadataUrl(req)}"`];
     if (err) params.unshift('error="invalid_token"', `error_description="${err.code}"`);
     res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`);
-    jsonRpcError(res, 401, -32001, err ? `${err.code}: ${err.publicMessage}` : 'credential.missing: present the task credential as a bearer token');
+    jsonRpcError(res, 401, null, -32001, err ? `${err.code}: ${err.publicMessage}` : 'credential.missing: present the task credential as a bearer token');
   }
 }
 
@@ -276,11 +350,6 @@ function bearer(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
   return match?.[1];
-}
-
-function tokenOf(auth: AuthInfo | undefined): string {
-  if (!auth?.token) throw new CodedError('credential.missing', 'no task credential on this request');
-  return auth.token;
 }
 
 /** A tool error an LLM agent can read and re-plan from, with the decision attached for programs. */
@@ -303,8 +372,12 @@ function refusalError(decision: Decision): McpError {
   return new McpError(-32003, `${verb} (${decision.reason.code}): ${decision.reason.message}`, { 'mandate/decision': decisionMeta(decision) });
 }
 
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+function jsonRpcResult(res: ServerResponse, id: string | number, result: unknown): void {
+  const text = JSON.stringify({ jsonrpc: '2.0', id, result });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+function jsonRpcError(res: ServerResponse, status: number, id: string | number | null, code: number, message: string, data?: unknown): void {
+  const text = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }

@@ -1,9 +1,15 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   ErrorCode as McpErrorCode,
+  GetPromptResultSchema,
+  ListPromptsResultSchema,
+  ListResourceTemplatesResultSchema,
+  ListResourcesResultSchema,
+  ListToolsResultSchema,
   McpError,
+  ReadResourceResultSchema,
+  ResultSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type GetPromptResult,
@@ -13,6 +19,8 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import { HttpUpstreamClient } from './http-upstream-client.js';
 import { CodedError, type Clock } from '../../core/index.js';
 import type { ValueOrSecret } from '../../secrets/index.js';
 import type { UpstreamConfig, UpstreamsConfig } from './upstream-config.js';
@@ -20,9 +28,11 @@ import type { UpstreamConfig, UpstreamsConfig } from './upstream-config.js';
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
+/** One live upstream session, whatever its transport. */
 interface Connection {
-  client: Client;
-  transport: StdioClientTransport | StreamableHTTPClientTransport;
+  request(method: string, params: unknown, timeoutMs: number): Promise<unknown>;
+  close(): Promise<void>;
+  pid: number | null;
   tools: Map<string, Tool> | undefined;
 }
 
@@ -74,11 +84,10 @@ export class UpstreamPool {
 
   /** The upstream's own tool definitions, by upstream tool name. Errors: gateway.upstream_*. */
   async tools(upstream: string): Promise<Map<string, Tool>> {
-    const state = this.state(upstream);
-    const conn = await this.connect(upstream, state);
+    const { state, conn } = await this.use(upstream);
     if (!conn.tools) {
-      const listed = await this.guard(upstream, state, () => conn.client.listTools(undefined, { timeout: state.config.timeoutMs }));
-      conn.tools = new Map(listed.tools.map((t) => [t.name, t]));
+      const listed = await this.call(upstream, state, conn, 'tools/list', {}, ListToolsResultSchema);
+      conn.tools = new Map(listed.tools.map((t) => [t.name, t as Tool]));
     }
     return conn.tools;
   }
@@ -86,8 +95,9 @@ export class UpstreamPool {
   /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error. */
   async callTool(upstream: string, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
     const { state, conn } = await this.use(upstream);
-    const result = await this.guard(upstream, state, () => conn.client.callTool({ name: tool, arguments: args }, undefined, { timeout: state.config.timeoutMs }));
-    if (!Array.isArray((result as { content?: unknown }).content)) {
+    // Hot path: only the shape the gateway relies on is checked, not the whole result schema.
+    const result = await this.guard(upstream, state, () => conn.request('tools/call', { name: tool, arguments: args }, state.config.timeoutMs));
+    if (result === null || typeof result !== 'object' || !Array.isArray((result as { content?: unknown }).content)) {
       throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered without a content list`);
     }
     return result as CallToolResult;
@@ -96,25 +106,24 @@ export class UpstreamPool {
   /** Resources and templates the upstream lists (first page). Errors: gateway.upstream_*. */
   async resources(upstream: string): Promise<{ resources: Resource[]; templates: ResourceTemplate[] }> {
     const { state, conn } = await this.use(upstream);
-    const opts = { timeout: state.config.timeoutMs };
-    const resources = await this.guard(upstream, state, () => conn.client.listResources(undefined, opts));
-    const templates = await this.guard(upstream, state, () => conn.client.listResourceTemplates(undefined, opts)).catch(() => ({ resourceTemplates: [] }));
-    return { resources: resources.resources, templates: templates.resourceTemplates };
+    const resources = await this.call(upstream, state, conn, 'resources/list', {}, ListResourcesResultSchema);
+    const templates = await this.call(upstream, state, conn, 'resources/templates/list', {}, ListResourceTemplatesResultSchema).catch(() => ({ resourceTemplates: [] }));
+    return { resources: resources.resources as Resource[], templates: templates.resourceTemplates as ResourceTemplate[] };
   }
 
   async readResource(upstream: string, uri: string): Promise<ReadResourceResult> {
     const { state, conn } = await this.use(upstream);
-    return this.guard(upstream, state, () => conn.client.readResource({ uri }, { timeout: state.config.timeoutMs }));
+    return (await this.call(upstream, state, conn, 'resources/read', { uri }, ReadResourceResultSchema)) as ReadResourceResult;
   }
 
   async prompts(upstream: string): Promise<Prompt[]> {
     const { state, conn } = await this.use(upstream);
-    return (await this.guard(upstream, state, () => conn.client.listPrompts(undefined, { timeout: state.config.timeoutMs }))).prompts;
+    return (await this.call(upstream, state, conn, 'prompts/list', {}, ListPromptsResultSchema)).prompts as Prompt[];
   }
 
   async getPrompt(upstream: string, name: string, args: Record<string, string>): Promise<GetPromptResult> {
     const { state, conn } = await this.use(upstream);
-    return this.guard(upstream, state, () => conn.client.getPrompt({ name, arguments: args }, { timeout: state.config.timeoutMs }));
+    return (await this.call(upstream, state, conn, 'prompts/get', { name, arguments: args }, GetPromptResultSchema)) as GetPromptResult;
   }
 
   private async use(upstream: string): Promise<{ state: UpstreamState; conn: Connection }> {
@@ -127,7 +136,15 @@ export class UpstreamPool {
   /** The process id of a running stdio upstream (tests and operators). */
   async pid(upstream: string): Promise<number | null> {
     const conn = await this.state(upstream).connection?.catch(() => undefined);
-    return conn?.transport instanceof StdioClientTransport ? conn.transport.pid : null;
+    return conn?.pid ?? null;
+  }
+
+  /** A request whose answer is parsed with its schema: upstream answers are untrusted input. */
+  private async call<S extends z.ZodType>(upstream: string, state: UpstreamState, conn: Connection, method: string, params: unknown, schema: S): Promise<z.output<S>> {
+    const raw = await this.guard(upstream, state, () => conn.request(method, params, state.config.timeoutMs));
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered \`${method}\` with an invalid result`);
+    return parsed.data;
   }
 
   async close(): Promise<void> {
@@ -167,19 +184,24 @@ export class UpstreamPool {
     const config = state.config;
     // Secrets are resolved at each start, so a rotated secret reaches the upstream on its next start.
     const { values, secrets } = await this.opts.secrets.resolveAll(config.transport === 'stdio' ? config.env : config.headers, `upstream:${name}`);
-    let transport: StdioClientTransport | StreamableHTTPClientTransport;
-    if (config.transport === 'stdio') {
-      transport = new StdioClientTransport({ command: config.command, args: config.args, env: values, cwd: config.cwd, stderr: 'pipe' });
-      drainStderr(transport, name, secrets.map((s) => s.value), this.opts.log);
-    } else {
-      transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: values } });
-    }
+    const conn = config.transport === 'stdio' ? await this.startStdio(name, state, values, secrets.map((s) => s.value)) : await this.startHttp(name, state, values);
+    this.touch(name, state);
+    return conn;
+  }
+
+  /** Stdio: the SDK runs the process and frames messages; results are read without the SDK's full validation. */
+  private async startStdio(name: string, state: UpstreamState, env: Record<string, string>, secretValues: string[]): Promise<Connection> {
+    const config = state.config as Extract<UpstreamConfig, { transport: 'stdio' }>;
+    const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
+    drainStderr(transport, name, secretValues, this.opts.log);
     const client = new Client({ name: 'mandate-gateway', version: '0.1.0' });
-    const conn: Connection = { client, transport, tools: undefined };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
-      conn.tools = undefined;
-      this.opts.onToolsChanged?.(name);
-    });
+    const conn: Connection = {
+      request: (method, params, timeoutMs) => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs }),
+      close: () => client.close(),
+      pid: null,
+      tools: undefined,
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => this.toolsChanged(name, conn));
     client.onclose = () => {
       // A close we did not ask for is a crash: back off before the next start.
       if (state.connection && !state.closing) {
@@ -188,12 +210,33 @@ export class UpstreamPool {
       }
     };
     await client.connect(transport, { timeout: config.timeoutMs });
-    this.touch(name, state);
+    conn.pid = transport.pid;
     return conn;
   }
 
-  private markDown(state: UpstreamState): void {
+  /** Streamable HTTP: the lean client, so the hot path skips fetch and web streams. */
+  private async startHttp(name: string, state: UpstreamState, headers: Record<string, string>): Promise<Connection> {
+    const config = state.config as Extract<UpstreamConfig, { transport: 'http' }>;
+    const client = new HttpUpstreamClient(config.url, headers);
+    const conn: Connection = { request: (m, p, t) => client.request(m, p, t), close: () => client.close(), pid: null, tools: undefined };
+    client.onNotification = (m) => {
+      if (m.method === 'notifications/tools/list_changed') this.toolsChanged(name, conn);
+    };
+    client.onSessionLost = () => {
+      if (state.connection && !state.closing) this.markDown(state, false);
+    };
+    await client.connect(config.timeoutMs);
+    return conn;
+  }
+
+  private toolsChanged(name: string, conn: Connection): void {
+    conn.tools = undefined;
+    this.opts.onToolsChanged?.(name);
+  }
+
+  private markDown(state: UpstreamState, backOff = true): void {
     state.connection = undefined;
+    if (!backOff) return;
     state.failures += 1;
     state.retryAtMs = this.opts.clock.nowMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (state.failures - 1));
     if (state.idleTimer) clearTimeout(state.idleTimer);
@@ -214,7 +257,7 @@ export class UpstreamPool {
     const pending = state.connection;
     state.connection = undefined;
     const conn = await pending.catch(() => undefined);
-    await conn?.client.close().catch(() => undefined);
+    await conn?.close().catch(() => undefined);
   }
 
   /** Maps whatever the upstream does wrong to a gateway code; never lets a raw error escape. */

@@ -1,0 +1,81 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { HttpUpstreamClient } from '../src/gateway/mcp/http-upstream-client.js';
+
+/**
+ * Interleaved MCP `tools/call` round trips (a lean Streamable HTTP client, the
+ * same for both legs, so the client's own cost does not crowd the machine), directly to an upstream and through
+ * the gateway, on one fixed open-loop schedule, from its own thread. Latency
+ * counts from the scheduled send time.
+ */
+export interface McpLoadRequest {
+  direct: { url: string; tool: string };
+  via: { url: string; tool: string; credential: string };
+  ratePerSecond: number;
+  seconds: number;
+  warmup: number;
+}
+
+export interface McpLoadResult {
+  directMs: number[];
+  viaMs: number[];
+  errors: number;
+}
+
+const hrUs = () => Number(process.hrtime.bigint()) / 1000;
+
+async function connect(url: string, headers: Record<string, string> = {}): Promise<HttpUpstreamClient> {
+  const client = new HttpUpstreamClient(url, headers);
+  await client.connect(10_000);
+  return client;
+}
+
+async function run(req: McpLoadRequest): Promise<McpLoadResult> {
+  const direct = await connect(req.direct.url);
+  const via = await connect(req.via.url, { Authorization: `Bearer ${req.via.credential}` });
+  const call = (client: HttpUpstreamClient, tool: string) => client.request('tools/call', { name: tool, arguments: { message: 'ping' } }, 10_000) as Promise<{ isError?: boolean }>;
+  for (let i = 0; i < req.warmup; i++) {
+    await call(direct, req.direct.tool);
+    await call(via, req.via.tool);
+  }
+  const total = Math.round(req.ratePerSecond * req.seconds);
+  const intervalUs = 1e6 / req.ratePerSecond;
+  const directMs: number[] = [];
+  const viaMs: number[] = [];
+  let errors = 0;
+  const pending: Promise<void>[] = [];
+  const start = hrUs();
+  let next = 0;
+  while (next < total) {
+    const now = hrUs();
+    while (next < total && start + next * intervalUs <= now) {
+      const due = start + next * intervalUs;
+      const throughGateway = next % 2 === 1;
+      next += 1;
+      const p = throughGateway ? call(via, req.via.tool) : call(direct, req.direct.tool);
+      pending.push(
+        p.then(
+          (r) => {
+            if (r.isError) errors += 1;
+            (throughGateway ? viaMs : directMs).push((hrUs() - due) / 1000);
+          },
+          () => {
+            errors += 1;
+          },
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  await direct.close();
+  await via.close();
+  return { directMs, viaMs, errors };
+}
+
+if (parentPort) {
+  const port = parentPort;
+  run(workerData as McpLoadRequest).then(
+    (result) => port.postMessage({ result }),
+    (err: unknown) => port.postMessage({ error: String(err) }),
+  );
+}

@@ -1,0 +1,152 @@
+import http from 'node:http';
+import https from 'node:https';
+import { ErrorCode as McpErrorCode, LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
+
+type JsonRpcMessage = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+
+/**
+ * A lean Streamable HTTP client for upstream MCP servers: JSON-RPC over a
+ * keep-alive node:http agent, answers read as JSON or as an SSE stream. The SDK
+ * client goes through fetch and web streams, which cost several milliseconds a
+ * call on the gateway's hot path.
+ */
+export class HttpUpstreamClient {
+  private readonly agent: http.Agent;
+  private readonly url: URL;
+  private sessionId: string | undefined;
+  private protocolVersion = LATEST_PROTOCOL_VERSION;
+  private nextId = 1;
+  onNotification: ((message: JsonRpcMessage) => void) | undefined;
+  /** Called when the upstream forgot our session: the pool reconnects. */
+  onSessionLost: (() => void) | undefined;
+
+  constructor(
+    url: string,
+    private readonly headers: Record<string, string>,
+  ) {
+    this.url = new URL(url);
+    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  async connect(timeoutMs: number): Promise<void> {
+    const result = (await this.request('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mandate-gateway', version: '0.1.0' } }, timeoutMs)) as { protocolVersion?: unknown };
+    if (typeof result?.protocolVersion === 'string') this.protocolVersion = result.protocolVersion;
+    await this.send({ jsonrpc: '2.0', method: 'notifications/initialized' }, timeoutMs);
+  }
+
+  /** One request; resolves with its result, rejects with an McpError (including RequestTimeout). */
+  async request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    const id = this.nextId++;
+    const response = await this.send({ jsonrpc: '2.0', id, method, params }, timeoutMs);
+    if (!response) throw new McpError(McpErrorCode.InternalError, `upstream sent no answer to \`${method}\``);
+    if (response.error) throw new McpError(response.error.code, response.error.message, response.error.data);
+    return response.result;
+  }
+
+  async close(): Promise<void> {
+    if (this.sessionId) await this.exchange('DELETE', undefined, 2000).catch(() => undefined);
+    this.agent.destroy();
+  }
+
+  private async send(message: JsonRpcMessage, timeoutMs: number): Promise<JsonRpcMessage | undefined> {
+    return this.exchange('POST', message, timeoutMs);
+  }
+
+  private exchange(method: 'POST' | 'DELETE', message: JsonRpcMessage | undefined, timeoutMs: number): Promise<JsonRpcMessage | undefined> {
+    const body = message === undefined ? undefined : JSON.stringify(message);
+    const headers: Record<string, string> = {
+      ...this.headers,
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': this.protocolVersion,
+      ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}),
+      ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
+    };
+    const transport = this.url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (err: unknown, value?: JsonRpcMessage) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const req = transport.request(this.url, { method, headers, agent: this.agent }, (res) => {
+        const session = res.headers['mcp-session-id'];
+        if (typeof session === 'string') this.sessionId = session;
+        const status = res.statusCode ?? 0;
+        if (status === 202 || method === 'DELETE') {
+          res.resume();
+          finish(null, undefined);
+          return;
+        }
+        if (status === 404 && this.sessionId) {
+          this.sessionId = undefined;
+          this.onSessionLost?.();
+        }
+        if (status < 200 || status >= 300) {
+          res.resume();
+          finish(new McpError(McpErrorCode.InternalError, `upstream answered HTTP ${status}`));
+          return;
+        }
+        const type = String(res.headers['content-type'] ?? '');
+        res.setEncoding('utf8');
+        if (type.includes('text/event-stream')) {
+          readSse(res, (m) => this.route(m, message?.id, finish));
+          res.on('end', () => finish(new McpError(McpErrorCode.ConnectionClosed, 'upstream closed the stream without an answer')));
+        } else {
+          let text = '';
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              finish(new McpError(McpErrorCode.ParseError, 'upstream answered with something that is not JSON'));
+              return;
+            }
+            for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.route(m as JsonRpcMessage, message?.id, finish);
+            finish(new McpError(McpErrorCode.InternalError, 'upstream answer has no response to the request'));
+          });
+        }
+        res.on('error', (err) => finish(err));
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        finish(new McpError(McpErrorCode.RequestTimeout, `upstream did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      req.on('error', (err) => finish(new McpError(McpErrorCode.ConnectionClosed, `upstream connection failed: ${err.message}`)));
+      req.end(body);
+    });
+  }
+
+  private route(m: JsonRpcMessage, id: string | number | undefined, finish: (err: unknown, value?: JsonRpcMessage) => void): void {
+    if (m && typeof m === 'object' && m.id !== undefined && m.id === id && (m.result !== undefined || m.error !== undefined)) finish(null, m);
+    else if (m && typeof m === 'object' && typeof m.method === 'string' && m.id === undefined) this.onNotification?.(m);
+  }
+}
+
+/** Server-sent events: `data:` lines up to a blank line make one JSON-RPC message. */
+function readSse(stream: NodeJS.ReadableStream, onMessage: (m: JsonRpcMessage) => void): void {
+  let buffer = '';
+  let data: string[] = [];
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) !== -1) {
+      const line = buffer.slice(0, newline).replace(/\r$/, '');
+      buffer = buffer.slice(newline + 1);
+      if (line === '') {
+        if (data.length > 0) {
+          try {
+            onMessage(JSON.parse(data.join('\n')) as JsonRpcMessage);
+          } catch {
+            // a garbled event is skipped; the request then ends with "no answer"
+          }
+        }
+        data = [];
+      } else if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
+    }
+  });
+}
