@@ -129,7 +129,15 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
       if (count === undefined) throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
       task.callCount = count;
       ports.rate.add(task.id, now);
-      return { ...base, outcome: 'allow', layer: 'policy', reason: { code: 'policy.permit', message: 'permitted by the mandate and the ceiling' }, policies: evaluation.policyIds, callCount: count };
+      return {
+        ...base,
+        outcome: 'allow',
+        layer: 'policy',
+        reason: { code: 'policy.permit', message: 'permitted by the mandate and the ceiling' },
+        policies: evaluation.policyIds,
+        obligations: { redact: evaluation.redact },
+        callCount: count,
+      };
     }
   }
 }
@@ -162,6 +170,7 @@ function decisionBase(req: DecisionRequest, ports: DecisionPorts, known: Known):
     policies: [],
     policyVersion: known.policyVersion ?? null,
     stepUp: [],
+    obligations: { redact: [] },
     taskId: known.task?.id ?? known.claims?.taskId ?? null,
     agentId: known.task?.agentId ?? known.claims?.agentId ?? null,
     tool: typeof req.tool === 'string' ? req.tool : '',

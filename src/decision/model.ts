@@ -25,10 +25,17 @@ export interface Decision {
   policyVersion: number | null;
   /** Values of the `@step_up` annotations that demanded approval. */
   stepUp: string[];
+  /** What the enforcement point must do with an allowed call's result. */
+  obligations: Obligations;
   taskId: TaskId | null;
   agentId: AgentId | null;
   tool: string;
   /** The task's call count after this call, when it was allowed. */
   callCount: number | null;
   atMs: number;
+}
+
+export interface Obligations {
+  /** Fields to replace with `[redacted]` wherever they appear in the result. */
+  redact: string[];
 }

@@ -17,7 +17,7 @@ function engineWith(files: Record<string, string>): PolicyEngine {
 test('no policy loaded denies with policy.none_loaded', () => {
   const req = buildCedarRequest(facts());
   const empty = PolicyEngine.empty();
-  assert.deepEqual(empty.evaluate(req), { outcome: 'deny', code: 'policy.none_loaded', policyIds: [], stepUp: [], errors: [], version: 0, hash: '' });
+  assert.deepEqual(empty.evaluate(req), { outcome: 'deny', code: 'policy.none_loaded', policyIds: [], stepUp: [], redact: [], errors: [], version: 0, hash: '' });
   const emptyDir = PolicyEngine.fromDir(policyDir({}));
   assert.equal(emptyDir.version, 1);
   assert.equal(emptyDir.evaluate(req).code, 'policy.none_loaded');
@@ -26,7 +26,7 @@ test('no policy loaded denies with policy.none_loaded', () => {
 test('a permit allows, naming the determining permits, version and hash', () => {
   const engine = engineWith({ 'p.cedar': PERMIT_AGENTS });
   const e = engine.evaluate(buildCedarRequest(facts()));
-  assert.deepEqual(e, { outcome: 'allow', policyIds: ['permit-agents'], stepUp: [], errors: [], version: 1, hash: engine.hash });
+  assert.deepEqual(e, { outcome: 'allow', policyIds: ['permit-agents'], stepUp: [], redact: [], errors: [], version: 1, hash: engine.hash });
 });
 
 test('no matching permit denies with policy.no_permit', () => {
@@ -103,7 +103,7 @@ const STEP_UP_PAY = `@id("pay-approval")\n@step_up("human")\nforbid (principal, 
 test('step_up when every determining forbid is a step-up and a permit would allow', () => {
   const engine = engineWith({ 'p.cedar': PERMIT_AGENTS, 's.cedar': STEP_UP_PAY });
   const e = engine.evaluate(buildCedarRequest(facts({ tool: TOOLS.paymentsCreate, args: { amount: 5 } })));
-  assert.deepEqual(e, { outcome: 'step_up', code: 'policy.step_up', policyIds: ['pay-approval'], stepUp: ['human'], errors: [], version: 1, hash: engine.hash });
+  assert.deepEqual(e, { outcome: 'step_up', code: 'policy.step_up', policyIds: ['pay-approval'], stepUp: ['human'], redact: [], errors: [], version: 1, hash: engine.hash });
 });
 
 test('step_up is only offered when a permit exists: otherwise policy.no_permit', () => {
@@ -189,4 +189,13 @@ test('fromFiles evaluates in-memory policies and has nothing to reload', () => {
   assert.equal(engine.evaluate(buildCedarRequest(facts())).outcome, 'allow');
   assert.equal(engine.reload().ok, false);
   assert.equal(engine.version, 1);
+});
+
+test('@redact on the determining permits becomes the redact obligation; it is refused on a forbid', () => {
+  const engine = PolicyEngine.fromFiles([
+    { name: 'a.cedar', text: '@id("base") permit (principal, action in Action::"call_tool", resource);\n@id("pii") @redact("email, phone") permit (principal, action == Action::"read", resource);\n' },
+  ]);
+  assert.deepEqual(engine.evaluate(buildCedarRequest(facts())).redact.sort(), ['email', 'phone']);
+  assert.throws(() => PolicyEngine.fromFiles([{ name: 'b.cedar', text: '@redact("email") forbid (principal, action, resource);\n' }]), /`@redact` applies to permit policies only/);
+  assert.throws(() => PolicyEngine.fromFiles([{ name: 'c.cedar', text: '@redact(" , ") permit (principal, action in Action::"call_tool", resource);\n' }]), /`@redact` needs field names/);
 });

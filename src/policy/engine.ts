@@ -141,7 +141,11 @@ export class PolicyEngine {
         const ids = unique(diagnostics.errors.map((e) => e.policyId));
         return deny(s, 'policy.evaluation_error', ids, diagnostics.errors.map((e) => `policy \`${e.policyId}\`: ${safeMessage(e.error.message, s.ids)}`));
       }
-      if (decision === 'allow') return result(s, 'allow', undefined, diagnostics.reason, [], []);
+      if (decision === 'allow') {
+        const allowed = result(s, 'allow', undefined, diagnostics.reason, [], []);
+        allowed.redact = unique(diagnostics.reason.flatMap((id) => s.byId.get(id)?.redact ?? []));
+        return allowed;
+      }
       if (diagnostics.reason.length === 0) return deny(s, 'policy.no_permit', [], []);
       const plainForbids = diagnostics.reason.filter((id) => s.byId.get(id)?.stepUp === undefined);
       if (plainForbids.length > 0) return deny(s, 'policy.forbid', plainForbids, []);
@@ -248,7 +252,7 @@ function result(
   stepUp: string[],
   errors: string[],
 ): PolicyEvaluation {
-  const out: PolicyEvaluation = { outcome, policyIds, stepUp, errors, version: s?.version ?? 0, hash: s?.hash ?? '' };
+  const out: PolicyEvaluation = { outcome, policyIds, stepUp, redact: [], errors, version: s?.version ?? 0, hash: s?.hash ?? '' };
   if (code !== undefined) out.code = code;
   return out;
 }

@@ -57,7 +57,11 @@ export function loadPolicies(input: readonly SourceFile[]): LoadedPolicies {
       // A bare `@name` (no value) comes back as null despite the declared type.
       const explicitId = Object.hasOwn(annotations, 'id') ? (annotations['id'] ?? '') : undefined;
       const stepUp = Object.hasOwn(annotations, 'step_up') ? (annotations['step_up'] ?? '') : undefined;
+      const redactValue = Object.hasOwn(annotations, 'redact') ? (annotations['redact'] ?? '') : undefined;
+      const redact = redactValue === undefined ? [] : redactValue.split(',').map((f) => f.trim()).filter(Boolean);
       const at = (message: string) => problems.push({ file: file.name, line, col, message });
+      if (redactValue !== undefined && parsed.json.effect !== 'permit') at('`@redact` applies to permit policies only (it is an obligation attached to an allow)');
+      if (redactValue !== undefined && (redact.length === 0 || redact.some((f) => !/^[A-Za-z0-9_.-]{1,64}$/.test(f)))) at('`@redact` needs field names separated by commas, e.g. `@redact("email,phone")`');
       if (explicitId !== undefined && explicitId.trim() === '') at('`@id` must not be empty');
       if (stepUp !== undefined && parsed.json.effect !== 'forbid') at('`@step_up` applies to forbid policies only (it names the approval that lifts the forbid)');
       if (stepUp !== undefined && stepUp.trim() === '') at('`@step_up` needs a value naming the approval, e.g. `@step_up("human")`');
@@ -67,6 +71,7 @@ export function loadPolicies(input: readonly SourceFile[]): LoadedPolicies {
         line,
         effect: parsed.json.effect,
         stepUp,
+        redact,
         text,
         json: parsed.json,
         offset,

@@ -69,6 +69,8 @@ export interface PolicyEvaluation {
   policyIds: string[];
   /** The `@step_up(...)` values of the determining step-up forbids (empty unless step_up). */
   stepUp: string[];
+  /** Obligation: result fields to redact, from the `@redact("a,b")` of the determining permits (allow only). */
+  redact: string[];
   /** Messages safe to log and show: request values are redacted. */
   errors: string[];
   /** Version of the policy set that decided (0 when none was ever loaded). */
@@ -85,6 +87,8 @@ export interface LoadedPolicy {
   effect: 'permit' | 'forbid';
   /** The `@step_up("...")` value; only forbids may carry one. */
   stepUp: string | undefined;
+  /** The `@redact("a,b")` fields; only permits may carry them. */
+  redact: string[];
   text: string;
   json: PolicyJson;
 }

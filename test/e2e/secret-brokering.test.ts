@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.j
 const FIXTURE = join(ROOT, 'dist/test/fixtures/fixture-mcp-server.js');
 const text = (r: unknown) => (r as { content: { text?: string }[] }).content.map((c) => c.text ?? '').join('');
 
-describe('secret brokering through the MCP gateway', () => {
+describe('secret brokering and obligations through the MCP gateway', () => {
   let server: RunningServer;
   let dir: string;
   const logs: string[] = [];
@@ -27,7 +27,13 @@ describe('secret brokering through the MCP gateway', () => {
     dir = mkdtempSync(join(tmpdir(), 'mandate-secrets-'));
     process.env[CANARY] = 'the gateway environment must not reach upstreams';
     const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-    config.policy.dir = join(ROOT, 'examples', 'policies');
+    // The example policies plus one permit that carries a redact obligation.
+    cpSync(join(ROOT, 'examples', 'policies'), join(dir, 'policies'), { recursive: true });
+    writeFileSync(
+      join(dir, 'policies', 'redact.cedar'),
+      '@id("redact-contact-details")\n@redact("email, phone")\npermit (principal in AgentGroup::"agents", action == Action::"read", resource == Tool::"fixture.customer_record");\n',
+    );
+    config.policy.dir = join(dir, 'policies');
     config.upstreams = {
       fixture: {
         transport: 'stdio',
@@ -100,9 +106,10 @@ describe('secret brokering through the MCP gateway', () => {
     assert.equal(listed.text.includes(SECRET), false, 'the API never returns a value');
   });
 
-  it('results carry the tool labels into the audit trail', async () => {
+  it('a redact obligation masks the fields before the agent sees the result; labels reach the audit trail', async () => {
     const result = await client.callTool({ name: 'fixture.customer_record', arguments: { id: 'c-1' } });
-    assert.match(text(result), /Ada Lovelace/);
+    assert.deepEqual(JSON.parse(text(result)), { id: 'c-1', name: 'Ada Lovelace', email: '[redacted]' });
+    assert.doesNotMatch(JSON.stringify(result), /ada@example\.com/);
     await server.plane.audit.flush();
     const last = (await server.plane.store.audit.list({ type: 'tool.result', order: 'desc', limit: 1 }))[0];
     assert.deepEqual([last?.data.tool, last?.data.labels], ['fixture.customer_record', ['pii']]);

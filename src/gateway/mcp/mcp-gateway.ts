@@ -15,6 +15,7 @@ import type { AuditSink } from '../../audit/model.js';
 import { CodedError, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, DecisionRequest } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
+import { redactResult } from '../redact.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -292,6 +293,7 @@ export class McpGateway {
     } catch (err) {
       code = err instanceof CodedError ? err.code : 'gateway.upstream_error';
     }
+    if (result) result = redactResult(result, decision.obligations.redact).result;
     const bytes = result ? Buffer.byteLength(JSON.stringify(result)) : 0;
     const maxBytes = task.mandate.limits.maxResultBytes;
     if (code === null && maxBytes !== undefined && bytes > maxBytes) code = 'gateway.result_too_large';
@@ -328,6 +330,7 @@ export class McpGateway {
       code = e.code;
       result = { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.publicMessage}` }] };
     }
+    if (code === null) result = redactResult(result, decision.obligations.redact).result;
     const bytes = Buffer.byteLength(JSON.stringify(result));
     const maxBytes = task.mandate.limits.maxResultBytes;
     if (code === null && maxBytes !== undefined && bytes > maxBytes) {
