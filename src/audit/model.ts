@@ -14,6 +14,7 @@ export const AUDIT_EVENT_TYPES = [
   'revocation',
   'decision',
   'tool.result',
+  'gateway.refused',
   'secret.stored',
   'secret.used',
   'policy.loaded',

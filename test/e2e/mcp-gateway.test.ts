@@ -247,5 +247,30 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     await assert.rejects(client.request({ method: 'no/such_method', params: {} } as never, (await import('@modelcontextprotocol/sdk/types.js')).EmptyResultSchema), /-32601|not found/i);
     const big = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(2 * 1024 * 1024) } }) });
     assert.equal(big.status, 413);
+    await server.plane.audit.flush();
+    const refused = (await server.plane.store.audit.list({ type: 'gateway.refused', limit: 1000 })).map((e) => [e.data.code, e.data.method]);
+    assert.ok(refused.some(([code, method]) => code === 'request.invalid' && method === 'no/such_method'), JSON.stringify(refused));
+    assert.ok(refused.some(([code]) => code === 'credential.missing'));
+    assert.ok(refused.some(([code]) => code === 'credential.invalid'));
+  });
+
+  it('a task holds at most 16 sessions: the oldest is closed', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate());
+    const transports: StreamableHTTPClientTransport[] = [];
+    for (let i = 0; i < 17; i++) {
+      const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${credential}` } } });
+      const client = new Client({ name: `s${i}`, version: '1' });
+      await client.connect(transport);
+      clients.push(client);
+      transports.push(transport);
+    }
+    const listWith = (sessionId: string) =>
+      fetch(`${server.url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${credential}`, 'mcp-session-id': sessionId, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+    assert.equal((await listWith(transports[0]!.sessionId!)).status, 404, 'the oldest session was closed');
+    assert.equal((await listWith(transports[16]!.sessionId!)).status, 200);
   });
 });

@@ -44,6 +44,8 @@ interface Session {
 type JsonRpcRequest = { jsonrpc: '2.0'; id?: string | number; method: string; params?: Record<string, unknown> };
 
 const SESSION_HEADER = 'mcp-session-id';
+/** Sessions one task may hold open; the oldest is closed beyond this, so no agent can grow the map without bound. */
+const MAX_SESSIONS_PER_TASK = 16;
 const SERVER_INFO = { name: 'mandate-gateway', version: '0.1.0' };
 const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {} };
 
@@ -69,17 +71,23 @@ export class McpGateway {
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     try {
       const token = bearer(req);
-      if (!token) return this.unauthorized(req, res, undefined);
+      if (!token) {
+        this.refused(null, 'credential.missing', req.method);
+        return this.unauthorized(req, res, undefined);
+      }
       let task: Task;
       try {
         task = await this.ports.authenticate(token);
       } catch (err) {
         // Refused on the very next request once revoked or expired, even mid-session.
-        return this.unauthorized(req, res, err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid'));
+        const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
+        this.refused(null, coded.code, req.method);
+        return this.unauthorized(req, res, coded);
       }
       const sessionId = req.headers[SESSION_HEADER];
       const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
       if (typeof sessionId === 'string') {
+        if (!session || session.taskId !== task.id) this.refused(task, 'gateway.session_invalid', req.method);
         if (!session) return jsonRpcError(res, 404, null, -32001, 'gateway.session_invalid: unknown or closed MCP session; initialize a new one');
         if (session.taskId !== task.id) return jsonRpcError(res, 403, null, -32001, 'gateway.session_invalid: this MCP session belongs to another task');
       }
@@ -117,11 +125,11 @@ export class McpGateway {
   }
 
   private async post(token: string, task: Task, session: Session | undefined, body: unknown, res: ServerResponse): Promise<void> {
-    if (Array.isArray(body)) return jsonRpcError(res, 400, null, -32600, 'request.invalid: JSON-RPC batches are not supported');
     const message = body as Partial<JsonRpcRequest> | null;
-    if (message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
-      // Responses from the client (to server requests) are not expected either: this server sends none.
-      return jsonRpcError(res, 400, null, -32600, 'request.invalid: not a JSON-RPC 2.0 request');
+    if (Array.isArray(body) || message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
+      // Batches and responses from the client (to server requests) are not accepted: this server sends no requests.
+      this.refused(task, 'request.invalid', 'POST');
+      return jsonRpcError(res, 400, null, -32600, Array.isArray(body) ? 'request.invalid: JSON-RPC batches are not supported' : 'request.invalid: not a JSON-RPC 2.0 request');
     }
     const id = message.id;
     if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') return jsonRpcError(res, 400, null, -32600, 'request.invalid: `id` must be a string or a number');
@@ -132,6 +140,8 @@ export class McpGateway {
       const requested = params.protocolVersion;
       const protocolVersion = typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
       const opened: Session = { id: randomUUID(), taskId: task.id, protocolVersion, streams: new Set(), resourceOwners: new Map() };
+      const own = [...this.sessions.values()].filter((x) => x.taskId === task.id);
+      if (own.length >= MAX_SESSIONS_PER_TASK) this.closeSession(own[0]!);
       this.sessions.set(opened.id, opened);
       res.setHeader('mcp-session-id', opened.id);
       return jsonRpcResult(res, id, { protocolVersion, capabilities: CAPABILITIES, serverInfo: SERVER_INFO });
@@ -178,6 +188,7 @@ export class McpGateway {
         return this.getPrompt(token, params.name, args as Record<string, string>);
       }
       default:
+        this.refused(await this.ports.authenticate(token), 'request.invalid', method);
         throw new McpError(McpErrorCode.MethodNotFound, `method \`${method}\` is not supported by the gateway`);
     }
   }
@@ -190,6 +201,13 @@ export class McpGateway {
     res.flushHeaders();
     session.streams.add(res);
     res.on('close', () => session.streams.delete(res));
+  }
+
+  /** Protocol-level refusals are audited too: they are how probing shows up in the trail. */
+  private refused(task: Task | null, code: string, method: string | undefined): void {
+    void this.ports.audit
+      .record({ type: 'gateway.refused', taskId: task?.id ?? null, agentId: task?.agentId ?? null, data: { gateway: 'mcp', code, method: method ?? null } })
+      .catch(() => undefined);
   }
 
   private closeSession(session: Session): void {
