@@ -1,3 +1,4 @@
+import './v8-workaround.js';
 import {
   preparsePolicySet,
   preparseSchema,
