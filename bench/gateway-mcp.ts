@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Worker } from 'node:worker_threads';
 import YAML from 'yaml';
 import { loadConfig, startServer } from '../src/server/index.js';
+import { runInChild } from './child.js';
 import type { McpLoadRequest, McpLoadResult } from './mcp-load.js';
 import { summarize, type Metrics } from './stats.js';
 
@@ -52,16 +52,10 @@ export async function benchGatewayMcp(root: string, adminToken: string, metrics:
         seconds: SECONDS,
         warmup: 300,
       };
-      const worker = new Worker(new URL('./mcp-load.js', import.meta.url), { workerData: request });
-      const message = await new Promise<{ result?: McpLoadResult; error?: string }>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      });
-      await worker.terminate();
-      if (!message.result) throw new Error(`MCP load generator failed: ${message.error}`);
-      if (message.result.errors > 0) throw new Error(`${message.result.errors} MCP calls failed`);
-      const direct = summarize(message.result.directMs);
-      const via = summarize(message.result.viaMs);
+      const result = await runInChild<McpLoadRequest, McpLoadResult>(new URL('./mcp-load.js', import.meta.url), request);
+      if (result.errors > 0) throw new Error(`${result.errors} MCP calls failed`);
+      const direct = summarize(result.directMs);
+      const via = summarize(result.viaMs);
       const r = (v: number) => Math.round(v * 1000) / 1000;
       metrics['gateway.mcp.direct_p50_ms'] = { value: r(direct.p50), unit: 'ms' };
       metrics['gateway.mcp.via_p50_ms'] = { value: r(via.p50), unit: 'ms' };

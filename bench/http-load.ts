@@ -1,8 +1,8 @@
 import http from 'node:http';
-import { parentPort, workerData } from 'node:worker_threads';
+import { serveInChild } from './child.js';
 
 /**
- * An open-loop load generator, run in its own thread so the client does not
+ * An open-loop load generator, run in its own process so the client does not
  * steal the server's event loop. Requests leave on a fixed schedule; latency
  * counts from the scheduled send time, so a stall cannot hide queued requests
  * (no coordinated omission).
@@ -70,10 +70,4 @@ async function run(req: LoadRequest): Promise<LoadResult> {
   return { latenciesMs, ok, total };
 }
 
-if (parentPort) {
-  const port = parentPort;
-  run(workerData as LoadRequest).then(
-    (result) => port.postMessage({ result }),
-    (err: unknown) => port.postMessage({ error: String(err) }),
-  );
-}
+serveInChild(run);

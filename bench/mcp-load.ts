@@ -1,10 +1,10 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { serveInChild } from './child.js';
 import { HttpUpstreamClient } from '../src/gateway/mcp/http-upstream-client.js';
 
 /**
  * Interleaved MCP `tools/call` round trips (a lean Streamable HTTP client, the
  * same for both legs, so the client's own cost does not crowd the machine), directly to an upstream and through
- * the gateway, on one fixed open-loop schedule, from its own thread. Latency
+ * the gateway, on one fixed open-loop schedule, from its own process. Latency
  * counts from the scheduled send time.
  */
 export interface McpLoadRequest {
@@ -72,10 +72,4 @@ async function run(req: McpLoadRequest): Promise<McpLoadResult> {
   return { directMs, viaMs, errors };
 }
 
-if (parentPort) {
-  const port = parentPort;
-  run(workerData as McpLoadRequest).then(
-    (result) => port.postMessage({ result }),
-    (err: unknown) => port.postMessage({ error: String(err) }),
-  );
-}
+serveInChild(run);

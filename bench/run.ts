@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { CedarRequest } from '../src/policy/index.js';
 import { loadConfig, startServer, type RunningServer } from '../src/server/index.js';
+import { runInChild } from './child.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
 import type { LoadRequest, LoadResult } from './http-load.js';
 import { summarize, type Metrics } from './stats.js';
@@ -82,14 +82,8 @@ async function benchHttp(server: RunningServer, credential: string, metrics: Met
     warmup: 500,
     expect: '"outcome":"allow"',
   };
-  const worker = new Worker(new URL('./http-load.js', import.meta.url), { workerData: request });
-  const message = await new Promise<{ result?: LoadResult; error?: string }>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  await worker.terminate();
-  if (!message.result) throw new Error(`load generator failed: ${message.error}`);
-  const { latenciesMs, ok, total } = message.result;
+  const result = await runInChild<LoadRequest, LoadResult>(new URL('./http-load.js', import.meta.url), request);
+  const { latenciesMs, ok, total } = result;
   if (ok !== total) throw new Error(`only ${ok} of ${total} HTTP decisions were allows`);
   const s = summarize(latenciesMs);
   metrics['decide.http.p50_ms'] = { value: round(s.p50, 3), unit: 'ms' };
@@ -123,12 +117,15 @@ async function main(): Promise<void> {
   const metrics: Metrics = {};
   try {
     const credential = await grant(server);
+    process.stderr.write('decide in process…\n');
     await benchInProcess(server, credential, metrics);
+    process.stderr.write('decide over HTTP…\n');
     await benchHttp(server, credential, metrics);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  process.stderr.write('MCP gateway…\n');
   await benchGatewayMcp(ROOT, ADMIN, metrics);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);

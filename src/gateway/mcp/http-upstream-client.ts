@@ -65,11 +65,12 @@ export class HttpUpstreamClient {
     const transport = this.url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       let settled = false;
-      const finish = (err: unknown, value?: JsonRpcMessage) => {
+      const finish = (err: unknown | (() => unknown), value?: JsonRpcMessage) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (err) reject(err);
+        // Errors for the fall-through paths are built lazily: a stack trace per successful call is waste.
+        if (err) reject(typeof err === 'function' ? err() : err);
         else resolve(value);
       };
       const req = transport.request(this.url, { method, headers, agent: this.agent }, (res) => {
@@ -94,7 +95,7 @@ export class HttpUpstreamClient {
         res.setEncoding('utf8');
         if (type.includes('text/event-stream')) {
           readSse(res, (m) => this.route(m, message?.id, finish));
-          res.on('end', () => finish(new McpError(McpErrorCode.ConnectionClosed, 'upstream closed the stream without an answer')));
+          res.on('end', () => finish(() => new McpError(McpErrorCode.ConnectionClosed, 'upstream closed the stream without an answer')));
         } else {
           let text = '';
           res.on('data', (c: string) => (text += c));
@@ -107,7 +108,7 @@ export class HttpUpstreamClient {
               return;
             }
             for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.route(m as JsonRpcMessage, message?.id, finish);
-            finish(new McpError(McpErrorCode.InternalError, 'upstream answer has no response to the request'));
+            finish(() => new McpError(McpErrorCode.InternalError, 'upstream answer has no response to the request'));
           });
         }
         res.on('error', (err) => finish(err));
@@ -121,7 +122,7 @@ export class HttpUpstreamClient {
     });
   }
 
-  private route(m: JsonRpcMessage, id: string | number | undefined, finish: (err: unknown, value?: JsonRpcMessage) => void): void {
+  private route(m: JsonRpcMessage, id: string | number | undefined, finish: (err: unknown | (() => unknown), value?: JsonRpcMessage) => void): void {
     if (m && typeof m === 'object' && m.id !== undefined && m.id === id && (m.result !== undefined || m.error !== undefined)) finish(null, m);
     else if (m && typeof m === 'object' && typeof m.method === 'string' && m.id === undefined) this.onNotification?.(m);
   }
