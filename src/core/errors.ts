@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   'gateway.result_too_large': 'the result is larger than the mandate allows (limits.maxResultBytes)',
   'gateway.secret_unavailable': 'a secret the upstream needs is not stored or does not decrypt; the upstream is not started',
   'gateway.session_invalid': 'the MCP session is unknown, closed, or belongs to another task',
+  'gateway.route_unmapped': 'no action of the HTTP API gateway maps this method and path; unmapped routes are denied',
   // requests and resources at the API
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',
   'request.too_large': 'the request body is larger than the configured limit',

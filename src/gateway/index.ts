@@ -1,1 +1,2 @@
 export * from './mcp/index.js';
+export * from './http/index.js';

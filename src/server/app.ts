@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { verifyChain } from '../audit/index.js';
+import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
 import { MandateSchema, type Task } from '../mandate/index.js';
 import type { Agent } from '../identity/index.js';
@@ -261,6 +262,21 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.post('/mcp', mcpOptions, mcp);
   app.get('/mcp', mcpOptions, mcp);
   app.delete('/mcp', mcpOptions, mcp);
+  // HTTP API gateway: REST calls to the configured `apis`, each decided before it can reach the upstream.
+  await app.register(async (scope) => {
+    // Bodies stay unread here: the proxy reads JSON and form bodies itself to decide on their
+    // fields, and streams any other body through as received (no parser, no body limit, no 415).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      // The raw URL, not Fastify's decoded parameters: the proxy checks the path exactly as sent.
+      const { upstream, rest } = splitProxyUrl(req.raw.url ?? '');
+      await plane.http.handle(req.raw, reply.raw, upstream, rest);
+    };
+    scope.all('/proxy/:upstream', { schema: { hide: true } }, proxy);
+    scope.all('/proxy/:upstream/*', { schema: { hide: true } }, proxy);
+  });
   // RFC 9728 protected-resource metadata, which the 401 of /mcp points MCP clients to.
   const resourceMetadata = async (req: FastifyRequest) => ({
     resource: `http://${req.headers.host}/mcp`,

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AGENT_NAME } from '../identity/model.js';
 import { RegisterAgentSchema } from '../identity/index.js';
 import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
-import { UpstreamsSchema, upstreamToolSpecs } from '../gateway/index.js';
+import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '../gateway/index.js';
 
 const Jwk = z.record(z.string(), z.unknown());
 
@@ -95,14 +95,27 @@ export const ConfigSchema = z
     tools: z.array(ToolSpecSchema).default([]),
     /** MCP servers behind the gateway; their described tools join the catalog as `<upstream>.<tool>`. */
     upstreams: UpstreamsSchema,
+    /**
+     * REST APIs behind the HTTP gateway (`/proxy/<upstream>/…`): `routes` or an OpenAPI
+     * document map requests to actions that join the catalog as `<upstream>.<action>`.
+     */
+    apis: ApisSchema,
     /** Agents registered at start when absent (examples, fixed fleets). */
     agents: z.array(RegisterAgentSchema).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
     const names = new Set<string>(upstreamToolSpecs(c.upstreams).map((t) => t.name));
+    for (const api of Object.keys(c.apis)) {
+      // One name, one upstream: `<name>.` is the tool group policies speak of.
+      if (Object.hasOwn(c.upstreams, api)) ctx.addIssue({ code: 'custom', path: ['apis', api], message: `\`${api}\` is already the name of an MCP upstream` });
+    }
+    for (const name of apiToolNames(c.apis)) {
+      if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['apis', name.slice(0, name.indexOf('.'))], message: `tool \`${name}\` is also served by an MCP upstream` });
+      names.add(name);
+    }
     c.tools.forEach((t, i) => {
-      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `tool \`${t.name}\` is listed twice (or also served by an upstream)` });
+      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `tool \`${t.name}\` is listed twice (or also served by an upstream or an API)` });
       names.add(t.name);
     });
     c.agents.forEach((a, i) => {
@@ -142,7 +155,7 @@ export function envName(path: string): string {
 
 /**
  * Reads the config file (YAML or JSON), applies `MANDATE_*` overrides and
- * validates. A relative policy directory resolves from the config file's folder. Errors name
+ * validates. A relative policy directory or OpenAPI document resolves from the config file's folder. Errors name
  * the path of every bad key.
  */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
@@ -177,6 +190,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   if (!parsed.success) throw new ConfigError(`config${file ? ` \`${file}\`` : ''}: ${formatZodError(parsed.error)}`);
   const config = parsed.data;
   config.policy.dir = resolve(base, config.policy.dir);
+  for (const api of Object.values(config.apis)) if (api.openapi) api.openapi.file = resolve(base, api.openapi.file);
   // The store lives where the control plane runs (./.mandate/ by default), not beside the config file.
   if (config.store.url.startsWith('file:')) config.store.url = `file:${resolve(config.store.url.slice(5))}`;
   config.secrets.keyFile = resolve(config.secrets.keyFile);
@@ -209,5 +223,7 @@ export function redactConfig(config: Config): unknown {
     ...config,
     server: { ...config.server, adminToken: config.server.adminToken ? '[redacted]' : undefined },
     secrets: { ...config.secrets, key: config.secrets.key ? '[redacted]' : undefined },
+    // Header values are upstream credentials more often than not.
+    apis: Object.fromEntries(Object.entries(config.apis).map(([name, api]) => [name, { ...api, headers: Object.fromEntries(Object.keys(api.headers).map((h) => [h, '[redacted]'])) }])),
   };
 }

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { AuditLog } from '../audit/index.js';
-import { CodedError, parseId, sha256Hex, systemClock, systemRandom, toolCatalog, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
+import { CodedError, ConfigError, parseId, sha256Hex, systemClock, systemRandom, toolCatalog, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type RevocationKind } from '../credentials/index.js';
 import { authenticateCredential, decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
-import { McpGateway, UpstreamPool, upstreamToolSpecs } from '../gateway/index.js';
+import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
@@ -55,6 +55,8 @@ export class ControlPlane {
   readonly decisionPorts: DecisionPorts;
   readonly upstreams: UpstreamPool;
   readonly mcp: McpGateway;
+  /** The HTTP API gateway at `/proxy/<upstream>/…`. */
+  readonly http: HttpProxy;
   private readonly tasks: Lookup<TaskId, Task>;
   private readonly agents: Lookup<AgentId, Agent>;
   private stopWatch: (() => void) | undefined;
@@ -72,6 +74,7 @@ export class ControlPlane {
     private readonly adminTokenHash: string,
     readonly clock: Clock,
     readonly random: Random,
+    apiActions: ApiActions,
     opts: ControlPlaneOptions,
   ) {
     this.tasks = new Lookup((id) => store.tasks.get(id));
@@ -104,6 +107,18 @@ export class ControlPlane {
       this.upstreams,
       (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,
     );
+    this.http = new HttpProxy(
+      {
+        authenticate: async (token) => (await authenticateCredential(token, this.decisionPorts)).task,
+        decide: (req) => this.decide(req),
+        tools,
+        audit,
+        clock,
+        random,
+      },
+      config.apis,
+      apiActions,
+    );
   }
 
   /** The task's declared tools that are in the catalog and that the ceiling does not refuse outright for its agent. */
@@ -124,6 +139,8 @@ export class ControlPlane {
     const random = opts.random ?? systemRandom;
     const log = opts.log ?? (() => undefined);
     const policy = PolicyEngine.fromDir(config.policy.dir);
+    // OpenAPI documents are read before the store opens: a bad one fails start-up with nothing to clean up.
+    const apiActions = loadApiActions(config.apis);
     const store = await openStore(config.store.url);
     try {
       const audit = await AuditLog.open(store.audit, config.audit.segment, clock, random);
@@ -154,9 +171,9 @@ export class ControlPlane {
       });
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
-      const catalog = toolCatalog([...config.tools, ...upstreamToolSpecs(config.upstreams)]);
+      const catalog = toolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
       const secrets = new SecretVault(store.secrets, loadVaultKey(config.secrets), audit, clock);
-      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, adminTokenHash, clock, random, opts);
+      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, adminTokenHash, clock, random, apiActions, opts);
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
@@ -282,9 +299,20 @@ export class ControlPlane {
     this.stopWatch?.();
     await this.mcp.close();
     await this.upstreams.close();
+    await this.http.close();
     await this.audit.flush();
     await this.store.close();
   }
+}
+
+/** The config schema refuses clashes already; this keeps one that gets past it (a config built in code) a start-up ConfigError. */
+function uniqueTools(tools: ToolSpec[]): ToolSpec[] {
+  const seen = new Set<string>();
+  for (const t of tools) {
+    if (seen.has(t.name)) throw new ConfigError(`tools: \`${t.name}\` is defined twice (tools, upstreams or apis)`);
+    seen.add(t.name);
+  }
+  return tools;
 }
 
 async function ensureAdminToken(store: Store, config: Config, random: Random, log: (line: string) => void): Promise<string> {

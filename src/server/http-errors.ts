@@ -39,6 +39,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'request.too_large':
       return 413;
     case 'gateway.session_invalid':
+    case 'gateway.route_unmapped':
       return 404;
     case 'gateway.upstream_error':
     case 'gateway.result_too_large':

@@ -15,7 +15,7 @@ const CODES = [
   'mandate.invalid', 'mandate.refused', 'mandate.tool_unknown', 'mandate.tool_not_declared', 'mandate.arg_constraint',
   'mandate.limit_exceeded', 'mandate.parent_invalid',
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
-  'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid',
+  'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.route_unmapped',
   'request.invalid', 'request.too_large', 'request.unauthorized', 'request.not_found', 'internal.error',
 ];
 
