@@ -223,7 +223,14 @@ export function redactConfig(config: Config): unknown {
     ...config,
     server: { ...config.server, adminToken: config.server.adminToken ? '[redacted]' : undefined },
     secrets: { ...config.secrets, key: config.secrets.key ? '[redacted]' : undefined },
-    // Header values are upstream credentials more often than not.
-    apis: Object.fromEntries(Object.entries(config.apis).map(([name, api]) => [name, { ...api, headers: Object.fromEntries(Object.keys(api.headers).map((h) => [h, '[redacted]'])) }])),
+    // Header and environment values are upstream credentials more often than not; secret references stay visible.
+    apis: Object.fromEntries(Object.entries(config.apis).map(([name, api]) => [name, { ...api, headers: redactValues(api.headers) }])),
+    upstreams: Object.fromEntries(
+      Object.entries(config.upstreams).map(([name, u]) => [name, u.transport === 'stdio' ? { ...u, env: redactValues(u.env) } : { ...u, headers: redactValues(u.headers) }]),
+    ),
   };
+}
+
+function redactValues<V>(values: Record<string, V>): Record<string, V | string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'string' ? '[redacted]' : v]));
 }

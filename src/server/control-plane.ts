@@ -115,6 +115,7 @@ export class ControlPlane {
         audit,
         clock,
         random,
+        secrets,
       },
       config.apis,
       apiActions,

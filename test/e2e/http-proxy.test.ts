@@ -140,7 +140,8 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
       billing: {
         baseUrl: upstreamUrl,
         timeoutMs: 10_000,
-        headers: { Authorization: UPSTREAM_TOKEN, 'x-api-key': 'k-123' },
+        // A literal header and a brokered secret: the vault injects `k-123`, which no config file holds.
+        headers: { Authorization: UPSTREAM_TOKEN, 'x-api-key': { secret: 'billing-key' } },
         openapi: {
           file: 'billing.openapi.json',
           operations: {
@@ -169,7 +170,10 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
       junk: { baseUrl: `http://127.0.0.1:${(junk.address() as AddressInfo).port}`, routes: [{ method: 'GET', path: '/anything', tool: 'anything', kind: 'read' }] },
     };
     writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
-    server = await startServer(loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+    server = await startServer(
+      loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }),
+    );
+    assert.equal((await api(server.url, '/v1/secrets/billing-key', { method: 'PUT', token: ADMIN_TOKEN, body: { value: 'k-123' } })).status, 201);
   });
   after(async () => {
     releaseStream();
@@ -344,7 +348,10 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(res.status, 200);
     const headers = seen.at(-1)!.headers;
     assert.equal(headers.authorization, UPSTREAM_TOKEN);
-    assert.equal(headers['x-api-key'], 'k-123');
+    assert.equal(headers['x-api-key'], 'k-123', 'the brokered secret was injected');
+    await server.plane.audit.flush();
+    const used = (await server.plane.store.audit.list({ type: 'secret.used', limit: 10 })).map((e) => e.data);
+    assert.deepEqual(used, [{ name: 'billing-key', version: 1, usedBy: 'api:billing' }], 'audited by name and version, resolved once for many requests');
     assert.equal(JSON.stringify(headers).includes(credential), false, 'the task credential never leaves the gateway');
     assert.equal(headers['x-forwarded-for'], undefined);
     assert.equal(headers['x-trace'], undefined, 'a header named by Connection is hop-by-hop');
@@ -462,6 +469,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.throws(() => loadConfig(write('clash2.yaml', { files: { baseUrl: upstreamUrl, routes } }, { tools: [{ name: 'files.read', kind: 'read' }] }), env), /tools\.0\.name: tool `files\.read` is listed twice \(or also served by an upstream or an API\)/);
     const printed = JSON.stringify(redactConfig(server.plane.config));
     assert.equal(printed.includes('upstream-secret') || printed.includes('k-123'), false, '`mandate config print` redacts header values');
-    assert.match(printed, /"x-api-key":"\[redacted\]"/);
+    assert.match(printed, /"Authorization":"\[redacted\]"/);
+    assert.match(printed, /"x-api-key":\{"secret":"billing-key","prefix":""\}/, 'a secret reference names the secret, which is safe to show');
   });
 });

@@ -7,7 +7,8 @@ import type { Decision, DecisionRequest } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
-import { upstreamHeaders } from './upstream-headers.js';
+import type { SecretResolver } from '../secret-resolver.js';
+import { UpstreamHeaders } from './upstream-headers.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
 export interface HttpProxyPorts {
@@ -18,6 +19,8 @@ export interface HttpProxyPorts {
   audit: AuditSink;
   clock: Clock;
   random: Random;
+  /** Resolves brokered secrets named in an API's headers. */
+  secrets: SecretResolver;
 }
 
 /** Largest JSON or form body the proxy reads to decide on its fields; other bodies stream through unread. */
@@ -42,6 +45,7 @@ interface UpstreamState {
   /** The base URL's path without its trailing slash; the proxied path is appended. */
   basePath: string;
   agent: http.Agent;
+  headers: UpstreamHeaders;
 }
 
 /** What happened to a forwarded call, for its `tool.result` record. */
@@ -84,6 +88,7 @@ export class HttpProxy {
         target,
         basePath: target.pathname.replace(/\/+$/, ''),
         agent: keepAliveAgent(new Agent({ keepAlive: true, maxSockets: 256, timeout: config.timeoutMs })),
+        headers: new UpstreamHeaders(name, config, ports.secrets, () => ports.clock.nowMs()),
       });
     }
   }
@@ -156,7 +161,7 @@ export class HttpProxy {
     const outcome: Outcome = { code: null, httpStatus: null, bytes: 0, aborted: false };
     let added: Record<string, string> | undefined;
     try {
-      added = await upstreamHeaders(state.config);
+      added = await state.headers.get();
     } catch (err) {
       // e.g. a brokered secret that cannot be resolved: the call is not made.
       const e = err instanceof CodedError ? err : new CodedError('gateway.upstream_error', `the request to \`${action.upstream}\` could not be prepared`);

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { SecretRefSchema } from '../../secrets/index.js';
 import { ConfigError, RISKS, TOOL_KINDS, formatZodError, type ToolSpec } from '../../core/index.js';
 import { compileRoutePattern, HTTP_METHODS, type ApiAction, type HttpMethod, type ParamType } from './match-route.js';
 
@@ -75,8 +76,9 @@ export const ApiSchema = z
     /** The longest the upstream may stay silent: before its response headers, and between two chunks of its body. */
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     /** Added to every forwarded request (after the agent's `Authorization` is removed). */
+    /** A value may name a brokered secret: `{ secret: "billing-key", prefix: "Bearer " }`, injected per request, never shown to the agent. */
     headers: z
-      .record(z.string(), z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), 'header values are one line'))
+      .record(z.string(), z.union([z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), 'header values are one line'), SecretRefSchema]))
       .superRefine((headers, ctx) => {
         // Checked here rather than on the key schema, so the error names the header.
         for (const name of Object.keys(headers)) {

@@ -13,4 +13,4 @@ export {
   type ApisConfig,
 } from './http-upstream-config.js';
 export { callArguments, compileRoutePattern, matchRoute, parseProxyPath, splitProxyUrl, HTTP_METHODS, type ApiAction, type HttpMethod } from './match-route.js';
-export { upstreamHeaders } from './upstream-headers.js';
+export { UpstreamHeaders } from './upstream-headers.js';

@@ -22,7 +22,7 @@ import {
 import type { z } from 'zod';
 import { HttpUpstreamClient } from './http-upstream-client.js';
 import { CodedError, type Clock } from '../../core/index.js';
-import type { ValueOrSecret } from '../../secrets/index.js';
+import type { SecretResolver } from '../secret-resolver.js';
 import type { UpstreamConfig, UpstreamsConfig } from './upstream-config.js';
 
 const BACKOFF_MIN_MS = 500;
@@ -44,11 +44,6 @@ interface UpstreamState {
   failures: number;
   idleTimer: NodeJS.Timeout | undefined;
   closing: boolean;
-}
-
-/** Resolves literal-or-secret values for an upstream; the values never leave the pool. */
-export interface SecretResolver {
-  resolveAll(values: Record<string, ValueOrSecret>, usedBy: string): Promise<{ values: Record<string, string>; secrets: { value: string }[] }>;
 }
 
 export interface UpstreamPoolOptions {
