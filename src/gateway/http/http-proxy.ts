@@ -135,7 +135,12 @@ export class HttpProxy {
       } catch (err) {
         return await this.refuse(res, task, asCoded(err), { upstream, method, tool });
       }
-      const args = callArguments(match.action, match.pathParams, proxied.query, body.kind === 'decided' ? body.fields : undefined);
+      let args: Record<string, unknown>;
+      try {
+        args = callArguments(match.action, match.pathParams, proxied.query, body.kind === 'decided' ? body.fields : undefined);
+      } catch (err) {
+        return await this.refuse(res, task, asCoded(err), { upstream, method, tool });
+      }
       const decision = await this.ports.decide({ credential: token, tool, args });
       switch (decision.outcome) {
         case 'deny':

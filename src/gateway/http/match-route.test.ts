@@ -81,10 +81,13 @@ describe('HTTP gateway: route matching', () => {
     }
   });
 
-  it('arguments: body fields, then query, then path parameters; path wins over query over body', () => {
+  it('arguments: body fields, query and path parameters; the same name twice must carry the same value', () => {
     const a = ACTIONS[2]!; // getInvoice, id: integer
-    const args = callArguments(a, { id: '7' }, new URLSearchParams('id=8&limit=5&tag=a&tag=b'), { id: 9, note: 'hi', limit: 1 });
+    const args = callArguments(a, { id: '7' }, new URLSearchParams('limit=5&tag=a&tag=b'), { id: 7, note: 'hi' });
     assert.deepEqual(args, { id: 7, note: 'hi', limit: '5', tag: ['a', 'b'] });
+    // The decision sees one value per name and an upstream might read another copy: two different copies are refused.
+    assert.throws(() => callArguments(a, { id: '7' }, new URLSearchParams(), { id: 9 }), /argument `id` is given in the body and the path with different values/);
+    assert.throws(() => callArguments(a, {}, new URLSearchParams('limit=5'), { limit: 1 }), /`limit` is given in the body and the query/);
     // A field called __proto__ stays an own field and changes no prototype.
     const proto = callArguments(a, {}, new URLSearchParams(), JSON.parse('{"__proto__": {"admin": true}}') as Record<string, unknown>);
     assert.equal(Object.hasOwn(proto, '__proto__'), true);

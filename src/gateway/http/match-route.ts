@@ -1,4 +1,4 @@
-import { CodedError, type ToolSpec } from '../../core/index.js';
+import { CodedError, type ToolSpec, canonicalJson } from '../../core/index.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -169,10 +169,11 @@ function matchSegments(pattern: readonly Segment[], segments: readonly string[])
 
 /**
  * The call's arguments as the decision sees them: top-level fields of a JSON
- * (or form) body, then query parameters, then path parameters. On a name clash
- * the later wins: path over query over body, because the path names the
- * resource the upstream acts on. A repeated query parameter becomes an array,
- * so a scalar constraint on it fails closed.
+ * (or form) body, query parameters and path parameters. A name given in two
+ * places must carry the same value there (`request.invalid` otherwise): the
+ * decision sees one value, and an upstream that reads the other copy would act
+ * on something never decided. A repeated query parameter becomes an array, so a
+ * scalar constraint on it fails closed.
  */
 export function callArguments(
   action: Pick<ApiAction, 'pathTypes' | 'queryTypes'>,
@@ -180,13 +181,24 @@ export function callArguments(
   query: URLSearchParams,
   body: Record<string, unknown> | undefined,
 ): Record<string, unknown> {
-  const entries: [string, unknown][] = [];
-  if (body) entries.push(...Object.entries(body));
-  entries.push(...Object.entries(paramsToArgs(query, action.queryTypes)));
-  for (const [name, value] of Object.entries(pathParams)) entries.push([name, coerce(value, action.pathTypes[name])]);
-  const merged = new Map(entries);
+  const sources: [string, Record<string, unknown>][] = [
+    ['body', body ?? {}],
+    ['query', paramsToArgs(query, action.queryTypes)],
+    ['path', Object.fromEntries(Object.entries(pathParams).map(([name, value]) => [name, coerce(value, action.pathTypes[name])]))],
+  ];
+  const merged = new Map<string, { value: unknown; from: string }>();
+  for (const [from, values] of sources) {
+    for (const [name, value] of Object.entries(values)) {
+      const seen = merged.get(name);
+      // The decision sees one value per name; an upstream might read another copy. Two different copies are refused.
+      if (seen && canonicalJson(seen.value) !== canonicalJson(value)) {
+        throw new CodedError('request.invalid', `argument \`${name}\` is given in the ${seen.from} and the ${from} with different values`);
+      }
+      merged.set(name, { value, from });
+    }
+  }
   // Object.fromEntries defines own properties: a `__proto__` field stays a field.
-  return Object.fromEntries(merged);
+  return Object.fromEntries([...merged].map(([name, { value }]) => [name, value]));
 }
 
 /** URL-encoded pairs as arguments: one value stays a scalar, a repeated name becomes an array. */
