@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { CedarRequest } from '../src/policy/index.js';
 import { loadConfig, startServer, type RunningServer } from '../src/server/index.js';
 import { runInChild } from './child.js';
+import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
 import type { LoadRequest, LoadResult } from './http-load.js';
 import { summarize, type Metrics } from './stats.js';
@@ -102,6 +103,8 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'decide.http.p99_ms': ['<= 3', (v) => v <= 3],
   'gateway.mcp.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.mcp.added_p99_ms': ['<= 5', (v) => v <= 5],
+  'gateway.http.added_p50_ms': ['<= 1', (v) => v <= 1],
+  'gateway.http.added_p99_ms': ['<= 5', (v) => v <= 5],
 };
 
 async function main(): Promise<void> {
@@ -127,13 +130,15 @@ async function main(): Promise<void> {
   }
   process.stderr.write('MCP gateway…\n');
   await benchGatewayMcp(ROOT, ADMIN, metrics);
+  process.stderr.write('HTTP API gateway…\n');
+  await benchGatewayHttp(ROOT, ADMIN, metrics);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
     const target = TARGETS[name];
     return `${name.padEnd(26)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
   });
-  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP gateway: 500 calls/s interleaved direct/via)\nwrote ${RESULTS}\n`);
+  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via)\nwrote ${RESULTS}\n`);
 }
 
 await main();
