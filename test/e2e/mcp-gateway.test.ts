@@ -30,6 +30,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
   let server: RunningServer;
   let dir: string;
   let share: string;
+  let garbage: import('node:http').Server;
   const clients: Client[] = [];
 
   before(async () => {
@@ -39,9 +40,16 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     mkdirSync(join(share, 'out'));
     writeFileSync(join(share, 'reports', 'q3.txt'), 'revenue up 12%');
     writeFileSync(join(share, 'private.txt'), 'not for this task');
+    // An "MCP server" that answers every request with something that is not JSON-RPC.
+    const { createServer } = await import('node:http');
+    garbage = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>not json</html>'));
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+    const garbagePort = (garbage.address() as { port: number }).port;
     const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
     config.policy.dir = join(ROOT, 'examples', 'policies');
     config.upstreams = {
+      junk: { transport: 'http', url: `http://127.0.0.1:${garbagePort}/mcp`, tools: { anything: { kind: 'read' } } },
+      idle: { transport: 'stdio', command: process.execPath, args: [EVERYTHING_SERVER, 'stdio'], idleStopMs: 1000, tools: { echo: { kind: 'read' } } },
       fs: {
         transport: 'stdio',
         command: process.execPath,
@@ -72,6 +80,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await server.close();
+    garbage.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -211,6 +220,20 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     });
     assert.equal(text(recovered), 'revenue up 12%');
     assert.notEqual(await server.plane.upstreams.pid('fs'), pid);
+  });
+
+  it('an upstream that answers garbage yields a clear error; an idle stdio upstream stops and starts again on demand', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'p', tools: ['junk.anything', 'idle.echo'] });
+    const client = await connect(credential);
+    const junk = await client.callTool({ name: 'junk.anything', arguments: {} });
+    assert.equal(junk.isError, true);
+    assert.match(text(junk), /gateway\.upstream_unavailable: upstream `junk` could not be started/);
+    assert.equal(text(await client.callTool({ name: 'idle.echo', arguments: { message: 'one' } })), 'Echo: one');
+    const first = await server.plane.upstreams.pid('idle');
+    assert.ok(first);
+    await until('the idle upstream to stop', async () => ((await server.plane.upstreams.pid('idle')) === null ? true : undefined), 10_000);
+    assert.equal(text(await client.callTool({ name: 'idle.echo', arguments: { message: 'two' } })), 'Echo: two');
+    assert.notEqual(await server.plane.upstreams.pid('idle'), first);
   });
 
   it('resources/read and prompts/get are decided like tool calls, with the URI and prompt name as arguments', async () => {
