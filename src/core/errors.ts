@@ -41,7 +41,14 @@ export const ERROR_CODES = {
   'gateway.secret_unavailable': 'a secret the upstream needs is not stored or does not decrypt; the upstream is not started',
   'gateway.session_invalid': 'the MCP session is unknown, closed, or belongs to another task',
   'gateway.route_unmapped': 'no action of the HTTP API gateway maps this method and path; unmapped routes are denied',
+  // approvals: step-up requests bound to one exact action
+  'approval.approved': 'allowed: a person approved this exact call (same task, tool and arguments)',
+  'approval.denied': 'a person denied this exact call',
+  'approval.expired': 'the approval request expired before anyone decided',
+  'approval.not_pending': 'the approval request was already decided, consumed or expired',
+  'approval.not_allowed': 'this approver may not decide this request (not among its approvers, or the principal under separation of duties)',
   // requests and resources at the API
+  'request.conflict': 'a resource with that name already exists',
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',
   'request.too_large': 'the request body is larger than the configured limit',
   'request.unauthorized': 'the admin token is missing or wrong',

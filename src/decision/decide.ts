@@ -3,7 +3,8 @@ import { CodedError, canonicalJson, newId, sha256Hex, type AgentId, type Clock, 
 import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
 import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
-import type { CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
+import type { Approval } from '../approvals/index.js';
+import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
 import type { Decision, DecisionRequest, Layer } from './model.js';
 import type { RateWindow } from './rate-window.js';
 
@@ -18,6 +19,12 @@ export interface DecisionPorts {
   incrementCalls(id: TaskId, maxCalls: number | null): Promise<number | undefined>;
   tools: ToolCatalog;
   ceiling: { evaluate(req: CedarRequest): PolicyEvaluation; readonly version: number };
+  /** Step-up requests bound to the exact action (see src/approvals). */
+  approvals: {
+    consume(task: Task, tool: string, argsHash: string, decisionId: string): Promise<Approval | undefined>;
+    latestFor(task: Task, tool: string, argsHash: string): Promise<Approval | undefined>;
+    request(task: Task, tool: string, args: Record<string, unknown>, argsHash: string, policies: string[], terms: ApprovalTerms | undefined): Promise<Approval>;
+  };
   buildCedarRequest(facts: CallFacts): CedarRequest;
   rate: RateWindow;
   audit: AuditSink;
@@ -63,6 +70,7 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
         policies: decision.policies,
         policyVersion: decision.policyVersion,
         callCount: decision.callCount,
+        approvalId: decision.approvalId,
       },
     });
   } catch {
@@ -119,26 +127,38 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
 
   // 6. outcome
   const base = decisionBase(req, ports, known);
+  const permit = async (reason: Decision['reason'], approvalId: string | null): Promise<Decision> => {
+    const count = await ports.incrementCalls(task.id, task.mandate.limits.maxCalls ?? null);
+    if (count === undefined) throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
+    task.callCount = count;
+    ports.rate.add(task.id, now);
+    return { ...base, outcome: 'allow', layer: 'policy', reason, policies: evaluation.policyIds, obligations: { redact: evaluation.redact }, callCount: count, approvalId };
+  };
   switch (evaluation.outcome) {
     case 'deny':
       return { ...base, outcome: 'deny', layer: 'policy', reason: { code: evaluation.code ?? 'policy.no_permit', message: policyMessage(evaluation) }, policies: evaluation.policyIds };
-    case 'step_up':
-      return { ...base, outcome: 'step_up', layer: 'policy', reason: { code: 'policy.step_up', message: policyMessage(evaluation) }, policies: evaluation.policyIds, stepUp: evaluation.stepUp };
-    case 'allow': {
-      const count = await ports.incrementCalls(task.id, task.mandate.limits.maxCalls ?? null);
-      if (count === undefined) throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
-      task.callCount = count;
-      ports.rate.add(task.id, now);
+    case 'step_up': {
+      // An approval is bound to this exact action: same task, same tool, same canonical arguments.
+      const argsHash = sha256Hex(canonicalJson(args));
+      const used = await ports.approvals.consume(task, req.tool, argsHash, base.id);
+      if (used) return permit({ code: 'approval.approved', message: `approved by ${used.decidedBy ?? 'a person'} (${used.id})` }, used.id);
+      const latest = await ports.approvals.latestFor(task, req.tool, argsHash);
+      if (latest?.status === 'denied' && latest.expiresAtMs > now) {
+        return { ...base, outcome: 'deny', layer: 'policy', reason: { code: 'approval.denied', message: `denied by ${latest.decidedBy ?? 'a person'}${latest.reason ? `: ${latest.reason}` : ''}` }, policies: evaluation.policyIds, approvalId: latest.id };
+      }
+      const approval = await ports.approvals.request(task, req.tool, args, argsHash, evaluation.policyIds, evaluation.approval);
       return {
         ...base,
-        outcome: 'allow',
+        outcome: 'step_up',
         layer: 'policy',
-        reason: { code: 'policy.permit', message: 'permitted by the mandate and the ceiling' },
+        reason: { code: 'policy.step_up', message: `${policyMessage(evaluation)}; approval ${approval.id} is pending` },
         policies: evaluation.policyIds,
-        obligations: { redact: evaluation.redact },
-        callCount: count,
+        stepUp: evaluation.stepUp,
+        approvalId: approval.id,
       };
     }
+    case 'allow':
+      return permit({ code: 'policy.permit', message: 'permitted by the mandate and the ceiling' }, null);
   }
 }
 
@@ -171,6 +191,7 @@ function decisionBase(req: DecisionRequest, ports: DecisionPorts, known: Known):
     policyVersion: known.policyVersion ?? null,
     stepUp: [],
     obligations: { redact: [] },
+    approvalId: null,
     taskId: known.task?.id ?? known.claims?.taskId ?? null,
     agentId: known.task?.agentId ?? known.claims?.agentId ?? null,
     tool: typeof req.tool === 'string' ? req.tool : '',

@@ -25,6 +25,8 @@ export interface Decision {
   policyVersion: number | null;
   /** Values of the `@step_up` annotations that demanded approval. */
   stepUp: string[];
+  /** The approval this decision requested (step_up), used (allow after approval) or was refused by (deny). */
+  approvalId: string | null;
   /** What the enforcement point must do with an allowed call's result. */
   obligations: Obligations;
   taskId: TaskId | null;

@@ -103,7 +103,25 @@ const STEP_UP_PAY = `@id("pay-approval")\n@step_up("human")\nforbid (principal, 
 test('step_up when every determining forbid is a step-up and a permit would allow', () => {
   const engine = engineWith({ 'p.cedar': PERMIT_AGENTS, 's.cedar': STEP_UP_PAY });
   const e = engine.evaluate(buildCedarRequest(facts({ tool: TOOLS.paymentsCreate, args: { amount: 5 } })));
-  assert.deepEqual(e, { outcome: 'step_up', code: 'policy.step_up', policyIds: ['pay-approval'], stepUp: ['human'], redact: [], errors: [], version: 1, hash: engine.hash });
+  assert.deepEqual(e, {
+    outcome: 'step_up',
+    code: 'policy.step_up',
+    policyIds: ['pay-approval'],
+    stepUp: ['human'],
+    redact: [],
+    approval: { approvers: [], uses: null, windowSeconds: null, separationOfDuties: null },
+    errors: [],
+    version: 1,
+    hash: engine.hash,
+  });
+});
+
+test('approval terms come from the step-up policies: the strictest wins', () => {
+  const strict = `@id("pay-finance")\n@step_up("human")\n@approvers("group:finance, principal")\n@approval_uses("3")\n@approval_window("300")\n@separation_of_duties("true")\nforbid (principal, action == Action::"payment", resource);\n`;
+  const stricter = `@id("pay-once")\n@step_up("human")\n@approval_uses("1")\nforbid (principal, action == Action::"payment", resource);\n`;
+  const engine = engineWith({ 'p.cedar': PERMIT_AGENTS, 's.cedar': strict, 't.cedar': stricter });
+  const e = engine.evaluate(buildCedarRequest(facts({ tool: TOOLS.paymentsCreate, args: { amount: 5 } })));
+  assert.deepEqual(e.approval, { approvers: ['group:finance', 'principal'], uses: 1, windowSeconds: 300, separationOfDuties: true });
 });
 
 test('step_up is only offered when a permit exists: otherwise policy.no_permit', () => {

@@ -18,6 +18,7 @@ import type {
   PolicyCode,
   PolicyEvaluation,
   ReloadResult,
+  ApprovalTerms,
 } from './model.js';
 import { watchCedarDir, type SourceFile } from './policy-files.js';
 import { safeMessage } from './safe-message.js';
@@ -165,7 +166,9 @@ export class PolicyEngine {
     }
     if (answer.response.decision !== 'allow') return deny(s, 'policy.no_permit', [], []);
     const values = unique(stepUpIds.map((id) => s.byId.get(id)?.stepUp ?? ''));
-    return result(s, 'step_up', 'policy.step_up', stepUpIds, values, []);
+    const stepped = result(s, 'step_up', 'policy.step_up', stepUpIds, values, []);
+    stepped.approval = approvalTerms(stepUpIds.map((id) => s.byId.get(id)?.json.annotations ?? {}));
+    return stepped;
   }
 
   /** The bare cedar-wasm answer for the current set, for benchmarks comparing the pipeline with Cedar alone. */
@@ -256,6 +259,20 @@ function result(
   const out: PolicyEvaluation = { outcome, policyIds, stepUp, redact: [], errors, version: s?.version ?? 0, hash: s?.hash ?? '' };
   if (code !== undefined) out.code = code;
   return out;
+}
+
+/** The strictest terms when several step-up policies determine: fewest uses, shortest window, any separation of duties. */
+function approvalTerms(annotations: Record<string, string | null>[]): ApprovalTerms {
+  const numbers = (key: string) => annotations.map((a) => Number.parseInt(a[key] ?? '', 10)).filter((n) => Number.isInteger(n) && n > 0);
+  const uses = numbers('approval_uses');
+  const window = numbers('approval_window');
+  const sod = annotations.map((a) => a['separation_of_duties']).filter((v): v is string => typeof v === 'string');
+  return {
+    approvers: unique(annotations.flatMap((a) => (a['approvers'] ?? '').split(',').map((v) => v.trim()).filter(Boolean))),
+    uses: uses.length ? Math.min(...uses) : null,
+    windowSeconds: window.length ? Math.min(...window) : null,
+    separationOfDuties: sod.length ? sod.some((v) => v.trim() === 'true') : null,
+  };
 }
 
 function unique(values: string[]): string[] {

@@ -8,6 +8,7 @@ export type { PolicyTestReport, PolicyTestResult, PolicyTestCase, PolicyTestExpe
 export { POLICY_CODES } from './model.js';
 export type {
   AgentFacts,
+  ApprovalTerms,
   CallFacts,
   CedarEntity,
   CedarRequest,

@@ -69,6 +69,8 @@ export interface PolicyEvaluation {
   policyIds: string[];
   /** The `@step_up(...)` values of the determining step-up forbids (empty unless step_up). */
   stepUp: string[];
+  /** On step_up: who may approve and how the approval may be used, from the determining policies' annotations. */
+  approval?: ApprovalTerms;
   /** Obligation: result fields to redact, from the `@redact("a,b")` of the determining permits (allow only). */
   redact: string[];
   /** Messages safe to log and show: request values are redacted. */
@@ -108,3 +110,16 @@ export type ReloadResult = { ok: true; version: number } | { ok: false; errors: 
 export type GrantCheck =
   | { refused: false }
   | { refused: true; code: 'policy.forbid' | 'policy.no_permit'; policyIds: string[] };
+
+/**
+ * Step-up terms read from the determining forbids' annotations:
+ * `@approvers("group:finance, principal")`, `@approval_uses("3")`,
+ * `@approval_window("300")` (seconds after approval), `@separation_of_duties("true")`.
+ * Null where no policy says: the configuration decides.
+ */
+export interface ApprovalTerms {
+  approvers: string[];
+  uses: number | null;
+  windowSeconds: number | null;
+  separationOfDuties: boolean | null;
+}

@@ -64,6 +64,15 @@ const DecisionListQuery = z
   .strict();
 const NameParams = z.object({ name: z.string().min(1).max(64) }).strict();
 const SecretBody = z.object({ value: z.string().min(1).max(16_384) }).strict();
+const ApproverBody = z.object({ id: z.string(), groups: z.array(z.string()).optional() }).strict();
+const VerdictBody = z.object({ reason: z.string().trim().min(1, 'give a reason').max(1000) }).strict();
+const ApprovalListQuery = z
+  .object({
+    status: z.enum(['pending', 'approved', 'denied', 'expired', 'consumed']).optional(),
+    task: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
 const IdParams = z.object({ id: z.string().min(1).max(80) }).strict();
 
 const ErrorSchema = {
@@ -111,6 +120,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
           admin: { type: 'http', scheme: 'bearer', description: 'the admin token' },
           svid: { type: 'http', scheme: 'bearer', description: 'a JWT-SVID from attestation' },
           task: { type: 'http', scheme: 'bearer', description: 'a task credential' },
+          approver: { type: 'http', scheme: 'bearer', description: 'an approver token' },
         },
       },
     },
@@ -219,6 +229,42 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const body = parse(CompleteBody, req.body ?? {}, 'body');
     return taskView(await plane.endTask(id, 'completed', body.reason ?? 'completed'));
   });
+
+  // Approvals: people decide step-up requests bound to one exact action.
+  const requireApprover = async (req: FastifyRequest) => {
+    const approver = await plane.approvals.authenticate(bearer(req));
+    if (!approver) throw new CodedError('request.unauthorized', 'this endpoint needs an approver token as a bearer token');
+    return approver;
+  };
+  app.post('/v1/approvers', doc('register an approver; the token is shown once (admin)', { security: [{ admin: [] }], body: jsonSchema(ApproverBody) }), async (req, reply) => {
+    await requireAdmin(req);
+    const { approver, token } = await plane.approvals.registerApprover(req.body ?? {});
+    return reply.status(201).send({ ...approver, token });
+  });
+  app.get('/v1/approvals', doc('approval requests, newest first (approver or admin)', { security: [{ approver: [] }, { admin: [] }] }), async (req) => {
+    if (!plane.isAdmin(bearer(req))) await requireApprover(req);
+    const q = parse(ApprovalListQuery, req.query, 'query');
+    const taskId = q.task === undefined ? undefined : parseId('task', q.task);
+    if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
+    return { approvals: await plane.approvals.list({ status: q.status, taskId: taskId as TaskId | undefined, limit: q.limit }) };
+  });
+  app.get('/v1/approvals/:id', doc('one approval request (approver, admin, or the task credential of its task)', { security: [{ approver: [] }, { admin: [] }, { task: [] }] }), async (req) => {
+    const { id } = parse(IdParams, req.params, 'path');
+    const token = bearer(req);
+    const approval = plane.isAdmin(token) || (await plane.approvals.authenticate(token)) ? await plane.approvals.get(id) : undefined;
+    if (approval) return approval;
+    const own = token ? await plane.approvals.get(id).catch(() => undefined) : undefined;
+    if (own && token && (await plane.isCredentialOfTask(token, own.taskId))) return own;
+    throw new CodedError('request.unauthorized', 'this endpoint needs an approver token, the admin token, or the task credential of the request');
+  });
+  for (const verdict of ['approve', 'deny'] as const) {
+    app.post(`/v1/approvals/:id/${verdict}`, doc(`${verdict} a pending request (approver), with a reason`, { security: [{ approver: [] }], body: jsonSchema(VerdictBody) }), async (req) => {
+      const approver = await requireApprover(req);
+      const { id } = parse(IdParams, req.params, 'path');
+      const body = parse(VerdictBody, req.body ?? {}, 'body');
+      return plane.approvals.decide(id, approver, verdict === 'approve' ? 'approved' : 'denied', body.reason);
+    });
+  }
 
   // Brokered secrets: written here, injected upstream by the gateway, never read back.
   app.put('/v1/secrets/:name', doc('store a new version of an upstream secret (admin); the value is never returned', { security: [{ admin: [] }], body: jsonSchema(SecretBody) }), async (req, reply) => {

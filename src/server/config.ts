@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AGENT_NAME } from '../identity/model.js';
 import { RegisterAgentSchema } from '../identity/index.js';
 import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
+import { ValueOrSecretSchema } from '../secrets/index.js';
 import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '../gateway/index.js';
 
 const Jwk = z.record(z.string(), z.unknown());
@@ -82,6 +83,30 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ segment: 'main' }),
+    approvals: z
+      .object({
+        /** Who may approve when the step-up policy names nobody (`@approvers`): `group:<name>`, `approver:<id>`, `principal`. */
+        approvers: z.array(z.string().regex(/^(principal|group:[A-Za-z0-9_-]{1,64}|approver:[a-z0-9][a-z0-9._@-]{0,63})$/)).min(1).default(['group:approvers']),
+        /** A request nobody decides within this expires, and the call is denied. */
+        expirySeconds: z.number().int().min(10).max(7 * 86_400).default(600),
+        /** Unless a policy says otherwise: the task's principal may not approve its own request. */
+        separationOfDuties: z.boolean().default(true),
+        /** Longest an enforcement point holds a call open waiting for a person. */
+        maxWaitSeconds: z.number().int().min(0).max(600).default(60),
+        /** Where new requests are posted (HMAC-SHA256 signed), for a chat or ticketing bridge. */
+        webhook: z
+          .object({
+            url: z.string().url(),
+            secret: ValueOrSecretSchema,
+            attempts: z.number().int().min(1).max(10).default(4),
+            backoffMs: z.number().int().min(10).max(60_000).default(500),
+            timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ approvers: ['group:approvers'], expirySeconds: 600, separationOfDuties: true, maxWaitSeconds: 60 }),
     secrets: z
       .object({
         /** The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through MANDATE_SECRETS_KEY. */
@@ -141,6 +166,9 @@ export const ENV_KEYS = [
   'credentials.audience',
   'credentials.maxTaskTtlSeconds',
   'audit.segment',
+  'approvals.expirySeconds',
+  'approvals.separationOfDuties',
+  'approvals.maxWaitSeconds',
   'secrets.key',
   'secrets.keyFile',
 ] as const;

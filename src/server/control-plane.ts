@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { ApprovalService, approvalPayload, deliverWebhook, type Approval } from '../approvals/index.js';
 import { AuditLog } from '../audit/index.js';
 import { CodedError, ConfigError, parseId, sha256Hex, systemClock, systemRandom, toolCatalog, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type RevocationKind } from '../credentials/index.js';
@@ -57,9 +59,14 @@ export class ControlPlane {
   readonly mcp: McpGateway;
   /** The HTTP API gateway at `/proxy/<upstream>/…`. */
   readonly http: HttpProxy;
+  readonly approvals: ApprovalService;
+  /** Wakes calls held open for an approval as soon as it is decided on this replica. */
+  readonly approvalEvents = new EventEmitter();
   private readonly tasks: Lookup<TaskId, Task>;
   private readonly agents: Lookup<AgentId, Agent>;
   private stopWatch: (() => void) | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly notifications = new Set<Promise<void>>();
 
   private constructor(
     readonly config: Config,
@@ -79,7 +86,22 @@ export class ControlPlane {
   ) {
     this.tasks = new Lookup((id) => store.tasks.get(id));
     this.agents = new Lookup((id) => store.agents.get(id));
+    this.approvalEvents.setMaxListeners(0);
+    this.approvals = new ApprovalService({
+      approvals: store.approvals,
+      approvers: store.approvers,
+      audit,
+      clock,
+      random,
+      defaults: { approvers: config.approvals.approvers, expirySeconds: config.approvals.expirySeconds, separationOfDuties: config.approvals.separationOfDuties },
+      onRequested: config.approvals.webhook ? (a) => this.notify(a) : undefined,
+      onDecided: (a) => this.approvalEvents.emit(a.id, a),
+    });
+    // Expired requests are marked (and audited) even when nobody looks at them.
+    this.sweeper = setInterval(() => void this.approvals.sweep().catch(() => undefined), 5000);
+    this.sweeper.unref();
     this.decisionPorts = {
+      approvals: this.approvals,
       verifyCredential: (t) => credentials.verify(t),
       revocations: credentials.revocationSet,
       getTask: (id) => this.tasks.get(id),
@@ -100,6 +122,8 @@ export class ControlPlane {
         authenticate: async (token) => (await authenticateCredential(token, this.decisionPorts)).task,
         decide: (req) => this.decide(req),
         visibleTools: (task) => this.visibleTools(task),
+        waitForApproval: (id, ms) => this.waitForApproval(id, ms),
+        approvalUrl: (id) => `${this.publicUrl ?? ''}/v1/approvals/${id}`,
         tools,
         audit,
         clock,
@@ -296,8 +320,49 @@ export class ControlPlane {
     return agent;
   }
 
+  /** Posts a new approval request to the webhook; retries in the background, never delays the decision. */
+  private notify(a: Approval): void {
+    const hook = this.config.approvals.webhook!;
+    const job = (async () => {
+      const { values } = await this.secrets.resolveAll({ secret: hook.secret }, 'approvals:webhook');
+      const base = `http://${this.config.server.host}:${this.config.server.port}`;
+      const outcome = await deliverWebhook({ url: hook.url, secret: values.secret!, attempts: hook.attempts, backoffMs: hook.backoffMs, timeoutMs: hook.timeoutMs }, approvalPayload(a, this.publicUrl ?? base), () => this.clock.nowMs());
+      await this.approvals.recordNotify(a, outcome.delivered, outcome.attempts, outcome.error);
+    })().catch(() => this.approvals.recordNotify(a, false, 0, 'the webhook secret could not be resolved').catch(() => undefined));
+    this.notifications.add(job);
+    void job.finally(() => this.notifications.delete(job));
+  }
+
+  /** The URL the API listens on, once known (links in webhook payloads). */
+  publicUrl: string | undefined;
+
+  /**
+   * Waits up to `maxWaitMs` for a person to decide `approvalId`; resolves with the
+   * approval as it then stands. Polls the store too, so a decision made on another
+   * replica is seen.
+   */
+  async waitForApproval(approvalId: string, maxWaitMs: number): Promise<Approval> {
+    const deadline = this.clock.nowMs() + Math.min(maxWaitMs, this.config.approvals.maxWaitSeconds * 1000);
+    for (;;) {
+      const current = await this.approvals.get(approvalId);
+      const remaining = deadline - this.clock.nowMs();
+      if (current.status !== 'pending' || remaining <= 0) return current;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.approvalEvents.off(approvalId, wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(remaining, 1000));
+        this.approvalEvents.on(approvalId, wake);
+      });
+    }
+  }
+
   async close(): Promise<void> {
     this.stopWatch?.();
+    clearInterval(this.sweeper);
+    await Promise.allSettled([...this.notifications]);
     await this.mcp.close();
     await this.upstreams.close();
     await this.http.close();

@@ -18,6 +18,10 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'identity.oidc_no_match':
       return 401;
     case 'identity.agent_disabled':
+    case 'approval.not_allowed':
+    case 'approval.approved':
+    case 'approval.denied':
+    case 'approval.expired':
     case 'mandate.refused':
     case 'mandate.parent_invalid':
     case 'mandate.tool_unknown':
@@ -35,6 +39,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'identity.agent_unknown':
       return 404;
     case 'identity.agent_exists':
+    case 'request.conflict':
+    case 'approval.not_pending':
       return 409;
     case 'request.too_large':
       return 413;

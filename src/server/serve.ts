@@ -26,6 +26,7 @@ export async function startServer(config: Config, opts: ControlPlaneOptions & { 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  plane.publicUrl = `http://${host}:${port}`;
   return {
     plane,
     app,

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
+import type { Approval, ApprovalStatus } from '../approvals/model.js';
 import type { AuditEvent, AuditEventType } from '../audit/model.js';
 import type { AuditQuery } from '../audit/ports.js';
 import type { Revocation, RevocationKind } from '../credentials/model.js';
@@ -67,6 +68,30 @@ const toJoinToken = (r: Selectable<Database['join_tokens']>): JoinTokenRecord =>
   createdAtMs: Number(r.created_at_ms),
   expiresAtMs: Number(r.expires_at_ms),
   usedAtMs: r.used_at_ms === null ? null : Number(r.used_at_ms),
+});
+
+const toApproval = (r: Selectable<Database['approvals']>): Approval => ({
+  id: r.id,
+  taskId: r.task_id as TaskId,
+  agentId: r.agent_id as AgentId,
+  agentName: r.agent_name,
+  principal: r.principal,
+  tool: r.tool,
+  args: parseJson(DataJson, r.args, 'approval args'),
+  argsHash: r.args_hash,
+  policies: parseJson(StringArrayJson, r.policies, 'approval policies'),
+  purpose: r.purpose,
+  approvers: parseJson(StringArrayJson, r.approvers, 'approval approvers'),
+  separationOfDuties: Number(r.separation_of_duties) === 1,
+  usesLeft: Number(r.uses_left),
+  windowSeconds: r.window_seconds === null ? null : Number(r.window_seconds),
+  status: r.status as ApprovalStatus,
+  createdAtMs: Number(r.created_at_ms),
+  expiresAtMs: Number(r.expires_at_ms),
+  decidedBy: r.decided_by,
+  decidedAtMs: r.decided_at_ms === null ? null : Number(r.decided_at_ms),
+  reason: r.reason,
+  notify: r.notify as Approval['notify'],
 });
 
 const toAuditEvent = (r: Selectable<Database['audit_events']>): AuditEvent => ({
@@ -334,6 +359,128 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind']): Pr
           .execute();
         const r = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
         return r.value;
+      },
+    },
+    approvals: {
+      async insert(a) {
+        await db
+          .insertInto('approvals')
+          .values({
+            id: a.id,
+            task_id: a.taskId,
+            agent_id: a.agentId,
+            agent_name: a.agentName,
+            principal: a.principal,
+            tool: a.tool,
+            args: JSON.stringify(a.args),
+            args_hash: a.argsHash,
+            policies: JSON.stringify(a.policies),
+            purpose: a.purpose,
+            approvers: JSON.stringify(a.approvers),
+            separation_of_duties: a.separationOfDuties ? 1 : 0,
+            uses_left: a.usesLeft,
+            window_seconds: a.windowSeconds,
+            status: a.status,
+            created_at_ms: a.createdAtMs,
+            expires_at_ms: a.expiresAtMs,
+            decided_by: a.decidedBy,
+            decided_at_ms: a.decidedAtMs,
+            valid_until_ms: null,
+            reason: a.reason,
+            notify: a.notify,
+          })
+          .execute();
+      },
+      async get(id) {
+        const r = await db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && toApproval(r);
+      },
+      async list(q) {
+        let query = db.selectFrom('approvals').selectAll();
+        if (q.status) query = query.where('status', '=', q.status);
+        if (q.taskId) query = query.where('task_id', '=', q.taskId);
+        const rows = await query.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(q.limit ?? 100).execute();
+        return rows.map(toApproval);
+      },
+      async latestFor(taskId, tool, argsHash) {
+        const r = await db
+          .selectFrom('approvals')
+          .selectAll()
+          .where('task_id', '=', taskId)
+          .where('tool', '=', tool)
+          .where('args_hash', '=', argsHash)
+          .orderBy('created_at_ms', 'desc')
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        return r && toApproval(r);
+      },
+      async consume(taskId, tool, argsHash, nowMs) {
+        // One conditional UPDATE of the oldest usable approval: two calls racing for the last use cannot both win.
+        const r = await db
+          .updateTable('approvals')
+          .set((eb) => ({ uses_left: eb('uses_left', '-', 1), status: eb.case().when('uses_left', '=', 1).then('consumed').else('approved').end() }))
+          .where('id', '=', (eb) =>
+            eb
+              .selectFrom('approvals')
+              .select('id')
+              .where('task_id', '=', taskId)
+              .where('tool', '=', tool)
+              .where('args_hash', '=', argsHash)
+              .where('status', '=', 'approved')
+              .where('uses_left', '>', 0)
+              .where((w) => w.or([w('valid_until_ms', 'is', null), w('valid_until_ms', '>', nowMs)]))
+              .orderBy('decided_at_ms', 'asc')
+              .limit(1),
+          )
+          .where('status', '=', 'approved')
+          .where('uses_left', '>', 0)
+          .returningAll()
+          .executeTakeFirst();
+        return r && toApproval(r);
+      },
+      async decide(id, status, by, reason, nowMs) {
+        const r = await db
+          .updateTable('approvals')
+          .set((eb) => ({
+            status,
+            decided_by: by,
+            decided_at_ms: nowMs,
+            reason,
+            // An approval is usable until the request would have expired, or for its window after approval.
+            valid_until_ms: eb.case().when('window_seconds', 'is', null).then(eb.ref('expires_at_ms')).else(eb(eb.val(nowMs), '+', eb('window_seconds', '*', 1000))).end(),
+          }))
+          .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .where('expires_at_ms', '>', nowMs)
+          .returningAll()
+          .executeTakeFirst();
+        return r && toApproval(r);
+      },
+      async expire(nowMs) {
+        const rows = await db.updateTable('approvals').set({ status: 'expired' }).where('status', '=', 'pending').where('expires_at_ms', '<=', nowMs).returningAll().execute();
+        return rows.map(toApproval);
+      },
+      async setNotify(id, notify) {
+        await db.updateTable('approvals').set({ notify }).where('id', '=', id).execute();
+      },
+    },
+    approvers: {
+      async insert(a) {
+        try {
+          await db.insertInto('approvers').values({ id: a.id, groups: JSON.stringify(a.groups), token_hash: a.tokenHash, created_at_ms: a.createdAtMs }).execute();
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new CodedError('request.conflict', `approver \`${a.id}\` already exists`);
+          throw err;
+        }
+      },
+      async byTokenHash(hash) {
+        const r = await db.selectFrom('approvers').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+        return r && { id: r.id, groups: parseJson(StringArrayJson, r.groups, 'approver groups'), tokenHash: r.token_hash, createdAtMs: Number(r.created_at_ms) };
+      },
+      async list() {
+        const rows = await db.selectFrom('approvers').selectAll().orderBy('id').execute();
+        return rows.map((r) => ({ id: r.id, groups: parseJson(StringArrayJson, r.groups, 'approver groups'), tokenHash: r.token_hash, createdAtMs: Number(r.created_at_ms) }));
       },
     },
     secrets: {

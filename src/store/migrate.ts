@@ -73,6 +73,42 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
     .execute();
   await db.schema.createIndex('revocations_expiry').ifNotExists().on('revocations').column('expires_at_ms').execute();
   await db.schema
+    .createTable('approvals')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('task_id', 'text', (c) => c.notNull())
+    .addColumn('agent_id', 'text', (c) => c.notNull())
+    .addColumn('agent_name', 'text', (c) => c.notNull())
+    .addColumn('principal', 'text')
+    .addColumn('tool', 'text', (c) => c.notNull())
+    .addColumn('args', 'text', (c) => c.notNull())
+    .addColumn('args_hash', 'text', (c) => c.notNull())
+    .addColumn('policies', 'text', (c) => c.notNull())
+    .addColumn('purpose', 'text', (c) => c.notNull())
+    .addColumn('approvers', 'text', (c) => c.notNull())
+    .addColumn('separation_of_duties', 'integer', (c) => c.notNull())
+    .addColumn('uses_left', 'integer', (c) => c.notNull())
+    .addColumn('window_seconds', 'integer')
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('decided_by', 'text')
+    .addColumn('decided_at_ms', 'bigint')
+    .addColumn('valid_until_ms', 'bigint')
+    .addColumn('reason', 'text')
+    .addColumn('notify', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('approvals_action').ifNotExists().on('approvals').columns(['task_id', 'tool', 'args_hash', 'created_at_ms']).execute();
+  await db.schema.createIndex('approvals_status').ifNotExists().on('approvals').columns(['status', 'expires_at_ms']).execute();
+  await db.schema
+    .createTable('approvers')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('groups', 'text', (c) => c.notNull())
+    .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
     .createTable('secrets')
     .ifNotExists()
     .addColumn('name', 'text', (c) => c.notNull())

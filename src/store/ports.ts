@@ -1,3 +1,4 @@
+import type { ApprovalRepo, ApproverRepo } from '../approvals/ports.js';
 import type { AuditRepo } from '../audit/ports.js';
 import type { RevocationRepo } from '../credentials/ports.js';
 import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/ports.js';
@@ -21,5 +22,7 @@ export interface Store {
   readonly audit: AuditRepo;
   readonly settings: SettingsRepo;
   readonly secrets: SecretRepo;
+  readonly approvals: ApprovalRepo;
+  readonly approvers: ApproverRepo;
   close(): Promise<void>;
 }

@@ -52,6 +52,36 @@ export interface Database {
     created_at_ms: number;
     expires_at_ms: number;
   };
+  approvals: {
+    id: string;
+    task_id: string;
+    agent_id: string;
+    agent_name: string;
+    principal: string | null;
+    tool: string;
+    args: string;
+    args_hash: string;
+    policies: string;
+    purpose: string;
+    approvers: string;
+    separation_of_duties: number;
+    uses_left: number;
+    window_seconds: number | null;
+    status: string;
+    created_at_ms: number;
+    expires_at_ms: number;
+    decided_by: string | null;
+    decided_at_ms: number | null;
+    valid_until_ms: number | null;
+    reason: string | null;
+    notify: string;
+  };
+  approvers: {
+    id: string;
+    groups: string;
+    token_hash: string;
+    created_at_ms: number;
+  };
   secrets: {
     name: string;
     version: number;

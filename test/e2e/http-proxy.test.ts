@@ -334,9 +334,10 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     const res = await call('/proxy/billing/payments', credential, { method: 'POST', json: { amount: 10 } });
     assert.equal(res.status, 403);
     assert.deepEqual(
-      { ...res.body.decision, id: undefined },
-      { id: undefined, outcome: 'step_up', code: 'policy.step_up', layer: 'policy', stepUp: ['human'], approvalId: null },
+      { ...res.body.decision, id: undefined, approvalId: undefined },
+      { id: undefined, outcome: 'step_up', code: 'policy.step_up', layer: 'policy', stepUp: ['human'], approvalId: undefined },
     );
+    assert.match(res.body.decision.approvalId, /^apr_/, 'the approval request the agent waits on');
     assert.equal(res.body.error.code, 'policy.step_up');
     assert.equal(seen.length, before);
   });

@@ -16,13 +16,19 @@ const CODES = [
   'mandate.limit_exceeded', 'mandate.parent_invalid',
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
   'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.route_unmapped',
-  'request.invalid', 'request.too_large', 'request.unauthorized', 'request.not_found', 'internal.error',
+  'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',
+  'request.invalid', 'request.conflict', 'request.too_large', 'request.unauthorized', 'request.not_found', 'internal.error',
 ];
 
 const ROUTES = [
   'DELETE /v1/agents/{name}',
   'GET /healthz',
   'GET /v1/agents',
+  'GET /v1/approvals',
+  'GET /v1/approvals/{id}',
+  'POST /v1/approvals/{id}/approve',
+  'POST /v1/approvals/{id}/deny',
+  'POST /v1/approvers',
   'GET /v1/audit/verify',
   'GET /v1/bundle',
   'GET /v1/decisions',

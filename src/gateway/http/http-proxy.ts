@@ -310,8 +310,8 @@ export class HttpProxy {
   private refuseDecided(res: ServerResponse, d: Decision): void {
     const view =
       d.outcome === 'step_up'
-        ? // INVARIANT: nothing is forwarded on step_up; the approval flow (a later issue) will fill approvalId.
-          { id: d.id, outcome: d.outcome, code: d.reason.code, layer: d.layer, stepUp: d.stepUp, approvalId: null }
+        ? // INVARIANT: nothing is forwarded on step_up; the agent polls the approval and sends the same request again.
+          { id: d.id, outcome: d.outcome, code: d.reason.code, layer: d.layer, stepUp: d.stepUp, approvalId: d.approvalId }
         : { id: d.id, outcome: d.outcome, code: d.reason.code, layer: d.layer };
     const status = statusOf(d.reason.code);
     if (status === 401) res.setHeader('WWW-Authenticate', `Bearer realm="mandate", error="invalid_token", error_description="${d.reason.code}"`);

@@ -24,6 +24,10 @@ export interface McpGatewayPorts {
   /** Verifies the bearer credential and checks revocation. Errors: credential.*. */
   authenticate(token: string): Promise<Task>;
   decide(req: DecisionRequest): Promise<Decision>;
+  /** Holds until a person decides the approval or the wait ends (bounded by configuration). */
+  waitForApproval(approvalId: string, maxWaitMs: number): Promise<{ status: string }>;
+  /** Where an agent polls an approval with its task credential. */
+  approvalUrl(approvalId: string): string;
   /** Declared tools of the task that the ceiling does not refuse outright. */
   visibleTools(task: Task): Promise<string[]>;
   tools: ToolCatalog;
@@ -171,7 +175,9 @@ export class McpGateway {
         if (typeof params.name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
           throw new McpError(McpErrorCode.InvalidParams, 'tools/call needs a `name` and an `arguments` object');
         }
-        return this.callTool(token, params.name, args as Record<string, unknown>);
+        const meta = params._meta as Record<string, unknown> | undefined;
+        const waitMs = typeof meta?.['mandate/wait_ms'] === 'number' ? Math.max(0, meta['mandate/wait_ms']) : 0;
+        return this.callTool(token, params.name, args as Record<string, unknown>, waitMs);
       }
       case 'resources/list':
         return { resources: await this.listResources(token, session) };
@@ -280,13 +286,30 @@ export class McpGateway {
     return out;
   }
 
-  private async callTool(token: string, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-    const decision = await this.ports.decide({ credential: token, tool: name, args });
+  /**
+   * Decides and forwards one tool call. On step-up the result carries the approval
+   * id and where to poll it; a client that sends `_meta["mandate/wait_ms"]` is held
+   * until a person decides (or the wait ends), and the call proceeds at once when
+   * approved: the approval is consumed by deciding the same call again.
+   */
+  private async callTool(token: string, name: string, args: Record<string, unknown>, waitMs: number): Promise<CallToolResult> {
+    let decision = await this.ports.decide({ credential: token, tool: name, args });
+    if (decision.outcome === 'step_up' && decision.approvalId && waitMs > 0) {
+      const settled = await this.ports.waitForApproval(decision.approvalId, waitMs);
+      if (settled.status === 'expired') {
+        // Nobody decided in time: this call is denied; a new call asks again.
+        this.refused(await this.ports.authenticate(token), 'approval.expired', 'tools/call');
+        return refusal({ ...decision, outcome: 'deny', reason: { code: 'approval.expired', message: `approval ${decision.approvalId} expired before anyone decided` } }, `denied (approval.expired): approval ${decision.approvalId} expired before anyone decided`);
+      }
+      if (settled.status !== 'pending') decision = await this.ports.decide({ credential: token, tool: name, args });
+    }
     switch (decision.outcome) {
       case 'deny':
         return refusal(decision, `denied (${decision.reason.code}): ${decision.reason.message}`);
-      case 'step_up':
-        return refusal(decision, `approval required (${decision.reason.code}): ${decision.reason.message}`);
+      case 'step_up': {
+        const poll = decision.approvalId ? this.ports.approvalUrl(decision.approvalId) : null;
+        return refusal(decision, `approval required (${decision.reason.code}): ${decision.reason.message}${poll ? `; poll ${poll} with your task credential, then call again` : ''}`, poll);
+      }
       case 'allow':
         return this.forward(decision, await this.ports.authenticate(token), name, args);
     }
@@ -374,17 +397,17 @@ function bearer(req: IncomingMessage): string | undefined {
 }
 
 /** A tool error an LLM agent can read and re-plan from, with the decision attached for programs. */
-function refusal(decision: Decision, text: string): CallToolResult {
+function refusal(decision: Decision, text: string, pollUrl: string | null = null): CallToolResult {
   return {
     isError: true,
     content: [{ type: 'text', text }],
-    _meta: { 'mandate/decision': decisionMeta(decision) },
+    _meta: { 'mandate/decision': { ...decisionMeta(decision), ...(pollUrl ? { pollUrl } : {}) } },
   };
 }
 
 /** The decision as programs read it from a result's `_meta` (agents read the text). */
 function decisionMeta(decision: Decision): Record<string, unknown> {
-  return { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp };
+  return { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp, approvalId: decision.approvalId };
 }
 
 /** Denials of resources/read and prompts/get: a JSON-RPC error with the decision in `data`. */

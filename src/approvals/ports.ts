@@ -1,0 +1,32 @@
+import type { TaskId } from '../core/index.js';
+import type { Approval, ApprovalStatus, Approver } from './model.js';
+
+export interface ApprovalQuery {
+  status?: ApprovalStatus;
+  taskId?: TaskId;
+  limit?: number;
+}
+
+export interface ApprovalRepo {
+  insert(a: Approval): Promise<void>;
+  get(id: string): Promise<Approval | undefined>;
+  list(q: ApprovalQuery): Promise<Approval[]>;
+  /** The newest request for exactly this action, whatever its status. */
+  latestFor(taskId: TaskId, tool: string, argsHash: string): Promise<Approval | undefined>;
+  /**
+   * Takes one use of an approved, unexpired approval of exactly this action,
+   * atomically. INVARIANT: n uses allow exactly n calls, across replicas.
+   */
+  consume(taskId: TaskId, tool: string, argsHash: string, nowMs: number): Promise<Approval | undefined>;
+  /** Moves a pending, unexpired request to approved or denied; undefined when it was not pending. */
+  decide(id: string, status: 'approved' | 'denied', by: string, reason: string, nowMs: number): Promise<Approval | undefined>;
+  /** Marks pending requests past their expiry as expired and returns them. */
+  expire(nowMs: number): Promise<Approval[]>;
+  setNotify(id: string, notify: Approval['notify']): Promise<void>;
+}
+
+export interface ApproverRepo {
+  insert(a: Approver): Promise<void>;
+  byTokenHash(hash: string): Promise<Approver | undefined>;
+  list(): Promise<Approver[]>;
+}
