@@ -183,6 +183,52 @@ export function buildProgram(): Command {
       out(await api(opts.url, '/v1/revocations', { method: 'POST', token: requireAdmin(opts), body: { kind: opts.kind, subject: opts.subject, reason: opts.reason } }));
     });
 
+  const approverOption = () => new Option('--approver-token <token>', 'your approver token (from `mandate approver add`)').env('MANDATE_APPROVER_TOKEN');
+  const requireApprover = (opts: { approverToken?: string }): string => {
+    if (!opts.approverToken) throw new CliApiError(0, 'request.unauthorized', 'give --approver-token or set MANDATE_APPROVER_TOKEN');
+    return opts.approverToken;
+  };
+  program
+    .command('approver')
+    .description('people who decide step-up requests')
+    .command('add <id>')
+    .description('register an approver; prints the approver token once')
+    .option('-g, --group <group...>', 'groups the approver belongs to (policies name `group:<name>`)', [])
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (id: string, opts: { group: string[]; url: string; adminToken?: string }) => {
+      out(await api(opts.url, '/v1/approvers', { method: 'POST', token: requireAdmin(opts), body: { id, groups: opts.group } }));
+    });
+  const approve = program.command('approve').description('decide step-up requests: each approves one exact call');
+  approve
+    .command('list')
+    .description('pending requests (or --status)')
+    .option('--status <status>', 'pending, approved, denied, expired or consumed', 'pending')
+    .addOption(urlOption())
+    .addOption(approverOption())
+    .action(async (opts: { status: string; url: string; approverToken?: string }) => {
+      out(await api(opts.url, `/v1/approvals?status=${encodeURIComponent(opts.status)}`, { token: requireApprover(opts) }));
+    });
+  approve
+    .command('show <id>')
+    .description('one request with its full context: task, agent, principal, tool, exact arguments, policies')
+    .addOption(urlOption())
+    .addOption(approverOption())
+    .action(async (id: string, opts: { url: string; approverToken?: string }) => {
+      out(await api(opts.url, `/v1/approvals/${encodeURIComponent(id)}`, { token: requireApprover(opts) }));
+    });
+  for (const verdict of ['approve', 'deny'] as const) {
+    approve
+      .command(`${verdict} <id>`)
+      .description(`${verdict} a pending request, with a reason`)
+      .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+      .addOption(urlOption())
+      .addOption(approverOption())
+      .action(async (id: string, opts: { reason: string; url: string; approverToken?: string }) => {
+        out(await api(opts.url, `/v1/approvals/${encodeURIComponent(id)}/${verdict}`, { method: 'POST', token: requireApprover(opts), body: { reason: opts.reason } }));
+      });
+  }
+
   const secret = program.command('secret').description('upstream secrets the gateway injects; values are write-only');
   secret
     .command('set <name>')

@@ -15,6 +15,17 @@ export interface Decision {
   taskId: string | null;
   tool: string;
   callCount: number | null;
+  /** The approval a step_up created, an allow used, or a deny was refused by. */
+  approvalId: string | null;
+}
+
+export interface PendingApproval {
+  id: string;
+  status: 'pending' | 'approved' | 'denied' | 'expired' | 'consumed';
+  tool: string;
+  expiresAtMs: number;
+  decidedBy: string | null;
+  reason: string | null;
 }
 
 export interface MandateDeclaration {
@@ -150,9 +161,31 @@ export class TaskHandle {
     readonly expiresAtMs: number,
   ) {}
 
-  /** Asks the control plane whether this call may happen now. */
-  authorize(tool: string, args: Record<string, unknown> = {}): Promise<Decision> {
-    return call<Decision>(this.f, `${this.url}/v1/decide`, { method: 'POST', body: { credential: this.credential, tool, args } });
+  /**
+   * Asks the control plane whether this call may happen now. On `step_up` the
+   * decision carries `approvalId`; with `waitMs` the SDK waits for a person to
+   * decide (polling the approval with the task credential) and asks again, so an
+   * approved call comes back as `allow` (`approval.approved`) and a denied one as
+   * `deny` (`approval.denied`). Without `waitMs`, or when the wait ends, the
+   * pending `step_up` is returned.
+   */
+  async authorize(tool: string, args: Record<string, unknown> = {}, opts: { waitMs?: number; pollMs?: number } = {}): Promise<Decision> {
+    const ask = () => call<Decision>(this.f, `${this.url}/v1/decide`, { method: 'POST', body: { credential: this.credential, tool, args } });
+    const decision = await ask();
+    if (decision.outcome !== 'step_up' || !decision.approvalId || !opts.waitMs) return decision;
+    const deadline = Date.now() + opts.waitMs;
+    for (;;) {
+      const approval = await this.approval(decision.approvalId);
+      if (approval.status === 'expired') return { ...decision, outcome: 'deny', reason: { code: 'approval.expired', message: `approval ${approval.id} expired before anyone decided` } };
+      if (approval.status !== 'pending') return ask();
+      if (Date.now() >= deadline) return decision;
+      await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 500, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  /** The approval request a step-up decision created, read with this task's credential. */
+  approval(id: string): Promise<PendingApproval> {
+    return call<PendingApproval>(this.f, `${this.url}/v1/approvals/${encodeURIComponent(id)}`, { method: 'GET', token: this.credential });
   }
 
   /** Like authorize, but throws NotAuthorizedError unless the call is allowed. */
