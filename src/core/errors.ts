@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   'request.too_large': 'the request body is larger than the configured limit',
   'request.unauthorized': 'the admin token is missing or wrong',
   'request.not_found': 'no such resource or route',
+  'store.unreachable': 'this replica has not reached the store for longer than its bound, so it cannot know about recent revocations; denied',
   'internal.error': 'an unexpected error; denied',
 } as const;
 

@@ -17,6 +17,8 @@ export interface CredentialDeps {
   random: Random;
   /** Verified credentials kept in memory (signature checks cost ~100 µs; a hit costs nothing). */
   cacheSize?: number;
+  /** Tells the other replicas at once (they also catch up periodically). */
+  publish?: (revocation: Revocation) => Promise<void>;
 }
 
 export interface MintRequest {
@@ -41,7 +43,9 @@ export class CredentialService {
   /** Loads revocations that can still cut a credential; call at start and on catch-up. */
   async loadRevocations(): Promise<void> {
     const now = this.d.clock.nowMs();
-    this.revocationSet.replaceAll(await this.d.revocations.listActive(now));
+    // Merged, never replaced: a revocation pushed while this read was in flight must not be dropped by it.
+    for (const r of await this.d.revocations.listActive(now)) this.revocationSet.add(r);
+    this.revocationSet.prune(now);
   }
 
   async mint(m: MintRequest): Promise<string> {
@@ -115,6 +119,8 @@ export class CredentialService {
     };
     await this.d.revocations.insert(revocation);
     this.revocationSet.add(revocation);
+    // A lost notification is caught up by the periodic re-read, so a failed push does not fail the revocation.
+    await this.d.publish?.(revocation).catch(() => undefined);
     await this.d.audit.record({
       type: 'revocation',
       taskId: kind === 'task' ? (subject as TaskId) : null,

@@ -27,6 +27,8 @@ export interface DecisionPorts {
   };
   buildCedarRequest(facts: CallFacts): CedarRequest;
   rate: RateWindow;
+  /** False when this replica has not reached the store for too long: it may be missing revocations. */
+  storeFresh(): boolean;
   audit: AuditSink;
   clock: Clock;
   random: Random;
@@ -85,6 +87,7 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
     throw new CodedError('request.invalid', 'a decision needs a `tool` name and an `args` object');
   }
   if (typeof req.credential !== 'string' || req.credential.length === 0) throw new CodedError('credential.missing', 'no task credential was presented');
+  if (!ports.storeFresh()) throw new CodedError('store.unreachable', 'this replica cannot reach the store and may not know recent revocations');
   // 1-2. authenticate and check revocation
   const { claims, task } = await authenticateCredential(req.credential, ports, known);
   const now = ports.clock.nowMs();

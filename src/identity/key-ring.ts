@@ -26,6 +26,7 @@ const ALGORITHMS = ['ES256'];
  */
 export class KeyRing {
   private keys: LoadedKey[] = [];
+  private lastRefreshMs = 0;
 
   private constructor(
     private readonly repo: KeyRepo,
@@ -82,6 +83,7 @@ export class KeyRing {
 
   /** Verifies signature, algorithm, `typ`, audience and expiry; throws CodedError with the caller's codes. */
   async verify(token: string, opts: VerifyOptions): Promise<jose.JWTPayload> {
+    await this.learnKid(token);
     try {
       const { payload } = await jose.jwtVerify(
         token,
@@ -104,6 +106,25 @@ export class KeyRing {
       if (err instanceof jose.errors.JWTExpired) throw new CodedError(opts.expiredCode, 'token has expired');
       throw new CodedError(opts.invalidCode, describeJoseError(err), {}, { cause: err });
     }
+  }
+
+  /**
+   * A token signed by a key this replica has not loaded (another replica started
+   * first or rotated) triggers one re-read of the keys, at most once a second, so
+   * forged kids cannot make every request hit the store.
+   */
+  private async learnKid(token: string): Promise<void> {
+    let kid: unknown;
+    try {
+      kid = jose.decodeProtectedHeader(token).kid;
+    } catch {
+      return; // malformed: verify() will refuse it
+    }
+    if (typeof kid !== 'string' || this.keys.some((k) => k.record.kid === kid)) return;
+    const now = this.clock.nowMs();
+    if (now - this.lastRefreshMs < 1000) return;
+    this.lastRefreshMs = now;
+    await this.refresh().catch(() => undefined);
   }
 
   /** The public keys as a JWKS (RFC 7517). */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -5,6 +6,7 @@ import { verifyChain } from '../audit/index.js';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
 import { MandateSchema, type Task } from '../mandate/index.js';
+import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import type { ControlPlane } from './control-plane.js';
 import { errorBody, httpStatusOf } from './http-errors.js';
@@ -332,6 +334,11 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
   app.get('/.well-known/oauth-protected-resource', { schema: { hide: true } }, resourceMetadata);
   app.get('/.well-known/oauth-protected-resource/mcp', { schema: { hide: true } }, resourceMetadata);
+  // The operator console for pending approvals; a fresh nonce per response admits only the page's own inline script and style.
+  app.get('/console/approvals', { schema: { hide: true } }, async (_req, reply) => {
+    const nonce = randomBytes(18).toString('base64');
+    return reply.headers(approvalsPageHeaders(nonce)).send(approvalsPage(nonce));
+  });
 
   // Audit
   app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { security: [{ admin: [] }] }), async (req) => {

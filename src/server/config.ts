@@ -35,9 +35,13 @@ export const ConfigSchema = z
           .string()
           .refine((u) => u === ':memory:' || u.startsWith('file:') || u.startsWith('postgres://') || u.startsWith('postgresql://'), 'expected a file: or postgres:// URL')
           .default('file:.mandate/mandate.db'),
+        /** How often each replica re-reads revocations, in case a change notification was missed. */
+        catchUpMs: z.number().int().min(100).max(60_000).default(5000),
+        /** Unable to reach the store for longer than this, a replica denies every call (`store.unreachable`). */
+        failClosedAfterMs: z.number().int().min(1000).max(600_000).default(15_000),
       })
       .strict()
-      .default({ url: 'file:.mandate/mandate.db' }),
+      .default({ url: 'file:.mandate/mandate.db', catchUpMs: 5000, failClosedAfterMs: 15_000 }),
     policy: z
       .object({
         /** A directory of `.cedar` files; relative paths are from the config file. */
@@ -159,6 +163,8 @@ export const ENV_KEYS = [
   'server.bodyLimitBytes',
   'server.adminToken',
   'store.url',
+  'store.catchUpMs',
+  'store.failClosedAfterMs',
   'policy.dir',
   'policy.watch',
   'identity.svidTtlSeconds',

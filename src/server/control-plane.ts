@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, deliverWebhook, type Approval } from '../approvals/index.js';
 import { AuditLog } from '../audit/index.js';
 import { CodedError, ConfigError, parseId, sha256Hex, systemClock, systemRandom, toolCatalog, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
-import { CredentialService, REVOCATION_KINDS, type RevocationKind } from '../credentials/index.js';
+import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
 import { authenticateCredential, decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
@@ -66,6 +66,9 @@ export class ControlPlane {
   private readonly agents: Lookup<AgentId, Agent>;
   private stopWatch: (() => void) | undefined;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly catchUp: NodeJS.Timeout;
+  /** When this replica last read the store successfully; decisions fail closed when it is too long ago. */
+  private lastStoreSyncMs: number;
   private readonly notifications = new Set<Promise<void>>();
 
   private constructor(
@@ -115,7 +118,17 @@ export class ControlPlane {
       clock,
       random,
       environment: config.environment,
+      // Real elapsed time, not the domain clock: a skewed clock (tests, the demo) must not fake an outage.
+      storeFresh: () => performance.now() - this.lastStoreSyncMs <= config.store.failClosedAfterMs,
     };
+    this.lastStoreSyncMs = performance.now();
+    // Other replicas' revocations apply at once; the periodic re-read covers a missed or dropped notification.
+    store.changes.subscribe((change) => {
+      if (change.kind === 'revocation') credentials.revocationSet.add(change.revocation as Revocation);
+      else this.tasks.forget(change.taskId as TaskId);
+    });
+    this.catchUp = setInterval(() => void this.syncWithStore(), config.store.catchUpMs);
+    this.catchUp.unref();
     this.upstreams = new UpstreamPool(config.upstreams, { clock, secrets, log: opts.log, onToolsChanged: () => this.mcp.notifyToolsChanged() });
     this.mcp = new McpGateway(
       {
@@ -193,6 +206,7 @@ export class ControlPlane {
         audit,
         clock,
         random,
+        publish: (revocation) => store.changes.publish({ kind: 'revocation', revocation }),
       });
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
@@ -271,6 +285,7 @@ export class ControlPlane {
       await this.endTask(child.id, 'revoked', `parent task ${task.id} ended`);
     }
     this.tasks.forget(task.id);
+    await this.store.changes.publish({ kind: 'task', taskId: task.id }).catch(() => undefined);
     return this.task(id);
   }
 
@@ -320,6 +335,16 @@ export class ControlPlane {
     return agent;
   }
 
+  /** Re-reads the revocations; a failure leaves the freshness clock running towards fail-closed. */
+  async syncWithStore(): Promise<void> {
+    try {
+      await this.credentials.loadRevocations();
+      this.lastStoreSyncMs = performance.now();
+    } catch {
+      // unreachable store: decisions start denying once failClosedAfterMs has passed
+    }
+  }
+
   /** Posts a new approval request to the webhook; retries in the background, never delays the decision. */
   private notify(a: Approval): void {
     const hook = this.config.approvals.webhook!;
@@ -362,6 +387,7 @@ export class ControlPlane {
   async close(): Promise<void> {
     this.stopWatch?.();
     clearInterval(this.sweeper);
+    clearInterval(this.catchUp);
     await Promise.allSettled([...this.notifications]);
     await this.mcp.close();
     await this.upstreams.close();

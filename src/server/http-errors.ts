@@ -51,6 +51,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'gateway.result_too_large':
       return 502;
     case 'gateway.upstream_unavailable':
+    case 'store.unreachable':
     case 'gateway.secret_unavailable':
       return 503;
     case 'gateway.upstream_timeout':

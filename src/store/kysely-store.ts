@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Approval, ApprovalStatus } from '../approvals/model.js';
 import type { AuditEvent, AuditEventType } from '../audit/model.js';
@@ -9,7 +9,7 @@ import type { Agent, JoinTokenRecord, SigningKeyRecord } from '../identity/model
 import { MandateSchema, type Task, type TaskStatus } from '../mandate/model.js';
 import type { TaskQuery } from '../mandate/ports.js';
 import { migrate } from './migrate.js';
-import type { Store } from './ports.js';
+import type { ChangeFeed, Store } from './ports.js';
 import type { Database } from './tables.js';
 
 /** A unique-key violation, in either dialect's words. */
@@ -108,7 +108,7 @@ const toAuditEvent = (r: Selectable<Database['audit_events']>): AuditEvent => ({
 });
 
 /** The one query layer: every repository over Kysely, whatever the dialect underneath. */
-export async function kyselyStore(db: Kysely<Database>, kind: Store['kind']): Promise<Store> {
+export async function kyselyStore(db: Kysely<Database>, kind: Store['kind'], changes: ChangeFeed): Promise<Store> {
   await migrate(db);
   return {
     kind,
@@ -504,6 +504,13 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind']): Pr
         return rows.map((r) => ({ name: r.name, version: Number(r.version), createdAtMs: Number(r.created_at_ms) }));
       },
     },
-    close: () => db.destroy(),
+    changes,
+    async ping() {
+      await sql`SELECT 1`.execute(db);
+    },
+    close: async () => {
+      await changes.close();
+      await db.destroy();
+    },
   };
 }

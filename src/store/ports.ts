@@ -11,6 +11,22 @@ export interface SettingsRepo {
   setIfAbsent(key: string, value: string): Promise<string>;
 }
 
+/** A change another replica must apply before its next decision. */
+export type Change =
+  | { kind: 'revocation'; revocation: { id: string; kind: 'credential' | 'task' | 'agent' | 'principal'; subject: string; reason: string; createdAtMs: number; expiresAtMs: number } }
+  | { kind: 'task'; taskId: string };
+
+/**
+ * Pushes changes between replicas sharing a store (PostgreSQL LISTEN/NOTIFY).
+ * Best effort by design: a missed message is caught up by the periodic re-read.
+ */
+export interface ChangeFeed {
+  publish(change: Change): Promise<void>;
+  /** Calls `onChange` for changes published by any replica (this one included). */
+  subscribe(onChange: (change: Change) => void): void;
+  close(): Promise<void>;
+}
+
 /** Every persistence port, as one adapter provides them. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -24,5 +40,8 @@ export interface Store {
   readonly secrets: SecretRepo;
   readonly approvals: ApprovalRepo;
   readonly approvers: ApproverRepo;
+  readonly changes: ChangeFeed;
+  /** A cheap round trip: does the store answer? */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

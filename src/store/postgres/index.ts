@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { kyselyStore } from '../kysely-store.js';
+import { postgresChangeFeed } from './change-feed.js';
 import type { Store } from '../ports.js';
 import type { Database } from '../tables.js';
 
@@ -26,5 +27,5 @@ export async function openPostgresStore(url: string): Promise<Store> {
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
-  return kyselyStore(db, 'postgres');
+  return kyselyStore(db, 'postgres', postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`));
 }

@@ -5,7 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { AuditEvent } from '../../audit/model.js';
 import type { Task } from '../../mandate/model.js';
 import { kyselyStore } from '../kysely-store.js';
-import type { Store } from '../ports.js';
+import type { Change, ChangeFeed, Store } from '../ports.js';
 import type { Database } from '../tables.js';
 
 /** The embedded default: one SQLite file in WAL mode (`:memory:` for tests). */
@@ -19,7 +19,7 @@ export async function openSqliteStore(file: string): Promise<Store> {
   // Checkpoints copy the WAL into the database with an fsync; doing that every 4 MB stalls the hot path every few hundred writes.
   sqlite.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const store = await kyselyStore(db, 'sqlite');
+  const store = await kyselyStore(db, 'sqlite', localChangeFeed());
   return withPreparedHotPath(store, sqlite);
 }
 
@@ -92,5 +92,17 @@ function withPreparedHotPath(store: Store, sqlite: SQLite.Database): Store {
       flushCounts();
       await store.close();
     },
+  };
+}
+
+/** One process owns an embedded store: changes only need to reach this process's subscribers. */
+function localChangeFeed(): ChangeFeed {
+  const listeners: ((c: Change) => void)[] = [];
+  return {
+    publish: async (c) => {
+      for (const l of listeners) l(c);
+    },
+    subscribe: (l) => void listeners.push(l),
+    close: async () => void listeners.splice(0),
   };
 }

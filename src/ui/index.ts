@@ -1,0 +1,1 @@
+export { approvalsPage, approvalsPageHeaders } from './approvals-page.js';

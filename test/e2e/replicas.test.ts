@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import YAML from 'yaml';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, dropPostgresSchema, grantTask, http, postgresUrl, startTestServer } from '../helpers.js';
+
+const PG = postgresUrl();
+const CATCH_UP_MS = 500;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts `mandate serve` as its own process and resolves with its URL. */
+async function serve(config: string, segment: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/mandate.js'), 'serve', '--config', config], {
+    env: { ...process.env, MANDATE_AUDIT_SEGMENT: segment, MANDATE_SERVER_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const m = /mandate listening on (\S+)/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`mandate serve exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_TEST_POSTGRES_URL outside CI' }, () => {
+  let dir: string;
+  let schema: string;
+  let a: { url: string; child: ChildProcess };
+  let b: { url: string; child: ChildProcess };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mandate-replicas-'));
+    schema = `mandate_replicas_${process.pid}_${Date.now()}`;
+    const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+    config.policy = { dir: join(ROOT, 'examples', 'policies'), watch: false };
+    delete config.upstreams;
+    config.store = { url: `${PG}${PG!.includes('?') ? '&' : '?'}schema=${schema}`, catchUpMs: CATCH_UP_MS };
+    config.server = { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN };
+    config.secrets = { keyFile: join(dir, 'secrets.key') };
+    writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
+    a = await serve(join(dir, 'mandate.yaml'), 'replica-a');
+    b = await serve(join(dir, 'mandate.yaml'), 'replica-b');
+  });
+  after(async () => {
+    for (const r of [a, b]) r?.child.kill();
+    await Promise.all([a, b].map((r) => r && new Promise((res) => (r.child.exitCode !== null ? res(null) : r.child.once('exit', res)))));
+    rmSync(dir, { recursive: true, force: true });
+    if (PG) await dropPostgresSchema(PG, schema);
+  });
+
+  const decideOn = async (url: string, credential: string) =>
+    (await http(url, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/reports/a' } } })).body.reason.code as string;
+  const revokeOn = (url: string, taskId: string) => http(url, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: taskId } });
+
+  it('a task granted on A is decided on B; revoked on A, it is refused on B at once', async () => {
+    const { credential, taskId } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
+    assert.equal(await decideOn(b.url, credential), 'policy.permit', 'B verifies A’s credential and reads the task from the store');
+    const started = Date.now();
+    assert.equal((await revokeOn(a.url, taskId)).status, 201);
+    await until('B to refuse', async () => ((await decideOn(b.url, credential)) === 'credential.revoked' ? true : undefined), 5000);
+    assert.ok(Date.now() - started < CATCH_UP_MS, 'pushed by NOTIFY, well before the catch-up read');
+  });
+
+  it('with B’s notification connection killed, the catch-up read still revokes within its interval', async () => {
+    const { credential, taskId } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
+    assert.equal(await decideOn(b.url, credential), 'policy.permit');
+    const admin = new pg.Client({ connectionString: PG });
+    await admin.connect();
+    try {
+      const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [`mandate-listen:${b.child.pid}`]);
+      assert.equal(killed.rowCount, 1, 'B’s LISTEN connection was found and terminated');
+    } finally {
+      await admin.end();
+    }
+    const started = Date.now();
+    await revokeOn(a.url, taskId);
+    await until('B to refuse', async () => ((await decideOn(b.url, credential)) === 'credential.revoked' ? true : undefined), 10_000);
+    assert.ok(Date.now() - started <= CATCH_UP_MS * 2 + 1000, `revoked on B within the catch-up bound (${Date.now() - started} ms)`);
+  });
+
+  it('exact limits hold across replicas: maxCalls counted in the store', async () => {
+    const { credential } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], limits: { maxCalls: 4 }, ttlSeconds: 600 });
+    const codes = await Promise.all(Array.from({ length: 10 }, (_, i) => decideOn(i % 2 ? a.url : b.url, credential)));
+    assert.equal(codes.filter((c) => c === 'policy.permit').length, 4);
+  });
+
+  it('each replica writes its own audit segment and every chain verifies', async () => {
+    const res = await http(a.url, '/v1/audit/verify', { token: ADMIN_TOKEN });
+    assert.equal(res.body.ok, true);
+    assert.deepEqual(res.body.segments.map((s: { segment: string }) => s.segment).sort(), ['replica-a', 'replica-b']);
+  });
+});
+
+describe('fail closed when the store is out of reach', () => {
+  it('decisions are denied with store.unreachable once the bound has passed', async () => {
+    const server = await startTestServer({ MANDATE_STORE_CATCH_UP_MS: '100', MANDATE_STORE_FAIL_CLOSED_AFTER_MS: '1000' });
+    try {
+      const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'p', tools: ['files.read'] });
+      assert.equal(await (async () => (await http(server.url, '/v1/decide', { body: { credential, tool: 'files.read', args: {} } })).body.reason.code)(), 'policy.permit');
+      // The store goes away under the running replica.
+      await server.plane.store.close();
+      const code = await until(
+        'fail closed',
+        async () => {
+          const c = (await http(server.url, '/v1/decide', { body: { credential, tool: 'files.read', args: {} } })).body.reason.code as string;
+          return c === 'store.unreachable' ? c : undefined;
+        },
+        5000,
+      );
+      assert.equal(code, 'store.unreachable');
+    } finally {
+      await server.app.close();
+    }
+  });
+});
