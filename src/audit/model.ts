@@ -24,6 +24,9 @@ export const AUDIT_EVENT_TYPES = [
   'approval.expired',
   'approval.consumed',
   'approval.refused',
+  'monitor.signal',
+  'monitor.alert',
+  'monitor.resumed',
   'secret.used',
   'policy.loaded',
 ] as const;

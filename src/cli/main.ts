@@ -70,7 +70,7 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('play a scripted scenario through the SDK: allow, deny outside the mandate, deny by argument, ceiling forbid, step-up, revocation after completion, expiry')
+    .description('play a scripted scenario through the SDK and the MCP gateway: allow, deny outside the mandate, deny by argument, step-up, ceiling forbid, suspension after repeated denials, revocation after completion, expiry')
     .option('--json', 'print one JSON object per step: {"step","decision","reason"}')
     .action(async (opts: { json?: boolean }) => {
       const steps = await runDemo((s) => {

@@ -47,6 +47,12 @@ export const ERROR_CODES = {
   'approval.expired': 'the approval request expired before anyone decided',
   'approval.not_pending': 'the approval request was already decided, consumed or expired',
   'approval.not_allowed': 'this approver may not decide this request (not among its approvers, or the principal under separation of duties)',
+  // monitor: behaviour compared with the declared mandate
+  'monitor.drift.undeclared_tools': 'the task tried tools its mandate does not declare; its configured response applies',
+  'monitor.drift.arg_violations': 'the task broke its argument constraints; its configured response applies',
+  'monitor.drift.repeated_denials': 'the task was denied repeatedly within a minute and is suspended until a person resumes it',
+  'monitor.drift.forbidden_secret': 'the task reached for a secret it may not have; its configured response applies',
+  'monitor.drift.rate_burst': 'the task went over its declared rate; its configured response applies',
   // requests and resources at the API
   'request.conflict': 'a resource with that name already exists',
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',

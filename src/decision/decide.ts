@@ -4,6 +4,7 @@ import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.j
 import type { Agent } from '../identity/index.js';
 import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
 import type { Approval } from '../approvals/index.js';
+import type { Behaviour, ObservedDecision } from '../monitor/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
 import type { Decision, DecisionRequest, Layer } from './model.js';
 import type { RateWindow } from './rate-window.js';
@@ -27,6 +28,12 @@ export interface DecisionPorts {
   };
   buildCedarRequest(facts: CallFacts): CedarRequest;
   rate: RateWindow;
+  /** Step 5: behaviour against the mandate (labels read, tools called, drift signals and responses). */
+  monitor: {
+    state(task: Task): Promise<Behaviour>;
+    observe(task: Task, d: ObservedDecision): Promise<void>;
+    score(b: Behaviour): number;
+  };
   /** False when this replica has not reached the store for too long: it may be missing revocations. */
   storeFresh(): boolean;
   audit: AuditSink;
@@ -55,6 +62,19 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
   } catch (err) {
     decision = refusal(req, ports, known, err);
   }
+  let trail: { labels: string[]; toolsCalled: string[] } | undefined;
+  if (known.task) {
+    const task = known.task;
+    try {
+      await ports.monitor.observe(task, { outcome: decision.outcome, code: decision.reason.code, tool: decision.tool, toolKind: ports.tools.get(decision.tool)?.kind });
+      const b = await ports.monitor.state(task);
+      decision.drift = { score: ports.monitor.score(b), signals: [...b.signals] };
+      trail = { labels: [...b.labels], toolsCalled: [...b.toolsCalled] };
+    } catch {
+      // The decision stands; a monitor that cannot record never turns a deny into an allow.
+      if (decision.outcome !== 'deny') decision = { ...decision, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'the monitor could not record this call' }, callCount: null };
+    }
+  }
   try {
     await ports.audit.record({
       type: 'decision',
@@ -73,6 +93,10 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
         policyVersion: decision.policyVersion,
         callCount: decision.callCount,
         approvalId: decision.approvalId,
+        // Why a later call was refused: what the task had read and done by then.
+        labels: trail?.labels ?? [],
+        toolsCalled: trail?.toolsCalled ?? [],
+        drift: decision.drift,
       },
     });
   } catch {
@@ -91,6 +115,10 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
   // 1-2. authenticate and check revocation
   const { claims, task } = await authenticateCredential(req.credential, ports, known);
   const now = ports.clock.nowMs();
+
+  // 5 (checked early). monitor: a suspended task is refused before anything else is looked at
+  const behaviour = await ports.monitor.state(task);
+  if (behaviour.suspendedBy) throw new CodedError(`monitor.drift.${behaviour.suspendedBy}`, `the task is suspended (${behaviour.suspendedBy}) until a person resumes it`);
 
   // 3. mandate
   checkCallAgainstMandate(task.mandate, req.tool, args);
@@ -118,10 +146,11 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
         purpose: task.mandate.purpose,
         dataClasses: task.mandate.dataClasses,
         callCount: task.callCount,
-        labels: [],
-        toolsCalled: [],
+        labels: behaviour.labels,
+        toolsCalled: behaviour.toolsCalled,
         delegationDepth: task.delegationDepth,
         onBehalfOf: task.principal ?? undefined,
+        egress: task.mandate.egress,
       },
       environment: ports.environment,
     }),
@@ -137,30 +166,37 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
     ports.rate.add(task.id, now);
     return { ...base, outcome: 'allow', layer: 'policy', reason, policies: evaluation.policyIds, obligations: { redact: evaluation.redact }, callCount: count, approvalId };
   };
+  /** Step-up: use an approval of exactly this action, or refuse after a denial, or ask for one. */
+  const stepUp = async (reason: Decision['reason']): Promise<Decision> => {
+    // An approval is bound to this exact action: same task, same tool, same canonical arguments.
+    const argsHash = sha256Hex(canonicalJson(args));
+    const used = await ports.approvals.consume(task, req.tool, argsHash, base.id);
+    if (used) return permit({ code: 'approval.approved', message: `approved by ${used.decidedBy ?? 'a person'} (${used.id})` }, used.id);
+    const latest = await ports.approvals.latestFor(task, req.tool, argsHash);
+    if (latest?.status === 'denied' && latest.expiresAtMs > now) {
+      return { ...base, outcome: 'deny', layer: 'policy', reason: { code: 'approval.denied', message: `denied by ${latest.decidedBy ?? 'a person'}${latest.reason ? `: ${latest.reason}` : ''}` }, policies: evaluation.policyIds, approvalId: latest.id };
+    }
+    const approval = await ports.approvals.request(task, req.tool, args, argsHash, evaluation.policyIds, evaluation.approval);
+    return {
+      ...base,
+      outcome: 'step_up',
+      layer: reason.code.startsWith('monitor.') ? 'monitor' : 'policy',
+      reason: { code: reason.code, message: `${reason.message}; approval ${approval.id} is pending` },
+      policies: evaluation.policyIds,
+      stepUp: evaluation.stepUp.length ? evaluation.stepUp : ['human'],
+      approvalId: approval.id,
+    };
+  };
   switch (evaluation.outcome) {
     case 'deny':
       return { ...base, outcome: 'deny', layer: 'policy', reason: { code: evaluation.code ?? 'policy.no_permit', message: policyMessage(evaluation) }, policies: evaluation.policyIds };
-    case 'step_up': {
-      // An approval is bound to this exact action: same task, same tool, same canonical arguments.
-      const argsHash = sha256Hex(canonicalJson(args));
-      const used = await ports.approvals.consume(task, req.tool, argsHash, base.id);
-      if (used) return permit({ code: 'approval.approved', message: `approved by ${used.decidedBy ?? 'a person'} (${used.id})` }, used.id);
-      const latest = await ports.approvals.latestFor(task, req.tool, argsHash);
-      if (latest?.status === 'denied' && latest.expiresAtMs > now) {
-        return { ...base, outcome: 'deny', layer: 'policy', reason: { code: 'approval.denied', message: `denied by ${latest.decidedBy ?? 'a person'}${latest.reason ? `: ${latest.reason}` : ''}` }, policies: evaluation.policyIds, approvalId: latest.id };
-      }
-      const approval = await ports.approvals.request(task, req.tool, args, argsHash, evaluation.policyIds, evaluation.approval);
-      return {
-        ...base,
-        outcome: 'step_up',
-        layer: 'policy',
-        reason: { code: 'policy.step_up', message: `${policyMessage(evaluation)}; approval ${approval.id} is pending` },
-        policies: evaluation.policyIds,
-        stepUp: evaluation.stepUp,
-        approvalId: approval.id,
-      };
-    }
+    case 'step_up':
+      return stepUp({ code: 'policy.step_up', message: policyMessage(evaluation) });
     case 'allow':
+      // A drift response may put high-risk calls behind a person even where policy allows them.
+      if (behaviour.stepUpBy && (tool.risk === 'high' || tool.risk === 'critical')) {
+        return stepUp({ code: `monitor.drift.${behaviour.stepUpBy}`, message: `the task drifted from its mandate (${behaviour.stepUpBy}): high-risk calls need a person` });
+      }
       return permit({ code: 'policy.permit', message: 'permitted by the mandate and the ceiling' }, null);
   }
 }
@@ -195,6 +231,7 @@ function decisionBase(req: DecisionRequest, ports: DecisionPorts, known: Known):
     stepUp: [],
     obligations: { redact: [] },
     approvalId: null,
+    drift: null,
     taskId: known.task?.id ?? known.claims?.taskId ?? null,
     agentId: known.task?.agentId ?? known.claims?.agentId ?? null,
     tool: typeof req.tool === 'string' ? req.tool : '',
@@ -216,6 +253,7 @@ function layerOf(code: ErrorCode): Layer {
     case 'mandate':
     case 'policy':
     case 'request':
+    case 'monitor':
       return context;
     default:
       return 'internal';

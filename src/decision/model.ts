@@ -3,7 +3,7 @@ import type { AgentId, DecisionId, ErrorCode, TaskId } from '../core/index.js';
 export type Outcome = 'allow' | 'deny' | 'step_up';
 
 /** Which layer decided: every refusal says whether the mandate or the ceiling refused. */
-export type Layer = 'credential' | 'mandate' | 'policy' | 'request' | 'internal';
+export type Layer = 'credential' | 'mandate' | 'policy' | 'monitor' | 'request' | 'internal';
 
 export interface DecisionRequest {
   /** The task credential presented with the call. */
@@ -27,6 +27,8 @@ export interface Decision {
   stepUp: string[];
   /** The approval this decision requested (step_up), used (allow after approval) or was refused by (deny). */
   approvalId: string | null;
+  /** How far the task has drifted from its mandate, when the task is known. */
+  drift: { score: number; signals: string[] } | null;
   /** What the enforcement point must do with an allowed call's result. */
   obligations: Obligations;
   taskId: TaskId | null;

@@ -45,6 +45,8 @@ export const MandateSchema = z
       .min(1)
       .max(100),
     dataClasses: z.array(z.string().min(1).max(64)).max(32).default([]),
+    /** Labels the task may send out once it has read them (a declared flow): `["confidential"]` lets a confidential read be exported. */
+    egress: z.array(z.string().min(1).max(64)).max(32).default([]),
     limits: z
       .object({
         maxCalls: z.number().int().positive().optional(),

@@ -58,6 +58,7 @@ test('the task context carries every attribute, onBehalfOf "" when acting for no
       toolsCalled: [],
       delegationDepth: 0,
       onBehalfOf: '',
+      egress: [],
     },
   });
   const forUser = buildCedarRequest(facts({ task: { onBehalfOf: 'alice@example.com' } }));

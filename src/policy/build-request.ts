@@ -31,6 +31,7 @@ export function buildCedarRequest(facts: CallFacts): CedarRequest {
         toolsCalled: task.toolsCalled,
         delegationDepth: task.delegationDepth,
         onBehalfOf: task.onBehalfOf ?? '',
+        egress: task.egress ?? [],
       },
     },
     entities: requestEntities(agent, principal, tool, resource, argsToTags(facts.args)),

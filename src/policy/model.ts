@@ -26,6 +26,8 @@ export interface TaskFacts {
   delegationDepth: number;
   /** Absent or undefined when the task acts for nobody; Cedar sees "". */
   onBehalfOf?: string | undefined;
+  /** Labels the mandate declares the task may send out (`egress`); absent means none. */
+  egress?: string[] | undefined;
 }
 
 /** Exactly what goes to Cedar, minus the policy set and schema the engine adds. */

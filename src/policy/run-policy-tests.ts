@@ -13,6 +13,7 @@ const TaskOverridesSchema = z
     callCount: z.number().int().nonnegative(),
     labels: z.array(z.string()),
     toolsCalled: z.array(z.string()),
+    egress: z.array(z.string()),
     delegationDepth: z.number().int().nonnegative(),
     onBehalfOf: z.string(),
   })
@@ -74,7 +75,7 @@ export interface PolicyTestReport {
 /** Defaults for what a case leaves out: a fresh task acting for nobody, in development. */
 export const POLICY_TEST_DEFAULTS = {
   environment: 'development',
-  task: { id: 'tsk_policytest', purpose: 'policy test', dataClasses: [], callCount: 0, labels: [], toolsCalled: [], delegationDepth: 0, onBehalfOf: '' },
+  task: { id: 'tsk_policytest', purpose: 'policy test', dataClasses: [], callCount: 0, labels: [], toolsCalled: [], delegationDepth: 0, onBehalfOf: '', egress: [] },
 } as const;
 
 /**
@@ -131,7 +132,7 @@ function runCase(file: string, c: PolicyTestCase, tools: ToolCatalog, engine: Po
       },
       tool,
       args: request.args,
-      task: { ...POLICY_TEST_DEFAULTS.task, dataClasses: [], labels: [], toolsCalled: [], ...request.task },
+      task: { ...POLICY_TEST_DEFAULTS.task, dataClasses: [], labels: [], toolsCalled: [], egress: [], ...request.task },
       environment: request.environment ?? POLICY_TEST_DEFAULTS.environment,
     }),
   );

@@ -20,7 +20,7 @@ entity Tool in [ToolGroup] { name: String, kind: String, risk: String, labels: S
 entity Task { purpose: String, agent: Agent };
 entity Resource { kind: String, labels: Set<String> } tags String;
 
-// onBehalfOf is "" when the task acts for nobody.
+// onBehalfOf is "" when the task acts for nobody; egress lists the labels the mandate may send out.
 type TaskContext = {
   id: String,
   purpose: String,
@@ -29,7 +29,8 @@ type TaskContext = {
   labels: Set<String>,
   toolsCalled: Set<String>,
   delegationDepth: Long,
-  onBehalfOf: String
+  onBehalfOf: String,
+  egress: Set<String>
 };
 type CallContext = { environment: String, task: TaskContext };
 

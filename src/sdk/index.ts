@@ -201,6 +201,15 @@ export class TaskHandle {
     return fn();
   }
 
+  /**
+   * Reports what an allowed call returned, for enforcement points other than the
+   * gateway: the labels of the result (e.g. `untrusted` for an email body) join the
+   * task's and later decisions see them.
+   */
+  async report(tool: string, outcome: { status: 'ok' | 'error'; bytes?: number; labels?: string[]; decisionId?: string }): Promise<void> {
+    await call(this.f, `${this.url}/v1/tasks/${encodeURIComponent(this.id)}/results`, { method: 'POST', token: this.credential, body: { tool, ...outcome } });
+  }
+
   /** Completes the task: its credential stops working at once. */
   async complete(reason?: string): Promise<void> {
     await call(this.f, `${this.url}/v1/tasks/${encodeURIComponent(this.id)}/complete`, { method: 'POST', token: this.credential, body: reason ? { reason } : {} });

@@ -51,6 +51,16 @@ const RevokeBody = z
   })
   .strict();
 const CompleteBody = z.object({ reason: z.string().max(500).optional() }).strict().default({});
+const ResultBody = z
+  .object({
+    tool: z.string().min(1).max(256),
+    decisionId: z.string().max(80).optional(),
+    status: z.enum(['ok', 'error']),
+    bytes: z.number().int().min(0).default(0),
+    /** Labels of what came back, beyond those the tool's metadata gives (e.g. `untrusted` for an email body). */
+    labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+  })
+  .strict();
 const TaskListQuery = z
   .object({
     agent: z.string().optional(),
@@ -83,8 +93,9 @@ const ErrorSchema = {
   required: ['error'],
 };
 
-export function taskView(t: Task): Record<string, unknown> {
+export function taskView(t: Task, drift?: Record<string, unknown>): Record<string, unknown> {
   return {
+    ...(drift ? { drift } : {}),
     id: t.id,
     agent: t.agentName,
     agentId: t.agentId,
@@ -215,12 +226,32 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const q = parse(TaskListQuery, req.query, 'query');
     const agent = q.agent ? await plane.identity.agentByName(q.agent) : undefined;
     const tasks = await plane.store.tasks.list({ agentId: agent?.id, status: q.status, limit: q.limit });
-    return { tasks: tasks.map(taskView) };
+    return { tasks: tasks.map((t) => taskView(t)) };
   });
   app.get('/v1/tasks/:id', doc('one task (admin)', { security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const { id } = parse(IdParams, req.params, 'path');
-    return taskView(await plane.task(id));
+    const task = await plane.task(id);
+    return taskView(task, await plane.driftOf(task));
+  });
+  app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
+    await requireAdmin(req);
+    const { id } = parse(IdParams, req.params, 'path');
+    const body = parse(CompleteBody, req.body ?? {}, 'body');
+    const task = await plane.task(id);
+    await plane.monitor.resume(task, body.reason ?? 'resumed by an operator');
+    return taskView(task, await plane.driftOf(task));
+  });
+  app.post('/v1/tasks/:id/results', doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { security: [{ task: [] }], body: jsonSchema(ResultBody) }), async (req, reply) => {
+    const { id } = parse(IdParams, req.params, 'path');
+    const token = requireBearer(req, 'the task credential');
+    if (!(await plane.isCredentialOfTask(token, id))) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
+    const body = parse(ResultBody, req.body, 'body');
+    const task = await plane.task(id);
+    if (task.status !== 'active') throw new CodedError('credential.revoked', 'the task has ended');
+    await plane.audit.record({ type: 'tool.result', taskId: task.id, agentId: task.agentId, data: { decisionId: body.decisionId ?? null, tool: body.tool, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep' } });
+    await plane.observeResult(task.id, body.tool, body.labels, body.bytes);
+    return reply.status(202).send(taskView(task, await plane.driftOf(task)));
   });
   app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { security: [{ task: [] }, { admin: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');

@@ -6,6 +6,7 @@ import { AGENT_NAME } from '../identity/model.js';
 import { RegisterAgentSchema } from '../identity/index.js';
 import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
 import { ValueOrSecretSchema } from '../secrets/index.js';
+import { DEFAULT_RESPONSES, RESPONSES, SIGNALS, type DriftResponse, type Signal } from '../monitor/index.js';
 import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '../gateway/index.js';
 
 const Jwk = z.record(z.string(), z.unknown());
@@ -111,6 +112,18 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ approvers: ['group:approvers'], expirySeconds: 600, separationOfDuties: true, maxWaitSeconds: 60 }),
+    monitor: z
+      .object({
+        /** Denials within one minute that fire `repeated_denials`. */
+        denialsPerMinute: z.number().int().min(1).max(1000).default(3),
+        /** The response to each drift signal: alert, step_up (high-risk calls need a person), suspend, or revoke. */
+        responses: z
+          .object(Object.fromEntries(SIGNALS.map((s) => [s, z.enum(RESPONSES).default(DEFAULT_RESPONSES[s])])) as Record<Signal, z.ZodDefault<z.ZodEnum<{ [K in DriftResponse]: K }>>>)
+          .strict()
+          .default(DEFAULT_RESPONSES),
+      })
+      .strict()
+      .default({ denialsPerMinute: 3, responses: DEFAULT_RESPONSES }),
     secrets: z
       .object({
         /** The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through MANDATE_SECRETS_KEY. */
@@ -172,6 +185,7 @@ export const ENV_KEYS = [
   'credentials.audience',
   'credentials.maxTaskTtlSeconds',
   'audit.segment',
+  'monitor.denialsPerMinute',
   'approvals.expirySeconds',
   'approvals.separationOfDuties',
   'approvals.maxWaitSeconds',

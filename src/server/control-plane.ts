@@ -9,6 +9,7 @@ import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstr
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
+import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
 import { SecretVault, loadVaultKey } from '../secrets/index.js';
 import { openStore, type Store } from '../store/index.js';
 import type { Config } from './config.js';
@@ -60,6 +61,9 @@ export class ControlPlane {
   /** The HTTP API gateway at `/proxy/<upstream>/…`. */
   readonly http: HttpProxy;
   readonly approvals: ApprovalService;
+  readonly monitor: TaskMonitor;
+  /** Tells this replica's own change notifications apart from the others'. */
+  readonly replicaId: string;
   /** Wakes calls held open for an approval as soon as it is decided on this replica. */
   readonly approvalEvents = new EventEmitter();
   private readonly tasks: Lookup<TaskId, Task>;
@@ -89,6 +93,7 @@ export class ControlPlane {
   ) {
     this.tasks = new Lookup((id) => store.tasks.get(id));
     this.agents = new Lookup((id) => store.agents.get(id));
+    this.replicaId = random.token(9);
     this.approvalEvents.setMaxListeners(0);
     this.approvals = new ApprovalService({
       approvals: store.approvals,
@@ -103,8 +108,17 @@ export class ControlPlane {
     // Expired requests are marked (and audited) even when nobody looks at them.
     this.sweeper = setInterval(() => void this.approvals.sweep().catch(() => undefined), 5000);
     this.sweeper.unref();
+    this.monitor = new TaskMonitor({
+      repo: store.behaviour,
+      settings: config.monitor,
+      audit,
+      clock,
+      respond: (task, signal, response, score) => this.respondToDrift(task, signal, response, score),
+      publish: (taskId) => store.changes.publish({ kind: 'task', taskId, origin: this.replicaId }),
+    });
     this.decisionPorts = {
       approvals: this.approvals,
+      monitor: this.monitor,
       verifyCredential: (t) => credentials.verify(t),
       revocations: credentials.revocationSet,
       getTask: (id) => this.tasks.get(id),
@@ -125,7 +139,10 @@ export class ControlPlane {
     // Other replicas' revocations apply at once; the periodic re-read covers a missed or dropped notification.
     store.changes.subscribe((change) => {
       if (change.kind === 'revocation') credentials.revocationSet.add(change.revocation as Revocation);
-      else this.tasks.forget(change.taskId as TaskId);
+      else if (change.origin !== this.replicaId) {
+        this.tasks.forget(change.taskId as TaskId);
+        this.monitor.forget(change.taskId as TaskId);
+      }
     });
     this.catchUp = setInterval(() => void this.syncWithStore(), config.store.catchUpMs);
     this.catchUp.unref();
@@ -136,6 +153,7 @@ export class ControlPlane {
         decide: (req) => this.decide(req),
         visibleTools: (task) => this.visibleTools(task),
         waitForApproval: (id, ms) => this.waitForApproval(id, ms),
+        observeResult: (taskId, tool, labels, bytes) => this.observeResult(taskId, tool, labels, bytes),
         approvalUrl: (id) => `${this.publicUrl ?? ''}/v1/approvals/${id}`,
         tools,
         audit,
@@ -153,6 +171,7 @@ export class ControlPlane {
         clock,
         random,
         secrets,
+        observeResult: (taskId, tool, labels, bytes) => this.observeResult(taskId, tool, labels, bytes),
       },
       config.apis,
       apiActions,
@@ -333,6 +352,25 @@ export class ControlPlane {
     const agent = await this.identity.deregisterAgent(name);
     await this.revoke('agent', agent.id, 'agent deregistered');
     return agent;
+  }
+
+  /** `revoke` ends the task and its children at once; `alert` is an audit event for the operators' tooling. */
+  private async respondToDrift(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void> {
+    if (response === 'revoke') await this.endTask(task.id, 'revoked', `drift: ${signal}`);
+    else if (response === 'alert') await this.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, score } });
+  }
+
+  /** What the monitor knows of a task: score, signals, suspension, labels read, tools called. */
+  async driftOf(task: Task): Promise<Record<string, unknown>> {
+    const b = await this.monitor.state(task);
+    return { score: this.monitor.score(b), signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, labels: b.labels, toolsCalled: b.toolsCalled };
+  }
+
+  /** A result's labels and size, from a gateway or reported by an SDK. */
+  async observeResult(taskId: TaskId, tool: string, extraLabels: readonly string[], bytes: number): Promise<void> {
+    const task = await this.tasks.get(taskId);
+    if (!task) return;
+    await this.monitor.observeResult(task, [...(this.tools.get(tool)?.labels ?? []), ...extraLabels], bytes);
   }
 
   /** Re-reads the revocations; a failure leaves the freshness clock running towards fail-closed. */

@@ -19,6 +19,11 @@ export function httpStatusOf(code: ErrorCode): number {
       return 401;
     case 'identity.agent_disabled':
     case 'approval.not_allowed':
+    case 'monitor.drift.undeclared_tools':
+    case 'monitor.drift.arg_violations':
+    case 'monitor.drift.repeated_denials':
+    case 'monitor.drift.forbidden_secret':
+    case 'monitor.drift.rate_burst':
     case 'approval.approved':
     case 'approval.denied':
     case 'approval.expired':

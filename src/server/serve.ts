@@ -32,6 +32,8 @@ export async function startServer(config: Config, opts: ControlPlaneOptions & { 
     app,
     url: `http://${host}:${port}`,
     close: async () => {
+      // Open MCP event streams are live responses: end them first, or closing the HTTP server waits on them forever.
+      await plane.mcp.close();
       await app.close();
       await plane.close();
     },

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Approval, ApprovalStatus } from '../approvals/model.js';
+import type { Signal } from '../monitor/index.js';
 import type { AuditEvent, AuditEventType } from '../audit/model.js';
 import type { AuditQuery } from '../audit/ports.js';
 import type { Revocation, RevocationKind } from '../credentials/model.js';
@@ -463,6 +464,37 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind'], cha
       },
       async setNotify(id, notify) {
         await db.updateTable('approvals').set({ notify }).where('id', '=', id).execute();
+      },
+    },
+    behaviour: {
+      async get(taskId) {
+        const r = await db.selectFrom('task_behaviour').selectAll().where('task_id', '=', taskId).executeTakeFirst();
+        return (
+          r && {
+            labels: parseJson(StringArrayJson, r.labels, 'behaviour labels'),
+            toolsCalled: parseJson(StringArrayJson, r.tools_called, 'behaviour tools'),
+            signals: parseJson(StringArrayJson, r.signals, 'behaviour signals') as Signal[],
+            suspendedBy: r.suspended_by as Signal | null,
+            stepUpBy: r.step_up_by as Signal | null,
+            score: Number(r.score),
+          }
+        );
+      },
+      async save(taskId, b, atMs) {
+        const row = {
+          labels: JSON.stringify(b.labels),
+          tools_called: JSON.stringify(b.toolsCalled),
+          signals: JSON.stringify(b.signals),
+          suspended_by: b.suspendedBy,
+          step_up_by: b.stepUpBy,
+          score: b.score,
+          updated_at_ms: atMs,
+        };
+        await db
+          .insertInto('task_behaviour')
+          .values({ task_id: taskId, ...row })
+          .onConflict((oc) => oc.column('task_id').doUpdateSet(row))
+          .execute();
       },
     },
     approvers: {

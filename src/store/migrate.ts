@@ -101,6 +101,18 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   await db.schema.createIndex('approvals_action').ifNotExists().on('approvals').columns(['task_id', 'tool', 'args_hash', 'created_at_ms']).execute();
   await db.schema.createIndex('approvals_status').ifNotExists().on('approvals').columns(['status', 'expires_at_ms']).execute();
   await db.schema
+    .createTable('task_behaviour')
+    .ifNotExists()
+    .addColumn('task_id', 'text', (c) => c.primaryKey())
+    .addColumn('labels', 'text', (c) => c.notNull())
+    .addColumn('tools_called', 'text', (c) => c.notNull())
+    .addColumn('signals', 'text', (c) => c.notNull())
+    .addColumn('suspended_by', 'text')
+    .addColumn('step_up_by', 'text')
+    .addColumn('score', 'integer', (c) => c.notNull())
+    .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
     .createTable('approvers')
     .ifNotExists()
     .addColumn('id', 'text', (c) => c.primaryKey())

@@ -3,6 +3,7 @@ import type { AuditRepo } from '../audit/ports.js';
 import type { RevocationRepo } from '../credentials/ports.js';
 import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/ports.js';
 import type { TaskRepo } from '../mandate/ports.js';
+import type { BehaviourRepo } from '../monitor/ports.js';
 import type { SecretRepo } from '../secrets/ports.js';
 
 export interface SettingsRepo {
@@ -14,7 +15,7 @@ export interface SettingsRepo {
 /** A change another replica must apply before its next decision. */
 export type Change =
   | { kind: 'revocation'; revocation: { id: string; kind: 'credential' | 'task' | 'agent' | 'principal'; subject: string; reason: string; createdAtMs: number; expiresAtMs: number } }
-  | { kind: 'task'; taskId: string };
+  | { kind: 'task'; taskId: string; /** The replica that made the change; it does not need to re-read it. */ origin?: string };
 
 /**
  * Pushes changes between replicas sharing a store (PostgreSQL LISTEN/NOTIFY).
@@ -40,6 +41,7 @@ export interface Store {
   readonly secrets: SecretRepo;
   readonly approvals: ApprovalRepo;
   readonly approvers: ApproverRepo;
+  readonly behaviour: BehaviourRepo;
   readonly changes: ChangeFeed;
   /** A cheap round trip: does the store answer? */
   ping(): Promise<void>;

@@ -76,6 +76,16 @@ export interface Database {
     reason: string | null;
     notify: string;
   };
+  task_behaviour: {
+    task_id: string;
+    labels: string;
+    tools_called: string;
+    signals: string;
+    suspended_by: string | null;
+    step_up_by: string | null;
+    score: number;
+    updated_at_ms: number;
+  };
   approvers: {
     id: string;
     groups: string;

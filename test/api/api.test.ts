@@ -15,7 +15,8 @@ describe('control-plane API over HTTP', () => {
   let server: RunningServer;
   let base: string;
   before(async () => {
-    server = await startTestServer();
+    // These tests deny on purpose, many times a minute; drift responses are tested in test/e2e/monitor.test.ts.
+    server = await startTestServer({ MANDATE_MONITOR_DENIALS_PER_MINUTE: '1000' });
     base = server.url;
   });
   after(async () => server.close());

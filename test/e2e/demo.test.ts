@@ -16,8 +16,9 @@ describe('mandate demo', () => {
         ['allow', 'policy.permit'],
         ['deny', 'mandate.tool_not_declared'],
         ['deny', 'mandate.arg_constraint'],
-        ['deny', 'policy.forbid'],
         ['step_up', 'policy.step_up'],
+        ['deny', 'policy.forbid'],
+        ['deny', 'monitor.drift.repeated_denials'],
         ['deny', 'credential.revoked'],
         ['allow', 'policy.permit'],
         ['deny', 'mandate.arg_constraint'],
@@ -30,8 +31,8 @@ describe('mandate demo', () => {
   it('`mandate demo --json` prints one object per step and exits 0', async () => {
     const { stdout } = await run(process.execPath, [`${ROOT}bin/mandate.js`, 'demo', '--json'], { cwd: ROOT });
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-    assert.equal(lines.length, 9);
+    assert.equal(lines.length, 10);
     for (const line of lines) assert.deepEqual(Object.keys(line), ['step', 'decision', 'reason']);
-    assert.equal(lines[4]?.decision, 'step_up');
+    assert.equal(lines[3]?.decision, 'step_up');
   });
 });

@@ -171,7 +171,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     };
     writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
     server = await startServer(
-      loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }),
+      loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false', MANDATE_MONITOR_DENIALS_PER_MINUTE: '1000' }),
     );
     assert.equal((await api(server.url, '/v1/secrets/billing-key', { method: 'PUT', token: ADMIN_TOKEN, body: { value: 'k-123' } })).status, 201);
   });

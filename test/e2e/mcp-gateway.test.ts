@@ -75,7 +75,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
       },
     };
     writeFileSync(join(share, 'mandate.yaml'), YAML.stringify(config));
-    server = await startServer(loadConfig(join(share, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+    server = await startServer(loadConfig(join(share, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false', MANDATE_MONITOR_DENIALS_PER_MINUTE: '1000' }));
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

@@ -17,6 +17,7 @@ const CODES = [
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
   'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.route_unmapped',
   'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',
+  'monitor.drift.undeclared_tools', 'monitor.drift.arg_violations', 'monitor.drift.repeated_denials', 'monitor.drift.forbidden_secret', 'monitor.drift.rate_burst',
   'request.invalid', 'request.conflict', 'request.too_large', 'request.unauthorized', 'request.not_found', 'store.unreachable', 'internal.error',
 ];
 
@@ -47,6 +48,8 @@ const ROUTES = [
   'POST /v1/revocations',
   'POST /v1/tasks',
   'POST /v1/tasks/{id}/complete',
+  'POST /v1/tasks/{id}/resume',
+  'POST /v1/tasks/{id}/results',
 ];
 
 const COMMANDS = [
@@ -68,7 +71,7 @@ describe('pins', () => {
 
   it('every code is documented in docs/reason-codes.md, and nothing else is', () => {
     const doc = readFileSync(`${ROOT}docs/reason-codes.md`, 'utf8');
-    const documented = [...doc.matchAll(/^\| `([a-z_]+\.[a-z_]+)` \|/gm)].map((m) => m[1]);
+    const documented = [...doc.matchAll(/^\| `([a-z_]+(?:\.[a-z_]+)+)` \|/gm)].map((m) => m[1]);
     assert.deepEqual([...documented].sort(), [...CODES].sort());
   });
 

@@ -2,7 +2,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttp
 import https from 'node:https';
 import { Transform, pipeline } from 'node:stream';
 import type { AuditSink } from '../../audit/model.js';
-import { CodedError, newId, type Clock, type DecisionId, type ErrorCode, type Random, type ToolCatalog } from '../../core/index.js';
+import { CodedError, type TaskId, newId, type Clock, type DecisionId, type ErrorCode, type Random, type ToolCatalog } from '../../core/index.js';
 import type { Decision, DecisionRequest } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
@@ -19,6 +19,8 @@ export interface HttpProxyPorts {
   audit: AuditSink;
   clock: Clock;
   random: Random;
+  /** The action's labels join the task's before the response reaches the agent. */
+  observeResult(taskId: TaskId, tool: string, labels: string[], bytes: number): Promise<void>;
   /** Resolves brokered secrets named in an API's headers. */
   secrets: SecretResolver;
 }
@@ -173,6 +175,7 @@ export class HttpProxy {
       outcome.code = e.code;
       sendJson(res, statusOf(e.code), { error: { code: e.code, message: e.publicMessage } });
     }
+    if (added) await this.ports.observeResult(task.id, action.spec.name, [], 0);
     if (added) await this.relay(req, res, state, decision, action, proxied, body, forwardHeaders(req.headers, added, body, maxBytes !== undefined), maxBytes, outcome);
 
     const status = outcome.code !== null ? 'error' : outcome.aborted ? 'aborted' : 'ok';

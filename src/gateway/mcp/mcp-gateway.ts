@@ -26,6 +26,8 @@ export interface McpGatewayPorts {
   decide(req: DecisionRequest): Promise<Decision>;
   /** Holds until a person decides the approval or the wait ends (bounded by configuration). */
   waitForApproval(approvalId: string, maxWaitMs: number): Promise<{ status: string }>;
+  /** The result's labels join the task's before the agent sees the result (so its next call is decided with them). */
+  observeResult(taskId: TaskId, tool: string, labels: string[], bytes: number): Promise<void>;
   /** Where an agent polls an approval with its task credential. */
   approvalUrl(approvalId: string): string;
   /** Declared tools of the task that the ceiling does not refuse outright. */
@@ -339,6 +341,7 @@ export class McpGateway {
     const maxBytes = task.mandate.limits.maxResultBytes;
     if (code === null && maxBytes !== undefined && bytes > maxBytes) code = 'gateway.result_too_large';
     this.recordResult(decision, action, code === null, code, bytes, startedMs);
+    if (code === null) await this.ports.observeResult(task.id, action, [], bytes);
     if (code !== null || !result) throw new McpError(-32002, `${code}: the upstream result is not available`, { code });
     return result;
   }
@@ -379,6 +382,7 @@ export class McpGateway {
       result = { isError: true, content: [{ type: 'text', text: `gateway.result_too_large: the result is ${bytes} bytes; the mandate allows ${maxBytes}` }] };
     }
     this.recordResult(decision, name, code === null && !result.isError, code, bytes, startedMs);
+    if (code === null) await this.ports.observeResult(task.id, name, [], bytes);
     return { ...result, _meta: { ...result._meta, 'mandate/decision': decisionMeta(decision) } };
   }
 

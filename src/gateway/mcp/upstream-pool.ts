@@ -220,7 +220,12 @@ export class UpstreamPool {
     client.onSessionLost = () => {
       if (state.connection && !state.closing) this.markDown(state, false);
     };
-    await client.connect(config.timeoutMs);
+    try {
+      await client.connect(config.timeoutMs);
+    } catch (err) {
+      await client.close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
+      throw err;
+    }
     return conn;
   }
 

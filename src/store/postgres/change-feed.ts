@@ -9,7 +9,7 @@ const ChangeSchema = z.union([
     kind: z.literal('revocation'),
     revocation: z.object({ id: z.string(), kind: z.enum(['credential', 'task', 'agent', 'principal']), subject: z.string(), reason: z.string(), createdAtMs: z.number(), expiresAtMs: z.number() }),
   }),
-  z.object({ kind: z.literal('task'), taskId: z.string() }),
+  z.object({ kind: z.literal('task'), taskId: z.string(), origin: z.string().optional() }),
 ]);
 
 /**

@@ -1,0 +1,88 @@
+import type { AuditSink } from '../audit/model.js';
+import type { Clock, TaskId } from '../core/index.js';
+import type { Task } from '../mandate/index.js';
+import { driftScore, freshBehaviour, observeDecision, observeResult, type Behaviour, type DriftResponse, type MonitorSettings, type ObservedDecision, type Signal } from './behaviour.js';
+import type { BehaviourRepo } from './ports.js';
+
+export interface MonitorDeps {
+  repo: BehaviourRepo;
+  settings: MonitorSettings;
+  audit: AuditSink;
+  clock: Clock;
+  /** Carries out `revoke` and `alert` (the composition root owns revocation and notification). */
+  respond(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void>;
+  /** Tells other replicas the task's stored behaviour changed. */
+  publish(taskId: TaskId): Promise<void>;
+}
+
+/** Step 5 of the request path: per-task behaviour, signals and responses. */
+export class TaskMonitor {
+  private readonly cache = new Map<TaskId, Promise<Behaviour>>();
+
+  constructor(private readonly d: MonitorDeps) {}
+
+  /** The task's behaviour as the next decision must see it (labels, tools called, suspension). */
+  state(task: Task): Promise<Behaviour> {
+    let pending = this.cache.get(task.id);
+    if (!pending) {
+      pending = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}) }));
+      pending.catch(() => this.cache.delete(task.id));
+      this.cache.set(task.id, pending);
+    }
+    return pending;
+  }
+
+  /** Another replica changed it: read it again on the next call. */
+  forget(taskId: TaskId): void {
+    this.cache.delete(taskId);
+  }
+
+  score(b: Behaviour): number {
+    return driftScore(b);
+  }
+
+  /** Counts a decision; fires signals and carries out their responses before the next call. */
+  async observe(task: Task, d: ObservedDecision): Promise<void> {
+    const b = await this.state(task);
+    const firstUse = d.outcome === 'allow' && !b.toolsCalled.includes(d.tool);
+    const fired = observeDecision(b, d, this.d.clock.nowMs(), this.d.settings);
+    if (fired.length === 0) {
+      if (firstUse) void this.persist(task, b).catch(() => undefined);
+      return;
+    }
+    const score = driftScore(b);
+    for (const signal of fired) {
+      const response = this.d.settings.responses[signal];
+      if (response === 'suspend' && b.suspendedBy === null) b.suspendedBy = signal;
+      if (response === 'step_up' && b.stepUpBy === null) b.stepUpBy = signal;
+      await this.d.audit.record({ type: 'monitor.signal', taskId: task.id, agentId: task.agentId, data: { signal, response, score, tool: d.tool, code: d.code } });
+    }
+    await this.persist(task, b);
+    for (const signal of fired) {
+      const response = this.d.settings.responses[signal];
+      if (response === 'revoke' || response === 'alert') await this.d.respond(task, signal, response, score);
+    }
+  }
+
+  /** A result came back with these labels. */
+  async observeResult(task: Task, labels: readonly string[], bytes: number): Promise<void> {
+    const b = await this.state(task);
+    if (observeResult(b, labels, bytes)) await this.persist(task, b);
+  }
+
+  /** A person lifted the suspension and the step-up response. */
+  async resume(task: Task, by: string): Promise<void> {
+    const b = await this.state(task);
+    b.suspendedBy = null;
+    b.stepUpBy = null;
+    b.recentDenialsMs = [];
+    b.signals = b.signals.filter((s) => this.d.settings.responses[s] !== 'suspend' && this.d.settings.responses[s] !== 'step_up');
+    await this.persist(task, b);
+    await this.d.audit.record({ type: 'monitor.resumed', taskId: task.id, agentId: task.agentId, data: { by } });
+  }
+
+  private async persist(task: Task, b: Behaviour): Promise<void> {
+    await this.d.repo.save(task.id, { labels: b.labels, toolsCalled: b.toolsCalled, signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, score: driftScore(b) }, this.d.clock.nowMs());
+    await this.d.publish(task.id).catch(() => undefined);
+  }
+}

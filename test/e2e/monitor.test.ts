@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import YAML from 'yaml';
+import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+
+const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+type Meta = { 'mandate/decision'?: { outcome: string; code: string; approvalId: string | null } };
+const decisionOf = (r: unknown) => (r as { _meta?: Meta })._meta?.['mandate/decision'];
+
+describe('behaviour: labels that flow through a task, drift signals and responses', () => {
+  let server: RunningServer;
+  let dir: string;
+  const clients: Client[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mandate-monitor-'));
+    const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+    config.policy.dir = join(ROOT, 'examples', 'policies');
+    // One real MCP server; the gateway's metadata says what each tool is and what its results carry.
+    config.upstreams = {
+      ev: {
+        transport: 'stdio',
+        command: process.execPath,
+        args: [EVERYTHING, 'stdio'],
+        tools: {
+          echo: { kind: 'read', risk: 'low', labels: ['confidential'] },
+          'get-annotated-message': { kind: 'read', risk: 'low', labels: ['untrusted'] },
+          'get-sum': { kind: 'send', risk: 'medium' },
+          'get-env': { kind: 'retrieve_secret', risk: 'high', labels: ['secret'] },
+        },
+      },
+    };
+    writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
+    server = await startServer(loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function task(mandate: Record<string, unknown>) {
+    const granted = await grantTask(server.url, 'report-bot', { purpose: 'summarise and share', ttlSeconds: 600, ...mandate });
+    assert.equal(granted.status, 201, JSON.stringify(granted.body));
+    const client = new Client({ name: 'agent', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${granted.credential}` } } }));
+    clients.push(client);
+    const call = async (name: string, args: Record<string, unknown> = {}) => decisionOf(await client.callTool({ name, arguments: args }));
+    return { ...granted, client, call };
+  }
+  const send = { a: 1, b: 2 };
+  const view = async (taskId: string) => (await http(server.url, `/v1/tasks/${taskId}`, { token: ADMIN_TOKEN })).body;
+
+  it('after reading confidential data, sending out is denied with the flow reason; a declared flow is allowed', async () => {
+    const clean = await task({ tools: ['ev.echo', 'ev.get-sum'] });
+    assert.equal((await clean.call('ev.get-sum', send))?.outcome, 'allow', 'a clean task may send');
+    assert.equal((await clean.call('ev.echo', { message: 'Q3 board minutes' }))?.outcome, 'allow');
+    const refused = await clean.call('ev.get-sum', send);
+    assert.deepEqual([refused?.outcome, refused?.code], ['deny', 'policy.forbid']);
+    const trail = await http(server.url, `/v1/decisions?task=${clean.taskId}&limit=1`, { token: ADMIN_TOKEN });
+    assert.deepEqual(trail.body.decisions[0].policies, ['forbid-undeclared-egress-of-confidential']);
+    assert.deepEqual(trail.body.decisions[0].labels, ['confidential'], 'the trail shows why: what the task had read');
+    assert.deepEqual(trail.body.decisions[0].toolsCalled, ['ev.get-sum', 'ev.echo']);
+    const declared = await task({ tools: ['ev.echo', 'ev.get-sum'], egress: ['confidential'] });
+    await declared.call('ev.echo', { message: 'Q3 board minutes' });
+    assert.equal((await declared.call('ev.get-sum', send))?.outcome, 'allow', 'the mandate declared that flow');
+  });
+
+  it('after reading untrusted content, a send needs a person', async () => {
+    const t = await task({ tools: ['ev.get-annotated-message', 'ev.get-sum'] });
+    assert.equal((await t.call('ev.get-annotated-message', { messageType: 'success' }))?.outcome, 'allow');
+    const held = await t.call('ev.get-sum', send);
+    assert.deepEqual([held?.outcome, held?.code], ['step_up', 'policy.step_up']);
+    assert.match(String(held?.approvalId), /^apr_/);
+    assert.deepEqual((await view(t.taskId)).drift.labels, ['untrusted']);
+  });
+
+  it('an enforcement point without the gateway reports results: labels work the same', async () => {
+    const t = await task({ tools: ['ev.get-sum'] });
+    const report = await http(server.url, `/v1/tasks/${t.taskId}/results`, { token: t.credential, body: { tool: 'ev.get-sum', status: 'ok', bytes: 120, labels: ['untrusted'] } });
+    assert.equal(report.status, 202);
+    const d = await http(server.url, '/v1/decide', { body: { credential: t.credential, tool: 'ev.get-sum', args: send } });
+    assert.equal(d.body.outcome, 'step_up');
+    const forged = await http(server.url, `/v1/tasks/${t.taskId}/results`, { token: 'not-a-credential', body: { tool: 'ev.get-sum', status: 'ok' } });
+    assert.equal(forged.status, 401);
+  });
+
+  it('repeated undeclared calls suspend the task until a person resumes it', async () => {
+    const t = await task({ tools: ['ev.echo'] });
+    for (let i = 0; i < 3; i++) assert.equal((await t.call('ev.get-sum', send))?.code, 'mandate.tool_not_declared');
+    const suspended = await t.call('ev.echo', { message: 'declared, but the task is suspended' });
+    assert.deepEqual([suspended?.outcome, suspended?.code], ['deny', 'monitor.drift.repeated_denials']);
+    const drift = (await view(t.taskId)).drift;
+    assert.deepEqual([drift.suspendedBy, [...drift.signals].sort()], ['repeated_denials', ['repeated_denials', 'undeclared_tools']]);
+    assert.ok(drift.score >= 50);
+    const resumed = await http(server.url, `/v1/tasks/${t.taskId}/resume`, { token: ADMIN_TOKEN, body: { reason: 'checked with the owner' } });
+    assert.equal(resumed.body.drift.suspendedBy, null);
+    assert.equal((await t.call('ev.echo', { message: 'again' }))?.outcome, 'allow');
+  });
+
+  it('reaching for a forbidden secret revokes the task and its children at once', async () => {
+    const parent = await task({ tools: ['ev.echo'] });
+    const child = await grantTask(server.url, 'billing-bot', { purpose: 'a sub-step', tools: ['ev.echo'], parentTask: parent.taskId });
+    assert.equal(child.status, 201);
+    const attempt = await parent.call('ev.get-env');
+    assert.equal(attempt?.code, 'mandate.tool_not_declared');
+    assert.equal((await view(parent.taskId)).status, 'revoked');
+    const childCall = await http(server.url, '/v1/decide', { body: { credential: child.credential, tool: 'ev.echo', args: { message: 'x' } } });
+    assert.equal(childCall.body.reason.code, 'credential.revoked');
+    await assert.rejects(parent.client.callTool({ name: 'ev.echo', arguments: { message: 'x' } }), /401|credential\.revoked/);
+    await server.plane.audit.flush();
+    const signals = (await server.plane.store.audit.list({ type: 'monitor.signal', taskId: parent.taskId as never })).map((e) => `${String(e.data.signal)}:${String(e.data.response)}`);
+    assert.deepEqual(signals.sort(), ['forbidden_secret:revoke', 'undeclared_tools:alert']);
+  });
+});
