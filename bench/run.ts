@@ -7,6 +7,8 @@ import { loadConfig, startServer, type RunningServer } from '../src/server/index
 import { runInChild } from './child.js';
 import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
+import { benchRevocation } from './revocation.js';
+import { freshBehaviour } from '../src/monitor/index.js';
 import type { LoadRequest, LoadResult } from './http-load.js';
 import { summarize, type Metrics } from './stats.js';
 
@@ -50,6 +52,10 @@ async function benchInProcess(server: RunningServer, credential: string, metrics
 
   const decideUs: number[] = [];
   const floorUs: number[] = [];
+  const unmonitoredUs: number[] = [];
+  // The same pipeline with a monitor that does nothing: on minus off is what the monitor costs.
+  const monitor = plane.decisionPorts.monitor;
+  const quiet = { state: async () => freshBehaviour(), observe: async () => undefined, score: () => 0 };
   // Alternating blocks: both see the same machine state, without thrashing each other's caches call by call.
   const BLOCK = 250;
   for (let done = 0; done < INPROC_CALLS; done += BLOCK) {
@@ -63,6 +69,13 @@ async function benchInProcess(server: RunningServer, credential: string, metrics
       plane.policy.rawAuthorize(captured!);
       floorUs.push(hr() - t0);
     }
+    plane.decisionPorts.monitor = quiet;
+    for (let i = 0; i < BLOCK; i++) {
+      const t0 = hr();
+      await plane.decide(req);
+      unmonitoredUs.push(hr() - t0);
+    }
+    plane.decisionPorts.monitor = monitor;
   }
   const decide = summarize(decideUs);
   const floor = summarize(floorUs);
@@ -72,6 +85,7 @@ async function benchInProcess(server: RunningServer, credential: string, metrics
   metrics['decide.inproc.ops_per_s'] = { value: Math.round((INPROC_CALLS / decideTotalUs) * 1e6), unit: 'ops/s' };
   metrics['cedar.floor.p50_us'] = { value: round(floor.p50), unit: 'us' };
   metrics['decide.overhead_ratio'] = { value: round(decide.p50 / floor.p50, 3), unit: 'ratio' };
+  metrics['monitor.added_p50_us'] = { value: round(decide.p50 - summarize(unmonitoredUs).p50), unit: 'us' };
 }
 
 async function benchHttp(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
@@ -105,6 +119,8 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'gateway.mcp.added_p99_ms': ['<= 5', (v) => v <= 5],
   'gateway.http.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.http.added_p99_ms': ['<= 5', (v) => v <= 5],
+  'revocation.propagation_p99_ms': ['<= 100', (v) => v <= 100],
+  'monitor.added_p50_us': ['<= 20', (v) => v <= 20],
 };
 
 async function main(): Promise<void> {
@@ -132,6 +148,8 @@ async function main(): Promise<void> {
   await benchGatewayMcp(ROOT, ADMIN, metrics);
   process.stderr.write('HTTP API gateway…\n');
   await benchGatewayHttp(ROOT, ADMIN, metrics);
+  process.stderr.write('revocation across replicas…\n');
+  await benchRevocation(ROOT, ADMIN, metrics);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
