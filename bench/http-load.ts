@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { serveInChild } from './child.js';
+import { hrUs, openLoop } from './open-loop.js';
 
 /**
  * An open-loop load generator, run in its own process so the client does not
@@ -23,8 +24,6 @@ export interface LoadResult {
   total: number;
 }
 
-const hrUs = () => Number(process.hrtime.bigint()) / 1000;
-
 async function run(req: LoadRequest): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const url = new URL(req.url);
@@ -44,28 +43,12 @@ async function run(req: LoadRequest): Promise<LoadResult> {
     });
   for (let i = 0; i < req.warmup; i++) await send();
   const total = Math.round(req.ratePerSecond * req.seconds);
-  const intervalUs = 1e6 / req.ratePerSecond;
   const latenciesMs: number[] = [];
   let ok = 0;
-  const pending: Promise<void>[] = [];
-  const start = hrUs();
-  // Each tick sends every request that is due, then sleeps ~1 ms: no busy-wait stealing the server's core.
-  let next = 0;
-  while (next < total) {
-    const now = hrUs();
-    while (next < total && start + next * intervalUs <= now) {
-      const due = start + next * intervalUs;
-      next += 1;
-      pending.push(
-        send().then((good) => {
-          if (good) ok += 1;
-          latenciesMs.push((hrUs() - due) / 1000);
-        }),
-      );
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
+  await openLoop(total, req.ratePerSecond, async (_i, due) => {
+    if (await send()) ok += 1;
+    latenciesMs.push((hrUs() - due) / 1000);
+  });
   agent.destroy();
   return { latenciesMs, ok, total };
 }

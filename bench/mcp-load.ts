@@ -1,4 +1,5 @@
 import { serveInChild } from './child.js';
+import { hrUs, openLoop } from './open-loop.js';
 import { HttpUpstreamClient } from '../src/gateway/mcp/http-upstream-client.js';
 
 /**
@@ -21,8 +22,6 @@ export interface McpLoadResult {
   errors: number;
 }
 
-const hrUs = () => Number(process.hrtime.bigint()) / 1000;
-
 async function connect(url: string, headers: Record<string, string> = {}): Promise<HttpUpstreamClient> {
   const client = new HttpUpstreamClient(url, headers);
   await client.connect(10_000);
@@ -37,36 +36,19 @@ async function run(req: McpLoadRequest): Promise<McpLoadResult> {
     await call(direct, req.direct.tool);
     await call(via, req.via.tool);
   }
-  const total = Math.round(req.ratePerSecond * req.seconds);
-  const intervalUs = 1e6 / req.ratePerSecond;
   const directMs: number[] = [];
   const viaMs: number[] = [];
   let errors = 0;
-  const pending: Promise<void>[] = [];
-  const start = hrUs();
-  let next = 0;
-  while (next < total) {
-    const now = hrUs();
-    while (next < total && start + next * intervalUs <= now) {
-      const due = start + next * intervalUs;
-      const throughGateway = next % 2 === 1;
-      next += 1;
-      const p = throughGateway ? call(via, req.via.tool) : call(direct, req.direct.tool);
-      pending.push(
-        p.then(
-          (r) => {
-            if (r.isError) errors += 1;
-            (throughGateway ? viaMs : directMs).push((hrUs() - due) / 1000);
-          },
-          () => {
-            errors += 1;
-          },
-        ),
-      );
+  await openLoop(Math.round(req.ratePerSecond * req.seconds), req.ratePerSecond, async (i, due) => {
+    const throughGateway = i % 2 === 1;
+    try {
+      const r = await (throughGateway ? call(via, req.via.tool) : call(direct, req.direct.tool));
+      if (r.isError) errors += 1;
+      (throughGateway ? viaMs : directMs).push((hrUs() - due) / 1000);
+    } catch {
+      errors += 1;
     }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
+  });
   await direct.close();
   await via.close();
   return { directMs, viaMs, errors };

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { serveInChild } from './child.js';
+import { hrUs, openLoop } from './open-loop.js';
 
 /**
  * Interleaved GET round trips to two URLs (directly to an upstream, and through
@@ -20,8 +21,6 @@ export interface PairLoadResult {
   errors: number;
 }
 
-const hrUs = () => Number(process.hrtime.bigint()) / 1000;
-
 async function run(req: PairLoadRequest): Promise<PairLoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const get = (url: string, headers: Record<string, string> = {}) =>
@@ -36,30 +35,15 @@ async function run(req: PairLoadRequest): Promise<PairLoadResult> {
     await get(req.direct.url);
     await get(req.via.url, req.via.headers);
   }
-  const total = Math.round(req.ratePerSecond * req.seconds);
-  const intervalUs = 1e6 / req.ratePerSecond;
   const directMs: number[] = [];
   const viaMs: number[] = [];
   let errors = 0;
-  const pending: Promise<void>[] = [];
-  const start = hrUs();
-  let next = 0;
-  while (next < total) {
-    const now = hrUs();
-    while (next < total && start + next * intervalUs <= now) {
-      const due = start + next * intervalUs;
-      const throughGateway = next % 2 === 1;
-      next += 1;
-      pending.push(
-        (throughGateway ? get(req.via.url, req.via.headers) : get(req.direct.url)).then((ok) => {
-          if (!ok) errors += 1;
-          (throughGateway ? viaMs : directMs).push((hrUs() - due) / 1000);
-        }),
-      );
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
+  await openLoop(Math.round(req.ratePerSecond * req.seconds), req.ratePerSecond, async (i, due) => {
+    const throughGateway = i % 2 === 1;
+    const ok = await (throughGateway ? get(req.via.url, req.via.headers) : get(req.direct.url));
+    if (!ok) errors += 1;
+    (throughGateway ? viaMs : directMs).push((hrUs() - due) / 1000);
+  });
   agent.destroy();
   return { directMs, viaMs, errors };
 }

@@ -11,3 +11,17 @@ export function summarize(samples: number[]): { p50: number; p99: number; mean: 
 }
 
 export type Metrics = Record<string, { value: number; unit: string; note?: string }>;
+
+/** The five metrics of a direct-versus-through-the-gateway run; `added` is via minus direct at the same percentile. */
+export function addedMetrics(prefix: string, directMs: number[], viaMs: number[]): Metrics {
+  const direct = summarize(directMs);
+  const via = summarize(viaMs);
+  const r = (v: number) => Math.round(v * 1000) / 1000;
+  return {
+    [`${prefix}.direct_p50_ms`]: { value: r(direct.p50), unit: 'ms' },
+    [`${prefix}.via_p50_ms`]: { value: r(via.p50), unit: 'ms' },
+    [`${prefix}.via_p99_ms`]: { value: r(via.p99), unit: 'ms' },
+    [`${prefix}.added_p50_ms`]: { value: r(via.p50 - direct.p50), unit: 'ms' },
+    [`${prefix}.added_p99_ms`]: { value: r(via.p99 - direct.p99), unit: 'ms' },
+  };
+}

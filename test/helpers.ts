@@ -73,3 +73,14 @@ export async function dropPostgresSchema(url: string, schema: string): Promise<v
     await client.end();
   }
 }
+
+/** Waits for a condition with a bounded deadline instead of sleeping a fixed time. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

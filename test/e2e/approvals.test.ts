@@ -11,7 +11,7 @@ import YAML from 'yaml';
 import { skewableClock } from '../../src/core/index.js';
 import { AgentClient } from '../../src/sdk/index.js';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, until as waitUntil } from '../helpers.js';
 
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const WEBHOOK_SECRET = 'whsec-test-0123456789';
@@ -19,15 +19,8 @@ type Meta = { 'mandate/decision'?: { outcome: string; code: string; approvalId: 
 const text = (r: unknown) => (r as { content: { text?: string }[] }).content.map((c) => c.text ?? '').join('');
 const decisionOf = (r: unknown) => (r as { _meta?: Meta })._meta?.['mandate/decision'];
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The shared bounded wait, with this file's deadline and polling interval. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000) => waitUntil(what, probe, timeoutMs, 50);
 
 describe('step-up approvals through the real MCP gateway', () => {
   let server: RunningServer;

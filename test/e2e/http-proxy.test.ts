@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { ConfigError } from '../../src/core/index.js';
 import { loadConfig, redactConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http as api } from '../helpers.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http as api, until as waitUntil } from '../helpers.js';
 
 const UPSTREAM_TOKEN = 'Bearer upstream-secret-0000';
 const BIG_BYTES = 64 * 1024;
@@ -44,16 +44,8 @@ interface Seen {
   body: string;
 }
 
-/** Waits for a condition with a bounded deadline instead of sleeping a fixed time. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The shared bounded wait, with this file's deadline and polling interval. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5_000) => waitUntil(what, probe, timeoutMs, 10);
 
 /** A request with the path exactly as written: fetch would normalise `..` and `%2e%2e` before sending. */
 function rawRequest(base: string, path: string, token: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {

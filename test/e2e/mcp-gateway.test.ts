@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import YAML from 'yaml';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, until as waitUntil } from '../helpers.js';
 
 const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const EVERYTHING_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -15,16 +15,8 @@ const EVERYTHING_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-
 type TextResult = { isError?: boolean; content: { type: string; text?: string }[]; _meta?: Record<string, any> };
 const text = (r: unknown) => (r as TextResult).content.map((c) => c.text ?? '').join('');
 
-/** Waits for a condition with a bounded deadline instead of sleeping a fixed time. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The shared bounded wait, with this file's deadline and polling interval. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000) => waitUntil(what, probe, timeoutMs, 50);
 
 describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
   let server: RunningServer;

@@ -7,20 +7,13 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import YAML from 'yaml';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, dropPostgresSchema, grantTask, http, postgresUrl, startTestServer } from '../helpers.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, dropPostgresSchema, grantTask, http, postgresUrl, startTestServer, until as waitUntil } from '../helpers.js';
 
 const PG = postgresUrl();
 const CATCH_UP_MS = 500;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The shared bounded wait, polling every 20 ms. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number) => waitUntil(what, probe, timeoutMs, 20);
 
 /** Starts `mandate serve` as its own process and resolves with its URL. */
 async function serve(config: string, segment: string): Promise<{ url: string; child: ChildProcess }> {

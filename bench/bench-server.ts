@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import YAML from 'yaml';
+import { loadConfig, startServer, type RunningServer } from '../src/server/index.js';
+
+export interface BenchSetup {
+  server: RunningServer;
+  /** A task credential for these tools, granted through the real API. */
+  grant(tools: string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts a fixture upstream in its own process; resolves with the port it printed. */
+export async function startUpstream(root: string, fixture: string): Promise<{ port: string; stop(): void }> {
+  const child = spawn(process.execPath, [join(root, 'dist/bench/fixtures', fixture)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', () => reject(new Error(`the benchmark upstream ${fixture} exited`)));
+  });
+  return { port, stop: () => void child.kill() };
+}
+
+/** The example configuration, changed by `adjust`, on a throwaway SQLite file. */
+export async function startBenchServer(root: string, adminToken: string, adjust: (config: Record<string, any>) => void): Promise<BenchSetup> {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
+  const config = YAML.parse(readFileSync(join(root, 'examples', 'mandate.yaml'), 'utf8')) as Record<string, any>;
+  config.policy.dir = join(root, 'examples', 'policies');
+  adjust(config);
+  writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
+  const server = await startServer(
+    loadConfig(join(dir, 'mandate.yaml'), {
+      MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`,
+      MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
+      MANDATE_SERVER_PORT: '0',
+      MANDATE_SERVER_ADMIN_TOKEN: adminToken,
+      MANDATE_POLICY_WATCH: 'false',
+    }),
+  );
+  const post = async (path: string, body: unknown, token?: string) =>
+    (await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json() as Promise<any>;
+  return {
+    server,
+    grant: async (tools) => {
+      const { token } = await post('/v1/agents/report-bot/join-tokens', {}, adminToken);
+      const { svid } = await post('/v1/attest/join-token', { token });
+      return (await post('/v1/tasks', { purpose: 'benchmark', tools, ttlSeconds: 3600 }, svid)).credential as string;
+    },
+    close: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
