@@ -14,6 +14,7 @@ export const AUDIT_EVENT_TYPES = [
   'revocation',
   'decision',
   'tool.result',
+  'tool.registered',
   'gateway.refused',
   'secret.stored',
   'approval.requested',

@@ -43,3 +43,25 @@ export function toolCatalog(tools: readonly ToolSpec[]): ToolCatalog {
   const list = Object.freeze([...byName.values()]);
   return { get: (name) => byName.get(name), list: () => list };
 }
+
+/** A catalog that also takes tools registered at run time (through the API); the configured ones cannot be replaced. */
+export interface MutableToolCatalog extends ToolCatalog {
+  /** False when the name belongs to a configured tool. */
+  register(spec: ToolSpec): boolean;
+}
+
+export function mutableToolCatalog(fixed: readonly ToolSpec[]): MutableToolCatalog {
+  const base = toolCatalog(fixed);
+  const registered = new Map<string, ToolSpec>();
+  let list: readonly ToolSpec[] = base.list();
+  return {
+    get: (name) => base.get(name) ?? registered.get(name),
+    list: () => list,
+    register: (spec) => {
+      if (base.get(spec.name)) return false;
+      registered.set(spec.name, Object.freeze({ ...spec, labels: [...spec.labels] }));
+      list = Object.freeze([...base.list(), ...registered.values()]);
+      return true;
+    },
+  };
+}

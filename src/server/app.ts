@@ -76,6 +76,7 @@ const DecisionListQuery = z
   .strict();
 const NameParams = z.object({ name: z.string().min(1).max(64) }).strict();
 const SecretBody = z.object({ value: z.string().min(1).max(16_384) }).strict();
+const ToolBody = z.object({ kind: z.string(), risk: z.string().optional(), labels: z.array(z.string()).optional(), description: z.string().optional() }).strict();
 const ApproverBody = z.object({ id: z.string(), groups: z.array(z.string()).optional() }).strict();
 const VerdictBody = z.object({ reason: z.string().trim().min(1, 'give a reason').max(1000) }).strict();
 const ApprovalListQuery = z
@@ -177,6 +178,17 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const result = await plane.keys.rotate();
     await plane.audit.record({ type: 'key.rotated', data: result });
     return result;
+  });
+
+  // Tool metadata: what decide and the monitor know of a tool (kind, risk, labels), beside the configured catalog.
+  app.get('/v1/tools', doc('the tool catalog (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    return { tools: plane.tools.list() };
+  });
+  app.put('/v1/tools/:name', doc('register or update a tool that no gateway proxies (admin)', { security: [{ admin: [] }], body: jsonSchema(ToolBody) }), async (req) => {
+    await requireAdmin(req);
+    const { name } = parse(z.object({ name: z.string().min(1).max(160) }).strict(), req.params, 'path');
+    return plane.registerTool(name, req.body);
   });
 
   // Agents

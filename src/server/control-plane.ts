@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, deliverWebhook, type Approval } from '../approvals/index.js';
 import { AuditLog } from '../audit/index.js';
-import { CodedError, ConfigError, parseId, sha256Hex, systemClock, systemRandom, toolCatalog, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
+import { CodedError, ConfigError, ToolSpecSchema, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
 import { authenticateCredential, decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
@@ -83,7 +83,7 @@ export class ControlPlane {
     readonly credentials: CredentialService,
     readonly policy: PolicyEngine,
     readonly audit: AuditLog,
-    readonly tools: ToolCatalog,
+    readonly tools: MutableToolCatalog,
     readonly secrets: SecretVault,
     private readonly adminTokenHash: string,
     readonly clock: Clock,
@@ -139,6 +139,7 @@ export class ControlPlane {
     // Other replicas' revocations apply at once; the periodic re-read covers a missed or dropped notification.
     store.changes.subscribe((change) => {
       if (change.kind === 'revocation') credentials.revocationSet.add(change.revocation as Revocation);
+      else if (change.kind === 'tool') void this.loadRegisteredTools().catch(() => undefined);
       else if (change.origin !== this.replicaId) {
         this.tasks.forget(change.taskId as TaskId);
         this.monitor.forget(change.taskId as TaskId);
@@ -229,12 +230,13 @@ export class ControlPlane {
       });
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
-      const catalog = toolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
+      const catalog = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
       const secrets = new SecretVault(store.secrets, loadVaultKey(config.secrets), audit, clock);
       const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, adminTokenHash, clock, random, apiActions, opts);
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
+      await plane.loadRegisteredTools();
       await audit.record({ type: 'policy.loaded', data: { version: policy.version, hash: policy.hash } });
       return plane;
     } catch (err) {
@@ -358,6 +360,25 @@ export class ControlPlane {
   private async respondToDrift(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void> {
     if (response === 'revoke') await this.endTask(task.id, 'revoked', `drift: ${signal}`);
     else if (response === 'alert') await this.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, score } });
+  }
+
+  /** Tools registered through the API join the catalog on every replica. */
+  async loadRegisteredTools(): Promise<void> {
+    for (const spec of await this.store.tools.list()) this.tools.register(spec);
+  }
+
+  /**
+   * Registers (or updates) a tool's metadata so `decide` knows a tool no gateway
+   * proxies. Errors: request.invalid, request.conflict (a configured tool).
+   */
+  async registerTool(name: string, input: unknown): Promise<ToolSpec> {
+    const parsed = ToolSpecSchema.safeParse({ ...(input !== null && typeof input === 'object' ? input : {}), name });
+    if (!parsed.success) throw new CodedError('request.invalid', formatZodError(parsed.error));
+    if (!this.tools.register(parsed.data)) throw new CodedError('request.conflict', `tool \`${name}\` is configured; change it in the configuration`);
+    await this.store.tools.upsert(parsed.data, this.clock.nowMs());
+    await this.audit.record({ type: 'tool.registered', data: { ...parsed.data } });
+    await this.store.changes.publish({ kind: 'tool', name }).catch(() => undefined);
+    return parsed.data;
   }
 
   /** What the monitor knows of a task: score, signals, suspension, labels read, tools called. */

@@ -5,7 +5,7 @@ import type { Signal } from '../monitor/index.js';
 import type { AuditEvent, AuditEventType } from '../audit/model.js';
 import type { AuditQuery } from '../audit/ports.js';
 import type { Revocation, RevocationKind } from '../credentials/model.js';
-import { CodedError, type AgentId, type CredentialId, type EventId, type JoinTokenId, type TaskId } from '../core/index.js';
+import { CodedError, ToolSpecSchema, type AgentId, type CredentialId, type EventId, type JoinTokenId, type TaskId } from '../core/index.js';
 import type { Agent, JoinTokenRecord, SigningKeyRecord } from '../identity/model.js';
 import { MandateSchema, type Task, type TaskStatus } from '../mandate/model.js';
 import type { TaskQuery } from '../mandate/ports.js';
@@ -464,6 +464,20 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind'], cha
       },
       async setNotify(id, notify) {
         await db.updateTable('approvals').set({ notify }).where('id', '=', id).execute();
+      },
+    },
+    tools: {
+      async upsert(spec, atMs) {
+        const row = { spec: JSON.stringify(spec), updated_at_ms: atMs };
+        await db
+          .insertInto('tools')
+          .values({ name: spec.name, ...row })
+          .onConflict((oc) => oc.column('name').doUpdateSet(row))
+          .execute();
+      },
+      async list() {
+        const rows = await db.selectFrom('tools').selectAll().orderBy('name').execute();
+        return rows.map((r) => parseJson(ToolSpecSchema, r.spec, 'tool spec'));
       },
     },
     behaviour: {

@@ -101,6 +101,13 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   await db.schema.createIndex('approvals_action').ifNotExists().on('approvals').columns(['task_id', 'tool', 'args_hash', 'created_at_ms']).execute();
   await db.schema.createIndex('approvals_status').ifNotExists().on('approvals').columns(['status', 'expires_at_ms']).execute();
   await db.schema
+    .createTable('tools')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('spec', 'text', (c) => c.notNull())
+    .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
     .createTable('task_behaviour')
     .ifNotExists()
     .addColumn('task_id', 'text', (c) => c.primaryKey())

@@ -1,5 +1,6 @@
 import type { ApprovalRepo, ApproverRepo } from '../approvals/ports.js';
 import type { AuditRepo } from '../audit/ports.js';
+import type { ToolSpec } from '../core/index.js';
 import type { RevocationRepo } from '../credentials/ports.js';
 import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/ports.js';
 import type { TaskRepo } from '../mandate/ports.js';
@@ -15,7 +16,14 @@ export interface SettingsRepo {
 /** A change another replica must apply before its next decision. */
 export type Change =
   | { kind: 'revocation'; revocation: { id: string; kind: 'credential' | 'task' | 'agent' | 'principal'; subject: string; reason: string; createdAtMs: number; expiresAtMs: number } }
-  | { kind: 'task'; taskId: string; /** The replica that made the change; it does not need to re-read it. */ origin?: string };
+  | { kind: 'task'; taskId: string; /** The replica that made the change; it does not need to re-read it. */ origin?: string }
+  | { kind: 'tool'; name: string };
+
+/** Tool metadata registered through the API, beside the configured catalog. */
+export interface ToolRepo {
+  upsert(spec: ToolSpec, atMs: number): Promise<void>;
+  list(): Promise<ToolSpec[]>;
+}
 
 /**
  * Pushes changes between replicas sharing a store (PostgreSQL LISTEN/NOTIFY).
@@ -42,6 +50,7 @@ export interface Store {
   readonly approvals: ApprovalRepo;
   readonly approvers: ApproverRepo;
   readonly behaviour: BehaviourRepo;
+  readonly tools: ToolRepo;
   readonly changes: ChangeFeed;
   /** A cheap round trip: does the store answer? */
   ping(): Promise<void>;

@@ -76,6 +76,11 @@ export interface Database {
     reason: string | null;
     notify: string;
   };
+  tools: {
+    name: string;
+    spec: string;
+    updated_at_ms: number;
+  };
   task_behaviour: {
     task_id: string;
     labels: string;

@@ -91,6 +91,21 @@ describe('behaviour: labels that flow through a task, drift signals and response
     assert.equal(forged.status, 401);
   });
 
+  it('a tool registered through the API, never proxied: decide knows it, and its labels flow through reported results', async () => {
+    const registered = await http(server.url, '/v1/tools/crm.lookup', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'read', risk: 'low', labels: ['confidential'] } });
+    assert.deepEqual([registered.status, registered.body.name, registered.body.labels], [200, 'crm.lookup', ['confidential']]);
+    assert.equal((await http(server.url, '/v1/tools/files.read', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'write' } })).body.error.code, 'request.conflict', 'configured tools stay as configured');
+    assert.equal((await http(server.url, '/v1/tools/crm.other', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'teleport' } })).body.error.code, 'request.invalid');
+    assert.equal((await http(server.url, '/v1/tools/crm.other', { method: 'PUT', body: { kind: 'read' } })).status, 401);
+    const t = await grantTask(server.url, 'report-bot', { purpose: 'look up a customer and mail the team', tools: ['crm.lookup', 'email.send'] });
+    assert.equal(t.status, 201, 'the registered tool can be declared');
+    const decide = (tool: string, args: Record<string, unknown>) => http(server.url, '/v1/decide', { body: { credential: t.credential, tool, args } }).then((r) => r.body as { outcome: string; policies: string[] });
+    assert.equal((await decide('crm.lookup', { id: 'c-9' })).outcome, 'allow');
+    await http(server.url, `/v1/tasks/${t.taskId}/results`, { token: t.credential, body: { tool: 'crm.lookup', status: 'ok', bytes: 300 } });
+    const mail = await decide('email.send', { to: 'team@example.com' });
+    assert.deepEqual([mail.outcome, mail.policies], ['deny', ['forbid-undeclared-egress-of-confidential']], 'the labels came from the registered metadata');
+  });
+
   it('repeated undeclared calls suspend the task until a person resumes it', async () => {
     const t = await task({ tools: ['ev.echo'] });
     for (let i = 0; i < 3; i++) assert.equal((await t.call('ev.get-sum', send))?.code, 'mandate.tool_not_declared');

@@ -37,6 +37,8 @@ const ROUTES = [
   'GET /v1/secrets',
   'PUT /v1/secrets/{name}',
   'GET /v1/tasks',
+  'GET /v1/tools',
+  'PUT /v1/tools/{name}',
   'GET /v1/tasks/{id}',
   'POST /v1/agents',
   'POST /v1/agents/{name}/join-tokens',

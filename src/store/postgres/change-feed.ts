@@ -10,6 +10,7 @@ const ChangeSchema = z.union([
     revocation: z.object({ id: z.string(), kind: z.enum(['credential', 'task', 'agent', 'principal']), subject: z.string(), reason: z.string(), createdAtMs: z.number(), expiresAtMs: z.number() }),
   }),
   z.object({ kind: z.literal('task'), taskId: z.string(), origin: z.string().optional() }),
+  z.object({ kind: z.literal('tool'), name: z.string() }),
 ]);
 
 /**
