@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   'monitor.drift.repeated_denials': 'the task was denied repeatedly within a minute and is suspended until a person resumes it',
   'monitor.drift.forbidden_secret': 'the task reached for a secret it may not have; its configured response applies',
   'monitor.drift.rate_burst': 'the task went over its declared rate; its configured response applies',
+  'monitor.drift.plan_deviation': 'the task used its tools out of the order its mandate planned; its configured response applies',
   // requests and resources at the API
   'request.conflict': 'a resource with that name already exists',
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',

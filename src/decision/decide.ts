@@ -66,7 +66,7 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
   if (known.task) {
     const task = known.task;
     try {
-      await ports.monitor.observe(task, { outcome: decision.outcome, code: decision.reason.code, tool: decision.tool, toolKind: ports.tools.get(decision.tool)?.kind });
+      await ports.monitor.observe(task, { outcome: decision.outcome, code: decision.reason.code, tool: decision.tool, toolKind: ports.tools.get(decision.tool)?.kind, plan: task.mandate.plan });
       const b = await ports.monitor.state(task);
       decision.drift = { score: ports.monitor.score(b), signals: [...b.signals] };
       trail = { labels: [...b.labels], toolsCalled: [...b.toolsCalled] };

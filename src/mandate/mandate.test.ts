@@ -29,6 +29,7 @@ describe('mandate schema', () => {
     ['invalid regex', { purpose: 'p', tools: [{ name: 'a.b', args: { x: { pattern: '(' } } }] }, 'regular expression'],
     ['ttl too long', { purpose: 'p', tools: ['a.b'], ttlSeconds: 10 ** 7 }, 'ttlSeconds'],
     ['string where a number belongs', { purpose: 'p', tools: ['a.b'], limits: { maxCalls: '5' } }, 'limits.maxCalls'],
+    ['a plan step that is not declared', { purpose: 'p', tools: ['a.b'], plan: ['a.b', 'c.d'] }, 'plan step'],
   ] as const) {
     it(`refuses: ${title}`, () => {
       const r = MandateSchema.safeParse(input);

@@ -57,6 +57,8 @@ export const MandateSchema = z
       .default({}),
     ttlSeconds: z.number().int().min(10).max(86_400).default(900),
     onBehalfOf: z.string().min(1).max(256).optional(),
+    /** The order the task means to use its tools in; a call out of that order is the `plan_deviation` drift signal. */
+    plan: z.array(z.string().regex(TOOL_NAME, 'expected `<server>.<tool>`')).min(1).max(100).optional(),
     parentTask: z.string().min(1).max(80).optional(),
   })
   .strict()
@@ -65,6 +67,9 @@ export const MandateSchema = z
     m.tools.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `tool \`${t.name}\` is declared twice` });
       seen.add(t.name);
+    });
+    m.plan?.forEach((step, i) => {
+      if (!seen.has(step)) ctx.addIssue({ code: 'custom', path: ['plan', i], message: `plan step \`${step}\` is not a declared tool` });
     });
   });
 

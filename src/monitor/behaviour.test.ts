@@ -31,6 +31,18 @@ describe('monitor: behaviour against the mandate', () => {
     assert.deepEqual(observeDecision(b, deny('policy.forbid', 'retrieve_secret'), 1, settings), ['forbidden_secret']);
   });
 
+  it('a declared plan: steps may repeat or skip forward; going back or leaving the plan is plan_deviation', () => {
+    const plan = ['crm.read', 'files.write', 'email.send'];
+    const allow = (tool: string) => ({ outcome: 'allow' as const, code: 'policy.permit', tool, toolKind: 'read', plan });
+    const b = freshBehaviour();
+    for (const tool of ['crm.read', 'crm.read', 'email.send']) assert.deepEqual(observeDecision(b, allow(tool), 0, settings), []);
+    assert.deepEqual(observeDecision(b, allow('files.write'), 0, settings), ['plan_deviation'], 'going back in the plan');
+    const outside = freshBehaviour();
+    assert.deepEqual(observeDecision(outside, allow('shell.exec'), 0, settings), ['plan_deviation']);
+    const none = freshBehaviour();
+    assert.deepEqual(observeDecision(none, { ...allow('files.write'), plan: undefined }, 0, settings), [], 'no plan, no signal');
+  });
+
   it('labels accumulate from results; tools called are remembered; the score grows with drift', () => {
     const b = freshBehaviour();
     observeDecision(b, { outcome: 'allow', code: 'policy.permit', tool: 'crm.read', toolKind: 'read' }, 0, settings);

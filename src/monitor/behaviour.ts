@@ -3,7 +3,7 @@
  * Counters are per replica (approximate signals); labels, the tools called and a
  * suspension are kept in the store so every replica sees them.
  */
-export const SIGNALS = ['undeclared_tools', 'arg_violations', 'repeated_denials', 'forbidden_secret', 'rate_burst'] as const;
+export const SIGNALS = ['undeclared_tools', 'arg_violations', 'repeated_denials', 'forbidden_secret', 'rate_burst', 'plan_deviation'] as const;
 export type Signal = (typeof SIGNALS)[number];
 
 export const RESPONSES = ['alert', 'step_up', 'suspend', 'revoke'] as const;
@@ -21,6 +21,7 @@ export const DEFAULT_RESPONSES: Record<Signal, DriftResponse> = {
   repeated_denials: 'suspend',
   forbidden_secret: 'revoke',
   rate_burst: 'alert',
+  plan_deviation: 'alert',
 };
 
 export interface Behaviour {
@@ -34,6 +35,8 @@ export interface Behaviour {
   labels: string[];
   toolsCalled: string[];
   signals: Signal[];
+  /** How far along its declared plan the task is (index of the last step used). */
+  planPosition: number;
   /** The signal whose response suspended the task, if any. */
   suspendedBy: Signal | null;
   /** The signal whose response puts high-risk calls behind an approval, if any. */
@@ -41,7 +44,7 @@ export interface Behaviour {
 }
 
 export function freshBehaviour(): Behaviour {
-  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], suspendedBy: null, stepUpBy: null };
+  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null };
 }
 
 export interface ObservedDecision {
@@ -49,6 +52,8 @@ export interface ObservedDecision {
   code: string;
   tool: string;
   toolKind: string | undefined;
+  /** The mandate's declared order of tools, if any. */
+  plan?: readonly string[] | undefined;
 }
 
 /** Updates the counters with one decision and returns the signals it fires (each once per task). */
@@ -62,6 +67,12 @@ export function observeDecision(b: Behaviour, d: ObservedDecision, nowMs: number
   };
   b.calls += 1;
   if (d.outcome === 'allow' && !b.toolsCalled.includes(d.tool)) b.toolsCalled.push(d.tool);
+  if (d.outcome === 'allow' && d.plan) {
+    // Steps may repeat or be skipped forward; going back, or a tool outside the plan, is a deviation.
+    const at = d.plan.indexOf(d.tool, b.planPosition);
+    if (at === -1) fire('plan_deviation');
+    else b.planPosition = at;
+  }
   if (d.outcome !== 'deny') return fired;
   b.denials += 1;
   b.recentDenialsMs = b.recentDenialsMs.filter((t) => t > nowMs - 60_000);
@@ -89,7 +100,7 @@ export function observeResult(b: Behaviour, labels: readonly string[], bytes: nu
   return b.labels.length !== before;
 }
 
-const WEIGHTS: Record<Signal, number> = { undeclared_tools: 20, arg_violations: 15, repeated_denials: 30, forbidden_secret: 60, rate_burst: 15 };
+const WEIGHTS: Record<Signal, number> = { undeclared_tools: 20, arg_violations: 15, repeated_denials: 30, forbidden_secret: 60, rate_burst: 15, plan_deviation: 15 };
 
 /** 0 (as declared) to 100 (far from it): the fired signals' weights plus a share of denied calls. */
 export function driftScore(b: Behaviour): number {

@@ -24,6 +24,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'monitor.drift.repeated_denials':
     case 'monitor.drift.forbidden_secret':
     case 'monitor.drift.rate_burst':
+    case 'monitor.drift.plan_deviation':
     case 'approval.approved':
     case 'approval.denied':
     case 'approval.expired':
