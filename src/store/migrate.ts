@@ -108,10 +108,16 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
     .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema
+    .createTable('task_labels')
+    .ifNotExists()
+    .addColumn('task_id', 'text', (c) => c.notNull())
+    .addColumn('label', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('task_labels_pk', ['task_id', 'label'])
+    .execute();
+  await db.schema
     .createTable('task_behaviour')
     .ifNotExists()
     .addColumn('task_id', 'text', (c) => c.primaryKey())
-    .addColumn('labels', 'text', (c) => c.notNull())
     .addColumn('tools_called', 'text', (c) => c.notNull())
     .addColumn('signals', 'text', (c) => c.notNull())
     .addColumn('suspended_by', 'text')

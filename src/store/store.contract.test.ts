@@ -123,6 +123,15 @@ for (const [name, open, cleanup] of targets) {
       ]);
     });
 
+    it('task behaviour: labels from two writers are both kept; the rest is the last write', async () => {
+      const id = 'tsk_behaviour001' as TaskId;
+      assert.equal(await store.behaviour.get(id), undefined);
+      const base = { toolsCalled: ['a.b'], signals: [], suspendedBy: null, stepUpBy: null, score: 0 };
+      await store.behaviour.save(id, { ...base, labels: ['confidential'] }, 1);
+      await store.behaviour.save(id, { ...base, labels: ['untrusted'], suspendedBy: 'repeated_denials', score: 30 }, 2); // a replica that had not seen the first label
+      assert.deepEqual(await store.behaviour.get(id), { ...base, labels: ['confidential', 'untrusted'], suspendedBy: 'repeated_denials', score: 30 });
+    });
+
     it('keys and settings', async () => {
       await store.keys.insert({ kid: 'k1', alg: 'ES256', privateJwk: { d: 'x' }, publicJwk: { x: 'y' }, createdAtMs: 1, retiredAtMs: null, dropAtMs: null });
       await store.keys.retire('k1', 5, 50);

@@ -81,9 +81,12 @@ export interface Database {
     spec: string;
     updated_at_ms: number;
   };
+  task_labels: {
+    task_id: string;
+    label: string;
+  };
   task_behaviour: {
     task_id: string;
-    labels: string;
     tools_called: string;
     signals: string;
     suspended_by: string | null;
