@@ -11,6 +11,17 @@ import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '..
 
 const Jwk = z.record(z.string(), z.unknown());
 
+/** An outbound webhook: JSON, signed `X-Mandate-Signature: sha256=HMAC(timestamp.body)`, retried with backoff. */
+const WebhookSchema = z
+  .object({
+    url: z.string().url(),
+    secret: ValueOrSecretSchema,
+    attempts: z.number().int().min(1).max(10).default(4),
+    backoffMs: z.number().int().min(10).max(60_000).default(500),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  })
+  .strict();
+
 /** The one configuration schema; each default sits beside its key. */
 export const ConfigSchema = z
   .object({
@@ -99,16 +110,7 @@ export const ConfigSchema = z
         /** Longest an enforcement point holds a call open waiting for a person. */
         maxWaitSeconds: z.number().int().min(0).max(600).default(60),
         /** Where new requests are posted (HMAC-SHA256 signed), for a chat or ticketing bridge. */
-        webhook: z
-          .object({
-            url: z.string().url(),
-            secret: ValueOrSecretSchema,
-            attempts: z.number().int().min(1).max(10).default(4),
-            backoffMs: z.number().int().min(10).max(60_000).default(500),
-            timeoutMs: z.number().int().min(100).max(60_000).default(5000),
-          })
-          .strict()
-          .optional(),
+        webhook: WebhookSchema.optional(),
       })
       .strict()
       .default({ approvers: ['group:approvers'], expirySeconds: 600, separationOfDuties: true, maxWaitSeconds: 60 }),
@@ -116,6 +118,8 @@ export const ConfigSchema = z
       .object({
         /** Denials within one minute that fire `repeated_denials`. */
         denialsPerMinute: z.number().int().min(1).max(1000).default(3),
+        /** Where `alert` responses are posted (HMAC-SHA256 signed like the approvals webhook). */
+        webhook: WebhookSchema.optional(),
         /** The response to each drift signal: alert, step_up (high-risk calls need a person), suspend, or revoke. */
         responses: z
           .object(Object.fromEntries(SIGNALS.map((s) => [s, z.enum(RESPONSES).default(DEFAULT_RESPONSES[s])])) as Record<Signal, z.ZodDefault<z.ZodEnum<{ [K in DriftResponse]: K }>>>)

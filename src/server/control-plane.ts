@@ -359,7 +359,27 @@ export class ControlPlane {
   /** `revoke` ends the task and its children at once; `alert` is an audit event for the operators' tooling. */
   private async respondToDrift(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void> {
     if (response === 'revoke') await this.endTask(task.id, 'revoked', `drift: ${signal}`);
-    else if (response === 'alert') await this.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, score } });
+    else if (response === 'alert') {
+      await this.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, score } });
+      const hook = this.config.monitor.webhook;
+      if (hook) {
+        const payload = { type: 'monitor.alert', task: task.id, agent: task.agentName, principal: task.principal, purpose: task.mandate.purpose, signal, score, links: { task: `${this.publicUrl ?? ''}/v1/tasks/${task.id}` } };
+        this.background(this.postWebhook(hook, payload, 'monitor:webhook').then(() => undefined));
+      }
+    }
+  }
+
+  /** Posts a signed payload with retries; resolves with the outcome, never throws. */
+  private async postWebhook(hook: NonNullable<Config['monitor']['webhook']>, payload: unknown, usedBy: string): Promise<{ delivered: boolean; attempts: number; error: string | null }> {
+    const { values } = await this.secrets.resolveAll({ secret: hook.secret }, usedBy);
+    return deliverWebhook({ url: hook.url, secret: values.secret!, attempts: hook.attempts, backoffMs: hook.backoffMs, timeoutMs: hook.timeoutMs }, payload, () => this.clock.nowMs());
+  }
+
+  /** Work that must not delay a decision, but that close() waits for. */
+  private background(job: Promise<void>): void {
+    const tracked = job.catch(() => undefined);
+    this.notifications.add(tracked);
+    void tracked.finally(() => this.notifications.delete(tracked));
   }
 
   /** Tools registered through the API join the catalog on every replica. */
@@ -407,14 +427,11 @@ export class ControlPlane {
   /** Posts a new approval request to the webhook; retries in the background, never delays the decision. */
   private notify(a: Approval): void {
     const hook = this.config.approvals.webhook!;
-    const job = (async () => {
-      const { values } = await this.secrets.resolveAll({ secret: hook.secret }, 'approvals:webhook');
-      const base = `http://${this.config.server.host}:${this.config.server.port}`;
-      const outcome = await deliverWebhook({ url: hook.url, secret: values.secret!, attempts: hook.attempts, backoffMs: hook.backoffMs, timeoutMs: hook.timeoutMs }, approvalPayload(a, this.publicUrl ?? base), () => this.clock.nowMs());
-      await this.approvals.recordNotify(a, outcome.delivered, outcome.attempts, outcome.error);
-    })().catch(() => this.approvals.recordNotify(a, false, 0, 'the webhook secret could not be resolved').catch(() => undefined));
-    this.notifications.add(job);
-    void job.finally(() => this.notifications.delete(job));
+    this.background(
+      this.postWebhook(hook, approvalPayload(a, this.publicUrl ?? `http://${this.config.server.host}:${this.config.server.port}`), 'approvals:webhook')
+        .then((outcome) => this.approvals.recordNotify(a, outcome.delivered, outcome.attempts, outcome.error))
+        .catch(() => this.approvals.recordNotify(a, false, 0, 'the webhook secret could not be resolved')),
+    );
   }
 
   /** The URL the API listens on, once known (links in webhook payloads). */

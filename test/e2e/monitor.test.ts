@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import YAML from 'yaml';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, until } from '../helpers.js';
 
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 type Meta = { 'mandate/decision'?: { outcome: string; code: string; approvalId: string | null } };
@@ -17,10 +18,23 @@ describe('behaviour: labels that flow through a task, drift signals and response
   let server: RunningServer;
   let dir: string;
   const clients: Client[] = [];
+  let receiver: import('node:http').Server;
+  const alerts: { signature: string; timestamp: string; body: string }[] = [];
 
   before(async () => {
+    const { createServer } = await import('node:http');
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        alerts.push({ signature: String(req.headers['x-mandate-signature']), timestamp: String(req.headers['x-mandate-timestamp']), body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     dir = mkdtempSync(join(tmpdir(), 'mandate-monitor-'));
     const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+    config.monitor = { webhook: { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/alerts`, secret: 'alert-secret-0123', attempts: 2, backoffMs: 20 } };
     config.policy.dir = join(ROOT, 'examples', 'policies');
     // One real MCP server; the gateway's metadata says what each tool is and what its results carry.
     config.upstreams = {
@@ -42,6 +56,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await server.close();
+    receiver.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -104,6 +119,17 @@ describe('behaviour: labels that flow through a task, drift signals and response
     await http(server.url, `/v1/tasks/${t.taskId}/results`, { token: t.credential, body: { tool: 'crm.lookup', status: 'ok', bytes: 300 } });
     const mail = await decide('email.send', { to: 'team@example.com' });
     assert.deepEqual([mail.outcome, mail.policies], ['deny', ['forbid-undeclared-egress-of-confidential']], 'the labels came from the registered metadata');
+  });
+
+  it('an alert response is posted to the monitor webhook, signed', async () => {
+    const t = await task({ tools: ['ev.echo'] });
+    assert.equal((await t.call('ev.get-sum', send))?.code, 'mandate.tool_not_declared');
+    const alert = await until('the alert', async () => alerts.find((a) => a.body.includes(t.taskId)), 5000, 20);
+    assert.equal(alert.signature, `sha256=${createHmac('sha256', 'alert-secret-0123').update(`${alert.timestamp}.${alert.body}`).digest('hex')}`);
+    assert.deepEqual(
+      (({ type, signal }) => ({ type, signal }))(JSON.parse(alert.body) as { type: string; signal: string }),
+      { type: 'monitor.alert', signal: 'undeclared_tools' },
+    );
   });
 
   it('repeated undeclared calls suspend the task until a person resumes it', async () => {
