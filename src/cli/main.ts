@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeJwt } from 'jose';
 import { verifyChain } from '../audit/index.js';
 import { ConfigError } from '../core/index.js';
-import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
+import { PolicyEngine, formatPolicyTestReport, readCedarFiles, runPolicyTests } from '../policy/index.js';
 import { openStore } from '../store/index.js';
 import { loadConfig, redactConfig, startServer } from '../server/index.js';
 import { api, CliApiError } from './api-client.js';
@@ -271,6 +271,14 @@ export function buildProgram(): Command {
       const report = runPolicyTests(dir, engine);
       out(formatPolicyTestReport(report));
       process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.mismatch;
+    });
+  policy
+    .command('push <dir>')
+    .description('replace the served policy set with the .cedar files of <dir> (validated first); every replica follows (policy.source: store)')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (dir: string, opts: { url: string; adminToken?: string }) => {
+      out(await api(opts.url, '/v1/policies', { method: 'PUT', token: requireAdmin(opts), body: { files: readCedarFiles(dir) } }));
     });
   policy
     .command('validate <dir>')

@@ -13,6 +13,16 @@ export type Risk = (typeof RISKS)[number];
 /** Tool names are namespaced `<server>.<tool>`; the server part is the tool's group in policy. */
 export const TOOL_NAME = /^[a-z][a-z0-9_-]*\.[A-Za-z0-9_.-]+$/;
 
+const LabelRuleSchema = z
+  .object({
+    arg: z.string().min(1).max(128),
+    prefix: z.string().min(1).max(1024).optional(),
+    equals: z.string().max(1024).optional(),
+    labels: z.array(z.string().min(1).max(64)).min(1).max(32),
+  })
+  .strict()
+  .refine((r) => r.prefix !== undefined || r.equals !== undefined, 'a label rule needs `prefix` or `equals`');
+
 export const ToolSpecSchema = z
   .object({
     name: z.string().regex(TOOL_NAME, 'expected `<server>.<tool>` in lowercase letters, digits, `_` or `-`'),
@@ -20,11 +30,31 @@ export const ToolSpecSchema = z
     risk: z.enum(RISKS).default('low'),
     /** Labels every result of this tool carries (confidential, pii, secret, untrusted, ...). */
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+    /**
+     * Labels that depend on the resource a call touches: a result of a call whose
+     * argument matches carries these labels too (`{ arg: "path", prefix: "/srv/hr/", labels: ["confidential", "pii"] }`).
+     */
+    labelRules: z.array(LabelRuleSchema).max(64).optional(),
     description: z.string().max(1000).default(''),
   })
   .strict();
 
 export type ToolSpec = z.infer<typeof ToolSpecSchema>;
+
+/** The labels a result carries: the tool's own, plus those of every rule the call's arguments match. */
+export function resultLabels(tool: ToolSpec | undefined, args: Record<string, unknown>): string[] {
+  if (!tool) return [];
+  const out = new Set(tool.labels);
+  for (const rule of tool.labelRules ?? []) {
+    const value = Object.hasOwn(args, rule.arg) ? args[rule.arg] : undefined;
+    if (typeof value !== 'string') continue;
+    // A `..` segment could step out of the prefix the rule names: such a value matches every prefix rule (fail towards more labels).
+    const escapes = value.split(/[\\/]/).includes('..');
+    const matches = (rule.equals === undefined || value === rule.equals) && (rule.prefix === undefined || value.startsWith(rule.prefix) || escapes);
+    if (matches) for (const l of rule.labels) out.add(l);
+  }
+  return [...out];
+}
 
 export function toolGroup(toolName: string): string {
   const dot = toolName.indexOf('.');

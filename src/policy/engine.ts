@@ -76,6 +76,19 @@ export class PolicyEngine {
     return engine;
   }
 
+  /**
+   * Installs policies kept in the store under the store's version number, so every
+   * replica reports the same version. An invalid set keeps the serving one.
+   */
+  installFiles(files: readonly SourceFile[], version: number): ReloadResult {
+    try {
+      this.#install(loadPolicies(files), version);
+      return { ok: true, version };
+    } catch (err) {
+      return { ok: false, errors: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   /** An engine with no policy: it denies everything with policy.none_loaded. */
   static empty(): PolicyEngine {
     return new PolicyEngine(undefined);
@@ -210,9 +223,9 @@ export class PolicyEngine {
     });
   }
 
-  #install(loaded: LoadedPolicies): void {
+  #install(loaded: LoadedPolicies, explicitVersion?: number): void {
     ensureSchemaPreparsed();
-    const version = this.#version + 1;
+    const version = explicitVersion ?? this.#version + 1;
     // A fresh id per version: the serving set is never overwritten while it may be in use.
     // (cedar-wasm has no call to drop a pre-parsed set; each version costs its parsed size.)
     const setId = `mandate.policies.${this.#seq}.v${version}`;

@@ -59,6 +59,8 @@ const ResultBody = z
     bytes: z.number().int().min(0).default(0),
     /** Labels of what came back, beyond those the tool's metadata gives (e.g. `untrusted` for an email body). */
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+    /** The call's arguments, so the tool's `labelRules` (labels by resource) apply. */
+    args: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
 const TaskListQuery = z
@@ -76,6 +78,9 @@ const DecisionListQuery = z
   .strict();
 const NameParams = z.object({ name: z.string().min(1).max(64) }).strict();
 const SecretBody = z.object({ value: z.string().min(1).max(16_384) }).strict();
+const PolicyPushBody = z
+  .object({ files: z.array(z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+\.cedar$/, 'a `.cedar` file name'), text: z.string().max(1_000_000) }).strict()).min(1).max(500) })
+  .strict();
 const ToolBody = z.object({ kind: z.string(), risk: z.string().optional(), labels: z.array(z.string()).optional(), description: z.string().optional() }).strict();
 const ApproverBody = z.object({ id: z.string(), groups: z.array(z.string()).optional() }).strict();
 const VerdictBody = z.object({ reason: z.string().trim().min(1, 'give a reason').max(1000) }).strict();
@@ -191,6 +196,17 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return plane.registerTool(name, req.body);
   });
 
+  // Policies: with `policy.source: store`, one versioned set for every replica.
+  app.get('/v1/policies', doc('the policy set being served (admin)', { security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    return { source: plane.config.policy.source, version: plane.policy.version, hash: plane.policy.hash, files: plane.policy.loaded?.files ?? [] };
+  });
+  app.put('/v1/policies', doc('replace the policy set as the next version, validated first (admin; `policy.source: store`)', { security: [{ admin: [] }], body: jsonSchema(PolicyPushBody) }), async (req) => {
+    await requireAdmin(req);
+    const body = parse(PolicyPushBody, req.body, 'body');
+    return plane.pushPolicies(body.files, 'admin');
+  });
+
   // Agents
   app.post('/v1/agents', doc('register an agent (admin)', { security: [{ admin: [] }], body: jsonSchema(z.object({ name: z.string(), groups: z.array(z.string()).optional(), attestation: z.unknown().optional() })) }), async (req, reply) => {
     await requireAdmin(req);
@@ -262,7 +278,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const task = await plane.task(id);
     if (task.status !== 'active') throw new CodedError('credential.revoked', 'the task has ended');
     await plane.audit.record({ type: 'tool.result', taskId: task.id, agentId: task.agentId, data: { decisionId: body.decisionId ?? null, tool: body.tool, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep' } });
-    await plane.observeResult(task.id, body.tool, body.labels, body.bytes);
+    await plane.observeResult(task.id, body.tool, body.args, body.labels, body.bytes);
     return reply.status(202).send(taskView(task, await plane.driftOf(task)));
   });
   app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { security: [{ task: [] }, { admin: [] }] }), async (req) => {

@@ -58,11 +58,17 @@ export const ConfigSchema = z
       .object({
         /** A directory of `.cedar` files; relative paths are from the config file. */
         dir: z.string().min(1).default('policies'),
-        /** Reload when a file in the directory changes. */
+        /** Reload when a file in the directory changes (`source: dir` only). */
         watch: z.boolean().default(true),
+        /**
+         * `dir`: each replica serves its own directory. `store`: the policy set lives in
+         * the store (seeded from the directory on first start, replaced with
+         * `mandate policy push`), and every replica serves the same version.
+         */
+        source: z.enum(['dir', 'store']).default('dir'),
       })
       .strict()
-      .default({ dir: 'policies', watch: true }),
+      .default({ dir: 'policies', watch: true, source: 'dir' }),
     identity: z
       .object({
         svidTtlSeconds: z.number().int().min(30).max(3600).default(300),
@@ -184,6 +190,7 @@ export const ENV_KEYS = [
   'store.failClosedAfterMs',
   'policy.dir',
   'policy.watch',
+  'policy.source',
   'identity.svidTtlSeconds',
   'identity.joinTokenTtlSeconds',
   'credentials.audience',

@@ -2,13 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, deliverWebhook, type Approval } from '../approvals/index.js';
 import { AuditLog } from '../audit/index.js';
-import { CodedError, ConfigError, ToolSpecSchema, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
+import { CodedError, ConfigError, ToolSpecSchema, resultLabels, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
 import { authenticateCredential, decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task } from '../mandate/index.js';
-import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
+import { PolicyEngine, buildCedarRequest, loadPolicies, readCedarFiles } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
 import { SecretVault, loadVaultKey } from '../secrets/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -140,6 +140,7 @@ export class ControlPlane {
     store.changes.subscribe((change) => {
       if (change.kind === 'revocation') credentials.revocationSet.add(change.revocation as Revocation);
       else if (change.kind === 'tool') void this.loadRegisteredTools().catch(() => undefined);
+      else if (change.kind === 'policy') void this.syncPolicies().catch(() => undefined);
       else if (change.origin !== this.replicaId) {
         this.tasks.forget(change.taskId as TaskId);
         this.monitor.forget(change.taskId as TaskId);
@@ -154,7 +155,7 @@ export class ControlPlane {
         decide: (req) => this.decide(req),
         visibleTools: (task) => this.visibleTools(task),
         waitForApproval: (id, ms) => this.waitForApproval(id, ms),
-        observeResult: (taskId, tool, labels, bytes) => this.observeResult(taskId, tool, labels, bytes),
+        observeResult: (taskId, tool, args, bytes) => this.observeResult(taskId, tool, args, [], bytes),
         approvalUrl: (id) => `${this.publicUrl ?? ''}/v1/approvals/${id}`,
         tools,
         audit,
@@ -172,7 +173,7 @@ export class ControlPlane {
         clock,
         random,
         secrets,
-        observeResult: (taskId, tool, labels, bytes) => this.observeResult(taskId, tool, labels, bytes),
+        observeResult: (taskId, tool, args, bytes) => this.observeResult(taskId, tool, args, [], bytes),
       },
       config.apis,
       apiActions,
@@ -237,6 +238,14 @@ export class ControlPlane {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
       await plane.loadRegisteredTools();
+      if (config.policy.source === 'store') {
+        // First start of a deployment: the directory seeds the store as version 1.
+        if ((await store.policies.latestVersion()) === 0) {
+          await store.policies.insert({ version: 1, files: readCedarFiles(config.policy.dir), hash: policy.hash, createdAtMs: clock.nowMs(), createdBy: 'seed' }).catch(() => undefined);
+        }
+        // Serve exactly the stored set, whatever this replica's directory holds.
+        await plane.syncPolicies(true);
+      }
       await audit.record({ type: 'policy.loaded', data: { version: policy.version, hash: policy.hash } });
       return plane;
     } catch (err) {
@@ -247,6 +256,7 @@ export class ControlPlane {
 
   /** Reloads policies when their files change; a broken edit keeps the last good set. */
   watchPolicies(log: (line: string) => void): void {
+    if (this.config.policy.source === 'store') return; // the store is the source: `mandate policy push`
     this.stopWatch = this.policy.watch((result) => {
       if (result.ok) {
         log(`policies reloaded: version ${result.version}`);
@@ -408,16 +418,51 @@ export class ControlPlane {
   }
 
   /** A result's labels and size, from a gateway or reported by an SDK. */
-  async observeResult(taskId: TaskId, tool: string, extraLabels: readonly string[], bytes: number): Promise<void> {
+  async observeResult(taskId: TaskId, tool: string, args: Record<string, unknown>, extraLabels: readonly string[], bytes: number): Promise<void> {
     const task = await this.tasks.get(taskId);
     if (!task) return;
-    await this.monitor.observeResult(task, [...(this.tools.get(tool)?.labels ?? []), ...extraLabels], bytes);
+    await this.monitor.observeResult(task, [...resultLabels(this.tools.get(tool), args), ...extraLabels], bytes);
   }
 
-  /** Re-reads the revocations; a failure leaves the freshness clock running towards fail-closed. */
+  /** With `policy.source: store`, serves the newest stored set if this replica is behind. */
+  async syncPolicies(force = false): Promise<void> {
+    if (this.config.policy.source !== 'store') return;
+    if (!force && (await this.store.policies.latestVersion()) <= this.policy.version) return;
+    const latest = await this.store.policies.latest();
+    if (!latest || (!force && latest.version <= this.policy.version)) return;
+    const result = this.policy.installFiles(latest.files, latest.version);
+    await this.audit.record({ type: 'policy.loaded', data: result.ok ? { version: latest.version, hash: latest.hash, source: 'store' } : { version: latest.version, refused: result.errors } });
+  }
+
+  /**
+   * Stores a new policy set as the next version and serves it; the other replicas
+   * follow on the change notification or their next catch-up read.
+   * Errors: request.invalid (with `file:line` problems), request.conflict (a concurrent push).
+   */
+  async pushPolicies(files: { name: string; text: string }[], by: string): Promise<{ version: number; hash: string }> {
+    if (this.config.policy.source !== 'store') throw new CodedError('request.invalid', 'policies are read from a directory on this deployment (`policy.source: dir`)');
+    let loaded;
+    try {
+      loaded = loadPolicies(files);
+    } catch (err) {
+      throw new CodedError('request.invalid', err instanceof Error ? err.message : 'the policies do not validate');
+    }
+    const version = (await this.store.policies.latestVersion()) + 1;
+    try {
+      await this.store.policies.insert({ version, files, hash: loaded.hash, createdAtMs: this.clock.nowMs(), createdBy: by });
+    } catch {
+      throw new CodedError('request.conflict', 'another policy set was pushed at the same time; push again');
+    }
+    await this.syncPolicies();
+    await this.store.changes.publish({ kind: 'policy', version }).catch(() => undefined);
+    return { version, hash: loaded.hash };
+  }
+
+  /** Re-reads the revocations (and the policy version); a failure leaves the freshness clock running towards fail-closed. */
   async syncWithStore(): Promise<void> {
     try {
       await this.credentials.loadRevocations();
+      await this.syncPolicies();
       this.lastStoreSyncMs = performance.now();
     } catch {
       // unreachable store: decisions start denying once failClosedAfterMs has passed

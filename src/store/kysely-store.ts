@@ -27,6 +27,7 @@ const AttestationJson = z.object({
 const StringArrayJson = z.array(z.string());
 const JwkJson = z.record(z.string(), z.unknown());
 const DataJson = z.record(z.string(), z.unknown());
+const PolicyFilesJson = z.array(z.object({ name: z.string(), text: z.string() }));
 
 function parseJson<T>(schema: z.ZodType<T>, text: string, what: string): T {
   const parsed = schema.safeParse(JSON.parse(text));
@@ -464,6 +465,30 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind'], cha
       },
       async setNotify(id, notify) {
         await db.updateTable('approvals').set({ notify }).where('id', '=', id).execute();
+      },
+    },
+    policies: {
+      async insert(p) {
+        await db
+          .insertInto('policy_sets')
+          .values({ version: p.version, files: JSON.stringify(p.files), hash: p.hash, created_at_ms: p.createdAtMs, created_by: p.createdBy })
+          .execute();
+      },
+      async latest() {
+        const r = await db.selectFrom('policy_sets').selectAll().orderBy('version', 'desc').limit(1).executeTakeFirst();
+        return (
+          r && {
+            version: Number(r.version),
+            files: parseJson(PolicyFilesJson, r.files, 'policy files'),
+            hash: r.hash,
+            createdAtMs: Number(r.created_at_ms),
+            createdBy: r.created_by,
+          }
+        );
+      },
+      async latestVersion() {
+        const r = await db.selectFrom('policy_sets').select((eb) => eb.fn.max('version').as('v')).executeTakeFirst();
+        return r?.v === null || r?.v === undefined ? 0 : Number(r.v);
       },
     },
     tools: {

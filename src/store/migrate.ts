@@ -101,6 +101,15 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   await db.schema.createIndex('approvals_action').ifNotExists().on('approvals').columns(['task_id', 'tool', 'args_hash', 'created_at_ms']).execute();
   await db.schema.createIndex('approvals_status').ifNotExists().on('approvals').columns(['status', 'expires_at_ms']).execute();
   await db.schema
+    .createTable('policy_sets')
+    .ifNotExists()
+    .addColumn('version', 'integer', (c) => c.primaryKey())
+    .addColumn('files', 'text', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
     .createTable('tools')
     .ifNotExists()
     .addColumn('name', 'text', (c) => c.primaryKey())

@@ -17,7 +17,24 @@ export interface SettingsRepo {
 export type Change =
   | { kind: 'revocation'; revocation: { id: string; kind: 'credential' | 'task' | 'agent' | 'principal'; subject: string; reason: string; createdAtMs: number; expiresAtMs: number } }
   | { kind: 'task'; taskId: string; /** The replica that made the change; it does not need to re-read it. */ origin?: string }
-  | { kind: 'tool'; name: string };
+  | { kind: 'tool'; name: string }
+  | { kind: 'policy'; version: number };
+
+/** A policy set kept in the store, so every replica serves the same version. */
+export interface StoredPolicySet {
+  version: number;
+  files: { name: string; text: string }[];
+  hash: string;
+  createdAtMs: number;
+  createdBy: string;
+}
+
+export interface PolicySetRepo {
+  /** Stores the next version; fails when another writer took that version first. */
+  insert(set: StoredPolicySet): Promise<void>;
+  latest(): Promise<StoredPolicySet | undefined>;
+  latestVersion(): Promise<number>;
+}
 
 /** Tool metadata registered through the API, beside the configured catalog. */
 export interface ToolRepo {
@@ -51,6 +68,7 @@ export interface Store {
   readonly approvers: ApproverRepo;
   readonly behaviour: BehaviourRepo;
   readonly tools: ToolRepo;
+  readonly policies: PolicySetRepo;
   readonly changes: ChangeFeed;
   /** A cheap round trip: does the store answer? */
   ping(): Promise<void>;

@@ -76,6 +76,13 @@ export interface Database {
     reason: string | null;
     notify: string;
   };
+  policy_sets: {
+    version: number;
+    files: string;
+    hash: string;
+    created_at_ms: number;
+    created_by: string;
+  };
   tools: {
     name: string;
     spec: string;

@@ -132,6 +132,20 @@ describe('behaviour: labels that flow through a task, drift signals and response
     );
   });
 
+  it('labels by resource: a rule on the argument labels what a call touched', async () => {
+    await http(server.url, '/v1/tools/hr.files', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'read', labelRules: [{ arg: 'path', prefix: '/srv/hr/', labels: ['confidential'] }] } });
+    const t = await grantTask(server.url, 'report-bot', { purpose: 'read a file and mail it', tools: ['hr.files', 'email.send'] });
+    const decide = (tool: string, args: Record<string, unknown>) => http(server.url, '/v1/decide', { body: { credential: t.credential, tool, args } }).then((r) => r.body.outcome as string);
+    const read = async (path: string) => {
+      assert.equal(await decide('hr.files', { path }), 'allow');
+      await http(server.url, `/v1/tasks/${t.taskId}/results`, { token: t.credential, body: { tool: 'hr.files', status: 'ok', args: { path } } });
+    };
+    await read('/srv/public/menu.txt');
+    assert.equal(await decide('email.send', { to: 'team@example.com' }), 'allow', 'nothing confidential read yet');
+    await read('/srv/hr/salaries.csv');
+    assert.equal(await decide('email.send', { to: 'team@example.com' }), 'deny', 'the HR file made the task confidential');
+  });
+
   it('repeated undeclared calls suspend the task until a person resumes it', async () => {
     const t = await task({ tools: ['ev.echo'] });
     for (let i = 0; i < 3; i++) assert.equal((await t.call('ev.get-sum', send))?.code, 'mandate.tool_not_declared');
@@ -158,5 +172,29 @@ describe('behaviour: labels that flow through a task, drift signals and response
     await server.plane.audit.flush();
     const signals = (await server.plane.store.audit.list({ type: 'monitor.signal', taskId: parent.taskId as never })).map((e) => `${String(e.data.signal)}:${String(e.data.response)}`);
     assert.deepEqual(signals.sort(), ['forbidden_secret:revoke', 'undeclared_tools:alert']);
+  });
+});
+
+describe('a step_up drift response', () => {
+  it('after the configured signal, high-risk calls need a person even where policy allows them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mandate-monitor-stepup-'));
+    const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+    config.policy.dir = join(ROOT, 'examples', 'policies');
+    delete config.upstreams;
+    config.monitor = { responses: { arg_violations: 'step_up' } };
+    writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
+    const server = await startServer(loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+    try {
+      const t = await grantTask(server.url, 'report-bot', { purpose: 'tidy the reports share', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/' } } }, 'files.delete'] });
+      const decide = (tool: string, args: Record<string, unknown>) => http(server.url, '/v1/decide', { body: { credential: t.credential, tool, args } }).then((r) => r.body as { outcome: string; reason: { code: string }; layer: string });
+      assert.equal((await decide('files.delete', { path: '/srv/old.csv' })).outcome, 'allow', 'policy allows a high-risk delete');
+      assert.equal((await decide('files.read', { path: '/etc/passwd' })).reason.code, 'mandate.arg_constraint');
+      const held = await decide('files.delete', { path: '/srv/older.csv' });
+      assert.deepEqual([held.outcome, held.reason.code, held.layer], ['step_up', 'monitor.drift.arg_violations', 'monitor']);
+      assert.equal((await decide('files.read', { path: '/srv/a.csv' })).outcome, 'allow', 'low-risk calls go on');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

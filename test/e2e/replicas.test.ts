@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,7 +42,7 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     dir = mkdtempSync(join(tmpdir(), 'mandate-replicas-'));
     schema = `mandate_replicas_${process.pid}_${Date.now()}`;
     const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-    config.policy = { dir: join(ROOT, 'examples', 'policies'), watch: false };
+    config.policy = { dir: join(ROOT, 'examples', 'policies'), watch: false, source: 'store' };
     delete config.upstreams;
     config.store = { url: `${PG}${PG!.includes('?') ? '&' : '?'}schema=${schema}`, catchUpMs: CATCH_UP_MS };
     config.server = { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN };
@@ -92,6 +92,31 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     const { credential } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], limits: { maxCalls: 4 }, ttlSeconds: 600 });
     const codes = await Promise.all(Array.from({ length: 10 }, (_, i) => decideOn(i % 2 ? a.url : b.url, credential)));
     assert.equal(codes.filter((c) => c === 'policy.permit').length, 4);
+  });
+
+  it('a policy set pushed on A is served by B on its next decision, under the same version', async () => {
+    const { credential } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
+    const before = (await http(b.url, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/a' } } })).body;
+    assert.equal(before.reason.code, 'policy.permit');
+    const files = readdirSync(join(ROOT, 'examples', 'policies'))
+      .filter((f) => f.endsWith('.cedar'))
+      .map((name) => ({ name, text: readFileSync(join(ROOT, 'examples', 'policies', name), 'utf8') }));
+    const broken = await http(a.url, '/v1/policies', { method: 'PUT', token: ADMIN_TOKEN, body: { files: [...files, { name: 'broken.cedar', text: 'forbid (principal, action, resource) when { context.nope };\n' }] } });
+    assert.deepEqual([broken.status, broken.body.error.code], [400, 'request.invalid']);
+    assert.match(broken.body.error.message, /broken\.cedar:1/);
+    const freeze = { name: 'freeze.cedar', text: '@id("freeze-reads")\nforbid (principal, action == Action::"read", resource == Tool::"files.read");\n' };
+    const pushed = await http(a.url, '/v1/policies', { method: 'PUT', token: ADMIN_TOKEN, body: { files: [...files, freeze] } });
+    assert.equal(pushed.body.version, before.policyVersion + 1);
+    const after = await until(
+      'B to serve the new set',
+      async () => {
+        const d = (await http(b.url, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/a' } } })).body;
+        return d.reason.code === 'policy.forbid' ? d : undefined;
+      },
+      5000,
+    );
+    assert.deepEqual([after.policies, after.policyVersion], [['freeze-reads'], pushed.body.version]);
+    assert.equal((await http(b.url, '/v1/policies', { token: ADMIN_TOKEN })).body.version, pushed.body.version);
   });
 
   it('each replica writes its own audit segment and every chain verifies', async () => {

@@ -34,6 +34,8 @@ const ROUTES = [
   'GET /v1/bundle',
   'GET /v1/decisions',
   'GET /v1/jwks.json',
+  'GET /v1/policies',
+  'PUT /v1/policies',
   'GET /v1/secrets',
   'PUT /v1/secrets/{name}',
   'GET /v1/tasks',
@@ -56,7 +58,7 @@ const ROUTES = [
 
 const COMMANDS = [
   'agent', 'agent register', 'agent token', 'approve', 'approve approve', 'approve deny', 'approve list', 'approve show', 'approver', 'approver add', 'audit', 'audit verify', 'config', 'config print', 'decide', 'demo',
-  'policy', 'policy test', 'policy validate', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
+  'policy', 'policy push', 'policy test', 'policy validate', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
 ];
 
 function commandPaths(cmd: Command, prefix = ''): string[] {

@@ -20,7 +20,7 @@ export interface HttpProxyPorts {
   clock: Clock;
   random: Random;
   /** The action's labels join the task's before the response reaches the agent. */
-  observeResult(taskId: TaskId, tool: string, labels: string[], bytes: number): Promise<void>;
+  observeResult(taskId: TaskId, tool: string, args: Record<string, unknown>, bytes: number): Promise<void>;
   /** Resolves brokered secrets named in an API's headers. */
   secrets: SecretResolver;
 }
@@ -149,7 +149,7 @@ export class HttpProxy {
         case 'step_up':
           return this.refuseDecided(res, decision);
         case 'allow':
-          return await this.forward(req, res, state, task, decision, match.action, proxied, body);
+          return await this.forward(req, res, state, task, decision, match.action, proxied, body, args);
       }
     } catch {
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal.error', message: 'the gateway failed to handle the request' } });
@@ -162,7 +162,7 @@ export class HttpProxy {
     for (const s of this.upstreams.values()) s.agent.destroy();
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, state: UpstreamState, task: Task, decision: Decision, action: ApiAction, proxied: ProxiedPath, body: Body): Promise<void> {
+  private async forward(req: IncomingMessage, res: ServerResponse, state: UpstreamState, task: Task, decision: Decision, action: ApiAction, proxied: ProxiedPath, body: Body, args: Record<string, unknown>): Promise<void> {
     const startedMs = this.ports.clock.nowMs();
     const maxBytes = task.mandate.limits.maxResultBytes;
     const outcome: Outcome = { code: null, httpStatus: null, bytes: 0, aborted: false };
@@ -175,7 +175,7 @@ export class HttpProxy {
       outcome.code = e.code;
       sendJson(res, statusOf(e.code), { error: { code: e.code, message: e.publicMessage } });
     }
-    if (added) await this.ports.observeResult(task.id, action.spec.name, [], 0);
+    if (added) await this.ports.observeResult(task.id, action.spec.name, args, 0);
     if (added) await this.relay(req, res, state, decision, action, proxied, body, forwardHeaders(req.headers, added, body, maxBytes !== undefined), maxBytes, outcome);
 
     const status = outcome.code !== null ? 'error' : outcome.aborted ? 'aborted' : 'ok';

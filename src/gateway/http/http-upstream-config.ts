@@ -3,7 +3,7 @@ import { extname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { SecretRefSchema } from '../../secrets/index.js';
-import { ConfigError, RISKS, TOOL_KINDS, formatZodError, type ToolSpec } from '../../core/index.js';
+import { ConfigError, RISKS, TOOL_KINDS, formatZodError, type ToolSpec, ToolSpecSchema } from '../../core/index.js';
 import { compileRoutePattern, HTTP_METHODS, type ApiAction, type HttpMethod, type ParamType } from './match-route.js';
 
 /** Names of REST upstreams; the same shape as MCP upstream names, so `<upstream>.<tool>` is a catalog name. */
@@ -33,6 +33,7 @@ const ActionMetadata = {
   kind: z.enum(TOOL_KINDS),
   risk: z.enum(RISKS).default('low'),
   labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+  labelRules: ToolSpecSchema.shape.labelRules,
 };
 
 const RouteSchema = z
@@ -164,7 +165,7 @@ function actionsFromRoutes(upstream: string, routes: NonNullable<ApiConfig['rout
       segments: compiled.segments,
       pathTypes: {},
       queryTypes: {},
-      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, risk: r.risk, labels: [...r.labels], description: r.description },
+      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, risk: r.risk, labels: [...r.labels], ...(r.labelRules ? { labelRules: r.labelRules } : {}), description: r.description },
     };
   });
 }
@@ -247,6 +248,7 @@ function actionsFromOpenApi(upstream: string, mapping: NonNullable<ApiConfig['op
           kind: meta.kind,
           risk: meta.risk,
           labels: [...meta.labels],
+          ...(meta.labelRules ? { labelRules: meta.labelRules } : {}),
           description: (meta.description ?? op.summary ?? op.description ?? '').slice(0, 1000),
         },
       });

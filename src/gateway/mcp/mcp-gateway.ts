@@ -27,7 +27,7 @@ export interface McpGatewayPorts {
   /** Holds until a person decides the approval or the wait ends (bounded by configuration). */
   waitForApproval(approvalId: string, maxWaitMs: number): Promise<{ status: string }>;
   /** The result's labels join the task's before the agent sees the result (so its next call is decided with them). */
-  observeResult(taskId: TaskId, tool: string, labels: string[], bytes: number): Promise<void>;
+  observeResult(taskId: TaskId, tool: string, args: Record<string, unknown>, bytes: number): Promise<void>;
   /** Where an agent polls an approval with its task credential. */
   approvalUrl(approvalId: string): string;
   /** Declared tools of the task that the ceiling does not refuse outright. */
@@ -251,7 +251,7 @@ export class McpGateway {
     const decision = await this.ports.decide({ credential: token, tool: resourcesAction(upstream ?? '_'), args: { uri } });
     if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
     const task = await this.ports.authenticate(token);
-    return this.relay(decision, task, resourcesAction(upstream), () => this.pool.readResource(upstream, uri));
+    return this.relay(decision, task, resourcesAction(upstream), { uri }, () => this.pool.readResource(upstream, uri));
   }
 
   private async listPrompts(token: string): Promise<Prompt[]> {
@@ -267,7 +267,7 @@ export class McpGateway {
     const decision = await this.ports.decide({ credential: token, tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.tool ?? name } });
     if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
     const task = await this.ports.authenticate(token);
-    return this.relay(decision, task, promptsAction(parts.upstream), () => this.pool.getPrompt(parts.upstream, parts.tool, args));
+    return this.relay(decision, task, promptsAction(parts.upstream), { ...args, name: parts.tool }, () => this.pool.getPrompt(parts.upstream, parts.tool, args));
   }
 
   /** Only what the task's mandate and the ceiling could allow: an agent does not see what it cannot use. */
@@ -327,7 +327,7 @@ export class McpGateway {
   }
 
   /** Forwards an allowed resources/read or prompts/get; failures are protocol errors, results are accounted like tool results. */
-  private async relay<T extends object>(decision: Decision, task: Task, action: string, call: () => Promise<T>): Promise<T> {
+  private async relay<T extends object>(decision: Decision, task: Task, action: string, args: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
     const startedMs = this.ports.clock.nowMs();
     let result: T | undefined;
     let code: string | null = null;
@@ -341,7 +341,7 @@ export class McpGateway {
     const maxBytes = task.mandate.limits.maxResultBytes;
     if (code === null && maxBytes !== undefined && bytes > maxBytes) code = 'gateway.result_too_large';
     this.recordResult(decision, action, code === null, code, bytes, startedMs);
-    if (code === null) await this.ports.observeResult(task.id, action, [], bytes);
+    if (code === null) await this.ports.observeResult(task.id, action, args, bytes);
     if (code !== null || !result) throw new McpError(-32002, `${code}: the upstream result is not available`, { code });
     return result;
   }
@@ -382,7 +382,7 @@ export class McpGateway {
       result = { isError: true, content: [{ type: 'text', text: `gateway.result_too_large: the result is ${bytes} bytes; the mandate allows ${maxBytes}` }] };
     }
     this.recordResult(decision, name, code === null && !result.isError, code, bytes, startedMs);
-    if (code === null) await this.ports.observeResult(task.id, name, [], bytes);
+    if (code === null) await this.ports.observeResult(task.id, name, args, bytes);
     return { ...result, _meta: { ...result._meta, 'mandate/decision': decisionMeta(decision) } };
   }
 

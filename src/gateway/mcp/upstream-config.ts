@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RISKS, TOOL_KINDS, type ToolSpec } from '../../core/index.js';
+import { RISKS, TOOL_KINDS, ToolSpecSchema, type ToolSpec } from '../../core/index.js';
 import { ValueOrSecretSchema } from '../../secrets/index.js';
 
 /** What policy and the monitor know about one upstream tool: the gateway exposes nothing it cannot describe. */
@@ -8,6 +8,7 @@ const ToolMetadataSchema = z
     kind: z.enum(TOOL_KINDS),
     risk: z.enum(RISKS).default('low'),
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+    labelRules: ToolSpecSchema.shape.labelRules,
     description: z.string().max(1000).default(''),
   })
   .strict();

@@ -204,7 +204,15 @@ export class UpstreamPool {
         this.markDown(state);
       }
     };
-    await client.connect(transport, { timeout: config.timeoutMs });
+    try {
+      await client.connect(transport, { timeout: config.timeoutMs });
+    } catch (err) {
+      // A start that failed (or timed out) must not leave its process behind.
+      state.closing = true;
+      await client.close().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+      throw err;
+    }
     conn.pid = transport.pid;
     return conn;
   }

@@ -11,6 +11,7 @@ const ChangeSchema = z.union([
   }),
   z.object({ kind: z.literal('task'), taskId: z.string(), origin: z.string().optional() }),
   z.object({ kind: z.literal('tool'), name: z.string() }),
+  z.object({ kind: z.literal('policy'), version: z.number() }),
 ]);
 
 /**
