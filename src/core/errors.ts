@@ -66,10 +66,6 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export function isErrorCode(value: string): value is ErrorCode {
-  return Object.hasOwn(ERROR_CODES, value);
-}
-
 /** Bad input from outside, or a refusal: carries a stable code and a message safe to show. */
 export class CodedError extends Error {
   constructor(

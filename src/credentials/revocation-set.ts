@@ -38,14 +38,6 @@ export class RevocationSet {
     }
   }
 
-  replaceAll(revocations: readonly Revocation[]): void {
-    this.credentials.clear();
-    this.tasks.clear();
-    this.agents.clear();
-    this.principals.clear();
-    for (const r of revocations) this.add(r);
-  }
-
   /** The kind of revocation that cuts this credential, or undefined. */
   revokedBy(s: RevocationSubject): Revocation['kind'] | undefined {
     if (this.credentials.has(s.credentialId)) return 'credential';

@@ -1,9 +1,9 @@
 import type { AuditSink } from '../audit/model.js';
-import { CodedError, canonicalJson, newId, sha256Hex, type AgentId, type Clock, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
+import { CodedError, newId, type AgentId, type Clock, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
 import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
-import type { Approval } from '../approvals/index.js';
+import { argsHashOf, type Approval } from '../approvals/index.js';
 import type { Behaviour, ObservedDecision } from '../monitor/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
 import type { Decision, DecisionRequest, Layer } from './model.js';
@@ -88,7 +88,7 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
         tool: decision.tool,
         // Argument values can hold personal data or secrets: the trail keeps their names and a hash that proves them.
         argNames: Object.keys(req.args ?? {}),
-        argsHash: sha256Hex(canonicalJson(req.args ?? {})),
+        argsHash: argsHashOf(req.args ?? {}),
         policies: decision.policies,
         policyVersion: decision.policyVersion,
         callCount: decision.callCount,
@@ -169,7 +169,7 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
   /** Step-up: use an approval of exactly this action, or refuse after a denial, or ask for one. */
   const stepUp = async (reason: Decision['reason']): Promise<Decision> => {
     // An approval is bound to this exact action: same task, same tool, same canonical arguments.
-    const argsHash = sha256Hex(canonicalJson(args));
+    const argsHash = argsHashOf(args);
     const used = await ports.approvals.consume(task, req.tool, argsHash, base.id);
     if (used) return permit({ code: 'approval.approved', message: `approved by ${used.decidedBy ?? 'a person'} (${used.id})` }, used.id);
     const latest = await ports.approvals.latestFor(task, req.tool, argsHash);

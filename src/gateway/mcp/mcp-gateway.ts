@@ -126,10 +126,6 @@ export class McpGateway {
     for (const s of [...this.sessions.values()]) this.closeSession(s);
   }
 
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   private async post(token: string, task: Task, session: Session | undefined, body: unknown, res: ServerResponse): Promise<void> {
     const message = body as Partial<JsonRpcRequest> | null;
     if (Array.isArray(body) || message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
