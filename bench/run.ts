@@ -8,6 +8,7 @@ import { runInChild } from './child.js';
 import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
 import { benchRevocation } from './revocation.js';
+import { benchReliability } from './reliability.js';
 import { freshBehaviour } from '../src/monitor/index.js';
 import type { LoadRequest, LoadResult } from './http-load.js';
 import { summarize, type Metrics } from './stats.js';
@@ -121,6 +122,8 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'gateway.http.added_p99_ms': ['<= 5', (v) => v <= 5],
   'revocation.propagation_p99_ms': ['<= 100', (v) => v <= 100],
   'monitor.added_p50_us': ['<= 20', (v) => v <= 20],
+  'reliability.outage_answer_p99_ms': ['<= 300', (v) => v <= 300],
+  'reliability.recovery_ms': ['<= 1000', (v) => v <= 1000],
 };
 
 async function main(): Promise<void> {
@@ -150,6 +153,8 @@ async function main(): Promise<void> {
   await benchGatewayHttp(ROOT, ADMIN, metrics);
   process.stderr.write('revocation across replicas…\n');
   await benchRevocation(ROOT, ADMIN, metrics);
+  process.stderr.write('store outage on PostgreSQL…\n');
+  await benchReliability(ROOT, ADMIN, metrics);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {

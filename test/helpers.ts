@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, startServer, type Config, type RunningServer } from '../src/server/index.js';
 import type { ControlPlaneOptions } from '../src/server/index.js';
@@ -83,4 +85,28 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Starts `mandate serve` as its own process and resolves with its URL once it listens. */
+export async function serve(config: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; output: string[] }> {
+  const child = spawn(process.execPath, [`${ROOT}bin/mandate.js`, 'serve', '--config', config], {
+    env: { ...process.env, MANDATE_SERVER_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      output.push(line);
+      const m = /mandate listening on (\S+)/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code, signal) => reject(new Error(`mandate serve exited with ${code ?? signal}: ${output.join('\n')}`)));
+  });
+  return { url, child, output };
+}
+
+/** Resolves once the child process has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }

@@ -1,91 +1,205 @@
 import { newId, type Clock, type EventId, type Random } from '../core/index.js';
 import { hashEvent } from './chain.js';
-import { GENESIS_HASH, type AuditEntry, type AuditEvent, type AuditSink } from './model.js';
-import type { AuditRepo } from './ports.js';
+import { GENESIS_HASH, type AuditEntry, type AuditEvent, type AuditReceipt, type AuditSink } from './model.js';
+import type { AuditRepo, AuditSpool, SpooledEntry } from './ports.js';
 
 interface Pending {
   entry: AuditEntry;
   id: EventId;
   atMs: number;
-  resolve: () => void;
+  resolve: (receipt: AuditReceipt) => void;
   reject: (err: unknown) => void;
 }
+
+export interface AuditLogOptions {
+  /**
+   * Where records go while the store cannot take them: a local append-only file,
+   * replayed into the store, in order, once it answers again. Without one, a
+   * failed write rejects its callers.
+   */
+  spool?: AuditSpool;
+  /** A write that has not finished after this long is treated as failed and spooled. */
+  appendTimeoutMs?: number;
+  /** Told when a write fails or times out, so the caller can start probing the store. */
+  onStoreFault?: (err: unknown) => void;
+}
+
+/** Records replayed from the spool per transaction. */
+const REPLAY_CHUNK = 500;
 
 /**
  * The append-only, hash-chained log of one segment. Records are group-committed:
  * everything recorded while a write is in flight goes into the next single
- * transaction, and each caller resumes only once its event is stored.
- * INVARIANT: seq and prevHash are assigned at flush time, so a failed write
- * never leaves later events chained to an event that does not exist.
+ * transaction, and each caller resumes only once its event is durable.
+ * INVARIANT: seq and prevHash are assigned when a batch reaches the store, so a
+ * failed write never leaves later events chained to an event that does not exist.
+ * INVARIANT: while anything is spooled, every new record is spooled behind it, so
+ * the replayed chain keeps the order in which records were made.
  */
 export class AuditLog implements AuditSink {
   private headSeq = 0;
   private headHash = GENESIS_HASH;
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
+  private spooled = 0;
+  private replayWanted = false;
 
   private constructor(
     private readonly repo: AuditRepo,
     readonly segment: string,
     private readonly clock: Clock,
     private readonly random: Random,
+    private readonly options: AuditLogOptions,
   ) {}
 
-  static async open(repo: AuditRepo, segment: string, clock: Clock, random: Random): Promise<AuditLog> {
-    const log = new AuditLog(repo, segment, clock, random);
+  /** Opens the segment's head; records spooled before a crash are replayed first. */
+  static async open(repo: AuditRepo, segment: string, clock: Clock, random: Random, options: AuditLogOptions = {}): Promise<AuditLog> {
+    const log = new AuditLog(repo, segment, clock, random, options);
     await log.reloadHead();
+    if (options.spool) {
+      log.spooled = (await options.spool.read()).length;
+      if (log.spooled > 0) await log.replay();
+    }
     return log;
   }
 
-  record(entry: AuditEntry): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** True while records wait in the spool for the store to come back. */
+  get spooling(): boolean {
+    return this.spooled > 0;
+  }
+
+  record(entry: AuditEntry): Promise<AuditReceipt> {
+    return new Promise<AuditReceipt>((resolve, reject) => {
       this.queue.push({ entry, id: newId('event', this.random), atMs: this.clock.nowMs(), resolve, reject });
-      if (!this.flushing) this.flushing = this.drain();
+      this.kick();
     });
   }
 
-  /** Resolves once everything recorded so far is stored (or failed). */
+  /**
+   * Replays what is spooled into the store (when it answers again). Resolves true
+   * once nothing is left in the spool, false when the store still refuses.
+   */
+  async replay(): Promise<boolean> {
+    if (!this.spooling) return true;
+    this.replayWanted = true;
+    this.kick();
+    await this.flush();
+    return !this.spooling;
+  }
+
+  /** Resolves once everything recorded so far is durable (or failed). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+  }
+
+  private kick(): void {
+    if (!this.flushing) this.flushing = this.drain();
   }
 
   private async drain(): Promise<void> {
     // Yield once so records made in the same tick share a transaction.
     await Promise.resolve();
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 || this.replayWanted) {
+      if (this.replayWanted) {
+        this.replayWanted = false;
+        await this.replaySpool().catch(() => undefined);
+      }
       const batch = this.queue;
       this.queue = [];
-      let seq = this.headSeq;
-      let prevHash = this.headHash;
-      const events: AuditEvent[] = batch.map((p) => {
-        seq += 1;
-        const unhashed = {
-          segment: this.segment,
-          seq,
-          id: p.id,
-          type: p.entry.type,
-          atMs: p.atMs,
-          taskId: p.entry.taskId ?? null,
-          agentId: p.entry.agentId ?? null,
-          data: p.entry.data,
-          prevHash,
-        };
-        const event = { ...unhashed, hash: hashEvent(unhashed) };
-        prevHash = event.hash;
-        return event;
-      });
+      if (batch.length === 0) continue;
+      if (this.spooling) {
+        await this.toSpool(batch);
+        continue;
+      }
+      const { events, seq, prevHash } = this.chain(batch.map((p) => ({ id: p.id, atMs: p.atMs, entry: p.entry })));
       try {
-        await this.repo.append(events);
+        await this.appendWithin(events);
         this.headSeq = seq;
         this.headHash = prevHash;
-        for (const p of batch) p.resolve();
+        for (const p of batch) p.resolve('stored');
       } catch (err) {
-        for (const p of batch) p.reject(err);
-        // Another writer may own this segment, or the store hiccuped: re-read the head before going on.
-        await this.reloadHead().catch(() => undefined);
+        this.options.onStoreFault?.(err);
+        if (this.options.spool) {
+          await this.toSpool(batch);
+        } else {
+          for (const p of batch) p.reject(err);
+          // Another writer may own this segment, or the store hiccuped: re-read the head before going on.
+          await this.reloadHead().catch(() => undefined);
+        }
       }
     }
     this.flushing = null;
+  }
+
+  private chain(items: readonly { id: EventId; atMs: number; entry: AuditEntry }[]): { events: AuditEvent[]; seq: number; prevHash: string } {
+    let seq = this.headSeq;
+    let prevHash = this.headHash;
+    const events = items.map(({ id, atMs, entry }) => {
+      seq += 1;
+      const unhashed = { segment: this.segment, seq, id, type: entry.type, atMs, taskId: entry.taskId ?? null, agentId: entry.agentId ?? null, data: entry.data, prevHash };
+      const event = { ...unhashed, hash: hashEvent(unhashed) };
+      prevHash = event.hash;
+      return event;
+    });
+    return { events, seq, prevHash };
+  }
+
+  /** A write that hangs (a black-holed connection) counts as failed once its time is up. */
+  private async appendWithin(events: readonly AuditEvent[]): Promise<void> {
+    const ms = this.options.appendTimeoutMs;
+    if (ms === undefined) return this.repo.append(events);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`audit append did not finish within ${ms} ms`)), ms);
+    });
+    try {
+      await Promise.race([this.repo.append(events), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async toSpool(batch: readonly Pending[]): Promise<void> {
+    // afterSeq: the last seq known stored. A write that timed out may still have landed after it; replay skips those ids.
+    const lines: SpooledEntry[] = batch.map((p) => ({ id: p.id, atMs: p.atMs, type: p.entry.type, taskId: p.entry.taskId ?? null, agentId: p.entry.agentId ?? null, data: p.entry.data, afterSeq: this.headSeq }));
+    try {
+      await this.options.spool!.append(lines);
+      this.spooled += lines.length;
+      for (const p of batch) p.resolve('spooled');
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  /** Moves the spool into the store, chained after the stored head; leaves it in place on any failure. */
+  private async replaySpool(): Promise<void> {
+    const spool = this.options.spool;
+    if (!spool) return;
+    const entries = await spool.read();
+    if (entries.length === 0) {
+      this.spooled = 0;
+      return;
+    }
+    await this.reloadHead();
+    const afterSeq = Math.min(...entries.map((e) => e.afterSeq));
+    // Ids already stored: a write that timed out but landed, or a replay cut short by a crash.
+    const stored = new Set<string>();
+    for (let cursor = afterSeq; ; ) {
+      const page = await this.repo.list({ segment: this.segment, afterSeq: cursor, limit: 1000, order: 'asc' });
+      for (const e of page) stored.add(e.id);
+      if (page.length < 1000) break;
+      cursor = page[page.length - 1]!.seq;
+    }
+    const todo = entries.filter((e) => !stored.has(e.id));
+    for (let i = 0; i < todo.length; i += REPLAY_CHUNK) {
+      const chunk = todo.slice(i, i + REPLAY_CHUNK).map((e) => ({ id: e.id as EventId, atMs: e.atMs, entry: { type: e.type, taskId: e.taskId, agentId: e.agentId, data: e.data } }));
+      const { events, seq, prevHash } = this.chain(chunk);
+      await this.appendWithin(events);
+      this.headSeq = seq;
+      this.headHash = prevHash;
+    }
+    await spool.clear();
+    this.spooled = 0;
   }
 
   private async reloadHead(): Promise<void> {

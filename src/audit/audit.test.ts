@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { manualClock, sequenceRandom } from '../core/index.js';
-import { openSqliteStore } from '../store/index.js';
+import { fileAuditSpool, memoryAuditSpool, openSqliteStore } from '../store/index.js';
 import { AuditLog, GENESIS_HASH, hashEvent, verifyChain } from './index.js';
 
 describe('audit log', () => {
@@ -65,5 +65,70 @@ describe('audit log', () => {
     assert.deepEqual(events.map((e) => [e.seq, e.data.n]), [[1, 2]]);
     assert.equal((await verifyChain(store.audit)).ok, true);
     await store.close();
+  });
+
+  it('with a spool: a failed write is spooled, later records queue behind it, and replay stores them in order', async () => {
+    const store = await openSqliteStore(':memory:');
+    let fail = false;
+    const faults: unknown[] = [];
+    const flaky = { ...store.audit, append: async (events: Parameters<typeof store.audit.append>[0]) => (fail ? Promise.reject(new Error('disk full')) : store.audit.append(events)) };
+    const log = await AuditLog.open(flaky, 'main', manualClock(), sequenceRandom(), { spool: memoryAuditSpool(), onStoreFault: (e) => faults.push(e) });
+    assert.equal(await log.record({ type: 'decision', data: { n: 1 } }), 'stored');
+    fail = true;
+    assert.deepEqual(await Promise.all([2, 3].map((n) => log.record({ type: 'decision', data: { n } }))), ['spooled', 'spooled']);
+    assert.equal(log.spooling, true);
+    assert.equal(faults.length, 1);
+    fail = false;
+    // Still spooling: nothing may overtake what waits in the spool.
+    assert.equal(await log.record({ type: 'decision', data: { n: 4 } }), 'spooled');
+    assert.equal(await log.replay(), true);
+    assert.equal(await log.record({ type: 'decision', data: { n: 5 } }), 'stored');
+    const events = await store.audit.list({ segment: 'main' });
+    assert.deepEqual(events.map((e) => [e.seq, e.data.n]), [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]);
+    assert.equal((await verifyChain(store.audit)).ok, true);
+    await store.close();
+  });
+
+  it('a write that timed out but landed is not stored twice by the replay', async () => {
+    const store = await openSqliteStore(':memory:');
+    let slow = false;
+    let landed: Promise<void> | undefined;
+    const hanging = {
+      ...store.audit,
+      append: (events: Parameters<typeof store.audit.append>[0]) => {
+        if (!slow) return store.audit.append(events);
+        // Lands in the store, but only after the caller stopped waiting (a black-holed answer).
+        landed = new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => store.audit.append(events));
+        return landed;
+      },
+    };
+    const log = await AuditLog.open(hanging, 'main', manualClock(), sequenceRandom(), { spool: memoryAuditSpool(), appendTimeoutMs: 10 });
+    await log.record({ type: 'decision', data: { n: 1 } });
+    slow = true;
+    assert.equal(await log.record({ type: 'decision', data: { n: 2 } }), 'spooled');
+    await landed;
+    slow = false;
+    assert.equal(await log.replay(), true);
+    const events = await store.audit.list({ segment: 'main' });
+    assert.deepEqual(events.map((e) => e.data.n), [1, 2]);
+    assert.equal((await verifyChain(store.audit)).ok, true);
+    await store.close();
+  });
+
+  it('a spool left by a crash is replayed when the log opens; a torn last line (never acknowledged) is dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mandate-spool-'));
+    const store = await openSqliteStore(':memory:');
+    const file = join(dir, 'spool.jsonl');
+    const failing = { ...store.audit, append: async () => Promise.reject(new Error('read-only file system')) };
+    const before = await AuditLog.open(failing, 'main', manualClock(), sequenceRandom('a'), { spool: fileAuditSpool(file) });
+    for (const n of [1, 2, 3]) assert.equal(await before.record({ type: 'decision', data: { n } }), 'spooled');
+    appendFileSync(file, '{"id":"evt_torn","atMs":1,"ty');
+    const after = await AuditLog.open(store.audit, 'main', manualClock(), sequenceRandom('b'), { spool: fileAuditSpool(file) });
+    assert.equal(after.spooling, false);
+    assert.equal(readFileSync(file, 'utf8'), '');
+    assert.deepEqual((await store.audit.list({ segment: 'main' })).map((e) => e.data.n), [1, 2, 3]);
+    assert.equal((await verifyChain(store.audit)).ok, true);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -13,6 +13,7 @@ export const AUDIT_EVENT_TYPES = [
   'task.completed',
   'revocation',
   'decision',
+  'decision.withdrawn',
   'tool.result',
   'tool.registered',
   'gateway.refused',
@@ -60,7 +61,11 @@ export interface AuditEvent {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** Where a record became durable: in the store, or in the local spool while the store is out of reach. */
+export type AuditReceipt = 'stored' | 'spooled';
+
 /** The port through which every context records what happened; resolves once the event is durable. */
 export interface AuditSink {
-  record(entry: AuditEntry): Promise<void>;
+  // void: a sink that only ever stores (tests, in-process fakes).
+  record(entry: AuditEntry): Promise<AuditReceipt | void>;
 }

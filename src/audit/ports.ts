@@ -1,4 +1,5 @@
 import type { TaskId } from '../core/index.js';
+import type { AgentId } from '../core/index.js';
 import type { AuditEvent, AuditEventType } from './model.js';
 
 export interface AuditQuery {
@@ -17,4 +18,25 @@ export interface AuditRepo {
   last(segment: string): Promise<AuditEvent | undefined>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
   segments(): Promise<string[]>;
+}
+
+/** A record waiting in the spool: everything but its place in the chain, which replay assigns. */
+export interface SpooledEntry {
+  id: string;
+  atMs: number;
+  type: AuditEventType;
+  taskId: TaskId | null;
+  agentId: AgentId | null;
+  data: Record<string, unknown>;
+  /** The last seq known stored when this was spooled. */
+  afterSeq: number;
+}
+
+/** A local append-only file of records the store could not take; written durably before a caller resumes. */
+export interface AuditSpool {
+  append(entries: readonly SpooledEntry[]): Promise<void>;
+  /** Everything spooled, in the order it was appended; a torn last line (a crash mid-write) is dropped. */
+  read(): Promise<SpooledEntry[]>;
+  /** Empties the spool once its records are stored. */
+  clear(): Promise<void>;
 }

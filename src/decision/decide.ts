@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/model.js';
+import type { AuditReceipt, AuditSink } from '../audit/model.js';
 import { CodedError, newId, type AgentId, type Clock, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
@@ -16,8 +16,10 @@ export interface DecisionPorts {
   /** Tasks and agents by id, usually through a cache. */
   getTask(id: TaskId): Promise<Task | undefined>;
   getAgent(id: AgentId): Promise<Agent | undefined>;
-  /** Atomic per-task call counting; undefined when `maxCalls` is used up. */
+  /** Atomic per-task call counting; undefined when `maxCalls` is used up or the task has ended. */
   incrementCalls(id: TaskId, maxCalls: number | null): Promise<number | undefined>;
+  /** The task as the store has it now, past every cache (another replica may have ended it). */
+  reloadTask(id: TaskId): Promise<Task | undefined>;
   tools: ToolCatalog;
   ceiling: { evaluate(req: CedarRequest): PolicyEvaluation; readonly version: number };
   /** Step-up requests bound to the exact action (see src/approvals). */
@@ -34,8 +36,12 @@ export interface DecisionPorts {
     observe(task: Task, d: ObservedDecision): Promise<void>;
     score(b: Behaviour): number;
   };
-  /** False when this replica has not reached the store for too long: it may be missing revocations. */
-  storeFresh(): boolean;
+  /**
+   * False while this replica cannot use its store: it has not read it for too long
+   * (it may be missing revocations), a store call just failed or hung, or audit
+   * records wait in the local spool.
+   */
+  storeAvailable(): boolean;
   audit: AuditSink;
   clock: Clock;
   random: Random;
@@ -63,7 +69,8 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
     decision = refusal(req, ports, known, err);
   }
   let trail: { labels: string[]; toolsCalled: string[] } | undefined;
-  if (known.task) {
+  // An outage or a fault of ours is not the agent's behaviour: it must not count towards its drift.
+  if (known.task && !isFault(decision.reason.code)) {
     const task = known.task;
     try {
       await ports.monitor.observe(task, { outcome: decision.outcome, code: decision.reason.code, tool: decision.tool, toolKind: ports.tools.get(decision.tool)?.kind, plan: task.mandate.plan });
@@ -75,8 +82,9 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
       if (decision.outcome !== 'deny') decision = { ...decision, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'the monitor could not record this call' }, callCount: null };
     }
   }
+  let receipt;
   try {
-    await ports.audit.record({
+    receipt = await ports.audit.record({
       type: 'decision',
       taskId: decision.taskId,
       agentId: decision.agentId,
@@ -101,8 +109,35 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
     });
   } catch {
     if (decision.outcome !== 'deny') return { ...decision, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'the audit record could not be written' }, callCount: null };
+    return decision;
   }
-  return decision;
+  if (decision.outcome === 'deny') return decision;
+  // Last look before an allow (or a step-up) leaves: a revocation that landed while this decision
+  // waited on the store wins, so once a revoke call has returned, nothing answered after it allows.
+  const withdrawal = withdrawalOf(known, ports, receipt);
+  if (!withdrawal) return decision;
+  const withdrawn: Decision = { ...decision, outcome: 'deny', layer: layerOf(withdrawal.code), reason: withdrawal, callCount: null, stepUp: [] };
+  await ports.audit
+    .record({ type: 'decision.withdrawn', taskId: decision.taskId, agentId: decision.agentId, data: { decisionId: decision.id, was: decision.outcome, code: withdrawal.code } })
+    .catch(() => undefined);
+  return withdrawn;
+}
+
+/** Why an allow decided a moment ago must not be released, if it must not. */
+function withdrawalOf(known: Known, ports: DecisionPorts, receipt: AuditReceipt | void): Decision['reason'] | undefined {
+  const task = known.task;
+  if (task && known.claims) {
+    const revokedBy = ports.revocations.revokedBy({ credentialId: known.claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+    if (revokedBy) return { code: 'credential.revoked', message: `the task credential was revoked (${revokedBy}) while this call was being decided` };
+  }
+  // The record is safe in the local spool, but the store is out of reach: fail closed, as every call after this one will.
+  if (receipt === 'spooled') return { code: 'store.unreachable', message: 'the store stopped answering while this call was being decided' };
+  return undefined;
+}
+
+/** Codes that say something failed on our side, not that the agent did something. */
+function isFault(code: ErrorCode): boolean {
+  return code === 'store.unreachable' || code === 'internal.error';
 }
 
 async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Known): Promise<Decision> {
@@ -111,7 +146,7 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
     throw new CodedError('request.invalid', 'a decision needs a `tool` name and an `args` object');
   }
   if (typeof req.credential !== 'string' || req.credential.length === 0) throw new CodedError('credential.missing', 'no task credential was presented');
-  if (!ports.storeFresh()) throw new CodedError('store.unreachable', 'this replica cannot reach the store and may not know recent revocations');
+  if (!ports.storeAvailable()) throw new CodedError('store.unreachable', 'this replica cannot reach its store now, and may not know recent revocations');
   // 1-2. authenticate and check revocation
   const { claims, task } = await authenticateCredential(req.credential, ports, known);
   const now = ports.clock.nowMs();
@@ -161,7 +196,12 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
   const base = decisionBase(req, ports, known);
   const permit = async (reason: Decision['reason'], approvalId: string | null): Promise<Decision> => {
     const count = await ports.incrementCalls(task.id, task.mandate.limits.maxCalls ?? null);
-    if (count === undefined) throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
+    if (count === undefined) {
+      // Refused by the store: the limit is used up, or the task ended on another replica before this one heard of it.
+      const current = await ports.reloadTask(task.id);
+      if (!current || current.status !== 'active') throw new CodedError('credential.revoked', `the task has ended (${current?.status ?? 'unknown'})`);
+      throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
+    }
     task.callCount = count;
     ports.rate.add(task.id, now);
     return { ...base, outcome: 'allow', layer: 'policy', reason, policies: evaluation.policyIds, obligations: { redact: evaluation.redact }, callCount: count, approvalId };

@@ -171,7 +171,12 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   };
   const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, response: { '4xx': ErrorSchema }, ...extra } });
 
-  app.get('/healthz', doc('liveness and policy version'), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind }));
+  app.get('/healthz', doc('liveness and policy version'), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind, storeAvailable: plane.decisionPorts.storeAvailable() }));
+  // Readiness: a replica that cannot use its store refuses every call, so a load balancer should send traffic elsewhere.
+  app.get('/readyz', doc('503 while this replica cannot use its store'), async (_req, reply) => {
+    const ready = plane.decisionPorts.storeAvailable();
+    return reply.code(ready ? 200 : 503).send({ ready, store: plane.store.kind });
+  });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Trust domain

@@ -51,9 +51,19 @@ export const ConfigSchema = z
         catchUpMs: z.number().int().min(100).max(60_000).default(5000),
         /** Unable to reach the store for longer than this, a replica denies every call (`store.unreachable`). */
         failClosedAfterMs: z.number().int().min(1000).max(600_000).default(15_000),
+        /**
+         * A store call on the decision path that has not answered in this time fails: the
+         * call is denied (`store.unreachable`) and so is every call after it, at once,
+         * until the store answers a probe again.
+         */
+        answerWithinMs: z.number().int().min(20).max(10_000).default(250),
+        /** How often a store that stopped answering is probed. */
+        probeMs: z.number().int().min(10).max(10_000).default(200),
+        /** Any query (decision path or not) that has not answered in this time fails and its connection is replaced. */
+        queryTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
       })
       .strict()
-      .default({ url: 'file:.mandate/mandate.db', catchUpMs: 5000, failClosedAfterMs: 15_000 }),
+      .default({ url: 'file:.mandate/mandate.db', catchUpMs: 5000, failClosedAfterMs: 15_000, answerWithinMs: 250, probeMs: 200, queryTimeoutMs: 5000 }),
     policy: z
       .object({
         /** A directory of `.cedar` files; relative paths are from the config file. */
@@ -102,6 +112,12 @@ export const ConfigSchema = z
       .object({
         /** This writer's hash-chain segment; give every replica its own. */
         segment: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('main'),
+        /**
+         * Records the store cannot take (out of reach, disk full, read-only) are appended here,
+         * fsynced, and replayed into the store in order once it answers. Default: beside
+         * the SQLite file, or `.mandate/audit-spool-<segment>.jsonl`; in memory for `:memory:`.
+         */
+        spoolFile: z.string().min(1).optional(),
       })
       .strict()
       .default({ segment: 'main' }),
@@ -188,6 +204,9 @@ export const ENV_KEYS = [
   'store.url',
   'store.catchUpMs',
   'store.failClosedAfterMs',
+  'store.answerWithinMs',
+  'store.probeMs',
+  'store.queryTimeoutMs',
   'policy.dir',
   'policy.watch',
   'policy.source',
@@ -196,6 +215,7 @@ export const ENV_KEYS = [
   'credentials.audience',
   'credentials.maxTaskTtlSeconds',
   'audit.segment',
+  'audit.spoolFile',
   'monitor.denialsPerMinute',
   'approvals.expirySeconds',
   'approvals.separationOfDuties',
@@ -253,6 +273,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   // The store lives where the control plane runs (./.mandate/ by default), not beside the config file.
   if (config.store.url.startsWith('file:')) config.store.url = `file:${resolve(config.store.url.slice(5))}`;
   config.secrets.keyFile = resolve(config.secrets.keyFile);
+  if (config.audit.spoolFile) config.audit.spoolFile = resolve(config.audit.spoolFile);
   // A stdio upstream runs in the config file's folder unless told otherwise, so relative paths in its args read as they are written.
   for (const upstream of Object.values(config.upstreams)) if (upstream.transport === 'stdio') upstream.cwd = resolve(base, upstream.cwd ?? '.');
   return deepFreeze(config);

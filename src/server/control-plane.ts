@@ -11,7 +11,9 @@ import { grantMandate, type Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest, loadPolicies, readCedarFiles } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
 import { SecretVault, loadVaultKey } from '../secrets/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } from '../store/index.js';
+import type { AuditSpool } from '../audit/index.js';
+import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
 
 export interface ControlPlaneOptions {
@@ -85,6 +87,8 @@ export class ControlPlane {
     readonly audit: AuditLog,
     readonly tools: MutableToolCatalog,
     readonly secrets: SecretVault,
+    /** Whether the store can be used now; every store call on the decision path goes through it. */
+    readonly health: StoreHealth,
     private readonly adminTokenHash: string,
     readonly clock: Clock,
     readonly random: Random,
@@ -116,14 +120,27 @@ export class ControlPlane {
       respond: (task, signal, response, score) => this.respondToDrift(task, signal, response, score),
       publish: (taskId) => store.changes.publish({ kind: 'task', taskId, origin: this.replicaId }),
     });
+    const guard = <T>(call: Promise<T>) => health.guard(call);
     this.decisionPorts = {
-      approvals: this.approvals,
-      monitor: this.monitor,
+      approvals: {
+        consume: (...a) => guard(this.approvals.consume(...a)),
+        latestFor: (...a) => guard(this.approvals.latestFor(...a)),
+        request: (...a) => guard(this.approvals.request(...a)),
+      },
+      monitor: {
+        state: (task) => guard(this.monitor.state(task)),
+        observe: (task, d) => guard(this.monitor.observe(task, d)),
+        score: (b) => this.monitor.score(b),
+      },
       verifyCredential: (t) => credentials.verify(t),
       revocations: credentials.revocationSet,
-      getTask: (id) => this.tasks.get(id),
-      getAgent: (id) => this.agents.get(id),
-      incrementCalls: (id, max) => store.tasks.incrementCalls(id, max),
+      getTask: (id) => guard(this.tasks.get(id)),
+      getAgent: (id) => guard(this.agents.get(id)),
+      incrementCalls: (id, max) => guard(store.tasks.incrementCalls(id, max)),
+      reloadTask: async (id) => {
+        this.tasks.forget(id);
+        return guard(this.tasks.get(id));
+      },
       tools,
       ceiling: policy,
       buildCedarRequest,
@@ -133,12 +150,13 @@ export class ControlPlane {
       random,
       environment: config.environment,
       // Real elapsed time, not the domain clock: a skewed clock (tests, the demo) must not fake an outage.
-      storeFresh: () => performance.now() - this.lastStoreSyncMs <= config.store.failClosedAfterMs,
+      storeAvailable: () => health.available && !audit.spooling && performance.now() - this.lastStoreSyncMs <= config.store.failClosedAfterMs,
     };
     this.lastStoreSyncMs = performance.now();
     // Other replicas' revocations apply at once; the periodic re-read covers a missed or dropped notification.
     store.changes.subscribe((change) => {
       if (change.kind === 'revocation') credentials.revocationSet.add(change.revocation as Revocation);
+      else if (change.kind === 'gap') void this.syncWithStore();
       else if (change.kind === 'tool') void this.loadRegisteredTools().catch(() => undefined);
       else if (change.kind === 'policy') void this.syncPolicies().catch(() => undefined);
       else if (change.origin !== this.replicaId) {
@@ -200,9 +218,22 @@ export class ControlPlane {
     const policy = PolicyEngine.fromDir(config.policy.dir);
     // OpenAPI documents are read before the store opens: a bad one fails start-up with nothing to clean up.
     const apiActions = loadApiActions(config.apis);
-    const store = await openStore(config.store.url);
+    const store = await openStore(config.store.url, { queryTimeoutMs: config.store.queryTimeoutMs });
+    let plane: ControlPlane | undefined;
     try {
-      const audit = await AuditLog.open(store.audit, config.audit.segment, clock, random);
+      const health = new StoreHealth({
+        answerWithinMs: config.store.answerWithinMs,
+        probeMs: config.store.probeMs,
+        ping: () => store.ping(),
+        // Back only once the spool is in the store (the chain stays in order) and revocations are re-read.
+        recover: async () => (await audit.replay()) && (plane === undefined || (await plane.syncWithStore())),
+        log,
+      });
+      const audit = await AuditLog.open(store.audit, config.audit.segment, clock, random, {
+        spool: auditSpoolFor(config),
+        appendTimeoutMs: config.store.answerWithinMs,
+        onStoreFault: (err) => health.fault(err),
+      });
       const maxTtl = Math.max(config.credentials.maxTaskTtlSeconds, config.identity.svidTtlSeconds);
       const kidsBefore = (await store.keys.list()).length;
       const keys = await KeyRing.open(store.keys, clock, maxTtl);
@@ -233,7 +264,7 @@ export class ControlPlane {
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
       const catalog = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
       const secrets = new SecretVault(store.secrets, loadVaultKey(config.secrets), audit, clock);
-      const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, adminTokenHash, clock, random, apiActions, opts);
+      plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, health, adminTokenHash, clock, random, apiActions, opts);
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
@@ -459,13 +490,15 @@ export class ControlPlane {
   }
 
   /** Re-reads the revocations (and the policy version); a failure leaves the freshness clock running towards fail-closed. */
-  async syncWithStore(): Promise<void> {
+  async syncWithStore(): Promise<boolean> {
     try {
       await this.credentials.loadRevocations();
       await this.syncPolicies();
       this.lastStoreSyncMs = performance.now();
+      return true;
     } catch {
       // unreachable store: decisions start denying once failClosedAfterMs has passed
+      return false;
     }
   }
 
@@ -506,6 +539,7 @@ export class ControlPlane {
   }
 
   async close(): Promise<void> {
+    this.health.close();
     this.stopWatch?.();
     clearInterval(this.sweeper);
     clearInterval(this.catchUp);
@@ -516,6 +550,15 @@ export class ControlPlane {
     await this.audit.flush();
     await this.store.close();
   }
+}
+
+/** Where audit records wait while the store cannot take them: a file beside the store, or memory for `:memory:`. */
+function auditSpoolFor(config: Config): AuditSpool {
+  if (config.audit.spoolFile) return fileAuditSpool(config.audit.spoolFile);
+  const url = config.store.url;
+  if (url === ':memory:') return memoryAuditSpool();
+  const dir = url.startsWith('file:') ? dirname(url.slice('file:'.length)) : resolve('.mandate');
+  return fileAuditSpool(`${dir}/audit-spool-${config.audit.segment}.jsonl`);
 }
 
 /** The config schema refuses clashes already; this keeps one that gets past it (a config built in code) a start-up ConfigError. */

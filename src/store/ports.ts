@@ -18,7 +18,9 @@ export type Change =
   | { kind: 'revocation'; revocation: { id: string; kind: 'credential' | 'task' | 'agent' | 'principal'; subject: string; reason: string; createdAtMs: number; expiresAtMs: number } }
   | { kind: 'task'; taskId: string; /** The replica that made the change; it does not need to re-read it. */ origin?: string }
   | { kind: 'tool'; name: string }
-  | { kind: 'policy'; version: number };
+  | { kind: 'policy'; version: number }
+  /** The feed was cut and is back: changes may have been missed, so re-read the store. */
+  | { kind: 'gap' };
 
 /** A policy set kept in the store, so every replica serves the same version. */
 export interface StoredPolicySet {

@@ -1,36 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import YAML from 'yaml';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, dropPostgresSchema, grantTask, http, postgresUrl, startTestServer, until as waitUntil } from '../helpers.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, dropPostgresSchema, grantTask, http, postgresUrl, serve, startTestServer, until as waitUntil } from '../helpers.js';
 
 const PG = postgresUrl();
 const CATCH_UP_MS = 500;
 
 /** The shared bounded wait, polling every 20 ms. */
 const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number) => waitUntil(what, probe, timeoutMs, 20);
-
-/** Starts `mandate serve` as its own process and resolves with its URL. */
-async function serve(config: string, segment: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/mandate.js'), 'serve', '--config', config], {
-    env: { ...process.env, MANDATE_AUDIT_SEGMENT: segment, MANDATE_SERVER_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const m = /mandate listening on (\S+)/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`mandate serve exited with ${code}`)));
-  });
-  return { url, child };
-}
 
 describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_TEST_POSTGRES_URL outside CI' }, () => {
   let dir: string;
@@ -48,8 +30,8 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     config.server = { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN };
     config.secrets = { keyFile: join(dir, 'secrets.key') };
     writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
-    a = await serve(join(dir, 'mandate.yaml'), 'replica-a');
-    b = await serve(join(dir, 'mandate.yaml'), 'replica-b');
+    a = await serve(join(dir, 'mandate.yaml'), { MANDATE_AUDIT_SEGMENT: 'replica-a' });
+    b = await serve(join(dir, 'mandate.yaml'), { MANDATE_AUDIT_SEGMENT: 'replica-b' });
   });
   after(async () => {
     for (const r of [a, b]) r?.child.kill();

@@ -63,6 +63,9 @@ export interface UpstreamPoolOptions {
  */
 export class UpstreamPool {
   private readonly states = new Map<string, UpstreamState>();
+  private closed = false;
+  /** Every stdio process started and not yet closed, whatever state it is in: none may outlive close(). */
+  private readonly live = new Set<Connection>();
 
   constructor(
     upstreams: UpstreamsConfig,
@@ -143,7 +146,10 @@ export class UpstreamPool {
   }
 
   async close(): Promise<void> {
+    // A call or notification still in flight must not start a process that nothing will ever stop.
+    this.closed = true;
     await Promise.all([...this.states.keys()].map((name) => this.stop(name)));
+    await Promise.all([...this.live].map((conn) => conn.close().catch(() => undefined)));
   }
 
   private state(upstream: string): UpstreamState {
@@ -153,6 +159,7 @@ export class UpstreamPool {
   }
 
   private connect(name: string, state: UpstreamState): Promise<Connection> {
+    if (this.closed) return Promise.reject(new CodedError('gateway.upstream_unavailable', 'the gateway is shutting down'));
     if (state.connection) return state.connection;
     const now = this.opts.clock.nowMs();
     if (now < state.retryAtMs) {
@@ -192,10 +199,15 @@ export class UpstreamPool {
     const client = new Client({ name: 'mandate-gateway', version: '0.1.0' });
     const conn: Connection = {
       request: (method, params, timeoutMs) => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs }),
-      close: () => client.close(),
+      close: async () => {
+        this.live.delete(conn);
+        await client.close();
+        await transport.close();
+      },
       pid: null,
       tools: undefined,
     };
+    this.live.add(conn);
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => this.toolsChanged(name, conn));
     client.onclose = () => {
       // A close we did not ask for is a crash: back off before the next start.
@@ -209,8 +221,7 @@ export class UpstreamPool {
     } catch (err) {
       // A start that failed (or timed out) must not leave its process behind.
       state.closing = true;
-      await client.close().catch(() => undefined);
-      await transport.close().catch(() => undefined);
+      await conn.close().catch(() => undefined);
       throw err;
     }
     conn.pid = transport.pid;

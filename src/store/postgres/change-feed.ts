@@ -16,20 +16,27 @@ const ChangeSchema = z.union([
 
 /**
  * LISTEN/NOTIFY on one dedicated connection per replica, reconnected with
- * backoff when it drops. Notifications from other schemas (other deployments
- * sharing the database) are ignored; payloads are parsed, never trusted.
+ * backoff when it drops. A silent connection (packets dropped) is found by a
+ * heartbeat query and replaced. After every reconnection subscribers get a
+ * `gap` change, so they re-read what they may have missed. Notifications from
+ * other schemas (other deployments sharing the database) are ignored; payloads
+ * are parsed, never trusted.
  */
-export function postgresChangeFeed(pool: pg.Pool, connectionString: string, schema: string | null, applicationName: string): ChangeFeed {
+export function postgresChangeFeed(pool: pg.Pool, connectionString: string, schema: string | null, applicationName: string, timeoutMs = 5000): ChangeFeed {
   const listeners: ((c: Change) => void)[] = [];
   const scope = schema ?? 'public';
   let client: pg.Client | undefined;
   let closed = false;
-  let retryMs = 250;
+  let retryMs = 100;
   let timer: NodeJS.Timeout | undefined;
+  let connectedOnce = false;
 
+  const emit = (change: Change) => {
+    for (const l of listeners) l(change);
+  };
   const connect = async (): Promise<void> => {
     if (closed) return;
-    const c = new pg.Client({ connectionString, application_name: applicationName });
+    const c = new pg.Client({ connectionString, application_name: applicationName, connectionTimeoutMillis: timeoutMs, keepAlive: true });
     c.on('error', () => undefined);
     c.on('end', () => {
       if (client === c) client = undefined;
@@ -40,7 +47,7 @@ export function postgresChangeFeed(pool: pg.Pool, connectionString: string, sche
         const parsed = JSON.parse(msg.payload ?? '') as { scope?: unknown; change?: unknown };
         if (parsed.scope !== scope) return;
         const change = ChangeSchema.safeParse(parsed.change);
-        if (change.success) for (const l of listeners) l(change.data as Change);
+        if (change.success) emit(change.data as Change);
       } catch {
         // a garbled notification is dropped; the catch-up read covers it
       }
@@ -49,7 +56,9 @@ export function postgresChangeFeed(pool: pg.Pool, connectionString: string, sche
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
       client = c;
-      retryMs = 250;
+      retryMs = 100;
+      if (connectedOnce) emit({ kind: 'gap' });
+      connectedOnce = true;
     } catch {
       await c.end().catch(() => undefined);
       schedule();
@@ -62,9 +71,27 @@ export function postgresChangeFeed(pool: pg.Pool, connectionString: string, sche
       void connect();
     }, retryMs);
     timer.unref();
-    retryMs = Math.min(retryMs * 2, 5000);
+    retryMs = Math.min(retryMs * 2, 1000);
   };
   void connect();
+  // A dropped-packet outage leaves the connection open and silent: a query that does not come back replaces it.
+  const heartbeat = setInterval(() => {
+    const c = client;
+    if (!c) return;
+    let answered = false;
+    const deadline = setTimeout(() => {
+      if (answered || client !== c) return;
+      client = undefined;
+      // end() waits on the dead socket; destroying it fires 'end', which reconnects.
+      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }, timeoutMs);
+    deadline.unref();
+    c.query('SELECT 1').then(
+      () => void (answered = true),
+      () => undefined,
+    );
+  }, Math.max(1000, Math.floor(timeoutMs / 2)));
+  heartbeat.unref();
 
   return {
     publish: async (change) => {
@@ -74,6 +101,7 @@ export function postgresChangeFeed(pool: pg.Pool, connectionString: string, sche
     close: async () => {
       closed = true;
       if (timer) clearTimeout(timer);
+      clearInterval(heartbeat);
       listeners.splice(0);
       await client?.end().catch(() => undefined);
     },

@@ -15,7 +15,8 @@ export async function openSqliteStore(file: string): Promise<Store> {
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a crash can lose the last commits but never corrupts the file.
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  // Short: better-sqlite3 waits synchronously, and a database locked by another process must be refused fast, not stall every decision.
+  sqlite.pragma('busy_timeout = 100');
   // Checkpoints copy the WAL into the database with an fsync; doing that every 4 MB stalls the hot path every few hundred writes.
   sqlite.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });

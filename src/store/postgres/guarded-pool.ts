@@ -1,0 +1,59 @@
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import type pg from 'pg';
+
+/**
+ * The pool Kysely sees. pg emits `error` on a pooled client whose connection
+ * drops (`pg_terminate_backend`, a restart, a failover, an idle timeout); with
+ * no listener Node turns that into an uncaught exception and the replica dies.
+ * Here every client has a listener while it is idle and while it is checked
+ * out, a query that does not answer within `queryTimeoutMs` fails, and a client
+ * that saw a connection error or a timeout is destroyed on release instead of
+ * going back to the pool, so the next query gets a fresh connection.
+ */
+export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): PostgresPool {
+  // An idle client lost its connection: the pool has already dropped it, and the next checkout connects afresh.
+  pool.on('error', () => undefined);
+  const states = new WeakMap<pg.PoolClient, { broken: Error | undefined }>();
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let state = states.get(client);
+      if (!state) {
+        const fresh: { broken: Error | undefined } = { broken: undefined };
+        // Attached once per client and never removed: an error may arrive while a query is not yet running.
+        client.on('error', (err) => void (fresh.broken = err));
+        states.set(client, fresh);
+        state = fresh;
+      }
+      const current = state;
+      const query = (async (text: unknown, parameters?: readonly unknown[]) => {
+        if (typeof text !== 'string') return client.query(text as never);
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            current.broken = new Error(`query timeout: no answer from PostgreSQL within ${queryTimeoutMs} ms`);
+            reject(current.broken);
+          }, queryTimeoutMs);
+        });
+        const running = client.query(text, parameters as unknown[]);
+        running.catch(() => undefined);
+        try {
+          return await Promise.race([running, timeout]);
+        } catch (err) {
+          // A server-side refusal (a SQLSTATE outside the connection classes) leaves the connection usable.
+          const code = (err as { code?: unknown }).code;
+          if (!(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57|58)/.test(code))) current.broken ??= err as Error;
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+      }) as unknown as PostgresPoolClient['query'];
+      return {
+        query,
+        // Destroyed, not pooled, after a connection error or a timeout.
+        release: () => client.release(current.broken),
+      };
+    },
+    end: () => pool.end(),
+  };
+}

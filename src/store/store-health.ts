@@ -1,0 +1,137 @@
+import { CodedError } from '../core/index.js';
+
+export interface StoreHealthOptions {
+  /** A store call on the decision path that takes longer than this fails, and the store is marked down. */
+  answerWithinMs: number;
+  /** How often a down store is probed. */
+  probeMs: number;
+  /** A cheap round trip to the store. */
+  ping(): Promise<void>;
+  /** Runs once the store answers again (replay the audit spool, catch up); false keeps it down. */
+  recover(): Promise<boolean>;
+  log?: (line: string) => void;
+}
+
+/**
+ * Whether this replica can use its store right now. Every store call on the
+ * decision path goes through `guard`: one that hangs (a black-holed connection)
+ * or fails with a connection or I/O error marks the store down, and from then on
+ * decisions are refused at once, without waiting on the store, until a probe
+ * gets through and recovery (replaying the audit spool) succeeds.
+ */
+export class StoreHealth {
+  private downSinceMs: number | null = null;
+  private readonly waiting = new Set<(err: CodedError) => void>();
+  private probe: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly o: StoreHealthOptions) {}
+
+  get available(): boolean {
+    return this.downSinceMs === null;
+  }
+
+  /** A store call failed or hung: stop waiting on the store and probe it until it answers. */
+  fault(err: unknown): void {
+    if (this.closed) return;
+    if (this.downSinceMs === null) {
+      this.downSinceMs = performance.now();
+      this.o.log?.(`store unreachable, refusing decisions until it answers: ${describe(err)}`);
+      const refusal = unreachable('the store stopped answering');
+      for (const reject of this.waiting) reject(refusal);
+      this.waiting.clear();
+    }
+    this.scheduleProbe();
+  }
+
+  /** Runs a store call within the bound; a fault becomes `store.unreachable`. */
+  async guard<T>(call: Promise<T>): Promise<T> {
+    if (this.downSinceMs !== null) {
+      call.catch(() => undefined);
+      throw unreachable('the store is not answering');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let reject!: (err: CodedError) => void;
+    const bounded = new Promise<never>((_, r) => {
+      reject = r;
+      timer = setTimeout(() => {
+        this.fault(new Error(`a store call took longer than ${this.o.answerWithinMs} ms`));
+        r(unreachable(`the store did not answer within ${this.o.answerWithinMs} ms`));
+      }, this.o.answerWithinMs);
+    });
+    this.waiting.add(reject);
+    try {
+      return await Promise.race([call, bounded]);
+    } catch (err) {
+      if (err instanceof CodedError) throw err;
+      if (!isStoreFault(err)) throw err;
+      this.fault(err);
+      throw unreachable('the store failed the call');
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(reject);
+      call.catch(() => undefined);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.probe);
+  }
+
+  private scheduleProbe(): void {
+    if (this.probe || this.closed) return;
+    this.probe = setTimeout(() => void this.runProbe(), this.o.probeMs);
+    this.probe.unref();
+  }
+
+  private async runProbe(): Promise<void> {
+    let ok = false;
+    try {
+      await withTimeout(this.o.ping(), Math.max(this.o.answerWithinMs, 1000));
+      ok = await this.o.recover();
+    } catch {
+      ok = false;
+    }
+    this.probe = undefined;
+    if (this.closed) return;
+    if (ok) {
+      if (this.downSinceMs !== null) this.o.log?.(`store answering again after ${Math.round(performance.now() - this.downSinceMs)} ms`);
+      this.downSinceMs = null;
+    } else this.scheduleProbe();
+  }
+}
+
+function unreachable(message: string): CodedError {
+  return new CodedError('store.unreachable', message);
+}
+
+/**
+ * Errors that say the store cannot be used right now, as opposed to a bug or a
+ * refused request: lost or refused connections, timeouts, PostgreSQL's
+ * connection, resource and operator classes (08, 53, 57, 58), and SQLite's
+ * I/O, full, read-only, busy and locked results.
+ */
+export function isStoreFault(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (/^(08|53|57|58)[0-9A-Z]{3}$/.test(code)) return true;
+    if (/^SQLITE_(IOERR|FULL|READONLY|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/.test(code)) return true;
+    if (/^E[A-Z]+$/.test(code) && code !== 'ERR_INVALID_ARG_TYPE') return true;
+  }
+  return /connection terminated|connection error|not queryable|timeout|timed out|ECONN|cannot use a pool after calling end/i.test(err.message);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, r) => (timer = setTimeout(() => r(new Error(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
