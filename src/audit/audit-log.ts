@@ -43,6 +43,10 @@ export class AuditLog implements AuditSink {
   private flushing: Promise<void> | null = null;
   private spooled = 0;
   private replayWanted = false;
+  /** Told the store is out of reach: spool at once rather than wait on it, until a replay succeeds. */
+  private down = false;
+  /** Gives up waiting on the write in flight. */
+  private abandonWrite: ((err: Error) => void) | undefined;
 
   private constructor(
     private readonly repo: AuditRepo,
@@ -68,6 +72,13 @@ export class AuditLog implements AuditSink {
     return this.spooled > 0;
   }
 
+  /** The store is known to be out of reach: spool from now on, and stop waiting on the write in flight. */
+  storeDown(): void {
+    if (!this.options.spool) return;
+    this.down = true;
+    this.abandonWrite?.(new Error('the store is out of reach'));
+  }
+
   record(entry: AuditEntry): Promise<AuditReceipt> {
     return new Promise<AuditReceipt>((resolve, reject) => {
       this.queue.push({ entry, id: newId('event', this.random), atMs: this.clock.nowMs(), resolve, reject });
@@ -80,7 +91,7 @@ export class AuditLog implements AuditSink {
    * once nothing is left in the spool, false when the store still refuses.
    */
   async replay(): Promise<boolean> {
-    if (!this.spooling) return true;
+    if (!this.spooling && !this.down) return true;
     this.replayWanted = true;
     this.kick();
     await this.flush();
@@ -107,7 +118,7 @@ export class AuditLog implements AuditSink {
       const batch = this.queue;
       this.queue = [];
       if (batch.length === 0) continue;
-      if (this.spooling) {
+      if (this.spooling || this.down) {
         await this.toSpool(batch);
         continue;
       }
@@ -147,15 +158,18 @@ export class AuditLog implements AuditSink {
   /** A write that hangs (a black-holed connection) counts as failed once its time is up. */
   private async appendWithin(events: readonly AuditEvent[]): Promise<void> {
     const ms = this.options.appendTimeoutMs;
-    if (ms === undefined) return this.repo.append(events);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`audit append did not finish within ${ms} ms`)), ms);
+    const giveUp = new Promise<never>((_, reject) => {
+      this.abandonWrite = reject;
+      if (ms !== undefined) timer = setTimeout(() => reject(new Error(`audit append did not finish within ${ms} ms`)), ms);
     });
+    const write = this.repo.append(events);
+    write.catch(() => undefined);
     try {
-      await Promise.race([this.repo.append(events), timeout]);
+      await Promise.race([write, giveUp]);
     } finally {
       clearTimeout(timer);
+      this.abandonWrite = undefined;
     }
   }
 
@@ -177,7 +191,10 @@ export class AuditLog implements AuditSink {
     if (!spool) return;
     const entries = await spool.read();
     if (entries.length === 0) {
+      // Nothing waits, but the store must answer before records go to it again.
+      await this.reloadHead();
       this.spooled = 0;
+      this.down = false;
       return;
     }
     await this.reloadHead();
@@ -200,6 +217,7 @@ export class AuditLog implements AuditSink {
     }
     await spool.clear();
     this.spooled = 0;
+    this.down = false;
   }
 
   private async reloadHead(): Promise<void> {

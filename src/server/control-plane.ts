@@ -221,15 +221,17 @@ export class ControlPlane {
     const store = await openStore(config.store.url, { queryTimeoutMs: config.store.queryTimeoutMs });
     let plane: ControlPlane | undefined;
     try {
+      let audit: AuditLog | undefined;
       const health = new StoreHealth({
         answerWithinMs: config.store.answerWithinMs,
         probeMs: config.store.probeMs,
         ping: () => store.ping(),
         // Back only once the spool is in the store (the chain stays in order) and revocations are re-read.
-        recover: async () => (await audit.replay()) && (plane === undefined || (await plane.syncWithStore())),
+        recover: async () => audit !== undefined && (await audit.replay()) && (plane === undefined || (await plane.syncWithStore())),
+        onDown: () => audit?.storeDown(),
         log,
       });
-      const audit = await AuditLog.open(store.audit, config.audit.segment, clock, random, {
+      audit = await AuditLog.open(store.audit, config.audit.segment, clock, random, {
         spool: auditSpoolFor(config),
         appendTimeoutMs: config.store.answerWithinMs,
         onStoreFault: (err) => health.fault(err),

@@ -9,6 +9,8 @@ export interface StoreHealthOptions {
   ping(): Promise<void>;
   /** Runs once the store answers again (replay the audit spool, catch up); false keeps it down. */
   recover(): Promise<boolean>;
+  /** Told once when the store goes down (the audit log starts spooling at once). */
+  onDown?: () => void;
   log?: (line: string) => void;
 }
 
@@ -37,6 +39,7 @@ export class StoreHealth {
     if (this.downSinceMs === null) {
       this.downSinceMs = performance.now();
       this.o.log?.(`store unreachable, refusing decisions until it answers: ${describe(err)}`);
+      this.o.onDown?.();
       const refusal = unreachable('the store stopped answering');
       for (const reject of this.waiting) reject(refusal);
       this.waiting.clear();
