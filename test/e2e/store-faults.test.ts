@@ -280,6 +280,10 @@ describe('SQLite faults: disk full and a locked database', { timeout: 60_000 }, 
       other.exec('BEGIN IMMEDIATE');
       for (let i = 0; i < 5; i++) seen.push(await decide(server.url, credential));
       assert.ok(seen.slice(1).every((d) => d.code === 'store.unreachable'), JSON.stringify(seen.slice(1)));
+      // The gateways say the same, as 503 rather than a 401 that would send the agent to re-authenticate.
+      const mcp = await http(server.url, '/mcp', { token: credential, body: { jsonrpc: '2.0', id: 1, method: 'tools/list' }, headers: { accept: 'application/json, text/event-stream' } });
+      assert.equal(mcp.status, 503);
+      assert.match(mcp.text, /store\.unreachable/);
       other.exec('ROLLBACK');
       await until('an allow once the lock is gone', async () => {
         const d = await decide(server.url, credential);

@@ -115,7 +115,12 @@ export class HttpProxy {
         task = await this.ports.authenticate(token);
       } catch (err) {
         // Refused on the very next request once revoked or expired.
-        return this.unauthorized(res, err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid'));
+        const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
+        if (coded.code === 'store.unreachable') {
+          res.setHeader('Retry-After', '1');
+          return sendJson(res, 503, { error: { code: coded.code, message: coded.publicMessage } });
+        }
+        return this.unauthorized(res, coded);
       }
       const method = (req.method ?? 'GET').toUpperCase();
       let proxied: ProxiedPath;

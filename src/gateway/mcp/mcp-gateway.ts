@@ -88,6 +88,11 @@ export class McpGateway {
         // Refused on the very next request once revoked or expired, even mid-session.
         const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
         this.refused(null, coded.code, req.method);
+        // Not the credential's fault: a 401 would send the client to re-authenticate for nothing.
+        if (coded.code === 'store.unreachable') {
+          res.setHeader('Retry-After', '1');
+          return jsonRpcError(res, 503, null, -32001, `${coded.code}: ${coded.publicMessage}`);
+        }
         return this.unauthorized(req, res, coded);
       }
       const sessionId = req.headers[SESSION_HEADER];
