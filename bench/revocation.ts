@@ -1,25 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import YAML from 'yaml';
+import { serve } from '../test/helpers.js';
 import { summarize, type Metrics } from './stats.js';
 
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
-
-async function serve(root: string, config: string, segment: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(root, 'bin/mandate.js'), 'serve', '--config', config], { env: { ...process.env, MANDATE_AUDIT_SEGMENT: segment }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /mandate listening on (\S+)/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`mandate serve exited with ${code}`)));
-  });
-  return { url, child };
-}
 
 /**
  * Two replicas on the real PostgreSQL: revoke a task on A, then ask B until it
@@ -46,8 +34,8 @@ export async function benchRevocation(root: string, adminToken: string, metrics:
   writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
   const replicas: { url: string; child: ChildProcess }[] = [];
   try {
-    replicas.push(await serve(root, join(dir, 'mandate.yaml'), 'bench-a'));
-    replicas.push(await serve(root, join(dir, 'mandate.yaml'), 'bench-b'));
+    replicas.push(await serve(join(dir, 'mandate.yaml'), { MANDATE_AUDIT_SEGMENT: 'bench-a' }));
+    replicas.push(await serve(join(dir, 'mandate.yaml'), { MANDATE_AUDIT_SEGMENT: 'bench-b' }));
     const a = replicas[0]!;
     const b = replicas[1]!;
     const post = async (url: string, path: string, body: unknown, token?: string) =>
