@@ -111,7 +111,14 @@ const toAuditEvent = (r: Selectable<Database['audit_events']>): AuditEvent => ({
 
 /** The one query layer: every repository over Kysely, whatever the dialect underneath. */
 export async function kyselyStore(db: Kysely<Database>, kind: Store['kind'], changes: ChangeFeed): Promise<Store> {
-  await migrate(db);
+  try {
+    await migrate(db, kind);
+  } catch (err) {
+    // A refused or failed migration must not leave the pool or the listener holding the process open.
+    await changes.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
+    throw err;
+  }
   return {
     kind,
     keys: {

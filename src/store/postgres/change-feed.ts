@@ -55,6 +55,11 @@ export function postgresChangeFeed(pool: pg.Pool, connectionString: string, sche
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
+      if (closed) {
+        // Closed while connecting (a store that failed to open): nothing may keep this connection.
+        await c.end().catch(() => undefined);
+        return;
+      }
       client = c;
       retryMs = 100;
       if (connectedOnce) emit({ kind: 'gap' });

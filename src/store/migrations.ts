@@ -1,0 +1,350 @@
+import { sql, type Kysely } from 'kysely';
+import { z } from 'zod';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * One schema change. Versions are numbered from 1 without gaps; a shipped
+ * migration is never edited, a later change is a new migration at the end.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  /** Runs inside the migration's transaction; `db` is bound to that transaction. */
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+  /**
+   * Whether a database from before versioning (no `schema_version`) already has
+   * this change. Only the migrations shipped before versioning need it.
+   */
+  presentBeforeVersioning?(db: Kysely<any>, dialect: Dialect): Promise<boolean>;
+}
+
+/*
+ * INVARIANT: every migration tolerates what releases before versioning left behind.
+ * Those releases ran `CREATE TABLE IF NOT EXISTS` for today's tables at every
+ * start, so a database created by an old release and later opened by a newer one
+ * already has the newer tables, while the tables it created first keep their old
+ * shape. Tables and indexes are therefore created `if not exists`, and the changes
+ * to existing tables (migrations 3 and 7) look before they alter.
+ */
+
+/** The first shipped schema (43fbae3). */
+async function initial(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('settings')
+    .ifNotExists()
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('signing_keys')
+    .ifNotExists()
+    .addColumn('kid', 'text', (c) => c.primaryKey())
+    .addColumn('alg', 'text', (c) => c.notNull())
+    .addColumn('private_jwk', 'text', (c) => c.notNull())
+    .addColumn('public_jwk', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('retired_at_ms', 'bigint')
+    .addColumn('drop_at_ms', 'bigint')
+    .execute();
+  await db.schema
+    .createTable('agents')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('spiffe_id', 'text', (c) => c.notNull().unique())
+    .addColumn('groups', 'text', (c) => c.notNull())
+    .addColumn('attestation', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('disabled_at_ms', 'bigint')
+    .execute();
+  await db.schema
+    .createTable('join_tokens')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('agent_id', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('used_at_ms', 'bigint')
+    .execute();
+  await db.schema
+    .createTable('tasks')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('agent_id', 'text', (c) => c.notNull())
+    .addColumn('agent_name', 'text', (c) => c.notNull())
+    .addColumn('spiffe_id', 'text', (c) => c.notNull())
+    .addColumn('mandate', 'text', (c) => c.notNull())
+    .addColumn('principal', 'text')
+    .addColumn('parent_task_id', 'text')
+    .addColumn('delegation_depth', 'integer', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('credential_id', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('ended_at_ms', 'bigint')
+    .addColumn('end_reason', 'text')
+    .addColumn('call_count', 'integer', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('tasks_agent').ifNotExists().on('tasks').columns(['agent_id', 'created_at_ms']).execute();
+  await db.schema
+    .createTable('revocations')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('subject', 'text', (c) => c.notNull())
+    .addColumn('reason', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('revocations_expiry').ifNotExists().on('revocations').column('expires_at_ms').execute();
+  await createAuditEvents(db, 'audit_events', { uniqueId: true });
+  await createAuditIndexes(db);
+}
+
+async function createAuditEvents(db: Kysely<any>, table: string, opts: { uniqueId: boolean }): Promise<void> {
+  await db.schema
+    .createTable(table)
+    .ifNotExists()
+    .addColumn('segment', 'text', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('id', 'text', (c) => (opts.uniqueId ? c.notNull().unique() : c.notNull()))
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('task_id', 'text')
+    .addColumn('agent_id', 'text')
+    .addColumn('data', 'text', (c) => c.notNull())
+    .addColumn('prev_hash', 'text', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('audit_events_pk', ['segment', 'seq'])
+    .execute();
+}
+
+async function createAuditIndexes(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex('audit_task').ifNotExists().on('audit_events').columns(['task_id', 'at_ms']).execute();
+  await db.schema.createIndex('audit_type').ifNotExists().on('audit_events').columns(['type', 'at_ms']).execute();
+}
+
+/** Brokered secrets (f943c1d). */
+async function secrets(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('secrets')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull())
+    .addColumn('ciphertext', 'text', (c) => c.notNull())
+    .addColumn('iv', 'text', (c) => c.notNull())
+    .addColumn('tag', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('secrets_pk', ['name', 'version'])
+    .execute();
+}
+
+/**
+ * Audit event ids lose their unique index (528e332): ids are random and (segment,
+ * seq) is the key, so the index was one B-tree more to write per decision.
+ * SQLite cannot drop a column constraint, so the table is rebuilt there.
+ */
+async function auditIdNotUnique(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  const unique = await uniqueAuditIdConstraints(db, dialect);
+  if (unique.length === 0) return;
+  if (dialect === 'postgres') {
+    for (const name of unique) await sql`ALTER TABLE audit_events DROP CONSTRAINT ${sql.id(name)}`.execute(db);
+    return;
+  }
+  await createAuditEvents(db, 'audit_events_next', { uniqueId: false });
+  await sql`INSERT INTO audit_events_next (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash)
+    SELECT segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash FROM audit_events`.execute(db);
+  await db.schema.dropTable('audit_events').execute();
+  await db.schema.alterTable('audit_events_next').renameTo('audit_events').execute();
+  await createAuditIndexes(db);
+}
+
+/** Approvals and approvers (969b0a0). */
+async function approvals(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('approvals')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('task_id', 'text', (c) => c.notNull())
+    .addColumn('agent_id', 'text', (c) => c.notNull())
+    .addColumn('agent_name', 'text', (c) => c.notNull())
+    .addColumn('principal', 'text')
+    .addColumn('tool', 'text', (c) => c.notNull())
+    .addColumn('args', 'text', (c) => c.notNull())
+    .addColumn('args_hash', 'text', (c) => c.notNull())
+    .addColumn('policies', 'text', (c) => c.notNull())
+    .addColumn('purpose', 'text', (c) => c.notNull())
+    .addColumn('approvers', 'text', (c) => c.notNull())
+    .addColumn('separation_of_duties', 'integer', (c) => c.notNull())
+    .addColumn('uses_left', 'integer', (c) => c.notNull())
+    .addColumn('window_seconds', 'integer')
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('decided_by', 'text')
+    .addColumn('decided_at_ms', 'bigint')
+    .addColumn('valid_until_ms', 'bigint')
+    .addColumn('reason', 'text')
+    .addColumn('notify', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('approvals_action').ifNotExists().on('approvals').columns(['task_id', 'tool', 'args_hash', 'created_at_ms']).execute();
+  await db.schema.createIndex('approvals_status').ifNotExists().on('approvals').columns(['status', 'expires_at_ms']).execute();
+  await db.schema
+    .createTable('approvers')
+    .ifNotExists()
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('groups', 'text', (c) => c.notNull())
+    .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+}
+
+/** Per-task behaviour for the monitor, labels as a JSON array (66cd648). */
+async function taskBehaviour(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('task_behaviour')
+    .ifNotExists()
+    .addColumn('task_id', 'text', (c) => c.primaryKey())
+    .addColumn('labels', 'text', (c) => c.notNull())
+    .addColumn('tools_called', 'text', (c) => c.notNull())
+    .addColumn('signals', 'text', (c) => c.notNull())
+    .addColumn('suspended_by', 'text')
+    .addColumn('step_up_by', 'text')
+    .addColumn('score', 'integer', (c) => c.notNull())
+    .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+}
+
+/** Tool metadata registered through the API (a406f24). */
+async function tools(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('tools')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('spec', 'text', (c) => c.notNull())
+    .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+}
+
+const LabelsJson = z.array(z.string());
+
+/**
+ * Task labels become rows, only ever added (7c7f4da): each task's JSON array moves
+ * into `task_labels` and the column goes. Databases created before this change
+ * failed every behaviour write with `NOT NULL constraint failed: task_behaviour.labels`.
+ */
+async function taskLabelRows(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  await db.schema
+    .createTable('task_labels')
+    .ifNotExists()
+    .addColumn('task_id', 'text', (c) => c.notNull())
+    .addColumn('label', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('task_labels_pk', ['task_id', 'label'])
+    .execute();
+  if (!(await columnsOf(db, dialect, 'task_behaviour')).includes('labels')) return;
+  const rows: { task_id: string; labels: string }[] = await db.selectFrom('task_behaviour').select(['task_id', 'labels']).execute();
+  for (const r of rows) {
+    const parsed = LabelsJson.safeParse(safeJson(r.labels));
+    if (!parsed.success) throw new TypeError(`store: corrupt behaviour labels row for task \`${r.task_id}\`: ${r.labels}`);
+    if (parsed.data.length === 0) continue;
+    await db
+      .insertInto('task_labels')
+      .values([...new Set(parsed.data)].map((label) => ({ task_id: r.task_id, label })))
+      .onConflict((oc) => oc.columns(['task_id', 'label']).doNothing())
+      .execute();
+  }
+  await db.schema.alterTable('task_behaviour').dropColumn('labels').execute();
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Policy sets versioned in the store (2082c39). */
+async function policySets(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('policy_sets')
+    .ifNotExists()
+    .addColumn('version', 'integer', (c) => c.primaryKey())
+    .addColumn('files', 'text', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .execute();
+}
+
+const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
+
+/** Every schema change, in order. Append only. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    up: initial,
+    presentBeforeVersioning: async (db, d) => (await Promise.all(INITIAL_TABLES.map((t) => hasTable(db, d, t)))).every(Boolean),
+  },
+  { version: 2, name: 'secrets', up: secrets, presentBeforeVersioning: (db, d) => hasTable(db, d, 'secrets') },
+  {
+    version: 3,
+    name: 'audit event ids not unique',
+    up: auditIdNotUnique,
+    presentBeforeVersioning: async (db, d) => (await uniqueAuditIdConstraints(db, d)).length === 0,
+  },
+  {
+    version: 4,
+    name: 'approvals and approvers',
+    up: approvals,
+    presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'approvals')) && (await hasTable(db, d, 'approvers')),
+  },
+  { version: 5, name: 'task behaviour', up: taskBehaviour, presentBeforeVersioning: (db, d) => hasTable(db, d, 'task_behaviour') },
+  { version: 6, name: 'tools', up: tools, presentBeforeVersioning: (db, d) => hasTable(db, d, 'tools') },
+  {
+    version: 7,
+    name: 'task labels as rows',
+    up: taskLabelRows,
+    // A release from before 7c7f4da created `task_behaviour` with `labels`; later releases added `task_labels` beside it.
+    presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'task_labels')) && !(await columnsOf(db, d, 'task_behaviour')).includes('labels'),
+  },
+  { version: 8, name: 'policy sets', up: policySets, presentBeforeVersioning: (db, d) => hasTable(db, d, 'policy_sets') },
+];
+
+export const LATEST_VERSION = MIGRATIONS.length;
+
+export async function hasTable(db: Kysely<any>, dialect: Dialect, table: string): Promise<boolean> {
+  const r =
+    dialect === 'sqlite'
+      ? await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)
+      : await sql`SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ${table}`.execute(db);
+  return r.rows.length > 0;
+}
+
+export async function columnsOf(db: Kysely<any>, dialect: Dialect, table: string): Promise<string[]> {
+  const r =
+    dialect === 'sqlite'
+      ? await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db)
+      : await sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${table}`.execute(db);
+  return r.rows.map((c) => c.name);
+}
+
+/** The unique constraints (PostgreSQL) or indexes (SQLite) on `audit_events.id` alone, which the first releases created. */
+async function uniqueAuditIdConstraints(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+  const r =
+    dialect === 'sqlite'
+      ? await sql<{ name: string }>`
+          SELECT l.name FROM pragma_index_list('audit_events') AS l
+          WHERE l."unique" = 1 AND (SELECT group_concat(name) FROM pragma_index_info(l.name)) = 'id'`.execute(db)
+      : await sql<{ name: string }>`
+          SELECT c.conname AS name FROM pg_constraint c
+          JOIN pg_class t ON t.oid = c.conrelid
+          JOIN pg_namespace n ON n.oid = t.relnamespace
+          JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (c.conkey)
+          WHERE n.nspname = current_schema() AND t.relname = 'audit_events' AND c.contype = 'u'
+            AND a.attname = 'id' AND array_length(c.conkey, 1) = 1`.execute(db);
+  return r.rows.map((c) => c.name);
+}
