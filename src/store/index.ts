@@ -1,15 +1,15 @@
 export type { Store, SettingsRepo } from './ports.js';
-export { openSqliteStore } from './sqlite/index.js';
+export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 export { openPostgresStore } from './postgres/index.js';
 
 import { openPostgresStore } from './postgres/index.js';
-import { openSqliteStore } from './sqlite/index.js';
+import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 import type { Store } from './ports.js';
 
 /** Opens the store a URL names: `postgres://…` / `postgresql://…`, `file:<path>`, or `:memory:`. */
-export function openStore(url: string): Promise<Store> {
+export function openStore(url: string, options: SqliteStoreOptions = {}): Promise<Store> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresStore(url);
-  if (url === ':memory:') return openSqliteStore(':memory:');
-  if (url.startsWith('file:')) return openSqliteStore(url.slice('file:'.length));
+  if (url === ':memory:') return openSqliteStore(':memory:', options);
+  if (url.startsWith('file:')) return openSqliteStore(url.slice('file:'.length), options);
   throw new TypeError(`store.url: expected a file: or postgres:// URL, got \`${url}\``);
 }
