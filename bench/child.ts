@@ -5,9 +5,9 @@ import { fork } from 'node:child_process';
  * separate process, not a worker thread: the client must not share the
  * server's heap, event loop or V8 isolate group with the code it measures.
  */
-export function runInChild<Req, Res>(file: URL, request: Req): Promise<Res> {
+export function runInChild<Req, Res>(file: URL, request: Req, execArgv: string[] = []): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     child.once('message', (m: { result?: Res; error?: string }) => {
       child.kill();
       if (m.result !== undefined) resolve(m.result);

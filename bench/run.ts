@@ -7,6 +7,7 @@ import { loadConfig, startServer, type RunningServer } from '../src/server/index
 import { runInChild } from './child.js';
 import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
+import type { MemoryRequest, MemoryResult } from './memory.js';
 import { benchRevocation } from './revocation.js';
 import { benchReliability } from './reliability.js';
 import { freshBehaviour } from '../src/monitor/index.js';
@@ -24,6 +25,7 @@ const ADMIN = 'bench-admin-token-0123456789';
 const INPROC_CALLS = Number(process.env.BENCH_INPROC_CALLS ?? 5000);
 const HTTP_RATE = 1000;
 const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
+const MEMORY_TASKS = Number(process.env.BENCH_MEMORY_TASKS ?? 2000);
 
 const hr = () => Number(process.hrtime.bigint()) / 1000; // µs
 
@@ -56,7 +58,7 @@ async function benchInProcess(server: RunningServer, credential: string, metrics
   const unmonitoredUs: number[] = [];
   // The same pipeline with a monitor that does nothing: on minus off is what the monitor costs.
   const monitor = plane.decisionPorts.monitor;
-  const quiet = { state: async () => freshBehaviour(), observe: async () => undefined, score: () => 0 };
+  const quiet = { state: async () => freshBehaviour(), observe: async () => freshBehaviour(), score: () => 0 };
   // Alternating blocks: both see the same machine state, without thrashing each other's caches call by call.
   const BLOCK = 250;
   for (let done = 0; done < INPROC_CALLS; done += BLOCK) {
@@ -106,6 +108,14 @@ async function benchHttp(server: RunningServer, credential: string, metrics: Met
   metrics['decide.http.p99_ms'] = { value: round(s.p99, 3), unit: 'ms' };
 }
 
+/** Heap per live task, measured in a child process that can force garbage collection. */
+async function benchMemory(metrics: Metrics): Promise<void> {
+  const request: MemoryRequest = { root: ROOT, adminToken: ADMIN, tasks: MEMORY_TASKS, decisionsPerTask: 3 };
+  const result = await runInChild<MemoryRequest, MemoryResult>(new URL('./memory.js', import.meta.url), request, ['--expose-gc']);
+  metrics['memory.per_task_kb'] = { value: round(result.perTaskKb, 2), unit: 'KB' };
+  process.stderr.write(`  heap ${round(result.heapBeforeMb)} MB → ${round(result.heapAfterMb)} MB for ${MEMORY_TASKS} tasks; held: ${JSON.stringify(result.held)}\n`);
+}
+
 function round(v: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -124,6 +134,7 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'monitor.added_p50_us': ['<= 20', (v) => v <= 20],
   'reliability.outage_answer_p99_ms': ['<= 300', (v) => v <= 300],
   'reliability.recovery_ms': ['<= 1000', (v) => v <= 1000],
+  'memory.per_task_kb': ['<= 4', (v) => v <= 4],
 };
 
 async function main(): Promise<void> {
@@ -155,13 +166,15 @@ async function main(): Promise<void> {
   await benchRevocation(ROOT, ADMIN, metrics);
   process.stderr.write('store outage on PostgreSQL…\n');
   await benchReliability(ROOT, ADMIN, metrics);
+  process.stderr.write(`memory per live task (${MEMORY_TASKS} tasks)…\n`);
+  await benchMemory(metrics);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
     const target = TARGETS[name];
     return `${name.padEnd(26)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
   });
-  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via)\nwrote ${RESULTS}\n`);
+  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each)\nwrote ${RESULTS}\n`);
 }
 
 await main();

@@ -5,3 +5,4 @@ export * from './clock.js';
 export * from './hash.js';
 export * from './tools.js';
 export * from './zod-error.js';
+export * from './lru.js';

@@ -1,5 +1,5 @@
 import type { AuditSink } from '../audit/model.js';
-import { CodedError, type AgentId, type Clock, type CredentialId, type Random, type TaskId } from '../core/index.js';
+import { CodedError, Lru, sha256Hex, type AgentId, type Clock, type CredentialId, type Random, type TaskId } from '../core/index.js';
 import type { KeyRing } from '../identity/index.js';
 import { TASK_CREDENTIAL_TYP, type Revocation, type RevocationKind, type TaskCredentialClaims } from './model.js';
 import type { RevocationRepo } from './ports.js';
@@ -33,11 +33,26 @@ export interface MintRequest {
 /** Mints and verifies task credentials and owns the revocation set. */
 export class CredentialService {
   readonly revocationSet = new RevocationSet();
-  private readonly verified = new Map<string, TaskCredentialClaims>();
-  private readonly cacheSize: number;
+  private readonly verified: Lru<string, TaskCredentialClaims>;
 
   constructor(private readonly d: CredentialDeps) {
-    this.cacheSize = d.cacheSize ?? 10_000;
+    this.verified = new Lru(d.cacheSize ?? 100_000);
+  }
+
+  /** Verified credentials held in memory. */
+  get cachedCount(): number {
+    return this.verified.size;
+  }
+
+  /**
+   * Drops verified credentials that expired or were revoked (their task ended);
+   * returns how many. A revoked one is refused by the revocation set whether cached
+   * or not: this only frees the memory.
+   */
+  sweep(nowMs: number): number {
+    return this.verified.prune(
+      (c) => c.expiresAtMs <= nowMs || this.revocationSet.revokedBy({ credentialId: c.jti, taskId: c.taskId, agentId: c.agentId, principal: c.principal, grantedAtMs: c.issuedAtMs }) !== undefined,
+    );
   }
 
   /** Loads revocations that can still cut a credential; call at start and on catch-up. */
@@ -71,10 +86,12 @@ export class CredentialService {
    * Errors: credential.invalid, credential.expired.
    */
   async verify(token: string): Promise<TaskCredentialClaims> {
-    const cached = this.verified.get(token);
+    // Keyed by the token's hash, not the token: a tenth of the memory per live task.
+    const key = sha256Hex(token);
+    const cached = this.verified.get(key);
     if (cached) {
       if (cached.expiresAtMs <= this.d.clock.nowMs()) {
-        this.verified.delete(token);
+        this.verified.delete(key);
         throw new CodedError('credential.expired', 'task credential has expired');
       }
       return cached;
@@ -98,11 +115,7 @@ export class CredentialService {
       issuedAtMs: (p.iat ?? 0) * 1000,
       expiresAtMs: (p.exp ?? 0) * 1000,
     };
-    if (this.verified.size >= this.cacheSize) {
-      const oldest = this.verified.keys().next().value;
-      if (oldest !== undefined) this.verified.delete(oldest);
-    }
-    this.verified.set(token, claims);
+    this.verified.set(key, claims);
     return claims;
   }
 

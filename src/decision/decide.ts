@@ -33,7 +33,8 @@ export interface DecisionPorts {
   /** Step 5: behaviour against the mandate (labels read, tools called, drift signals and responses). */
   monitor: {
     state(task: Task): Promise<Behaviour>;
-    observe(task: Task, d: ObservedDecision): Promise<void>;
+    /** Counts the decision; resolves with the behaviour as the next decision will see it. */
+    observe(task: Task, d: ObservedDecision): Promise<Behaviour>;
     score(b: Behaviour): number;
   };
   /**
@@ -73,8 +74,8 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
   if (known.task && !isFault(decision.reason.code)) {
     const task = known.task;
     try {
-      await ports.monitor.observe(task, { outcome: decision.outcome, code: decision.reason.code, tool: decision.tool, toolKind: ports.tools.get(decision.tool)?.kind, plan: task.mandate.plan });
-      const b = await ports.monitor.state(task);
+      // Not state() again: a response may have ended the task, and its state must not be read back in.
+      const b = await ports.monitor.observe(task, { outcome: decision.outcome, code: decision.reason.code, tool: decision.tool, toolKind: ports.tools.get(decision.tool)?.kind, plan: task.mandate.plan });
       decision.drift = { score: ports.monitor.score(b), signals: [...b.signals] };
       trail = { labels: [...b.labels], toolsCalled: [...b.toolsCalled] };
     } catch {
@@ -203,7 +204,8 @@ async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Kn
       throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
     }
     task.callCount = count;
-    ports.rate.add(task.id, now);
+    // Only a per-minute limit reads the window: a task without one keeps nothing there.
+    if (perMinute !== undefined) ports.rate.add(task.id, now);
     return { ...base, outcome: 'allow', layer: 'policy', reason, policies: evaluation.policyIds, obligations: { redact: evaluation.redact }, callCount: count, approvalId };
   };
   /** Step-up: use an approval of exactly this action, or refuse after a denial, or ask for one. */

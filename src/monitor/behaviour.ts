@@ -75,7 +75,9 @@ export function observeDecision(b: Behaviour, d: ObservedDecision, nowMs: number
   }
   if (d.outcome !== 'deny') return fired;
   b.denials += 1;
-  b.recentDenialsMs = b.recentDenialsMs.filter((t) => t > nowMs - 60_000);
+  // Only whether `denialsPerMinute` fell within a minute matters: the last that many are all it keeps.
+  const recent = b.recentDenialsMs.filter((t) => t > nowMs - 60_000);
+  b.recentDenialsMs = recent.slice(Math.max(0, recent.length - (settings.denialsPerMinute - 1)));
   b.recentDenialsMs.push(nowMs);
   if (d.code === 'mandate.tool_not_declared') {
     b.undeclared += 1;

@@ -1,5 +1,5 @@
 import type { AuditSink } from '../audit/model.js';
-import type { Clock, TaskId } from '../core/index.js';
+import { Lru, type Clock, type TaskId } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { driftScore, freshBehaviour, observeDecision, observeResult, type Behaviour, type DriftResponse, type MonitorSettings, type ObservedDecision, type Signal } from './behaviour.js';
 import type { BehaviourRepo } from './ports.js';
@@ -13,28 +13,50 @@ export interface MonitorDeps {
   respond(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void>;
   /** Tells other replicas the task's stored behaviour changed. */
   publish(taskId: TaskId): Promise<void>;
+  /** Tasks whose behaviour is kept in memory; the least recently decided is read back from the store when needed. */
+  capacity?: number;
+}
+
+interface Cached {
+  behaviour: Promise<Behaviour>;
+  expiresAtMs: number;
+  /** The task was active when its state was read (a call on an ended task still reads it). */
+  active: boolean;
 }
 
 /** Step 5 of the request path: per-task behaviour, signals and responses. */
 export class TaskMonitor {
-  private readonly cache = new Map<TaskId, Promise<Behaviour>>();
+  private readonly cache: Lru<TaskId, Cached>;
 
-  constructor(private readonly d: MonitorDeps) {}
+  constructor(private readonly d: MonitorDeps) {
+    this.cache = new Lru(d.capacity ?? 100_000);
+  }
+
+  /** Tasks whose state is in memory. */
+  get size(): number {
+    return this.cache.size;
+  }
 
   /** The task's behaviour as the next decision must see it (labels, tools called, suspension). */
   state(task: Task): Promise<Behaviour> {
-    let pending = this.cache.get(task.id);
-    if (!pending) {
-      pending = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}) }));
-      pending.catch(() => this.cache.delete(task.id));
-      this.cache.set(task.id, pending);
-    }
-    return pending;
+    const hit = this.cache.get(task.id);
+    if (hit) return hit.behaviour;
+    const behaviour = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}) }));
+    behaviour.catch(() => {
+      if (this.cache.peek(task.id)?.behaviour === behaviour) this.cache.delete(task.id);
+    });
+    this.cache.set(task.id, { behaviour, expiresAtMs: task.expiresAtMs, active: task.status === 'active' });
+    return behaviour;
   }
 
-  /** Another replica changed it: read it again on the next call. */
+  /** Another replica changed it, or the task ended: read it again on the next call. */
   forget(taskId: TaskId): void {
     this.cache.delete(taskId);
+  }
+
+  /** Drops the state of tasks that have expired or had ended when it was read; returns how many. */
+  sweep(nowMs: number): number {
+    return this.cache.prune((c) => !c.active || c.expiresAtMs <= nowMs);
   }
 
   score(b: Behaviour): number {
@@ -42,13 +64,13 @@ export class TaskMonitor {
   }
 
   /** Counts a decision; fires signals and carries out their responses before the next call. */
-  async observe(task: Task, d: ObservedDecision): Promise<void> {
+  async observe(task: Task, d: ObservedDecision): Promise<Behaviour> {
     const b = await this.state(task);
     const firstUse = d.outcome === 'allow' && !b.toolsCalled.includes(d.tool);
     const fired = observeDecision(b, d, this.d.clock.nowMs(), this.d.settings);
     if (fired.length === 0) {
       if (firstUse) void this.persist(task, b).catch(() => undefined);
-      return;
+      return b;
     }
     const score = driftScore(b);
     for (const signal of fired) {
@@ -62,6 +84,7 @@ export class TaskMonitor {
       const response = this.d.settings.responses[signal];
       if (response === 'revoke' || response === 'alert') await this.d.respond(task, signal, response, score);
     }
+    return b;
   }
 
   /** A result came back with these labels. */

@@ -64,6 +64,22 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ url: 'file:.mandate/mandate.db', catchUpMs: 5000, failClosedAfterMs: 15_000, answerWithinMs: 250, probeMs: 200, queryTimeoutMs: 5000 }),
+    /**
+     * Per-task state each replica keeps in memory, least recently used dropped first
+     * and read back from the store when needed. A task's state also goes when it ends
+     * or expires; size these above the number of live tasks.
+     */
+    cache: z
+      .object({
+        /** Task records, verified credentials, per-minute rate windows and (embedded store) live call counts. */
+        tasks: z.number().int().min(100).max(10_000_000).default(100_000),
+        /** Agent records. */
+        agents: z.number().int().min(100).max(10_000_000).default(100_000),
+        /** Monitor state (counters, labels read, tools called, suspension) per task. */
+        monitor: z.number().int().min(100).max(10_000_000).default(100_000),
+      })
+      .strict()
+      .default({ tasks: 100_000, agents: 100_000, monitor: 100_000 }),
     policy: z
       .object({
         /** A directory of `.cedar` files; relative paths are from the config file. */
@@ -207,6 +223,9 @@ export const ENV_KEYS = [
   'store.answerWithinMs',
   'store.probeMs',
   'store.queryTimeoutMs',
+  'cache.tasks',
+  'cache.agents',
+  'cache.monitor',
   'policy.dir',
   'policy.watch',
   'policy.source',

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, deliverWebhook, type Approval } from '../approvals/index.js';
 import { AuditLog } from '../audit/index.js';
-import { CodedError, ConfigError, ToolSpecSchema, resultLabels, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
+import { CodedError, ConfigError, Lru, ToolSpecSchema, resultLabels, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
 import { authenticateCredential, decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
@@ -28,29 +28,35 @@ export interface GrantedTask {
   credential: string;
 }
 
-/** A small read-through cache for records that do not change once written. */
+/** A read-through cache, least recently used dropped first, for records changed only by the notified paths (end, another replica). */
 class Lookup<K, V> {
-  private readonly map = new Map<K, V>();
+  private readonly lru: Lru<K, V>;
   constructor(
     private readonly load: (key: K) => Promise<V | undefined>,
-    private readonly max = 10_000,
-  ) {}
+    capacity: number,
+  ) {
+    this.lru = new Lru(capacity);
+  }
+  get size(): number {
+    return this.lru.size;
+  }
   async get(key: K): Promise<V | undefined> {
-    const hit = this.map.get(key);
+    const hit = this.lru.get(key);
     if (hit !== undefined) return hit;
     const value = await this.load(key);
-    if (value !== undefined) {
-      if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as K);
-      this.map.set(key, value);
-    }
+    if (value !== undefined) this.lru.set(key, value);
     return value;
   }
   forget(key: K): void {
-    this.map.delete(key);
+    this.lru.delete(key);
+  }
+  prune(drop: (value: V) => boolean): number {
+    return this.lru.prune(drop);
   }
 }
 
 const ADMIN_TOKEN_KEY = 'admin_token_sha256';
+const TASK_SWEEP_MS = 30_000;
 
 /**
  * The composition root: builds every context over one store and exposes the
@@ -72,6 +78,7 @@ export class ControlPlane {
   private readonly agents: Lookup<AgentId, Agent>;
   private stopWatch: (() => void) | undefined;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly taskSweeper: NodeJS.Timeout;
   private readonly catchUp: NodeJS.Timeout;
   /** When this replica last read the store successfully; decisions fail closed when it is too long ago. */
   private lastStoreSyncMs: number;
@@ -95,8 +102,8 @@ export class ControlPlane {
     apiActions: ApiActions,
     opts: ControlPlaneOptions,
   ) {
-    this.tasks = new Lookup((id) => store.tasks.get(id));
-    this.agents = new Lookup((id) => store.agents.get(id));
+    this.tasks = new Lookup((id) => store.tasks.get(id), config.cache.tasks);
+    this.agents = new Lookup((id) => store.agents.get(id), config.cache.agents);
     this.replicaId = random.token(9);
     this.approvalEvents.setMaxListeners(0);
     this.approvals = new ApprovalService({
@@ -112,6 +119,9 @@ export class ControlPlane {
     // Expired requests are marked (and audited) even when nobody looks at them.
     this.sweeper = setInterval(() => void this.approvals.sweep().catch(() => undefined), 5000);
     this.sweeper.unref();
+    // Expired tasks, and tasks ended on another replica, leave memory. A pass over 100,000 tasks takes milliseconds: not every few seconds.
+    this.taskSweeper = setInterval(() => this.sweepTasks(), TASK_SWEEP_MS);
+    this.taskSweeper.unref();
     this.monitor = new TaskMonitor({
       repo: store.behaviour,
       settings: config.monitor,
@@ -119,6 +129,7 @@ export class ControlPlane {
       clock,
       respond: (task, signal, response, score) => this.respondToDrift(task, signal, response, score),
       publish: (taskId) => store.changes.publish({ kind: 'task', taskId, origin: this.replicaId }),
+      capacity: config.cache.monitor,
     });
     const guard = <T>(call: Promise<T>) => health.guard(call);
     this.decisionPorts = {
@@ -144,7 +155,7 @@ export class ControlPlane {
       tools,
       ceiling: policy,
       buildCedarRequest,
-      rate: new RateWindow(),
+      rate: new RateWindow(config.cache.tasks),
       audit,
       clock,
       random,
@@ -218,7 +229,7 @@ export class ControlPlane {
     const policy = PolicyEngine.fromDir(config.policy.dir);
     // OpenAPI documents are read before the store opens: a bad one fails start-up with nothing to clean up.
     const apiActions = loadApiActions(config.apis);
-    const store = await openStore(config.store.url, { queryTimeoutMs: config.store.queryTimeoutMs });
+    const store = await openStore(config.store.url, { queryTimeoutMs: config.store.queryTimeoutMs, maxLiveCounts: config.cache.tasks, nowMs: () => clock.nowMs() });
     let plane: ControlPlane | undefined;
     try {
       let audit: AuditLog | undefined;
@@ -261,6 +272,7 @@ export class ControlPlane {
         clock,
         random,
         publish: (revocation) => store.changes.publish({ kind: 'revocation', revocation }),
+        cacheSize: config.cache.tasks,
       });
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
@@ -348,9 +360,33 @@ export class ControlPlane {
     for (const child of await this.store.tasks.list({ parentTaskId: task.id, status: 'active', limit: 10_000 })) {
       await this.endTask(child.id, 'revoked', `parent task ${task.id} ended`);
     }
-    this.tasks.forget(task.id);
+    this.forgetTask(task.id);
     await this.store.changes.publish({ kind: 'task', taskId: task.id }).catch(() => undefined);
     return this.task(id);
+  }
+
+  /** An ended task's state leaves memory at once (its verified credential goes with the next sweep: it is revoked). */
+  private forgetTask(id: TaskId): void {
+    this.tasks.forget(id);
+    this.monitor.forget(id);
+    this.decisionPorts.rate.forget(id);
+  }
+
+  /**
+   * Drops what this replica holds of tasks that expired or ended (cached records,
+   * monitor state, verified credentials). One pass over each cache, run every 30
+   * seconds; a task's rate window goes once it has been idle for a minute.
+   */
+  sweepTasks(): void {
+    const now = this.clock.nowMs();
+    this.tasks.prune((t) => t.status !== 'active' || t.expiresAtMs <= now);
+    this.monitor.sweep(now);
+    this.credentials.sweep(now);
+  }
+
+  /** Per-task entries this replica holds in memory, by structure (for the memory benchmarks and tests). */
+  memoryCounts(): { tasks: number; monitor: number; credentials: number; rateWindows: number } {
+    return { tasks: this.tasks.size, monitor: this.monitor.size, credentials: this.credentials.cachedCount, rateWindows: this.decisionPorts.rate.size };
   }
 
   /** Is this token the task credential of that task? (an agent may complete its own task) */
@@ -544,6 +580,7 @@ export class ControlPlane {
     this.health.close();
     this.stopWatch?.();
     clearInterval(this.sweeper);
+    clearInterval(this.taskSweeper);
     clearInterval(this.catchUp);
     await Promise.allSettled([...this.notifications]);
     await this.mcp.close();

@@ -1,17 +1,17 @@
 export type { Store, SettingsRepo } from './ports.js';
-export { openSqliteStore } from './sqlite/index.js';
+export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 export { openPostgresStore } from './postgres/index.js';
 export { StoreHealth, isStoreFault } from './store-health.js';
 export { fileAuditSpool, memoryAuditSpool } from './audit-spool.js';
 
 import { openPostgresStore } from './postgres/index.js';
-import { openSqliteStore } from './sqlite/index.js';
+import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 import type { Store } from './ports.js';
 
 /** Opens the store a URL names: `postgres://…` / `postgresql://…`, `file:<path>`, or `:memory:`. */
-export function openStore(url: string, opts: { queryTimeoutMs?: number } = {}): Promise<Store> {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresStore(url, opts);
-  if (url === ':memory:') return openSqliteStore(':memory:');
-  if (url.startsWith('file:')) return openSqliteStore(url.slice('file:'.length));
+export function openStore(url: string, options: SqliteStoreOptions & { queryTimeoutMs?: number } = {}): Promise<Store> {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresStore(url, options);
+  if (url === ':memory:') return openSqliteStore(':memory:', options);
+  if (url.startsWith('file:')) return openSqliteStore(url.slice('file:'.length), options);
   throw new TypeError(`store.url: expected a file: or postgres:// URL, got \`${url}\``);
 }

@@ -3,12 +3,86 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { GENESIS_HASH } from '../../audit/model.js';
+import { GENESIS_HASH, type AuditEvent } from '../../audit/model.js';
 import type { AgentId, CredentialId, EventId, TaskId } from '../../core/index.js';
 import { MandateSchema } from '../../mandate/index.js';
 import { openSqliteStore } from './index.js';
 
+function taskRow(id: TaskId, expiresAtMs = 10 ** 13) {
+  return {
+    id,
+    agentId: 'agt_aaaaaaaaaaaa' as AgentId,
+    agentName: 'bot',
+    spiffeId: 'spiffe://t/agent/bot',
+    mandate: MandateSchema.parse({ purpose: 'p', tools: ['a.b'] }),
+    principal: null,
+    parentTaskId: null,
+    delegationDepth: 0,
+    status: 'active' as const,
+    credentialId: 'crd_aaaaaaaaaaaa' as CredentialId,
+    createdAtMs: 1,
+    expiresAtMs,
+    endedAtMs: null,
+    endReason: null,
+    callCount: 0,
+  };
+}
+
+let seq = 0;
+const batch = (taskId: TaskId): AuditEvent[] => [{ segment: 's', seq: ++seq, id: `evt_${String(seq).padStart(12, '0')}` as EventId, type: 'decision', atMs: 1, taskId, agentId: null, data: {}, prevHash: GENESIS_HASH, hash: 'h' }];
+
 describe('embedded store: call counts kept in memory, written with the audit batch', () => {
+  it('an ended task’s count leaves memory once written; a count not yet written is never dropped', async () => {
+    const store = await openSqliteStore(':memory:');
+    const a = 'tsk_endedcountaa' as TaskId;
+    const b = 'tsk_endedcountbb' as TaskId;
+    await store.tasks.insert(taskRow(a));
+    await store.tasks.insert(taskRow(b));
+    assert.equal(await store.tasks.incrementCalls(a, null), 1);
+    await store.audit.append(batch(a));
+    assert.equal(await store.tasks.incrementCalls(b, null), 1); // not written yet
+    assert.equal(store.liveCounts(), 2);
+    await store.tasks.end(a, 'completed', 2, 'done');
+    assert.equal(store.liveCounts(), 1, 'a written count of an ended task is dropped at once');
+    await store.tasks.end(b, 'completed', 2, 'done');
+    assert.equal(store.liveCounts(), 1, 'the unwritten count stays until the audit batch writes it');
+    await store.audit.append(batch(b));
+    assert.equal(store.liveCounts(), 0);
+    assert.deepEqual([(await store.tasks.get(a))?.callCount, (await store.tasks.get(b))?.callCount], [1, 1]);
+    assert.equal(await store.tasks.incrementCalls(b, null), undefined);
+    assert.equal(store.liveCounts(), 0, 'a call on an ended task keeps nothing');
+    await store.close();
+  });
+
+  it('beyond its capacity, written counts are dropped least recently used first and read back exactly', async () => {
+    const store = await openSqliteStore(':memory:', { maxLiveCounts: 10 });
+    const ids = Array.from({ length: 50 }, (_, i) => `tsk_capacity${String(i).padStart(4, '0')}` as TaskId);
+    for (const id of ids) await store.tasks.insert(taskRow(id));
+    for (let round = 1; round <= 3; round++) {
+      for (const id of ids) {
+        assert.equal(await store.tasks.incrementCalls(id, null), round);
+        await store.audit.append(batch(id));
+      }
+      assert.ok(store.liveCounts() <= 11, `${store.liveCounts()} counts in memory`);
+    }
+    await store.close();
+  });
+
+  it('the written counts of expired tasks are dropped', async () => {
+    let now = 1000;
+    const store = await openSqliteStore(':memory:', { nowMs: () => now });
+    const old = 'tsk_expiresoon01' as TaskId;
+    const other = 'tsk_expireslater' as TaskId;
+    await store.tasks.insert(taskRow(old, 2000));
+    await store.tasks.insert(taskRow(other, 10 ** 13));
+    await store.tasks.incrementCalls(old, null);
+    await store.audit.append(batch(old));
+    now = 2000;
+    await store.tasks.incrementCalls(other, null);
+    assert.equal(store.liveCounts(), 1);
+    await store.close();
+  });
+
   it('counts survive a restart, whether written by an audit batch or at close', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mandate-sqlite-'));
     const file = join(dir, 'm.db');
