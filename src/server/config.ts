@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AGENT_NAME } from '../identity/model.js';
 import { RegisterAgentSchema } from '../identity/index.js';
 import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
-import { ValueOrSecretSchema } from '../secrets/index.js';
+import { SecretRefSchema, ValueOrSecretSchema } from '../secrets/index.js';
 import { DEFAULT_RESPONSES, RESPONSES, SIGNALS, type DriftResponse, type Signal } from '../monitor/index.js';
 import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '../gateway/index.js';
 
@@ -276,20 +276,50 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The effective configuration with secrets redacted, for `mandate config print`. */
-export function redactConfig(config: Config): unknown {
-  return {
-    ...config,
-    server: { ...config.server, adminToken: config.server.adminToken ? '[redacted]' : undefined },
-    secrets: { ...config.secrets, key: config.secrets.key ? '[redacted]' : undefined },
-    // Header and environment values are upstream credentials more often than not; secret references stay visible.
-    apis: Object.fromEntries(Object.entries(config.apis).map(([name, api]) => [name, { ...api, headers: redactValues(api.headers) }])),
-    upstreams: Object.fromEntries(
-      Object.entries(config.upstreams).map(([name, u]) => [name, u.transport === 'stdio' ? { ...u, env: redactValues(u.env) } : { ...u, headers: redactValues(u.headers) }]),
-    ),
-  };
+const REDACTED = '[redacted]';
+
+/**
+ * A key whose value is a credential, in whatever section it sits: the key's last
+ * word is the tell (`adminToken`, `secret`, `key`, `clientSecret`, `api_key`,
+ * `sslpassword`), so `joinTokenTtlSeconds` and `keyFile` stay visible.
+ */
+const SECRET_WORDS = ['secret', 'token', 'password', 'passwd', 'passphrase', 'key', 'credential'];
+/** Maps whose values are sent upstream as they are: header and environment values are credentials more often than not. */
+const CREDENTIAL_MAPS = new Set(['headers', 'env']);
+
+function namesASecret(key: string): boolean {
+  const words = key.split(/[_.-]|(?<=[a-z0-9])(?=[A-Z])/).filter(Boolean);
+  const last = (words[words.length - 1] ?? '').toLowerCase();
+  return SECRET_WORDS.some((w) => last.endsWith(w)); // `apikey`, `sslpassword` too
 }
 
-function redactValues<V>(values: Record<string, V>): Record<string, V | string> {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'string' ? '[redacted]' : v]));
+/**
+ * The effective configuration with secrets redacted, for `mandate config print`.
+ * Structural, so a secret field added later cannot leak by being forgotten here:
+ * every value under a key that names a secret, token, password or key, every header
+ * and environment value, and the password and secret-named query parameters of any
+ * URL are masked. A `{ secret: "name" }` reference stays visible: it carries the
+ * name of a brokered secret, never its value.
+ */
+export function redactConfig(config: Config): unknown {
+  return redactNode(config, false);
+}
+
+function redactNode(value: unknown, sensitive: boolean): unknown {
+  if (value === undefined || value === null) return value;
+  if (SecretRefSchema.safeParse(value).success) return value;
+  if (Array.isArray(value)) return value.map((v) => redactNode(v, sensitive));
+  if (typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactNode(v, sensitive || namesASecret(k) || CREDENTIAL_MAPS.has(k))]));
+  }
+  if (sensitive) return REDACTED;
+  return typeof value === 'string' ? redactUrl(value) : value;
+}
+
+/** `postgres://user:pw@host/db?sslpassword=…` keeps its shape with the credentials masked. */
+function redactUrl(text: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, `$1${REDACTED}@`)
+    .replace(/([?&])([^=&#]+)=([^&#]*)/g, (param: string, sep: string, name: string) => (namesASecret(name) ? `${sep}${name}=${REDACTED}` : param));
 }
