@@ -138,7 +138,7 @@ export const ConfigSchema = z
       .object({
         /** The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through MANDATE_SECRETS_KEY. */
         key: z.string().optional(),
-        /** Used when no key is given: generated with mode 0600 on first start. */
+        /** Used when no key is given: generated with mode 0600 when the first secret is stored. */
         keyFile: z.string().default('.mandate/secrets.key'),
       })
       .strict()

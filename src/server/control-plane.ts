@@ -10,7 +10,7 @@ import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/ind
 import { grantMandate, type Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest, loadPolicies, readCedarFiles } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
-import { SecretVault, loadVaultKey } from '../secrets/index.js';
+import { SecretVault, vaultKey } from '../secrets/index.js';
 import { openStore, type Store } from '../store/index.js';
 import type { Config } from './config.js';
 
@@ -232,7 +232,7 @@ export class ControlPlane {
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
       const catalog = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
-      const secrets = new SecretVault(store.secrets, loadVaultKey(config.secrets), audit, clock);
+      const secrets = new SecretVault(store.secrets, vaultKey(config.secrets), audit, clock);
       const plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, adminTokenHash, clock, random, apiActions, opts);
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
