@@ -45,7 +45,7 @@ export const ERROR_CODES = {
   'approval.approved': 'allowed: a person approved this exact call (same task, tool and arguments)',
   'approval.denied': 'a person denied this exact call',
   'approval.expired': 'the approval request expired before anyone decided',
-  'approval.not_pending': 'the approval request was already decided, consumed or expired',
+  'approval.not_pending': 'the approval request was already decided, consumed or expired, or was cancelled because its task ended',
   'approval.not_allowed': 'this approver may not decide this request (not among its approvers, or the principal under separation of duties)',
   // monitor: behaviour compared with the declared mandate
   'monitor.drift.undeclared_tools': 'the task tried tools its mandate does not declare; its configured response applies',

@@ -305,7 +305,7 @@ export class ControlPlane {
     return task;
   }
 
-  /** Ends a task: its credential and every child task's are revoked at once. */
+  /** Ends a task: its credential and every child task's are revoked at once, and their pending approval requests cancelled. */
   async endTask(id: string, status: 'completed' | 'revoked', reason: string): Promise<Task> {
     const task = await this.task(id);
     if (task.status !== 'active') return task;
@@ -316,6 +316,8 @@ export class ControlPlane {
       await this.endTask(child.id, 'revoked', `parent task ${task.id} ended`);
     }
     this.tasks.forget(task.id);
+    // Its pending approval requests are cancelled now, so nobody approves a call that can no longer happen.
+    await this.approvals.sweep().catch(() => undefined);
     await this.store.changes.publish({ kind: 'task', taskId: task.id }).catch(() => undefined);
     return this.task(id);
   }
