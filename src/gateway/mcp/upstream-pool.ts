@@ -87,7 +87,7 @@ export class UpstreamPool {
     return conn.tools;
   }
 
-  /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error. */
+  /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error, gateway.upstream_protocol_error. */
   async callTool(upstream: string, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
     const { state, conn } = await this.use(upstream);
     // Hot path: only the shape the gateway relies on is checked, not the whole result schema.
@@ -171,6 +171,7 @@ export class UpstreamPool {
       },
     );
     return pending.catch((err: unknown) => {
+      if (err instanceof CodedError && err.code === 'gateway.upstream_protocol_error') throw err;
       throw new CodedError('gateway.upstream_unavailable', `upstream \`${name}\` could not be started`, {}, { cause: err });
     });
   }
@@ -190,8 +191,30 @@ export class UpstreamPool {
     const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
     drainStderr(transport, name, secretValues, this.opts.log);
     const client = new Client({ name: 'mandate-gateway', version: '0.1.0' });
+    // A line on stdout that is not JSON-RPC cannot be matched to the request it answered, so every request in flight fails
+    // at once (rather than at its timeout), and the process is stopped: the crash path below restarts it with backoff.
+    const inFlight = new Set<(err: unknown) => void>();
+    let broken: CodedError | undefined;
+    const tracked = <T>(work: () => Promise<T>): Promise<T> => {
+      if (broken) return Promise.reject(broken);
+      return new Promise<T>((resolve, reject) => {
+        inFlight.add(reject);
+        work()
+          .then(resolve, reject)
+          .finally(() => inFlight.delete(reject));
+      });
+    };
+    // Set before connect: the SDK keeps this handler and calls it ahead of its own.
+    transport.onerror = (err) => {
+      if (broken || !isUnparsableMessage(err)) return;
+      broken = new CodedError('gateway.upstream_protocol_error', `upstream \`${name}\` broke the MCP protocol: it wrote a line that is not a JSON-RPC message`, {}, { cause: err });
+      this.opts.log?.(`upstream ${name} broke the MCP protocol (a line on stdout is not JSON-RPC); stopping it`);
+      for (const fail of inFlight) fail(broken);
+      inFlight.clear();
+      void client.close().catch(() => undefined);
+    };
     const conn: Connection = {
-      request: (method, params, timeoutMs) => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs }),
+      request: (method, params, timeoutMs) => tracked(() => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs })),
       close: () => client.close(),
       pid: null,
       tools: undefined,
@@ -205,7 +228,7 @@ export class UpstreamPool {
       }
     };
     try {
-      await client.connect(transport, { timeout: config.timeoutMs });
+      await tracked(() => client.connect(transport, { timeout: config.timeoutMs }));
     } catch (err) {
       // A start that failed (or timed out) must not leave its process behind.
       state.closing = true;
@@ -283,6 +306,11 @@ export class UpstreamPool {
       throw new CodedError('gateway.upstream_error', `upstream \`${name}\` failed the call`, {}, { cause: err });
     }
   }
+}
+
+/** What the SDK's stdio transport reports for a line it cannot read: not JSON, or JSON that is not a JSON-RPC message. */
+function isUnparsableMessage(err: unknown): boolean {
+  return err instanceof SyntaxError || (err instanceof Error && err.name === 'ZodError');
 }
 
 /**
