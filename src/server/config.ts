@@ -296,24 +296,61 @@ function namesASecret(key: string): boolean {
 /**
  * The effective configuration with secrets redacted, for `mandate config print`.
  * Structural, so a secret field added later cannot leak by being forgotten here:
- * every value under a key that names a secret, token, password or key, every header
+ * the value of every key that names a secret, token, password or key, every header
  * and environment value, and the password and secret-named query parameters of any
- * URL are masked. A `{ secret: "name" }` reference stays visible: it carries the
- * name of a brokered secret, never its value.
+ * URL are masked, unless the schema allows only a closed set of values there. A
+ * `{ secret: "name" }` reference stays visible: it carries the name of a brokered
+ * secret, never its value.
  */
 export function redactConfig(config: Config): unknown {
-  return redactNode(config, false);
+  return redactNode(config, [ConfigSchema as unknown as SchemaNode], false);
 }
 
-function redactNode(value: unknown, sensitive: boolean): unknown {
+function redactNode(value: unknown, schemas: SchemaNode[], sensitive: boolean): unknown {
   if (value === undefined || value === null) return value;
   if (SecretRefSchema.safeParse(value).success) return value;
-  if (Array.isArray(value)) return value.map((v) => redactNode(v, sensitive));
+  if (Array.isArray(value)) return value.map((v) => redactNode(v, schemas.flatMap((s) => childSchemas(s, 0)), sensitive));
   if (typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactNode(v, sensitive || namesASecret(k) || CREDENTIAL_MAPS.has(k))]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => {
+        // A secret-named key marks its value; an object under one (a tool called `read_token`) is judged by its own keys.
+        const marks = CREDENTIAL_MAPS.has(k) || (namesASecret(k) && (typeof v !== 'object' || v === null || Array.isArray(v)));
+        return [k, redactNode(v, schemas.flatMap((s) => childSchemas(s, k)), sensitive || marks)];
+      }),
+    );
   }
-  if (sensitive) return REDACTED;
+  // A value from a closed vocabulary (`monitor.responses.forbidden_secret: revoke`) is no secret.
+  if (sensitive) return schemas.length > 0 && schemas.every(isClosedVocabulary) ? value : REDACTED;
   return typeof value === 'string' ? redactUrl(value) : value;
+}
+
+/** Just enough of a zod schema's definition to follow the config's shape. */
+interface SchemaNode {
+  _zod: { def: { type: string; innerType?: SchemaNode; out?: SchemaNode; shape?: Record<string, SchemaNode>; valueType?: SchemaNode; element?: SchemaNode; options?: SchemaNode[] } };
+}
+
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'nonoptional', 'readonly', 'catch']);
+
+function unwrap(schema: SchemaNode): SchemaNode[] {
+  const def = schema._zod.def;
+  if (WRAPPERS.has(def.type) && def.innerType) return unwrap(def.innerType);
+  if (def.type === 'pipe' && def.out) return unwrap(def.out);
+  if (def.type === 'union' && def.options) return def.options.flatMap(unwrap);
+  return [schema];
+}
+
+function childSchemas(schema: SchemaNode, key: string | number): SchemaNode[] {
+  return unwrap(schema).flatMap((s) => {
+    const def = s._zod.def;
+    if (def.type === 'object') return typeof key === 'string' && def.shape?.[key] ? [def.shape[key]] : [];
+    if (def.type === 'record') return def.valueType ? [def.valueType] : [];
+    if (def.type === 'array') return def.element ? [def.element] : [];
+    return [];
+  });
+}
+
+function isClosedVocabulary(schema: SchemaNode): boolean {
+  return unwrap(schema).every((s) => ['enum', 'literal', 'boolean', 'number'].includes(s._zod.def.type));
 }
 
 /** `postgres://user:pw@host/db?sslpassword=…` keeps its shape with the credentials masked. */

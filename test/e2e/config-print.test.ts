@@ -23,10 +23,15 @@ describe('mandate config print', () => {
     file.store = { url: 'postgres://mandate:pg-literal-pw@db.internal:5432/mandate?sslpassword=ssl-literal-pw&application_name=mandate' };
     file.secrets = { key: 'vault-literal-key', keyFile: join(dir, 'secrets.key') };
     file.approvals = { webhook: { url: 'https://chat.example/hook?token=approvals-url-token&channel=ops', secret: 'approvals-literal-secret' } };
-    file.monitor = { webhook: { url: 'https://alerts.example/hook', secret: 'monitor-literal-secret' } };
+    file.monitor = { webhook: { url: 'https://alerts.example/hook', secret: 'monitor-literal-secret' }, responses: { forbidden_secret: 'suspend' } };
     file.upstreams = {
       ...file.upstreams,
-      brokered: { transport: 'http', url: 'https://mcp.example/mcp', headers: { Authorization: { secret: 'mcp-token', prefix: 'Bearer ' }, 'X-Team': 'header-literal' }, tools: {} },
+      brokered: {
+        transport: 'http',
+        url: 'https://mcp.example/mcp',
+        headers: { Authorization: { secret: 'mcp-token', prefix: 'Bearer ' }, 'X-Team': 'header-literal' },
+        tools: { rotate_token: { kind: 'write', description: 'rotates the service token' } },
+      },
     };
     writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(file));
     const env = { ...process.env, MANDATE_SERVER_ADMIN_TOKEN: 'admin-literal-0123456789' };
@@ -54,6 +59,8 @@ describe('mandate config print', () => {
     assert.equal(config.secrets.keyFile, join(dir, 'secrets.key'));
     assert.equal(typeof config.identity.joinTokenTtlSeconds, 'number');
     assert.equal(config.approvals.webhook.attempts, 4);
+    assert.equal(config.monitor.responses.forbidden_secret, 'suspend', 'a closed set of values is no secret, whatever the key');
+    assert.deepEqual([config.upstreams.brokered.tools.rotate_token.kind, config.upstreams.brokered.tools.rotate_token.description], ['write', 'rotates the service token']);
   });
 
   it('a webhook secret given as a reference shows the name of the secret', async () => {
