@@ -18,6 +18,15 @@ const GARBAGE_TIMEOUT_MS = 20_000;
 type TextResult = { isError?: boolean; content: { type: string; text?: string }[]; _meta?: Record<string, any> };
 const text = (r: unknown) => (r as TextResult).content.map((c) => c.text ?? '').join('');
 
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** The shared bounded wait, with this file's deadline and polling interval. */
 const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000) => waitUntil(what, probe, timeoutMs, 50);
 
@@ -230,7 +239,10 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.ok(first);
     await until('the idle upstream to stop', async () => ((await server.plane.upstreams.pid('idle')) === null ? true : undefined), 10_000);
     assert.equal(text(await client.callTool({ name: 'idle.echo', arguments: { message: 'two' } })), 'Echo: two');
-    assert.notEqual(await server.plane.upstreams.pid('idle'), first);
+    const second = await server.plane.upstreams.pid('idle');
+    assert.ok(second && second !== first);
+    // The first process exiting late must not make the pool forget the second: it is stopped when idle too.
+    await until('both idle processes to be gone', async () => (isRunning(first) || isRunning(second) ? undefined : true), 15_000);
   });
 
   it('a stdio upstream that writes something other than JSON-RPC fails the call at once as a protocol error, not a timeout', async () => {

@@ -43,7 +43,12 @@ interface UpstreamState {
   retryAtMs: number;
   failures: number;
   idleTimer: NodeJS.Timeout | undefined;
-  closing: boolean;
+  /**
+   * Counts starts. A connection acts on the state only while it is the newest: a
+   * stopped process that exits late must not mark its successor down (which would
+   * orphan that process, never to be stopped).
+   */
+  generation: number;
 }
 
 export interface UpstreamPoolOptions {
@@ -69,7 +74,7 @@ export class UpstreamPool {
     private readonly opts: UpstreamPoolOptions,
   ) {
     for (const [name, config] of Object.entries(upstreams)) {
-      this.states.set(name, { config, connection: undefined, retryAtMs: 0, failures: 0, idleTimer: undefined, closing: false });
+      this.states.set(name, { config, connection: undefined, retryAtMs: 0, failures: 0, idleTimer: undefined, generation: 0 });
     }
   }
 
@@ -158,8 +163,8 @@ export class UpstreamPool {
     if (now < state.retryAtMs) {
       return Promise.reject(new CodedError('gateway.upstream_unavailable', `upstream \`${name}\` is restarting; retry in ${Math.ceil((state.retryAtMs - now) / 1000)} s`));
     }
-    state.closing = false;
-    const pending = this.start(name, state);
+    const generation = ++state.generation;
+    const pending = this.start(name, state, generation);
     state.connection = pending;
     pending.then(
       () => {
@@ -167,7 +172,7 @@ export class UpstreamPool {
       },
       (err: unknown) => {
         this.opts.log?.(`upstream ${name} failed to start: ${(err as Error).message}`);
-        this.markDown(state);
+        if (state.generation === generation) this.markDown(state);
       },
     );
     return pending.catch((err: unknown) => {
@@ -176,17 +181,17 @@ export class UpstreamPool {
     });
   }
 
-  private async start(name: string, state: UpstreamState): Promise<Connection> {
+  private async start(name: string, state: UpstreamState, generation: number): Promise<Connection> {
     const config = state.config;
     // Secrets are resolved at each start, so a rotated secret reaches the upstream on its next start.
     const { values, secrets } = await this.opts.secrets.resolveAll(config.transport === 'stdio' ? config.env : config.headers, `upstream:${name}`);
-    const conn = config.transport === 'stdio' ? await this.startStdio(name, state, values, secrets.map((s) => s.value)) : await this.startHttp(name, state, values);
+    const conn = config.transport === 'stdio' ? await this.startStdio(name, state, generation, values, secrets.map((s) => s.value)) : await this.startHttp(name, state, generation, values);
     this.touch(name, state);
     return conn;
   }
 
   /** Stdio: the SDK runs the process and frames messages; results are read without the SDK's full validation. */
-  private async startStdio(name: string, state: UpstreamState, env: Record<string, string>, secretValues: string[]): Promise<Connection> {
+  private async startStdio(name: string, state: UpstreamState, generation: number, env: Record<string, string>, secretValues: string[]): Promise<Connection> {
     const config = state.config as Extract<UpstreamConfig, { transport: 'stdio' }>;
     const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
     drainStderr(transport, name, secretValues, this.opts.log);
@@ -213,16 +218,20 @@ export class UpstreamPool {
       inFlight.clear();
       void client.close().catch(() => undefined);
     };
+    let closedByUs = false;
     const conn: Connection = {
       request: (method, params, timeoutMs) => tracked(() => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs })),
-      close: () => client.close(),
+      close: () => {
+        closedByUs = true;
+        return client.close();
+      },
       pid: null,
       tools: undefined,
     };
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => this.toolsChanged(name, conn));
     client.onclose = () => {
       // A close we did not ask for is a crash: back off before the next start.
-      if (state.connection && !state.closing) {
+      if (!closedByUs && state.generation === generation && state.connection) {
         this.opts.log?.(`upstream ${name} exited`);
         this.markDown(state);
       }
@@ -231,7 +240,7 @@ export class UpstreamPool {
       await tracked(() => client.connect(transport, { timeout: config.timeoutMs }));
     } catch (err) {
       // A start that failed (or timed out) must not leave its process behind.
-      state.closing = true;
+      closedByUs = true;
       await client.close().catch(() => undefined);
       await transport.close().catch(() => undefined);
       throw err;
@@ -241,20 +250,25 @@ export class UpstreamPool {
   }
 
   /** Streamable HTTP: the lean client, so the hot path skips fetch and web streams. */
-  private async startHttp(name: string, state: UpstreamState, headers: Record<string, string>): Promise<Connection> {
+  private async startHttp(name: string, state: UpstreamState, generation: number, headers: Record<string, string>): Promise<Connection> {
     const config = state.config as Extract<UpstreamConfig, { transport: 'http' }>;
     const client = new HttpUpstreamClient(config.url, headers);
-    const conn: Connection = { request: (m, p, t) => client.request(m, p, t), close: () => client.close(), pid: null, tools: undefined };
+    let closedByUs = false;
+    const close = () => {
+      closedByUs = true;
+      return client.close();
+    };
+    const conn: Connection = { request: (m, p, t) => client.request(m, p, t), close, pid: null, tools: undefined };
     client.onNotification = (m) => {
       if (m.method === 'notifications/tools/list_changed') this.toolsChanged(name, conn);
     };
     client.onSessionLost = () => {
-      if (state.connection && !state.closing) this.markDown(state, false);
+      if (!closedByUs && state.generation === generation && state.connection) this.markDown(state, false);
     };
     try {
       await client.connect(config.timeoutMs);
     } catch (err) {
-      await client.close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
+      await close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
       throw err;
     }
     return conn;
@@ -283,7 +297,6 @@ export class UpstreamPool {
   private async stop(name: string): Promise<void> {
     const state = this.states.get(name);
     if (!state?.connection) return;
-    state.closing = true;
     if (state.idleTimer) clearTimeout(state.idleTimer);
     const pending = state.connection;
     state.connection = undefined;
