@@ -124,7 +124,9 @@ export class ApprovalService {
   }
 
   /**
-   * Approves or denies a pending request as `approver`.
+   * Approves or denies a pending request as `approver`. A request whose task has
+   * ended is cancelled, not decided: approving it would only look like it let the
+   * call through.
    * Errors: request.not_found, approval.not_pending, approval.not_allowed.
    */
   async decide(id: string, approver: Approver, verdict: 'approved' | 'denied', reason: string): Promise<Approval> {
@@ -133,13 +135,18 @@ export class ApprovalService {
       await this.d.audit.record({ type: 'approval.refused', taskId: a.taskId, agentId: a.agentId, data: { approvalId: id, approver: approver.id, verdict, code } });
       throw new CodedError(code, message);
     };
-    if (a.status !== 'pending') return refuse('approval.not_pending', `approval \`${id}\` is ${a.status}`);
+    if (a.status !== 'pending') return refuse('approval.not_pending', notPendingMessage(a));
     if (!mayApprove(approver, a)) return refuse('approval.not_allowed', `approver \`${approver.id}\` is not among the approvers of \`${id}\` (${a.approvers.join(', ')})`);
     if (a.separationOfDuties && a.principal !== null && a.principal === approver.id) {
       return refuse('approval.not_allowed', `approver \`${approver.id}\` is the principal of this task and may not approve its own request`);
     }
     const decided = await this.d.approvals.decide(id, verdict, approver.id, reason, this.d.clock.nowMs());
-    if (!decided) return refuse('approval.not_pending', `approval \`${id}\` is no longer pending`);
+    if (!decided) {
+      // It expired, was decided elsewhere, or its task ended a moment ago: record that first, then say which.
+      await this.sweep();
+      const now = await this.d.approvals.get(id);
+      return refuse('approval.not_pending', now && now.status !== 'pending' ? notPendingMessage(now) : `approval \`${id}\` is no longer pending`);
+    }
     await this.d.audit.record({
       type: verdict === 'approved' ? 'approval.approved' : 'approval.denied',
       taskId: a.taskId,
@@ -150,9 +157,17 @@ export class ApprovalService {
     return decided;
   }
 
-  /** Marks expired requests and audits each once. */
+  /**
+   * Marks expired requests, and pending requests whose task is no longer active
+   * (completed, revoked, past its expiry) as cancelled; audits each once.
+   */
   async sweep(): Promise<void> {
-    for (const a of await this.d.approvals.expire(this.d.clock.nowMs())) {
+    const now = this.d.clock.nowMs();
+    for (const a of await this.d.approvals.cancelOrphaned(now)) {
+      await this.d.audit.record({ type: 'approval.cancelled', taskId: a.taskId, agentId: a.agentId, data: { approvalId: a.id, tool: a.tool, reason: a.reason } });
+      this.d.onDecided?.(a);
+    }
+    for (const a of await this.d.approvals.expire(now)) {
       await this.d.audit.record({ type: 'approval.expired', taskId: a.taskId, agentId: a.agentId, data: { approvalId: a.id, tool: a.tool } });
       this.d.onDecided?.(a);
     }
@@ -167,6 +182,10 @@ export class ApprovalService {
       data: { approvalId: a.id, attempts, error },
     });
   }
+}
+
+function notPendingMessage(a: Approval): string {
+  return a.status === 'cancelled' ? `approval \`${a.id}\` was cancelled: its task \`${a.taskId}\` is no longer active` : `approval \`${a.id}\` is ${a.status}`;
 }
 
 /** `group:<name>`, `approver:<id>`, or `principal` (the person the task acts for). */

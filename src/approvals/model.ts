@@ -1,6 +1,7 @@
 import type { AgentId, TaskId } from '../core/index.js';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'consumed';
+/** `cancelled`: its task ended (completed, revoked or expired) while the request was pending. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'consumed' | 'cancelled';
 
 /** A request for a person to approve one exact action: this task, this tool, these canonical arguments. */
 export interface Approval {

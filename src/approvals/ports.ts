@@ -18,10 +18,15 @@ export interface ApprovalRepo {
    * atomically. INVARIANT: n uses allow exactly n calls, across replicas.
    */
   consume(taskId: TaskId, tool: string, argsHash: string, nowMs: number): Promise<Approval | undefined>;
-  /** Moves a pending, unexpired request to approved or denied; undefined when it was not pending. */
+  /**
+   * Moves a pending, unexpired request whose task is still active to approved or
+   * denied; undefined otherwise.
+   */
   decide(id: string, status: 'approved' | 'denied', by: string, reason: string, nowMs: number): Promise<Approval | undefined>;
   /** Marks pending requests past their expiry as expired and returns them. */
   expire(nowMs: number): Promise<Approval[]>;
+  /** Marks pending requests whose task is no longer active (ended, past its expiry, or gone) as cancelled and returns them. */
+  cancelOrphaned(nowMs: number): Promise<Approval[]>;
   setNotify(id: string, notify: Approval['notify']): Promise<void>;
 }
 

@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'approval.approved',
   'approval.denied',
   'approval.expired',
+  'approval.cancelled',
   'approval.consumed',
   'approval.refused',
   'monitor.signal',

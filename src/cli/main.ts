@@ -203,7 +203,7 @@ export function buildProgram(): Command {
   approve
     .command('list')
     .description('pending requests (or --status)')
-    .option('--status <status>', 'pending, approved, denied, expired or consumed', 'pending')
+    .option('--status <status>', 'pending, approved, denied, expired, consumed or cancelled', 'pending')
     .addOption(urlOption())
     .addOption(approverOption())
     .action(async (opts: { status: string; url: string; approverToken?: string }) => {

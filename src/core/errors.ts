@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   'gateway.upstream_unavailable': 'the upstream server is not running and could not be started, or is backing off after a crash',
   'gateway.upstream_timeout': 'the upstream did not answer within its timeout',
   'gateway.upstream_error': 'the upstream failed the call or answered with something that is not a valid result',
+  'gateway.upstream_protocol_error': 'the upstream broke the MCP protocol (wrote a line that is not a JSON-RPC message); its calls in flight fail at once and it is restarted',
   'gateway.result_too_large': 'the result is larger than the mandate allows (limits.maxResultBytes)',
   'gateway.secret_unavailable': 'a secret the upstream needs is not stored or does not decrypt; the upstream is not started',
   'gateway.session_invalid': 'the MCP session is unknown, closed, or belongs to another task',
@@ -45,7 +46,7 @@ export const ERROR_CODES = {
   'approval.approved': 'allowed: a person approved this exact call (same task, tool and arguments)',
   'approval.denied': 'a person denied this exact call',
   'approval.expired': 'the approval request expired before anyone decided',
-  'approval.not_pending': 'the approval request was already decided, consumed or expired',
+  'approval.not_pending': 'the approval request was already decided, consumed or expired, or was cancelled because its task ended',
   'approval.not_allowed': 'this approver may not decide this request (not among its approvers, or the principal under separation of duties)',
   // monitor: behaviour compared with the declared mandate
   'monitor.drift.undeclared_tools': 'the task tried tools its mandate does not declare; its configured response applies',

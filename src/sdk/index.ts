@@ -21,7 +21,7 @@ export interface Decision {
 
 export interface PendingApproval {
   id: string;
-  status: 'pending' | 'approved' | 'denied' | 'expired' | 'consumed';
+  status: 'pending' | 'approved' | 'denied' | 'expired' | 'consumed' | 'cancelled';
   tool: string;
   expiresAtMs: number;
   decidedBy: string | null;

@@ -14,13 +14,16 @@ const IV_BYTES = 12;
  * enters the store: it comes from configuration or a key file beside it.
  */
 export class SecretVault {
+  private readonly key: VaultKey;
+
   constructor(
     private readonly repo: SecretRepo,
-    private readonly key: Buffer,
+    key: Buffer | VaultKey,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
   ) {
-    if (key.length !== KEY_BYTES) throw new ConfigError(`secrets: the key must be ${KEY_BYTES} bytes`);
+    if (Buffer.isBuffer(key) && key.length !== KEY_BYTES) throw new ConfigError(`secrets: the key must be ${KEY_BYTES} bytes`);
+    this.key = Buffer.isBuffer(key) ? { forWrite: () => key, forRead: () => key } : key;
   }
 
   /** Stores a new version. Errors: request.invalid. */
@@ -77,23 +80,48 @@ export class SecretVault {
 
   private encrypt(name: string, version: number, value: string): Pick<SecretRecord, 'ciphertext' | 'iv' | 'tag'> {
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.key.forWrite(), iv);
     cipher.setAAD(Buffer.from(`${name}\n${version}`));
     const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
     return { ciphertext: ciphertext.toString('base64'), iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
   }
 
   private decrypt(r: SecretRecord): string {
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(r.iv, 'base64'));
+    const key = this.key.forRead();
+    if (!key) throw new Error('no vault key');
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(r.iv, 'base64'));
     decipher.setAAD(Buffer.from(`${r.name}\n${r.version}`));
     decipher.setAuthTag(Buffer.from(r.tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(r.ciphertext, 'base64')), decipher.final()]).toString('utf8');
   }
 }
 
+/** The vault key, which may not exist yet: it is made when the first secret is stored. */
+export interface VaultKey {
+  /** The key, generated first if there is none. */
+  forWrite(): Buffer;
+  /** The key, or undefined when none was ever made (so nothing stored can decrypt). */
+  forRead(): Buffer | undefined;
+}
+
 /**
  * The vault key: base64 from configuration (`secrets.key` / MANDATE_SECRETS_KEY),
- * else the key file, generated with mode 0600 on first start.
+ * else the key file. A configured key or an existing file is checked now, so a bad
+ * one is a start-up error; a missing file is generated (mode 0600) only when the
+ * first secret is stored, so a deployment without secrets (or on `:memory:`)
+ * writes no key file.
+ */
+export function vaultKey(opts: { key?: string | undefined; keyFile: string }): VaultKey {
+  let key = opts.key || existsSync(opts.keyFile) ? loadVaultKey(opts) : undefined;
+  return {
+    forWrite: () => (key ??= loadVaultKey(opts)),
+    forRead: () => (key ??= existsSync(opts.keyFile) ? loadVaultKey(opts) : undefined),
+  };
+}
+
+/**
+ * The vault key now: base64 from configuration, else the key file, generated with
+ * mode 0600 when absent.
  */
 export function loadVaultKey(opts: { key?: string | undefined; keyFile: string }): Buffer {
   if (opts.key) {
@@ -103,7 +131,12 @@ export function loadVaultKey(opts: { key?: string | undefined; keyFile: string }
   }
   if (!existsSync(opts.keyFile)) {
     mkdirSync(dirname(opts.keyFile), { recursive: true });
-    writeFileSync(opts.keyFile, randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(opts.keyFile, randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another replica sharing the folder made it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
   const mode = statSync(opts.keyFile).mode & 0o777;
   if ((mode & 0o077) !== 0) {

@@ -86,7 +86,7 @@ const ApproverBody = z.object({ id: z.string(), groups: z.array(z.string()).opti
 const VerdictBody = z.object({ reason: z.string().trim().min(1, 'give a reason').max(1000) }).strict();
 const ApprovalListQuery = z
   .object({
-    status: z.enum(['pending', 'approved', 'denied', 'expired', 'consumed']).optional(),
+    status: z.enum(['pending', 'approved', 'denied', 'expired', 'consumed', 'cancelled']).optional(),
     task: z.string().optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })

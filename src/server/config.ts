@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AGENT_NAME } from '../identity/model.js';
 import { RegisterAgentSchema } from '../identity/index.js';
 import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
-import { ValueOrSecretSchema } from '../secrets/index.js';
+import { SecretRefSchema, ValueOrSecretSchema } from '../secrets/index.js';
 import { DEFAULT_RESPONSES, RESPONSES, SIGNALS, type DriftResponse, type Signal } from '../monitor/index.js';
 import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '../gateway/index.js';
 
@@ -170,7 +170,7 @@ export const ConfigSchema = z
       .object({
         /** The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through MANDATE_SECRETS_KEY. */
         key: z.string().optional(),
-        /** Used when no key is given: generated with mode 0600 on first start. */
+        /** Used when no key is given: generated with mode 0600 when the first secret is stored. */
         keyFile: z.string().default('.mandate/secrets.key'),
       })
       .strict()
@@ -316,20 +316,87 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The effective configuration with secrets redacted, for `mandate config print`. */
-export function redactConfig(config: Config): unknown {
-  return {
-    ...config,
-    server: { ...config.server, adminToken: config.server.adminToken ? '[redacted]' : undefined },
-    secrets: { ...config.secrets, key: config.secrets.key ? '[redacted]' : undefined },
-    // Header and environment values are upstream credentials more often than not; secret references stay visible.
-    apis: Object.fromEntries(Object.entries(config.apis).map(([name, api]) => [name, { ...api, headers: redactValues(api.headers) }])),
-    upstreams: Object.fromEntries(
-      Object.entries(config.upstreams).map(([name, u]) => [name, u.transport === 'stdio' ? { ...u, env: redactValues(u.env) } : { ...u, headers: redactValues(u.headers) }]),
-    ),
-  };
+const REDACTED = '[redacted]';
+
+/**
+ * A key whose value is a credential, in whatever section it sits: the key's last
+ * word is the tell (`adminToken`, `secret`, `key`, `clientSecret`, `api_key`,
+ * `sslpassword`), so `joinTokenTtlSeconds` and `keyFile` stay visible.
+ */
+const SECRET_WORDS = ['secret', 'token', 'password', 'passwd', 'passphrase', 'key', 'credential'];
+/** Maps whose values are sent upstream as they are: header and environment values are credentials more often than not. */
+const CREDENTIAL_MAPS = new Set(['headers', 'env']);
+
+function namesASecret(key: string): boolean {
+  const words = key.split(/[_.-]|(?<=[a-z0-9])(?=[A-Z])/).filter(Boolean);
+  const last = (words[words.length - 1] ?? '').toLowerCase();
+  return SECRET_WORDS.some((w) => last.endsWith(w)); // `apikey`, `sslpassword` too
 }
 
-function redactValues<V>(values: Record<string, V>): Record<string, V | string> {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'string' ? '[redacted]' : v]));
+/**
+ * The effective configuration with secrets redacted, for `mandate config print`.
+ * Structural, so a secret field added later cannot leak by being forgotten here:
+ * the value of every key that names a secret, token, password or key, every header
+ * and environment value, and the password and secret-named query parameters of any
+ * URL are masked, unless the schema allows only a closed set of values there. A
+ * `{ secret: "name" }` reference stays visible: it carries the name of a brokered
+ * secret, never its value.
+ */
+export function redactConfig(config: Config): unknown {
+  return redactNode(config, [ConfigSchema as unknown as SchemaNode], false);
+}
+
+function redactNode(value: unknown, schemas: SchemaNode[], sensitive: boolean): unknown {
+  if (value === undefined || value === null) return value;
+  if (SecretRefSchema.safeParse(value).success) return value;
+  if (Array.isArray(value)) return value.map((v) => redactNode(v, schemas.flatMap((s) => childSchemas(s, 0)), sensitive));
+  if (typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => {
+        // A secret-named key marks its value; an object under one (a tool called `read_token`) is judged by its own keys.
+        const marks = CREDENTIAL_MAPS.has(k) || (namesASecret(k) && (typeof v !== 'object' || v === null || Array.isArray(v)));
+        return [k, redactNode(v, schemas.flatMap((s) => childSchemas(s, k)), sensitive || marks)];
+      }),
+    );
+  }
+  // A value from a closed vocabulary (`monitor.responses.forbidden_secret: revoke`) is no secret.
+  if (sensitive) return schemas.length > 0 && schemas.every(isClosedVocabulary) ? value : REDACTED;
+  return typeof value === 'string' ? redactUrl(value) : value;
+}
+
+/** Just enough of a zod schema's definition to follow the config's shape. */
+interface SchemaNode {
+  _zod: { def: { type: string; innerType?: SchemaNode; out?: SchemaNode; shape?: Record<string, SchemaNode>; valueType?: SchemaNode; element?: SchemaNode; options?: SchemaNode[] } };
+}
+
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'nonoptional', 'readonly', 'catch']);
+
+function unwrap(schema: SchemaNode): SchemaNode[] {
+  const def = schema._zod.def;
+  if (WRAPPERS.has(def.type) && def.innerType) return unwrap(def.innerType);
+  if (def.type === 'pipe' && def.out) return unwrap(def.out);
+  if (def.type === 'union' && def.options) return def.options.flatMap(unwrap);
+  return [schema];
+}
+
+function childSchemas(schema: SchemaNode, key: string | number): SchemaNode[] {
+  return unwrap(schema).flatMap((s) => {
+    const def = s._zod.def;
+    if (def.type === 'object') return typeof key === 'string' && def.shape?.[key] ? [def.shape[key]] : [];
+    if (def.type === 'record') return def.valueType ? [def.valueType] : [];
+    if (def.type === 'array') return def.element ? [def.element] : [];
+    return [];
+  });
+}
+
+function isClosedVocabulary(schema: SchemaNode): boolean {
+  return unwrap(schema).every((s) => ['enum', 'literal', 'boolean', 'number'].includes(s._zod.def.type));
+}
+
+/** `postgres://user:pw@host/db?sslpassword=…` keeps its shape with the credentials masked. */
+function redactUrl(text: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, `$1${REDACTED}@`)
+    .replace(/([?&])([^=&#]+)=([^&#]*)/g, (param: string, sep: string, name: string) => (namesASecret(name) ? `${sep}${name}=${REDACTED}` : param));
 }

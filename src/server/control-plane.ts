@@ -10,7 +10,7 @@ import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/ind
 import { grantMandate, type Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest, loadPolicies, readCedarFiles } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
-import { SecretVault, loadVaultKey } from '../secrets/index.js';
+import { SecretVault, vaultKey } from '../secrets/index.js';
 import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } from '../store/index.js';
 import type { AuditSpool } from '../audit/index.js';
 import { dirname, resolve } from 'node:path';
@@ -277,7 +277,7 @@ export class ControlPlane {
       await credentials.loadRevocations();
       const adminTokenHash = await ensureAdminToken(store, config, random, log);
       const catalog = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
-      const secrets = new SecretVault(store.secrets, loadVaultKey(config.secrets), audit, clock);
+      const secrets = new SecretVault(store.secrets, vaultKey(config.secrets), audit, clock);
       plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, health, adminTokenHash, clock, random, apiActions, opts);
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
@@ -350,7 +350,7 @@ export class ControlPlane {
     return task;
   }
 
-  /** Ends a task: its credential and every child task's are revoked at once. */
+  /** Ends a task: its credential and every child task's are revoked at once, and their pending approval requests cancelled. */
   async endTask(id: string, status: 'completed' | 'revoked', reason: string): Promise<Task> {
     const task = await this.task(id);
     if (task.status !== 'active') return task;
@@ -361,6 +361,8 @@ export class ControlPlane {
       await this.endTask(child.id, 'revoked', `parent task ${task.id} ended`);
     }
     this.forgetTask(task.id);
+    // Its pending approval requests are cancelled now, so nobody approves a call that can no longer happen.
+    await this.approvals.sweep().catch(() => undefined);
     await this.store.changes.publish({ kind: 'task', taskId: task.id }).catch(() => undefined);
     return this.task(id);
   }

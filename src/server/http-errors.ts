@@ -54,6 +54,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'gateway.route_unmapped':
       return 404;
     case 'gateway.upstream_error':
+    case 'gateway.upstream_protocol_error':
     case 'gateway.result_too_large':
       return 502;
     case 'gateway.upstream_unavailable':

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Approval, ApprovalStatus } from '../approvals/model.js';
 import type { Signal } from '../monitor/index.js';
@@ -95,6 +95,10 @@ const toApproval = (r: Selectable<Database['approvals']>): Approval => ({
   reason: r.reason,
   notify: r.notify as Approval['notify'],
 });
+
+/** The approval's task is active: not ended, not past its expiry (and still there). */
+const hasActiveTask = (eb: ExpressionBuilder<Database, 'approvals'>, nowMs: number) =>
+  eb.exists(eb.selectFrom('tasks').select('tasks.id').whereRef('tasks.id', '=', 'approvals.task_id').where('tasks.status', '=', 'active').where('tasks.expires_at_ms', '>', nowMs));
 
 const toAuditEvent = (r: Selectable<Database['audit_events']>): AuditEvent => ({
   segment: r.segment,
@@ -462,12 +466,24 @@ export async function kyselyStore(db: Kysely<Database>, kind: Store['kind'], cha
           .where('id', '=', id)
           .where('status', '=', 'pending')
           .where('expires_at_ms', '>', nowMs)
+          // INVARIANT: a request is decided only while its task is active, whatever another replica did a moment ago.
+          .where((eb) => hasActiveTask(eb, nowMs))
           .returningAll()
           .executeTakeFirst();
         return r && toApproval(r);
       },
       async expire(nowMs) {
         const rows = await db.updateTable('approvals').set({ status: 'expired' }).where('status', '=', 'pending').where('expires_at_ms', '<=', nowMs).returningAll().execute();
+        return rows.map(toApproval);
+      },
+      async cancelOrphaned(nowMs) {
+        const rows = await db
+          .updateTable('approvals')
+          .set({ status: 'cancelled', decided_at_ms: nowMs, reason: 'the task is no longer active' })
+          .where('status', '=', 'pending')
+          .where((eb) => eb.not(hasActiveTask(eb, nowMs)))
+          .returningAll()
+          .execute();
         return rows.map(toApproval);
       },
       async setNotify(id, notify) {

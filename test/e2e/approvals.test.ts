@@ -199,10 +199,63 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.deepEqual([allowed.outcome, allowed.reason.code, allowed.approvalId], ['allow', 'approval.approved', pending.approvalId]);
   });
 
+  const pendingIds = async (taskId: string) => ((await http(server.url, `/v1/approvals?status=pending&task=${taskId}`, { token: alice })).body.approvals as { id: string }[]).map((a) => a.id);
+
+  it('completing a task cancels its pending request: no longer listed as pending, and it cannot be approved or denied', async () => {
+    const { client, credential, taskId } = await agent();
+    assert.equal(decisionOf(await pay(client, 'pay after the task is done'))?.outcome, 'step_up');
+    const request = await pendingFor(taskId);
+    assert.equal((await http(server.url, `/v1/tasks/${taskId}/complete`, { token: credential, body: { reason: 'done' } })).status, 200);
+    assert.deepEqual(await pendingIds(taskId), [], '`approve list` shows it no more');
+    const shown = (await http(server.url, `/v1/approvals/${request.id}`, { token: alice })).body;
+    assert.deepEqual([shown.status, shown.decidedBy], ['cancelled', null]);
+    const late = await decide(request.id, 'approve');
+    assert.deepEqual([late.status, late.body.error.code], [409, 'approval.not_pending']);
+    assert.match(late.body.error.message, /cancelled: its task `tsk_\w+` is no longer active/);
+    assert.equal((await decide(request.id, 'deny')).body.error.code, 'approval.not_pending', 'nor denied');
+    await server.plane.audit.flush();
+    const cancelled = (await server.plane.store.audit.list({ type: 'approval.cancelled', limit: 100 })).filter((e) => e.data.approvalId === request.id);
+    assert.equal(cancelled.length, 1, 'audited once');
+    assert.equal(cancelled[0]?.taskId, taskId);
+  });
+
+  it('revoking a task cancels its request and releases a call held for it, denied as revoked', async () => {
+    const { client, taskId } = await agent();
+    const held = pay(client, 'held while the task is revoked', 30_000);
+    const request = await pendingFor(taskId);
+    assert.equal((await http(server.url, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: taskId, reason: 'incident' } })).status, 201);
+    const result = await held;
+    assert.deepEqual([decisionOf(result)?.outcome, decisionOf(result)?.code], ['deny', 'credential.revoked']);
+    assert.equal((await http(server.url, `/v1/approvals/${request.id}`, { token: alice })).body.status, 'cancelled');
+    assert.equal((await decide(request.id, 'approve')).body.error.code, 'approval.not_pending');
+  });
+
+  it('a request of a task that ended elsewhere (another replica, or past its expiry) is cancelled when listed or decided', async () => {
+    const ended = await agent();
+    await pay(ended.client, 'ended on another replica');
+    const first = await pendingFor(ended.taskId);
+    // What another replica does when it ends the task: the row changes, this replica is not told.
+    await server.plane.store.tasks.end(ended.taskId as never, 'revoked', clock.nowMs(), 'ended elsewhere');
+    assert.deepEqual(await pendingIds(ended.taskId), []);
+    assert.equal((await http(server.url, `/v1/approvals/${first.id}`, { token: alice })).body.status, 'cancelled');
+
+    const short = await agent({ ttlSeconds: 60 });
+    await pay(short.client, 'outlived by its request');
+    const second = await pendingFor(short.taskId);
+    clock.advance(2 * 60_000); // past the task's expiry, well before the request's
+    try {
+      const late = await decide(second.id, 'approve');
+      assert.deepEqual([late.status, late.body.error.code], [409, 'approval.not_pending']);
+      assert.deepEqual(await pendingIds(short.taskId), []);
+    } finally {
+      clock.advance(-2 * 60_000);
+    }
+  });
+
   it('everything is audited: requested, notified, approved, consumed by which decision', async () => {
     await server.plane.audit.flush();
     const types = new Set((await server.plane.store.audit.list({ limit: 1000 })).map((e) => e.type));
-    for (const t of ['approval.requested', 'approval.notified', 'approval.notify_failed', 'approval.approved', 'approval.denied', 'approval.expired', 'approval.consumed']) assert.ok(types.has(t as never), t);
+    for (const t of ['approval.requested', 'approval.notified', 'approval.notify_failed', 'approval.approved', 'approval.denied', 'approval.expired', 'approval.cancelled', 'approval.consumed']) assert.ok(types.has(t as never), t);
     const consumed = (await server.plane.store.audit.list({ type: 'approval.consumed', limit: 1 }))[0];
     assert.match(String(consumed?.data.decisionId), /^dcn_/);
     assert.equal((await http(server.url, '/v1/audit/verify', { token: ADMIN_TOKEN })).body.ok, true);

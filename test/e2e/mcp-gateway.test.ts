@@ -11,9 +11,21 @@ import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, until as waitUntil 
 
 const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const EVERYTHING_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const GARBAGE_SERVER = join(ROOT, 'dist/test/fixtures/garbage-stdio-server.js');
+/** Long enough that an answer before it cannot be the timeout. */
+const GARBAGE_TIMEOUT_MS = 20_000;
 
 type TextResult = { isError?: boolean; content: { type: string; text?: string }[]; _meta?: Record<string, any> };
 const text = (r: unknown) => (r as TextResult).content.map((c) => c.text ?? '').join('');
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The shared bounded wait, with this file's deadline and polling interval. */
 const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000) => waitUntil(what, probe, timeoutMs, 50);
@@ -41,6 +53,8 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     config.policy.dir = join(ROOT, 'examples', 'policies');
     config.upstreams = {
       junk: { transport: 'http', url: `http://127.0.0.1:${garbagePort}/mcp`, tools: { anything: { kind: 'read' } } },
+      garbled: { transport: 'stdio', command: process.execPath, args: [GARBAGE_SERVER], timeoutMs: GARBAGE_TIMEOUT_MS, tools: { call: { kind: 'read' }, json: { kind: 'read' } } },
+      noisy: { transport: 'stdio', command: process.execPath, args: [GARBAGE_SERVER], env: { GARBAGE_AT_START: '1' }, timeoutMs: GARBAGE_TIMEOUT_MS, tools: { call: { kind: 'read' } } },
       idle: { transport: 'stdio', command: process.execPath, args: [EVERYTHING_SERVER, 'stdio'], idleStopMs: 1000, tools: { echo: { kind: 'read' } } },
       fs: {
         transport: 'stdio',
@@ -225,7 +239,36 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.ok(first);
     await until('the idle upstream to stop', async () => ((await server.plane.upstreams.pid('idle')) === null ? true : undefined), 10_000);
     assert.equal(text(await client.callTool({ name: 'idle.echo', arguments: { message: 'two' } })), 'Echo: two');
-    assert.notEqual(await server.plane.upstreams.pid('idle'), first);
+    const second = await server.plane.upstreams.pid('idle');
+    assert.ok(second && second !== first);
+    // The first process exiting late must not make the pool forget the second: it is stopped when idle too.
+    await until('both idle processes to be gone', async () => (isRunning(first) || isRunning(second) ? undefined : true), 15_000);
+  });
+
+  it('a stdio upstream that writes something other than JSON-RPC fails the call at once as a protocol error, not a timeout', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'p', tools: ['garbled.call', 'garbled.json', 'noisy.call'] });
+    const client = await connect(credential);
+    const broke = /gateway\.upstream_protocol_error: upstream `garbled` broke the MCP protocol: it wrote a line that is not a JSON-RPC message/;
+    const startedMs = Date.now();
+    const garbled = await client.callTool({ name: 'garbled.call', arguments: {} }, undefined, { timeout: 2 * GARBAGE_TIMEOUT_MS });
+    assert.ok(Date.now() - startedMs < GARBAGE_TIMEOUT_MS, 'answered before the upstream timeout would have fired');
+    assert.equal(garbled.isError, true);
+    assert.match(text(garbled), broke);
+    assert.doesNotMatch(text(garbled), /upstream_timeout/);
+    // The process is stopped and starts again on a later call; JSON that is not JSON-RPC breaks the protocol too.
+    const json = await until('the upstream to start again', async () => {
+      const r = await client.callTool({ name: 'garbled.json', arguments: {} }, undefined, { timeout: 2 * GARBAGE_TIMEOUT_MS });
+      return /restarting/.test(text(r)) ? undefined : r;
+    });
+    assert.match(text(json), broke);
+    // Garbage before the handshake fails the start at once, with the same code.
+    const noisyStartedMs = Date.now();
+    const noisy = await client.callTool({ name: 'noisy.call', arguments: {} }, undefined, { timeout: 2 * GARBAGE_TIMEOUT_MS });
+    assert.ok(Date.now() - noisyStartedMs < GARBAGE_TIMEOUT_MS, 'answered before the upstream timeout would have fired');
+    assert.match(text(noisy), /gateway\.upstream_protocol_error: upstream `noisy` broke the MCP protocol/);
+    await server.plane.audit.flush();
+    const results = await server.plane.store.audit.list({ type: 'tool.result', limit: 1000 });
+    assert.ok(results.some((e) => e.data.tool === 'garbled.call' && e.data.code === 'gateway.upstream_protocol_error'), 'the result is audited with the code');
   });
 
   it('resources/read and prompts/get are decided like tool calls, with the URI and prompt name as arguments', async () => {

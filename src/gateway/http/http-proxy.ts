@@ -359,6 +359,7 @@ function statusOf(code: ErrorCode): number {
     case 'request.too_large':
       return 413;
     case 'gateway.upstream_error':
+    case 'gateway.upstream_protocol_error':
     case 'gateway.result_too_large':
       return 502;
     case 'gateway.upstream_unavailable':

@@ -43,7 +43,12 @@ interface UpstreamState {
   retryAtMs: number;
   failures: number;
   idleTimer: NodeJS.Timeout | undefined;
-  closing: boolean;
+  /**
+   * Counts starts. A connection acts on the state only while it is the newest: a
+   * stopped process that exits late must not mark its successor down (which would
+   * orphan that process, never to be stopped).
+   */
+  generation: number;
 }
 
 export interface UpstreamPoolOptions {
@@ -72,7 +77,7 @@ export class UpstreamPool {
     private readonly opts: UpstreamPoolOptions,
   ) {
     for (const [name, config] of Object.entries(upstreams)) {
-      this.states.set(name, { config, connection: undefined, retryAtMs: 0, failures: 0, idleTimer: undefined, closing: false });
+      this.states.set(name, { config, connection: undefined, retryAtMs: 0, failures: 0, idleTimer: undefined, generation: 0 });
     }
   }
 
@@ -90,7 +95,7 @@ export class UpstreamPool {
     return conn.tools;
   }
 
-  /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error. */
+  /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error, gateway.upstream_protocol_error. */
   async callTool(upstream: string, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
     const { state, conn } = await this.use(upstream);
     // Hot path: only the shape the gateway relies on is checked, not the whole result schema.
@@ -165,8 +170,8 @@ export class UpstreamPool {
     if (now < state.retryAtMs) {
       return Promise.reject(new CodedError('gateway.upstream_unavailable', `upstream \`${name}\` is restarting; retry in ${Math.ceil((state.retryAtMs - now) / 1000)} s`));
     }
-    state.closing = false;
-    const pending = this.start(name, state);
+    const generation = ++state.generation;
+    const pending = this.start(name, state, generation);
     state.connection = pending;
     pending.then(
       () => {
@@ -174,32 +179,57 @@ export class UpstreamPool {
       },
       (err: unknown) => {
         this.opts.log?.(`upstream ${name} failed to start: ${(err as Error).message}`);
-        this.markDown(state);
+        if (state.generation === generation) this.markDown(state);
       },
     );
     return pending.catch((err: unknown) => {
+      if (err instanceof CodedError && err.code === 'gateway.upstream_protocol_error') throw err;
       throw new CodedError('gateway.upstream_unavailable', `upstream \`${name}\` could not be started`, {}, { cause: err });
     });
   }
 
-  private async start(name: string, state: UpstreamState): Promise<Connection> {
+  private async start(name: string, state: UpstreamState, generation: number): Promise<Connection> {
     const config = state.config;
     // Secrets are resolved at each start, so a rotated secret reaches the upstream on its next start.
     const { values, secrets } = await this.opts.secrets.resolveAll(config.transport === 'stdio' ? config.env : config.headers, `upstream:${name}`);
-    const conn = config.transport === 'stdio' ? await this.startStdio(name, state, values, secrets.map((s) => s.value)) : await this.startHttp(name, state, values);
+    const conn = config.transport === 'stdio' ? await this.startStdio(name, state, generation, values, secrets.map((s) => s.value)) : await this.startHttp(name, state, generation, values);
     this.touch(name, state);
     return conn;
   }
 
   /** Stdio: the SDK runs the process and frames messages; results are read without the SDK's full validation. */
-  private async startStdio(name: string, state: UpstreamState, env: Record<string, string>, secretValues: string[]): Promise<Connection> {
+  private async startStdio(name: string, state: UpstreamState, generation: number, env: Record<string, string>, secretValues: string[]): Promise<Connection> {
     const config = state.config as Extract<UpstreamConfig, { transport: 'stdio' }>;
     const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
     drainStderr(transport, name, secretValues, this.opts.log);
     const client = new Client({ name: 'mandate-gateway', version: '0.1.0' });
+    // A line on stdout that is not JSON-RPC cannot be matched to the request it answered, so every request in flight fails
+    // at once (rather than at its timeout), and the process is stopped: the crash path below restarts it with backoff.
+    const inFlight = new Set<(err: unknown) => void>();
+    let broken: CodedError | undefined;
+    const tracked = <T>(work: () => Promise<T>): Promise<T> => {
+      if (broken) return Promise.reject(broken);
+      return new Promise<T>((resolve, reject) => {
+        inFlight.add(reject);
+        work()
+          .then(resolve, reject)
+          .finally(() => inFlight.delete(reject));
+      });
+    };
+    // Set before connect: the SDK keeps this handler and calls it ahead of its own.
+    transport.onerror = (err) => {
+      if (broken || !isUnparsableMessage(err)) return;
+      broken = new CodedError('gateway.upstream_protocol_error', `upstream \`${name}\` broke the MCP protocol: it wrote a line that is not a JSON-RPC message`, {}, { cause: err });
+      this.opts.log?.(`upstream ${name} broke the MCP protocol (a line on stdout is not JSON-RPC); stopping it`);
+      for (const fail of inFlight) fail(broken);
+      inFlight.clear();
+      void client.close().catch(() => undefined);
+    };
+    let closedByUs = false;
     const conn: Connection = {
-      request: (method, params, timeoutMs) => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs }),
+      request: (method, params, timeoutMs) => tracked(() => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs })),
       close: async () => {
+        closedByUs = true;
         this.live.delete(conn);
         await client.close();
         await transport.close();
@@ -211,16 +241,16 @@ export class UpstreamPool {
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => this.toolsChanged(name, conn));
     client.onclose = () => {
       // A close we did not ask for is a crash: back off before the next start.
-      if (state.connection && !state.closing) {
+      if (!closedByUs && state.generation === generation && state.connection) {
         this.opts.log?.(`upstream ${name} exited`);
         this.markDown(state);
       }
     };
     try {
-      await client.connect(transport, { timeout: config.timeoutMs });
+      await tracked(() => client.connect(transport, { timeout: config.timeoutMs }));
     } catch (err) {
       // A start that failed (or timed out) must not leave its process behind.
-      state.closing = true;
+      closedByUs = true;
       await conn.close().catch(() => undefined);
       throw err;
     }
@@ -229,20 +259,25 @@ export class UpstreamPool {
   }
 
   /** Streamable HTTP: the lean client, so the hot path skips fetch and web streams. */
-  private async startHttp(name: string, state: UpstreamState, headers: Record<string, string>): Promise<Connection> {
+  private async startHttp(name: string, state: UpstreamState, generation: number, headers: Record<string, string>): Promise<Connection> {
     const config = state.config as Extract<UpstreamConfig, { transport: 'http' }>;
     const client = new HttpUpstreamClient(config.url, headers);
-    const conn: Connection = { request: (m, p, t) => client.request(m, p, t), close: () => client.close(), pid: null, tools: undefined };
+    let closedByUs = false;
+    const close = () => {
+      closedByUs = true;
+      return client.close();
+    };
+    const conn: Connection = { request: (m, p, t) => client.request(m, p, t), close, pid: null, tools: undefined };
     client.onNotification = (m) => {
       if (m.method === 'notifications/tools/list_changed') this.toolsChanged(name, conn);
     };
     client.onSessionLost = () => {
-      if (state.connection && !state.closing) this.markDown(state, false);
+      if (!closedByUs && state.generation === generation && state.connection) this.markDown(state, false);
     };
     try {
       await client.connect(config.timeoutMs);
     } catch (err) {
-      await client.close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
+      await close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
       throw err;
     }
     return conn;
@@ -271,7 +306,6 @@ export class UpstreamPool {
   private async stop(name: string): Promise<void> {
     const state = this.states.get(name);
     if (!state?.connection) return;
-    state.closing = true;
     if (state.idleTimer) clearTimeout(state.idleTimer);
     const pending = state.connection;
     state.connection = undefined;
@@ -294,6 +328,11 @@ export class UpstreamPool {
       throw new CodedError('gateway.upstream_error', `upstream \`${name}\` failed the call`, {}, { cause: err });
     }
   }
+}
+
+/** What the SDK's stdio transport reports for a line it cannot read: not JSON, or JSON that is not a JSON-RPC message. */
+function isUnparsableMessage(err: unknown): boolean {
+  return err instanceof SyntaxError || (err instanceof Error && err.name === 'ZodError');
 }
 
 /**
