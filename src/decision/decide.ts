@@ -1,15 +1,16 @@
 import type { AuditReceipt, AuditSink } from '../audit/model.js';
-import { CodedError, newId, type AgentId, type Clock, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
+import { CodedError, newId, resultLabels, type AgentId, type Clock, type DecisionId, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
-import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
+import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
 import type { Behaviour, ObservedDecision } from '../monitor/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
-import type { Decision, DecisionRequest, Layer } from './model.js';
+import { evaluate, isFault, layerOf, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
+import type { Decision, DecisionRequest } from './model.js';
 import type { RateWindow } from './rate-window.js';
 
-/** Everything decide() needs, as ports: it does no I/O of its own. */
+/** Everything the kernel needs, as ports: it does no I/O of its own. */
 export interface DecisionPorts {
   verifyCredential(token: string): Promise<TaskCredentialClaims>;
   revocations: RevocationSet;
@@ -20,6 +21,8 @@ export interface DecisionPorts {
   incrementCalls(id: TaskId, maxCalls: number | null): Promise<number | undefined>;
   /** The task as the store has it now, past every cache (another replica may have ended it). */
   reloadTask(id: TaskId): Promise<Task | undefined>;
+  /** The count the store returned for an allowed call, so the next decision on this replica sees it. */
+  recordCallCount(id: TaskId, count: number): void;
   tools: ToolCatalog;
   ceiling: { evaluate(req: CedarRequest): PolicyEvaluation; readonly version: number };
   /** Step-up requests bound to the exact action (see src/approvals). */
@@ -35,6 +38,8 @@ export interface DecisionPorts {
     state(task: Task): Promise<Behaviour>;
     /** Counts the decision; resolves with the behaviour as the next decision will see it. */
     observe(task: Task, d: ObservedDecision): Promise<Behaviour>;
+    /** A result came back with these labels and this size. */
+    observeResult(task: Task, labels: readonly string[], bytes: number): Promise<void>;
     score(b: Behaviour): number;
   };
   /**
@@ -49,40 +54,167 @@ export interface DecisionPorts {
   environment: string;
 }
 
-interface Known {
-  claims?: TaskCredentialClaims;
-  task?: Task;
-  policyVersion?: number;
+
+/** Where the kernel turns a call into an answer: authenticate once, evaluate without side effects, commit, account. */
+
+/**
+ * Steps 1 and 2 of the request path, once per request at every enforcement point:
+ * the credential verifies, names the task it was issued for, nothing revoked it,
+ * and the task's agent is loaded. Errors: credential.invalid, credential.expired,
+ * credential.revoked, store.unreachable.
+ */
+export async function authenticate(token: string, ports: Pick<DecisionPorts, 'verifyCredential' | 'getTask' | 'getAgent' | 'revocations' | 'clock'>): Promise<TaskContext> {
+  const claims = await ports.verifyCredential(token);
+  const task = await ports.getTask(claims.taskId);
+  if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
+  // The in-memory set is checked on every call, even when the signature check was cached.
+  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+  if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
+  if (task.expiresAtMs <= ports.clock.nowMs()) throw new CodedError('credential.expired', 'the task has expired');
+  return { claims, task, agent: await ports.getAgent(task.agentId) };
 }
 
 /**
- * Decides one call: authenticate, revocation, mandate, ceiling, outcome, then
- * appends the audit record. Never throws and never allows by accident: any
- * error on the path is a deny with a stable code, and an audit append that
- * fails turns the decision into a deny.
+ * Decides one call presented with its credential (`POST /v1/decide`, the SDK):
+ * authenticate, then `decideCall`. Never throws and never allows by accident: a
+ * credential that does not authenticate is a deny with its code, recorded.
  */
 export async function decide(req: DecisionRequest, ports: DecisionPorts): Promise<Decision> {
-  const known: Known = {};
-  let decision: Decision;
+  if (typeof req.credential !== 'string' || req.credential.length === 0) return refuseUnauthenticated(req, ports, new CodedError('credential.missing', 'no task credential was presented'));
+  let ctx: TaskContext;
   try {
-    decision = await runPipeline(req, ports, known);
+    ctx = await authenticate(req.credential, ports);
   } catch (err) {
-    decision = refusal(req, ports, known, err);
+    return refuseUnauthenticated(req, ports, err);
   }
+  return decideCall(ctx, { tool: req.tool, args: req.args ?? {} }, ports);
+}
+
+/**
+ * Decides one call of an authenticated task: reads a snapshot of its state,
+ * evaluates (no I/O), then commits the effects, records the decision and takes a
+ * last look for a revocation before an allow leaves. Never throws; any error is
+ * a deny with a stable code, and a commit or audit write that fails turns an
+ * allow into a deny.
+ */
+export async function decideCall(ctx: TaskContext, call: Call, ports: DecisionPorts): Promise<Decision> {
+  const decisionId = newId('decision', ports.random);
+  let approval: TaskSnapshot['approval'] = 'unloaded';
+  let decision: Decision | undefined;
+  let effects: readonly Effect[] = [];
+  // Twice at most: once to read the approval a step-up needs, once more when another replica used its last use first.
+  for (let attempt = 0; attempt < 4 && decision === undefined; attempt++) {
+    const env = envOf(ports, decisionId);
+    let evaluation;
+    try {
+      evaluation = evaluate(ctx, call, await snapshotOf(ctx, ports, approval), env);
+    } catch (err) {
+      evaluation = { kind: 'decided' as const, decision: refusalOf(ctx, call, env, err), effects: [] };
+    }
+    if (evaluation.kind === 'needs_approval') {
+      approval = await loadApproval(ctx, call, evaluation.argsHash, ports);
+      continue;
+    }
+    const committed = await commit(ctx, call, evaluation.decision, evaluation.effects, ports);
+    if (committed === 'approval_taken') {
+      approval = 'unloaded';
+      continue;
+    }
+    decision = committed.decision;
+    effects = committed.effects;
+  }
+  decision ??= refusalOf(ctx, call, envOf(ports, decisionId), new CodedError('approval.not_pending', 'the approval for this call was used up by other calls at the same time; call again'));
+  return record(ctx, call, decision, effects, ports);
+}
+
+function envOf(ports: DecisionPorts, decisionId: DecisionId): EvaluationEnv {
+  return { tools: ports.tools, ceiling: ports.ceiling, buildCedarRequest: ports.buildCedarRequest, environment: ports.environment, nowMs: ports.clock.nowMs(), decisionId };
+}
+
+async function snapshotOf(ctx: TaskContext, ports: DecisionPorts, approval: TaskSnapshot['approval']): Promise<TaskSnapshot> {
+  const storeAvailable = ports.storeAvailable();
+  return {
+    storeAvailable,
+    // Nothing is read from a store known to be out of reach; evaluation refuses first.
+    behaviour: storeAvailable ? await ports.monitor.state(ctx.task) : EMPTY_BEHAVIOUR,
+    callCount: ctx.task.callCount,
+    callsLastMinute: ctx.task.mandate.limits.maxCallsPerMinute === undefined ? 0 : ports.rate.count(ctx.task.id, ports.clock.nowMs()),
+    approval,
+  };
+}
+
+const EMPTY_BEHAVIOUR: Behaviour = Object.freeze({ calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null });
+
+async function loadApproval(ctx: TaskContext, call: Call, argsHash: string, ports: DecisionPorts): Promise<Approval | null> {
+  return (await ports.approvals.latestFor(ctx.task, call.tool, argsHash)) ?? null;
+}
+
+/**
+ * Applies a decision's effects in order: use the approval, count the call (the
+ * atomic gate for `maxCalls`), open an approval request, then show the final
+ * decision to the monitor. A store that refuses the count turns the allow into a
+ * deny with the exact reason. Returns `approval_taken` when another call used the
+ * approval first: the caller evaluates again.
+ */
+async function commit(ctx: TaskContext, call: Call, evaluated: Decision, effects: readonly Effect[], ports: DecisionPorts): Promise<{ decision: Decision; effects: readonly Effect[] } | 'approval_taken'> {
+  const { task } = ctx;
+  let d = evaluated;
+  try {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'consume_approval':
+          if (!(await ports.approvals.consume(task, call.tool, effect.argsHash, d.id))) return 'approval_taken';
+          break;
+        case 'count_call': {
+          const count = await ports.incrementCalls(task.id, effect.maxCalls);
+          if (count === undefined) {
+            // Refused by the store: the limit is used up, or the task ended on another replica before this one heard of it.
+            const current = await ports.reloadTask(task.id);
+            if (!current || current.status !== 'active') throw new CodedError('credential.revoked', `the task has ended (${current?.status ?? 'unknown'})`);
+            throw new CodedError('mandate.limit_exceeded', `the mandate allows ${effect.maxCalls ?? 0} calls`);
+          }
+          ports.recordCallCount(task.id, count);
+          // No window is kept for a task without a per-minute limit.
+          if (effect.perMinute) ports.rate.add(task.id, ports.clock.nowMs());
+          d = { ...d, callCount: count };
+          break;
+        }
+        case 'request_approval': {
+          const a = await ports.approvals.request(task, call.tool, effect.args, effect.argsHash, effect.policies, effect.terms);
+          d = { ...d, approvalId: a.id, reason: { code: d.reason.code, message: `${d.reason.message}; approval ${a.id} is pending` } };
+          break;
+        }
+        case 'observe':
+          break; // below, with the decision as it finally stands
+      }
+    }
+  } catch (err) {
+    d = refusalOf(ctx, call, { ...envOf(ports, d.id), nowMs: d.atMs }, err, d.policyVersion);
+  }
+  return { decision: d, effects: effects.some((e) => e.kind === 'observe') && !isFault(d.reason.code) ? [{ kind: 'observe', observation: observationOf(ctx, ports, d) }] : [] };
+}
+
+function observationOf(ctx: TaskContext, ports: DecisionPorts, d: Decision): ObservedDecision {
+  return { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: ports.tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan };
+}
+
+/** Monitor, audit record, and the last look before an allow leaves. */
+async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects: readonly Effect[], ports: DecisionPorts): Promise<Decision> {
+  let decision = evaluated;
   let trail: { labels: string[]; toolsCalled: string[] } | undefined;
-  // An outage or a fault of ours is not the agent's behaviour: it must not count towards its drift.
-  if (known.task && !isFault(decision.reason.code)) {
-    const task = known.task;
+  for (const effect of effects) {
+    if (effect.kind !== 'observe') continue;
     try {
       // Not state() again: a response may have ended the task, and its state must not be read back in.
-      const b = await ports.monitor.observe(task, { outcome: decision.outcome, code: decision.reason.code, tool: decision.tool, toolKind: ports.tools.get(decision.tool)?.kind, plan: task.mandate.plan });
-      decision.drift = { score: ports.monitor.score(b), signals: [...b.signals] };
+      const b = await ports.monitor.observe(ctx.task, effect.observation);
+      decision = { ...decision, drift: { score: ports.monitor.score(b), signals: [...b.signals] } };
       trail = { labels: [...b.labels], toolsCalled: [...b.toolsCalled] };
     } catch {
-      // The decision stands; a monitor that cannot record never turns a deny into an allow.
+      // A monitor that cannot record never turns a deny into an allow.
       if (decision.outcome !== 'deny') decision = { ...decision, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'the monitor could not record this call' }, callCount: null };
     }
   }
+  const args = call.args ?? {};
   let receipt;
   try {
     receipt = await ports.audit.record({
@@ -96,8 +228,8 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
         layer: decision.layer,
         tool: decision.tool,
         // Argument values can hold personal data or secrets: the trail keeps their names and a hash that proves them.
-        argNames: Object.keys(req.args ?? {}),
-        argsHash: argsHashOf(req.args ?? {}),
+        argNames: Object.keys(args),
+        argsHash: argsHashOf(args),
         policies: decision.policies,
         policyVersion: decision.policyVersion,
         callCount: decision.callCount,
@@ -115,7 +247,7 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
   if (decision.outcome === 'deny') return decision;
   // Last look before an allow (or a step-up) leaves: a revocation that landed while this decision
   // waited on the store wins, so once a revoke call has returned, nothing answered after it allows.
-  const withdrawal = withdrawalOf(known, ports, receipt);
+  const withdrawal = withdrawalOf(ctx, ports, receipt);
   if (!withdrawal) return decision;
   const withdrawn: Decision = { ...decision, outcome: 'deny', layer: layerOf(withdrawal.code), reason: withdrawal, callCount: null, stepUp: [] };
   await ports.audit
@@ -125,196 +257,123 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
 }
 
 /** Why an allow decided a moment ago must not be released, if it must not. */
-function withdrawalOf(known: Known, ports: DecisionPorts, receipt: AuditReceipt | void): Decision['reason'] | undefined {
-  const task = known.task;
-  if (task && known.claims) {
-    const revokedBy = ports.revocations.revokedBy({ credentialId: known.claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
-    if (revokedBy) return { code: 'credential.revoked', message: `the task credential was revoked (${revokedBy}) while this call was being decided` };
-  }
+function withdrawalOf(ctx: TaskContext, ports: DecisionPorts, receipt: AuditReceipt | void): Decision['reason'] | undefined {
+  const { task, claims } = ctx;
+  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+  if (revokedBy) return { code: 'credential.revoked', message: `the task credential was revoked (${revokedBy}) while this call was being decided` };
   // The record is safe in the local spool, but the store is out of reach: fail closed, as every call after this one will.
   if (receipt === 'spooled') return { code: 'store.unreachable', message: 'the store stopped answering while this call was being decided' };
   return undefined;
 }
 
-/** Codes that say something failed on our side, not that the agent did something. */
-function isFault(code: ErrorCode): boolean {
-  return code === 'store.unreachable' || code === 'internal.error';
-}
-
-async function runPipeline(req: DecisionRequest, ports: DecisionPorts, known: Known): Promise<Decision> {
-  const args = req.args ?? {};
-  if (typeof req.tool !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
-    throw new CodedError('request.invalid', 'a decision needs a `tool` name and an `args` object');
-  }
-  if (typeof req.credential !== 'string' || req.credential.length === 0) throw new CodedError('credential.missing', 'no task credential was presented');
-  if (!ports.storeAvailable()) throw new CodedError('store.unreachable', 'this replica cannot reach its store now, and may not know recent revocations');
-  // 1-2. authenticate and check revocation
-  const { claims, task } = await authenticateCredential(req.credential, ports, known);
-  const now = ports.clock.nowMs();
-
-  // 5 (checked early). monitor: a suspended task is refused before anything else is looked at
-  const behaviour = await ports.monitor.state(task);
-  if (behaviour.suspendedBy) throw new CodedError(`monitor.drift.${behaviour.suspendedBy}`, `the task is suspended (${behaviour.suspendedBy}) until a person resumes it`);
-
-  // 3. mandate
-  checkCallAgainstMandate(task.mandate, req.tool, args);
-  const tool = ports.tools.get(req.tool);
-  if (!tool) throw new CodedError('mandate.tool_unknown', `tool \`${req.tool}\` is not in the tool catalog`);
-  const perMinute = task.mandate.limits.maxCallsPerMinute;
-  if (perMinute !== undefined && ports.rate.count(task.id, now) >= perMinute) {
-    throw new CodedError('mandate.limit_exceeded', `the mandate allows ${perMinute} calls per minute`);
-  }
-  if (task.mandate.limits.maxCalls !== undefined && task.callCount >= task.mandate.limits.maxCalls) {
-    // A cheap early refusal from the cached count; the atomic increment below is what makes it exact.
-    throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls} calls`);
-  }
-
-  // 4. ceiling
-  const agent = await ports.getAgent(task.agentId);
-  if (!agent) throw new CodedError('credential.revoked', 'the agent of this task is no longer registered');
-  const evaluation = ports.ceiling.evaluate(
-    ports.buildCedarRequest({
-      agent: { name: agent.name, spiffeId: agent.spiffeId, groups: agent.groups },
-      tool,
-      args,
-      task: {
-        id: task.id,
-        purpose: task.mandate.purpose,
-        dataClasses: task.mandate.dataClasses,
-        callCount: task.callCount,
-        labels: behaviour.labels,
-        toolsCalled: behaviour.toolsCalled,
-        delegationDepth: task.delegationDepth,
-        onBehalfOf: task.principal ?? undefined,
-        egress: task.mandate.egress,
-      },
-      environment: ports.environment,
-    }),
-  );
-  known.policyVersion = evaluation.version;
-
-  // 6. outcome
-  const base = decisionBase(req, ports, known);
-  const permit = async (reason: Decision['reason'], approvalId: string | null): Promise<Decision> => {
-    const count = await ports.incrementCalls(task.id, task.mandate.limits.maxCalls ?? null);
-    if (count === undefined) {
-      // Refused by the store: the limit is used up, or the task ended on another replica before this one heard of it.
-      const current = await ports.reloadTask(task.id);
-      if (!current || current.status !== 'active') throw new CodedError('credential.revoked', `the task has ended (${current?.status ?? 'unknown'})`);
-      throw new CodedError('mandate.limit_exceeded', `the mandate allows ${task.mandate.limits.maxCalls ?? 0} calls`);
-    }
-    task.callCount = count;
-    // Only a per-minute limit reads the window: a task without one keeps nothing there.
-    if (perMinute !== undefined) ports.rate.add(task.id, now);
-    return { ...base, outcome: 'allow', layer: 'policy', reason, policies: evaluation.policyIds, obligations: { redact: evaluation.redact }, callCount: count, approvalId };
-  };
-  /** Step-up: use an approval of exactly this action, or refuse after a denial, or ask for one. */
-  const stepUp = async (reason: Decision['reason']): Promise<Decision> => {
-    // An approval is bound to this exact action: same task, same tool, same canonical arguments.
-    const argsHash = argsHashOf(args);
-    const used = await ports.approvals.consume(task, req.tool, argsHash, base.id);
-    if (used) return permit({ code: 'approval.approved', message: `approved by ${used.decidedBy ?? 'a person'} (${used.id})` }, used.id);
-    const latest = await ports.approvals.latestFor(task, req.tool, argsHash);
-    if (latest?.status === 'denied' && latest.expiresAtMs > now) {
-      return { ...base, outcome: 'deny', layer: 'policy', reason: { code: 'approval.denied', message: `denied by ${latest.decidedBy ?? 'a person'}${latest.reason ? `: ${latest.reason}` : ''}` }, policies: evaluation.policyIds, approvalId: latest.id };
-    }
-    const approval = await ports.approvals.request(task, req.tool, args, argsHash, evaluation.policyIds, evaluation.approval);
-    return {
-      ...base,
-      outcome: 'step_up',
-      layer: reason.code.startsWith('monitor.') ? 'monitor' : 'policy',
-      reason: { code: reason.code, message: `${reason.message}; approval ${approval.id} is pending` },
-      policies: evaluation.policyIds,
-      stepUp: evaluation.stepUp.length ? evaluation.stepUp : ['human'],
-      approvalId: approval.id,
-    };
-  };
-  switch (evaluation.outcome) {
-    case 'deny':
-      return { ...base, outcome: 'deny', layer: 'policy', reason: { code: evaluation.code ?? 'policy.no_permit', message: policyMessage(evaluation) }, policies: evaluation.policyIds };
-    case 'step_up':
-      return stepUp({ code: 'policy.step_up', message: policyMessage(evaluation) });
-    case 'allow':
-      // A drift response may put high-risk calls behind a person even where policy allows them.
-      if (behaviour.stepUpBy && (tool.risk === 'high' || tool.risk === 'critical')) {
-        return stepUp({ code: `monitor.drift.${behaviour.stepUpBy}`, message: `the task drifted from its mandate (${behaviour.stepUpBy}): high-risk calls need a person` });
-      }
-      return permit({ code: 'policy.permit', message: 'permitted by the mandate and the ceiling' }, null);
-  }
-}
-
-/**
- * Steps 1 and 2 of the request path, shared by every enforcement point: the
- * credential verifies, names the task it was issued for, and nothing revoked it.
- * Errors: credential.invalid, credential.expired, credential.revoked.
- */
-export async function authenticateCredential(
-  token: string,
-  ports: Pick<DecisionPorts, 'verifyCredential' | 'getTask' | 'revocations' | 'clock'>,
-  known: Known = {},
-): Promise<{ claims: TaskCredentialClaims; task: Task }> {
-  const claims = await ports.verifyCredential(token);
-  known.claims = claims;
-  const task = await ports.getTask(claims.taskId);
-  if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
-  known.task = task;
-  // The in-memory set is checked on every call, even when the signature check was cached.
-  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
-  if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
-  if (task.expiresAtMs <= ports.clock.nowMs()) throw new CodedError('credential.expired', 'the task has expired');
-  return { claims, task };
-}
-
-function decisionBase(req: DecisionRequest, ports: DecisionPorts, known: Known): Omit<Decision, 'outcome' | 'reason' | 'layer'> {
+/** A deny for an error met outside evaluation (reading the snapshot, committing). */
+function refusalOf(ctx: TaskContext, call: Call, env: EvaluationEnv, err: unknown, policyVersion: number | null = null): Decision {
+  const reason = err instanceof CodedError ? { code: err.code, message: err.publicMessage } : { code: 'internal.error' as ErrorCode, message: 'an unexpected error occurred; denied' };
   return {
-    id: newId('decision', ports.random),
+    id: env.decisionId,
+    outcome: 'deny',
+    reason,
+    layer: layerOf(reason.code),
     policies: [],
-    policyVersion: known.policyVersion ?? null,
+    policyVersion,
     stepUp: [],
     obligations: { redact: [] },
     approvalId: null,
     drift: null,
-    taskId: known.task?.id ?? known.claims?.taskId ?? null,
-    agentId: known.task?.agentId ?? known.claims?.agentId ?? null,
+    taskId: ctx.task.id,
+    agentId: ctx.task.agentId,
+    tool: typeof call.tool === 'string' ? call.tool : '',
+    callCount: null,
+    atMs: env.nowMs,
+  };
+}
+
+/** A call whose credential did not authenticate: denied with the credential's code, and recorded. */
+async function refuseUnauthenticated(req: DecisionRequest, ports: DecisionPorts, err: unknown): Promise<Decision> {
+  const reason = err instanceof CodedError ? { code: err.code, message: err.publicMessage } : { code: 'internal.error' as ErrorCode, message: 'an unexpected error occurred; denied' };
+  const decision: Decision = {
+    id: newId('decision', ports.random),
+    outcome: 'deny',
+    reason,
+    layer: layerOf(reason.code),
+    policies: [],
+    policyVersion: null,
+    stepUp: [],
+    obligations: { redact: [] },
+    approvalId: null,
+    drift: null,
+    taskId: null,
+    agentId: null,
     tool: typeof req.tool === 'string' ? req.tool : '',
     callCount: null,
     atMs: ports.clock.nowMs(),
   };
+  const args = req.args !== null && typeof req.args === 'object' ? req.args : {};
+  await ports.audit
+    .record({ type: 'decision', taskId: null, agentId: null, data: { decisionId: decision.id, outcome: 'deny', code: reason.code, layer: decision.layer, tool: decision.tool, argNames: Object.keys(args), argsHash: argsHashOf(args), policies: [], policyVersion: null, callCount: null, approvalId: null, labels: [], toolsCalled: [], drift: null } })
+    .catch(() => undefined);
+  return decision;
 }
 
-function refusal(req: DecisionRequest, ports: DecisionPorts, known: Known, err: unknown): Decision {
-  const base = decisionBase(req, ports, known);
-  if (err instanceof CodedError) return { ...base, outcome: 'deny', layer: layerOf(err.code), reason: { code: err.code, message: err.publicMessage } };
-  return { ...base, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'an unexpected error occurred; denied' } };
+/**
+ * The kernel as every enforcement point uses it: the MCP gateway, the HTTP proxy,
+ * `POST /v1/decide` and reported results.
+ */
+export interface Kernel {
+  authenticate(token: string): Promise<TaskContext>;
+  decide(ctx: TaskContext, call: Call): Promise<Decision>;
+  account(ctx: TaskContext, report: ResultReport): Promise<void>;
 }
 
-function layerOf(code: ErrorCode): Layer {
-  const context = code.slice(0, code.indexOf('.'));
-  switch (context) {
-    case 'credential':
-    case 'mandate':
-    case 'policy':
-    case 'request':
-    case 'monitor':
-      return context;
-    default:
-      return 'internal';
-  }
+/** The kernel over its ports. */
+export function kernelOver(ports: DecisionPorts): Kernel {
+  return {
+    authenticate: (token) => authenticate(token, ports),
+    decide: (ctx, call) => decideCall(ctx, call, ports),
+    account: (ctx, report) => account(ctx.task, report, ports),
+  };
 }
 
-function policyMessage(e: PolicyEvaluation): string {
-  switch (e.code) {
-    case 'policy.forbid':
-      return `forbidden by ${e.policyIds.map((p) => `\`${p}\``).join(', ')}`;
-    case 'policy.step_up':
-      return `needs approval (${e.stepUp.join(', ')}) under ${e.policyIds.map((p) => `\`${p}\``).join(', ')}`;
-    case 'policy.no_permit':
-      return 'no permit policy of the ceiling matches this call';
-    case 'policy.evaluation_error':
-      return 'the ceiling could not evaluate this call; denied';
-    case 'policy.none_loaded':
-      return 'no policy is loaded; everything is denied';
-    case undefined:
-      return 'permitted';
-  }
+/** How an enforcement point reports what came back from an allowed call. */
+export interface ResultReport {
+  decisionId: string | null;
+  tool: string;
+  args: Record<string, unknown>;
+  status: 'ok' | 'error' | 'aborted';
+  /** A gateway code when the call failed or its result was withheld. */
+  code: ErrorCode | null;
+  bytes: number;
+  /** Labels the enforcement point saw on the result, beyond those the catalog gives the tool. */
+  labels?: readonly string[];
+  durationMs?: number;
+  /** Transport detail kept in the trail (HTTP method and status). */
+  detail?: Record<string, unknown>;
+  reportedBy: 'gateway' | 'pep';
+  /** Whether the monitor takes the result's labels and size (false: a failed call, or labels already given before a streamed response). */
+  observe: boolean;
+  /** False to give the monitor the labels ahead of a streamed response, recording the result once it has ended. */
+  record?: boolean;
+}
+
+/**
+ * Step 4 of the request path, the one place results are accounted: the result's
+ * audit record (status, size, labels; never the content) and, for a result that
+ * came back, its labels and size to the monitor before the agent sees it, so the
+ * next decision is taken with them.
+ */
+export async function account(task: Task, report: ResultReport, ports: Pick<DecisionPorts, 'tools' | 'monitor' | 'audit'>): Promise<void> {
+  const spec = ports.tools.get(report.tool);
+  const labels = [...resultLabels(spec, report.args), ...(report.labels ?? [])];
+  // A gateway does not wait: the decision was recorded before the call went out, and this joins the next
+  // group commit. A reported result is acknowledged only once recorded.
+  const recorded = report.record === false ? Promise.resolve() : ports.audit
+    .record({
+      type: 'tool.result',
+      taskId: task.id,
+      agentId: task.agentId,
+      data: { decisionId: report.decisionId, tool: report.tool, status: report.status, code: report.code, bytes: report.bytes, labels: [...new Set(labels)], ...(report.durationMs !== undefined ? { durationMs: report.durationMs } : {}), ...report.detail, ...(report.reportedBy === 'pep' ? { reportedBy: 'pep' } : {}) },
+    })
+    .then(() => undefined, () => undefined);
+  if (report.observe) await ports.monitor.observeResult(task, labels, report.bytes);
+  if (report.reportedBy === 'pep') await recorded;
 }

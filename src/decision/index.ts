@@ -1,3 +1,4 @@
 export * from './model.js';
-export { authenticateCredential, decide, type DecisionPorts } from './decide.js';
+export { account, authenticate, decide, decideCall, kernelOver, type DecisionPorts, type Kernel, type ResultReport } from './decide.js';
+export { evaluate, type Call, type Effect, type Evaluation, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 export { RateWindow } from './rate-window.js';

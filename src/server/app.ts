@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { verifyChain } from '../audit/index.js';
+import { account } from '../decision/index.js';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
 import { MandateSchema, type Task } from '../mandate/index.js';
@@ -282,8 +283,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const body = parse(ResultBody, req.body, 'body');
     const task = await plane.task(id);
     if (task.status !== 'active') throw new CodedError('credential.revoked', 'the task has ended');
-    await plane.audit.record({ type: 'tool.result', taskId: task.id, agentId: task.agentId, data: { decisionId: body.decisionId ?? null, tool: body.tool, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep' } });
-    await plane.observeResult(task.id, body.tool, body.args, body.labels, body.bytes);
+    await account(task, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep', observe: true }, plane.decisionPorts);
     return reply.status(202).send(taskView(task, await plane.driftOf(task)));
   });
   app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { security: [{ task: [] }, { admin: [] }] }), async (req) => {

@@ -4,7 +4,7 @@ import { ApprovalService, approvalPayload, deliverWebhook, type Approval } from 
 import { AuditLog } from '../audit/index.js';
 import { CodedError, ConfigError, Lru, ToolSpecSchema, resultLabels, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
-import { authenticateCredential, decide, RateWindow, type Decision, type DecisionRequest, type DecisionPorts } from '../decision/index.js';
+import { decide, kernelOver, RateWindow, type Decision, type DecisionRequest, type DecisionPorts, type Kernel } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task } from '../mandate/index.js';
@@ -50,6 +50,11 @@ class Lookup<K, V> {
   forget(key: K): void {
     this.lru.delete(key);
   }
+  /** Replaces a cached value (never inserts one that is not cached). */
+  update(key: K, change: (value: V) => V): void {
+    const current = this.lru.peek(key);
+    if (current !== undefined) this.lru.set(key, change(current));
+  }
   prune(drop: (value: V) => boolean): number {
     return this.lru.prune(drop);
   }
@@ -64,6 +69,8 @@ const TASK_SWEEP_MS = 30_000;
  */
 export class ControlPlane {
   readonly decisionPorts: DecisionPorts;
+  /** Authenticate, decide, account: what every enforcement point runs. */
+  readonly kernel: Kernel;
   readonly upstreams: UpstreamPool;
   readonly mcp: McpGateway;
   /** The HTTP API gateway at `/proxy/<upstream>/…`. */
@@ -141,6 +148,7 @@ export class ControlPlane {
       monitor: {
         state: (task) => guard(this.monitor.state(task)),
         observe: (task, d) => guard(this.monitor.observe(task, d)),
+        observeResult: (task, labels, bytes) => guard(this.monitor.observeResult(task, labels, bytes)),
         score: (b) => this.monitor.score(b),
       },
       verifyCredential: (t) => credentials.verify(t),
@@ -152,6 +160,8 @@ export class ControlPlane {
         this.tasks.forget(id);
         return guard(this.tasks.get(id));
       },
+      // A new object, not a changed one: a decision in flight keeps the task it started with.
+      recordCallCount: (id, count) => this.tasks.update(id, (t) => (count > t.callCount ? { ...t, callCount: count } : t)),
       tools,
       ceiling: policy,
       buildCedarRequest,
@@ -178,13 +188,12 @@ export class ControlPlane {
     this.catchUp = setInterval(() => void this.syncWithStore(), config.store.catchUpMs);
     this.catchUp.unref();
     this.upstreams = new UpstreamPool(config.upstreams, { clock, secrets, log: opts.log, onToolsChanged: () => this.mcp.notifyToolsChanged() });
+    this.kernel = kernelOver(this.decisionPorts);
     this.mcp = new McpGateway(
       {
-        authenticate: async (token) => (await authenticateCredential(token, this.decisionPorts)).task,
-        decide: (req) => this.decide(req),
+        kernel: this.kernel,
         visibleTools: (task) => this.visibleTools(task),
         waitForApproval: (id, ms) => this.waitForApproval(id, ms),
-        observeResult: (taskId, tool, args, bytes) => this.observeResult(taskId, tool, args, [], bytes),
         approvalUrl: (id) => `${this.publicUrl ?? ''}/v1/approvals/${id}`,
         tools,
         audit,
@@ -195,14 +204,12 @@ export class ControlPlane {
     );
     this.http = new HttpProxy(
       {
-        authenticate: async (token) => (await authenticateCredential(token, this.decisionPorts)).task,
-        decide: (req) => this.decide(req),
+        kernel: this.kernel,
         tools,
         audit,
         clock,
         random,
         secrets,
-        observeResult: (taskId, tool, args, bytes) => this.observeResult(taskId, tool, args, [], bytes),
       },
       config.apis,
       apiActions,
@@ -488,12 +495,6 @@ export class ControlPlane {
     return { score: this.monitor.score(b), signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, labels: b.labels, toolsCalled: b.toolsCalled };
   }
 
-  /** A result's labels and size, from a gateway or reported by an SDK. */
-  async observeResult(taskId: TaskId, tool: string, args: Record<string, unknown>, extraLabels: readonly string[], bytes: number): Promise<void> {
-    const task = await this.tasks.get(taskId);
-    if (!task) return;
-    await this.monitor.observeResult(task, [...resultLabels(this.tools.get(tool), args), ...extraLabels], bytes);
-  }
 
   /** With `policy.source: store`, serves the newest stored set if this replica is behind. */
   async syncPolicies(force = false): Promise<void> {

@@ -71,7 +71,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
         transport: 'stdio',
         command: process.execPath,
         args: [EVERYTHING_SERVER, 'stdio'],
-        timeoutMs: 1_500,
+        timeoutMs: 3_000,
         resources: { kind: 'read', risk: 'low', labels: ['internal'] },
         prompts: { kind: 'read', risk: 'low' },
         tools: {

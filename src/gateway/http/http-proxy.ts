@@ -2,8 +2,8 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttp
 import https from 'node:https';
 import { Transform, pipeline } from 'node:stream';
 import type { AuditSink } from '../../audit/model.js';
-import { CodedError, type TaskId, newId, type Clock, type DecisionId, type ErrorCode, type Random, type ToolCatalog } from '../../core/index.js';
-import type { Decision, DecisionRequest } from '../../decision/index.js';
+import { CodedError, newId, type Clock, type DecisionId, type ErrorCode, type Random, type ToolCatalog } from '../../core/index.js';
+import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
@@ -12,15 +12,12 @@ import { UpstreamHeaders } from './upstream-headers.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
 export interface HttpProxyPorts {
-  /** Verifies the bearer credential and checks revocation. Errors: credential.*. */
-  authenticate(token: string): Promise<Task>;
-  decide(req: DecisionRequest): Promise<Decision>;
+  /** Authenticates once per request, decides the call, accounts the result. */
+  kernel: Kernel;
   tools: ToolCatalog;
   audit: AuditSink;
   clock: Clock;
   random: Random;
-  /** The action's labels join the task's before the response reaches the agent. */
-  observeResult(taskId: TaskId, tool: string, args: Record<string, unknown>, bytes: number): Promise<void>;
   /** Resolves brokered secrets named in an API's headers. */
   secrets: SecretResolver;
 }
@@ -110,9 +107,9 @@ export class HttpProxy {
     try {
       const token = bearer(req);
       if (!token) return this.unauthorized(res, undefined);
-      let task: Task;
+      let ctx: TaskContext;
       try {
-        task = await this.ports.authenticate(token);
+        ctx = await this.ports.kernel.authenticate(token);
       } catch (err) {
         // Refused on the very next request once revoked or expired.
         const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
@@ -122,6 +119,7 @@ export class HttpProxy {
         }
         return this.unauthorized(res, coded);
       }
+      const task = ctx.task;
       const method = (req.method ?? 'GET').toUpperCase();
       let proxied: ProxiedPath;
       try {
@@ -148,13 +146,13 @@ export class HttpProxy {
       } catch (err) {
         return await this.refuse(res, task, asCoded(err), { upstream, method, tool });
       }
-      const decision = await this.ports.decide({ credential: token, tool, args });
+      const decision = await this.ports.kernel.decide(ctx, { tool, args });
       switch (decision.outcome) {
         case 'deny':
         case 'step_up':
           return this.refuseDecided(res, decision);
         case 'allow':
-          return await this.forward(req, res, state, task, decision, match.action, proxied, body, args);
+          return await this.forward(req, res, state, ctx, decision, match.action, proxied, body, args);
       }
     } catch {
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal.error', message: 'the gateway failed to handle the request' } });
@@ -167,7 +165,8 @@ export class HttpProxy {
     for (const s of this.upstreams.values()) s.agent.destroy();
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, state: UpstreamState, task: Task, decision: Decision, action: ApiAction, proxied: ProxiedPath, body: Body, args: Record<string, unknown>): Promise<void> {
+  private async forward(req: IncomingMessage, res: ServerResponse, state: UpstreamState, ctx: TaskContext, decision: Decision, action: ApiAction, proxied: ProxiedPath, body: Body, args: Record<string, unknown>): Promise<void> {
+    const task = ctx.task;
     const startedMs = this.ports.clock.nowMs();
     const maxBytes = task.mandate.limits.maxResultBytes;
     const outcome: Outcome = { code: null, httpStatus: null, bytes: 0, aborted: false };
@@ -180,29 +179,23 @@ export class HttpProxy {
       outcome.code = e.code;
       sendJson(res, statusOf(e.code), { error: { code: e.code, message: e.publicMessage } });
     }
-    if (added) await this.ports.observeResult(task.id, action.spec.name, args, 0);
+    // The action's labels join the task's before the response starts streaming to the agent.
+    if (added) await this.ports.kernel.account(ctx, { decisionId: decision.id, tool: action.spec.name, args, status: 'ok', code: null, bytes: 0, reportedBy: 'gateway', observe: true, record: false });
     if (added) await this.relay(req, res, state, decision, action, proxied, body, forwardHeaders(req.headers, added, body, maxBytes !== undefined), maxBytes, outcome);
 
-    const status = outcome.code !== null ? 'error' : outcome.aborted ? 'aborted' : 'ok';
     // Status, size and labels only: never header values or bodies.
-    await this.ports.audit
-      .record({
-        type: 'tool.result',
-        taskId: decision.taskId,
-        agentId: decision.agentId,
-        data: {
-          decisionId: decision.id,
-          tool: action.spec.name,
-          method: action.method,
-          status,
-          code: outcome.code,
-          httpStatus: outcome.httpStatus,
-          bytes: outcome.bytes,
-          labels: this.ports.tools.get(action.spec.name)?.labels ?? action.spec.labels,
-          durationMs: this.ports.clock.nowMs() - startedMs,
-        },
-      })
-      .catch(() => undefined);
+    await this.ports.kernel.account(ctx, {
+      decisionId: decision.id,
+      tool: action.spec.name,
+      args,
+      status: outcome.code !== null ? 'error' : outcome.aborted ? 'aborted' : 'ok',
+      code: outcome.code,
+      bytes: outcome.bytes,
+      durationMs: this.ports.clock.nowMs() - startedMs,
+      detail: { method: action.method, httpStatus: outcome.httpStatus },
+      reportedBy: 'gateway',
+      observe: false,
+    });
   }
 
   /** Sends the request upstream and streams the response back; resolves when both are done or torn down. Never rejects. */

@@ -13,21 +13,19 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditSink } from '../../audit/model.js';
 import { CodedError, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
-import type { Decision, DecisionRequest } from '../../decision/index.js';
+import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import { redactResult } from '../redact.js';
+import type { ErrorCode } from '../../core/index.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** What the gateway needs from the control plane; it decides nothing itself. */
 export interface McpGatewayPorts {
-  /** Verifies the bearer credential and checks revocation. Errors: credential.*. */
-  authenticate(token: string): Promise<Task>;
-  decide(req: DecisionRequest): Promise<Decision>;
+  /** Authenticates once per request, decides each call, accounts each result. */
+  kernel: Kernel;
   /** Holds until a person decides the approval or the wait ends (bounded by configuration). */
   waitForApproval(approvalId: string, maxWaitMs: number): Promise<{ status: string }>;
-  /** The result's labels join the task's before the agent sees the result (so its next call is decided with them). */
-  observeResult(taskId: TaskId, tool: string, args: Record<string, unknown>, bytes: number): Promise<void>;
   /** Where an agent polls an approval with its task credential. */
   approvalUrl(approvalId: string): string;
   /** Declared tools of the task that the ceiling does not refuse outright. */
@@ -81,9 +79,9 @@ export class McpGateway {
         this.refused(null, 'credential.missing', req.method);
         return this.unauthorized(req, res, undefined);
       }
-      let task: Task;
+      let ctx: TaskContext;
       try {
-        task = await this.ports.authenticate(token);
+        ctx = await this.ports.kernel.authenticate(token);
       } catch (err) {
         // Refused on the very next request once revoked or expired, even mid-session.
         const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
@@ -95,6 +93,7 @@ export class McpGateway {
         }
         return this.unauthorized(req, res, coded);
       }
+      const task = ctx.task;
       const sessionId = req.headers[SESSION_HEADER];
       const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
       if (typeof sessionId === 'string') {
@@ -104,7 +103,7 @@ export class McpGateway {
       }
       switch (req.method) {
         case 'POST':
-          return await this.post(token, task, session, body, res);
+          return await this.post(ctx, session, body, res);
         case 'GET':
           return this.openStream(session, req, res);
         case 'DELETE':
@@ -131,7 +130,8 @@ export class McpGateway {
     for (const s of [...this.sessions.values()]) this.closeSession(s);
   }
 
-  private async post(token: string, task: Task, session: Session | undefined, body: unknown, res: ServerResponse): Promise<void> {
+  private async post(ctx: TaskContext, session: Session | undefined, body: unknown, res: ServerResponse): Promise<void> {
+    const task = ctx.task;
     const message = body as Partial<JsonRpcRequest> | null;
     if (Array.isArray(body) || message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
       // Batches and responses from the client (to server requests) are not accepted: this server sends no requests.
@@ -159,7 +159,7 @@ export class McpGateway {
       return;
     }
     try {
-      jsonRpcResult(res, id, await this.dispatch(token, session, message.method, params));
+      jsonRpcResult(res, id, await this.dispatch(ctx, session, message.method, params));
     } catch (err) {
       if (err instanceof McpError) return jsonRpcError(res, 200, id, err.code, err.message, err.data);
       if (err instanceof CodedError) return jsonRpcError(res, 200, id, -32003, `${err.code}: ${err.publicMessage}`);
@@ -167,12 +167,12 @@ export class McpGateway {
     }
   }
 
-  private async dispatch(token: string, session: Session, method: string, params: Record<string, unknown>): Promise<unknown> {
+  private async dispatch(ctx: TaskContext, session: Session, method: string, params: Record<string, unknown>): Promise<unknown> {
     switch (method) {
       case 'ping':
         return {};
       case 'tools/list':
-        return { tools: await this.listTools(await this.ports.authenticate(token)) };
+        return { tools: await this.listTools(ctx.task) };
       case 'tools/call': {
         const args = params.arguments ?? {};
         if (typeof params.name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
@@ -180,24 +180,24 @@ export class McpGateway {
         }
         const meta = params._meta as Record<string, unknown> | undefined;
         const waitMs = typeof meta?.['mandate/wait_ms'] === 'number' ? Math.max(0, meta['mandate/wait_ms']) : 0;
-        return this.callTool(token, params.name, args as Record<string, unknown>, waitMs);
+        return this.callTool(ctx, params.name, args as Record<string, unknown>, waitMs);
       }
       case 'resources/list':
-        return { resources: await this.listResources(token, session) };
+        return { resources: await this.listResources(ctx, session) };
       case 'resources/templates/list':
-        return { resourceTemplates: await this.listResourceTemplates(token) };
+        return { resourceTemplates: await this.listResourceTemplates(ctx) };
       case 'resources/read':
         if (typeof params.uri !== 'string') throw new McpError(McpErrorCode.InvalidParams, 'resources/read needs a `uri`');
-        return this.readResource(token, session, params.uri);
+        return this.readResource(ctx, session, params.uri);
       case 'prompts/list':
-        return { prompts: await this.listPrompts(token) };
+        return { prompts: await this.listPrompts(ctx) };
       case 'prompts/get': {
         const args = params.arguments ?? {};
         if (typeof params.name !== 'string' || args === null || typeof args !== 'object') throw new McpError(McpErrorCode.InvalidParams, 'prompts/get needs a `name`');
-        return this.getPrompt(token, params.name, args as Record<string, string>);
+        return this.getPrompt(ctx, params.name, args as Record<string, string>);
       }
       default:
-        this.refused(await this.ports.authenticate(token), 'request.invalid', method);
+        this.refused(ctx.task, 'request.invalid', method);
         throw new McpError(McpErrorCode.MethodNotFound, `method \`${method}\` is not supported by the gateway`);
     }
   }
@@ -225,9 +225,9 @@ export class McpGateway {
     session.streams.clear();
   }
 
-  private async listResources(token: string, session: Session): Promise<Resource[]> {
+  private async listResources(ctx: TaskContext, session: Session): Promise<Resource[]> {
     const resources: Resource[] = [];
-    for (const upstream of await this.upstreamsWith(token, resourcesAction)) {
+    for (const upstream of await this.upstreamsWith(ctx, resourcesAction)) {
       const listed = await this.pool.resources(upstream).catch(() => undefined);
       for (const r of listed?.resources ?? []) {
         session.resourceOwners.set(r.uri, upstream);
@@ -237,38 +237,36 @@ export class McpGateway {
     return resources;
   }
 
-  private async listResourceTemplates(token: string): Promise<ResourceTemplate[]> {
+  private async listResourceTemplates(ctx: TaskContext): Promise<ResourceTemplate[]> {
     const templates: ResourceTemplate[] = [];
-    for (const upstream of await this.upstreamsWith(token, resourcesAction)) {
+    for (const upstream of await this.upstreamsWith(ctx, resourcesAction)) {
       templates.push(...((await this.pool.resources(upstream).catch(() => undefined))?.templates ?? []));
     }
     return templates;
   }
 
-  private async readResource(token: string, session: Session, uri: string): Promise<unknown> {
-    const candidates = await this.upstreamsWith(token, resourcesAction);
+  private async readResource(ctx: TaskContext, session: Session, uri: string): Promise<unknown> {
+    const candidates = await this.upstreamsWith(ctx, resourcesAction);
     const upstream = session.resourceOwners.get(uri) ?? (candidates.length === 1 ? candidates[0] : undefined);
     // Still decided when the owner is unknown: the decision names the refusal.
-    const decision = await this.ports.decide({ credential: token, tool: resourcesAction(upstream ?? '_'), args: { uri } });
+    const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream ?? '_'), args: { uri } });
     if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
-    const task = await this.ports.authenticate(token);
-    return this.relay(decision, task, resourcesAction(upstream), { uri }, () => this.pool.readResource(upstream, uri));
+    return this.relay(decision, ctx, resourcesAction(upstream), { uri }, () => this.pool.readResource(upstream, uri));
   }
 
-  private async listPrompts(token: string): Promise<Prompt[]> {
+  private async listPrompts(ctx: TaskContext): Promise<Prompt[]> {
     const prompts: Prompt[] = [];
-    for (const upstream of await this.upstreamsWith(token, promptsAction)) {
+    for (const upstream of await this.upstreamsWith(ctx, promptsAction)) {
       for (const p of (await this.pool.prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: `${upstream}.${p.name}` });
     }
     return prompts;
   }
 
-  private async getPrompt(token: string, name: string, args: Record<string, string>): Promise<unknown> {
+  private async getPrompt(ctx: TaskContext, name: string, args: Record<string, string>): Promise<unknown> {
     const parts = splitToolName(name);
-    const decision = await this.ports.decide({ credential: token, tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.tool ?? name } });
+    const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.tool ?? name } });
     if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
-    const task = await this.ports.authenticate(token);
-    return this.relay(decision, task, promptsAction(parts.upstream), { ...args, name: parts.tool }, () => this.pool.getPrompt(parts.upstream, parts.tool, args));
+    return this.relay(decision, ctx, promptsAction(parts.upstream), { ...args, name: parts.tool }, () => this.pool.getPrompt(parts.upstream, parts.tool, args));
   }
 
   /** Only what the task's mandate and the ceiling could allow: an agent does not see what it cannot use. */
@@ -295,16 +293,16 @@ export class McpGateway {
    * until a person decides (or the wait ends), and the call proceeds at once when
    * approved: the approval is consumed by deciding the same call again.
    */
-  private async callTool(token: string, name: string, args: Record<string, unknown>, waitMs: number): Promise<CallToolResult> {
-    let decision = await this.ports.decide({ credential: token, tool: name, args });
+  private async callTool(ctx: TaskContext, name: string, args: Record<string, unknown>, waitMs: number): Promise<CallToolResult> {
+    let decision = await this.ports.kernel.decide(ctx, { tool: name, args });
     if (decision.outcome === 'step_up' && decision.approvalId && waitMs > 0) {
       const settled = await this.ports.waitForApproval(decision.approvalId, waitMs);
       if (settled.status === 'expired') {
         // Nobody decided in time: this call is denied; a new call asks again.
-        this.refused(await this.ports.authenticate(token), 'approval.expired', 'tools/call');
+        this.refused(ctx.task, 'approval.expired', 'tools/call');
         return refusal({ ...decision, outcome: 'deny', reason: { code: 'approval.expired', message: `approval ${decision.approvalId} expired before anyone decided` } }, `denied (approval.expired): approval ${decision.approvalId} expired before anyone decided`);
       }
-      if (settled.status !== 'pending') decision = await this.ports.decide({ credential: token, tool: name, args });
+      if (settled.status !== 'pending') decision = await this.ports.kernel.decide(ctx, { tool: name, args });
     }
     switch (decision.outcome) {
       case 'deny':
@@ -314,13 +312,13 @@ export class McpGateway {
         return refusal(decision, `approval required (${decision.reason.code}): ${decision.reason.message}${poll ? `; poll ${poll} with your task credential, then call again` : ''}`, poll);
       }
       case 'allow':
-        return this.forward(decision, await this.ports.authenticate(token), name, args);
+        return this.forward(decision, ctx, name, args);
     }
   }
 
   /** Upstreams whose resources (or prompts) action the task may use. */
-  private async upstreamsWith(token: string, action: (upstream: string) => string): Promise<string[]> {
-    const visible = new Set(await this.ports.visibleTools(await this.ports.authenticate(token)));
+  private async upstreamsWith(ctx: TaskContext, action: (upstream: string) => string): Promise<string[]> {
+    const visible = new Set(await this.ports.visibleTools(ctx.task));
     return [...visible].flatMap((name) => {
       const parts = splitToolName(name);
       return parts && this.pool.has(parts.upstream) && action(parts.upstream) === name ? [parts.upstream] : [];
@@ -328,62 +326,44 @@ export class McpGateway {
   }
 
   /** Forwards an allowed resources/read or prompts/get; failures are protocol errors, results are accounted like tool results. */
-  private async relay<T extends object>(decision: Decision, task: Task, action: string, args: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
+  private async relay<T extends object>(decision: Decision, ctx: TaskContext, action: string, args: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
     const startedMs = this.ports.clock.nowMs();
     let result: T | undefined;
-    let code: string | null = null;
+    let code: ErrorCode | null = null;
     try {
       result = await call();
     } catch (err) {
       code = err instanceof CodedError ? err.code : 'gateway.upstream_error';
     }
-    if (result) result = redactResult(result, decision.obligations.redact).result;
-    const bytes = result ? Buffer.byteLength(JSON.stringify(result)) : 0;
-    const maxBytes = task.mandate.limits.maxResultBytes;
-    if (code === null && maxBytes !== undefined && bytes > maxBytes) code = 'gateway.result_too_large';
-    this.recordResult(decision, action, code === null, code, bytes, startedMs);
-    if (code === null) await this.ports.observeResult(task.id, action, args, bytes);
+    let bytes = 0;
+    if (result) ({ result, bytes, code } = withObligations(result, decision, ctx.task));
+    await this.account(ctx, decision, action, args, code, false, bytes, startedMs);
     if (code !== null || !result) throw new McpError(-32002, `${code}: the upstream result is not available`, { code });
     return result;
   }
 
-  /**
-   * Status, size and labels of every result, for the audit trail and the monitor;
-   * never the content. Not awaited: the decision was recorded before the call went
-   * out, and this record joins the next group commit instead of costing a write of
-   * its own on the way back.
-   */
-  private recordResult(decision: Decision, action: string, ok: boolean, code: string | null, bytes: number, startedMs: number): void {
-    void this.ports.audit.record({
-      type: 'tool.result',
-      taskId: decision.taskId,
-      agentId: decision.agentId,
-      data: { decisionId: decision.id, tool: action, status: ok ? 'ok' : 'error', code, bytes, labels: this.ports.tools.get(action)?.labels ?? [], durationMs: this.ports.clock.nowMs() - startedMs },
-    }).catch(() => undefined); // a failed append is retried by nothing; the chain stays valid (see AuditLog)
+  /** Status, size and labels of every result for the trail, and its labels to the monitor before the agent sees it; never the content. */
+  private account(ctx: TaskContext, decision: Decision, tool: string, args: Record<string, unknown>, code: ErrorCode | null, isError: boolean, bytes: number, startedMs: number): Promise<void> {
+    return this.ports.kernel.account(ctx, { decisionId: decision.id, tool, args, status: code === null && !isError ? 'ok' : 'error', code, bytes, durationMs: this.ports.clock.nowMs() - startedMs, reportedBy: 'gateway', observe: code === null });
   }
 
-  private async forward(decision: Decision, task: Task, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  private async forward(decision: Decision, ctx: TaskContext, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
     const parts = splitToolName(name);
     const startedMs = this.ports.clock.nowMs();
     let result: CallToolResult;
-    let code: string | null = null;
+    let code: ErrorCode | null = null;
+    let bytes = 0;
     try {
       if (!parts || !this.pool.has(parts.upstream)) throw new CodedError('gateway.upstream_unavailable', `no upstream serves \`${name}\``);
-      result = await this.pool.callTool(parts.upstream, parts.tool, args);
+      ({ result, bytes, code } = withObligations(await this.pool.callTool(parts.upstream, parts.tool, args), decision, ctx.task));
+      if (code !== null) result = { isError: true, content: [{ type: 'text', text: `${code}: the result is ${bytes} bytes; the mandate allows ${ctx.task.mandate.limits.maxResultBytes}` }] };
     } catch (err) {
       const e = err instanceof CodedError ? err : new CodedError('gateway.upstream_error', 'the upstream call failed');
       code = e.code;
       result = { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.publicMessage}` }] };
+      bytes = Buffer.byteLength(JSON.stringify(result));
     }
-    if (code === null) result = redactResult(result, decision.obligations.redact).result;
-    const bytes = Buffer.byteLength(JSON.stringify(result));
-    const maxBytes = task.mandate.limits.maxResultBytes;
-    if (code === null && maxBytes !== undefined && bytes > maxBytes) {
-      code = 'gateway.result_too_large';
-      result = { isError: true, content: [{ type: 'text', text: `gateway.result_too_large: the result is ${bytes} bytes; the mandate allows ${maxBytes}` }] };
-    }
-    this.recordResult(decision, name, code === null && !result.isError, code, bytes, startedMs);
-    if (code === null) await this.ports.observeResult(task.id, name, args, bytes);
+    await this.account(ctx, decision, name, args, code, result.isError === true, bytes, startedMs);
     return { ...result, _meta: { ...result._meta, 'mandate/decision': decisionMeta(decision) } };
   }
 
@@ -429,4 +409,16 @@ function jsonRpcResult(res: ServerResponse, id: string | number, result: unknown
 function jsonRpcError(res: ServerResponse, status: number, id: string | number | null, code: number, message: string, data?: unknown): void {
   const text = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+/**
+ * The obligations of an allowed call on its result, before anyone sees it: the
+ * fields `@redact` names are masked, and a result larger than the mandate's
+ * `maxResultBytes` is withheld (`gateway.result_too_large`).
+ */
+function withObligations<T extends object>(raw: T, decision: Decision, task: Task): { result: T; bytes: number; code: ErrorCode | null } {
+  const result = redactResult(raw, decision.obligations.redact).result;
+  const bytes = Buffer.byteLength(JSON.stringify(result));
+  const maxBytes = task.mandate.limits.maxResultBytes;
+  return { result, bytes, code: maxBytes !== undefined && bytes > maxBytes ? 'gateway.result_too_large' : null };
 }
