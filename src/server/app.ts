@@ -10,7 +10,7 @@ import { MandateSchema, type Task } from '../mandate/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import type { ControlPlane } from './control-plane.js';
-import { errorBody, httpStatusOf } from './http-errors.js';
+import { errorBody, httpStatusOf } from '../gateway/index.js';
 
 const VERSION = '0.1.0';
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */

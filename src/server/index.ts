@@ -2,4 +2,4 @@ export { ConfigSchema, ENV_KEYS, envName, loadConfig, redactConfig, type Config 
 export { ControlPlane, type ControlPlaneOptions, type GrantedTask } from './control-plane.js';
 export { buildApp, taskView } from './app.js';
 export { startServer, type RunningServer } from './serve.js';
-export { httpStatusOf } from './http-errors.js';
+export { httpStatusOf } from '../gateway/index.js';

@@ -301,6 +301,8 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.equal(garbage.status, 400);
     const noInit = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
     assert.equal(noInit.status, 400);
+    // The reason code travels as data, not only inside the message text.
+    assert.deepEqual(((await noInit.json()) as { error: { data: { code: string } } }).error.data.code, 'request.invalid');
     const client = await connect(credential);
     await assert.rejects(client.request({ method: 'no/such_method', params: {} } as never, (await import('@modelcontextprotocol/sdk/types.js')).EmptyResultSchema), /-32601|not found/i);
     const big = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(2 * 1024 * 1024) } }) });

@@ -9,6 +9,7 @@ import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.j
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
 import type { SecretResolver } from '../secret-resolver.js';
 import { UpstreamHeaders } from './upstream-headers.js';
+import { httpStatusOf } from '../transport-codes.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
 export interface HttpProxyPorts {
@@ -177,7 +178,7 @@ export class HttpProxy {
       // e.g. a brokered secret that cannot be resolved: the call is not made.
       const e = err instanceof CodedError ? err : new CodedError('gateway.upstream_error', `the request to \`${action.upstream}\` could not be prepared`);
       outcome.code = e.code;
-      sendJson(res, statusOf(e.code), { error: { code: e.code, message: e.publicMessage } });
+      sendJson(res, httpStatusOf(e.code), { error: { code: e.code, message: e.publicMessage } });
     }
     // The action's labels join the task's before the response starts streaming to the agent.
     if (added) await this.ports.kernel.account(ctx, { decisionId: decision.id, tool: action.spec.name, args, status: 'ok', code: null, bytes: 0, reportedBy: 'gateway', observe: true, record: false });
@@ -245,7 +246,7 @@ export class HttpProxy {
         outcome.code ??= 'gateway.upstream_error';
         if (!res.headersSent) {
           const message = outcome.code === 'gateway.upstream_timeout' ? `upstream \`${action.upstream}\` did not answer within ${state.config.timeoutMs} ms` : `upstream \`${action.upstream}\` could not be reached or answered with something that is not HTTP`;
-          sendJson(res, statusOf(outcome.code), { error: { code: outcome.code, message } });
+          sendJson(res, httpStatusOf(outcome.code), { error: { code: outcome.code, message } });
         } else if (!res.writableEnded) res.destroy(); // a relayed response cannot be completed: cut it
         settle();
       });
@@ -258,7 +259,7 @@ export class HttpProxy {
           outcome.code = 'gateway.result_too_large';
           upstreamRes.destroy();
           upstreamReq.destroy();
-          sendJson(res, statusOf(outcome.code), { error: { code: outcome.code, message: `the response is ${declared} bytes; the mandate allows ${maxBytes}` } });
+          sendJson(res, httpStatusOf(outcome.code), { error: { code: outcome.code, message: `the response is ${declared} bytes; the mandate allows ${maxBytes}` } });
           settle();
           return;
         }
@@ -305,7 +306,7 @@ export class HttpProxy {
       .record({ type: 'decision', taskId: task.id, agentId: task.agentId, data: { decisionId: id, outcome: 'deny', code: err.code, layer: 'request', tool: facts.tool, upstream: facts.upstream, method: facts.method } })
       .catch(() => undefined);
     if (err.code === 'request.too_large') res.setHeader('connection', 'close');
-    sendJson(res, statusOf(err.code), { error: { code: err.code, message: err.publicMessage }, decision: { id, outcome: 'deny', code: err.code, layer: 'request' } });
+    sendJson(res, httpStatusOf(err.code), { error: { code: err.code, message: err.publicMessage }, decision: { id, outcome: 'deny', code: err.code, layer: 'request' } });
   }
 
   private refuseDecided(res: ServerResponse, d: Decision): void {
@@ -314,7 +315,7 @@ export class HttpProxy {
         ? // INVARIANT: nothing is forwarded on step_up; the agent polls the approval and sends the same request again.
           { id: d.id, outcome: d.outcome, code: d.reason.code, layer: d.layer, stepUp: d.stepUp, approvalId: d.approvalId }
         : { id: d.id, outcome: d.outcome, code: d.reason.code, layer: d.layer };
-    const status = statusOf(d.reason.code);
+    const status = httpStatusOf(d.reason.code);
     if (status === 401) res.setHeader('WWW-Authenticate', `Bearer realm="mandate", error="invalid_token", error_description="${d.reason.code}"`);
     sendJson(res, status, { error: { code: d.reason.code, message: d.reason.message }, decision: view });
   }
@@ -342,31 +343,6 @@ function keepAliveAgent(agent: http.Agent): http.Agent {
 }
 
 /** The one table from code to HTTP status for this enforcement point. */
-function statusOf(code: ErrorCode): number {
-  if (code.startsWith('credential.')) return 401;
-  switch (code) {
-    case 'request.invalid':
-      return 400;
-    case 'gateway.route_unmapped':
-      return 404;
-    case 'request.too_large':
-      return 413;
-    case 'gateway.upstream_error':
-    case 'gateway.upstream_protocol_error':
-    case 'gateway.result_too_large':
-      return 502;
-    case 'gateway.upstream_unavailable':
-    case 'gateway.secret_unavailable':
-      return 503;
-    case 'gateway.upstream_timeout':
-      return 504;
-    case 'internal.error':
-      return 500;
-    default:
-      return 403; // every other refusal is a decision: mandate.*, policy.*
-  }
-}
-
 function asCoded(err: unknown): CodedError {
   return err instanceof CodedError ? err : new CodedError('request.invalid', 'the request could not be read');
 }

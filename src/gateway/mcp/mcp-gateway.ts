@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import {
   ErrorCode as McpErrorCode,
   LATEST_PROTOCOL_VERSION,
-  McpError,
   SUPPORTED_PROTOCOL_VERSIONS,
   type CallToolResult,
   type Prompt,
@@ -16,6 +15,7 @@ import { CodedError, type Clock, type TaskId, type ToolCatalog } from '../../cor
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import { redactResult } from '../redact.js';
+import { jsonRpcCodeOf } from '../transport-codes.js';
 import type { ErrorCode } from '../../core/index.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -89,7 +89,7 @@ export class McpGateway {
         // Not the credential's fault: a 401 would send the client to re-authenticate for nothing.
         if (coded.code === 'store.unreachable') {
           res.setHeader('Retry-After', '1');
-          return jsonRpcError(res, 503, null, -32001, `${coded.code}: ${coded.publicMessage}`);
+          return jsonRpcError(res, 503, null, jsonRpcCodeOf(coded.code), coded.code, coded.publicMessage);
         }
         return this.unauthorized(req, res, coded);
       }
@@ -98,8 +98,8 @@ export class McpGateway {
       const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
       if (typeof sessionId === 'string') {
         if (!session || session.taskId !== task.id) this.refused(task, 'gateway.session_invalid', req.method);
-        if (!session) return jsonRpcError(res, 404, null, -32001, 'gateway.session_invalid: unknown or closed MCP session; initialize a new one');
-        if (session.taskId !== task.id) return jsonRpcError(res, 403, null, -32001, 'gateway.session_invalid: this MCP session belongs to another task');
+        if (!session) return jsonRpcError(res, 404, null, -32001, 'gateway.session_invalid', 'unknown or closed MCP session; initialize a new one');
+        if (session.taskId !== task.id) return jsonRpcError(res, 403, null, -32001, 'gateway.session_invalid', 'this MCP session belongs to another task');
       }
       switch (req.method) {
         case 'POST':
@@ -107,7 +107,7 @@ export class McpGateway {
         case 'GET':
           return this.openStream(session, req, res);
         case 'DELETE':
-          if (!session) return jsonRpcError(res, 400, null, -32600, 'request.invalid: `mcp-session-id` is required');
+          if (!session) return jsonRpcError(res, 400, null, -32600, 'request.invalid', '`mcp-session-id` is required');
           this.closeSession(session);
           res.writeHead(200).end();
           return;
@@ -115,7 +115,7 @@ export class McpGateway {
           res.writeHead(405, { allow: 'GET, POST, DELETE' }).end();
       }
     } catch {
-      if (!res.headersSent) jsonRpcError(res, 500, null, -32603, 'internal.error: the gateway failed to handle the request');
+      if (!res.headersSent) jsonRpcError(res, 500, null, -32603, 'internal.error', 'the gateway failed to handle the request');
       else res.end();
     }
   }
@@ -136,14 +136,14 @@ export class McpGateway {
     if (Array.isArray(body) || message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
       // Batches and responses from the client (to server requests) are not accepted: this server sends no requests.
       this.refused(task, 'request.invalid', 'POST');
-      return jsonRpcError(res, 400, null, -32600, Array.isArray(body) ? 'request.invalid: JSON-RPC batches are not supported' : 'request.invalid: not a JSON-RPC 2.0 request');
+      return jsonRpcError(res, 400, null, -32600, 'request.invalid', Array.isArray(body) ? 'JSON-RPC batches are not supported' : 'not a JSON-RPC 2.0 request');
     }
     const id = message.id;
-    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') return jsonRpcError(res, 400, null, -32600, 'request.invalid: `id` must be a string or a number');
+    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') return jsonRpcError(res, 400, null, -32600, 'request.invalid', '`id` must be a string or a number');
     const params = message.params !== null && typeof message.params === 'object' && !Array.isArray(message.params) ? message.params : {};
     if (message.method === 'initialize') {
-      if (session) return jsonRpcError(res, 400, id ?? null, -32600, 'request.invalid: this session is already initialized');
-      if (id === undefined) return jsonRpcError(res, 400, null, -32600, 'request.invalid: `initialize` needs an `id`');
+      if (session) return jsonRpcError(res, 400, id ?? null, -32600, 'request.invalid', 'this session is already initialized');
+      if (id === undefined) return jsonRpcError(res, 400, null, -32600, 'request.invalid', '`initialize` needs an `id`');
       const requested = params.protocolVersion;
       const protocolVersion = typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
       const opened: Session = { id: randomUUID(), taskId: task.id, protocolVersion, streams: new Set(), resourceOwners: new Map() };
@@ -153,7 +153,7 @@ export class McpGateway {
       res.setHeader('mcp-session-id', opened.id);
       return jsonRpcResult(res, id, { protocolVersion, capabilities: CAPABILITIES, serverInfo: SERVER_INFO });
     }
-    if (!session) return jsonRpcError(res, 400, id ?? null, -32600, 'request.invalid: send `initialize` first, or the `mcp-session-id` header of an open session');
+    if (!session) return jsonRpcError(res, 400, id ?? null, -32600, 'request.invalid', 'send `initialize` first, or the `mcp-session-id` header of an open session');
     if (id === undefined) {
       res.writeHead(202).end(); // notifications (initialized, cancelled, …) need no answer
       return;
@@ -161,9 +161,9 @@ export class McpGateway {
     try {
       jsonRpcResult(res, id, await this.dispatch(ctx, session, message.method, params));
     } catch (err) {
-      if (err instanceof McpError) return jsonRpcError(res, 200, id, err.code, err.message, err.data);
-      if (err instanceof CodedError) return jsonRpcError(res, 200, id, -32003, `${err.code}: ${err.publicMessage}`);
-      return jsonRpcError(res, 200, id, McpErrorCode.InternalError, 'internal.error: the gateway failed to handle the request');
+      if (err instanceof RpcRefusal) return jsonRpcError(res, 200, id, err.rpcCode, err.reason, err.why, err.extra);
+      if (err instanceof CodedError) return jsonRpcError(res, 200, id, jsonRpcCodeOf(err.code), err.code, err.publicMessage);
+      return jsonRpcError(res, 200, id, McpErrorCode.InternalError, 'internal.error', 'the gateway failed to handle the request');
     }
   }
 
@@ -176,7 +176,7 @@ export class McpGateway {
       case 'tools/call': {
         const args = params.arguments ?? {};
         if (typeof params.name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
-          throw new McpError(McpErrorCode.InvalidParams, 'tools/call needs a `name` and an `arguments` object');
+          throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'tools/call needs a `name` and an `arguments` object');
         }
         const meta = params._meta as Record<string, unknown> | undefined;
         const waitMs = typeof meta?.['mandate/wait_ms'] === 'number' ? Math.max(0, meta['mandate/wait_ms']) : 0;
@@ -187,25 +187,25 @@ export class McpGateway {
       case 'resources/templates/list':
         return { resourceTemplates: await this.listResourceTemplates(ctx) };
       case 'resources/read':
-        if (typeof params.uri !== 'string') throw new McpError(McpErrorCode.InvalidParams, 'resources/read needs a `uri`');
+        if (typeof params.uri !== 'string') throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'resources/read needs a `uri`');
         return this.readResource(ctx, session, params.uri);
       case 'prompts/list':
         return { prompts: await this.listPrompts(ctx) };
       case 'prompts/get': {
         const args = params.arguments ?? {};
-        if (typeof params.name !== 'string' || args === null || typeof args !== 'object') throw new McpError(McpErrorCode.InvalidParams, 'prompts/get needs a `name`');
+        if (typeof params.name !== 'string' || args === null || typeof args !== 'object') throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'prompts/get needs a `name`');
         return this.getPrompt(ctx, params.name, args as Record<string, string>);
       }
       default:
         this.refused(ctx.task, 'request.invalid', method);
-        throw new McpError(McpErrorCode.MethodNotFound, `method \`${method}\` is not supported by the gateway`);
+        throw new RpcRefusal(McpErrorCode.MethodNotFound, 'request.invalid', `method \`${method}\` is not supported by the gateway`);
     }
   }
 
   /** The GET stream for server-initiated messages (Streamable HTTP). */
   private openStream(session: Session | undefined, req: IncomingMessage, res: ServerResponse): void {
-    if (!session) return jsonRpcError(res, 400, null, -32600, 'request.invalid: `mcp-session-id` is required');
-    if (!String(req.headers.accept ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, null, -32600, 'request.invalid: the stream needs `Accept: text/event-stream`');
+    if (!session) return jsonRpcError(res, 400, null, -32600, 'request.invalid', '`mcp-session-id` is required');
+    if (!String(req.headers.accept ?? '').includes('text/event-stream')) return jsonRpcError(res, 406, null, -32600, 'request.invalid', 'the stream needs `Accept: text/event-stream`');
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'mcp-session-id': session.id });
     res.flushHeaders();
     session.streams.add(res);
@@ -338,7 +338,7 @@ export class McpGateway {
     let bytes = 0;
     if (result) ({ result, bytes, code } = withObligations(result, decision, ctx.task));
     await this.account(ctx, decision, action, args, code, false, bytes, startedMs);
-    if (code !== null || !result) throw new McpError(-32002, `${code}: the upstream result is not available`, { code });
+    if (code !== null || !result) throw new RpcRefusal(-32002, code ?? 'gateway.upstream_error', 'the upstream result is not available');
     return result;
   }
 
@@ -371,7 +371,7 @@ export class McpGateway {
     const params = [`resource_metadata="${this.resourceMetadataUrl(req)}"`];
     if (err) params.unshift('error="invalid_token"', `error_description="${err.code}"`);
     res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`);
-    jsonRpcError(res, 401, null, -32001, err ? `${err.code}: ${err.publicMessage}` : 'credential.missing: present the task credential as a bearer token');
+    jsonRpcError(res, 401, null, -32001, err?.code ?? 'credential.missing', err?.publicMessage ?? 'present the task credential as a bearer token');
   }
 }
 
@@ -395,10 +395,23 @@ function decisionMeta(decision: Decision): Record<string, unknown> {
   return { id: decision.id, outcome: decision.outcome, code: decision.reason.code, layer: decision.layer, stepUp: decision.stepUp, approvalId: decision.approvalId };
 }
 
+/** A JSON-RPC error the gateway answers with: its reason code goes in `error.data.code`. */
+class RpcRefusal extends Error {
+  constructor(
+    readonly rpcCode: number,
+    readonly reason: ErrorCode,
+    readonly why: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(`${reason}: ${why}`);
+    this.name = 'RpcRefusal';
+  }
+}
+
 /** Denials of resources/read and prompts/get: a JSON-RPC error with the decision in `data`. */
-function refusalError(decision: Decision): McpError {
+function refusalError(decision: Decision): RpcRefusal {
   const verb = decision.outcome === 'step_up' ? 'approval required' : 'denied';
-  return new McpError(-32003, `${verb} (${decision.reason.code}): ${decision.reason.message}`, { 'mandate/decision': decisionMeta(decision) });
+  return new RpcRefusal(jsonRpcCodeOf(decision.reason.code), decision.reason.code, `${verb} (${decision.reason.code}): ${decision.reason.message}`, { 'mandate/decision': decisionMeta(decision) });
 }
 
 function jsonRpcResult(res: ServerResponse, id: string | number, result: unknown): void {
@@ -406,8 +419,12 @@ function jsonRpcResult(res: ServerResponse, id: string | number, result: unknown
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
-function jsonRpcError(res: ServerResponse, status: number, id: string | number | null, code: number, message: string, data?: unknown): void {
-  const text = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } });
+/**
+ * A JSON-RPC error whose reason code travels in `error.data.code` for programs,
+ * and leads the message (`<code>: <why>`) for an LLM agent reading the text.
+ */
+function jsonRpcError(res: ServerResponse, status: number, id: string | number | null, rpcCode: number, reason: ErrorCode, why: string, extra: Record<string, unknown> = {}): void {
+  const text = JSON.stringify({ jsonrpc: '2.0', id, error: { code: rpcCode, message: `${reason}: ${why}`, data: { code: reason, ...extra } } });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 

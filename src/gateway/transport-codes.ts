@@ -1,6 +1,13 @@
 import { CodedError, type ErrorCode } from '../core/index.js';
 
-/** The one table from error code to HTTP status for the control-plane API. */
+/**
+ * How each transport carries a code. One table per transport, every code in the
+ * catalog listed (the switch is exhaustive, so a new code does not compile until
+ * it is placed): HTTP statuses for the /v1 API and the HTTP gateway, JSON-RPC
+ * error codes for the MCP gateway. The CLI's exit codes are in src/cli.
+ */
+
+/** The one table from error code to HTTP status, for the control-plane API and the HTTP gateway. */
 export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case 'request.invalid':
@@ -50,6 +57,8 @@ export function httpStatusOf(code: ErrorCode): number {
       return 409;
     case 'request.too_large':
       return 413;
+    case 'request.unreachable':
+      return 502;
     case 'gateway.session_invalid':
     case 'gateway.route_unmapped':
       return 404;
@@ -72,4 +81,14 @@ export function httpStatusOf(code: ErrorCode): number {
 export function errorBody(err: CodedError): { error: { code: ErrorCode; message: string } & Record<string, unknown> } {
   const refused = (err.detail as { refused?: unknown }).refused;
   return { error: { code: err.code, message: err.publicMessage, ...(refused ? { refused } : {}) } };
+}
+
+/** JSON-RPC error codes (MCP): -32001 authentication, -32002 a result that is not available, -32003 a refusal; the reason code itself travels in `error.data.code`. */
+export function jsonRpcCodeOf(code: ErrorCode): number {
+  const status = httpStatusOf(code);
+  if (status === 401) return -32001;
+  if (code === 'request.invalid') return -32602;
+  if (code === 'internal.error') return -32603;
+  if (status >= 500) return -32002;
+  return -32003;
 }
