@@ -1,2 +1,3 @@
 export * from './mcp/index.js';
 export * from './http/index.js';
+export type { SecretResolver } from './secret-resolver.js';
