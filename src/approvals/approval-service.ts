@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/model.js';
+import type { AuditSink } from '../audit/index.js';
 import { CodedError, canonicalJson, formatZodError, sha256Hex, type Clock, type Random } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import type { ApprovalTerms } from '../policy/index.js';

@@ -35,3 +35,25 @@ export interface ApproverRepo {
   byTokenHash(hash: string): Promise<Approver | undefined>;
   list(): Promise<Approver[]>;
 }
+
+/** Where and how to post a signed notification (approval requests, monitor alerts). */
+export interface WebhookTarget {
+  url: string;
+  /** The shared HMAC key, resolved from the vault. */
+  secret: string;
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+}
+
+export interface WebhookDelivery {
+  delivered: boolean;
+  attempts: number;
+  error: string | null;
+}
+
+/**
+ * Posts `payload` signed with signWebhook, retrying with exponential backoff;
+ * resolves with the outcome, never throws. The HTTP adapter is in `server/adapters`.
+ */
+export type DeliverWebhook = (target: WebhookTarget, payload: unknown, nowMs: () => number) => Promise<WebhookDelivery>;

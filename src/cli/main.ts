@@ -3,9 +3,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeJwt } from 'jose';
 import { verifyChain } from '../audit/index.js';
 import { ConfigError } from '../core/index.js';
-import { PolicyEngine, formatPolicyTestReport, readCedarFiles, runPolicyTests } from '../policy/index.js';
+import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
 import { openStore } from '../store/index.js';
 import { loadConfig, redactConfig, startServer } from '../server/index.js';
+import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
 import { runDemo } from './demo.js';
 
@@ -267,8 +268,8 @@ export function buildProgram(): Command {
     .command('test <dir>')
     .description('validate the policies in <dir> and run the cases in <dir>/tests/*.json; exit 5 on any mismatch')
     .action((dir: string) => {
-      const engine = PolicyEngine.fromDir(dir);
-      const report = runPolicyTests(dir, engine);
+      const source = policyDirectory(dir);
+      const report = runPolicyTests(source, PolicyEngine.fromSource(source));
       out(formatPolicyTestReport(report));
       process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.mismatch;
     });
@@ -284,7 +285,7 @@ export function buildProgram(): Command {
     .command('validate <dir>')
     .description('parse and validate the policies in <dir> against the schema')
     .action((dir: string) => {
-      const engine = PolicyEngine.fromDir(dir);
+      const engine = PolicyEngine.fromSource(policyDirectory(dir));
       out(`ok: ${dir} is valid (hash ${engine.hash.slice(0, 12)})`);
     });
 

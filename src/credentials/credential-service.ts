@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/model.js';
+import type { AuditSink } from '../audit/index.js';
 import { CodedError, Lru, sha256Hex, type AgentId, type Clock, type CredentialId, type Random, type TaskId } from '../core/index.js';
 import type { KeyRing } from '../identity/index.js';
 import { TASK_CREDENTIAL_TYP, type Revocation, type RevocationKind, type TaskCredentialClaims } from './model.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditSink } from '../audit/model.js';
+import type { AuditSink } from '../audit/index.js';
 import { CodedError, formatZodError, newId, sha256Hex, type Clock, type Random } from '../core/index.js';
 import type { KeyRing } from './key-ring.js';
 import { AGENT_NAME, type Agent, type SvidClaims } from './model.js';

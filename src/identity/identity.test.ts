@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import * as jose from 'jose';
 import type { AuditEntry } from '../audit/model.js';
 import { CodedError, manualClock, systemRandom } from '../core/index.js';
+import { httpIssuerDirectory } from '../server/adapters/index.js';
 import { openSqliteStore, type Store } from '../store/index.js';
 import { IdentityService, KeyRing, OidcTrust, SVID_TYP, matchesClaim, readClaim } from './index.js';
 
@@ -48,7 +49,7 @@ describe('identity', () => {
       keys,
       agents: store.agents,
       joinTokens: store.joinTokens,
-      oidc: new OidcTrust([{ issuer: issuerUrl, audience: 'mandate' }], clock),
+      oidc: new OidcTrust([{ issuer: issuerUrl, audience: 'mandate' }], clock, httpIssuerDirectory),
       audit,
       clock,
       random: systemRandom,

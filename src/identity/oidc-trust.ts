@@ -1,6 +1,7 @@
 import * as jose from 'jose';
 import { CodedError, type Clock } from '../core/index.js';
 import { describeJoseError } from './key-ring.js';
+import type { IssuerDirectory } from './ports.js';
 
 /** An external OIDC/JWT issuer the trust domain accepts attestations from. */
 export interface TrustedIssuer {
@@ -15,9 +16,12 @@ export interface TrustedIssuer {
 /** Algorithms accepted from external issuers: asymmetric only, never `none` or HMAC. */
 const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
 
-type KeyResolver = ReturnType<typeof jose.createLocalJWKSet> | ReturnType<typeof jose.createRemoteJWKSet>;
+type KeyResolver = jose.JWTVerifyGetKey;
 
-/** Verifies tokens from trusted issuers; key sets are resolved lazily and cached. */
+/**
+ * Verifies tokens from trusted issuers; key sets are resolved lazily and cached.
+ * Discovery and remote key sets are fetched through the IssuerDirectory port.
+ */
 export class OidcTrust {
   private readonly resolvers = new Map<string, Promise<KeyResolver>>();
   private readonly byIssuer: Map<string, TrustedIssuer>;
@@ -25,7 +29,7 @@ export class OidcTrust {
   constructor(
     issuers: readonly TrustedIssuer[],
     private readonly clock: Clock,
-    private readonly fetchJson: (url: string) => Promise<unknown> = defaultFetchJson,
+    private readonly directory: IssuerDirectory,
   ) {
     this.byIssuer = new Map(issuers.map((i) => [i.issuer, i]));
   }
@@ -76,19 +80,13 @@ export class OidcTrust {
     if (trusted.jwks) return jose.createLocalJWKSet(trusted.jwks);
     let jwksUri = trusted.jwksUri;
     if (!jwksUri) {
-      const metadata = await this.fetchJson(`${trusted.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+      const metadata = await this.directory.fetchJson(`${trusted.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
       const uri = (metadata as { jwks_uri?: unknown })?.jwks_uri;
       if (typeof uri !== 'string') throw new CodedError('identity.oidc_untrusted', 'issuer metadata has no jwks_uri');
       jwksUri = uri;
     }
-    return jose.createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000 });
+    return this.directory.remoteKeys(new URL(jwksUri));
   }
-}
-
-async function defaultFetchJson(url: string): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  if (!res.ok) throw new CodedError('identity.oidc_untrusted', `issuer metadata answered HTTP ${res.status}`);
-  return res.json();
 }
 
 /** Reads a claim by name, or by a `/` path into nested objects (`kubernetes.io/serviceaccount/name`). */

@@ -1,3 +1,4 @@
+import type { JWTVerifyGetKey } from 'jose';
 import type { AgentId } from '../core/index.js';
 import type { Agent, JoinTokenRecord, SigningKeyRecord } from './model.js';
 
@@ -23,4 +24,12 @@ export interface JoinTokenRepo {
    * returns it; otherwise undefined. INVARIANT: at most one caller ever wins.
    */
   consume(tokenHash: string, nowMs: number): Promise<JoinTokenRecord | undefined>;
+}
+
+/** The network side of OIDC federation; the fetch-based adapter is in `server/adapters`. */
+export interface IssuerDirectory {
+  /** The JSON document at `url` (an issuer's `/.well-known/openid-configuration`). Throws identity.oidc_untrusted on a non-2xx answer. */
+  fetchJson(url: string): Promise<unknown>;
+  /** The keys published at `jwksUri`: fetched on demand, cached, refreshed when an unknown `kid` appears. */
+  remoteKeys(jwksUri: URL): JWTVerifyGetKey;
 }

@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/model.js';
+import type { AuditSink } from '../audit/index.js';
 import { CodedError, formatZodError, newId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
 import { parseId } from '../core/index.js';
 import { MandateSchema, type Mandate, type RefusedItem, type Task } from './model.js';

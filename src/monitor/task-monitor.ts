@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/model.js';
+import type { AuditSink } from '../audit/index.js';
 import { Lru, type Clock, type TaskId } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { driftScore, freshBehaviour, observeDecision, observeResult, type Behaviour, type DriftResponse, type MonitorSettings, type ObservedDecision, type Signal } from './behaviour.js';

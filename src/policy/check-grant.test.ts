@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { policyDirectory } from '../server/adapters/index.js';
 import { PolicyEngine } from './engine.js';
 import { EXAMPLE_POLICY_DIR, PERMIT_AGENTS, policyDir, tool, TOOLS } from './fixtures.js';
 
@@ -7,7 +8,7 @@ const AGENT = { name: 'researcher', spiffeId: 'spiffe://acme.test/agent/research
 const OUTSIDER = { name: 'intern', spiffeId: 'spiffe://acme.test/agent/intern', groups: [] };
 
 test('the example ceiling refuses shell.exec outright but not files.write', () => {
-  const engine = PolicyEngine.fromDir(EXAMPLE_POLICY_DIR);
+  const engine = PolicyEngine.fromSource(policyDirectory(EXAMPLE_POLICY_DIR));
   assert.deepEqual(engine.checkGrant(AGENT, TOOLS.shellExec), { refused: true, code: 'policy.forbid', policyIds: ['forbid-shell-execute'] });
   // files.write is forbidden for some paths only: never refused for what an argument might be.
   assert.deepEqual(engine.checkGrant(AGENT, TOOLS.filesWrite), { refused: false });
@@ -18,14 +19,14 @@ test('the example ceiling refuses shell.exec outright but not files.write', () =
 });
 
 test('a tool no permit could ever allow for this agent is refused with policy.no_permit', () => {
-  const engine = PolicyEngine.fromDir(EXAMPLE_POLICY_DIR);
+  const engine = PolicyEngine.fromSource(policyDirectory(EXAMPLE_POLICY_DIR));
   assert.deepEqual(engine.checkGrant(OUTSIDER, TOOLS.filesRead), { refused: true, code: 'policy.no_permit', policyIds: [] });
   assert.deepEqual(engine.checkGrant(AGENT, tool('ops.reboot', 'execute', 'critical')), { refused: true, code: 'policy.no_permit', policyIds: [] });
 });
 
 test('an argument-dependent forbid never refuses, even written as `unless hasTag`', () => {
   // With no arguments at all this forbid is true; at call time a /tmp path passes it.
-  const engine = PolicyEngine.fromDir(
+  const engine = PolicyEngine.fromSource(
     policyDir({
       'p.cedar': PERMIT_AGENTS,
       'f.cedar': '@id("tmp-only") forbid (principal, action == Action::"write", resource)\nunless { resource.hasTag("path") && resource.getTag("path") like "/tmp/*" };',
@@ -35,7 +36,7 @@ test('an argument-dependent forbid never refuses, even written as `unless hasTag
 });
 
 test('an argument-dependent permit still counts as a possible permit', () => {
-  const engine = PolicyEngine.fromDir(
+  const engine = PolicyEngine.fromSource(
     policyDir({ 'p.cedar': '@id("tmp-writes") permit (principal, action == Action::"write", resource)\nwhen { resource.hasTag("path") && resource.getTag("path") like "/tmp/*" };' }),
   );
   assert.deepEqual(engine.checkGrant(AGENT, TOOLS.filesWrite), { refused: false });
@@ -43,7 +44,7 @@ test('an argument-dependent permit still counts as a possible permit', () => {
 });
 
 test('a context-dependent forbid never refuses; one on the tool itself does', () => {
-  const engine = PolicyEngine.fromDir(
+  const engine = PolicyEngine.fromSource(
     policyDir({
       'p.cedar': PERMIT_AGENTS,
       'f.cedar':

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../core/index.js';
 import { buildCedarRequest } from './build-request.js';
@@ -11,14 +9,14 @@ import type { CedarRequest } from './model.js';
 const OUTSIDER = { name: 'intern', spiffeId: 'spiffe://acme.test/agent/intern', groups: ['sandbox'] };
 
 function engineWith(files: Record<string, string>): PolicyEngine {
-  return PolicyEngine.fromDir(policyDir(files));
+  return PolicyEngine.fromSource(policyDir(files));
 }
 
 test('no policy loaded denies with policy.none_loaded', () => {
   const req = buildCedarRequest(facts());
   const empty = PolicyEngine.empty();
   assert.deepEqual(empty.evaluate(req), { outcome: 'deny', code: 'policy.none_loaded', policyIds: [], stepUp: [], redact: [], errors: [], version: 0, hash: '' });
-  const emptyDir = PolicyEngine.fromDir(policyDir({}));
+  const emptyDir = PolicyEngine.fromSource(policyDir({}));
   assert.equal(emptyDir.version, 1);
   assert.equal(emptyDir.evaluate(req).code, 'policy.none_loaded');
 });
@@ -151,24 +149,24 @@ test('several step-up forbids report every approval they name', () => {
   assert.deepEqual([...e.stepUp].sort(), ['finance', 'human']);
 });
 
-test('fromDir throws ConfigError on invalid policies at start-up', () => {
+test('fromSource throws ConfigError on invalid policies at start-up', () => {
   const dir = policyDir({ 'bad.cedar': 'permit (principal, action, resource) when { resource.owner == "x" };' });
-  assert.throws(() => PolicyEngine.fromDir(dir), (err: unknown) => err instanceof ConfigError && /bad\.cedar:1:/.test(err.message));
+  assert.throws(() => PolicyEngine.fromSource(dir), (err: unknown) => err instanceof ConfigError && /bad\.cedar:1:/.test(err.message));
 });
 
 test('reload bumps the version; an invalid reload keeps the last good set serving', () => {
   const dir = policyDir({ 'p.cedar': PERMIT_AGENTS });
-  const engine = PolicyEngine.fromDir(dir);
+  const engine = PolicyEngine.fromSource(dir);
   const write = buildCedarRequest(facts({ tool: TOOLS.filesWrite }));
   const firstHash = engine.hash;
   assert.equal(engine.evaluate(write).outcome, 'allow');
 
-  writeFileSync(join(dir, 'f.cedar'), '@id("no-writes") forbid (principal, action == Action::"write", resource);');
+  dir.write('f.cedar', '@id("no-writes") forbid (principal, action == Action::"write", resource);');
   assert.deepEqual(engine.reload(), { ok: true, version: 2 });
   assert.notEqual(engine.hash, firstHash);
   assert.deepEqual([engine.evaluate(write).code, engine.evaluate(write).version], ['policy.forbid', 2]);
 
-  writeFileSync(join(dir, 'g.cedar'), 'forbid (principal, action, resource) when { nonsense };');
+  dir.write('g.cedar', 'forbid (principal, action, resource) when { nonsense };');
   const bad = engine.reload();
   assert.equal(bad.ok, false);
   assert.match(bad.ok ? '' : bad.errors, /g\.cedar:1:/);
@@ -179,11 +177,11 @@ test('reload bumps the version; an invalid reload keeps the last good set servin
 
 test('watch reloads after a policy file changes', async () => {
   const dir = policyDir({ 'p.cedar': PERMIT_AGENTS });
-  const engine = PolicyEngine.fromDir(dir);
+  const engine = PolicyEngine.fromSource(dir);
   const results: unknown[] = [];
   const stop = engine.watch((r) => results.push(r), 20);
   try {
-    writeFileSync(join(dir, 'f.cedar'), '@id("no-reads") forbid (principal, action == Action::"read", resource);');
+    dir.write('f.cedar', '@id("no-reads") forbid (principal, action == Action::"read", resource);');
     const deadline = Date.now() + 5000;
     while (engine.version < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.ok(engine.version >= 2, 'the watcher reloaded within 5 s');

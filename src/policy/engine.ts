@@ -1,4 +1,3 @@
-import './v8-workaround.js';
 import {
   preparsePolicySet,
   preparseSchema,
@@ -8,7 +7,7 @@ import {
 } from '@cedar-policy/cedar-wasm/nodejs';
 import { ConfigError, type ToolSpec } from '../core/index.js';
 import { checkGrantAgainst, grantTimePolicies } from './check-grant.js';
-import { loadPolicies, loadPolicyDir } from './load-policies.js';
+import { loadPolicies } from './load-policies.js';
 import type {
   AgentFacts,
   CedarRequest,
@@ -20,7 +19,7 @@ import type {
   ReloadResult,
   ApprovalTerms,
 } from './model.js';
-import { watchCedarDir, type SourceFile } from './policy-files.js';
+import type { PolicySource, SourceFile } from './ports.js';
 import { safeMessage } from './safe-message.js';
 import { CEDAR_SCHEMA, SCHEMA_NAME } from './schema.js';
 
@@ -53,19 +52,19 @@ interface ActiveSet {
  * answers allow / deny / step_up, failing closed on anything unexpected.
  */
 export class PolicyEngine {
-  readonly #dir: string | undefined;
+  readonly #source: PolicySource | undefined;
   readonly #seq = ++engineCount;
   #active: ActiveSet | undefined;
   #version = 0;
 
-  private constructor(dir: string | undefined) {
-    this.#dir = dir;
+  private constructor(source: PolicySource | undefined) {
+    this.#source = source;
   }
 
-  /** Loads `dir`; throws ConfigError (every problem as `<file>:<line>:<col>: ...`) at start-up. */
-  static fromDir(dir: string): PolicyEngine {
-    const engine = new PolicyEngine(dir);
-    engine.#install(loadPolicyDir(dir));
+  /** Loads the source's policies; throws ConfigError (every problem as `<file>:<line>:<col>: ...`) at start-up. */
+  static fromSource(source: PolicySource): PolicyEngine {
+    const engine = new PolicyEngine(source);
+    engine.#install(loadPolicies(source.readPolicies()));
     return engine;
   }
 
@@ -108,25 +107,24 @@ export class PolicyEngine {
   }
 
   /**
-   * Reloads the directory. An invalid directory keeps the last good set
-   * serving and reports why.
+   * Reloads the source. An invalid set keeps the last good one serving and
+   * reports why.
    */
   reload(): ReloadResult {
-    if (this.#dir === undefined) return { ok: false, errors: 'this engine has no policy directory' };
+    if (this.#source === undefined) return { ok: false, errors: 'this engine has no policy directory' };
     try {
-      this.#install(loadPolicyDir(this.#dir));
+      this.#install(loadPolicies(this.#source.readPolicies()));
       return { ok: true, version: this.#version };
     } catch (err) {
       return { ok: false, errors: err instanceof Error ? err.message : String(err) };
     }
   }
 
-  /** Reloads on changes to `*.cedar` files in the directory (debounced). Returns a stop function. */
+  /** Reloads on changes to the source's policy files (debounced). Returns a stop function. */
   watch(onChange?: (result: ReloadResult) => void, debounceMs = 100): () => void {
-    const dir = this.#dir;
-    if (dir === undefined) throw new TypeError('this engine has no policy directory to watch');
-    return watchCedarDir(
-      dir,
+    const source = this.#source;
+    if (source === undefined) throw new TypeError('this engine has no policy directory to watch');
+    return source.watch(
       () => {
         const result = this.reload();
         onChange?.(result);

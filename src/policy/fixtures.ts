@@ -1,22 +1,43 @@
 // Test support for this folder's *.test.ts files only; not exported from index.ts.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ToolSpecSchema, type ToolSpec } from '../core/index.js';
 import type { CallFacts } from './model.js';
+import type { PolicySource, SourceFile } from './ports.js';
 
-/** examples/policies at the repository root (tests run from dist/src/policy). */
-export const EXAMPLE_POLICY_DIR = fileURLToPath(new URL('../../../examples/policies', import.meta.url));
+/** examples/policies at the repository root (tests run from dist/src/policy); read it with the directory adapter. */
+export const EXAMPLE_POLICY_DIR = decodeURIComponent(new URL('../../../examples/policies', import.meta.url).pathname);
 
-/** A fresh temporary directory holding `files` (relative path → content). */
-export function policyDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-policy-'));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
+/** An in-memory policy source; `write` changes a file and tells the watchers, as an editor saving would. */
+export interface MemoryPolicies extends PolicySource {
+  write(name: string, text: string): void;
+}
+
+/**
+ * A policy source holding `files` (name → content): `*.cedar` names at the top
+ * are policies, `tests/*.json` are policy tests, anything else is ignored, as in
+ * a directory.
+ */
+export function policyDir(files: Record<string, string>): MemoryPolicies {
+  const contents = new Map(Object.entries(files));
+  const watchers = new Set<() => void>();
+  const matching = (test: (name: string) => boolean): SourceFile[] =>
+    [...contents.keys()]
+      .filter(test)
+      .sort()
+      .map((name) => ({ name, text: contents.get(name)! }));
+  return {
+    name: 'memory',
+    readPolicies: () => matching((n) => !n.includes('/') && n.endsWith('.cedar')),
+    readTests: () => matching((n) => /^tests\/[^/]+\.json$/.test(n)),
+    watch(onChange, debounceMs) {
+      const notify = () => setTimeout(onChange, debounceMs);
+      watchers.add(notify);
+      return () => watchers.delete(notify);
+    },
+    write(name, text) {
+      contents.set(name, text);
+      for (const notify of watchers) notify();
+    },
+  };
 }
 
 export function tool(name: string, kind: ToolSpec['kind'], risk: ToolSpec['risk'] = 'low', labels: string[] = []): ToolSpec {

@@ -1,8 +1,7 @@
 export { CEDAR_SCHEMA } from './schema.js';
 export { buildCedarRequest } from './build-request.js';
-export { loadPolicyDir, loadPolicies } from './load-policies.js';
-export { readCedarFiles } from './policy-files.js';
-export type { SourceFile } from './policy-files.js';
+export { loadPolicies } from './load-policies.js';
+export type { PolicySource, SourceFile } from './ports.js';
 export { PolicyEngine } from './engine.js';
 export { runPolicyTests, formatPolicyTestReport, POLICY_TEST_DEFAULTS } from './run-policy-tests.js';
 export type { PolicyTestReport, PolicyTestResult, PolicyTestCase, PolicyTestExpectation } from './run-policy-tests.js';

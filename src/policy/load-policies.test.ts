@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../core/index.js';
 import { PERMIT_AGENTS, policyDir } from './fixtures.js';
-import { loadPolicies, loadPolicyDir } from './load-policies.js';
+import { loadPolicies } from './load-policies.js';
 
 function configErrorOf(fn: () => unknown): ConfigError {
   try {
@@ -16,15 +14,11 @@ function configErrorOf(fn: () => unknown): ConfigError {
   assert.fail('expected a ConfigError');
 }
 
-test('reads *.cedar files sorted and not recursively, with @id or <file>:<line> ids', () => {
-  const dir = policyDir({
-    'b.cedar': '// second file\n\npermit (principal, action == Action::"read", resource);\n',
-    'a.cedar': PERMIT_AGENTS,
-    'notes.txt': 'forbid (principal, action, resource);',
-  });
-  mkdirSync(join(dir, 'nested'));
-  writeFileSync(join(dir, 'nested', 'c.cedar'), 'forbid (principal, action, resource);');
-  const loaded = loadPolicyDir(dir);
+test('loads *.cedar files sorted, with @id or <file>:<line> ids', () => {
+  const loaded = loadPolicies([
+    { name: 'b.cedar', text: '// second file\n\npermit (principal, action == Action::"read", resource);\n' },
+    { name: 'a.cedar', text: PERMIT_AGENTS },
+  ]);
   assert.deepEqual(loaded.files, ['a.cedar', 'b.cedar']);
   assert.deepEqual(
     loaded.policies.map((p) => [p.id, p.effect]),
@@ -45,7 +39,7 @@ test('reads the @step_up annotation of each policy', () => {
 
 test('a syntax error is a ConfigError naming file:line:col, even after non-ASCII text', () => {
   const dir = policyDir({ 'ok.cedar': PERMIT_AGENTS, 'bad.cedar': '// déjà vu ✓\n\npermit (principal, action, resource)\n  when { x };\n' });
-  const err = configErrorOf(() => loadPolicyDir(dir));
+  const err = configErrorOf(() => loadPolicies(dir.readPolicies()));
   assert.match(err.message, /bad\.cedar:4:10: invalid variable: x/);
   assert.doesNotMatch(err.message, /ok\.cedar/);
 });
@@ -93,11 +87,6 @@ test('@step_up must be on a forbid and name an approval', () => {
 test('templates are refused rather than silently never applying', () => {
   const err = configErrorOf(() => loadPolicies([{ name: 't.cedar', text: 'permit (principal == ?principal, action, resource);' }]));
   assert.match(err.message, /t\.cedar:1:1: policy templates/);
-});
-
-test('a missing directory is a ConfigError', () => {
-  const err = configErrorOf(() => loadPolicyDir(join(policyDir({}), 'absent')));
-  assert.match(err.message, /cannot be read: ENOENT/);
 });
 
 test('the hash covers file names and contents, not their read order', () => {

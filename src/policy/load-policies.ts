@@ -1,18 +1,9 @@
 import { policySetTextToParts, policyToJson, validate, type DetailedError } from '@cedar-policy/cedar-wasm/nodejs';
 import { ConfigError, sha256Hex } from '../core/index.js';
 import type { LoadedPolicies, LoadedPolicy } from './model.js';
-import { readCedarFiles, type SourceFile } from './policy-files.js';
+import type { SourceFile } from './ports.js';
 import { CEDAR_SCHEMA } from './schema.js';
 import { byteToCharOffset, lineCol, locateParts } from './source-locations.js';
-
-/**
- * Loads every `*.cedar` file directly in `dir` (sorted, not recursive) and
- * validates it against the domain schema in strict mode.
- * Throws ConfigError listing every problem as `<file>:<line>:<col>: <message>`.
- */
-export function loadPolicyDir(dir: string): LoadedPolicies {
-  return loadPolicies(readCedarFiles(dir));
-}
 
 interface Problem {
   file: string;
@@ -27,7 +18,10 @@ interface Located extends LoadedPolicy {
   fileText: string;
 }
 
-/** As loadPolicyDir, from file contents already in memory. Throws ConfigError. */
+/**
+ * Validates `*.cedar` file contents (sorted by name) against the domain schema in
+ * strict mode. Throws ConfigError listing every problem as `<file>:<line>:<col>: <message>`.
+ */
 export function loadPolicies(input: readonly SourceFile[]): LoadedPolicies {
   const files = [...input].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const problems: Problem[] = [];

@@ -3,8 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../core/index.js';
+import { policyDirectory } from '../server/adapters/index.js';
 import { PolicyEngine } from './engine.js';
-import { EXAMPLE_POLICY_DIR, PERMIT_AGENTS, policyDir } from './fixtures.js';
+import { EXAMPLE_POLICY_DIR, PERMIT_AGENTS, policyDir, type MemoryPolicies } from './fixtures.js';
 import { formatPolicyTestReport, runPolicyTests } from './run-policy-tests.js';
 
 const TOOLS = [
@@ -13,7 +14,7 @@ const TOOLS = [
 ];
 
 test('the example policies pass their own tests', () => {
-  const report = runPolicyTests(EXAMPLE_POLICY_DIR);
+  const report = runPolicyTests(policyDirectory(EXAMPLE_POLICY_DIR));
   assert.equal(report.failed, 0, formatPolicyTestReport(report));
   assert.ok(report.passed >= 10);
   const outcomes = new Set(report.results.map((r) => `${r.actual.outcome}/${r.actual.code ?? ''}`));
@@ -30,7 +31,7 @@ test('every example test file declares the same tool catalog', () => {
 });
 
 /** A policy directory with `tests/<name>` files holding `tests` as JSON. */
-function suite(tests: Record<string, unknown>, policies: Record<string, string> = { 'p.cedar': PERMIT_AGENTS }): string {
+function suite(tests: Record<string, unknown>, policies: Record<string, string> = { 'p.cedar': PERMIT_AGENTS }): MemoryPolicies {
   const files: Record<string, string> = { ...policies };
   for (const [name, body] of Object.entries(tests)) files[`tests/${name}`] = JSON.stringify(body);
   return policyDir(files);

@@ -3,7 +3,7 @@ import { ConfigError, ToolSpecSchema, toolCatalog, type ToolCatalog } from '../c
 import { buildCedarRequest } from './build-request.js';
 import { PolicyEngine } from './engine.js';
 import { POLICY_CODES, type PolicyCode, type PolicyEvaluation, type PolicyOutcome } from './model.js';
-import { readTestFiles } from './policy-files.js';
+import type { PolicySource } from './ports.js';
 
 const TaskOverridesSchema = z
   .object({
@@ -79,14 +79,14 @@ export const POLICY_TEST_DEFAULTS = {
 } as const;
 
 /**
- * Runs the cases in `<dir>/tests/*.json` against the policies of `dir` (or `engine`).
+ * Runs the source's test cases (`<dir>/tests/*.json`) against its policies (or `engine`).
  * Throws ConfigError when the policies or a test file are invalid (naming the file and field).
  */
-export function runPolicyTests(dir: string, engine: PolicyEngine = PolicyEngine.fromDir(dir)): PolicyTestReport {
-  const files = readTestFiles(dir);
+export function runPolicyTests(source: PolicySource, engine: PolicyEngine = PolicyEngine.fromSource(source)): PolicyTestReport {
+  const files = source.readTests();
   const problems: string[] = [];
   const parsed: { file: string; cases: PolicyTestCase[]; tools: ToolCatalog }[] = [];
-  if (files.length === 0) problems.push(`no test files in \`${dir}/tests\` (expected *.json)`);
+  if (files.length === 0) problems.push(`no test files in \`${source.name}/tests\` (expected *.json)`);
   for (const f of files) {
     let json: unknown;
     try {

@@ -1,3 +1,3 @@
 export * from './model.js';
-export type { SecretRepo } from './ports.js';
-export { SecretVault, loadVaultKey, vaultKey, type VaultKey } from './vault.js';
+export type { SecretRepo, VaultKey } from './ports.js';
+export { SecretVault } from './vault.js';

@@ -11,6 +11,9 @@ export interface SecretRecord {
   createdAtMs: number;
 }
 
+/** AES-256: the vault key is 32 bytes. */
+export const VAULT_KEY_BYTES = 32;
+
 export const SECRET_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
 /**

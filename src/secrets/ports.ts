@@ -7,3 +7,11 @@ export interface SecretRepo {
   /** The newest version of every secret, without values. */
   list(): Promise<Pick<SecretRecord, 'name' | 'version' | 'createdAtMs'>[]>;
 }
+
+/** The vault key, which may not exist yet: it is made when the first secret is stored. */
+export interface VaultKey {
+  /** The key, generated first if there is none. */
+  forWrite(): Buffer;
+  /** The key, or undefined when none was ever made (so nothing stored can decrypt). */
+  forRead(): Buffer | undefined;
+}

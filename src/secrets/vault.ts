@@ -1,17 +1,15 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { AuditSink } from '../audit/model.js';
+import type { AuditSink } from '../audit/index.js';
 import { CodedError, ConfigError, type Clock } from '../core/index.js';
-import { SECRET_NAME, type ResolvedSecret, type SecretRecord, type ValueOrSecret } from './model.js';
-import type { SecretRepo } from './ports.js';
+import { SECRET_NAME, VAULT_KEY_BYTES, type ResolvedSecret, type SecretRecord, type ValueOrSecret } from './model.js';
+import type { SecretRepo, VaultKey } from './ports.js';
 
-const KEY_BYTES = 32;
 const IV_BYTES = 12;
 
 /**
  * Upstream credentials, encrypted at rest with AES-256-GCM. The key never
- * enters the store: it comes from configuration or a key file beside it.
+ * enters the store: it comes through the VaultKey port (configuration or a key
+ * file beside it, read by the adapter in `server/adapters`).
  */
 export class SecretVault {
   private readonly key: VaultKey;
@@ -22,7 +20,7 @@ export class SecretVault {
     private readonly audit: AuditSink,
     private readonly clock: Clock,
   ) {
-    if (Buffer.isBuffer(key) && key.length !== KEY_BYTES) throw new ConfigError(`secrets: the key must be ${KEY_BYTES} bytes`);
+    if (Buffer.isBuffer(key) && key.length !== VAULT_KEY_BYTES) throw new ConfigError(`secrets: the key must be ${VAULT_KEY_BYTES} bytes`);
     this.key = Buffer.isBuffer(key) ? { forWrite: () => key, forRead: () => key } : key;
   }
 
@@ -94,56 +92,4 @@ export class SecretVault {
     decipher.setAuthTag(Buffer.from(r.tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(r.ciphertext, 'base64')), decipher.final()]).toString('utf8');
   }
-}
-
-/** The vault key, which may not exist yet: it is made when the first secret is stored. */
-export interface VaultKey {
-  /** The key, generated first if there is none. */
-  forWrite(): Buffer;
-  /** The key, or undefined when none was ever made (so nothing stored can decrypt). */
-  forRead(): Buffer | undefined;
-}
-
-/**
- * The vault key: base64 from configuration (`secrets.key` / MANDATE_SECRETS_KEY),
- * else the key file. A configured key or an existing file is checked now, so a bad
- * one is a start-up error; a missing file is generated (mode 0600) only when the
- * first secret is stored, so a deployment without secrets (or on `:memory:`)
- * writes no key file.
- */
-export function vaultKey(opts: { key?: string | undefined; keyFile: string }): VaultKey {
-  let key = opts.key || existsSync(opts.keyFile) ? loadVaultKey(opts) : undefined;
-  return {
-    forWrite: () => (key ??= loadVaultKey(opts)),
-    forRead: () => (key ??= existsSync(opts.keyFile) ? loadVaultKey(opts) : undefined),
-  };
-}
-
-/**
- * The vault key now: base64 from configuration, else the key file, generated with
- * mode 0600 when absent.
- */
-export function loadVaultKey(opts: { key?: string | undefined; keyFile: string }): Buffer {
-  if (opts.key) {
-    const key = Buffer.from(opts.key, 'base64');
-    if (key.length !== KEY_BYTES) throw new ConfigError(`secrets.key: expected ${KEY_BYTES} bytes in base64, got ${key.length}`);
-    return key;
-  }
-  if (!existsSync(opts.keyFile)) {
-    mkdirSync(dirname(opts.keyFile), { recursive: true });
-    try {
-      writeFileSync(opts.keyFile, randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      // Another replica sharing the folder made it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  const mode = statSync(opts.keyFile).mode & 0o777;
-  if ((mode & 0o077) !== 0) {
-    // A key readable by others is a leaked key; tighten rather than refuse so an upgrade does not stop the service.
-    chmodSync(opts.keyFile, 0o600);
-  }
-  const key = Buffer.from(readFileSync(opts.keyFile, 'utf8').trim(), 'base64');
-  if (key.length !== KEY_BYTES) throw new ConfigError(`secrets.keyFile \`${opts.keyFile}\`: expected ${KEY_BYTES} bytes in base64`);
-  return key;
 }

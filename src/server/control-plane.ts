@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { ApprovalService, approvalPayload, deliverWebhook, type Approval } from '../approvals/index.js';
+import { ApprovalService, approvalPayload, type Approval } from '../approvals/index.js';
 import { AuditLog } from '../audit/index.js';
 import { CodedError, ConfigError, Lru, ToolSpecSchema, resultLabels, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
@@ -8,13 +8,14 @@ import { decide, kernelOver, RateWindow, type Decision, type DecisionRequest, ty
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task } from '../mandate/index.js';
-import { PolicyEngine, buildCedarRequest, loadPolicies, readCedarFiles } from '../policy/index.js';
+import { PolicyEngine, buildCedarRequest, loadPolicies } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
-import { SecretVault, vaultKey } from '../secrets/index.js';
+import { SecretVault } from '../secrets/index.js';
 import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } from '../store/index.js';
 import type { AuditSpool } from '../audit/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
+import { deliverWebhook, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey } from './adapters/index.js';
 
 export interface ControlPlaneOptions {
   clock?: Clock;
@@ -233,7 +234,7 @@ export class ControlPlane {
     const clock = opts.clock ?? systemClock;
     const random = opts.random ?? systemRandom;
     const log = opts.log ?? (() => undefined);
-    const policy = PolicyEngine.fromDir(config.policy.dir);
+    const policy = PolicyEngine.fromSource(policyDirectory(config.policy.dir));
     // OpenAPI documents are read before the store opens: a bad one fails start-up with nothing to clean up.
     const apiActions = loadApiActions(config.apis);
     const store = await openStore(config.store.url, { queryTimeoutMs: config.store.queryTimeoutMs, maxLiveCounts: config.cache.tasks, nowMs: () => clock.nowMs() });
@@ -265,7 +266,7 @@ export class ControlPlane {
         keys,
         agents: store.agents,
         joinTokens: store.joinTokens,
-        oidc: new OidcTrust(config.identity.oidcIssuers, clock),
+        oidc: new OidcTrust(config.identity.oidcIssuers, clock, httpIssuerDirectory),
         audit,
         clock,
         random,

@@ -2,8 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { AUDIT_EVENT_TYPES } from '../audit/model.js';
-import type { AuditSpool, SpooledEntry } from '../audit/ports.js';
+import { AUDIT_EVENT_TYPES, type AuditSpool, type SpooledEntry } from '../audit/index.js';
 
 const SpooledEntrySchema = z
   .object({

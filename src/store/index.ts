@@ -1,4 +1,7 @@
-export type { Store, SettingsRepo } from './ports.js';
+export type { Change, ChangeFeed, Store, SettingsRepo } from './ports.js';
+// For the sqlite/ and postgres/ adapters: one query layer over both dialects.
+export { kyselyStore } from './kysely-store.js';
+export type { Database } from './tables.js';
 export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 export { openPostgresStore } from './postgres/index.js';
 export { StoreHealth, isStoreFault } from './store-health.js';

@@ -1,11 +1,11 @@
-import type { ApprovalRepo, ApproverRepo } from '../approvals/ports.js';
-import type { AuditRepo } from '../audit/ports.js';
+import type { ApprovalRepo, ApproverRepo } from '../approvals/index.js';
+import type { AuditRepo } from '../audit/index.js';
 import type { ToolSpec } from '../core/index.js';
-import type { RevocationRepo } from '../credentials/ports.js';
-import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/ports.js';
-import type { TaskRepo } from '../mandate/ports.js';
-import type { BehaviourRepo } from '../monitor/ports.js';
-import type { SecretRepo } from '../secrets/ports.js';
+import type { RevocationRepo } from '../credentials/index.js';
+import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/index.js';
+import type { TaskRepo } from '../mandate/index.js';
+import type { BehaviourRepo } from '../monitor/index.js';
+import type { SecretRepo } from '../secrets/index.js';
 
 export interface SettingsRepo {
   get(key: string): Promise<string | undefined>;

@@ -1,4 +1,4 @@
-import type { SecretResolver } from '../secret-resolver.js';
+import type { SecretResolver } from '../index.js';
 import type { ApiConfig } from './http-upstream-config.js';
 
 /** How long resolved header values are reused: a rotated secret reaches the upstream within this. */

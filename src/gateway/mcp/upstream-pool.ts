@@ -22,7 +22,7 @@ import {
 import type { z } from 'zod';
 import { HttpUpstreamClient } from './http-upstream-client.js';
 import { CodedError, type Clock } from '../../core/index.js';
-import type { SecretResolver } from '../secret-resolver.js';
+import type { SecretResolver } from '../index.js';
 import type { UpstreamConfig, UpstreamsConfig } from './upstream-config.js';
 
 const BACKOFF_MIN_MS = 500;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { z } from 'zod';
-import type { Change, ChangeFeed } from '../ports.js';
+import type { Change, ChangeFeed } from '../index.js';
 
 const CHANNEL = 'mandate_changes';
 

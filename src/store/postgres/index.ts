@@ -1,10 +1,8 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { kyselyStore } from '../kysely-store.js';
+import { kyselyStore, type Database, type Store } from '../index.js';
 import { postgresChangeFeed } from './change-feed.js';
 import { guardedPool } from './guarded-pool.js';
-import type { Store } from '../ports.js';
-import type { Database } from '../tables.js';
 
 const INT8_OID = 20;
 

@@ -2,11 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { AuditEvent } from '../../audit/model.js';
-import type { Task } from '../../mandate/model.js';
-import { kyselyStore } from '../kysely-store.js';
-import type { Change, ChangeFeed, Store } from '../ports.js';
-import type { Database } from '../tables.js';
+import type { AuditEvent } from '../../audit/index.js';
+import type { Task } from '../../mandate/index.js';
+import { kyselyStore, type Change, type ChangeFeed, type Database, type Store } from '../index.js';
 
 export interface SqliteStoreOptions {
   /** Live call counts kept in memory beyond which written ones are dropped, least recently used first (re-read from the row when needed). */

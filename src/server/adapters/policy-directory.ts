@@ -1,13 +1,18 @@
-// The only file of this context that touches the file system (policy directories
-// are configuration read at start-up and on change, not domain state).
+// Policy directories are configuration read at start-up and on change, not
+// domain state: the policy context sees them only through its PolicySource port.
 import { readdirSync, readFileSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../core/index.js';
+import { ConfigError } from '../../core/index.js';
+import type { PolicySource, SourceFile } from '../../policy/index.js';
 
-export interface SourceFile {
-  /** File name relative to the directory it was read from. */
-  name: string;
-  text: string;
+/** The policies and policy tests of a directory on disk. */
+export function policyDirectory(dir: string): PolicySource {
+  return {
+    name: dir,
+    readPolicies: () => readCedarFiles(dir),
+    readTests: () => readTestFiles(dir),
+    watch: (onChange, debounceMs) => watchCedarDir(dir, onChange, debounceMs),
+  };
 }
 
 /** The `*.cedar` files directly in `dir` (not recursive), sorted by name. */
@@ -16,7 +21,7 @@ export function readCedarFiles(dir: string): SourceFile[] {
 }
 
 /** The `*.json` files in `<dir>/tests`, sorted by name; none when the folder is absent. */
-export function readTestFiles(dir: string): SourceFile[] {
+function readTestFiles(dir: string): SourceFile[] {
   const testsDir = join(dir, 'tests');
   try {
     if (!statSync(testsDir).isDirectory()) return [];
@@ -51,7 +56,7 @@ function readMatching(dir: string, suffix: string): SourceFile[] {
  * Calls `onChange` once a burst of changes to `*.cedar` files in `dir` has been
  * quiet for `debounceMs` (editors write a file in several steps). Returns a stop function.
  */
-export function watchCedarDir(dir: string, onChange: () => void, debounceMs = 100): () => void {
+function watchCedarDir(dir: string, onChange: () => void, debounceMs: number): () => void {
   let timer: NodeJS.Timeout | undefined;
   const watcher = watch(dir, { persistent: false }, (_event, filename) => {
     // filename can be null on some platforms: then any change may be a policy change.
