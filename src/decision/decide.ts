@@ -1,4 +1,4 @@
-import type { AuditReceipt, AuditSink } from '../audit/model.js';
+import type { AuditReceipt, AuditSink } from '../audit/index.js';
 import { CodedError, newId, resultLabels, type AgentId, type Clock, type DecisionId, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';

@@ -1,4 +1,3 @@
 export * from './mcp/index.js';
 export * from './http/index.js';
-export { errorBody, httpStatusOf, jsonRpcCodeOf } from './transport-codes.js';
-export type { SecretResolver } from './secret-resolver.js';
+export { errorBody, httpStatusOf, jsonRpcCodeOf, type SecretResolver } from './common/index.js';

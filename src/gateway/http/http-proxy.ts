@@ -1,15 +1,14 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { Transform, pipeline } from 'node:stream';
-import type { AuditSink } from '../../audit/model.js';
+import type { AuditSink } from '../../audit/index.js';
 import { CodedError, newId, type Clock, type DecisionId, type ErrorCode, type Random, type ToolCatalog } from '../../core/index.js';
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
-import type { SecretResolver } from '../secret-resolver.js';
+import { httpStatusOf, type SecretResolver } from '../common/index.js';
 import { UpstreamHeaders } from './upstream-headers.js';
-import { httpStatusOf } from '../transport-codes.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
 export interface HttpProxyPorts {

@@ -10,12 +10,11 @@ import {
   type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { AuditSink } from '../../audit/model.js';
+import type { AuditSink } from '../../audit/index.js';
 import { CodedError, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
-import { redactResult } from '../redact.js';
-import { jsonRpcCodeOf } from '../transport-codes.js';
+import { jsonRpcCodeOf, redactResult } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';

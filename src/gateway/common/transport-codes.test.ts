@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ERROR_CODES, type ErrorCode } from '../core/index.js';
+import { ERROR_CODES, type ErrorCode } from '../../core/index.js';
 import { httpStatusOf, jsonRpcCodeOf } from './transport-codes.js';
 
 describe('transport tables', () => {

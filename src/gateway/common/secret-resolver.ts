@@ -1,4 +1,4 @@
-import type { ValueOrSecret } from '../secrets/index.js';
+import type { ValueOrSecret } from '../../secrets/index.js';
 
 /** Resolves literal-or-secret values (env, headers) for an upstream; the values never leave the gateway. */
 export interface SecretResolver {

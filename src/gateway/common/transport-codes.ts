@@ -1,4 +1,4 @@
-import { CodedError, type ErrorCode } from '../core/index.js';
+import { CodedError, type ErrorCode } from '../../core/index.js';
 
 /**
  * How each transport carries a code. One table per transport, every code in the
