@@ -14,6 +14,7 @@ import { runDemo } from './demo.js';
 export const EXIT = { ok: 0, error: 1, usage: 2, deny: 3, stepUp: 4, mismatch: 5 } as const;
 
 const out = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+const warn = (message: string) => process.stderr.write(`mandate: warning: ${message}\n`);
 
 function jsonArg(what: string) {
   return (value: string): unknown => {
@@ -58,7 +59,7 @@ export function buildProgram(): Command {
     .option('--store <url>', 'store URL: file:<path>, :memory: or postgres://… (overrides store.url)')
     .action(async (opts: { config?: string; port?: string; store?: string }) => {
       const env = { ...process.env, ...(opts.port ? { MANDATE_SERVER_PORT: opts.port } : {}), ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) };
-      const config = loadConfig(opts.config, env);
+      const config = loadConfig(opts.config, env, warn);
       const server = await startServer(config, { log: (line) => out(line) });
       out(`mandate listening on ${server.url}  (store: ${server.plane.store.kind}, policy version ${server.plane.policy.version}, ${server.plane.tools.list().length} tools)`);
       out(`try: npx mandate demo    API: ${server.url}/v1/openapi.json`);
@@ -315,7 +316,7 @@ export function buildProgram(): Command {
     .description('print the effective configuration, secrets redacted')
     .option('-c, --config <file>', 'configuration file')
     .action((opts: { config?: string }) => {
-      out(redactConfig(loadConfig(opts.config)));
+      out(redactConfig(loadConfig(opts.config, process.env, warn)));
     });
 
   return program;

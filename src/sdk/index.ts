@@ -1,42 +1,19 @@
 /**
  * The client an agent uses: attest as a workload, declare a mandate, ask before
- * every call, complete the task. HTTP only; no import of the control plane.
+ * every call, complete the task. HTTP only; no import of the control plane. The
+ * types are the API's own, imported as types only, so nothing of the server is
+ * loaded at run time and a change to what the server returns breaks this build.
  */
-export type Outcome = 'allow' | 'deny' | 'step_up';
+import type { MandateInput } from '../mandate/index.js';
+import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from '../server/api-schemas.js';
 
-export interface Decision {
-  id: string;
-  outcome: Outcome;
-  reason: { code: string; message: string };
-  layer: string;
-  policies: string[];
-  policyVersion: number | null;
-  stepUp: string[];
-  taskId: string | null;
-  tool: string;
-  callCount: number | null;
-  /** The approval a step_up created, an allow used, or a deny was refused by. */
-  approvalId: string | null;
-}
-
-export interface PendingApproval {
-  id: string;
-  status: 'pending' | 'approved' | 'denied' | 'expired' | 'consumed' | 'cancelled';
-  tool: string;
-  expiresAtMs: number;
-  decidedBy: string | null;
-  reason: string | null;
-}
-
-export interface MandateDeclaration {
-  purpose: string;
-  tools: (string | { name: string; args?: Record<string, Record<string, unknown>> })[];
-  dataClasses?: string[];
-  limits?: { maxCalls?: number; maxCallsPerMinute?: number; maxResultBytes?: number };
-  ttlSeconds?: number;
-  onBehalfOf?: string;
-  parentTask?: string;
-}
+/** The answer of `POST /v1/decide`. */
+export type Decision = ApiDecision;
+export type Outcome = Decision['outcome'];
+/** An approval request as the task credential reads it; pending until a person decides. */
+export type PendingApproval = ApiApproval;
+/** A mandate as the agent declares it (`POST /v1/tasks`). */
+export type MandateDeclaration = MandateInput;
 
 /** An error answer of the control plane, with its stable code. */
 export class MandateApiError extends Error {
@@ -72,12 +49,6 @@ export interface ConnectOptions {
   now?: () => number;
 }
 
-interface Svid {
-  svid: string;
-  spiffeId: string;
-  expiresAtMs: number;
-}
-
 async function call<T>(f: typeof fetch, url: string, init: { method: string; token?: string; body?: unknown }): Promise<T> {
   const res = await f(url, {
     method: init.method,
@@ -103,7 +74,7 @@ async function call<T>(f: typeof fetch, url: string, init: { method: string; tok
 
 /** An attested agent. Its SVID is renewed automatically before it expires. */
 export class AgentClient {
-  private svid: Svid | undefined;
+  private svid: ApiSvid | undefined;
 
   private constructor(private readonly opts: Required<Pick<ConnectOptions, 'url' | 'renewBeforeMs' | 'fetch' | 'now'>> & ConnectOptions) {}
 
@@ -122,9 +93,9 @@ export class AgentClient {
   private async attest(): Promise<void> {
     const { opts } = this;
     if (opts.oidcToken) {
-      this.svid = await call<Svid>(opts.fetch, `${opts.url}/v1/attest/oidc`, { method: 'POST', body: { token: await opts.oidcToken() } });
+      this.svid = await call<ApiSvid>(opts.fetch, `${opts.url}/v1/attest/oidc`, { method: 'POST', body: { token: await opts.oidcToken() } });
     } else if (opts.joinToken && !this.svid) {
-      this.svid = await call<Svid>(opts.fetch, `${opts.url}/v1/attest/join-token`, { method: 'POST', body: { token: opts.joinToken } });
+      this.svid = await call<ApiSvid>(opts.fetch, `${opts.url}/v1/attest/join-token`, { method: 'POST', body: { token: opts.joinToken } });
     } else {
       throw new MandateApiError(401, 'identity.svid_expired', 'the SVID expired and a join token cannot be used twice; attest again', undefined);
     }
@@ -135,14 +106,14 @@ export class AgentClient {
     const now = this.opts.now();
     if (!this.svid || this.svid.expiresAtMs <= now) await this.attest();
     else if (this.svid.expiresAtMs - now < this.opts.renewBeforeMs) {
-      this.svid = await call<Svid>(this.opts.fetch, `${this.opts.url}/v1/attest/renew`, { method: 'POST', token: this.svid.svid });
+      this.svid = await call<ApiSvid>(this.opts.fetch, `${this.opts.url}/v1/attest/renew`, { method: 'POST', token: this.svid.svid });
     }
     return this.svid!.svid;
   }
 
   /** Declares a mandate; the task credential it returns is valid for that mandate only. */
   async declare(mandate: MandateDeclaration): Promise<TaskHandle> {
-    const res = await call<{ task: { id: string }; credential: string; expiresAtMs: number }>(this.opts.fetch, `${this.opts.url}/v1/tasks`, {
+    const res = await call<ApiDeclaredTask>(this.opts.fetch, `${this.opts.url}/v1/tasks`, {
       method: 'POST',
       token: await this.currentSvid(),
       body: mandate,

@@ -9,6 +9,7 @@ import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.
 import { MandateSchema, type Task } from '../mandate/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
+import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
 import { errorBody, httpStatusOf } from '../gateway/index.js';
 
@@ -28,9 +29,9 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
   return parsed.data;
 }
 
-/** JSON Schema for the OpenAPI document, generated from the same zod schema that validates. */
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+/** JSON Schema for the OpenAPI document, generated from the same zod schema that validates (a request) or describes (a response). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
 
@@ -94,11 +95,7 @@ const ApprovalListQuery = z
   .strict();
 const IdParams = z.object({ id: z.string().min(1).max(80) }).strict();
 
-const ErrorSchema = {
-  type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
-  required: ['error'],
-};
+const ErrorSchema = jsonSchema(Api.ErrorBody, 'output');
 
 export function taskView(t: Task, drift?: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -170,21 +167,23 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     if (!token) throw new CodedError('request.unauthorized', `this endpoint needs ${what} as a bearer token`);
     return token;
   };
-  const doc = (summary: string, extra: Record<string, unknown> = {}) => ({ schema: { summary, response: { '4xx': ErrorSchema }, ...extra } });
+  const doc = (summary: string, { response = {}, ...extra }: { response?: Record<number, z.ZodType>; [key: string]: unknown } = {}) => ({
+    schema: { summary, response: { ...Object.fromEntries(Object.entries(response).map(([status, schema]) => [status, jsonSchema(schema, 'output')])), '4xx': ErrorSchema }, ...extra },
+  });
 
-  app.get('/healthz', doc('liveness and policy version'), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind, storeAvailable: plane.decisionPorts.storeAvailable() }));
+  app.get('/healthz', doc('liveness and policy version', { response: { 200: Api.Health } }), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind, storeAvailable: plane.decisionPorts.storeAvailable() }));
   // Readiness: a replica that cannot use its store refuses every call, so a load balancer should send traffic elsewhere.
-  app.get('/readyz', doc('503 while this replica cannot use its store'), async (_req, reply) => {
+  app.get('/readyz', doc('503 while this replica cannot use its store', { response: { 200: Api.Readiness, 503: Api.Readiness } }), async (_req, reply) => {
     const ready = plane.decisionPorts.storeAvailable();
     return reply.code(ready ? 200 : 503).send({ ready, store: plane.store.kind });
   });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Trust domain
-  app.get('/v1/jwks.json', doc('the trust domain public keys (JWKS)'), async () => plane.keys.jwks());
+  app.get('/v1/jwks.json', doc('the trust domain public keys (JWKS)', { response: { 200: Api.Jwks } }), async () => plane.keys.jwks());
   app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => plane.keys.jwks());
-  app.get('/v1/bundle', doc('the SPIFFE trust bundle'), async () => ({ trust_domain: plane.config.trustDomain, ...plane.keys.spiffeBundle(300) }));
-  app.post('/v1/keys/rotate', doc('start signing with a new key (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/bundle', doc('the SPIFFE trust bundle', { response: { 200: Api.TrustBundle } }), async () => ({ trust_domain: plane.config.trustDomain, ...plane.keys.spiffeBundle(300) }));
+  app.post('/v1/keys/rotate', doc('start signing with a new key (admin)', { response: { 200: Api.KeyRotation }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const result = await plane.keys.rotate();
     await plane.audit.record({ type: 'key.rotated', data: result });
@@ -192,43 +191,43 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
 
   // Tool metadata: what decide and the monitor know of a tool (kind, risk, labels), beside the configured catalog.
-  app.get('/v1/tools', doc('the tool catalog (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/tools', doc('the tool catalog (admin)', { response: { 200: Api.ToolList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     return { tools: plane.tools.list() };
   });
-  app.put('/v1/tools/:name', doc('register or update a tool that no gateway proxies (admin)', { security: [{ admin: [] }], body: jsonSchema(ToolBody) }), async (req) => {
+  app.put('/v1/tools/:name', doc('register or update a tool that no gateway proxies (admin)', { response: { 200: Api.ToolSpec }, security: [{ admin: [] }], body: jsonSchema(ToolBody) }), async (req) => {
     await requireAdmin(req);
     const { name } = parse(z.object({ name: z.string().min(1).max(160) }).strict(), req.params, 'path');
     return plane.registerTool(name, req.body);
   });
 
   // Policies: with `policy.source: store`, one versioned set for every replica.
-  app.get('/v1/policies', doc('the policy set being served (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/policies', doc('the policy set being served (admin)', { response: { 200: Api.PolicySet }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     return { source: plane.config.policy.source, version: plane.policy.version, hash: plane.policy.hash, files: plane.policy.loaded?.files ?? [] };
   });
-  app.put('/v1/policies', doc('replace the policy set as the next version, validated first (admin; `policy.source: store`)', { security: [{ admin: [] }], body: jsonSchema(PolicyPushBody) }), async (req) => {
+  app.put('/v1/policies', doc('replace the policy set as the next version, validated first (admin; `policy.source: store`)', { response: { 200: Api.PolicyVersion }, security: [{ admin: [] }], body: jsonSchema(PolicyPushBody) }), async (req) => {
     await requireAdmin(req);
     const body = parse(PolicyPushBody, req.body, 'body');
     return plane.pushPolicies(body.files, 'admin');
   });
 
   // Agents
-  app.post('/v1/agents', doc('register an agent (admin)', { security: [{ admin: [] }], body: jsonSchema(z.object({ name: z.string(), groups: z.array(z.string()).optional(), attestation: z.unknown().optional() })) }), async (req, reply) => {
+  app.post('/v1/agents', doc('register an agent (admin)', { response: { 201: Api.AgentView }, security: [{ admin: [] }], body: jsonSchema(z.object({ name: z.string(), groups: z.array(z.string()).optional(), attestation: z.unknown().optional() })) }), async (req, reply) => {
     await requireAdmin(req);
     const agent = await plane.identity.registerAgent(req.body ?? {});
     return reply.status(201).send(agentView(agent));
   });
-  app.get('/v1/agents', doc('list agents (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/agents', doc('list agents (admin)', { response: { 200: Api.AgentList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     return { agents: (await plane.store.agents.list()).map(agentView) };
   });
-  app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { response: { 200: Api.AgentView }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const { name } = parse(NameParams, req.params, 'path');
     return agentView(await plane.deregisterAgent(name));
   });
-  app.post('/v1/agents/:name/join-tokens', doc('create a one-time join token (admin)', { security: [{ admin: [] }], body: jsonSchema(JoinTokenBody) }), async (req, reply) => {
+  app.post('/v1/agents/:name/join-tokens', doc('create a one-time join token (admin)', { response: { 201: Api.JoinToken }, security: [{ admin: [] }], body: jsonSchema(JoinTokenBody) }), async (req, reply) => {
     await requireAdmin(req);
     const { name } = parse(NameParams, req.params, 'path');
     const body = parse(JoinTokenBody, req.body ?? {}, 'body');
@@ -237,38 +236,38 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
 
   // Attestation
-  app.post('/v1/attest/join-token', doc('exchange a join token for a JWT-SVID', { body: jsonSchema(AttestJoinBody) }), async (req) => {
+  app.post('/v1/attest/join-token', doc('exchange a join token for a JWT-SVID', { response: { 200: Api.Svid }, body: jsonSchema(AttestJoinBody) }), async (req) => {
     const body = parse(AttestJoinBody, req.body, 'body');
     return plane.identity.attestWithJoinToken(body.token);
   });
-  app.post('/v1/attest/renew', doc('renew a JWT-SVID before it expires (SVID)', { security: [{ svid: [] }] }), async (req) => {
+  app.post('/v1/attest/renew', doc('renew a JWT-SVID before it expires (SVID)', { response: { 200: Api.Svid }, security: [{ svid: [] }] }), async (req) => {
     return plane.identity.renewSvid(requireBearer(req, 'a JWT-SVID'));
   });
-  app.post('/v1/attest/oidc', doc('exchange a trusted OIDC token for a JWT-SVID', { body: jsonSchema(AttestOidcBody) }), async (req) => {
+  app.post('/v1/attest/oidc', doc('exchange a trusted OIDC token for a JWT-SVID', { response: { 200: Api.Svid }, body: jsonSchema(AttestOidcBody) }), async (req) => {
     const body = parse(AttestOidcBody, req.body, 'body');
     return plane.identity.attestWithOidc(body.token);
   });
 
   // Tasks
-  app.post('/v1/tasks', doc('declare a mandate; returns the task credential (SVID)', { security: [{ svid: [] }], body: jsonSchema(MandateSchema) }), async (req, reply) => {
+  app.post('/v1/tasks', doc('declare a mandate; returns the task credential (SVID)', { response: { 201: Api.DeclaredTask }, security: [{ svid: [] }], body: jsonSchema(MandateSchema) }), async (req, reply) => {
     const svid = requireBearer(req, 'a JWT-SVID');
     const { task, credential } = await plane.declare(svid, req.body);
     return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
   });
-  app.get('/v1/tasks', doc('list tasks (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/tasks', doc('list tasks (admin)', { response: { 200: Api.TaskList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const q = parse(TaskListQuery, req.query, 'query');
     const agent = q.agent ? await plane.identity.agentByName(q.agent) : undefined;
     const tasks = await plane.store.tasks.list({ agentId: agent?.id, status: q.status, limit: q.limit });
     return { tasks: tasks.map((t) => taskView(t)) };
   });
-  app.get('/v1/tasks/:id', doc('one task (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/tasks/:id', doc('one task (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const { id } = parse(IdParams, req.params, 'path');
     const task = await plane.task(id);
     return taskView(task, await plane.driftOf(task));
   });
-  app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
+  app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
     await requireAdmin(req);
     const { id } = parse(IdParams, req.params, 'path');
     const body = parse(CompleteBody, req.body ?? {}, 'body');
@@ -276,7 +275,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     await plane.monitor.resume(task, body.reason ?? 'resumed by an operator');
     return taskView(task, await plane.driftOf(task));
   });
-  app.post('/v1/tasks/:id/results', doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { security: [{ task: [] }], body: jsonSchema(ResultBody) }), async (req, reply) => {
+  app.post('/v1/tasks/:id/results', doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { response: { 202: Api.TaskView }, security: [{ task: [] }], body: jsonSchema(ResultBody) }), async (req, reply) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential');
     if (!(await plane.isCredentialOfTask(token, id))) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
@@ -286,7 +285,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     await account(task, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep', observe: true }, plane.decisionPorts);
     return reply.status(202).send(taskView(task, await plane.driftOf(task)));
   });
-  app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { security: [{ task: [] }, { admin: [] }] }), async (req) => {
+  app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { response: { 200: Api.TaskView }, security: [{ task: [] }, { admin: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential or the admin token');
     if (!plane.isAdmin(token) && !(await plane.isCredentialOfTask(token, id))) {
@@ -302,19 +301,19 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     if (!approver) throw new CodedError('request.unauthorized', 'this endpoint needs an approver token as a bearer token');
     return approver;
   };
-  app.post('/v1/approvers', doc('register an approver; the token is shown once (admin)', { security: [{ admin: [] }], body: jsonSchema(ApproverBody) }), async (req, reply) => {
+  app.post('/v1/approvers', doc('register an approver; the token is shown once (admin)', { response: { 201: Api.RegisteredApprover }, security: [{ admin: [] }], body: jsonSchema(ApproverBody) }), async (req, reply) => {
     await requireAdmin(req);
     const { approver, token } = await plane.approvals.registerApprover(req.body ?? {});
     return reply.status(201).send({ ...approver, token });
   });
-  app.get('/v1/approvals', doc('approval requests, newest first (approver or admin)', { security: [{ approver: [] }, { admin: [] }] }), async (req) => {
+  app.get('/v1/approvals', doc('approval requests, newest first (approver or admin)', { response: { 200: Api.ApprovalList }, security: [{ approver: [] }, { admin: [] }] }), async (req) => {
     if (!plane.isAdmin(bearer(req))) await requireApprover(req);
     const q = parse(ApprovalListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
     return { approvals: await plane.approvals.list({ status: q.status, taskId: taskId as TaskId | undefined, limit: q.limit }) };
   });
-  app.get('/v1/approvals/:id', doc('one approval request (approver, admin, or the task credential of its task)', { security: [{ approver: [] }, { admin: [] }, { task: [] }] }), async (req) => {
+  app.get('/v1/approvals/:id', doc('one approval request (approver, admin, or the task credential of its task)', { response: { 200: Api.ApprovalView }, security: [{ approver: [] }, { admin: [] }, { task: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = bearer(req);
     const approval = plane.isAdmin(token) || (await plane.approvals.authenticate(token)) ? await plane.approvals.get(id) : undefined;
@@ -324,7 +323,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     throw new CodedError('request.unauthorized', 'this endpoint needs an approver token, the admin token, or the task credential of the request');
   });
   for (const verdict of ['approve', 'deny'] as const) {
-    app.post(`/v1/approvals/:id/${verdict}`, doc(`${verdict} a pending request (approver), with a reason`, { security: [{ approver: [] }], body: jsonSchema(VerdictBody) }), async (req) => {
+    app.post(`/v1/approvals/:id/${verdict}`, doc(`${verdict} a pending request (approver), with a reason`, { response: { 200: Api.ApprovalView }, security: [{ approver: [] }], body: jsonSchema(VerdictBody) }), async (req) => {
       const approver = await requireApprover(req);
       const { id } = parse(IdParams, req.params, 'path');
       const body = parse(VerdictBody, req.body ?? {}, 'body');
@@ -333,30 +332,30 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   }
 
   // Brokered secrets: written here, injected upstream by the gateway, never read back.
-  app.put('/v1/secrets/:name', doc('store a new version of an upstream secret (admin); the value is never returned', { security: [{ admin: [] }], body: jsonSchema(SecretBody) }), async (req, reply) => {
+  app.put('/v1/secrets/:name', doc('store a new version of an upstream secret (admin); the value is never returned', { response: { 201: Api.SecretVersion }, security: [{ admin: [] }], body: jsonSchema(SecretBody) }), async (req, reply) => {
     await requireAdmin(req);
     const { name } = parse(NameParams, req.params, 'path');
     const body = parse(SecretBody, req.body, 'body');
     return reply.status(201).send(await plane.secrets.put(name, body.value));
   });
-  app.get('/v1/secrets', doc('secret names and versions, without values (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/secrets', doc('secret names and versions, without values (admin)', { response: { 200: Api.SecretList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     return { secrets: await plane.secrets.list() };
   });
 
   // Revocation
-  app.post('/v1/revocations', doc('revoke by credential, task, agent or principal (admin)', { security: [{ admin: [] }], body: jsonSchema(RevokeBody) }), async (req, reply) => {
+  app.post('/v1/revocations', doc('revoke by credential, task, agent or principal (admin)', { response: { 201: Api.Revocation }, security: [{ admin: [] }], body: jsonSchema(RevokeBody) }), async (req, reply) => {
     await requireAdmin(req);
     const body = parse(RevokeBody, req.body, 'body');
     return reply.status(201).send(await plane.revoke(body.kind, body.subject, body.reason));
   });
 
   // Decisions
-  app.post('/v1/decide', doc('decide one call (for enforcement points)', { body: jsonSchema(DecideBody) }), async (req) => {
+  app.post('/v1/decide', doc('decide one call (for enforcement points)', { response: { 200: Api.Decision }, body: jsonSchema(DecideBody) }), async (req) => {
     const body = parse(DecideBody, req.body, 'body');
     return plane.decide(body);
   });
-  app.get('/v1/decisions', doc('recent decisions from the audit trail (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/decisions', doc('recent decisions from the audit trail (admin)', { response: { 200: Api.DecisionList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const q = parse(DecisionListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
@@ -405,7 +404,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
 
   // Audit
-  app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { response: { 200: Api.ChainVerification }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     await plane.audit.flush();
     return verifyChain(plane.store.audit);

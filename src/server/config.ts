@@ -10,95 +10,94 @@ import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '..
 
 const Jwk = z.record(z.string(), z.unknown());
 
-/** An outbound webhook: JSON, signed `X-Mandate-Signature: sha256=HMAC(timestamp.body)`, retried with backoff. */
 const WebhookSchema = z
   .object({
-    url: z.string().url(),
-    secret: ValueOrSecretSchema,
-    attempts: z.number().int().min(1).max(10).default(4),
-    backoffMs: z.number().int().min(10).max(60_000).default(500),
-    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    url: z.string().url().describe('Where deliveries are posted.'),
+    secret: ValueOrSecretSchema.describe('The HMAC key: text, or `{ secret: "<name>" }` for a brokered secret.'),
+    attempts: z.number().int().min(1).max(10).default(4).describe('Deliveries tried before giving up.'),
+    backoffMs: z.number().int().min(10).max(60_000).default(500).describe('The wait before the first retry, doubled after each.'),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('How long one delivery may take.'),
   })
   .strict();
 
-/** The one configuration schema; each default sits beside its key. */
+/** The one configuration schema; each default and description sits beside its key, and docs/configuration.md is generated from it. */
 export const ConfigSchema = z
   .object({
-    /** The SPIFFE trust domain: agents are `spiffe://<trustDomain>/agent/<name>`. */
-    trustDomain: z.string().regex(/^[a-z0-9.-]{1,255}$/, 'expected a DNS-like name such as `acme.internal`').default('mandate.local'),
-    /** Seen by policies as `context.environment`. */
-    environment: z.string().min(1).max(64).default('development'),
+    trustDomain: z
+      .string()
+      .regex(/^[a-z0-9.-]{1,255}$/, 'expected a DNS-like name such as `acme.internal`')
+      .default('mandate.local')
+      .describe('The SPIFFE trust domain: agents are `spiffe://<trustDomain>/agent/<name>`.'),
+    environment: z.string().min(1).max(64).default('development').describe('Seen by policies as `context.environment`.'),
     server: z
       .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
-        /** Requests larger than this are refused with `request.too_large`. */
-        bodyLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
-        /** When unset, one is generated on first start, printed once, and only its hash is kept. */
-        adminToken: z.string().min(16).optional(),
+        host: z.string().default('127.0.0.1').describe('The address the API listens on.'),
+        port: z.number().int().min(0).max(65535).default(8080).describe('The port the API listens on; `0` picks a free one.'),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(64 * 1024)
+          .describe('Requests larger than this are refused with `413 request.too_large`.'),
+        adminToken: z.string().min(16).optional().describe('When unset, one is generated on first start, printed once, and only its hash is kept.'),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 64 * 1024 }),
+      .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 64 * 1024 })
+      .describe('The `/v1` API.'),
     store: z
       .object({
-        /** `file:<path>` (SQLite, embedded), `:memory:`, or `postgres://…` (multi-replica). */
         url: z
           .string()
           .refine((u) => u === ':memory:' || u.startsWith('file:') || u.startsWith('postgres://') || u.startsWith('postgresql://'), 'expected a file: or postgres:// URL')
-          .default('file:.mandate/mandate.db'),
-        /** How often each replica re-reads revocations, in case a change notification was missed. */
-        catchUpMs: z.number().int().min(100).max(60_000).default(5000),
-        /** Unable to reach the store for longer than this, a replica denies every call (`store.unreachable`). */
-        failClosedAfterMs: z.number().int().min(1000).max(600_000).default(15_000),
-        /**
-         * A store call on the decision path that has not answered in this time fails: the
-         * call is denied (`store.unreachable`) and so is every call after it, at once,
-         * until the store answers a probe again.
-         */
-        answerWithinMs: z.number().int().min(20).max(10_000).default(250),
-        /** How often a store that stopped answering is probed. */
-        probeMs: z.number().int().min(10).max(10_000).default(200),
-        /** Any query (decision path or not) that has not answered in this time fails and its connection is replaced. */
-        queryTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
+          .default('file:.mandate/mandate.db')
+          .describe('`file:<path>` (SQLite, WAL, embedded), `:memory:`, or `postgres://…[?schema=name]` (multi-replica).'),
+        catchUpMs: z.number().int().min(100).max(60_000).default(5000).describe('How often each replica re-reads revocations, in case a change notification was missed.'),
+        failClosedAfterMs: z.number().int().min(1000).max(600_000).default(15_000).describe('Unable to reach the store for longer than this, a replica denies every call (`store.unreachable`).'),
+        answerWithinMs: z
+          .number()
+          .int()
+          .min(20)
+          .max(10_000)
+          .default(250)
+          .describe(
+            'A store call on the decision path that has not answered in this time fails: the call is denied (`store.unreachable`) and so is every call after it, at once, until the store answers a probe again. A lost connection, a full disk, a read-only or locked file mark the store down the same way.',
+          ),
+        probeMs: z.number().int().min(10).max(10_000).default(200).describe('How often a store that stopped answering is probed.'),
+        queryTimeoutMs: z.number().int().min(100).max(600_000).default(5000).describe('Any query (decision path or not) that has not answered in this time fails and its connection is replaced.'),
       })
       .strict()
-      .default({ url: 'file:.mandate/mandate.db', catchUpMs: 5000, failClosedAfterMs: 15_000, answerWithinMs: 250, probeMs: 200, queryTimeoutMs: 5000 }),
-    /**
-     * Per-task state each replica keeps in memory, least recently used dropped first
-     * and read back from the store when needed. A task's state also goes when it ends
-     * or expires; size these above the number of live tasks.
-     */
+      .default({ url: 'file:.mandate/mandate.db', catchUpMs: 5000, failClosedAfterMs: 15_000, answerWithinMs: 250, probeMs: 200, queryTimeoutMs: 5000 })
+      .describe('Where state lives: SQLite for one replica, PostgreSQL for several.'),
     cache: z
       .object({
-        /** Task records, verified credentials, per-minute rate windows and (embedded store) live call counts. */
-        tasks: z.number().int().min(100).max(10_000_000).default(100_000),
-        /** Agent records. */
-        agents: z.number().int().min(100).max(10_000_000).default(100_000),
-        /** Monitor state (counters, labels read, tools called, suspension) per task. */
-        monitor: z.number().int().min(100).max(10_000_000).default(100_000),
+        tasks: z.number().int().min(100).max(10_000_000).default(100_000).describe('Task records, verified credentials, per-minute rate windows and (embedded store) live call counts.'),
+        agents: z.number().int().min(100).max(10_000_000).default(100_000).describe('Agent records.'),
+        monitor: z.number().int().min(100).max(10_000_000).default(100_000).describe('Monitor state (counters, labels read, tools called, suspension) per task.'),
       })
       .strict()
-      .default({ tasks: 100_000, agents: 100_000, monitor: 100_000 }),
+      .default({ tasks: 100_000, agents: 100_000, monitor: 100_000 })
+      .describe(
+        'Per-task state each replica keeps in memory, least recently used dropped first and read back from the store when needed. A task\'s state also goes when it ends or expires; size these above the number of live tasks ([memory per live task](architecture.md#memory-per-live-task)).',
+      ),
     policy: z
       .object({
-        /** A directory of `.cedar` files; relative paths are from the config file. */
-        dir: z.string().min(1).default('policies'),
-        /** Reload when a file in the directory changes (`source: dir` only). */
-        watch: z.boolean().default(true),
-        /**
-         * `dir`: each replica serves its own directory. `store`: the policy set lives in
-         * the store (seeded from the directory on first start, replaced with
-         * `mandate policy push`), and every replica serves the same version.
-         */
-        source: z.enum(['dir', 'store']).default('dir'),
+        dir: z.string().min(1).default('policies').describe('A directory of `.cedar` files; relative paths are from the config file.'),
+        watch: z.boolean().default(true).describe('Reload when a file in the directory changes (`source: dir` only); a broken edit keeps the last good set.'),
+        source: z
+          .enum(['dir', 'store'])
+          .default('dir')
+          .describe(
+            '`dir`: each replica serves its own directory. `store`: the policy set lives in the store (seeded from the directory on first start, replaced with `mandate policy push <dir>`), and every replica serves the same version.',
+          ),
       })
       .strict()
-      .default({ dir: 'policies', watch: true, source: 'dir' }),
+      .default({ dir: 'policies', watch: true, source: 'dir' })
+      .describe('The Cedar ceiling ([policy.md](policy.md)).'),
     identity: z
       .object({
-        svidTtlSeconds: z.number().int().min(30).max(3600).default(300),
-        joinTokenTtlSeconds: z.number().int().min(30).max(7 * 86_400).default(600),
-        /** External OIDC/JWT issuers whose tokens may attest agents. */
+        svidTtlSeconds: z.number().int().min(30).max(3600).default(300).describe('JWT-SVID lifetime.'),
+        joinTokenTtlSeconds: z.number().int().min(30).max(7 * 86_400).default(600).describe('Default join-token lifetime.'),
         oidcIssuers: z
           .array(
             z
@@ -110,81 +109,94 @@ export const ConfigSchema = z
               })
               .strict(),
           )
-          .default([]),
+          .default([])
+          .describe('External OIDC/JWT issuers whose tokens may attest agents: `issuer`, `audience`, and `jwksUri` or inline `jwks` (else discovered).'),
       })
       .strict()
-      .default({ svidTtlSeconds: 300, joinTokenTtlSeconds: 600, oidcIssuers: [] }),
+      .default({ svidTtlSeconds: 300, joinTokenTtlSeconds: 600, oidcIssuers: [] })
+      .describe('Workload identity: SVIDs, join tokens, trusted issuers.'),
     credentials: z
       .object({
-        /** The `aud` of task credentials: the enforcement points of this deployment. */
-        audience: z.string().min(1).default('mandate'),
-        /** Upper bound of any task's life; revocations of agents and principals are kept this long. */
-        maxTaskTtlSeconds: z.number().int().min(60).max(86_400).default(86_400),
+        audience: z.string().min(1).default('mandate').describe('The `aud` of task credentials: the enforcement points of this deployment.'),
+        maxTaskTtlSeconds: z.number().int().min(60).max(86_400).default(86_400).describe('Upper bound of any task\'s life; revocations of agents and principals are kept this long.'),
       })
       .strict()
-      .default({ audience: 'mandate', maxTaskTtlSeconds: 86_400 }),
+      .default({ audience: 'mandate', maxTaskTtlSeconds: 86_400 })
+      .describe('Task credentials.'),
     audit: z
       .object({
-        /** This writer's hash-chain segment; give every replica its own. */
-        segment: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('main'),
-        /**
-         * Records the store cannot take (out of reach, disk full, read-only) are appended here,
-         * fsynced, and replayed into the store in order once it answers. Default: beside
-         * the SQLite file, or `.mandate/audit-spool-<segment>.jsonl`; in memory for `:memory:`.
-         */
-        spoolFile: z.string().min(1).optional(),
+        segment: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+          .default('main')
+          .describe('This writer\'s hash-chain segment; give every replica its own.'),
+        spoolFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Records the store cannot take (out of reach, disk full, read-only) are appended here, fsynced, and replayed into the store in order once it answers. Default: beside the SQLite file, or `.mandate/audit-spool-<segment>.jsonl`; in memory for `:memory:`.',
+          ),
       })
       .strict()
-      .default({ segment: 'main' }),
+      .default({ segment: 'main' })
+      .describe('The hash-chained audit trail.'),
     approvals: z
       .object({
-        /** Who may approve when the step-up policy names nobody (`@approvers`): `group:<name>`, `approver:<id>`, `principal`. */
-        approvers: z.array(z.string().regex(/^(principal|group:[A-Za-z0-9_-]{1,64}|approver:[a-z0-9][a-z0-9._@-]{0,63})$/)).min(1).default(['group:approvers']),
-        /** A request nobody decides within this expires, and the call is denied. */
-        expirySeconds: z.number().int().min(10).max(7 * 86_400).default(600),
-        /** Unless a policy says otherwise: the task's principal may not approve its own request. */
-        separationOfDuties: z.boolean().default(true),
-        /** Longest an enforcement point holds a call open waiting for a person. */
-        maxWaitSeconds: z.number().int().min(0).max(600).default(60),
-        /** Where new requests are posted (HMAC-SHA256 signed), for a chat or ticketing bridge. */
-        webhook: WebhookSchema.optional(),
+        approvers: z
+          .array(z.string().regex(/^(principal|group:[A-Za-z0-9_-]{1,64}|approver:[a-z0-9][a-z0-9._@-]{0,63})$/))
+          .min(1)
+          .default(['group:approvers'])
+          .describe('Who may approve when the step-up policy names nobody (`@approvers`): `group:<name>`, `approver:<id>`, `principal`.'),
+        expirySeconds: z.number().int().min(10).max(7 * 86_400).default(600).describe('A request nobody decides within this expires, and the call is denied.'),
+        separationOfDuties: z.boolean().default(true).describe('Unless a policy says otherwise: the task\'s principal may not approve its own request.'),
+        maxWaitSeconds: z.number().int().min(0).max(600).default(60).describe('Longest an enforcement point holds a call open waiting for a person.'),
+        webhook: WebhookSchema.optional().describe(
+          'Where new requests are posted for a chat or ticketing bridge: JSON, signed `X-Mandate-Signature: sha256=HMAC(timestamp.body)`, retried with backoff.',
+        ),
       })
       .strict()
-      .default({ approvers: ['group:approvers'], expirySeconds: 600, separationOfDuties: true, maxWaitSeconds: 60 }),
+      .default({ approvers: ['group:approvers'], expirySeconds: 600, separationOfDuties: true, maxWaitSeconds: 60 })
+      .describe('Step-up requests decided by people.'),
     monitor: z
       .object({
-        /** Denials within one minute that fire `repeated_denials`. */
-        denialsPerMinute: z.number().int().min(1).max(1000).default(3),
-        /** Where `alert` responses are posted (HMAC-SHA256 signed like the approvals webhook). */
-        webhook: WebhookSchema.optional(),
-        /** The response to each drift signal: alert, step_up (high-risk calls need a person), suspend, or revoke. */
+        denialsPerMinute: z.number().int().min(1).max(1000).default(3).describe('Denials within one minute that fire `repeated_denials`.'),
+        webhook: WebhookSchema.optional().describe('Where `alert` responses are posted, signed like the approvals webhook.'),
         responses: z
-          .object(Object.fromEntries(SIGNALS.map((s) => [s, z.enum(RESPONSES).default(DEFAULT_RESPONSES[s])])) as Record<Signal, z.ZodDefault<z.ZodEnum<{ [K in DriftResponse]: K }>>>)
+          .object(
+            Object.fromEntries(SIGNALS.map((s) => [s, z.enum(RESPONSES).default(DEFAULT_RESPONSES[s]).describe(`The response to \`${s}\`.`)])) as Record<
+              Signal,
+              z.ZodDefault<z.ZodEnum<{ [K in DriftResponse]: K }>>
+            >,
+          )
           .strict()
-          .default(DEFAULT_RESPONSES),
+          .default(DEFAULT_RESPONSES)
+          .describe('The response to each drift signal: alert, step_up (high-risk calls need a person), suspend, or revoke.'),
       })
       .strict()
-      .default({ denialsPerMinute: 3, responses: DEFAULT_RESPONSES }),
+      .default({ denialsPerMinute: 3, responses: DEFAULT_RESPONSES })
+      .describe('Per-task behaviour and drift signals.'),
     secrets: z
       .object({
-        /** The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through MANDATE_SECRETS_KEY. */
-        key: z.string().optional(),
-        /** Used when no key is given: generated with mode 0600 when the first secret is stored. */
-        keyFile: z.string().default('.mandate/secrets.key'),
+        key: z.string().optional().describe('The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through `MANDATE_SECRETS_KEY`.'),
+        keyFile: z.string().default('.mandate/secrets.key').describe('Used when no key is given: generated with mode 0600 when the first secret is stored.'),
       })
       .strict()
-      .default({ keyFile: '.mandate/secrets.key' }),
-    /** The tool catalog: a mandate may only declare tools listed here. */
-    tools: z.array(ToolSpecSchema).default([]),
-    /** MCP servers behind the gateway; their described tools join the catalog as `<upstream>.<tool>`. */
-    upstreams: UpstreamsSchema,
-    /**
-     * REST APIs behind the HTTP gateway (`/proxy/<upstream>/…`): `routes` or an OpenAPI
-     * document map requests to actions that join the catalog as `<upstream>.<action>`.
-     */
-    apis: ApisSchema,
-    /** Agents registered at start when absent (examples, fixed fleets). */
-    agents: z.array(RegisterAgentSchema).default([]),
+      .default({ keyFile: '.mandate/secrets.key' })
+      .describe('Brokered secrets, encrypted at rest.'),
+    tools: z
+      .array(ToolSpecSchema)
+      .default([])
+      .describe(
+        'The tool catalog: a mandate may only declare tools listed here. Each has `name` (`<server>.<tool>`), `kind`, `risk`, `labels`, `labelRules` (labels by resource: `{ arg, prefix or equals, labels }`) and `description`.',
+      ),
+    upstreams: UpstreamsSchema.describe(
+      'MCP servers behind the gateway at `/mcp`: `transport: stdio` (`command`, `args`, `env`, `cwd`, `idleStopMs`) or `transport: http` (`url`, `headers`); `timeoutMs`; `tools` by upstream name with `kind`, `risk`, `labels`; optional `resources` and `prompts` metadata. Each described tool joins the catalog as `<upstream>.<tool>`; a value in `env` or `headers` may be `{ secret: "<name>" }` ([gateway/mcp](../src/gateway/mcp/README.md)).',
+    ),
+    apis: ApisSchema.describe(
+      'REST APIs behind the HTTP gateway at `/proxy/<upstream>/…`: `baseUrl`, `timeoutMs`, `headers`, and either `routes[]` (`method`, `path` like `/invoices/{id}`, `tool`, `kind`, `risk`, `labels`) or `openapi` (`file`, relative to the config file, and `operations` by `operationId`); each becomes the tool `<upstream>.<tool-or-operationId>`, and unmapped routes are denied ([gateway/http](../src/gateway/http/README.md)).',
+    ),
+    agents: z.array(RegisterAgentSchema).default([]).describe('Agents registered at start when absent (examples, fixed fleets): `name`, `groups`, `attestation`.'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -208,40 +220,54 @@ export const ConfigSchema = z
 
 export type Config = Readonly<z.output<typeof ConfigSchema>>;
 
-/** Every scalar key that a `MANDATE_*` variable can set; the variable name is the path in SNAKE_CASE. */
-export const ENV_KEYS = [
-  'trustDomain',
-  'environment',
-  'server.host',
-  'server.port',
-  'server.bodyLimitBytes',
-  'server.adminToken',
-  'store.url',
-  'store.catchUpMs',
-  'store.failClosedAfterMs',
-  'store.answerWithinMs',
-  'store.probeMs',
-  'store.queryTimeoutMs',
-  'cache.tasks',
-  'cache.agents',
-  'cache.monitor',
-  'policy.dir',
-  'policy.watch',
-  'policy.source',
-  'identity.svidTtlSeconds',
-  'identity.joinTokenTtlSeconds',
-  'credentials.audience',
-  'credentials.maxTaskTtlSeconds',
-  'audit.segment',
-  'audit.spoolFile',
-  'monitor.denialsPerMinute',
-  'approvals.expirySeconds',
-  'approvals.separationOfDuties',
-  'approvals.maxWaitSeconds',
-  'secrets.key',
-  'secrets.keyFile',
+/**
+ * `MANDATE_*` variables that are not configuration keys: the CLI's and the test and
+ * benchmark harnesses'. Start-up warns about any other `MANDATE_*` name that maps to no key.
+ */
+export const OTHER_MANDATE_VARIABLES = [
+  'MANDATE_URL',
+  'MANDATE_ADMIN_TOKEN',
+  'MANDATE_APPROVER_TOKEN',
+  'MANDATE_TEST_POSTGRES_URL',
+  'MANDATE_BENCH_POSTGRES_URL',
+  'MANDATE_TEST_GATEWAY_ONLY_VARIABLE',
 ] as const;
 
+/** Just enough of a zod schema's definition to follow the config's shape. */
+interface SchemaNode {
+  _zod: { def: { type: string; innerType?: SchemaNode; out?: SchemaNode; shape?: Record<string, SchemaNode>; valueType?: SchemaNode; element?: SchemaNode; options?: SchemaNode[] } };
+}
+
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'nonoptional', 'readonly', 'catch']);
+
+/** The schema under its optional, default and similar wrappers. */
+function unwrapWrappers(schema: SchemaNode): SchemaNode {
+  const def = schema._zod.def;
+  return WRAPPERS.has(def.type) && def.innerType ? unwrapWrappers(def.innerType) : schema;
+}
+
+const SCALARS = new Set(['string', 'number', 'boolean', 'enum']);
+
+/**
+ * Every scalar key a `MANDATE_*` variable can set, read off the schema: the leaves of
+ * nested objects that hold a string, number, boolean or enum. Lists, maps and unions
+ * are set in the file only.
+ */
+export function envKeys(schema: SchemaNode = ConfigSchema as unknown as SchemaNode, prefix = ''): string[] {
+  const def = unwrapWrappers(schema)._zod.def;
+  if (def.type !== 'object' || !def.shape) return [];
+  return Object.entries(def.shape).flatMap(([key, child]) => {
+    const path = `${prefix}${key}`;
+    const type = unwrapWrappers(child)._zod.def.type;
+    if (type === 'object') return envKeys(child, `${path}.`);
+    return SCALARS.has(type) ? [path] : [];
+  });
+}
+
+/** The keys `MANDATE_*` variables can set, in schema order. */
+export const ENV_KEYS: readonly string[] = Object.freeze(envKeys());
+
+/** The variable for a key: the path in SNAKE_CASE (`store.catchUpMs` → `MANDATE_STORE_CATCH_UP_MS`). */
 export function envName(path: string): string {
   return `MANDATE_${path
     .split('.')
@@ -250,12 +276,38 @@ export function envName(path: string): string {
     .toUpperCase()}`;
 }
 
+const ENV_NAMES = new Map(ENV_KEYS.map((key) => [envName(key), key]));
+// INVARIANT: one variable, one key; two keys that spell the same in SNAKE_CASE could not both be set.
+if (ENV_NAMES.size !== ENV_KEYS.length) throw new TypeError('config: two keys map onto the same MANDATE_* variable');
+
+/** A `MANDATE_*` variable that sets nothing, probably misspelt: named with the closest known variable. */
+function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = [...ENV_NAMES.keys(), ...OTHER_MANDATE_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('MANDATE_') && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const closest = known.reduce((best, k) => (editDistance(name, k) < editDistance(name, best) ? k : best));
+      return `unknown variable \`${name}\` sets nothing; closest known: \`${closest}\``;
+    });
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 /**
  * Reads the config file (YAML or JSON), applies `MANDATE_*` overrides and
  * validates. A relative policy directory or OpenAPI document resolves from the config file's folder. Errors name
- * the path of every bad key.
+ * the path of every bad key; a `MANDATE_*` variable that maps onto no key is passed to `warn`.
  */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, warn: (message: string) => void = () => undefined): Config {
   let raw: Record<string, unknown> = {};
   const base = file ? dirname(resolve(file)) : process.cwd();
   if (file) {
@@ -272,6 +324,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     }
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config: \`${file}\` must hold a mapping at the top`);
   }
+  for (const message of unknownVariableWarnings(env)) warn(message);
   for (const path of ENV_KEYS) {
     const value = env[envName(path)];
     if (value === undefined) continue;
@@ -363,19 +416,12 @@ function redactNode(value: unknown, schemas: SchemaNode[], sensitive: boolean): 
   return typeof value === 'string' ? redactUrl(value) : value;
 }
 
-/** Just enough of a zod schema's definition to follow the config's shape. */
-interface SchemaNode {
-  _zod: { def: { type: string; innerType?: SchemaNode; out?: SchemaNode; shape?: Record<string, SchemaNode>; valueType?: SchemaNode; element?: SchemaNode; options?: SchemaNode[] } };
-}
-
-const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'nonoptional', 'readonly', 'catch']);
-
 function unwrap(schema: SchemaNode): SchemaNode[] {
-  const def = schema._zod.def;
-  if (WRAPPERS.has(def.type) && def.innerType) return unwrap(def.innerType);
+  const inner = unwrapWrappers(schema);
+  const def = inner._zod.def;
   if (def.type === 'pipe' && def.out) return unwrap(def.out);
   if (def.type === 'union' && def.options) return def.options.flatMap(unwrap);
-  return [schema];
+  return [inner];
 }
 
 function childSchemas(schema: SchemaNode, key: string | number): SchemaNode[] {

@@ -1,4 +1,4 @@
-export { ConfigSchema, ENV_KEYS, envName, loadConfig, redactConfig, type Config } from './config.js';
+export { ConfigSchema, ENV_KEYS, OTHER_MANDATE_VARIABLES, envName, loadConfig, redactConfig, type Config } from './config.js';
 export { ControlPlane, type ControlPlaneOptions, type GrantedTask } from './control-plane.js';
 export { buildApp, taskView } from './app.js';
 export { startServer, type RunningServer } from './serve.js';

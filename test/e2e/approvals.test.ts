@@ -211,7 +211,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.deepEqual([shown.status, shown.decidedBy], ['cancelled', null]);
     const late = await decide(request.id, 'approve');
     assert.deepEqual([late.status, late.body.error.code], [409, 'approval.not_pending']);
-    assert.match(late.body.error.message, /cancelled: its task `tsk_\w+` is no longer active/);
+    assert.match(late.body.error.message, /cancelled: its task `tsk_[\w-]+` is no longer active/);
     assert.equal((await decide(request.id, 'deny')).body.error.code, 'approval.not_pending', 'nor denied');
     await server.plane.audit.flush();
     const cancelled = (await server.plane.store.audit.list({ type: 'approval.cancelled', limit: 100 })).filter((e) => e.data.approvalId === request.id);

@@ -1,0 +1,149 @@
+/**
+ * The success responses of the `/v1` API as zod schemas: the OpenAPI document is
+ * generated from them, the SDK takes its types from them (type-only), and tests
+ * parse real responses with them. They are never run on the request path.
+ */
+import { z } from 'zod';
+import { ERROR_CODES, ToolSpecSchema, type ErrorCode } from '../core/index.js';
+import { REVOCATION_KINDS } from '../credentials/index.js';
+import { MandateSchema } from '../mandate/index.js';
+import { SIGNALS } from '../monitor/index.js';
+import type { Approval } from '../approvals/index.js';
+import type { ChainReport } from '../audit/index.js';
+import type { Decision as DecisionModel } from '../decision/index.js';
+import type { Agent, IssuedSvid } from '../identity/index.js';
+
+const ms = () => z.number().int();
+const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+const SignalSchema = z.enum(SIGNALS);
+
+export const ErrorBody = z.object({ error: z.looseObject({ code: z.string().describe('a reason code (docs/reason-codes.md)'), message: z.string() }) });
+
+export const Health = z.object({ status: z.literal('ok'), policyVersion: z.number().int(), store: z.enum(['sqlite', 'postgres']), storeAvailable: z.boolean() });
+export const Readiness = z.object({ ready: z.boolean(), store: z.enum(['sqlite', 'postgres']) });
+
+const Jwk = z.record(z.string(), z.unknown());
+export const Jwks = z.object({ keys: z.array(Jwk) });
+export const TrustBundle = z.object({ trust_domain: z.string(), keys: z.array(Jwk), spiffe_refresh_hint: z.number().int(), spiffe_sequence: z.number() });
+export const KeyRotation = z.object({ kid: z.string(), retired: z.array(z.string()) });
+
+export const ToolSpec = ToolSpecSchema;
+export const ToolList = z.object({ tools: z.array(ToolSpecSchema) });
+export const PolicySet = z.object({ source: z.enum(['dir', 'store']), version: z.number().int(), hash: z.string(), files: z.array(z.string()) });
+export const PolicyVersion = z.object({ version: z.number().int(), hash: z.string() });
+
+export const AgentView = z.object({
+  id: z.string(),
+  name: z.string(),
+  spiffeId: z.string(),
+  groups: z.array(z.string()),
+  attestation: z.object({ joinToken: z.boolean(), oidc: z.array(z.object({ issuer: z.string(), claims: z.record(z.string(), z.string()) })) }),
+  createdAtMs: ms(),
+  disabledAtMs: ms().nullable(),
+});
+export const AgentList = z.object({ agents: z.array(AgentView) });
+export const JoinToken = z.object({ token: z.string(), expiresAtMs: ms() });
+export const Svid = z.object({ svid: z.string(), spiffeId: z.string(), expiresAtMs: ms() });
+
+/** What the monitor knows of a task. */
+export const Drift = z.object({
+  score: z.number(),
+  signals: z.array(SignalSchema),
+  suspendedBy: SignalSchema.nullable(),
+  stepUpBy: SignalSchema.nullable(),
+  labels: z.array(z.string()),
+  toolsCalled: z.array(z.string()),
+});
+export const TaskView = z.object({
+  drift: Drift.optional(),
+  id: z.string(),
+  agent: z.string(),
+  agentId: z.string(),
+  spiffeId: z.string(),
+  status: z.enum(['active', 'completed', 'revoked']),
+  mandate: MandateSchema,
+  principal: z.string().nullable(),
+  parentTask: z.string().nullable(),
+  delegationDepth: z.number().int(),
+  callCount: z.number().int(),
+  createdAtMs: ms(),
+  expiresAtMs: ms(),
+  endedAtMs: ms().nullable(),
+  endReason: z.string().nullable(),
+});
+export const TaskList = z.object({ tasks: z.array(TaskView) });
+export const DeclaredTask = z.object({ task: TaskView, credential: z.string().describe('the task credential: valid for this mandate only'), expiresAtMs: ms() });
+
+export const Decision = z.object({
+  id: z.string(),
+  outcome: z.enum(['allow', 'deny', 'step_up']),
+  reason: z.object({ code: ErrorCodeSchema, message: z.string() }),
+  layer: z.enum(['credential', 'mandate', 'policy', 'monitor', 'request', 'internal']).describe('which layer decided'),
+  policies: z.array(z.string()).describe('the determining policies (permits for allow, forbids for deny and step_up)'),
+  policyVersion: z.number().int().nullable().describe('the policy version the ceiling was evaluated with; null when it was not reached'),
+  stepUp: z.array(z.string()).describe('values of the `@step_up` annotations that demanded approval'),
+  approvalId: z.string().nullable().describe('the approval this decision requested (step_up), used (allow after approval) or was refused by (deny)'),
+  drift: z.object({ score: z.number(), signals: z.array(z.string()) }).nullable(),
+  obligations: z.object({ redact: z.array(z.string()).describe('fields to replace with `[redacted]` wherever they appear in the result') }),
+  taskId: z.string().nullable(),
+  agentId: z.string().nullable(),
+  tool: z.string(),
+  callCount: z.number().int().nullable().describe("the task's call count after this call, when it was allowed"),
+  atMs: ms(),
+});
+/** A decision as the audit trail keeps it. */
+export const DecisionList = z.object({ decisions: z.array(z.looseObject({ atMs: ms(), taskId: z.string().nullable(), agentId: z.string().nullable() })) });
+
+export const ApprovalView = z.object({
+  id: z.string(),
+  taskId: z.string(),
+  agentId: z.string(),
+  agentName: z.string(),
+  principal: z.string().nullable(),
+  tool: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  argsHash: z.string(),
+  policies: z.array(z.string()),
+  purpose: z.string(),
+  approvers: z.array(z.string()),
+  separationOfDuties: z.boolean(),
+  usesLeft: z.number().int(),
+  windowSeconds: z.number().int().nullable(),
+  status: z.enum(['pending', 'approved', 'denied', 'expired', 'consumed', 'cancelled']),
+  createdAtMs: ms(),
+  expiresAtMs: ms(),
+  decidedBy: z.string().nullable(),
+  decidedAtMs: ms().nullable(),
+  reason: z.string().nullable(),
+  notify: z.enum(['none', 'pending', 'delivered', 'failed']),
+});
+export const ApprovalList = z.object({ approvals: z.array(ApprovalView) });
+export const RegisteredApprover = z.object({ id: z.string(), groups: z.array(z.string()), createdAtMs: ms(), token: z.string().describe('shown once') });
+
+export const SecretVersion = z.object({ name: z.string(), version: z.number().int() });
+export const SecretList = z.object({ secrets: z.array(z.object({ name: z.string(), version: z.number().int(), createdAtMs: ms() })) });
+export const Revocation = z.object({ kind: z.enum(REVOCATION_KINDS), subject: z.string(), tasksEnded: z.number().int() });
+export const ChainVerification = z.object({
+  ok: z.boolean(),
+  segments: z.array(z.object({ segment: z.string(), events: z.number().int(), headHash: z.string() })),
+  broken: z.object({ segment: z.string(), seq: z.number().int(), reason: z.enum(['hash_mismatch', 'prev_hash_mismatch', 'seq_gap']) }).nullable(),
+});
+
+export type ApiDecision = z.output<typeof Decision>;
+export type ApiApproval = z.output<typeof ApprovalView>;
+export type ApiSvid = z.output<typeof Svid>;
+export type ApiDeclaredTask = z.output<typeof DeclaredTask>;
+
+// Compile-time proof that each schema says what the domain model returns, field for
+// field (ids are plain strings on the wire): a change to the model breaks the build
+// here, and with it the SDK that takes its types from these schemas.
+type Wire<T> = T extends { readonly __brand: unknown } ? string : T extends (infer U)[] ? Wire<U>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type SchemasMatchModels = [
+  Holds<Same<Wire<DecisionModel>, ApiDecision>>,
+  Holds<Same<Wire<Approval>, ApiApproval>>,
+  Holds<Same<Wire<Agent>, z.output<typeof AgentView>>>,
+  Holds<Same<IssuedSvid, ApiSvid>>,
+  Holds<Same<ChainReport, z.output<typeof ChainVerification>>>,
+];
