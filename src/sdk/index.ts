@@ -5,7 +5,7 @@
  * loaded at run time and a change to what the server returns breaks this build.
  */
 import type { MandateInput } from '../mandate/index.js';
-import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from '../server/api-schemas.js';
+import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from '../server/index.js';
 
 /** The answer of `POST /v1/decide`. */
 export type Decision = ApiDecision;

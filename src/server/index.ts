@@ -3,3 +3,4 @@ export { ControlPlane, type ControlPlaneOptions, type GrantedTask } from './cont
 export { buildApp, taskView } from './app.js';
 export { startServer, type RunningServer } from './serve.js';
 export { httpStatusOf } from '../gateway/index.js';
+export type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from './api-schemas.js';
