@@ -149,20 +149,22 @@ export class PolicyEngine {
         return deny(s, 'policy.evaluation_error', [], answer.errors.map((e) => safeMessage(e.message, s.ids)));
       }
       const { decision, diagnostics } = answer.response;
+      // cedar-wasm returns the determining policies in no fixed order: sorted, the same request gets the same answer.
+      const reason = [...diagnostics.reason].sort();
       if (diagnostics.errors.length > 0) {
         // Cedar skips a policy that errors, so a forbid that errored could have turned this into an allow.
-        const ids = unique(diagnostics.errors.map((e) => e.policyId));
+        const ids = unique(diagnostics.errors.map((e) => e.policyId)).sort();
         return deny(s, 'policy.evaluation_error', ids, diagnostics.errors.map((e) => `policy \`${e.policyId}\`: ${safeMessage(e.error.message, s.ids)}`));
       }
       if (decision === 'allow') {
-        const allowed = result(s, 'allow', undefined, diagnostics.reason, [], []);
-        allowed.redact = unique(diagnostics.reason.flatMap((id) => s.byId.get(id)?.redact ?? []));
+        const allowed = result(s, 'allow', undefined, reason, [], []);
+        allowed.redact = unique(reason.flatMap((id) => s.byId.get(id)?.redact ?? []));
         return allowed;
       }
-      if (diagnostics.reason.length === 0) return deny(s, 'policy.no_permit', [], []);
-      const plainForbids = diagnostics.reason.filter((id) => s.byId.get(id)?.stepUp === undefined);
+      if (reason.length === 0) return deny(s, 'policy.no_permit', [], []);
+      const plainForbids = reason.filter((id) => s.byId.get(id)?.stepUp === undefined);
       if (plainForbids.length > 0) return deny(s, 'policy.forbid', plainForbids, []);
-      return this.#stepUpOrNoPermit(req, s, diagnostics.reason);
+      return this.#stepUpOrNoPermit(req, s, reason);
     } catch {
       return deny(s, 'policy.evaluation_error', [], ['policy evaluation failed']);
     }
