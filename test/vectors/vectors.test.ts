@@ -12,6 +12,7 @@ import type { Agent } from '../../src/identity/index.js';
 import { MandateSchema, type Task } from '../../src/mandate/index.js';
 import { freshBehaviour, SIGNALS, type Behaviour } from '../../src/monitor/index.js';
 import { buildCedarRequest, PolicyEngine } from '../../src/policy/index.js';
+import { policyDirectory } from '../../src/server/adapters/index.js';
 import { ROOT, testConfig } from '../helpers.js';
 
 const VECTOR_DIR = join(ROOT, 'test', 'vectors');
@@ -49,6 +50,7 @@ const NOT_DECIDED_BY_EVALUATE: Partial<Record<ErrorCode, string>> = {
   'approval.not_allowed': 'the approval service: an approver action, not a call',
   'request.conflict': 'admin API: a resource with that name exists',
   'request.too_large': 'HTTP body limit, before any decision',
+  'request.unreachable': 'the CLI or SDK could not reach the control plane; nothing was decided',
   'request.unauthorized': 'admin API token',
   'request.not_found': 'API routing',
   'internal.error': 'only for an unexpected throw inside evaluate; no input a vector can express makes it throw',
@@ -186,7 +188,7 @@ function engineFor(policies: Vector['policies']): PolicyEngine {
   const key = JSON.stringify(policies);
   let engine = engines.get(key);
   if (!engine) {
-    if (policies === 'examples') engine = PolicyEngine.fromDir(join(ROOT, 'examples', 'policies'));
+    if (policies === 'examples') engine = PolicyEngine.fromSource(policyDirectory(join(ROOT, 'examples', 'policies')));
     else if (policies.length === 0) engine = PolicyEngine.empty();
     else engine = PolicyEngine.fromFiles(policies.map((name) => ({ name, text: readFileSync(join(POLICY_FIXTURE_DIR, name), 'utf8') })));
     engines.set(key, engine);
