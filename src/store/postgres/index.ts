@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { kyselyStore } from '../kysely-store.js';
 import { postgresChangeFeed } from './change-feed.js';
+import { postgresDialect } from './dialect.js';
 import { guardedPool } from './guarded-pool.js';
 import type { Store } from '../ports.js';
 import type { Database } from '../tables.js';
@@ -34,5 +35,5 @@ export async function openPostgresStore(url: string, opts: { queryTimeoutMs?: nu
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardedPool(pool, queryTimeoutMs) }) });
   if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
-  return kyselyStore(db, 'postgres', postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
+  return kyselyStore(db, postgresDialect, postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
 }
