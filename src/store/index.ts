@@ -1,7 +1,8 @@
-export type { Change, ChangeFeed, Store, SettingsRepo } from './ports.js';
+export type { Change, ChangeFeed, PolicySetRepo, SettingsRepo, Store, StoredPolicySet, ToolRepo } from './ports.js';
 // For the sqlite/ and postgres/ adapters: one query layer over both dialects.
 export { kyselyStore } from './kysely-store.js';
 export type { Database } from './tables.js';
+export { errorCode, type RepoFactory, type StoreDialect } from './dialect.js';
 export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 export { openPostgresStore } from './postgres/index.js';
 export { StoreHealth, isStoreFault } from './store-health.js';

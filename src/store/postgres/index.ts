@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { kyselyStore, type Database, type Store } from '../index.js';
 import { postgresChangeFeed } from './change-feed.js';
+import { postgresDialect } from './dialect.js';
 import { guardedPool } from './guarded-pool.js';
 
 const INT8_OID = 20;
@@ -32,5 +33,5 @@ export async function openPostgresStore(url: string, opts: { queryTimeoutMs?: nu
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardedPool(pool, queryTimeoutMs) }) });
   if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
-  return kyselyStore(db, 'postgres', postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
+  return kyselyStore(db, postgresDialect, postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
 }

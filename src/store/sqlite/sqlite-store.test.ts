@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { GENESIS_HASH, type AuditEvent } from '../../audit/model.js';
+import { GENESIS_HASH, type AuditEvent } from '../../audit/index.js';
 import type { AgentId, CredentialId, EventId, TaskId } from '../../core/index.js';
 import { MandateSchema } from '../../mandate/index.js';
 import { openSqliteStore } from './index.js';

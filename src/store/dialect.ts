@@ -1,0 +1,16 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from './migrations.js';
+import type { Database } from './tables.js';
+
+/** What the repositories need to know of the database underneath the shared query layer. */
+export interface StoreDialect {
+  readonly kind: Dialect;
+  /** A unique-key violation, in this dialect's words. */
+  isUniqueViolation(err: unknown): boolean;
+}
+
+/** A repository over the shared query layer: one per aggregate, each implementing its context's port. */
+export type RepoFactory<Repo> = (db: Kysely<Database>, dialect: StoreDialect) => Repo;
+
+/** The error's driver code, when it has one (pg: SQLSTATE; better-sqlite3: `SQLITE_…`). */
+export const errorCode = (err: unknown): unknown => (err as { code?: unknown })?.code;

@@ -1,0 +1,43 @@
+import type { Signal } from '../../monitor/index.js';
+import type { BehaviourRepo } from '../../monitor/index.js';
+import type { RepoFactory } from '../index.js';
+import { StringArrayJson, parseJson } from './rows.js';
+
+export const behaviourRepo: RepoFactory<BehaviourRepo> = (db) => ({
+  async get(taskId) {
+    const r = await db.selectFrom('task_behaviour').selectAll().where('task_id', '=', taskId).executeTakeFirst();
+    const labels = (await db.selectFrom('task_labels').select('label').where('task_id', '=', taskId).orderBy('label').execute()).map((l) => l.label);
+    if (!r && labels.length === 0) return undefined;
+    return {
+      labels,
+      toolsCalled: r ? parseJson(StringArrayJson, r.tools_called, 'behaviour tools') : [],
+      signals: r ? (parseJson(StringArrayJson, r.signals, 'behaviour signals') as Signal[]) : [],
+      suspendedBy: (r?.suspended_by ?? null) as Signal | null,
+      stepUpBy: (r?.step_up_by ?? null) as Signal | null,
+      score: r ? Number(r.score) : 0,
+    };
+  },
+  async save(taskId, b, atMs) {
+    // Labels are rows, only ever added: two replicas recording labels at once both keep theirs.
+    if (b.labels.length > 0) {
+      await db
+        .insertInto('task_labels')
+        .values(b.labels.map((label) => ({ task_id: taskId, label })))
+        .onConflict((oc) => oc.columns(['task_id', 'label']).doNothing())
+        .execute();
+    }
+    const row = {
+      tools_called: JSON.stringify(b.toolsCalled),
+      signals: JSON.stringify(b.signals),
+      suspended_by: b.suspendedBy,
+      step_up_by: b.stepUpBy,
+      score: b.score,
+      updated_at_ms: atMs,
+    };
+    await db
+      .insertInto('task_behaviour')
+      .values({ task_id: taskId, ...row })
+      .onConflict((oc) => oc.column('task_id').doUpdateSet(row))
+      .execute();
+  },
+});

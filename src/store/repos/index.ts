@@ -1,0 +1,13 @@
+export { agentRepo } from './agents.js';
+export { approvalRepo } from './approvals.js';
+export { approverRepo } from './approvers.js';
+export { auditRepo } from './audit.js';
+export { behaviourRepo } from './behaviour.js';
+export { joinTokenRepo } from './join-tokens.js';
+export { keyRepo } from './keys.js';
+export { policySetRepo } from './policies.js';
+export { revocationRepo } from './revocations.js';
+export { secretRepo } from './secrets.js';
+export { settingsRepo } from './settings.js';
+export { taskRepo } from './tasks.js';
+export { toolRepo } from './tools.js';

@@ -1,0 +1,116 @@
+import type SQLite from 'better-sqlite3';
+import type { AuditEvent } from '../../audit/index.js';
+import type { AuditRepo } from '../../audit/index.js';
+import type { Task } from '../../mandate/index.js';
+import type { TaskRepo } from '../../mandate/index.js';
+
+export interface HotPathOptions {
+  maxLiveCounts: number;
+  nowMs: () => number;
+}
+
+/** The embedded store's own call counting and audit append, in place of the shared ones. */
+export interface PreparedHotPath {
+  /** The shared task repository with call counting taken over; reads see the live count. */
+  tasks: TaskRepo;
+  append: AuditRepo['append'];
+  /** Tasks whose call count is held in memory. */
+  liveCounts(): number;
+  /** Writes the counts not yet written; before the database closes. */
+  flush(): void;
+}
+
+/**
+ * The two writes on every decision, the exact call count and the audit record,
+ * as prepared statements in one transaction. The embedded store has a single
+ * writer (this process), so the count is exact in memory; it is written in the
+ * same transaction as the next audit batch, which the decision awaits before it
+ * returns. One WAL commit per decision instead of two, and no Kysely query
+ * building on the hot path. The store contract suite runs against this.
+ *
+ * INVARIANT: a count not yet written (`dirty`) is never dropped from memory. A
+ * written one may be, at any time: the row holds it, and it is read back on the
+ * task's next call. Written counts are dropped when the task ends or expires,
+ * and beyond `maxLiveCounts`, least recently used first.
+ */
+export function preparedHotPath(sqlite: SQLite.Database, tasks: TaskRepo, { maxLiveCounts, nowMs }: HotPathOptions): PreparedHotPath {
+  const readCount = sqlite.prepare<[string], { call_count: number; status: string; expires_at_ms: number }>('SELECT call_count, status, expires_at_ms FROM tasks WHERE id = ?');
+  const writeCount = sqlite.prepare('UPDATE tasks SET call_count = ? WHERE id = ?');
+  const insertEvent = sqlite.prepare(
+    'INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  /** Live count of active tasks that took calls in this process, least recently used first. */
+  const counts = new Map<string, { count: number; active: boolean; expiresAtMs: number }>();
+  const dirty = new Set<string>();
+  const writeDirty = () => {
+    for (const id of dirty) {
+      const live = counts.get(id)!;
+      writeCount.run(live.count, id);
+      if (!live.active) counts.delete(id);
+    }
+    dirty.clear();
+  };
+  /** Drops written counts from the front (least recently used) while over capacity, ended or expired; a few per call. */
+  const trim = () => {
+    let looked = 0;
+    const now = nowMs();
+    for (const [id, live] of counts) {
+      if (looked++ >= 8) return;
+      if (dirty.has(id)) continue;
+      if (counts.size > maxLiveCounts || !live.active || live.expiresAtMs <= now) counts.delete(id);
+      else return;
+    }
+  };
+  const appendAll = sqlite.transaction((events: readonly AuditEvent[]) => {
+    for (const e of events) insertEvent.run(e.segment, e.seq, e.id, e.type, e.atMs, e.taskId, e.agentId, JSON.stringify(e.data), e.prevHash, e.hash);
+    writeDirty();
+  });
+  const overlay = (t: Task): Task => {
+    const live = counts.get(t.id);
+    return live === undefined ? t : { ...t, callCount: live.count };
+  };
+  return {
+    tasks: {
+      insert: (t) => tasks.insert(t),
+      get: async (id) => {
+        const t = await tasks.get(id);
+        return t && overlay(t);
+      },
+      list: async (q) => (await tasks.list(q)).map(overlay),
+      incrementCalls: async (id, maxCalls) => {
+        let live = counts.get(id);
+        if (live) {
+          counts.delete(id); // most recently used: to the back
+          counts.set(id, live);
+        } else {
+          const row = readCount.get(id);
+          // An ended task takes no calls, and nothing of it is kept.
+          if (!row || row.status !== 'active') return undefined;
+          live = { count: Number(row.call_count), active: true, expiresAtMs: Number(row.expires_at_ms) };
+          counts.set(id, live);
+        }
+        if (!live.active || (maxCalls !== null && live.count >= maxCalls)) return undefined;
+        live.count += 1;
+        dirty.add(id);
+        // After dirty.add: the count just taken must not be the one dropped.
+        trim();
+        return live.count;
+      },
+      end: async (id, status, atMs, reason) => {
+        const ended = await tasks.end(id, status, atMs, reason);
+        const live = counts.get(id);
+        if (live) {
+          live.active = false;
+          // A count not yet written stays until the next audit batch writes it.
+          if (!dirty.has(id)) counts.delete(id);
+        }
+        return ended;
+      },
+    },
+    append: async (events) => {
+      appendAll(events);
+    },
+    liveCounts: () => counts.size,
+    flush: sqlite.transaction(writeDirty),
+  };
+}
