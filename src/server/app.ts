@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { verifyChain } from '../audit/index.js';
 import { account } from '../decision/index.js';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
@@ -171,10 +170,10 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     schema: { summary, response: { ...Object.fromEntries(Object.entries(response).map(([status, schema]) => [status, jsonSchema(schema, 'output')])), '4xx': ErrorSchema }, ...extra },
   });
 
-  app.get('/healthz', doc('liveness and policy version', { response: { 200: Api.Health } }), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind, storeAvailable: plane.decisionPorts.storeAvailable() }));
+  app.get('/healthz', doc('liveness and policy version', { response: { 200: Api.Health } }), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind, storeAvailable: plane.storeAvailable() }));
   // Readiness: a replica that cannot use its store refuses every call, so a load balancer should send traffic elsewhere.
   app.get('/readyz', doc('503 while this replica cannot use its store', { response: { 200: Api.Readiness, 503: Api.Readiness } }), async (_req, reply) => {
-    const ready = plane.decisionPorts.storeAvailable();
+    const ready = plane.storeAvailable();
     return reply.code(ready ? 200 : 503).send({ ready, store: plane.store.kind });
   });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -220,7 +219,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
   app.get('/v1/agents', doc('list agents (admin)', { response: { 200: Api.AgentList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
-    return { agents: (await plane.store.agents.list()).map(agentView) };
+    return { agents: (await plane.listAgents()).map(agentView) };
   });
   app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { response: { 200: Api.AgentView }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
@@ -258,7 +257,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     await requireAdmin(req);
     const q = parse(TaskListQuery, req.query, 'query');
     const agent = q.agent ? await plane.identity.agentByName(q.agent) : undefined;
-    const tasks = await plane.store.tasks.list({ agentId: agent?.id, status: q.status, limit: q.limit });
+    const tasks = await plane.listTasks({ agentId: agent?.id, status: q.status, limit: q.limit });
     return { tasks: tasks.map((t) => taskView(t)) };
   });
   app.get('/v1/tasks/:id', doc('one task (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }] }), async (req) => {
@@ -360,7 +359,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const q = parse(DecisionListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
-    const events = await plane.store.audit.list({ type: 'decision', taskId: taskId as TaskId | undefined, limit: q.limit, order: 'desc' });
+    const events = await plane.recentDecisions(taskId as TaskId | undefined, q.limit);
     return { decisions: events.map((e) => ({ atMs: e.atMs, taskId: e.taskId, agentId: e.agentId, ...e.data })) };
   });
 
@@ -406,8 +405,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   // Audit
   app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { response: { 200: Api.ChainVerification }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
-    await plane.audit.flush();
-    return verifyChain(plane.store.audit);
+    return plane.verifyTrail();
   });
 
   return app;

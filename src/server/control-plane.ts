@@ -1,13 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, type Approval } from '../approvals/index.js';
-import { AuditLog } from '../audit/index.js';
+import { AuditLog, verifyChain, type AuditEvent, type ChainReport } from '../audit/index.js';
 import { CodedError, ConfigError, Lru, ToolSpecSchema, resultLabels, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
 import { decide, kernelOver, RateWindow, type Decision, type DecisionRequest, type DecisionPorts, type Kernel } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
-import { grantMandate, type Task } from '../mandate/index.js';
+import { grantMandate, type Task, type TaskQuery } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest, loadPolicies } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
@@ -397,6 +397,30 @@ export class ControlPlane {
   /** Per-task entries this replica holds in memory, by structure (for the memory benchmarks and tests). */
   memoryCounts(): { tasks: number; monitor: number; credentials: number; rateWindows: number } {
     return { tasks: this.tasks.size, monitor: this.monitor.size, credentials: this.credentials.cachedCount, rateWindows: this.decisionPorts.rate.size };
+  }
+
+  /** Whether this replica can use its store now (readiness; decisions are refused while it cannot). */
+  storeAvailable(): boolean {
+    return this.decisionPorts.storeAvailable();
+  }
+
+  listAgents(): Promise<Agent[]> {
+    return this.store.agents.list();
+  }
+
+  listTasks(query: TaskQuery): Promise<Task[]> {
+    return this.store.tasks.list(query);
+  }
+
+  /** Decisions from the trail, newest first. */
+  recentDecisions(taskId: TaskId | undefined, limit: number | undefined): Promise<AuditEvent[]> {
+    return this.store.audit.list({ type: 'decision', taskId, limit, order: 'desc' });
+  }
+
+  /** Recomputes every segment's chain, once what is recorded so far is stored. */
+  async verifyTrail(): Promise<ChainReport> {
+    await this.audit.flush();
+    return verifyChain(this.store.audit);
   }
 
   /** Is this token the task credential of that task? (an agent may complete its own task) */
