@@ -6,7 +6,7 @@ import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
 import type { Behaviour, ObservedDecision } from '../monitor/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
-import { evaluate, isFault, layerOf, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
+import { blankDecision, denialOf, evaluate, isFault, layerOf, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 import type { Decision, DecisionRequest } from './model.js';
 import type { RateWindow } from './rate-window.js';
 
@@ -268,46 +268,13 @@ function withdrawalOf(ctx: TaskContext, ports: DecisionPorts, receipt: AuditRece
 
 /** A deny for an error met outside evaluation (reading the snapshot, committing). */
 function refusalOf(ctx: TaskContext, call: Call, env: EvaluationEnv, err: unknown, policyVersion: number | null = null): Decision {
-  const reason = err instanceof CodedError ? { code: err.code, message: err.publicMessage } : { code: 'internal.error' as ErrorCode, message: 'an unexpected error occurred; denied' };
-  return {
-    id: env.decisionId,
-    outcome: 'deny',
-    reason,
-    layer: layerOf(reason.code),
-    policies: [],
-    policyVersion,
-    stepUp: [],
-    obligations: { redact: [] },
-    approvalId: null,
-    drift: null,
-    taskId: ctx.task.id,
-    agentId: ctx.task.agentId,
-    tool: typeof call.tool === 'string' ? call.tool : '',
-    callCount: null,
-    atMs: env.nowMs,
-  };
+  return denialOf(blankDecision({ id: env.decisionId, taskId: ctx.task.id, agentId: ctx.task.agentId, tool: call.tool, atMs: env.nowMs, policyVersion }), err);
 }
 
 /** A call whose credential did not authenticate: denied with the credential's code, and recorded. */
 async function refuseUnauthenticated(req: DecisionRequest, ports: DecisionPorts, err: unknown): Promise<Decision> {
-  const reason = err instanceof CodedError ? { code: err.code, message: err.publicMessage } : { code: 'internal.error' as ErrorCode, message: 'an unexpected error occurred; denied' };
-  const decision: Decision = {
-    id: newId('decision', ports.random),
-    outcome: 'deny',
-    reason,
-    layer: layerOf(reason.code),
-    policies: [],
-    policyVersion: null,
-    stepUp: [],
-    obligations: { redact: [] },
-    approvalId: null,
-    drift: null,
-    taskId: null,
-    agentId: null,
-    tool: typeof req.tool === 'string' ? req.tool : '',
-    callCount: null,
-    atMs: ports.clock.nowMs(),
-  };
+  const decision = denialOf(blankDecision({ id: newId('decision', ports.random), taskId: null, agentId: null, tool: req.tool, atMs: ports.clock.nowMs(), policyVersion: null }), err);
+  const reason = decision.reason;
   const args = req.args !== null && typeof req.args === 'object' ? req.args : {};
   await ports.audit
     .record({ type: 'decision', taskId: null, agentId: null, data: { decisionId: decision.id, outcome: 'deny', code: reason.code, layer: decision.layer, tool: decision.tool, argNames: Object.keys(args), argsHash: argsHashOf(args), policies: [], policyVersion: null, callCount: null, approvalId: null, labels: [], toolsCalled: [], drift: null } })

@@ -1,5 +1,5 @@
 import { argsHashOf, type Approval } from '../approvals/index.js';
-import { CodedError, type DecisionId, type ErrorCode, type ToolCatalog } from '../core/index.js';
+import { CodedError, type AgentId, type DecisionId, type ErrorCode, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
 import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
@@ -78,9 +78,7 @@ export function evaluate(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: 
   try {
     return decideCall(ctx, call, snap, env, (v) => (policyVersion = v));
   } catch (err) {
-    const base = baseOf(ctx, call, env, policyVersion);
-    const reason = err instanceof CodedError ? { code: err.code, message: err.publicMessage } : { code: 'internal.error' as const, message: 'an unexpected error occurred; denied' };
-    const decision: Decision = { ...base, outcome: 'deny', layer: layerOf(reason.code), reason };
+    const decision = denialOf(baseOf(ctx, call, env, policyVersion), err);
     return { kind: 'decided', decision, effects: observed(ctx, env, decision) };
   }
 }
@@ -192,20 +190,31 @@ export function isFault(code: ErrorCode): boolean {
 }
 
 function baseOf(ctx: TaskContext, call: Call, env: EvaluationEnv, policyVersion: number | null): Omit<Decision, 'outcome' | 'reason' | 'layer'> {
+  return blankDecision({ id: env.decisionId, taskId: ctx.task.id, agentId: ctx.task.agentId, tool: call.tool, atMs: env.nowMs, policyVersion });
+}
+
+/** Everything a decision carries before anything is decided; `tool` as given, or empty when it is not a string. */
+export function blankDecision(f: { id: DecisionId; taskId: TaskId | null; agentId: AgentId | null; tool: unknown; atMs: number; policyVersion: number | null }): Omit<Decision, 'outcome' | 'reason' | 'layer'> {
   return {
-    id: env.decisionId,
+    id: f.id,
     policies: [],
-    policyVersion,
+    policyVersion: f.policyVersion,
     stepUp: [],
     obligations: { redact: [] },
     approvalId: null,
     drift: null,
-    taskId: ctx.task.id,
-    agentId: ctx.task.agentId,
-    tool: typeof call.tool === 'string' ? call.tool : '',
+    taskId: f.taskId,
+    agentId: f.agentId,
+    tool: typeof f.tool === 'string' ? f.tool : '',
     callCount: null,
-    atMs: env.nowMs,
+    atMs: f.atMs,
   };
+}
+
+/** The deny an error becomes: its code when it is a coded refusal, `internal.error` otherwise. */
+export function denialOf(base: Omit<Decision, 'outcome' | 'reason' | 'layer'>, err: unknown): Decision {
+  const reason = err instanceof CodedError ? { code: err.code, message: err.publicMessage } : { code: 'internal.error' as const, message: 'an unexpected error occurred; denied' };
+  return { ...base, outcome: 'deny', layer: layerOf(reason.code), reason };
 }
 
 export function layerOf(code: ErrorCode): Layer {
