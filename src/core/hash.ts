@@ -7,22 +7,28 @@ export function sha256Hex(input: string): string {
 /**
  * JSON with object keys sorted at every depth, so equal values hash equally
  * whatever order their keys were written in (audit chain, argument hashes).
+ * Written out directly rather than by building sorted copies: a key named
+ * `__proto__` (JSON.parse makes it an own property) is kept like any other, or
+ * `{ "amount": 5, "__proto__": … }` would hash like `{ "amount": 5 }` and use its
+ * approval. The same text as `JSON.stringify` of a key-sorted copy, for every value.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return canonical(value) as string;
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    // Null prototype: a key named `__proto__` (JSON.parse makes it an own property) must be kept, not set the
-    // prototype and vanish, or `{ "amount": 5, "__proto__": ... }` would hash like `{ "amount": 5 }` and use its approval.
-    const out = Object.create(null) as Record<string, unknown>;
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
+function canonical(value: unknown): string | undefined {
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${canonical(value[i]) ?? 'null'}`;
+    return `${out}]`;
   }
-  return value;
+  if (value !== null && typeof value === 'object') {
+    let out = '';
+    for (const key of Object.keys(value).sort()) {
+      const text = canonical((value as Record<string, unknown>)[key]);
+      if (text !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${text}`;
+    }
+    return `{${out}}`;
+  }
+  return JSON.stringify(value);
 }
