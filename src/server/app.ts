@@ -197,7 +197,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.put('/v1/tools/:name', doc('register or update a tool that no gateway proxies (admin)', { response: { 200: Api.ToolSpec }, security: [{ admin: [] }], body: jsonSchema(ToolBody) }), async (req) => {
     await requireAdmin(req);
     const { name } = parse(z.object({ name: z.string().min(1).max(160) }).strict(), req.params, 'path');
-    return plane.registerTool(name, req.body);
+    return plane.toolRegistry.register(name, req.body);
   });
 
   // Policies: with `policy.source: store`, one versioned set for every replica.
@@ -208,7 +208,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.put('/v1/policies', doc('replace the policy set as the next version, validated first (admin; `policy.source: store`)', { response: { 200: Api.PolicyVersion }, security: [{ admin: [] }], body: jsonSchema(PolicyPushBody) }), async (req) => {
     await requireAdmin(req);
     const body = parse(PolicyPushBody, req.body, 'body');
-    return plane.pushPolicies(body.files, 'admin');
+    return plane.policies.push(body.files, 'admin');
   });
 
   // Agents

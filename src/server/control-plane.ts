@@ -2,19 +2,20 @@ import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, type Approval } from '../approvals/index.js';
 import { AuditLog, verifyChain, type AuditEvent, type ChainReport } from '../audit/index.js';
-import { CodedError, ConfigError, Lru, ToolSpecSchema, resultLabels, formatZodError, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
+import { CodedError, ConfigError, Lru, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
 import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
 import { decide, kernelOver, RateWindow, type Decision, type DecisionRequest, type DecisionPorts, type Kernel } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
 import { grantMandate, type Task, type TaskQuery } from '../mandate/index.js';
-import { PolicyEngine, buildCedarRequest, loadPolicies } from '../policy/index.js';
+import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
 import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } from '../store/index.js';
 import type { AuditSpool } from '../audit/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
+import { PolicyDistribution, ToolRegistry } from './services/index.js';
 import { deliverWebhook, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey } from './adapters/index.js';
 
 export interface ControlPlaneOptions {
@@ -84,7 +85,10 @@ export class ControlPlane {
   readonly approvalEvents = new EventEmitter();
   private readonly tasks: Lookup<TaskId, Task>;
   private readonly agents: Lookup<AgentId, Agent>;
-  private stopWatch: (() => void) | undefined;
+  /** Which policy set this replica serves, and pushing a new one. */
+  readonly policies: PolicyDistribution;
+  /** Tools registered through the API. */
+  readonly toolRegistry: ToolRegistry;
   private readonly sweeper: NodeJS.Timeout;
   private readonly taskSweeper: NodeJS.Timeout;
   private readonly catchUp: NodeJS.Timeout;
@@ -113,6 +117,8 @@ export class ControlPlane {
     this.tasks = new Lookup((id) => store.tasks.get(id), config.cache.tasks);
     this.agents = new Lookup((id) => store.agents.get(id), config.cache.agents);
     this.replicaId = random.token(9);
+    this.policies = new PolicyDistribution({ source: config.policy.source, engine: policy, sets: store.policies, changes: store.changes, audit, clock });
+    this.toolRegistry = new ToolRegistry({ catalog: tools, tools: store.tools, changes: store.changes, audit, clock });
     this.approvalEvents.setMaxListeners(0);
     this.approvals = new ApprovalService({
       approvals: store.approvals,
@@ -179,8 +185,8 @@ export class ControlPlane {
     store.changes.subscribe((change) => {
       if (change.kind === 'revocation') credentials.revocationSet.add(change.revocation as Revocation);
       else if (change.kind === 'gap') void this.syncWithStore();
-      else if (change.kind === 'tool') void this.loadRegisteredTools().catch(() => undefined);
-      else if (change.kind === 'policy') void this.syncPolicies().catch(() => undefined);
+      else if (change.kind === 'tool') void this.toolRegistry.load().catch(() => undefined);
+      else if (change.kind === 'policy') void this.policies.sync().catch(() => undefined);
       else if (change.origin !== this.replicaId) {
         this.tasks.forget(change.taskId as TaskId);
         this.monitor.forget(change.taskId as TaskId);
@@ -290,14 +296,14 @@ export class ControlPlane {
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
-      await plane.loadRegisteredTools();
+      await plane.toolRegistry.load();
       if (config.policy.source === 'store') {
         // First start of a deployment: the directory seeds the store as version 1.
         if ((await store.policies.latestVersion()) === 0) {
           await store.policies.insert({ version: 1, files: readCedarFiles(config.policy.dir), hash: policy.hash, createdAtMs: clock.nowMs(), createdBy: 'seed' }).catch(() => undefined);
         }
         // Serve exactly the stored set, whatever this replica's directory holds.
-        await plane.syncPolicies(true);
+        await plane.policies.sync(true);
       }
       await audit.record({ type: 'policy.loaded', data: { version: policy.version, hash: policy.hash } });
       return plane;
@@ -305,17 +311,6 @@ export class ControlPlane {
       await store.close();
       throw err;
     }
-  }
-
-  /** Reloads policies when their files change; a broken edit keeps the last good set. */
-  watchPolicies(log: (line: string) => void): void {
-    if (this.config.policy.source === 'store') return; // the store is the source: `mandate policy push`
-    this.stopWatch = this.policy.watch((result) => {
-      if (result.ok) {
-        log(`policies reloaded: version ${result.version}`);
-        void this.audit.record({ type: 'policy.loaded', data: { version: this.policy.version, hash: this.policy.hash } }).catch(() => undefined);
-      } else log(`policy reload refused, keeping version ${this.policy.version}: ${result.errors}`);
-    });
   }
 
   isAdmin(token: string | undefined): boolean {
@@ -495,25 +490,6 @@ export class ControlPlane {
     void tracked.finally(() => this.notifications.delete(tracked));
   }
 
-  /** Tools registered through the API join the catalog on every replica. */
-  async loadRegisteredTools(): Promise<void> {
-    for (const spec of await this.store.tools.list()) this.tools.register(spec);
-  }
-
-  /**
-   * Registers (or updates) a tool's metadata so `decide` knows a tool no gateway
-   * proxies. Errors: request.invalid, request.conflict (a configured tool).
-   */
-  async registerTool(name: string, input: unknown): Promise<ToolSpec> {
-    const parsed = ToolSpecSchema.safeParse({ ...(input !== null && typeof input === 'object' ? input : {}), name });
-    if (!parsed.success) throw new CodedError('request.invalid', formatZodError(parsed.error));
-    if (!this.tools.register(parsed.data)) throw new CodedError('request.conflict', `tool \`${name}\` is configured; change it in the configuration`);
-    await this.store.tools.upsert(parsed.data, this.clock.nowMs());
-    await this.audit.record({ type: 'tool.registered', data: { ...parsed.data } });
-    await this.store.changes.publish({ kind: 'tool', name }).catch(() => undefined);
-    return parsed.data;
-  }
-
   /** What the monitor knows of a task: score, signals, suspension, labels read, tools called. */
   async driftOf(task: Task): Promise<Record<string, unknown>> {
     const b = await this.monitor.state(task);
@@ -521,45 +497,11 @@ export class ControlPlane {
   }
 
 
-  /** With `policy.source: store`, serves the newest stored set if this replica is behind. */
-  async syncPolicies(force = false): Promise<void> {
-    if (this.config.policy.source !== 'store') return;
-    if (!force && (await this.store.policies.latestVersion()) <= this.policy.version) return;
-    const latest = await this.store.policies.latest();
-    if (!latest || (!force && latest.version <= this.policy.version)) return;
-    const result = this.policy.installFiles(latest.files, latest.version);
-    await this.audit.record({ type: 'policy.loaded', data: result.ok ? { version: latest.version, hash: latest.hash, source: 'store' } : { version: latest.version, refused: result.errors } });
-  }
-
-  /**
-   * Stores a new policy set as the next version and serves it; the other replicas
-   * follow on the change notification or their next catch-up read.
-   * Errors: request.invalid (with `file:line` problems), request.conflict (a concurrent push).
-   */
-  async pushPolicies(files: { name: string; text: string }[], by: string): Promise<{ version: number; hash: string }> {
-    if (this.config.policy.source !== 'store') throw new CodedError('request.invalid', 'policies are read from a directory on this deployment (`policy.source: dir`)');
-    let loaded;
-    try {
-      loaded = loadPolicies(files);
-    } catch (err) {
-      throw new CodedError('request.invalid', err instanceof Error ? err.message : 'the policies do not validate');
-    }
-    const version = (await this.store.policies.latestVersion()) + 1;
-    try {
-      await this.store.policies.insert({ version, files, hash: loaded.hash, createdAtMs: this.clock.nowMs(), createdBy: by });
-    } catch {
-      throw new CodedError('request.conflict', 'another policy set was pushed at the same time; push again');
-    }
-    await this.syncPolicies();
-    await this.store.changes.publish({ kind: 'policy', version }).catch(() => undefined);
-    return { version, hash: loaded.hash };
-  }
-
   /** Re-reads the revocations (and the policy version); a failure leaves the freshness clock running towards fail-closed. */
   async syncWithStore(): Promise<boolean> {
     try {
       await this.credentials.loadRevocations();
-      await this.syncPolicies();
+      await this.policies.sync();
       this.lastStoreSyncMs = performance.now();
       return true;
     } catch {
@@ -606,7 +548,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.health.close();
-    this.stopWatch?.();
+    this.policies.close();
     clearInterval(this.sweeper);
     clearInterval(this.taskSweeper);
     clearInterval(this.catchUp);

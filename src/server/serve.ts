@@ -22,7 +22,7 @@ export async function startServer(config: Config, opts: ControlPlaneOptions & { 
     await plane.close();
     throw err;
   }
-  if (opts.watchPolicies ?? config.policy.watch) plane.watchPolicies(log);
+  if (opts.watchPolicies ?? config.policy.watch) plane.policies.watch(log);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

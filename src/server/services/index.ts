@@ -1,0 +1,2 @@
+export { PolicyDistribution } from './policy-distribution.js';
+export { ToolRegistry } from './tool-registry.js';
