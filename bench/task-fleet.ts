@@ -28,7 +28,7 @@ export async function grantFleet(server: RunningServer, adminToken: string, coun
       const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, adminToken);
       svid = (await post(server.url, '/v1/attest/join-token', { token })).svid as string;
     }
-    credentials.push((await server.plane.declare(svid, FLEET_MANDATE)).credential);
+    credentials.push((await server.plane.tasks.declare(svid, FLEET_MANDATE)).credential);
   }
   return credentials;
 }

@@ -224,7 +224,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { response: { 200: Api.AgentView }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const { name } = parse(NameParams, req.params, 'path');
-    return agentView(await plane.deregisterAgent(name));
+    return agentView(await plane.tasks.deregisterAgent(name));
   });
   app.post('/v1/agents/:name/join-tokens', doc('create a one-time join token (admin)', { response: { 201: Api.JoinToken }, security: [{ admin: [] }], body: jsonSchema(JoinTokenBody) }), async (req, reply) => {
     await requireAdmin(req);
@@ -250,36 +250,36 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   // Tasks
   app.post('/v1/tasks', doc('declare a mandate; returns the task credential (SVID)', { response: { 201: Api.DeclaredTask }, security: [{ svid: [] }], body: jsonSchema(MandateSchema) }), async (req, reply) => {
     const svid = requireBearer(req, 'a JWT-SVID');
-    const { task, credential } = await plane.declare(svid, req.body);
+    const { task, credential } = await plane.tasks.declare(svid, req.body);
     return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
   });
   app.get('/v1/tasks', doc('list tasks (admin)', { response: { 200: Api.TaskList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const q = parse(TaskListQuery, req.query, 'query');
     const agent = q.agent ? await plane.identity.agentByName(q.agent) : undefined;
-    const tasks = await plane.listTasks({ agentId: agent?.id, status: q.status, limit: q.limit });
+    const tasks = await plane.tasks.list({ agentId: agent?.id, status: q.status, limit: q.limit });
     return { tasks: tasks.map((t) => taskView(t)) };
   });
   app.get('/v1/tasks/:id', doc('one task (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const { id } = parse(IdParams, req.params, 'path');
-    const task = await plane.task(id);
+    const task = await plane.tasks.get(id);
     return taskView(task, await plane.driftOf(task));
   });
   app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
     await requireAdmin(req);
     const { id } = parse(IdParams, req.params, 'path');
     const body = parse(CompleteBody, req.body ?? {}, 'body');
-    const task = await plane.task(id);
+    const task = await plane.tasks.get(id);
     await plane.monitor.resume(task, body.reason ?? 'resumed by an operator');
     return taskView(task, await plane.driftOf(task));
   });
   app.post('/v1/tasks/:id/results', doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { response: { 202: Api.TaskView }, security: [{ task: [] }], body: jsonSchema(ResultBody) }), async (req, reply) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential');
-    if (!(await plane.isCredentialOfTask(token, id))) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
+    if (!(await plane.tasks.isCredentialOf(token, id))) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
     const body = parse(ResultBody, req.body, 'body');
-    const task = await plane.task(id);
+    const task = await plane.tasks.get(id);
     if (task.status !== 'active') throw new CodedError('credential.revoked', 'the task has ended');
     await account(task, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep', observe: true }, plane.decisionPorts);
     return reply.status(202).send(taskView(task, await plane.driftOf(task)));
@@ -287,11 +287,11 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { response: { 200: Api.TaskView }, security: [{ task: [] }, { admin: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential or the admin token');
-    if (!plane.isAdmin(token) && !(await plane.isCredentialOfTask(token, id))) {
+    if (!plane.isAdmin(token) && !(await plane.tasks.isCredentialOf(token, id))) {
       throw new CodedError('request.unauthorized', 'only the task credential of this task or the admin token may complete it');
     }
     const body = parse(CompleteBody, req.body ?? {}, 'body');
-    return taskView(await plane.endTask(id, 'completed', body.reason ?? 'completed'));
+    return taskView(await plane.tasks.end(id, 'completed', body.reason ?? 'completed'));
   });
 
   // Approvals: people decide step-up requests bound to one exact action.
@@ -318,7 +318,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const approval = plane.isAdmin(token) || (await plane.approvals.authenticate(token)) ? await plane.approvals.get(id) : undefined;
     if (approval) return approval;
     const own = token ? await plane.approvals.get(id).catch(() => undefined) : undefined;
-    if (own && token && (await plane.isCredentialOfTask(token, own.taskId))) return own;
+    if (own && token && (await plane.tasks.isCredentialOf(token, own.taskId))) return own;
     throw new CodedError('request.unauthorized', 'this endpoint needs an approver token, the admin token, or the task credential of the request');
   });
   for (const verdict of ['approve', 'deny'] as const) {
@@ -346,7 +346,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.post('/v1/revocations', doc('revoke by credential, task, agent or principal (admin)', { response: { 201: Api.Revocation }, security: [{ admin: [] }], body: jsonSchema(RevokeBody) }), async (req, reply) => {
     await requireAdmin(req);
     const body = parse(RevokeBody, req.body, 'body');
-    return reply.status(201).send(await plane.revoke(body.kind, body.subject, body.reason));
+    return reply.status(201).send(await plane.tasks.revoke(body.kind, body.subject, body.reason));
   });
 
   // Decisions

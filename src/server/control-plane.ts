@@ -2,12 +2,12 @@ import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, type Approval } from '../approvals/index.js';
 import { AuditLog, verifyChain, type AuditEvent, type ChainReport } from '../audit/index.js';
-import { CodedError, ConfigError, Lru, mutableToolCatalog, parseId, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
-import { CredentialService, REVOCATION_KINDS, type Revocation, type RevocationKind } from '../credentials/index.js';
+import { ConfigError, Lru, mutableToolCatalog, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
+import { CredentialService, type Revocation } from '../credentials/index.js';
 import { decide, kernelOver, RateWindow, type Decision, type DecisionRequest, type DecisionPorts, type Kernel } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
-import { grantMandate, type Task, type TaskQuery } from '../mandate/index.js';
+import type { Task } from '../mandate/index.js';
 import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
 import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
@@ -15,7 +15,8 @@ import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } 
 import type { AuditSpool } from '../audit/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
-import { PolicyDistribution, ToolRegistry } from './services/index.js';
+import { PolicyDistribution, TaskLifecycle, ToolRegistry } from './services/index.js';
+export type { GrantedTask } from './services/index.js';
 import { deliverWebhook, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey } from './adapters/index.js';
 
 export interface ControlPlaneOptions {
@@ -25,10 +26,6 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
 }
 
-export interface GrantedTask {
-  task: Task;
-  credential: string;
-}
 
 /** A read-through cache, least recently used dropped first, for records changed only by the notified paths (end, another replica). */
 class Lookup<K, V> {
@@ -83,12 +80,14 @@ export class ControlPlane {
   readonly replicaId: string;
   /** Wakes calls held open for an approval as soon as it is decided on this replica. */
   readonly approvalEvents = new EventEmitter();
-  private readonly tasks: Lookup<TaskId, Task>;
+  private readonly taskCache: Lookup<TaskId, Task>;
   private readonly agents: Lookup<AgentId, Agent>;
   /** Which policy set this replica serves, and pushing a new one. */
   readonly policies: PolicyDistribution;
   /** Tools registered through the API. */
   readonly toolRegistry: ToolRegistry;
+  /** Tasks from grant to end, and revocation. */
+  readonly tasks: TaskLifecycle;
   private readonly sweeper: NodeJS.Timeout;
   private readonly taskSweeper: NodeJS.Timeout;
   private readonly catchUp: NodeJS.Timeout;
@@ -114,7 +113,7 @@ export class ControlPlane {
     apiActions: ApiActions,
     opts: ControlPlaneOptions,
   ) {
-    this.tasks = new Lookup((id) => store.tasks.get(id), config.cache.tasks);
+    this.taskCache = new Lookup((id) => store.tasks.get(id), config.cache.tasks);
     this.agents = new Lookup((id) => store.agents.get(id), config.cache.agents);
     this.replicaId = random.token(9);
     this.policies = new PolicyDistribution({ source: config.policy.source, engine: policy, sets: store.policies, changes: store.changes, audit, clock });
@@ -145,6 +144,19 @@ export class ControlPlane {
       publish: (taskId) => store.changes.publish({ kind: 'task', taskId, origin: this.replicaId }),
       capacity: config.cache.monitor,
     });
+    this.tasks = new TaskLifecycle({
+      identity,
+      credentials,
+      approvals: this.approvals,
+      tasks: store.tasks,
+      changes: store.changes,
+      tools,
+      ceiling: policy,
+      audit,
+      clock,
+      random,
+      forget: (id) => this.forgetTask(id),
+    });
     const guard = <T>(call: Promise<T>) => health.guard(call);
     this.decisionPorts = {
       approvals: {
@@ -160,15 +172,15 @@ export class ControlPlane {
       },
       verifyCredential: (t) => credentials.verify(t),
       revocations: credentials.revocationSet,
-      getTask: (id) => guard(this.tasks.get(id)),
+      getTask: (id) => guard(this.taskCache.get(id)),
       getAgent: (id) => guard(this.agents.get(id)),
       incrementCalls: (id, max) => guard(store.tasks.incrementCalls(id, max)),
       reloadTask: async (id) => {
-        this.tasks.forget(id);
-        return guard(this.tasks.get(id));
+        this.taskCache.forget(id);
+        return guard(this.taskCache.get(id));
       },
       // A new object, not a changed one: a decision in flight keeps the task it started with.
-      recordCallCount: (id, count) => this.tasks.update(id, (t) => (count > t.callCount ? { ...t, callCount: count } : t)),
+      recordCallCount: (id, count) => this.taskCache.update(id, (t) => (count > t.callCount ? { ...t, callCount: count } : t)),
       tools,
       ceiling: policy,
       buildCedarRequest,
@@ -188,7 +200,7 @@ export class ControlPlane {
       else if (change.kind === 'tool') void this.toolRegistry.load().catch(() => undefined);
       else if (change.kind === 'policy') void this.policies.sync().catch(() => undefined);
       else if (change.origin !== this.replicaId) {
-        this.tasks.forget(change.taskId as TaskId);
+        this.taskCache.forget(change.taskId as TaskId);
         this.monitor.forget(change.taskId as TaskId);
       }
     });
@@ -320,59 +332,13 @@ export class ControlPlane {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  /** Grants a mandate to the agent an SVID proves. Errors: identity.svid_*, mandate.*. */
-  async declare(svid: string, mandate: unknown): Promise<GrantedTask> {
-    const { agent } = await this.identity.verifySvid(svid);
-    const task = await grantMandate(agent, mandate, {
-      tasks: this.store.tasks,
-      tools: this.tools,
-      ceiling: this.policy,
-      audit: this.audit,
-      clock: this.clock,
-      random: this.random,
-    });
-    const credential = await this.credentials.mint({
-      credentialId: task.credentialId,
-      taskId: task.id,
-      agentId: task.agentId,
-      spiffeId: task.spiffeId,
-      principal: task.principal,
-      expiresAtMs: task.expiresAtMs,
-    });
-    return { task, credential };
-  }
-
   decide(req: DecisionRequest): Promise<Decision> {
     return decide(req, this.decisionPorts);
   }
 
-  async task(id: string): Promise<Task> {
-    const taskId = parseId('task', id);
-    const task = taskId && (await this.store.tasks.get(taskId));
-    if (!task) throw new CodedError('request.not_found', `no task \`${id}\``);
-    return task;
-  }
-
-  /** Ends a task: its credential and every child task's are revoked at once, and their pending approval requests cancelled. */
-  async endTask(id: string, status: 'completed' | 'revoked', reason: string): Promise<Task> {
-    const task = await this.task(id);
-    if (task.status !== 'active') return task;
-    await this.credentials.revoke('task', task.id, reason, task.expiresAtMs);
-    await this.store.tasks.end(task.id, status, this.clock.nowMs(), reason);
-    if (status === 'completed') await this.audit.record({ type: 'task.completed', taskId: task.id, agentId: task.agentId, data: { reason } });
-    for (const child of await this.store.tasks.list({ parentTaskId: task.id, status: 'active', limit: 10_000 })) {
-      await this.endTask(child.id, 'revoked', `parent task ${task.id} ended`);
-    }
-    this.forgetTask(task.id);
-    // Its pending approval requests are cancelled now, so nobody approves a call that can no longer happen.
-    await this.approvals.sweep().catch(() => undefined);
-    await this.store.changes.publish({ kind: 'task', taskId: task.id }).catch(() => undefined);
-    return this.task(id);
-  }
-
   /** An ended task's state leaves memory at once (its verified credential goes with the next sweep: it is revoked). */
   private forgetTask(id: TaskId): void {
-    this.tasks.forget(id);
+    this.taskCache.forget(id);
     this.monitor.forget(id);
     this.decisionPorts.rate.forget(id);
   }
@@ -384,14 +350,14 @@ export class ControlPlane {
    */
   sweepTasks(): void {
     const now = this.clock.nowMs();
-    this.tasks.prune((t) => t.status !== 'active' || t.expiresAtMs <= now);
+    this.taskCache.prune((t) => t.status !== 'active' || t.expiresAtMs <= now);
     this.monitor.sweep(now);
     this.credentials.sweep(now);
   }
 
   /** Per-task entries this replica holds in memory, by structure (for the memory benchmarks and tests). */
   memoryCounts(): { tasks: number; monitor: number; credentials: number; rateWindows: number } {
-    return { tasks: this.tasks.size, monitor: this.monitor.size, credentials: this.credentials.cachedCount, rateWindows: this.decisionPorts.rate.size };
+    return { tasks: this.taskCache.size, monitor: this.monitor.size, credentials: this.credentials.cachedCount, rateWindows: this.decisionPorts.rate.size };
   }
 
   /** Whether this replica can use its store now (readiness; decisions are refused while it cannot). */
@@ -401,10 +367,6 @@ export class ControlPlane {
 
   listAgents(): Promise<Agent[]> {
     return this.store.agents.list();
-  }
-
-  listTasks(query: TaskQuery): Promise<Task[]> {
-    return this.store.tasks.list(query);
   }
 
   /** Decisions from the trail, newest first. */
@@ -418,55 +380,9 @@ export class ControlPlane {
     return verifyChain(this.store.audit);
   }
 
-  /** Is this token the task credential of that task? (an agent may complete its own task) */
-  async isCredentialOfTask(token: string, taskId: string): Promise<boolean> {
-    try {
-      const claims = await this.credentials.verify(token);
-      return claims.taskId === taskId;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Revokes by credential, task, agent or principal. Errors: request.invalid, request.not_found. */
-  async revoke(kind: string, subject: string, reason: string): Promise<{ kind: RevocationKind; subject: string; tasksEnded: number }> {
-    if (!(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new CodedError('request.invalid', `kind must be one of ${REVOCATION_KINDS.join(', ')}`);
-    switch (kind as RevocationKind) {
-      case 'task':
-        await this.endTask(subject, 'revoked', reason);
-        return { kind: 'task', subject, tasksEnded: 1 };
-      case 'credential': {
-        await this.credentials.revoke('credential', subject, reason);
-        return { kind: 'credential', subject, tasksEnded: 0 };
-      }
-      case 'agent': {
-        const agent = await this.identity.agentByName(subject).catch(() => undefined);
-        const agentId = agent?.id ?? parseId('agent', subject);
-        if (!agentId) throw new CodedError('request.not_found', `no agent \`${subject}\``);
-        await this.credentials.revoke('agent', agentId, reason);
-        return { kind: 'agent', subject: agentId, tasksEnded: await this.endAll({ agentId }, reason) };
-      }
-      case 'principal':
-        await this.credentials.revoke('principal', subject, reason);
-        return { kind: 'principal', subject, tasksEnded: await this.endAll({ principal: subject }, reason) };
-    }
-  }
-
-  private async endAll(query: { agentId?: AgentId; principal?: string }, reason: string): Promise<number> {
-    const active = await this.store.tasks.list({ ...query, status: 'active', limit: 10_000 });
-    for (const t of active) await this.endTask(t.id, 'revoked', reason);
-    return active.length;
-  }
-
-  async deregisterAgent(name: string): Promise<Agent> {
-    const agent = await this.identity.deregisterAgent(name);
-    await this.revoke('agent', agent.id, 'agent deregistered');
-    return agent;
-  }
-
   /** `revoke` ends the task and its children at once; `alert` is an audit event for the operators' tooling. */
   private async respondToDrift(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void> {
-    if (response === 'revoke') await this.endTask(task.id, 'revoked', `drift: ${signal}`);
+    if (response === 'revoke') await this.tasks.end(task.id, 'revoked', `drift: ${signal}`);
     else if (response === 'alert') {
       await this.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, score } });
       const hook = this.config.monitor.webhook;

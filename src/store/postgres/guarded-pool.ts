@@ -14,18 +14,24 @@ export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): PostgresPool
   // An idle client lost its connection: the pool has already dropped it, and the next checkout connects afresh.
   pool.on('error', () => undefined);
   const states = new WeakMap<pg.PoolClient, { broken: Error | undefined }>();
+  // Attached once per client and never removed. On the pool's `connect` event, not after `pool.connect()`
+  // resolves: a backend terminated right after it connected sends its error in the same packet as the
+  // end of the handshake, before the caller's continuation could attach anything.
+  const watch = (client: pg.PoolClient) => {
+    let state = states.get(client);
+    if (!state) {
+      const fresh: { broken: Error | undefined } = { broken: undefined };
+      client.on('error', (err) => void (fresh.broken = err));
+      states.set(client, fresh);
+      state = fresh;
+    }
+    return state;
+  };
+  pool.on('connect', (client) => void watch(client));
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
-      let state = states.get(client);
-      if (!state) {
-        const fresh: { broken: Error | undefined } = { broken: undefined };
-        // Attached once per client and never removed: an error may arrive while a query is not yet running.
-        client.on('error', (err) => void (fresh.broken = err));
-        states.set(client, fresh);
-        state = fresh;
-      }
-      const current = state;
+      const current = watch(client);
       const query = (async (text: unknown, parameters?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as never);
         let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,122 @@
+import type { ApprovalService } from '../../approvals/index.js';
+import type { AuditSink } from '../../audit/index.js';
+import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../../core/index.js';
+import { REVOCATION_KINDS, type CredentialService, type RevocationKind } from '../../credentials/index.js';
+import type { Agent, IdentityService } from '../../identity/index.js';
+import { grantMandate, type Task, type TaskQuery, type TaskRepo } from '../../mandate/index.js';
+import type { PolicyEngine } from '../../policy/index.js';
+import type { ChangeFeed } from '../../store/index.js';
+
+export interface GrantedTask {
+  task: Task;
+  credential: string;
+}
+
+export interface TaskLifecycleDeps {
+  identity: IdentityService;
+  credentials: CredentialService;
+  approvals: ApprovalService;
+  tasks: TaskRepo;
+  changes: ChangeFeed;
+  tools: ToolCatalog;
+  ceiling: PolicyEngine;
+  audit: AuditSink;
+  clock: Clock;
+  random: Random;
+  /** Drops what this replica holds in memory of an ended task. */
+  forget(id: TaskId): void;
+}
+
+/** Tasks from grant to end: declare a mandate, end a task and its children, revoke by credential, task, agent or principal. */
+export class TaskLifecycle {
+  constructor(private readonly d: TaskLifecycleDeps) {}
+
+  /** Grants a mandate to the agent an SVID proves. Errors: identity.svid_*, mandate.*. */
+  async declare(svid: string, mandate: unknown): Promise<GrantedTask> {
+    const { agent } = await this.d.identity.verifySvid(svid);
+    const task = await grantMandate(agent, mandate, { tasks: this.d.tasks, tools: this.d.tools, ceiling: this.d.ceiling, audit: this.d.audit, clock: this.d.clock, random: this.d.random });
+    const credential = await this.d.credentials.mint({
+      credentialId: task.credentialId,
+      taskId: task.id,
+      agentId: task.agentId,
+      spiffeId: task.spiffeId,
+      principal: task.principal,
+      expiresAtMs: task.expiresAtMs,
+    });
+    return { task, credential };
+  }
+
+  /** Errors: request.not_found. */
+  async get(id: string): Promise<Task> {
+    const taskId = parseId('task', id);
+    const task = taskId && (await this.d.tasks.get(taskId));
+    if (!task) throw new CodedError('request.not_found', `no task \`${id}\``);
+    return task;
+  }
+
+  list(query: TaskQuery): Promise<Task[]> {
+    return this.d.tasks.list(query);
+  }
+
+  /** Ends a task: its credential and every child task's are revoked at once, and their pending approval requests cancelled. */
+  async end(id: string, status: 'completed' | 'revoked', reason: string): Promise<Task> {
+    const task = await this.get(id);
+    if (task.status !== 'active') return task;
+    await this.d.credentials.revoke('task', task.id, reason, task.expiresAtMs);
+    await this.d.tasks.end(task.id, status, this.d.clock.nowMs(), reason);
+    if (status === 'completed') await this.d.audit.record({ type: 'task.completed', taskId: task.id, agentId: task.agentId, data: { reason } });
+    for (const child of await this.d.tasks.list({ parentTaskId: task.id, status: 'active', limit: 10_000 })) {
+      await this.end(child.id, 'revoked', `parent task ${task.id} ended`);
+    }
+    this.d.forget(task.id);
+    // Its pending approval requests are cancelled now, so nobody approves a call that can no longer happen.
+    await this.d.approvals.sweep().catch(() => undefined);
+    await this.d.changes.publish({ kind: 'task', taskId: task.id }).catch(() => undefined);
+    return this.get(id);
+  }
+
+  /** Is this token the task credential of that task? (an agent may complete its own task) */
+  async isCredentialOf(token: string, taskId: string): Promise<boolean> {
+    try {
+      return (await this.d.credentials.verify(token)).taskId === taskId;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Revokes by credential, task, agent or principal. Errors: request.invalid, request.not_found. */
+  async revoke(kind: string, subject: string, reason: string): Promise<{ kind: RevocationKind; subject: string; tasksEnded: number }> {
+    if (!(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new CodedError('request.invalid', `kind must be one of ${REVOCATION_KINDS.join(', ')}`);
+    switch (kind as RevocationKind) {
+      case 'task':
+        await this.end(subject, 'revoked', reason);
+        return { kind: 'task', subject, tasksEnded: 1 };
+      case 'credential':
+        await this.d.credentials.revoke('credential', subject, reason);
+        return { kind: 'credential', subject, tasksEnded: 0 };
+      case 'agent': {
+        const agent = await this.d.identity.agentByName(subject).catch(() => undefined);
+        const agentId = agent?.id ?? parseId('agent', subject);
+        if (!agentId) throw new CodedError('request.not_found', `no agent \`${subject}\``);
+        await this.d.credentials.revoke('agent', agentId, reason);
+        return { kind: 'agent', subject: agentId, tasksEnded: await this.endAll({ agentId }, reason) };
+      }
+      case 'principal':
+        await this.d.credentials.revoke('principal', subject, reason);
+        return { kind: 'principal', subject, tasksEnded: await this.endAll({ principal: subject }, reason) };
+    }
+  }
+
+  /** Deregisters an agent and ends every task it holds. */
+  async deregisterAgent(name: string): Promise<Agent> {
+    const agent = await this.d.identity.deregisterAgent(name);
+    await this.revoke('agent', agent.id, 'agent deregistered');
+    return agent;
+  }
+
+  private async endAll(query: { agentId?: AgentId; principal?: string }, reason: string): Promise<number> {
+    const active = await this.d.tasks.list({ ...query, status: 'active', limit: 10_000 });
+    for (const t of active) await this.end(t.id, 'revoked', reason);
+    return active.length;
+  }
+}
