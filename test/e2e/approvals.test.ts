@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import YAML from 'yaml';
@@ -12,6 +12,7 @@ import { skewableClock } from '../../src/core/index.js';
 import { AgentClient } from '../../src/sdk/index.js';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, until as waitUntil } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const WEBHOOK_SECRET = 'whsec-test-0123456789';
@@ -83,7 +84,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     });
   const decide = (id: string, verdict: 'approve' | 'deny', token = alice, reason = 'checked the invoice') => http(server.url, `/v1/approvals/${id}/${verdict}`, { token, body: { reason } });
 
-  it('a risky call waits, is approved through the API, and proceeds exactly once; the next identical call needs a new approval', async () => {
+  verifies('approvals:held-call-proceeds-once', 'a risky call waits, is approved through the API, and proceeds exactly once; the next identical call needs a new approval', async () => {
     const { client, taskId } = await agent();
     const held = pay(client, 'invoice 42', 10_000);
     const request = await pendingFor(taskId);
@@ -99,7 +100,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.equal((await decide(request.id, 'approve')).body.error.code, 'approval.not_pending', 'a consumed approval cannot be approved again');
   });
 
-  it('changed arguments need their own approval', async () => {
+  verifies('approvals:bound-to-exact-call', 'changed arguments need their own approval', async () => {
     const { client, taskId } = await agent();
     await pay(client, 'pay 10 EUR');
     const request = await pendingFor(taskId);
@@ -109,7 +110,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.equal(text(await pay(client, 'pay 10 EUR')), 'Echo: pay 10 EUR', 'the approved call still goes through');
   });
 
-  it('a denial denies the held call and the same call afterwards', async () => {
+  verifies('approvals:denial-denies-held-and-repeat', 'a denial denies the held call and the same call afterwards', async () => {
     const { client, taskId } = await agent();
     const held = pay(client, 'wire everything', 10_000);
     const request = await pendingFor(taskId);
@@ -120,7 +121,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.equal(decisionOf(await pay(client, 'wire everything'))?.code, 'approval.denied');
   });
 
-  it('expiry denies the held call', async () => {
+  verifies('approvals:expiry-denies-held', 'expiry denies the held call', async () => {
     const { client, taskId } = await agent();
     const held = pay(client, 'late payment', 8_000);
     const request = await pendingFor(taskId);
@@ -136,7 +137,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     }
   });
 
-  it('refusals: a wrong token, an approver outside the group, separation of duties, an unknown request, no reason', async () => {
+  verifies('approvals:approver-checks', 'refusals: a wrong token, an approver outside the group, separation of duties, an unknown request, no reason', async () => {
     const { client, taskId } = await agent({ onBehalfOf: 'alice' });
     await pay(client, 'for alice');
     const request = await pendingFor(taskId);
@@ -154,7 +155,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.ok(refused.includes('approval.not_allowed'));
   });
 
-  it('the webhook is signed: the receiver verifies the HMAC of timestamp and body', async () => {
+  verifies('approvals:webhook-signed', 'the webhook is signed: the receiver verifies the HMAC of timestamp and body', async () => {
     const { client, taskId } = await agent();
     await pay(client, 'hooked');
     const request = await pendingFor(taskId);
@@ -167,7 +168,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.equal(payload.links.approve, `${server.url}/v1/approvals/${request.id}/approve`);
   });
 
-  it('a webhook endpoint that is down: retried, then marked failed; the request stays pending', async () => {
+  verifies('approvals:webhook-retry-then-failed', 'a webhook endpoint that is down: retried, then marked failed; the request stays pending', async () => {
     failing = true;
     try {
       const { client, taskId } = await agent();
@@ -186,7 +187,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     }
   });
 
-  it('the SDK waits for the approval and returns the allowed decision', async () => {
+  verifies('approvals:sdk-waits', 'the SDK waits for the approval and returns the allowed decision', async () => {
     const joinToken = (await http(server.url, '/v1/agents/billing-bot/join-tokens', { token: ADMIN_TOKEN, body: {} })).body.token;
     const sdk = await AgentClient.connect({ url: server.url, joinToken, now: () => clock.nowMs() });
     const task = await sdk.declare({ purpose: 'pay', tools: ['pay.echo'], ttlSeconds: 3600 });
@@ -201,7 +202,7 @@ describe('step-up approvals through the real MCP gateway', () => {
 
   const pendingIds = async (taskId: string) => ((await http(server.url, `/v1/approvals?status=pending&task=${taskId}`, { token: alice })).body.approvals as { id: string }[]).map((a) => a.id);
 
-  it('completing a task cancels its pending request: no longer listed as pending, and it cannot be approved or denied', async () => {
+  verifies('approvals:task-complete-cancels', 'completing a task cancels its pending request: no longer listed as pending, and it cannot be approved or denied', async () => {
     const { client, credential, taskId } = await agent();
     assert.equal(decisionOf(await pay(client, 'pay after the task is done'))?.outcome, 'step_up');
     const request = await pendingFor(taskId);
@@ -219,7 +220,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.equal(cancelled[0]?.taskId, taskId);
   });
 
-  it('revoking a task cancels its request and releases a call held for it, denied as revoked', async () => {
+  verifies('approvals:task-revoke-cancels', 'revoking a task cancels its request and releases a call held for it, denied as revoked', async () => {
     const { client, taskId } = await agent();
     const held = pay(client, 'held while the task is revoked', 30_000);
     const request = await pendingFor(taskId);
@@ -230,7 +231,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.equal((await decide(request.id, 'approve')).body.error.code, 'approval.not_pending');
   });
 
-  it('a request of a task that ended elsewhere (another replica, or past its expiry) is cancelled when listed or decided', async () => {
+  verifies('approvals:task-ended-elsewhere-cancels', 'a request of a task that ended elsewhere (another replica, or past its expiry) is cancelled when listed or decided', async () => {
     const ended = await agent();
     await pay(ended.client, 'ended on another replica');
     const first = await pendingFor(ended.taskId);
@@ -252,7 +253,7 @@ describe('step-up approvals through the real MCP gateway', () => {
     }
   });
 
-  it('everything is audited: requested, notified, approved, consumed by which decision', async () => {
+  verifies('approvals:audited', 'everything is audited: requested, notified, approved, consumed by which decision', async () => {
     await server.plane.audit.flush();
     const types = new Set((await server.plane.store.audit.list({ limit: 1000 })).map((e) => e.type));
     for (const t of ['approval.requested', 'approval.notified', 'approval.notify_failed', 'approval.approved', 'approval.denied', 'approval.expired', 'approval.cancelled', 'approval.consumed']) assert.ok(types.has(t as never), t);

@@ -4,9 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import YAML from 'yaml';
 import { EXAMPLE_CONFIG, ROOT } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const run = promisify(execFile);
 
@@ -40,7 +41,7 @@ describe('mandate config print', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('shows no secret value anywhere, the webhook secrets of approvals and monitor included', () => {
+  verifies('config:print:no-secret-values', 'shows no secret value anywhere, the webhook secrets of approvals and monitor included', () => {
     for (const literal of ['admin-literal', 'pg-literal-pw', 'ssl-literal-pw', 'vault-literal-key', 'approvals-url-token', 'approvals-literal-secret', 'monitor-literal-secret', 'header-literal']) {
       assert.equal(printed.includes(literal), false, `\`${literal}\` is printed in clear`);
     }
@@ -51,7 +52,7 @@ describe('mandate config print', () => {
     assert.equal(config.upstreams.brokered.headers['X-Team'], '[redacted]');
   });
 
-  it('keeps what is not a secret: secret references by name, URLs without their credentials, durations and paths', () => {
+  verifies('config:print:keeps-non-secrets', 'keeps what is not a secret: secret references by name, URLs without their credentials, durations and paths', () => {
     assert.deepEqual(config.upstreams.brokered.headers.Authorization, { secret: 'mcp-token', prefix: 'Bearer ' });
     assert.equal(config.store.url, 'postgres://mandate:[redacted]@db.internal:5432/mandate?sslpassword=[redacted]&application_name=mandate');
     assert.equal(config.approvals.webhook.url, 'https://chat.example/hook?token=[redacted]&channel=ops');
@@ -63,7 +64,7 @@ describe('mandate config print', () => {
     assert.deepEqual([config.upstreams.brokered.tools.rotate_token.kind, config.upstreams.brokered.tools.rotate_token.description], ['write', 'rotates the service token']);
   });
 
-  it('a webhook secret given as a reference shows the name of the secret', async () => {
+  verifies('config:print:secret-reference-named', 'a webhook secret given as a reference shows the name of the secret', async () => {
     const file = YAML.parse(readFileSync(join(dir, 'mandate.yaml'), 'utf8'));
     file.approvals.webhook.secret = { secret: 'approvals-hook' };
     writeFileSync(join(dir, 'by-reference.yaml'), YAML.stringify(file));

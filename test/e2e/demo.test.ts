@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { runDemo } from '../../src/cli/demo.js';
 import { ROOT } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const run = promisify(execFile);
 
 describe('mandate demo', () => {
-  it('every scripted step gets the decision the script expects, through the SDK', async () => {
+  verifies('demo:steps-match-script', 'every scripted step gets the decision the script expects, through the SDK', async () => {
     const steps = await runDemo(() => undefined);
     assert.deepEqual(
       steps.map((s) => [s.decision, s.reason]),
@@ -28,7 +29,7 @@ describe('mandate demo', () => {
     assert.ok(steps.every((s) => s.ok));
   });
 
-  it('`mandate demo --json` prints one object per step and exits 0', async () => {
+  verifies('demo:json-output', '`mandate demo --json` prints one object per step and exits 0', async () => {
     const { stdout } = await run(process.execPath, [`${ROOT}bin/mandate.js`, 'demo', '--json'], { cwd: ROOT });
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
     assert.equal(lines.length, 10);

@@ -4,11 +4,12 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import YAML from 'yaml';
 import { ConfigError } from '../../src/core/index.js';
 import { loadConfig, redactConfig, startServer, type RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http as api, until as waitUntil } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const UPSTREAM_TOKEN = 'Bearer upstream-secret-0000';
 const BIG_BYTES = 64 * 1024;
@@ -217,7 +218,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     return server.plane.store.audit.list({ type, taskId: taskId as never });
   }
 
-  it('without a credential, or with a forged one: 401 with a Bearer challenge, and nothing forwarded', async () => {
+  verifies('gateway:http:auth-required', 'without a credential, or with a forged one: 401 with a Bearer challenge, and nothing forwarded', async () => {
     const before = seen.length;
     const none = await call('/proxy/billing/invoices', undefined);
     assert.equal(none.status, 401);
@@ -229,7 +230,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.length, before);
   });
 
-  it('an allowed GET returns the upstream’s real body; the result is audited without header values or bodies', async () => {
+  verifies('gateway:http:allow-forwards-and-audits', 'an allowed GET returns the upstream’s real body; the result is audited without header values or bodies', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
     const res = await call('/proxy/billing/invoices?limit=2', credential);
     assert.equal(res.status, 200);
@@ -247,7 +248,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     for (const secret of [credential, 'upstream-secret', 'k-123', 'acme-corp']) assert.equal(trail.includes(secret), false, `${secret.slice(0, 12)} is not in the trail`);
   });
 
-  it('an action outside the mandate is denied and the upstream never sees the request', async () => {
+  verifies('gateway:http:deny-before-upstream', 'an action outside the mandate is denied and the upstream never sees the request', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const before = seen.length;
     const res = await call('/proxy/billing/invoices/1', credential, { method: 'DELETE' });
@@ -257,7 +258,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.length, before);
   });
 
-  it('argument constraints hold on a path parameter and on a JSON body field', async () => {
+  verifies('gateway:http:argument-constraints', 'argument constraints hold on a path parameter and on a JSON body field', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const before = seen.length;
     const outside = await call('/proxy/billing/invoices/3', credential);
@@ -277,7 +278,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.length, before + 2, 'only the two allowed calls reached the upstream');
   });
 
-  it('bodies: invalid JSON is refused, other content types are forwarded as received', async () => {
+  verifies('gateway:http:body-handling', 'bodies: invalid JSON is refused, other content types are forwarded as received', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const before = seen.length;
     const broken = await call('/proxy/billing/invoices', credential, { method: 'POST', body: '{"amount": ', headers: { 'content-type': 'application/json' } });
@@ -290,7 +291,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.at(-1)?.url, '/notes/q3%20summary');
   });
 
-  it('an unmapped route is denied with 404 gateway.route_unmapped and audited; nothing reaches the upstream', async () => {
+  verifies('gateway:http:unmapped-route-denied', 'an unmapped route is denied with 404 gateway.route_unmapped and audited; nothing reaches the upstream', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
     const before = seen.length;
     for (const [method, path] of [
@@ -310,7 +311,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.deepEqual(decisions.map((d) => [d.data.code, d.data.outcome]), Array(5).fill(['gateway.route_unmapped', 'deny']));
   });
 
-  it('path traversal never reaches the upstream, however it is spelled', async () => {
+  verifies('gateway:http:no-path-traversal', 'path traversal never reaches the upstream, however it is spelled', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const before = seen.length;
     for (const path of ['/proxy/billing/invoices/../export', '/proxy/billing/invoices/%2e%2e/export', '/proxy/billing/notes/..%2Fexport', '/proxy/billing/notes/a%5C..%5Cexport', '/proxy/reports/summary/..;/slow']) {
@@ -320,7 +321,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.length, before);
   });
 
-  it('step-up: a payment is held with 403 outcome step_up and is not forwarded', async () => {
+  verifies('gateway:http:step-up-holds', 'step-up: a payment is held with 403 outcome step_up and is not forwarded', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const before = seen.length;
     const res = await call('/proxy/billing/payments', credential, { method: 'POST', json: { amount: 10 } });
@@ -334,7 +335,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.length, before);
   });
 
-  it('the agent’s Authorization is not forwarded; the configured headers are', async () => {
+  verifies('gateway:http:header-brokering', 'the agent’s Authorization is not forwarded; the configured headers are', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     // node:http rather than fetch, which refuses to send a Connection header.
     const res = await rawRequest(server.url, '/proxy/billing/headers', credential, { 'x-forwarded-for': '6.6.6.6', 'x-trace': 't-1', connection: 'keep-alive, x-trace' });
@@ -350,7 +351,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(headers['x-trace'], undefined, 'a header named by Connection is hop-by-hop');
   });
 
-  it('a streaming response arrives chunk by chunk, before the upstream has finished', async () => {
+  verifies('gateway:http:streaming', 'a streaming response arrives chunk by chunk, before the upstream has finished', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     streamFinished = false;
     const res = await fetch(`${server.url}/proxy/billing/events`, { headers: { authorization: `Bearer ${credential}` } });
@@ -367,7 +368,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(streamFinished, true);
   });
 
-  it('limits.maxResultBytes cuts a large response off, or refuses it when its length is declared', async () => {
+  verifies('gateway:http:result-size-limit', 'limits.maxResultBytes cuts a large response off, or refuses it when its length is declared', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate({ limits: { maxResultBytes: 4096 } }));
     let received = 0;
     let failed = false;
@@ -397,7 +398,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.ok((audited[0]?.data.bytes as number) <= 4096);
   });
 
-  it('explicit routes work like OpenAPI operations, under the base URL’s path', async () => {
+  verifies('gateway:http:explicit-routes', 'explicit routes work like OpenAPI operations, under the base URL’s path', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const res = await call('/proxy/reports/summary/2025', credential);
     assert.deepEqual([res.status, res.body], [200, { year: 2025, revenue: 'up 12%' }]);
@@ -408,7 +409,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.length, before);
   });
 
-  it('an upstream that does not answer in time: 504 gateway.upstream_timeout, and the gateway keeps serving', async () => {
+  verifies('gateway:http:upstream-timeout', 'an upstream that does not answer in time: 504 gateway.upstream_timeout, and the gateway keeps serving', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
     const res = await call('/proxy/reports/slow', credential);
     assert.deepEqual([res.status, res.body.error.code], [504, 'gateway.upstream_timeout']);
@@ -417,7 +418,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal((await call('/proxy/reports/summary/2025', credential)).status, 200);
   });
 
-  it('an upstream that refuses connections or does not speak HTTP: 502 gateway.upstream_error', async () => {
+  verifies('gateway:http:upstream-error', 'an upstream that refuses connections or does not speak HTTP: 502 gateway.upstream_error', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
     const refused = await call('/proxy/down/anything', credential);
     assert.deepEqual([refused.status, refused.body.error.code], [502, 'gateway.upstream_error']);
@@ -427,7 +428,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.deepEqual(results.map((r) => [r.data.tool, r.data.status, r.data.code]), [['down.anything', 'error', 'gateway.upstream_error'], ['junk.anything', 'error', 'gateway.upstream_error']]);
   });
 
-  it('a revoked task is refused on its very next request', async () => {
+  verifies('gateway:http:revocation-next-request', 'a revoked task is refused on its very next request', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
     assert.equal((await call('/proxy/billing/invoices', credential)).status, 200);
     const revoked = await api(server.url, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: taskId } });
@@ -439,12 +440,12 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.equal(seen.length, before);
   });
 
-  it('the proxy is not part of the /v1 OpenAPI document', async () => {
+  verifies('gateway:http:outside-openapi', 'the proxy is not part of the /v1 OpenAPI document', async () => {
     const doc = await api(server.url, '/v1/openapi.json');
     assert.equal(Object.keys(doc.body.paths).some((p) => p.startsWith('/proxy')), false);
   });
 
-  it('configuration: a broken OpenAPI document stops start-up naming the file; clashes and header values', async () => {
+  verifies('gateway:http:config-validation', 'configuration: a broken OpenAPI document stops start-up naming the file; clashes and header values', async () => {
     const env = { MANDATE_STORE_URL: ':memory:', MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' };
     const write = (name: string, apis: unknown, extra: Record<string, unknown> = {}) => {
       const config = { ...YAML.parse(readFileSync(join(dir, 'mandate.yaml'), 'utf8')), apis, ...extra };

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import YAML from 'yaml';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, until as waitUntil } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const EVERYTHING_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -109,7 +110,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     ...extra,
   });
 
-  it('without a credential: 401 pointing at the protected-resource metadata (RFC 9728)', async () => {
+  verifies('gateway:mcp:auth-required', 'without a credential: 401 pointing at the protected-resource metadata (RFC 9728)', async () => {
     const res = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }) });
     assert.equal(res.status, 401);
     const challenge = res.headers.get('www-authenticate') ?? '';
@@ -122,7 +123,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.match(garbled.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="credential.invalid"/);
   });
 
-  it('tools/list shows only the tools the mandate declares', async () => {
+  verifies('gateway:mcp:list-filtered-by-mandate', 'tools/list shows only the tools the mandate declares', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);
     const { tools } = await client.listTools();
@@ -130,7 +131,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.ok(tools.find((t) => t.name === 'fs.read_text_file')?.inputSchema, 'upstream input schema passed through');
   });
 
-  it('an allowed call reaches the upstream and returns its real result; the result is audited', async () => {
+  verifies('gateway:mcp:allow-forwards-and-audits', 'an allowed call reaches the upstream and returns its real result; the result is audited', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);
     const result = await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
@@ -146,7 +147,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.ok((results[0]?.data.bytes as number) > 10);
   });
 
-  it('a denied call never reaches the upstream: the file is not written; the error names the code', async () => {
+  verifies('gateway:mcp:deny-before-upstream', 'a denied call never reaches the upstream: the file is not written; the error names the code', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);
     const outside = await client.callTool({ name: 'fs.write_file', arguments: { path: `${share}/reports/forged.txt`, content: 'x' } });
@@ -163,7 +164,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.equal(readFileSync(join(share, 'out', 'summary.txt'), 'utf8'), 'done');
   });
 
-  it('a result larger than limits.maxResultBytes is withheld', async () => {
+  verifies('gateway:mcp:result-size-limit', 'a result larger than limits.maxResultBytes is withheld', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate({ limits: { maxResultBytes: 20 } }));
     const client = await connect(credential);
     const result = await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
@@ -172,7 +173,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.doesNotMatch(text(result), /revenue/);
   });
 
-  it('revocation mid-session: the very next request is refused', async () => {
+  verifies('gateway:mcp:revocation-next-request', 'revocation mid-session: the very next request is refused', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);
     assert.equal(text(await client.callTool({ name: 'everything.echo', arguments: { message: 'before' } })), 'Echo: before');
@@ -180,7 +181,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     await assert.rejects(client.callTool({ name: 'everything.echo', arguments: { message: 'after' } }), /401|credential\.revoked|Unauthorized/i);
   });
 
-  it('a session belongs to the task that opened it', async () => {
+  verifies('gateway:mcp:session-bound-to-task', 'a session belongs to the task that opened it', async () => {
     const a = await grantTask(server.url, 'report-bot', mandate());
     const b = await grantTask(server.url, 'billing-bot', mandate());
     const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${a.credential}` } } });
@@ -196,7 +197,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /gateway\.session_invalid/);
   });
 
-  it('an upstream that hangs times out with a clear error and the gateway keeps serving', async () => {
+  verifies('gateway:mcp:upstream-timeout', 'an upstream that hangs times out with a clear error and the gateway keeps serving', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);
     const slow = await client.callTool({ name: 'everything.trigger-long-running-operation', arguments: { duration: 5, steps: 1 } });
@@ -206,7 +207,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.equal(text(fine), 'revenue up 12%');
   });
 
-  it('an upstream that crashes is restarted on a later call; other upstreams are untouched', async () => {
+  verifies('gateway:mcp:upstream-crash-restart', 'an upstream that crashes is restarted on a later call; other upstreams are untouched', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);
     await client.callTool({ name: 'fs.read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
@@ -228,7 +229,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.notEqual(await server.plane.upstreams.pid('fs'), pid);
   });
 
-  it('an upstream that answers garbage yields a clear error; an idle stdio upstream stops and starts again on demand', async () => {
+  verifies('gateway:mcp:upstream-garbage-and-idle', 'an upstream that answers garbage yields a clear error; an idle stdio upstream stops and starts again on demand', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'p', tools: ['junk.anything', 'idle.echo'] });
     const client = await connect(credential);
     const junk = await client.callTool({ name: 'junk.anything', arguments: {} });
@@ -245,7 +246,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     await until('both idle processes to be gone', async () => (isRunning(first) || isRunning(second) ? undefined : true), 15_000);
   });
 
-  it('a stdio upstream that writes something other than JSON-RPC fails the call at once as a protocol error, not a timeout', async () => {
+  verifies('gateway:mcp:stdio-protocol-error', 'a stdio upstream that writes something other than JSON-RPC fails the call at once as a protocol error, not a timeout', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'p', tools: ['garbled.call', 'garbled.json', 'noisy.call'] });
     const client = await connect(credential);
     const broke = /gateway\.upstream_protocol_error: upstream `garbled` broke the MCP protocol: it wrote a line that is not a JSON-RPC message/;
@@ -271,7 +272,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.ok(results.some((e) => e.data.tool === 'garbled.call' && e.data.code === 'gateway.upstream_protocol_error'), 'the result is audited with the code');
   });
 
-  it('resources/read and prompts/get are decided like tool calls, with the URI and prompt name as arguments', async () => {
+  verifies('gateway:mcp:resources-prompts-decided', 'resources/read and prompts/get are decided like tool calls, with the URI and prompt name as arguments', async () => {
     const docs = 'demo://resource/static/document/';
     const { credential } = await grantTask(server.url, 'report-bot', {
       purpose: 'read the docs',
@@ -294,7 +295,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     await assert.rejects(other.readResource({ uri: `${docs}architecture.md` }), /mandate\.tool_not_declared/);
   });
 
-  it('malformed JSON-RPC and unknown methods get protocol errors, not crashes', async () => {
+  verifies('gateway:mcp:protocol-errors', 'malformed JSON-RPC and unknown methods get protocol errors, not crashes', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const headers = { authorization: `Bearer ${credential}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const garbage = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: '{"jsonrpc": ' });
@@ -314,7 +315,7 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.ok(refused.some(([code]) => code === 'credential.invalid'));
   });
 
-  it('a task holds at most 16 sessions: the oldest is closed', async () => {
+  verifies('gateway:mcp:session-cap', 'a task holds at most 16 sessions: the oldest is closed', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const transports: StreamableHTTPClientTransport[] = [];
     for (let i = 0; i < 17; i++) {

@@ -3,12 +3,13 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import YAML from 'yaml';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, until } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 type Meta = { 'mandate/decision'?: { outcome: string; code: string; approvalId: string | null } };
@@ -72,7 +73,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
   const send = { a: 1, b: 2 };
   const view = async (taskId: string) => (await http(server.url, `/v1/tasks/${taskId}`, { token: ADMIN_TOKEN })).body;
 
-  it('after reading confidential data, sending out is denied with the flow reason; a declared flow is allowed', async () => {
+  verifies('monitor:flow:confidential-egress-denied', 'after reading confidential data, sending out is denied with the flow reason; a declared flow is allowed', async () => {
     const clean = await task({ tools: ['ev.echo', 'ev.get-sum'] });
     assert.equal((await clean.call('ev.get-sum', send))?.outcome, 'allow', 'a clean task may send');
     assert.equal((await clean.call('ev.echo', { message: 'Q3 board minutes' }))?.outcome, 'allow');
@@ -87,7 +88,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
     assert.equal((await declared.call('ev.get-sum', send))?.outcome, 'allow', 'the mandate declared that flow');
   });
 
-  it('after reading untrusted content, a send needs a person', async () => {
+  verifies('monitor:flow:untrusted-send-step-up', 'after reading untrusted content, a send needs a person', async () => {
     const t = await task({ tools: ['ev.get-annotated-message', 'ev.get-sum'] });
     assert.equal((await t.call('ev.get-annotated-message', { messageType: 'success' }))?.outcome, 'allow');
     const held = await t.call('ev.get-sum', send);
@@ -96,7 +97,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
     assert.deepEqual((await view(t.taskId)).drift.labels, ['untrusted']);
   });
 
-  it('an enforcement point without the gateway reports results: labels work the same', async () => {
+  verifies('monitor:flow:reported-results', 'an enforcement point without the gateway reports results: labels work the same', async () => {
     const t = await task({ tools: ['ev.get-sum'] });
     const report = await http(server.url, `/v1/tasks/${t.taskId}/results`, { token: t.credential, body: { tool: 'ev.get-sum', status: 'ok', bytes: 120, labels: ['untrusted'] } });
     assert.equal(report.status, 202);
@@ -106,7 +107,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
     assert.equal(forged.status, 401);
   });
 
-  it('a tool registered through the API, never proxied: decide knows it, and its labels flow through reported results', async () => {
+  verifies('monitor:flow:registered-tool', 'a tool registered through the API, never proxied: decide knows it, and its labels flow through reported results', async () => {
     const registered = await http(server.url, '/v1/tools/crm.lookup', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'read', risk: 'low', labels: ['confidential'] } });
     assert.deepEqual([registered.status, registered.body.name, registered.body.labels], [200, 'crm.lookup', ['confidential']]);
     assert.equal((await http(server.url, '/v1/tools/files.read', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'write' } })).body.error.code, 'request.conflict', 'configured tools stay as configured');
@@ -121,7 +122,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
     assert.deepEqual([mail.outcome, mail.policies], ['deny', ['forbid-undeclared-egress-of-confidential']], 'the labels came from the registered metadata');
   });
 
-  it('an alert response is posted to the monitor webhook, signed', async () => {
+  verifies('monitor:alert-webhook-signed', 'an alert response is posted to the monitor webhook, signed', async () => {
     const t = await task({ tools: ['ev.echo'] });
     assert.equal((await t.call('ev.get-sum', send))?.code, 'mandate.tool_not_declared');
     const alert = await until('the alert', async () => alerts.find((a) => a.body.includes(t.taskId)), 5000, 20);
@@ -132,7 +133,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
     );
   });
 
-  it('labels by resource: a rule on the argument labels what a call touched', async () => {
+  verifies('monitor:flow:labels-by-resource', 'labels by resource: a rule on the argument labels what a call touched', async () => {
     await http(server.url, '/v1/tools/hr.files', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'read', labelRules: [{ arg: 'path', prefix: '/srv/hr/', labels: ['confidential'] }] } });
     const t = await grantTask(server.url, 'report-bot', { purpose: 'read a file and mail it', tools: ['hr.files', 'email.send'] });
     const decide = (tool: string, args: Record<string, unknown>) => http(server.url, '/v1/decide', { body: { credential: t.credential, tool, args } }).then((r) => r.body.outcome as string);
@@ -146,7 +147,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
     assert.equal(await decide('email.send', { to: 'team@example.com' }), 'deny', 'the HR file made the task confidential');
   });
 
-  it('repeated undeclared calls suspend the task until a person resumes it', async () => {
+  verifies('monitor:drift:suspend-until-resumed', 'repeated undeclared calls suspend the task until a person resumes it', async () => {
     const t = await task({ tools: ['ev.echo'] });
     for (let i = 0; i < 3; i++) assert.equal((await t.call('ev.get-sum', send))?.code, 'mandate.tool_not_declared');
     const suspended = await t.call('ev.echo', { message: 'declared, but the task is suspended' });
@@ -159,7 +160,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
     assert.equal((await t.call('ev.echo', { message: 'again' }))?.outcome, 'allow');
   });
 
-  it('reaching for a forbidden secret revokes the task and its children at once', async () => {
+  verifies('monitor:drift:forbidden-secret-revokes-tree', 'reaching for a forbidden secret revokes the task and its children at once', async () => {
     const parent = await task({ tools: ['ev.echo'] });
     const child = await grantTask(server.url, 'billing-bot', { purpose: 'a sub-step', tools: ['ev.echo'], parentTask: parent.taskId });
     assert.equal(child.status, 201);
@@ -176,7 +177,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
 });
 
 describe('a step_up drift response', () => {
-  it('after the configured signal, high-risk calls need a person even where policy allows them', async () => {
+  verifies('monitor:drift:step-up', 'after the configured signal, high-risk calls need a person even where policy allows them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mandate-monitor-stepup-'));
     const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
     config.policy.dir = join(ROOT, 'examples', 'policies');

@@ -4,9 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, ROOT, startTestServer } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const run = promisify(execFile);
 
@@ -30,7 +31,7 @@ describe('README walkthrough', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs as written and shows each decision it promises', { timeout: 120_000 }, async () => {
+  verifies('docs:readme-walkthrough', 'runs as written and shows each decision it promises', { timeout: 120_000 }, async () => {
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', walkthrough()], {
       cwd: ROOT,
       env: { ...process.env, MANDATE_URL: server.url, MANDATE_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_STORE_URL: `file:${join(dir, 'mandate.db')}` },

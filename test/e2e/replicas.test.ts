@@ -3,10 +3,11 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import pg from 'pg';
 import YAML from 'yaml';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, dropPostgresSchema, grantTask, http, postgresUrl, serve, startTestServer, until as waitUntil } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const PG = postgresUrl();
 const CATCH_UP_MS = 500;
@@ -45,7 +46,7 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     (await http(url, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/reports/a' } } })).body.reason.code as string;
   const revokeOn = (url: string, taskId: string) => http(url, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: taskId } });
 
-  it('a task granted on A is decided on B; revoked on A, it is refused on B at once', async () => {
+  verifies('replicas:revocation-pushed', 'a task granted on A is decided on B; revoked on A, it is refused on B at once', async () => {
     const { credential, taskId } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
     assert.equal(await decideOn(b.url, credential), 'policy.permit', 'B verifies A’s credential and reads the task from the store');
     const started = Date.now();
@@ -54,7 +55,7 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     assert.ok(Date.now() - started < CATCH_UP_MS, 'pushed by NOTIFY, well before the catch-up read');
   });
 
-  it('with B’s notification connection killed, the catch-up read still revokes within its interval', async () => {
+  verifies('replicas:revocation-catch-up', 'with B’s notification connection killed, the catch-up read still revokes within its interval', async () => {
     const { credential, taskId } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
     assert.equal(await decideOn(b.url, credential), 'policy.permit');
     const admin = new pg.Client({ connectionString: PG });
@@ -71,13 +72,13 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     assert.ok(Date.now() - started <= CATCH_UP_MS * 2 + 1000, `revoked on B within the catch-up bound (${Date.now() - started} ms)`);
   });
 
-  it('exact limits hold across replicas: maxCalls counted in the store', async () => {
+  verifies('replicas:exact-limits', 'exact limits hold across replicas: maxCalls counted in the store', async () => {
     const { credential } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], limits: { maxCalls: 4 }, ttlSeconds: 600 });
     const codes = await Promise.all(Array.from({ length: 10 }, (_, i) => decideOn(i % 2 ? a.url : b.url, credential)));
     assert.equal(codes.filter((c) => c === 'policy.permit').length, 4);
   });
 
-  it('a policy set pushed on A is served by B on its next decision, under the same version', async () => {
+  verifies('replicas:policy-pushed', 'a policy set pushed on A is served by B on its next decision, under the same version', async () => {
     const { credential } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
     const before = (await http(b.url, '/v1/decide', { body: { credential, tool: 'files.read', args: { path: '/srv/a' } } })).body;
     assert.equal(before.reason.code, 'policy.permit');
@@ -102,7 +103,7 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     assert.equal((await http(b.url, '/v1/policies', { token: ADMIN_TOKEN })).body.version, pushed.body.version);
   });
 
-  it('each replica writes its own audit segment and every chain verifies', async () => {
+  verifies('replicas:audit-segments-verify', 'each replica writes its own audit segment and every chain verifies', async () => {
     const res = await http(a.url, '/v1/audit/verify', { token: ADMIN_TOKEN });
     assert.equal(res.body.ok, true);
     assert.deepEqual(res.body.segments.map((s: { segment: string }) => s.segment).sort(), ['replica-a', 'replica-b']);
@@ -110,7 +111,7 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
 });
 
 describe('fail closed when the store is out of reach', () => {
-  it('decisions are denied with store.unreachable once the bound has passed', async () => {
+  verifies('store:outage:deny-after-bound', 'decisions are denied with store.unreachable once the bound has passed', async () => {
     const server = await startTestServer({ MANDATE_STORE_CATCH_UP_MS: '100', MANDATE_STORE_FAIL_CLOSED_AFTER_MS: '1000' });
     try {
       const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'p', tools: ['files.read'] });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import type { TaskId } from '../../src/core/index.js';
 import { grantTask, startTestServer } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const CALL = { tool: 'files.read', args: { path: '/srv/reports/q3.csv' } };
 
 describe('revocation on one replica is linearizable', () => {
-  it('once the revoke call has returned, no decision answered after it allows the task', async () => {
+  verifies('revocation:linearizable', 'once the revoke call has returned, no decision answered after it allows the task', async () => {
     const server = await startTestServer();
     try {
       let exercised = 0;
@@ -33,7 +34,7 @@ describe('revocation on one replica is linearizable', () => {
     }
   });
 
-  it('a task ended in the store that this replica has not heard of yet is refused as revoked, not as a used-up limit', async () => {
+  verifies('revocation:ended-in-store-refused-as-revoked', 'a task ended in the store that this replica has not heard of yet is refused as revoked, not as a used-up limit', async () => {
     const server = await startTestServer();
     try {
       const { credential, taskId } = await grantTask(server.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import * as jose from 'jose';
 import YAML from 'yaml';
 import { AgentClient, MandateApiError, NotAuthorizedError } from '../../src/sdk/index.js';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, http } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const ISSUER = 'https://ci.example.test';
 
@@ -41,7 +42,7 @@ describe('SDK against a real control plane', () => {
 
   const joinToken = async () => (await http(server.url, '/v1/agents/report-bot/join-tokens', { token: ADMIN_TOKEN, body: {} })).body.token as string;
 
-  it('attest → declare → authorize → guard → complete', async () => {
+  verifies('sdk:lifecycle', 'attest → declare → authorize → guard → complete', async () => {
     const agent = await AgentClient.connect({ url: server.url, joinToken: await joinToken() });
     assert.equal(agent.spiffeId, 'spiffe://example.internal/agent/report-bot');
     const task = await agent.declare({ purpose: 'read reports', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/' } } }] });
@@ -54,7 +55,7 @@ describe('SDK against a real control plane', () => {
     assert.equal((await task.authorize('files.read', { path: '/srv/a' })).reason.code, 'credential.revoked');
   });
 
-  it('a refused mandate surfaces its code and the refused items', async () => {
+  verifies('sdk:mandate-refusal-detail', 'a refused mandate surfaces its code and the refused items', async () => {
     const agent = await AgentClient.connect({ url: server.url, joinToken: await joinToken() });
     await assert.rejects(agent.declare({ purpose: 'p', tools: ['shell.exec'] }), (e: unknown) => {
       assert.ok(e instanceof MandateApiError);
@@ -64,7 +65,7 @@ describe('SDK against a real control plane', () => {
     });
   });
 
-  it('renews the SVID before it expires, and cannot re-use a join token once it has', async () => {
+  verifies('sdk:svid-renewal', 'renews the SVID before it expires, and cannot re-use a join token once it has', async () => {
     let skewMs = 0;
     const agent = await AgentClient.connect({ url: server.url, joinToken: await joinToken(), fetch: countingFetch, now: () => Date.now() + skewMs, renewBeforeMs: 60_000 });
     calls.length = 0;
@@ -78,7 +79,7 @@ describe('SDK against a real control plane', () => {
     await assert.rejects(agent.currentSvid(), (e: unknown) => e instanceof MandateApiError && e.code === 'identity.svid_expired');
   });
 
-  it('attests through OIDC and re-attests from the token source when its SVID has expired', async () => {
+  verifies('sdk:oidc-attestation', 'attests through OIDC and re-attests from the token source when its SVID has expired', async () => {
     let issued = 0;
     const oidcToken = async () => {
       issued += 1;

@@ -3,13 +3,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import SQLite from 'better-sqlite3';
 import YAML from 'yaml';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const FIXTURE = join(ROOT, 'dist/test/fixtures/fixture-mcp-server.js');
 const text = (r: unknown) => (r as { content: { text?: string }[] }).content.map((c) => c.text ?? '').join('');
@@ -68,7 +69,7 @@ describe('secret brokering and obligations through the MCP gateway', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the upstream receives the secret: it proves so with a fingerprint', async () => {
+  verifies('secrets:delivered-to-upstream', 'the upstream receives the secret: it proves so with a fingerprint', async () => {
     const tools = await client.listTools();
     seen.push(JSON.stringify(tools));
     const result = await client.callTool({ name: 'fixture.fingerprint', arguments: {} });
@@ -76,7 +77,7 @@ describe('secret brokering and obligations through the MCP gateway', () => {
     assert.equal(text(result), createHash('sha256').update(SECRET).digest('hex'));
   });
 
-  it('the upstream gets a minimal environment plus its config, not the gateway environment', async () => {
+  verifies('secrets:minimal-upstream-env', 'the upstream gets a minimal environment plus its config, not the gateway environment', async () => {
     const result = await client.callTool({ name: 'fixture.env_names', arguments: {} });
     seen.push(JSON.stringify(result));
     const names = text(result).split(',');
@@ -85,7 +86,7 @@ describe('secret brokering and obligations through the MCP gateway', () => {
     assert.equal(names.includes('MANDATE_TEST_POSTGRES_URL'), false);
   });
 
-  it('the secret is absent from everything the agent saw, the logs, the audit trail and the store file', async () => {
+  verifies('secrets:never-exposed', 'the secret is absent from everything the agent saw, the logs, the audit trail and the store file', async () => {
     await server.plane.audit.flush();
     for (const s of seen) assert.equal(s.includes(SECRET), false, 'agent view');
     assert.ok(logs.some((l) => l.includes('fixture starting with FIXTURE_API_KEY=[secret]')), `upstream stderr was logged, masked: ${logs.join(' | ')}`);
@@ -106,7 +107,7 @@ describe('secret brokering and obligations through the MCP gateway', () => {
     assert.equal(listed.text.includes(SECRET), false, 'the API never returns a value');
   });
 
-  it('a redact obligation masks the fields before the agent sees the result; labels reach the audit trail', async () => {
+  verifies('obligations:redact-before-agent', 'a redact obligation masks the fields before the agent sees the result; labels reach the audit trail', async () => {
     const result = await client.callTool({ name: 'fixture.customer_record', arguments: { id: 'c-1' } });
     assert.deepEqual(JSON.parse(text(result)), { id: 'c-1', name: 'Ada Lovelace', email: '[redacted]' });
     assert.doesNotMatch(JSON.stringify(result), /ada@example\.com/);

@@ -4,8 +4,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { ADMIN_TOKEN, ROOT, http } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 describe('`mandate serve` on an in-memory store', () => {
   let dir: string;
@@ -37,12 +38,12 @@ describe('`mandate serve` on an in-memory store', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes nothing into the working folder at start-up', async () => {
+  verifies('serve:memory:no-files-at-start', 'writes nothing into the working folder at start-up', async () => {
     assert.equal((await http(url, '/v1/secrets', { token: ADMIN_TOKEN })).status, 200, 'the server answers');
     assert.deepEqual(readdirSync(dir), [], 'no `.mandate/secrets.key` (nor anything else) in the working folder');
   });
 
-  it('the first stored secret creates the key file, mode 0600, and later ones reuse it', async () => {
+  verifies('serve:memory:key-file-on-first-secret', 'the first stored secret creates the key file, mode 0600, and later ones reuse it', async () => {
     const first = await http(url, '/v1/secrets/api-key', { method: 'PUT', token: ADMIN_TOKEN, body: { value: 'first-value' } });
     assert.deepEqual([first.status, first.body], [201, { name: 'api-key', version: 1 }]);
     assert.ok(existsSync(keyFile()), 'the key file exists once a secret is stored');

@@ -4,12 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import YAML from 'yaml';
 import { FaultProxy } from '../fault-proxy.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, dropPostgresSchema, exited, grantTask, http, postgresUrl, serve, startTestServer, until } from '../helpers.js';
+import { verifies } from './verifies.js';
 
 const PG = postgresUrl();
 const MANDATE = { purpose: 'read reports', tools: ['files.read'], ttlSeconds: 600 };
@@ -91,7 +92,7 @@ describe('PostgreSQL faults under a running replica', { timeout: 120_000, skip: 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('terminating the replica’s own backends never kills it: decisions recover and LISTEN is re-established', async () => {
+  verifies('store:pg:backend-termination-recovers', 'terminating the replica’s own backends never kills it: decisions recover and LISTEN is re-established', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', MANDATE);
     const seen: Seen[] = [await decide(server.url, credential)];
     assert.equal(seen[0]!.outcome, 'allow');
@@ -106,7 +107,7 @@ describe('PostgreSQL faults under a running replica', { timeout: 120_000, skip: 
     assertTrailMatches(seen, await trail());
   });
 
-  it('a black-holed store: every call is answered while it is gone, denied store.unreachable; the spool is replayed in order and verifies', async () => {
+  verifies('store:outage:answer-within-bound', 'a black-holed store: every call is answered while it is gone, denied store.unreachable; the spool is replayed in order and verifies', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', MANDATE);
     const seen: Seen[] = [await decide(server.url, credential)];
     assert.equal(seen[0]!.outcome, 'allow');
@@ -126,7 +127,7 @@ describe('PostgreSQL faults under a running replica', { timeout: 120_000, skip: 
     assert.equal(readFileSync(join(dir, 'spool.jsonl'), 'utf8'), '', 'the spool is empty once replayed');
   });
 
-  it('every connection reset at once (a failover): the replica survives and allows again', async () => {
+  verifies('store:pg:failover-survives', 'every connection reset at once (a failover): the replica survives and allows again', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', MANDATE);
     const seen: Seen[] = [];
     for (let round = 0; round < 3; round++) {
@@ -168,7 +169,7 @@ describe('kill -9 under load: every answered decision is in the trail, and the c
     });
   }
   for (const s of stores) {
-    it(`on ${s.name}`, async () => {
+    verifies('store:crash:trail-complete', `on ${s.name}`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'mandate-kill-'));
       try {
         const config = writeConfig(dir, s.store(dir)!, { audit: { segment: 'main', spoolFile: join(dir, 'spool.jsonl') } });
@@ -223,7 +224,7 @@ function mountTmpfs(dir: string, size: string): boolean {
 }
 
 describe('SQLite faults: disk full and a locked database', { timeout: 60_000 }, () => {
-  it('a full disk: decisions are denied store.unreachable, nothing is lost, and all of it is replayed once space is back', async (t) => {
+  verifies('store:sqlite:disk-full', 'a full disk: decisions are denied store.unreachable, nothing is lost, and all of it is replayed once space is back', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'mandate-full-'));
     const disk = join(dir, 'disk');
     mkdirSync(disk);
@@ -269,7 +270,7 @@ describe('SQLite faults: disk full and a locked database', { timeout: 60_000 }, 
     }
   });
 
-  it('a database locked by another process: refused fast, then allowed once the lock is gone', async () => {
+  verifies('store:sqlite:locked', 'a database locked by another process: refused fast, then allowed once the lock is gone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mandate-locked-'));
     const file = join(dir, 'mandate.db');
     const server = await startTestServer({ MANDATE_STORE_URL: `file:${file}`, MANDATE_AUDIT_SPOOL_FILE: join(dir, 'spool.jsonl'), MANDATE_STORE_PROBE_MS: '50' });

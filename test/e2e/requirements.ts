@@ -1,0 +1,129 @@
+/**
+ * What the end-to-end tests prove, as data: one id per behaviour, each with a
+ * one-line statement. Every test in this folder cites the id it verifies through
+ * `verifies`, and `requirements.test.ts` fails when a requirement has no test,
+ * when a test cites an id missing here, or when a known gap has gained a test.
+ */
+export const REQUIREMENTS = Object.freeze({
+  // approvals.test.ts
+  'approvals:held-call-proceeds-once': 'A risky call is held until a person approves it through the API, then proceeds exactly once; the next identical call needs a new approval.',
+  'approvals:bound-to-exact-call': 'An approval covers the exact call it was given for: the same tool with changed arguments needs its own approval.',
+  'approvals:denial-denies-held-and-repeat': 'A denial denies the held call and the same call made afterwards.',
+  'approvals:expiry-denies-held': 'A request that expires denies the call held for it.',
+  'approvals:approver-checks': 'A decision on a request is refused for a wrong token, an approver outside the group, the requester approving itself, an unknown request or a missing reason, and each refusal is audited.',
+  'approvals:webhook-signed': 'The approval webhook is signed with an HMAC of timestamp and body that the receiver can verify.',
+  'approvals:webhook-retry-then-failed': 'A webhook endpoint that is down is retried, then marked failed, and the request stays pending.',
+  'approvals:sdk-waits': 'The SDK waits for the approval and returns the allowed decision.',
+  'approvals:task-complete-cancels': 'Completing a task cancels its pending request: it is no longer pending and can be neither approved nor denied.',
+  'approvals:task-revoke-cancels': 'Revoking a task cancels its request and releases a call held for it, denied as revoked.',
+  'approvals:task-ended-elsewhere-cancels': 'A request of a task that ended on another replica or past its expiry is cancelled when listed or decided.',
+  'approvals:audited': 'Every step of an approval is audited: requested, notified, approved and consumed by the decision that used it.',
+
+  // config-print.test.ts
+  'config:print:no-secret-values': '`mandate config print` shows no secret value anywhere, webhook secrets of approvals and monitor included.',
+  'config:print:keeps-non-secrets': '`mandate config print` keeps what is not secret: secret references by name, URLs without credentials, durations and paths.',
+  'config:print:secret-reference-named': 'A webhook secret given as a reference is printed as the name of the secret.',
+
+  // demo.test.ts
+  'demo:steps-match-script': 'Every scripted demo step gets the decision the script expects, through the SDK.',
+  'demo:json-output': '`mandate demo --json` prints one object per step and exits 0.',
+
+  // http-proxy.test.ts
+  'gateway:http:auth-required': 'The HTTP proxy answers a missing or forged credential with 401 and a Bearer challenge, and forwards nothing.',
+  'gateway:http:allow-forwards-and-audits': 'An allowed request returns the upstream\'s real body, and its result is audited without header values or bodies.',
+  'gateway:http:deny-before-upstream': 'An HTTP action outside the mandate is denied before the upstream sees the request.',
+  'gateway:http:argument-constraints': 'Argument constraints hold on path parameters and on JSON body fields.',
+  'gateway:http:body-handling': 'Invalid JSON bodies are refused; other content types are forwarded as received.',
+  'gateway:http:unmapped-route-denied': 'An unmapped route is denied with 404 gateway.route_unmapped, audited, and never reaches the upstream.',
+  'gateway:http:no-path-traversal': 'Path traversal never reaches the upstream, however it is spelled.',
+  'gateway:http:step-up-holds': 'A call that needs a person is answered 403 with outcome step_up and is not forwarded.',
+  'gateway:http:header-brokering': 'The agent\'s Authorization header is not forwarded; the configured upstream headers are, and their use is audited.',
+  'gateway:http:streaming': 'A streaming response reaches the agent chunk by chunk, before the upstream has finished.',
+  'gateway:http:result-size-limit': 'limits.maxResultBytes cuts a large response off, or refuses it when its length is declared.',
+  'gateway:http:explicit-routes': 'Explicit routes work like OpenAPI operations, under the base URL\'s path.',
+  'gateway:http:upstream-timeout': 'An HTTP upstream that does not answer in time gives 504 gateway.upstream_timeout, and the gateway keeps serving.',
+  'gateway:http:upstream-error': 'An HTTP upstream that refuses connections or does not speak HTTP gives 502 gateway.upstream_error.',
+  'gateway:http:revocation-next-request': 'A revoked task is refused by the HTTP proxy on its very next request.',
+  'gateway:http:outside-openapi': 'The proxy routes are not part of the /v1 OpenAPI document.',
+  'gateway:http:config-validation': 'A broken OpenAPI document stops start-up naming the file; route clashes and header values are checked.',
+
+  // mcp-gateway.test.ts
+  'gateway:mcp:auth-required': 'The MCP gateway answers a missing credential with 401 pointing at the protected-resource metadata (RFC 9728).',
+  'gateway:mcp:list-filtered-by-mandate': 'tools/list shows only the tools the mandate declares.',
+  'gateway:mcp:allow-forwards-and-audits': 'An allowed call reaches the upstream, returns its real result, and the result is audited.',
+  'gateway:mcp:deny-before-upstream': 'A denied MCP call never reaches the upstream, and the error names the reason code.',
+  'gateway:mcp:result-size-limit': 'A result larger than limits.maxResultBytes is withheld from the agent.',
+  'gateway:mcp:revocation-next-request': 'A task revoked mid-session is refused on its very next MCP request.',
+  'gateway:mcp:session-bound-to-task': 'An MCP session belongs to the task that opened it and cannot be used by another.',
+  'gateway:mcp:upstream-timeout': 'An upstream that hangs times out with a clear error, and the gateway keeps serving.',
+  'gateway:mcp:upstream-crash-restart': 'An upstream that crashes is restarted on a later call, and other upstreams are untouched.',
+  'gateway:mcp:upstream-garbage-and-idle': 'An upstream that answers garbage yields a clear error; an idle stdio upstream stops and starts again on demand.',
+  'gateway:mcp:stdio-protocol-error': 'A stdio upstream that writes something other than JSON-RPC fails the call at once as a protocol error, not a timeout.',
+  'gateway:mcp:resources-prompts-decided': 'resources/read and prompts/get are decided like tool calls, with the URI and prompt name as arguments.',
+  'gateway:mcp:protocol-errors': 'Malformed JSON-RPC and unknown methods get audited protocol errors, not crashes.',
+  'gateway:mcp:session-cap': 'A task holds at most 16 MCP sessions; opening another closes the oldest.',
+
+  // monitor.test.ts
+  'monitor:flow:confidential-egress-denied': 'After a task reads confidential data, sending out is denied with the flow reason; a declared flow is allowed.',
+  'monitor:flow:untrusted-send-step-up': 'After a task reads untrusted content, a send needs a person.',
+  'monitor:flow:reported-results': 'Results reported by an enforcement point without the gateway carry labels the same way.',
+  'monitor:flow:registered-tool': 'A tool registered through the API and never proxied is known to decide, and its labels flow through reported results.',
+  'monitor:alert-webhook-signed': 'An alert response is posted, signed, to the monitor webhook.',
+  'monitor:flow:labels-by-resource': 'A rule on an argument labels the resource a call touched.',
+  'monitor:drift:suspend-until-resumed': 'Repeated undeclared calls suspend the task until a person resumes it.',
+  'monitor:drift:forbidden-secret-revokes-tree': 'Reaching for a forbidden secret revokes the task and its children at once.',
+  'monitor:drift:step-up': 'After the configured drift signal, high-risk calls need a person even where policy allows them.',
+
+  // readme-walkthrough.test.ts
+  'docs:readme-walkthrough': 'The README walkthrough runs as written and shows each decision it promises.',
+
+  // replicas.test.ts
+  'replicas:revocation-pushed': 'A task granted on one replica is decided on another, and revoked on the first it is refused on the second at once.',
+  'replicas:revocation-catch-up': 'With a replica\'s notification connection killed, the catch-up read still revokes within its interval.',
+  'replicas:exact-limits': 'Exact limits such as maxCalls hold across replicas, counted in the store.',
+  'replicas:policy-pushed': 'A policy set pushed on one replica is served by another on its next decision, under the same version.',
+  'replicas:audit-segments-verify': 'Each replica writes its own audit segment, and every chain verifies.',
+  'store:outage:deny-after-bound': 'When the store is out of reach, decisions are denied with store.unreachable once the bound has passed.',
+
+  // revocation-race.test.ts
+  'revocation:linearizable': 'Once the revoke call has returned, no decision answered after it allows the task.',
+  'revocation:ended-in-store-refused-as-revoked': 'A task ended in the store that this replica has not heard of yet is refused as revoked, not as a used-up limit.',
+
+  // sdk.test.ts
+  'sdk:lifecycle': 'The SDK runs attest, declare, authorize, guard and complete against a real control plane.',
+  'sdk:mandate-refusal-detail': 'A refused mandate surfaces its code and the refused items through the SDK.',
+  'sdk:svid-renewal': 'The SDK renews its SVID before it expires, and a join token cannot be used again.',
+  'sdk:oidc-attestation': 'The SDK attests through OIDC and re-attests from the token source when its SVID has expired.',
+
+  // secret-brokering.test.ts
+  'secrets:delivered-to-upstream': 'A brokered secret reaches the upstream, which proves it with a fingerprint.',
+  'secrets:minimal-upstream-env': 'A stdio upstream gets a minimal environment plus its configuration, not the gateway environment.',
+  'secrets:never-exposed': 'A brokered secret is absent from everything the agent saw, the logs, the audit trail and the store file.',
+  'obligations:redact-before-agent': 'A redact obligation masks fields before the agent sees the result, and labels reach the audit trail.',
+
+  // serve-key-file.test.ts
+  'serve:memory:no-files-at-start': '`mandate serve` on an in-memory store writes nothing into the working folder at start-up.',
+  'serve:memory:key-file-on-first-secret': 'The first stored secret creates the key file with mode 0600, and later secrets reuse it.',
+
+  // store-faults.test.ts
+  'store:pg:backend-termination-recovers': 'Terminating the replica\'s own PostgreSQL backends never kills it: decisions recover and LISTEN is re-established.',
+  'store:outage:answer-within-bound': 'With the store black-holed every call is still answered, denied store.unreachable, and the spool is replayed in order and verifies.',
+  'store:pg:failover-survives': 'When every connection is reset at once, as in a failover, the replica survives and allows again.',
+  'store:crash:trail-complete': 'After kill -9 under load every answered decision is in the audit trail, and the chain verifies.',
+  'store:sqlite:disk-full': 'On a full disk decisions are denied store.unreachable, nothing is lost, and everything is replayed once space is back.',
+  'store:sqlite:locked': 'A SQLite database locked by another process is refused fast, then allowed once the lock is gone.',
+} as const);
+
+export type RequirementId = keyof typeof REQUIREMENTS;
+
+/** A requirement without a test yet, and why. */
+export interface KnownGap {
+  readonly id: RequirementId;
+  readonly reason: string;
+}
+
+/**
+ * Requirements allowed to have no test. A listed id that a test starts citing
+ * fails the coverage test, so this list only shrinks.
+ */
+export const KNOWN_GAPS: readonly KnownGap[] = Object.freeze([]);
