@@ -20,7 +20,11 @@ const WebhookSchema = z
   })
   .strict();
 
-/** The one configuration schema; each default and description sits beside its key, and docs/configuration.md is generated from it. */
+/**
+ * The one configuration schema; each default and description sits beside its key, and
+ * docs/configuration.md is generated from it. Sections take `.prefault({})`: an absent
+ * section gets every key's own default, so no default is written twice.
+ */
 export const ConfigSchema = z
   .object({
     trustDomain: z
@@ -43,7 +47,7 @@ export const ConfigSchema = z
         adminToken: z.string().min(16).optional().describe('When unset, one is generated on first start, printed once, and only its hash is kept.'),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 64 * 1024 })
+      .prefault({})
       .describe('The `/v1` API.'),
     store: z
       .object({
@@ -67,7 +71,7 @@ export const ConfigSchema = z
         queryTimeoutMs: z.number().int().min(100).max(600_000).default(5000).describe('Any query (decision path or not) that has not answered in this time fails and its connection is replaced.'),
       })
       .strict()
-      .default({ url: 'file:.mandate/mandate.db', catchUpMs: 5000, failClosedAfterMs: 15_000, answerWithinMs: 250, probeMs: 200, queryTimeoutMs: 5000 })
+      .prefault({})
       .describe('Where state lives: SQLite for one replica, PostgreSQL for several.'),
     cache: z
       .object({
@@ -76,7 +80,7 @@ export const ConfigSchema = z
         monitor: z.number().int().min(100).max(10_000_000).default(100_000).describe('Monitor state (counters, labels read, tools called, suspension) per task.'),
       })
       .strict()
-      .default({ tasks: 100_000, agents: 100_000, monitor: 100_000 })
+      .prefault({})
       .describe(
         'Per-task state each replica keeps in memory, least recently used dropped first and read back from the store when needed. A task\'s state also goes when it ends or expires; size these above the number of live tasks ([memory per live task](architecture.md#memory-per-live-task)).',
       ),
@@ -92,7 +96,7 @@ export const ConfigSchema = z
           ),
       })
       .strict()
-      .default({ dir: 'policies', watch: true, source: 'dir' })
+      .prefault({})
       .describe('The Cedar ceiling ([policy.md](policy.md)).'),
     identity: z
       .object({
@@ -113,7 +117,7 @@ export const ConfigSchema = z
           .describe('External OIDC/JWT issuers whose tokens may attest agents: `issuer`, `audience`, and `jwksUri` or inline `jwks` (else discovered).'),
       })
       .strict()
-      .default({ svidTtlSeconds: 300, joinTokenTtlSeconds: 600, oidcIssuers: [] })
+      .prefault({})
       .describe('Workload identity: SVIDs, join tokens, trusted issuers.'),
     credentials: z
       .object({
@@ -121,7 +125,7 @@ export const ConfigSchema = z
         maxTaskTtlSeconds: z.number().int().min(60).max(86_400).default(86_400).describe('Upper bound of any task\'s life; revocations of agents and principals are kept this long.'),
       })
       .strict()
-      .default({ audience: 'mandate', maxTaskTtlSeconds: 86_400 })
+      .prefault({})
       .describe('Task credentials.'),
     audit: z
       .object({
@@ -139,7 +143,7 @@ export const ConfigSchema = z
           ),
       })
       .strict()
-      .default({ segment: 'main' })
+      .prefault({})
       .describe('The hash-chained audit trail.'),
     approvals: z
       .object({
@@ -156,7 +160,7 @@ export const ConfigSchema = z
         ),
       })
       .strict()
-      .default({ approvers: ['group:approvers'], expirySeconds: 600, separationOfDuties: true, maxWaitSeconds: 60 })
+      .prefault({})
       .describe('Step-up requests decided by people.'),
     monitor: z
       .object({
@@ -170,11 +174,11 @@ export const ConfigSchema = z
             >,
           )
           .strict()
-          .default(DEFAULT_RESPONSES)
+          .prefault({})
           .describe('The response to each drift signal: alert, step_up (high-risk calls need a person), suspend, or revoke.'),
       })
       .strict()
-      .default({ denialsPerMinute: 3, responses: DEFAULT_RESPONSES })
+      .prefault({})
       .describe('Per-task behaviour and drift signals.'),
     secrets: z
       .object({
@@ -182,7 +186,7 @@ export const ConfigSchema = z
         keyFile: z.string().default('.mandate/secrets.key').describe('Used when no key is given: generated with mode 0600 when the first secret is stored.'),
       })
       .strict()
-      .default({ keyFile: '.mandate/secrets.key' })
+      .prefault({})
       .describe('Brokered secrets, encrypted at rest.'),
     tools: z
       .array(ToolSpecSchema)
