@@ -15,7 +15,7 @@ import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } 
 import type { AuditSpool } from '../audit/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
-import { PolicyDistribution, TaskLifecycle, ToolRegistry } from './services/index.js';
+import { Notifier, PolicyDistribution, TaskLifecycle, ToolRegistry } from './services/index.js';
 export type { GrantedTask } from './services/index.js';
 import { deliverWebhook, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey } from './adapters/index.js';
 
@@ -93,7 +93,8 @@ export class ControlPlane {
   private readonly catchUp: NodeJS.Timeout;
   /** When this replica last read the store successfully; decisions fail closed when it is too long ago. */
   private lastStoreSyncMs: number;
-  private readonly notifications = new Set<Promise<void>>();
+  /** Webhook posts in the background. */
+  private readonly notifier: Notifier;
 
   private constructor(
     readonly config: Config,
@@ -118,6 +119,7 @@ export class ControlPlane {
     this.replicaId = random.token(9);
     this.policies = new PolicyDistribution({ source: config.policy.source, engine: policy, sets: store.policies, changes: store.changes, audit, clock });
     this.toolRegistry = new ToolRegistry({ catalog: tools, tools: store.tools, changes: store.changes, audit, clock });
+    this.notifier = new Notifier({ secrets, deliver: deliverWebhook, clock });
     this.approvalEvents.setMaxListeners(0);
     this.approvals = new ApprovalService({
       approvals: store.approvals,
@@ -388,22 +390,9 @@ export class ControlPlane {
       const hook = this.config.monitor.webhook;
       if (hook) {
         const payload = { type: 'monitor.alert', task: task.id, agent: task.agentName, principal: task.principal, purpose: task.mandate.purpose, signal, score, links: { task: `${this.publicUrl ?? ''}/v1/tasks/${task.id}` } };
-        this.background(this.postWebhook(hook, payload, 'monitor:webhook').then(() => undefined));
+        this.notifier.inBackground(this.notifier.post(hook, payload, 'monitor:webhook').then(() => undefined));
       }
     }
-  }
-
-  /** Posts a signed payload with retries; resolves with the outcome, never throws. */
-  private async postWebhook(hook: NonNullable<Config['monitor']['webhook']>, payload: unknown, usedBy: string): Promise<{ delivered: boolean; attempts: number; error: string | null }> {
-    const { values } = await this.secrets.resolveAll({ secret: hook.secret }, usedBy);
-    return deliverWebhook({ url: hook.url, secret: values.secret!, attempts: hook.attempts, backoffMs: hook.backoffMs, timeoutMs: hook.timeoutMs }, payload, () => this.clock.nowMs());
-  }
-
-  /** Work that must not delay a decision, but that close() waits for. */
-  private background(job: Promise<void>): void {
-    const tracked = job.catch(() => undefined);
-    this.notifications.add(tracked);
-    void tracked.finally(() => this.notifications.delete(tracked));
   }
 
   /** What the monitor knows of a task: score, signals, suspension, labels read, tools called. */
@@ -429,8 +418,8 @@ export class ControlPlane {
   /** Posts a new approval request to the webhook; retries in the background, never delays the decision. */
   private notify(a: Approval): void {
     const hook = this.config.approvals.webhook!;
-    this.background(
-      this.postWebhook(hook, approvalPayload(a, this.publicUrl ?? `http://${this.config.server.host}:${this.config.server.port}`), 'approvals:webhook')
+    this.notifier.inBackground(
+      this.notifier.post(hook, approvalPayload(a, this.publicUrl ?? `http://${this.config.server.host}:${this.config.server.port}`), 'approvals:webhook')
         .then((outcome) => this.approvals.recordNotify(a, outcome.delivered, outcome.attempts, outcome.error))
         .catch(() => this.approvals.recordNotify(a, false, 0, 'the webhook secret could not be resolved')),
     );
@@ -468,7 +457,7 @@ export class ControlPlane {
     clearInterval(this.sweeper);
     clearInterval(this.taskSweeper);
     clearInterval(this.catchUp);
-    await Promise.allSettled([...this.notifications]);
+    await this.notifier.settle();
     await this.mcp.close();
     await this.upstreams.close();
     await this.http.close();
