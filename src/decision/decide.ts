@@ -4,9 +4,9 @@ import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.j
 import type { Agent } from '../identity/index.js';
 import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
-import type { Behaviour, ObservedDecision } from '../monitor/index.js';
+import { freshBehaviour, type Behaviour, type ObservedDecision } from '../monitor/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
-import { blankDecision, denialOf, evaluate, isFault, layerOf, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
+import { blankDecision, denialOf, evaluate, layerOf, observed, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 import type { Decision, DecisionRequest } from './model.js';
 import type { RateWindow } from './rate-window.js';
 
@@ -68,7 +68,7 @@ export async function authenticate(token: string, ports: Pick<DecisionPorts, 've
   const task = await ports.getTask(claims.taskId);
   if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
   // The in-memory set is checked on every call, even when the signature check was cached.
-  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+  const revokedBy = revokedNow(ports.revocations, claims, task);
   if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
   if (task.expiresAtMs <= ports.clock.nowMs()) throw new CodedError('credential.expired', 'the task has expired');
   return { claims, task, agent: await ports.getAgent(task.agentId) };
@@ -102,14 +102,14 @@ export async function decideCall(ctx: TaskContext, call: Call, ports: DecisionPo
   let approval: TaskSnapshot['approval'] = 'unloaded';
   let decision: Decision | undefined;
   let effects: readonly Effect[] = [];
-  // Twice at most: once to read the approval a step-up needs, once more when another replica used its last use first.
+  // Again only to read the approval a step-up needs, or when another call used that approval's last use first; bounded.
   for (let attempt = 0; attempt < 4 && decision === undefined; attempt++) {
     const env = envOf(ports, decisionId);
     let evaluation;
     try {
       evaluation = evaluate(ctx, call, await snapshotOf(ctx, ports, approval), env);
     } catch (err) {
-      evaluation = { kind: 'decided' as const, decision: refusalOf(ctx, call, env, err), effects: [] };
+      evaluation = { kind: 'decided' as const, decision: refusalOf(ctx, call, decisionId, env.nowMs, err), effects: [] };
     }
     if (evaluation.kind === 'needs_approval') {
       approval = await loadApproval(ctx, call, evaluation.argsHash, ports);
@@ -123,7 +123,7 @@ export async function decideCall(ctx: TaskContext, call: Call, ports: DecisionPo
     decision = committed.decision;
     effects = committed.effects;
   }
-  decision ??= refusalOf(ctx, call, envOf(ports, decisionId), new CodedError('approval.not_pending', 'the approval for this call was used up by other calls at the same time; call again'));
+  decision ??= refusalOf(ctx, call, decisionId, ports.clock.nowMs(), new CodedError('approval.not_pending', 'the approval for this call was used up by other calls at the same time; call again'));
   return record(ctx, call, decision, effects, ports);
 }
 
@@ -143,7 +143,7 @@ async function snapshotOf(ctx: TaskContext, ports: DecisionPorts, approval: Task
   };
 }
 
-const EMPTY_BEHAVIOUR: Behaviour = Object.freeze({ calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null });
+const EMPTY_BEHAVIOUR: Readonly<Behaviour> = Object.freeze(freshBehaviour());
 
 async function loadApproval(ctx: TaskContext, call: Call, argsHash: string, ports: DecisionPorts): Promise<Approval | null> {
   return (await ports.approvals.latestFor(ctx.task, call.tool, argsHash)) ?? null;
@@ -189,13 +189,11 @@ async function commit(ctx: TaskContext, call: Call, evaluated: Decision, effects
       }
     }
   } catch (err) {
-    d = refusalOf(ctx, call, { ...envOf(ports, d.id), nowMs: d.atMs }, err, d.policyVersion);
+    d = refusalOf(ctx, call, d.id, d.atMs, err, d.policyVersion);
   }
-  return { decision: d, effects: effects.some((e) => e.kind === 'observe') && !isFault(d.reason.code) ? [{ kind: 'observe', observation: observationOf(ctx, ports, d) }] : [] };
-}
-
-function observationOf(ctx: TaskContext, ports: DecisionPorts, d: Decision): ObservedDecision {
-  return { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: ports.tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan };
+  // What the monitor sees is the outcome and code: unchanged, the evaluated observation stands.
+  if (d.outcome === evaluated.outcome && d.reason.code === evaluated.reason.code) return { decision: d, effects: effects.filter((e) => e.kind === 'observe') };
+  return { decision: d, effects: effects.some((e) => e.kind === 'observe') ? observed(ctx, ports.tools, d) : [] };
 }
 
 /** Monitor, audit record, and the last look before an allow leaves. */
@@ -256,10 +254,14 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
   return withdrawn;
 }
 
+/** What revocation, if any, cuts this credential of this task now. */
+function revokedNow(revocations: RevocationSet, claims: TaskCredentialClaims, task: Task): ReturnType<RevocationSet['revokedBy']> {
+  return revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+}
+
 /** Why an allow decided a moment ago must not be released, if it must not. */
 function withdrawalOf(ctx: TaskContext, ports: DecisionPorts, receipt: AuditReceipt | void): Decision['reason'] | undefined {
-  const { task, claims } = ctx;
-  const revokedBy = ports.revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+  const revokedBy = revokedNow(ports.revocations, ctx.claims, ctx.task);
   if (revokedBy) return { code: 'credential.revoked', message: `the task credential was revoked (${revokedBy}) while this call was being decided` };
   // The record is safe in the local spool, but the store is out of reach: fail closed, as every call after this one will.
   if (receipt === 'spooled') return { code: 'store.unreachable', message: 'the store stopped answering while this call was being decided' };
@@ -267,8 +269,8 @@ function withdrawalOf(ctx: TaskContext, ports: DecisionPorts, receipt: AuditRece
 }
 
 /** A deny for an error met outside evaluation (reading the snapshot, committing). */
-function refusalOf(ctx: TaskContext, call: Call, env: EvaluationEnv, err: unknown, policyVersion: number | null = null): Decision {
-  return denialOf(blankDecision({ id: env.decisionId, taskId: ctx.task.id, agentId: ctx.task.agentId, tool: call.tool, atMs: env.nowMs, policyVersion }), err);
+function refusalOf(ctx: TaskContext, call: Call, id: DecisionId, atMs: number, err: unknown, policyVersion: number | null = null): Decision {
+  return denialOf(blankDecision({ id, taskId: ctx.task.id, agentId: ctx.task.agentId, tool: call.tool, atMs, policyVersion }), err);
 }
 
 /** A call whose credential did not authenticate: denied with the credential's code, and recorded. */

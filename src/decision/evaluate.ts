@@ -79,7 +79,7 @@ export function evaluate(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: 
     return decideCall(ctx, call, snap, env, (v) => (policyVersion = v));
   } catch (err) {
     const decision = denialOf(baseOf(ctx, call, env, policyVersion), err);
-    return { kind: 'decided', decision, effects: observed(ctx, env, decision) };
+    return { kind: 'decided', decision, effects: observed(ctx, env.tools, decision) };
   }
 }
 
@@ -129,7 +129,7 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
   );
   seenVersion(evaluation.version);
   const base = baseOf(ctx, call, env, evaluation.version);
-  const decided = (decision: Decision, effects: Effect[] = []): Evaluation => ({ kind: 'decided', decision, effects: [...effects, ...observed(ctx, env, decision)] });
+  const decided = (decision: Decision, effects: Effect[] = []): Evaluation => ({ kind: 'decided', decision, effects: [...effects, ...observed(ctx, env.tools, decision)] });
   const permit = (reason: Decision['reason'], approvalId: string | null, before: Effect[] = []): Evaluation =>
     decided({ ...base, outcome: 'allow', layer: 'policy', reason, policies: evaluation.policyIds, obligations: { redact: evaluation.redact }, approvalId }, [...before, { kind: 'count_call', maxCalls: limits.maxCalls ?? null, perMinute: limits.maxCallsPerMinute !== undefined }]);
 
@@ -178,10 +178,14 @@ function isUsable(a: Approval, nowMs: number): boolean {
   return a.status === 'approved' && a.usesLeft > 0 && validUntilMs > nowMs;
 }
 
-/** Every decision of a known task is shown to the monitor, except outages and our own faults: they are not the agent's behaviour. */
-function observed(ctx: TaskContext, env: EvaluationEnv, d: Decision): Effect[] {
+/**
+ * The monitor's `observe` effect for a decision of a known task; none for outages and
+ * our own faults: they are not the agent's behaviour. Commit calls it again when it
+ * changes the decision, so the monitor sees the decision as it finally stands.
+ */
+export function observed(ctx: TaskContext, tools: ToolCatalog, d: Decision): Effect[] {
   if (isFault(d.reason.code)) return [];
-  return [{ kind: 'observe', observation: { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: env.tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan } }];
+  return [{ kind: 'observe', observation: { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan } }];
 }
 
 /** Codes that say something failed on our side, not that the agent did something. */

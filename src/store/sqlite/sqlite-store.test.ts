@@ -88,23 +88,7 @@ describe('embedded store: call counts kept in memory, written with the audit bat
     const file = join(dir, 'm.db');
     const id = 'tsk_countsurvive1' as TaskId;
     let store = await openSqliteStore(file);
-    await store.tasks.insert({
-      id,
-      agentId: 'agt_aaaaaaaaaaaa' as AgentId,
-      agentName: 'bot',
-      spiffeId: 'spiffe://t/agent/bot',
-      mandate: MandateSchema.parse({ purpose: 'p', tools: ['a.b'] }),
-      principal: null,
-      parentTaskId: null,
-      delegationDepth: 0,
-      status: 'active',
-      credentialId: 'crd_aaaaaaaaaaaa' as CredentialId,
-      createdAtMs: 1,
-      expiresAtMs: 10 ** 13,
-      endedAtMs: null,
-      endReason: null,
-      callCount: 0,
-    });
+    await store.tasks.insert(taskRow(id));
     assert.equal(await store.tasks.incrementCalls(id, 5), 1);
     assert.equal(await store.tasks.incrementCalls(id, 5), 2);
     assert.equal((await store.tasks.get(id))?.callCount, 2, 'reads see the live count');
