@@ -1,8 +1,10 @@
+import { ERROR_CODES, type ErrorCode } from '../core/index.js';
+
 /** A thin admin/agent HTTP client for the CLI: errors print their code and message. */
 export class CliApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(`${code}: ${message}`);
@@ -24,7 +26,9 @@ export async function api<T>(url: string, path: string, init: { method?: string;
   const body = text ? (JSON.parse(text) as unknown) : undefined;
   if (!res.ok) {
     const e = (body as { error?: { code: string; message: string } })?.error;
-    throw new CliApiError(res.status, e?.code ?? 'internal.error', e?.message ?? `HTTP ${res.status}`);
+    // A code this CLI does not know (a newer server) is reported as it came, and exits as an error.
+    const code = e && e.code in ERROR_CODES ? (e.code as ErrorCode) : 'internal.error';
+    throw new CliApiError(res.status, code, e ? `${e.code === code ? '' : `${e.code}: `}${e.message}` : `HTTP ${res.status}`);
   }
   return body as T;
 }

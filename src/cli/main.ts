@@ -8,10 +8,11 @@ import { openStore } from '../store/index.js';
 import { loadConfig, redactConfig, startServer } from '../server/index.js';
 import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
 import { runDemo } from './demo.js';
 
 /** Exit codes: 0 ok/allow, 1 error, 2 bad usage, 3 deny, 4 step_up, 5 mismatch (tests, audit). */
-export const EXIT = { ok: 0, error: 1, usage: 2, deny: 3, stepUp: 4, mismatch: 5 } as const;
+export { EXIT } from './exit-codes.js';
 
 const out = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 const warn = (message: string) => process.stderr.write(`mandate: warning: ${message}\n`);
@@ -49,7 +50,9 @@ export function buildProgram(): Command {
   const program = new Command('mandate')
     .description('Runtime access control for AI agents: workload identity, mandates, task credentials and Cedar policy at every call')
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Set before the subcommands are added, so they inherit it: a usage error throws and exits 2.
+    .exitOverride();
 
   program
     .command('serve')
@@ -324,7 +327,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -335,7 +337,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (err instanceof CliApiError || err instanceof ConfigError) {
       process.stderr.write(`mandate: ${err.message}\n`);
-      process.exitCode = EXIT.error;
+      process.exitCode = err instanceof CliApiError ? exitCodeOf(err.code) : EXIT.usage;
       return;
     }
     throw err;

@@ -19,6 +19,9 @@ export const REQUIREMENTS = Object.freeze({
   'approvals:task-ended-elsewhere-cancels': 'A request of a task that ended on another replica or past its expiry is cancelled when listed or decided.',
   'approvals:audited': 'Every step of an approval is audited: requested, notified, approved and consumed by the decision that used it.',
 
+  // cli-exit-codes.test.ts
+  'cli:exit-by-code': 'A failed CLI command exits by the code of its error: 6 for a refused token, 7 for an unknown resource, 8 when the control plane cannot be reached, 2 for a bad request, and prints the code.',
+
   // config-print.test.ts
   'config:print:no-secret-values': '`mandate config print` shows no secret value anywhere, webhook secrets of approvals and monitor included.',
   'config:print:keeps-non-secrets': '`mandate config print` keeps what is not secret: secret references by name, URLs without credentials, durations and paths.',
