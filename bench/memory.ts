@@ -44,7 +44,7 @@ async function measure(req: MemoryRequest): Promise<MemoryResult> {
       perTaskKb: (after - before) / req.tasks / 1024,
       heapBeforeMb: before / 2 ** 20,
       heapAfterMb: after / 2 ** 20,
-      held: setup.server.plane.memoryCounts(),
+      held: setup.server.plane.memory.counts(),
     };
   } finally {
     await setup.close();

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       if (done % mark === 0) {
         const heap = heapAfterGc();
         if (done === mark) baseline = heap;
-        process.stderr.write(`  ${done} decisions, ${Math.round((performance.now() - started) / 1000)} s, heap ${mb(heap)} MB, held ${JSON.stringify(setup.server.plane.memoryCounts())}\n`);
+        process.stderr.write(`  ${done} decisions, ${Math.round((performance.now() - started) / 1000)} s, heap ${mb(heap)} MB, held ${JSON.stringify(setup.server.plane.memory.counts())}\n`);
       }
     }
     await setup.server.plane.audit.flush();

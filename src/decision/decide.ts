@@ -1,5 +1,5 @@
 import type { AuditReceipt, AuditSink } from '../audit/index.js';
-import { CodedError, newId, resultLabels, type AgentId, type Clock, type DecisionId, type ErrorCode, type Random, type TaskId, type ToolCatalog } from '../core/index.js';
+import { CodedError, newId, resultLabels, type AgentId, type Clock, type DecisionId, type ErrorCode, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
 import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
 import type { Task } from '../mandate/index.js';
@@ -24,7 +24,7 @@ export interface DecisionPorts {
   /** The count the store returned for an allowed call, so the next decision on this replica sees it. */
   recordCallCount(id: TaskId, count: number): void;
   tools: ToolCatalog;
-  ceiling: { evaluate(req: CedarRequest): PolicyEvaluation; readonly version: number };
+  ceiling: { evaluate(req: CedarRequest): PolicyEvaluation; checkGrant(agent: Agent, tool: ToolSpec): { refused: boolean }; readonly version: number };
   /** Step-up requests bound to the exact action (see src/approvals). */
   approvals: {
     consume(task: Task, tool: string, argsHash: string, decisionId: string): Promise<Approval | undefined>;
@@ -289,15 +289,32 @@ async function refuseUnauthenticated(req: DecisionRequest, ports: DecisionPorts,
  * `POST /v1/decide` and reported results.
  */
 export interface Kernel {
+  /** Authenticate and decide in one step, for callers that hold only the raw credential (`POST /v1/decide`, the SDK); never throws. */
+  decideRequest(req: DecisionRequest): Promise<Decision>;
   authenticate(token: string): Promise<TaskContext>;
+  /** The task's declared tools that are in the catalog and that the ceiling does not refuse outright for its agent: what a gateway lists. */
+  visibleTools(ctx: TaskContext): string[];
   decide(ctx: TaskContext, call: Call): Promise<Decision>;
   account(ctx: TaskContext, report: ResultReport): Promise<void>;
+}
+
+function visibleTools(ctx: TaskContext, ports: Pick<DecisionPorts, 'tools' | 'ceiling'>): string[] {
+  const agent = ctx.agent;
+  if (!agent) return [];
+  return ctx.task.mandate.tools
+    .map((t) => t.name)
+    .filter((name) => {
+      const tool = ports.tools.get(name);
+      return tool !== undefined && !ports.ceiling.checkGrant(agent, tool).refused;
+    });
 }
 
 /** The kernel over its ports. */
 export function kernelOver(ports: DecisionPorts): Kernel {
   return {
+    decideRequest: (req) => decide(req, ports),
     authenticate: (token) => authenticate(token, ports),
+    visibleTools: (ctx) => visibleTools(ctx, ports),
     decide: (ctx, call) => decideCall(ctx, call, ports),
     account: (ctx, report) => account(ctx.task, report, ports),
   };

@@ -79,6 +79,10 @@ export class IdentityService {
     return agent;
   }
 
+  listAgents(): Promise<Agent[]> {
+    return this.d.agents.list();
+  }
+
   /** Errors: identity.agent_unknown. */
   async agentByName(name: string): Promise<Agent> {
     const agent = await this.d.agents.getByName(name);

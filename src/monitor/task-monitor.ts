@@ -93,6 +93,12 @@ export class TaskMonitor {
     if (observeResult(b, labels, bytes)) await this.persist(task, b);
   }
 
+  /** What the monitor knows of a task, as the API shows it: score, signals, suspension, labels read, tools called. */
+  async summary(task: Task): Promise<{ score: number; signals: Behaviour['signals']; suspendedBy: Behaviour['suspendedBy']; stepUpBy: Behaviour['stepUpBy']; labels: string[]; toolsCalled: string[] }> {
+    const b = await this.state(task);
+    return { score: driftScore(b), signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, labels: b.labels, toolsCalled: b.toolsCalled };
+  }
+
   /** A person lifted the suspension and the step-up response. */
   async resume(task: Task, by: string): Promise<void> {
     const b = await this.state(task);

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { account } from '../decision/index.js';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
 import { MandateSchema, type Task } from '../mandate/index.js';
@@ -159,7 +158,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(new CodedError('request.not_found', `no route \`${req.method} ${req.url.split('?')[0]}\``))));
 
   const requireAdmin = async (req: FastifyRequest): Promise<void> => {
-    if (!plane.isAdmin(bearer(req))) throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
+    if (!plane.admin.isAdmin(bearer(req))) throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
   };
   const requireBearer = (req: FastifyRequest, what: string): string => {
     const token = bearer(req);
@@ -219,7 +218,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
   app.get('/v1/agents', doc('list agents (admin)', { response: { 200: Api.AgentList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
-    return { agents: (await plane.listAgents()).map(agentView) };
+    return { agents: (await plane.identity.listAgents()).map(agentView) };
   });
   app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { response: { 200: Api.AgentView }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
@@ -264,7 +263,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     await requireAdmin(req);
     const { id } = parse(IdParams, req.params, 'path');
     const task = await plane.tasks.get(id);
-    return taskView(task, await plane.driftOf(task));
+    return taskView(task, await plane.monitor.summary(task));
   });
   app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
     await requireAdmin(req);
@@ -272,22 +271,22 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const body = parse(CompleteBody, req.body ?? {}, 'body');
     const task = await plane.tasks.get(id);
     await plane.monitor.resume(task, body.reason ?? 'resumed by an operator');
-    return taskView(task, await plane.driftOf(task));
+    return taskView(task, await plane.monitor.summary(task));
   });
   app.post('/v1/tasks/:id/results', doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { response: { 202: Api.TaskView }, security: [{ task: [] }], body: jsonSchema(ResultBody) }), async (req, reply) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential');
-    if (!(await plane.tasks.isCredentialOf(token, id))) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
     const body = parse(ResultBody, req.body, 'body');
-    const task = await plane.tasks.get(id);
-    if (task.status !== 'active') throw new CodedError('credential.revoked', 'the task has ended');
-    await account(task, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep', observe: true }, plane.decisionPorts);
-    return reply.status(202).send(taskView(task, await plane.driftOf(task)));
+    // Authenticated as every call is: an ended or revoked task reports nothing more.
+    const ctx = await plane.kernel.authenticate(token);
+    if (ctx.task.id !== id) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
+    await plane.kernel.account(ctx, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep', observe: true });
+    return reply.status(202).send(taskView(ctx.task, await plane.monitor.summary(ctx.task)));
   });
   app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { response: { 200: Api.TaskView }, security: [{ task: [] }, { admin: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential or the admin token');
-    if (!plane.isAdmin(token) && !(await plane.tasks.isCredentialOf(token, id))) {
+    if (!plane.admin.isAdmin(token) && !(await plane.tasks.isCredentialOf(token, id))) {
       throw new CodedError('request.unauthorized', 'only the task credential of this task or the admin token may complete it');
     }
     const body = parse(CompleteBody, req.body ?? {}, 'body');
@@ -306,7 +305,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return reply.status(201).send({ ...approver, token });
   });
   app.get('/v1/approvals', doc('approval requests, newest first (approver or admin)', { response: { 200: Api.ApprovalList }, security: [{ approver: [] }, { admin: [] }] }), async (req) => {
-    if (!plane.isAdmin(bearer(req))) await requireApprover(req);
+    if (!plane.admin.isAdmin(bearer(req))) await requireApprover(req);
     const q = parse(ApprovalListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
@@ -315,7 +314,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.get('/v1/approvals/:id', doc('one approval request (approver, admin, or the task credential of its task)', { response: { 200: Api.ApprovalView }, security: [{ approver: [] }, { admin: [] }, { task: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = bearer(req);
-    const approval = plane.isAdmin(token) || (await plane.approvals.authenticate(token)) ? await plane.approvals.get(id) : undefined;
+    const approval = plane.admin.isAdmin(token) || (await plane.approvals.authenticate(token)) ? await plane.approvals.get(id) : undefined;
     if (approval) return approval;
     const own = token ? await plane.approvals.get(id).catch(() => undefined) : undefined;
     if (own && token && (await plane.tasks.isCredentialOf(token, own.taskId))) return own;
@@ -359,7 +358,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const q = parse(DecisionListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
-    const events = await plane.recentDecisions(taskId as TaskId | undefined, q.limit);
+    const events = await plane.trail.recentDecisions(taskId as TaskId | undefined, q.limit);
     return { decisions: events.map((e) => ({ atMs: e.atMs, taskId: e.taskId, agentId: e.agentId, ...e.data })) };
   });
 
@@ -405,7 +404,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   // Audit
   app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { response: { 200: Api.ChainVerification }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
-    return plane.verifyTrail();
+    return plane.trail.verify();
   });
 
   return app;

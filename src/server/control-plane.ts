@@ -1,21 +1,17 @@
-import { timingSafeEqual } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { ApprovalService, approvalPayload, type Approval } from '../approvals/index.js';
-import { AuditLog, verifyChain, type AuditEvent, type ChainReport } from '../audit/index.js';
-import { ConfigError, Lru, mutableToolCatalog, sha256Hex, systemClock, systemRandom, type AgentId, type Clock, type MutableToolCatalog, type Random, type TaskId, type ToolSpec } from '../core/index.js';
-import { CredentialService, type Revocation } from '../credentials/index.js';
-import { decide, kernelOver, RateWindow, type Decision, type DecisionRequest, type DecisionPorts, type Kernel } from '../decision/index.js';
+import { AuditLog, type AuditSpool } from '../audit/index.js';
+import { ConfigError, mutableToolCatalog, systemClock, systemRandom, type Clock, type MutableToolCatalog, type Random, type ToolSpec } from '../core/index.js';
+import { CredentialService } from '../credentials/index.js';
+import { kernelOver, RateWindow, type Decision, type DecisionPorts, type DecisionRequest, type Kernel } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
-import { IdentityService, KeyRing, OidcTrust, type Agent } from '../identity/index.js';
-import type { Task } from '../mandate/index.js';
-import { PolicyEngine, buildCedarRequest } from '../policy/index.js';
-import { TaskMonitor, type DriftResponse, type Signal } from '../monitor/index.js';
+import { IdentityService, KeyRing, OidcTrust } from '../identity/index.js';
+import { PolicyEngine } from '../policy/index.js';
+import { TaskMonitor } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
 import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } from '../store/index.js';
-import type { AuditSpool } from '../audit/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
-import { Notifier, PolicyDistribution, TaskLifecycle, ToolRegistry } from './services/index.js';
+import { AdminAuth, ApprovalDesk, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
+import type { ApprovalService } from '../approvals/index.js';
 export type { GrantedTask } from './services/index.js';
 import { deliverWebhook, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey } from './adapters/index.js';
 
@@ -26,47 +22,47 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
 }
 
-
-/** A read-through cache, least recently used dropped first, for records changed only by the notified paths (end, another replica). */
-class Lookup<K, V> {
-  private readonly lru: Lru<K, V>;
-  constructor(
-    private readonly load: (key: K) => Promise<V | undefined>,
-    capacity: number,
-  ) {
-    this.lru = new Lru(capacity);
-  }
-  get size(): number {
-    return this.lru.size;
-  }
-  async get(key: K): Promise<V | undefined> {
-    const hit = this.lru.get(key);
-    if (hit !== undefined) return hit;
-    const value = await this.load(key);
-    if (value !== undefined) this.lru.set(key, value);
-    return value;
-  }
-  forget(key: K): void {
-    this.lru.delete(key);
-  }
-  /** Replaces a cached value (never inserts one that is not cached). */
-  update(key: K, change: (value: V) => V): void {
-    const current = this.lru.peek(key);
-    if (current !== undefined) this.lru.set(key, change(current));
-  }
-  prune(drop: (value: V) => boolean): number {
-    return this.lru.prune(drop);
-  }
+/** What `start` opens before the services are wired over it. */
+interface Opened {
+  config: Config;
+  store: Store;
+  keys: KeyRing;
+  identity: IdentityService;
+  credentials: CredentialService;
+  policy: PolicyEngine;
+  audit: AuditLog;
+  tools: MutableToolCatalog;
+  secrets: SecretVault;
+  health: StoreHealth;
+  admin: AdminAuth;
+  apiActions: ApiActions;
+  clock: Clock;
+  random: Random;
+  log: (line: string) => void;
 }
 
-const ADMIN_TOKEN_KEY = 'admin_token_sha256';
-const TASK_SWEEP_MS = 30_000;
-
 /**
- * The composition root: builds every context over one store and exposes the
- * operations the API, CLI and gateway use.
+ * The composition root: opens the store, keys and policies, and wires the
+ * application services and the enforcement points over them. The operations
+ * themselves live in the services (src/server/services) and the kernel
+ * (src/decision); this class only holds them together and closes them in order.
  */
 export class ControlPlane {
+  readonly config: Config;
+  readonly store: Store;
+  readonly keys: KeyRing;
+  readonly identity: IdentityService;
+  readonly credentials: CredentialService;
+  readonly policy: PolicyEngine;
+  readonly audit: AuditLog;
+  readonly tools: MutableToolCatalog;
+  readonly secrets: SecretVault;
+  /** Whether the store can be used now; every store call on the decision path goes through it. */
+  readonly health: StoreHealth;
+  readonly admin: AdminAuth;
+  readonly clock: Clock;
+  /** Tells this replica's own change notifications apart from the others'. */
+  readonly replicaId: string;
   readonly decisionPorts: DecisionPorts;
   /** Authenticate, decide, account: what every enforcement point runs. */
   readonly kernel: Kernel;
@@ -74,81 +70,77 @@ export class ControlPlane {
   readonly mcp: McpGateway;
   /** The HTTP API gateway at `/proxy/<upstream>/…`. */
   readonly http: HttpProxy;
+  readonly approvalDesk: ApprovalDesk;
   readonly approvals: ApprovalService;
   readonly monitor: TaskMonitor;
-  /** Tells this replica's own change notifications apart from the others'. */
-  readonly replicaId: string;
-  /** Wakes calls held open for an approval as soon as it is decided on this replica. */
-  readonly approvalEvents = new EventEmitter();
-  private readonly taskCache: Lookup<TaskId, Task>;
-  private readonly agents: Lookup<AgentId, Agent>;
   /** Which policy set this replica serves, and pushing a new one. */
   readonly policies: PolicyDistribution;
   /** Tools registered through the API. */
   readonly toolRegistry: ToolRegistry;
   /** Tasks from grant to end, and revocation. */
   readonly tasks: TaskLifecycle;
-  private readonly sweeper: NodeJS.Timeout;
-  private readonly taskSweeper: NodeJS.Timeout;
-  private readonly catchUp: NodeJS.Timeout;
-  /** When this replica last read the store successfully; decisions fail closed when it is too long ago. */
-  private lastStoreSyncMs: number;
-  /** Webhook posts in the background. */
+  /** Per-task state this replica holds in memory. */
+  readonly memory: TaskMemory;
+  /** Other replicas' changes, and the freshness decisions depend on. */
+  readonly sync: ReplicaSync;
+  /** Recent decisions and chain verification. */
+  readonly trail: Trail;
+  /** The URL the API listens on, once known (links in webhook payloads). */
+  publicUrl: string | undefined;
   private readonly notifier: Notifier;
 
-  private constructor(
-    readonly config: Config,
-    readonly store: Store,
-    readonly keys: KeyRing,
-    readonly identity: IdentityService,
-    readonly credentials: CredentialService,
-    readonly policy: PolicyEngine,
-    readonly audit: AuditLog,
-    readonly tools: MutableToolCatalog,
-    readonly secrets: SecretVault,
-    /** Whether the store can be used now; every store call on the decision path goes through it. */
-    readonly health: StoreHealth,
-    private readonly adminTokenHash: string,
-    readonly clock: Clock,
-    readonly random: Random,
-    apiActions: ApiActions,
-    opts: ControlPlaneOptions,
-  ) {
-    this.taskCache = new Lookup((id) => store.tasks.get(id), config.cache.tasks);
-    this.agents = new Lookup((id) => store.agents.get(id), config.cache.agents);
+  private constructor(o: Opened) {
+    const { config, store, policy, audit, tools, secrets, health, clock, random } = o;
+    this.config = config;
+    this.store = store;
+    this.keys = o.keys;
+    this.identity = o.identity;
+    this.credentials = o.credentials;
+    this.policy = policy;
+    this.audit = audit;
+    this.tools = tools;
+    this.secrets = secrets;
+    this.health = health;
+    this.admin = o.admin;
+    this.clock = clock;
     this.replicaId = random.token(9);
+    const baseUrl = () => this.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
+
+    this.notifier = new Notifier({ secrets, deliver: deliverWebhook, clock });
     this.policies = new PolicyDistribution({ source: config.policy.source, engine: policy, sets: store.policies, changes: store.changes, audit, clock });
     this.toolRegistry = new ToolRegistry({ catalog: tools, tools: store.tools, changes: store.changes, audit, clock });
-    this.notifier = new Notifier({ secrets, deliver: deliverWebhook, clock });
-    this.approvalEvents.setMaxListeners(0);
-    this.approvals = new ApprovalService({
-      approvals: store.approvals,
-      approvers: store.approvers,
-      audit,
+    this.trail = new Trail({ log: audit, records: store.audit });
+    this.approvalDesk = new ApprovalDesk({
+      approvals: {
+        approvals: store.approvals,
+        approvers: store.approvers,
+        audit,
+        clock,
+        random,
+        defaults: { approvers: config.approvals.approvers, expirySeconds: config.approvals.expirySeconds, separationOfDuties: config.approvals.separationOfDuties },
+      },
+      webhook: config.approvals.webhook,
+      notifier: this.notifier,
+      baseUrl,
+      maxWaitSeconds: config.approvals.maxWaitSeconds,
       clock,
-      random,
-      defaults: { approvers: config.approvals.approvers, expirySeconds: config.approvals.expirySeconds, separationOfDuties: config.approvals.separationOfDuties },
-      onRequested: config.approvals.webhook ? (a) => this.notify(a) : undefined,
-      onDecided: (a) => this.approvalEvents.emit(a.id, a),
     });
-    // Expired requests are marked (and audited) even when nobody looks at them.
-    this.sweeper = setInterval(() => void this.approvals.sweep().catch(() => undefined), 5000);
-    this.sweeper.unref();
-    // Expired tasks, and tasks ended on another replica, leave memory. A pass over 100,000 tasks takes milliseconds: not every few seconds.
-    this.taskSweeper = setInterval(() => this.sweepTasks(), TASK_SWEEP_MS);
-    this.taskSweeper.unref();
+    this.approvals = this.approvalDesk.service;
+    const drift = new DriftResponder({ end: (id, status, reason) => this.tasks.end(id, status, reason), audit, webhook: config.monitor.webhook, notifier: this.notifier, baseUrl });
     this.monitor = new TaskMonitor({
       repo: store.behaviour,
       settings: config.monitor,
       audit,
       clock,
-      respond: (task, signal, response, score) => this.respondToDrift(task, signal, response, score),
+      respond: (task, signal, response, score) => drift.respond(task, signal, response, score),
       publish: (taskId) => store.changes.publish({ kind: 'task', taskId, origin: this.replicaId }),
       capacity: config.cache.monitor,
     });
+    const rate = new RateWindow(config.cache.tasks);
+    this.memory = new TaskMemory({ tasks: store.tasks, agents: store.agents, capacity: config.cache, monitor: this.monitor, credentials: o.credentials, rate, clock });
     this.tasks = new TaskLifecycle({
-      identity,
-      credentials,
+      identity: o.identity,
+      credentials: o.credentials,
       approvals: this.approvals,
       tasks: store.tasks,
       changes: store.changes,
@@ -157,64 +149,43 @@ export class ControlPlane {
       audit,
       clock,
       random,
-      forget: (id) => this.forgetTask(id),
+      forget: (id) => this.memory.forget(id),
     });
-    const guard = <T>(call: Promise<T>) => health.guard(call);
-    this.decisionPorts = {
-      approvals: {
-        consume: (...a) => guard(this.approvals.consume(...a)),
-        latestFor: (...a) => guard(this.approvals.latestFor(...a)),
-        request: (...a) => guard(this.approvals.request(...a)),
-      },
-      monitor: {
-        state: (task) => guard(this.monitor.state(task)),
-        observe: (task, d) => guard(this.monitor.observe(task, d)),
-        observeResult: (task, labels, bytes) => guard(this.monitor.observeResult(task, labels, bytes)),
-        score: (b) => this.monitor.score(b),
-      },
-      verifyCredential: (t) => credentials.verify(t),
-      revocations: credentials.revocationSet,
-      getTask: (id) => guard(this.taskCache.get(id)),
-      getAgent: (id) => guard(this.agents.get(id)),
-      incrementCalls: (id, max) => guard(store.tasks.incrementCalls(id, max)),
-      reloadTask: async (id) => {
-        this.taskCache.forget(id);
-        return guard(this.taskCache.get(id));
-      },
-      // A new object, not a changed one: a decision in flight keeps the task it started with.
-      recordCallCount: (id, count) => this.taskCache.update(id, (t) => (count > t.callCount ? { ...t, callCount: count } : t)),
+    this.sync = new ReplicaSync({
+      changes: store.changes,
+      credentials: o.credentials,
+      policies: this.policies,
+      toolRegistry: this.toolRegistry,
+      memory: this.memory,
+      health,
+      audit,
+      replicaId: this.replicaId,
+      catchUpMs: config.store.catchUpMs,
+      failClosedAfterMs: config.store.failClosedAfterMs,
+    });
+    this.decisionPorts = decisionPortsOver({
+      approvals: this.approvals,
+      monitor: this.monitor,
+      credentials: o.credentials,
+      memory: this.memory,
+      tasks: store.tasks,
       tools,
       ceiling: policy,
-      buildCedarRequest,
-      rate: new RateWindow(config.cache.tasks),
+      rate,
+      health,
+      storeAvailable: () => this.sync.storeAvailable(),
       audit,
       clock,
       random,
       environment: config.environment,
-      // Real elapsed time, not the domain clock: a skewed clock (tests, the demo) must not fake an outage.
-      storeAvailable: () => health.available && !audit.spooling && performance.now() - this.lastStoreSyncMs <= config.store.failClosedAfterMs,
-    };
-    this.lastStoreSyncMs = performance.now();
-    // Other replicas' revocations apply at once; the periodic re-read covers a missed or dropped notification.
-    store.changes.subscribe((change) => {
-      if (change.kind === 'revocation') credentials.revocationSet.add(change.revocation as Revocation);
-      else if (change.kind === 'gap') void this.syncWithStore();
-      else if (change.kind === 'tool') void this.toolRegistry.load().catch(() => undefined);
-      else if (change.kind === 'policy') void this.policies.sync().catch(() => undefined);
-      else if (change.origin !== this.replicaId) {
-        this.taskCache.forget(change.taskId as TaskId);
-        this.monitor.forget(change.taskId as TaskId);
-      }
     });
-    this.catchUp = setInterval(() => void this.syncWithStore(), config.store.catchUpMs);
-    this.catchUp.unref();
-    this.upstreams = new UpstreamPool(config.upstreams, { clock, secrets, log: opts.log, onToolsChanged: () => this.mcp.notifyToolsChanged() });
     this.kernel = kernelOver(this.decisionPorts);
+
+    this.upstreams = new UpstreamPool(config.upstreams, { clock, secrets, log: o.log, onToolsChanged: () => this.mcp.notifyToolsChanged() });
     this.mcp = new McpGateway(
       {
         kernel: this.kernel,
-        visibleTools: (task) => this.visibleTools(task),
-        waitForApproval: (id, ms) => this.waitForApproval(id, ms),
+        waitForApproval: (id, ms) => this.approvalDesk.waitFor(id, ms),
         approvalUrl: (id) => `${this.publicUrl ?? ''}/v1/approvals/${id}`,
         tools,
         audit,
@@ -223,30 +194,7 @@ export class ControlPlane {
       this.upstreams,
       (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,
     );
-    this.http = new HttpProxy(
-      {
-        kernel: this.kernel,
-        tools,
-        audit,
-        clock,
-        random,
-        secrets,
-      },
-      config.apis,
-      apiActions,
-    );
-  }
-
-  /** The task's declared tools that are in the catalog and that the ceiling does not refuse outright for its agent. */
-  async visibleTools(task: Task): Promise<string[]> {
-    const agent = await this.agents.get(task.agentId);
-    if (!agent) return [];
-    return task.mandate.tools
-      .map((t) => t.name)
-      .filter((name) => {
-        const tool = this.tools.get(name);
-        return tool !== undefined && !this.policy.checkGrant(agent, tool).refused;
-      });
+    this.http = new HttpProxy({ kernel: this.kernel, tools, audit, clock, random, secrets }, config.apis, o.apiActions);
   }
 
   /** Opens the store, keys, policies and revocations. Throws ConfigError on invalid policies. */
@@ -266,7 +214,7 @@ export class ControlPlane {
         probeMs: config.store.probeMs,
         ping: () => store.ping(),
         // Back only once the spool is in the store (the chain stays in order) and revocations are re-read.
-        recover: async () => audit !== undefined && (await audit.replay()) && (plane === undefined || (await plane.syncWithStore())),
+        recover: async () => audit !== undefined && (await audit.replay()) && (plane === undefined || (await plane.sync.sync())),
         onDown: () => audit?.storeDown(),
         log,
       });
@@ -303,10 +251,10 @@ export class ControlPlane {
         cacheSize: config.cache.tasks,
       });
       await credentials.loadRevocations();
-      const adminTokenHash = await ensureAdminToken(store, config, random, log);
-      const catalog = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
+      const admin = await AdminAuth.open(store.settings, config.server.adminToken, random, log);
+      const tools = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
       const secrets = new SecretVault(store.secrets, vaultKey(config.secrets), audit, clock);
-      plane = new ControlPlane(config, store, keys, identity, credentials, policy, audit, catalog, secrets, health, adminTokenHash, clock, random, apiActions, opts);
+      plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, tools, secrets, health, admin, apiActions, clock, random, log });
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
@@ -322,141 +270,32 @@ export class ControlPlane {
       await audit.record({ type: 'policy.loaded', data: { version: policy.version, hash: policy.hash } });
       return plane;
     } catch (err) {
+      plane?.closeTimers();
       await store.close();
       throw err;
     }
   }
 
-  isAdmin(token: string | undefined): boolean {
-    if (!token) return false;
-    const a = Buffer.from(sha256Hex(token), 'hex');
-    const b = Buffer.from(this.adminTokenHash, 'hex');
-    return a.length === b.length && timingSafeEqual(a, b);
-  }
-
+  /** One decision for a raw credential (`POST /v1/decide`, the SDK, tests). */
   decide(req: DecisionRequest): Promise<Decision> {
-    return decide(req, this.decisionPorts);
-  }
-
-  /** An ended task's state leaves memory at once (its verified credential goes with the next sweep: it is revoked). */
-  private forgetTask(id: TaskId): void {
-    this.taskCache.forget(id);
-    this.monitor.forget(id);
-    this.decisionPorts.rate.forget(id);
-  }
-
-  /**
-   * Drops what this replica holds of tasks that expired or ended (cached records,
-   * monitor state, verified credentials). One pass over each cache, run every 30
-   * seconds; a task's rate window goes once it has been idle for a minute.
-   */
-  sweepTasks(): void {
-    const now = this.clock.nowMs();
-    this.taskCache.prune((t) => t.status !== 'active' || t.expiresAtMs <= now);
-    this.monitor.sweep(now);
-    this.credentials.sweep(now);
-  }
-
-  /** Per-task entries this replica holds in memory, by structure (for the memory benchmarks and tests). */
-  memoryCounts(): { tasks: number; monitor: number; credentials: number; rateWindows: number } {
-    return { tasks: this.taskCache.size, monitor: this.monitor.size, credentials: this.credentials.cachedCount, rateWindows: this.decisionPorts.rate.size };
+    return this.kernel.decideRequest(req);
   }
 
   /** Whether this replica can use its store now (readiness; decisions are refused while it cannot). */
   storeAvailable(): boolean {
-    return this.decisionPorts.storeAvailable();
+    return this.sync.storeAvailable();
   }
 
-  listAgents(): Promise<Agent[]> {
-    return this.store.agents.list();
-  }
-
-  /** Decisions from the trail, newest first. */
-  recentDecisions(taskId: TaskId | undefined, limit: number | undefined): Promise<AuditEvent[]> {
-    return this.store.audit.list({ type: 'decision', taskId, limit, order: 'desc' });
-  }
-
-  /** Recomputes every segment's chain, once what is recorded so far is stored. */
-  async verifyTrail(): Promise<ChainReport> {
-    await this.audit.flush();
-    return verifyChain(this.store.audit);
-  }
-
-  /** `revoke` ends the task and its children at once; `alert` is an audit event for the operators' tooling. */
-  private async respondToDrift(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void> {
-    if (response === 'revoke') await this.tasks.end(task.id, 'revoked', `drift: ${signal}`);
-    else if (response === 'alert') {
-      await this.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, score } });
-      const hook = this.config.monitor.webhook;
-      if (hook) {
-        const payload = { type: 'monitor.alert', task: task.id, agent: task.agentName, principal: task.principal, purpose: task.mandate.purpose, signal, score, links: { task: `${this.publicUrl ?? ''}/v1/tasks/${task.id}` } };
-        this.notifier.inBackground(this.notifier.post(hook, payload, 'monitor:webhook').then(() => undefined));
-      }
-    }
-  }
-
-  /** What the monitor knows of a task: score, signals, suspension, labels read, tools called. */
-  async driftOf(task: Task): Promise<Record<string, unknown>> {
-    const b = await this.monitor.state(task);
-    return { score: this.monitor.score(b), signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, labels: b.labels, toolsCalled: b.toolsCalled };
-  }
-
-
-  /** Re-reads the revocations (and the policy version); a failure leaves the freshness clock running towards fail-closed. */
-  async syncWithStore(): Promise<boolean> {
-    try {
-      await this.credentials.loadRevocations();
-      await this.policies.sync();
-      this.lastStoreSyncMs = performance.now();
-      return true;
-    } catch {
-      // unreachable store: decisions start denying once failClosedAfterMs has passed
-      return false;
-    }
-  }
-
-  /** Posts a new approval request to the webhook; retries in the background, never delays the decision. */
-  private notify(a: Approval): void {
-    const hook = this.config.approvals.webhook!;
-    this.notifier.inBackground(
-      this.notifier.post(hook, approvalPayload(a, this.publicUrl ?? `http://${this.config.server.host}:${this.config.server.port}`), 'approvals:webhook')
-        .then((outcome) => this.approvals.recordNotify(a, outcome.delivered, outcome.attempts, outcome.error))
-        .catch(() => this.approvals.recordNotify(a, false, 0, 'the webhook secret could not be resolved')),
-    );
-  }
-
-  /** The URL the API listens on, once known (links in webhook payloads). */
-  publicUrl: string | undefined;
-
-  /**
-   * Waits up to `maxWaitMs` for a person to decide `approvalId`; resolves with the
-   * approval as it then stands. Polls the store too, so a decision made on another
-   * replica is seen.
-   */
-  async waitForApproval(approvalId: string, maxWaitMs: number): Promise<Approval> {
-    const deadline = this.clock.nowMs() + Math.min(maxWaitMs, this.config.approvals.maxWaitSeconds * 1000);
-    for (;;) {
-      const current = await this.approvals.get(approvalId);
-      const remaining = deadline - this.clock.nowMs();
-      if (current.status !== 'pending' || remaining <= 0) return current;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.approvalEvents.off(approvalId, wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, Math.min(remaining, 1000));
-        this.approvalEvents.on(approvalId, wake);
-      });
-    }
+  private closeTimers(): void {
+    this.health.close();
+    this.policies.close();
+    this.approvalDesk.close();
+    this.memory.close();
+    this.sync.close();
   }
 
   async close(): Promise<void> {
-    this.health.close();
-    this.policies.close();
-    clearInterval(this.sweeper);
-    clearInterval(this.taskSweeper);
-    clearInterval(this.catchUp);
+    this.closeTimers();
     await this.notifier.settle();
     await this.mcp.close();
     await this.upstreams.close();
@@ -483,15 +322,4 @@ function uniqueTools(tools: ToolSpec[]): ToolSpec[] {
     seen.add(t.name);
   }
   return tools;
-}
-
-async function ensureAdminToken(store: Store, config: Config, random: Random, log: (line: string) => void): Promise<string> {
-  if (config.server.adminToken) return sha256Hex(config.server.adminToken);
-  const existing = await store.settings.get(ADMIN_TOKEN_KEY);
-  if (existing) return existing;
-  const token = `madm_${random.token(32)}`;
-  const stored = await store.settings.setIfAbsent(ADMIN_TOKEN_KEY, sha256Hex(token));
-  // Printed once: only its hash is kept, so it cannot be shown again.
-  if (stored === sha256Hex(token)) log(`admin token (shown once, keep it): ${token}`);
-  return stored;
 }

@@ -29,20 +29,20 @@ describe('per-task state in memory: dropped when the task ends or expires', () =
   it('ending a task drops its record, monitor state and rate window at once, and its verified credential on the sweep', async () => {
     const { taskId, credential } = await grantTask(server.url, 'report-bot', MANDATE);
     await decideTwice(credential);
-    assert.deepEqual(server.plane.memoryCounts(), { tasks: 1, monitor: 1, credentials: 1, rateWindows: 1 });
+    assert.deepEqual(server.plane.memory.counts(), { tasks: 1, monitor: 1, credentials: 1, rateWindows: 1 });
     await server.plane.tasks.end(taskId, 'completed', 'done');
     const denied = await server.plane.decide({ credential, tool: 'files.read', args: { path: '/srv/reports/a' } });
     assert.equal(denied.reason.code, 'credential.revoked');
-    server.plane.sweepTasks();
-    assert.deepEqual(server.plane.memoryCounts(), { tasks: 0, monitor: 0, credentials: 0, rateWindows: 0 });
+    server.plane.memory.sweep();
+    assert.deepEqual(server.plane.memory.counts(), { tasks: 0, monitor: 0, credentials: 0, rateWindows: 0 });
   });
 
   it('an expired task leaves memory on the next sweep; without a per-minute limit no rate window is kept', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', { ...MANDATE, limits: {} });
     await decideTwice(credential);
-    assert.deepEqual(server.plane.memoryCounts(), { tasks: 1, monitor: 1, credentials: 1, rateWindows: 0 });
+    assert.deepEqual(server.plane.memory.counts(), { tasks: 1, monitor: 1, credentials: 1, rateWindows: 0 });
     clock.advance(301_000);
-    server.plane.sweepTasks();
-    assert.deepEqual(server.plane.memoryCounts(), { tasks: 0, monitor: 0, credentials: 0, rateWindows: 0 });
+    server.plane.memory.sweep();
+    assert.deepEqual(server.plane.memory.counts(), { tasks: 0, monitor: 0, credentials: 0, rateWindows: 0 });
   });
 });

@@ -27,8 +27,6 @@ export interface McpGatewayPorts {
   waitForApproval(approvalId: string, maxWaitMs: number): Promise<{ status: string }>;
   /** Where an agent polls an approval with its task credential. */
   approvalUrl(approvalId: string): string;
-  /** Declared tools of the task that the ceiling does not refuse outright. */
-  visibleTools(task: Task): Promise<string[]>;
   tools: ToolCatalog;
   audit: AuditSink;
   clock: Clock;
@@ -171,7 +169,7 @@ export class McpGateway {
       case 'ping':
         return {};
       case 'tools/list':
-        return { tools: await this.listTools(ctx.task) };
+        return { tools: await this.listTools(ctx) };
       case 'tools/call': {
         const args = params.arguments ?? {};
         if (typeof params.name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
@@ -269,9 +267,9 @@ export class McpGateway {
   }
 
   /** Only what the task's mandate and the ceiling could allow: an agent does not see what it cannot use. */
-  private async listTools(task: Task): Promise<Tool[]> {
+  private async listTools(ctx: TaskContext): Promise<Tool[]> {
     const out: Tool[] = [];
-    for (const name of await this.ports.visibleTools(task)) {
+    for (const name of this.ports.kernel.visibleTools(ctx)) {
       const parts = splitToolName(name);
       if (!parts || !this.pool.has(parts.upstream)) continue;
       let upstreamTools: Map<string, Tool>;
@@ -317,7 +315,7 @@ export class McpGateway {
 
   /** Upstreams whose resources (or prompts) action the task may use. */
   private async upstreamsWith(ctx: TaskContext, action: (upstream: string) => string): Promise<string[]> {
-    const visible = new Set(await this.ports.visibleTools(ctx.task));
+    const visible = new Set(this.ports.kernel.visibleTools(ctx));
     return [...visible].flatMap((name) => {
       const parts = splitToolName(name);
       return parts && this.pool.has(parts.upstream) && action(parts.upstream) === name ? [parts.upstream] : [];

@@ -1,4 +1,11 @@
 export { PolicyDistribution } from './policy-distribution.js';
 export { ToolRegistry } from './tool-registry.js';
 export { TaskLifecycle, type GrantedTask } from './task-lifecycle.js';
-export { Notifier } from './notifier.js';
+export { Notifier, type Webhook } from './notifier.js';
+export { TaskMemory } from './task-memory.js';
+export { ReplicaSync } from './replica-sync.js';
+export { ApprovalDesk } from './approval-desk.js';
+export { DriftResponder } from './drift-responder.js';
+export { AdminAuth } from './admin-auth.js';
+export { Trail } from './trail.js';
+export { decisionPortsOver } from './decision-ports.js';

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/index.js';
 import type { SecretVault, ValueOrSecret } from '../../secrets/index.js';
 
 /** A configured webhook (`approvals.webhook`, `monitor.webhook`). */
-interface Webhook {
+export interface Webhook {
   url: string;
   secret: ValueOrSecret;
   attempts: number;

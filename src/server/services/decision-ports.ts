@@ -1,0 +1,66 @@
+import type { ApprovalService } from '../../approvals/index.js';
+import type { AuditSink } from '../../audit/index.js';
+import type { Clock, Random, ToolCatalog } from '../../core/index.js';
+import type { CredentialService } from '../../credentials/index.js';
+import type { DecisionPorts, RateWindow } from '../../decision/index.js';
+import type { TaskRepo } from '../../mandate/index.js';
+import type { TaskMonitor } from '../../monitor/index.js';
+import { buildCedarRequest, type PolicyEngine } from '../../policy/index.js';
+import type { StoreHealth } from '../../store/index.js';
+import type { TaskMemory } from './task-memory.js';
+
+export interface DecisionPortsDeps {
+  approvals: ApprovalService;
+  monitor: TaskMonitor;
+  credentials: CredentialService;
+  memory: TaskMemory;
+  tasks: Pick<TaskRepo, 'incrementCalls'>;
+  tools: ToolCatalog;
+  ceiling: PolicyEngine;
+  rate: RateWindow;
+  health: StoreHealth;
+  storeAvailable: () => boolean;
+  audit: AuditSink;
+  clock: Clock;
+  random: Random;
+  environment: string;
+}
+
+/** What the kernel runs on: every store call on the decision path goes through the store's health guard. */
+export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
+  const guard = <T>(call: Promise<T>) => d.health.guard(call);
+  const { approvals, monitor, memory } = d;
+  return {
+    approvals: {
+      consume: (...a) => guard(approvals.consume(...a)),
+      latestFor: (...a) => guard(approvals.latestFor(...a)),
+      request: (...a) => guard(approvals.request(...a)),
+    },
+    monitor: {
+      state: (task) => guard(monitor.state(task)),
+      observe: (task, o) => guard(monitor.observe(task, o)),
+      observeResult: (task, labels, bytes) => guard(monitor.observeResult(task, labels, bytes)),
+      score: (b) => monitor.score(b),
+    },
+    verifyCredential: (t) => d.credentials.verify(t),
+    revocations: d.credentials.revocationSet,
+    getTask: (id) => guard(memory.tasks.get(id)),
+    getAgent: (id) => guard(memory.agents.get(id)),
+    incrementCalls: (id, max) => guard(d.tasks.incrementCalls(id, max)),
+    reloadTask: async (id) => {
+      memory.tasks.forget(id);
+      return guard(memory.tasks.get(id));
+    },
+    // A new object, not a changed one: a decision in flight keeps the task it started with.
+    recordCallCount: (id, count) => memory.tasks.update(id, (t) => (count > t.callCount ? { ...t, callCount: count } : t)),
+    tools: d.tools,
+    ceiling: d.ceiling,
+    buildCedarRequest,
+    rate: d.rate,
+    audit: d.audit,
+    clock: d.clock,
+    random: d.random,
+    environment: d.environment,
+    storeAvailable: d.storeAvailable,
+  };
+}
