@@ -58,7 +58,7 @@ async function benchInProcess(server: RunningServer, credential: string, metrics
   const unmonitoredUs: number[] = [];
   // The same pipeline with a monitor that does nothing: on minus off is what the monitor costs.
   const monitor = plane.decisionPorts.monitor;
-  const quiet = { state: async () => freshBehaviour(), observe: async () => freshBehaviour(), observeResult: async () => undefined, score: () => 0 };
+  const quiet = { state: async () => freshBehaviour(), observe: async () => freshBehaviour(), observeResult: async () => undefined, observeValues: async () => undefined, score: () => 0 };
   // Alternating blocks: both see the same machine state, without thrashing each other's caches call by call.
   const BLOCK = 250;
   for (let done = 0; done < INPROC_CALLS; done += BLOCK) {

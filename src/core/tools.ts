@@ -36,6 +36,12 @@ export const ToolSpecSchema = z
      */
     labelRules: z.array(LabelRuleSchema).max(64).optional(),
     description: z.string().max(1000).default(''),
+    /**
+     * The arguments that name where the call goes — recipients, an IBAN, a URL,
+     * participants (dotted paths for nested fields). Each value's provenance
+     * (declared, trusted, untrusted, unseen) reaches policy as `context.call`.
+     */
+    targets: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,128}(?:\.[A-Za-z0-9_-]{1,128}){0,7}$/, 'an argument name, or a dotted path to a nested field')).max(16).optional(),
   })
   .strict();
 

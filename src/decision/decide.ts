@@ -5,6 +5,7 @@ import type { Agent } from '../identity/index.js';
 import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
 import { freshBehaviour, type Behaviour, type ObservedDecision } from '../monitor/index.js';
+import { extractKeys, keyOfTarget, type SourceTrust } from '../provenance/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
 import { blankDecision, denialOf, evaluate, layerOf, observed, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 import type { Decision, DecisionRequest } from './model.js';
@@ -40,6 +41,8 @@ export interface DecisionPorts {
     observe(task: Task, d: ObservedDecision): Promise<Behaviour>;
     /** A result came back with these labels and this size. */
     observeResult(task: Task, labels: readonly string[], bytes: number): Promise<void>;
+    /** Values found in a result, as normalised keys, and whether the content was trusted. */
+    observeValues(task: Task, keys: Iterable<string>, trust: SourceTrust): Promise<void>;
     score(b: Behaviour): number;
   };
   /**
@@ -331,6 +334,10 @@ export interface ResultReport {
   bytes: number;
   /** Labels the enforcement point saw on the result, beyond those the catalog gives the tool. */
   labels?: readonly string[];
+  /** The result as the agent receives it; only the values it names are kept, as salted hashes (src/provenance). */
+  content?: unknown;
+  /** Values an enforcement point extracted from the result itself (e-mail addresses, IBANs, URLs...). */
+  values?: readonly string[];
   durationMs?: number;
   /** Transport detail kept in the trail (HTTP method and status). */
   detail?: Record<string, unknown>;
@@ -361,5 +368,14 @@ export async function account(task: Task, report: ResultReport, ports: Pick<Deci
     })
     .then(() => undefined, () => undefined);
   if (report.observe) await ports.monitor.observeResult(task, labels, report.bytes);
+  if (report.status === 'ok' && report.code === null && (report.content !== undefined || report.values?.length)) {
+    // Where later targets come from: the values this result names, trusted unless the result is labelled untrusted.
+    const keys = extractKeys(report.content ?? null);
+    for (const v of report.values ?? []) {
+      const key = keyOfTarget(v);
+      if (key !== null) keys.add(key);
+    }
+    await ports.monitor.observeValues(task, keys, labels.includes('untrusted') ? 'untrusted' : 'trusted');
+  }
   if (report.reportedBy === 'pep') await recorded;
 }

@@ -2,10 +2,18 @@ import { argsHashOf, type Approval } from '../approvals/index.js';
 import { CodedError, type AgentId, type DecisionId, type ErrorCode, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
-import { checkCallAgainstMandate, type Task } from '../mandate/index.js';
-import type { Behaviour, ObservedDecision } from '../monitor/index.js';
+import { checkCallAgainstMandate, type ArgConstraint, type Task } from '../mandate/index.js';
+import { seenSalt, type Behaviour, type ObservedDecision } from '../monitor/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
+import { targetCounts, targetsOf } from '../provenance/index.js';
 import type { Decision, Layer } from './model.js';
+
+/** A constraint that names the values an argument may take (not only a bound): a value it admits is the principal's own. */
+function pinsValue(c: ArgConstraint | undefined): boolean {
+  if (c === undefined) return false;
+  const r = c as Record<string, unknown>;
+  return r.equals !== undefined || r.oneOf !== undefined || r.prefix !== undefined || r.pattern !== undefined || r.each !== undefined || r.subsetOf !== undefined;
+}
 
 /** Who is calling: what `authenticate` established once for the request. */
 export interface TaskContext {
@@ -96,9 +104,10 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
   // A suspended task is refused before anything else is looked at.
   if (behaviour.suspendedBy) throw new CodedError(`monitor.drift.${behaviour.suspendedBy}`, `the task is suspended (${behaviour.suspendedBy}) until a person resumes it`);
 
-  checkCallAgainstMandate(task.mandate, name, args);
+  const grant = checkCallAgainstMandate(task.mandate, name, args);
   const tool = env.tools.get(name);
   if (!tool) throw new CodedError('mandate.tool_unknown', `tool \`${name}\` is not in the tool catalog`);
+  const targets = tool.targets?.length ? targetsOf(tool.targets, args, (arg) => pinsValue(grant.args[arg]), behaviour.seen, seenSalt(task)) : [];
   const limits = task.mandate.limits;
   if (limits.maxCallsPerMinute !== undefined && snap.callsLastMinute >= limits.maxCallsPerMinute) {
     throw new CodedError('mandate.limit_exceeded', `the mandate allows ${limits.maxCallsPerMinute} calls per minute`);
@@ -124,11 +133,12 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
         onBehalfOf: task.principal ?? undefined,
         egress: task.mandate.egress,
       },
+      call: targetCounts(targets),
       environment: env.environment,
     }),
   );
   seenVersion(evaluation.version);
-  const base = baseOf(ctx, call, env, evaluation.version);
+  const base = { ...baseOf(ctx, call, env, evaluation.version), targets };
   const decided = (decision: Decision, effects: Effect[] = []): Evaluation => ({ kind: 'decided', decision, effects: [...effects, ...observed(ctx, env.tools, decision)] });
   const permit = (reason: Decision['reason'], approvalId: string | null, before: Effect[] = []): Evaluation =>
     decided({ ...base, outcome: 'allow', layer: 'policy', reason, policies: evaluation.policyIds, obligations: { redact: evaluation.redact }, approvalId }, [...before, { kind: 'count_call', maxCalls: limits.maxCalls ?? null, perMinute: limits.maxCallsPerMinute !== undefined }]);
@@ -211,6 +221,7 @@ export function blankDecision(f: { id: DecisionId; taskId: TaskId | null; agentI
     agentId: f.agentId,
     tool: typeof f.tool === 'string' ? f.tool : '',
     callCount: null,
+    targets: [],
     atMs: f.atMs,
   };
 }

@@ -1,4 +1,5 @@
 import type { AgentId, DecisionId, ErrorCode, TaskId } from '../core/index.js';
+import type { TargetProvenance } from '../provenance/index.js';
 
 export type Outcome = 'allow' | 'deny' | 'step_up';
 
@@ -36,6 +37,8 @@ export interface Decision {
   tool: string;
   /** The task's call count after this call, when it was allowed. */
   callCount: number | null;
+  /** Where each value of the tool's target arguments came from, when the mandate and catalog were reached. */
+  targets: TargetProvenance[];
   atMs: number;
 }
 

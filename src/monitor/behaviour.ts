@@ -1,3 +1,5 @@
+import type { SourceTrust } from '../provenance/index.js';
+
 /**
  * What a task did, compared with what it declared: the pure half of the monitor.
  * Counters are per replica (approximate signals); labels, the tools called and a
@@ -41,10 +43,12 @@ export interface Behaviour {
   suspendedBy: Signal | null;
   /** The signal whose response puts high-risk calls behind an approval, if any. */
   stepUpBy: Signal | null;
+  /** Values the task has seen in results, as salted hashes, and whether the content was trusted (src/provenance). */
+  seen: Map<string, SourceTrust>;
 }
 
 export function freshBehaviour(): Behaviour {
-  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null };
+  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null, seen: new Map() };
 }
 
 export interface ObservedDecision {

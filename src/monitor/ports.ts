@@ -1,4 +1,5 @@
 import type { TaskId } from '../core/index.js';
+import type { SourceTrust } from '../provenance/index.js';
 import type { Signal } from './behaviour.js';
 
 /** What every replica must see of a task's behaviour. */
@@ -9,9 +10,13 @@ export interface StoredBehaviour {
   suspendedBy: Signal | null;
   stepUpBy: Signal | null;
   score: number;
+  /** Salted hashes of the values the task has seen, with where it saw them (see src/provenance). */
+  seen?: [string, SourceTrust][];
 }
 
 export interface BehaviourRepo {
   get(taskId: TaskId): Promise<StoredBehaviour | undefined>;
   save(taskId: TaskId, b: StoredBehaviour, atMs: number): Promise<void>;
+  /** Adds seen values; never removes one (two replicas adding at once both keep theirs). */
+  addSeen(taskId: TaskId, entries: readonly [string, SourceTrust][]): Promise<void>;
 }

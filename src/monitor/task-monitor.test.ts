@@ -30,7 +30,7 @@ function monitor(capacity?: number) {
   const clock = manualClock();
   const stored = new Map<TaskId, StoredBehaviour>();
   const m = new TaskMonitor({
-    repo: { get: async (id) => stored.get(id), save: async (id, b) => void stored.set(id, b) },
+    repo: { get: async (id) => stored.get(id), save: async (id, b) => void stored.set(id, b), addSeen: async () => undefined },
     settings: { denialsPerMinute: 1000, responses: DEFAULT_RESPONSES },
     audit: { record: async () => undefined } as never,
     clock,

@@ -3,6 +3,22 @@ import { Lru, type Clock, type TaskId } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { driftScore, freshBehaviour, observeDecision, observeResult, type Behaviour, type DriftResponse, type MonitorSettings, type ObservedDecision, type Signal } from './behaviour.js';
 import type { BehaviourRepo } from './ports.js';
+import { recordSeen, type SourceTrust } from '../provenance/index.js';
+
+/** Distinct values kept per task: 10,000 hashes is about 400 KB in the store. */
+const DEFAULT_MAX_SEEN = 10_000;
+
+/** A value seen both in trusted and untrusted content is trusted (the store keeps a row for each). */
+function seenMap(rows: readonly [string, SourceTrust][]): Map<string, SourceTrust> {
+  const seen = new Map<string, SourceTrust>();
+  for (const [hash, trust] of rows) if (seen.get(hash) !== 'trusted') seen.set(hash, trust);
+  return seen;
+}
+
+/** The salt of a task's value hashes: its id and credential id, so hashes do not correlate across tasks. */
+export function seenSalt(task: Pick<Task, 'id' | 'credentialId'>): string {
+  return `${task.id}:${task.credentialId}`;
+}
 
 export interface MonitorDeps {
   repo: BehaviourRepo;
@@ -15,6 +31,8 @@ export interface MonitorDeps {
   publish(taskId: TaskId): Promise<void>;
   /** Tasks whose behaviour is kept in memory; the least recently decided is read back from the store when needed. */
   capacity?: number;
+  /** Distinct seen values kept per task. */
+  maxSeenValues?: number;
 }
 
 interface Cached {
@@ -41,7 +59,7 @@ export class TaskMonitor {
   state(task: Task): Promise<Behaviour> {
     const hit = this.cache.get(task.id);
     if (hit) return hit.behaviour;
-    const behaviour = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}) }));
+    const behaviour = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}), seen: seenMap(stored?.seen ?? []) }));
     behaviour.catch(() => {
       if (this.cache.peek(task.id)?.behaviour === behaviour) this.cache.delete(task.id);
     });
@@ -91,6 +109,18 @@ export class TaskMonitor {
   async observeResult(task: Task, labels: readonly string[], bytes: number): Promise<void> {
     const b = await this.state(task);
     if (observeResult(b, labels, bytes)) await this.persist(task, b);
+  }
+
+  /**
+   * Values found in a result: kept (as salted hashes, up to `maxSeenValues` per task)
+   * so later calls can tell where their targets came from.
+   */
+  async observeValues(task: Task, keys: Iterable<string>, trust: SourceTrust): Promise<void> {
+    const b = await this.state(task);
+    const changed = recordSeen(b.seen, seenSalt(task), keys, trust, this.d.maxSeenValues ?? DEFAULT_MAX_SEEN);
+    if (changed.length === 0) return;
+    await this.d.repo.addSeen(task.id, changed);
+    await this.d.publish(task.id).catch(() => undefined);
   }
 
   /** What the monitor knows of a task, as the API shows it: score, signals, suspension, labels read, tools called. */

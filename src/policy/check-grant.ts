@@ -8,6 +8,7 @@ import { CEDAR_SCHEMA } from './schema.js';
 const UNKNOWN_CONTEXT: Record<string, CedarValueJson> = {
   environment: { __extn: { fn: 'unknown', arg: 'environment' } },
   task: { __extn: { fn: 'unknown', arg: 'task' } },
+  call: { __extn: { fn: 'unknown', arg: 'call' } },
 };
 const NO_TAGS: Record<string, string> = {};
 

@@ -7,6 +7,8 @@ export interface CallFacts {
   tool: ToolSpec;
   args: Record<string, unknown>;
   task: TaskFacts;
+  /** How many of the call's target values are of each provenance (src/provenance). */
+  call?: { declared: number; trusted: number; untrusted: number; unseen: number };
   environment: string;
 }
 

@@ -35,6 +35,12 @@ const CaseSchema = z
         tool: z.string().min(1),
         args: z.record(z.string(), z.unknown()).default({}),
         task: TaskOverridesSchema.default({}),
+        /** How many of the call's target values are of each provenance (`context.call`); none by default. */
+        targets: z
+          .object({ declared: z.number().int().nonnegative(), trusted: z.number().int().nonnegative(), untrusted: z.number().int().nonnegative(), unseen: z.number().int().nonnegative() })
+          .partial()
+          .strict()
+          .default({}),
         environment: z.string().min(1).optional(),
       })
       .strict(),
@@ -133,6 +139,7 @@ function runCase(file: string, c: PolicyTestCase, tools: ToolCatalog, engine: Po
       tool,
       args: request.args,
       task: { ...POLICY_TEST_DEFAULTS.task, dataClasses: [], labels: [], toolsCalled: [], egress: [], ...request.task },
+      call: { declared: 0, trusted: 0, untrusted: 0, unseen: 0, ...request.targets },
       environment: request.environment ?? POLICY_TEST_DEFAULTS.environment,
     }),
   );

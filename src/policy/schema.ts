@@ -32,7 +32,16 @@ type TaskContext = {
   onBehalfOf: String,
   egress: Set<String>
 };
-type CallContext = { environment: String, task: TaskContext };
+// Where the values of the tool's target arguments (recipients, IBAN, URL) came from:
+// declared in the mandate, seen in trusted or untrusted results, or never seen.
+type CallInfo = {
+  targets: Long,
+  declaredTargets: Long,
+  trustedTargets: Long,
+  untrustedTargets: Long,
+  unseenTargets: Long
+};
+type CallContext = { environment: String, task: TaskContext, call: CallInfo };
 
 action call_tool;
 action read, write, delete, export, send, payment, execute, retrieve_secret in [call_tool]

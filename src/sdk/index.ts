@@ -175,9 +175,14 @@ export class TaskHandle {
   /**
    * Reports what an allowed call returned, for enforcement points other than the
    * gateway: the labels of the result (e.g. `untrusted` for an email body) join the
-   * task's and later decisions see them.
+   * task's and later decisions see them. Give the result as `content` (or the values
+   * it names as `values`) so later calls can tell where their targets came from:
+   * the control plane keeps salted hashes of the values, never the content.
    */
-  async report(tool: string, outcome: { status: 'ok' | 'error'; bytes?: number; labels?: string[]; decisionId?: string }): Promise<void> {
+  async report(
+    tool: string,
+    outcome: { status: 'ok' | 'error'; bytes?: number; labels?: string[]; decisionId?: string; args?: Record<string, unknown>; content?: unknown; values?: string[] },
+  ): Promise<void> {
     await call(this.f, `${this.url}/v1/tasks/${encodeURIComponent(this.id)}/results`, { method: 'POST', token: this.credential, body: { tool, ...outcome } });
   }
 

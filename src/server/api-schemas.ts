@@ -89,6 +89,9 @@ export const Decision = z.object({
   agentId: z.string().nullable(),
   tool: z.string(),
   callCount: z.number().int().nullable().describe("the task's call count after this call, when it was allowed"),
+  targets: z
+    .array(z.object({ arg: z.string(), provenance: z.enum(['declared', 'trusted', 'untrusted', 'unseen']) }))
+    .describe("where each value of the tool's target arguments came from (no values, only provenance)"),
   atMs: ms(),
 });
 /** A decision as the audit trail keeps it. */

@@ -61,6 +61,10 @@ const ResultBody = z
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
     /** The call's arguments, so the tool's `labelRules` (labels by resource) apply. */
     args: z.record(z.string(), z.unknown()).default({}),
+    /** The result itself (text or JSON): the values it names are kept as salted hashes for argument provenance, the content is not. */
+    content: z.unknown().optional(),
+    /** Or the values the enforcement point extracted from the result (e-mail addresses, IBANs, URLs, identifiers). */
+    values: z.array(z.string().min(1).max(512)).max(4096).optional(),
   })
   .strict();
 const TaskListQuery = z
@@ -280,7 +284,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     // Authenticated as every call is: an ended or revoked task reports nothing more.
     const ctx = await plane.kernel.authenticate(token);
     if (ctx.task.id !== id) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
-    await plane.kernel.account(ctx, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, reportedBy: 'pep', observe: true });
+    await plane.kernel.account(ctx, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, content: body.content, values: body.values, reportedBy: 'pep', observe: true });
     return reply.status(202).send(taskView(ctx.task, await plane.monitor.summary(ctx.task)));
   });
   app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { response: { 200: Api.TaskView }, security: [{ task: [] }, { admin: [] }] }), async (req) => {

@@ -192,7 +192,7 @@ export const ConfigSchema = z
       .array(ToolSpecSchema)
       .default([])
       .describe(
-        'The tool catalog: a mandate may only declare tools listed here. Each has `name` (`<server>.<tool>`), `kind`, `risk`, `labels`, `labelRules` (labels by resource: `{ arg, prefix or equals, labels }`) and `description`.',
+        'The tool catalog: a mandate may only declare tools listed here. Each has `name` (`<server>.<tool>`), `kind`, `risk`, `labels`, `labelRules` (labels by resource: `{ arg, prefix or equals, labels }`), `targets` (the arguments that name where the call goes, whose provenance policy sees) and `description`.',
       ),
     upstreams: UpstreamsSchema.describe(
       'MCP servers behind the gateway at `/mcp`: `transport: stdio` (`command`, `args`, `env`, `cwd`, `idleStopMs`) or `transport: http` (`url`, `headers`); `timeoutMs`; `tools` by upstream name with `kind`, `risk`, `labels`; optional `resources` and `prompts` metadata. Each described tool joins the catalog as `<upstream>.<tool>`; a value in `env` or `headers` may be `{ secret: "<name>" }` ([gateway/mcp](../src/gateway/mcp/README.md)).',

@@ -279,6 +279,18 @@ async function policySets(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
+/** Values a task has seen, as salted hashes with the trust of where they were seen; rows only ever added. */
+async function taskValues(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('task_values')
+    .ifNotExists()
+    .addColumn('task_id', 'text', (c) => c.notNull())
+    .addColumn('value_hash', 'text', (c) => c.notNull())
+    .addColumn('trust', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('task_values_pk', ['task_id', 'value_hash', 'trust'])
+    .execute();
+}
+
 const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
 
 /** Every schema change, in order. Append only. */
@@ -312,6 +324,7 @@ export const MIGRATIONS: readonly Migration[] = [
     presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'task_labels')) && !(await columnsOf(db, d, 'task_behaviour')).includes('labels'),
   },
   { version: 8, name: 'policy sets', up: policySets, presentBeforeVersioning: (db, d) => hasTable(db, d, 'policy_sets') },
+  { version: 9, name: 'task values (argument provenance)', up: taskValues, presentBeforeVersioning: (db, d) => hasTable(db, d, 'task_values') },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

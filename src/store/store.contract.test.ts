@@ -129,7 +129,20 @@ for (const [name, open, cleanup] of targets) {
       const base = { toolsCalled: ['a.b'], signals: [], suspendedBy: null, stepUpBy: null, score: 0 };
       await store.behaviour.save(id, { ...base, labels: ['confidential'] }, 1);
       await store.behaviour.save(id, { ...base, labels: ['untrusted'], suspendedBy: 'repeated_denials', score: 30 }, 2); // a replica that had not seen the first label
-      assert.deepEqual(await store.behaviour.get(id), { ...base, labels: ['confidential', 'untrusted'], suspendedBy: 'repeated_denials', score: 30 });
+      assert.deepEqual(await store.behaviour.get(id), { ...base, labels: ['confidential', 'untrusted'], suspendedBy: 'repeated_denials', score: 30, seen: [] });
+    });
+
+    it('task values: only ever added; two writers both kept, a value seen trusted and untrusted reads as trusted', async () => {
+      const id = 'tsk_values00001' as TaskId;
+      await store.behaviour.addSeen(id, [['h1', 'untrusted'], ['h2', 'trusted']]);
+      await store.behaviour.addSeen(id, [['h1', 'trusted'], ['h2', 'trusted'], ['h3', 'untrusted']]);
+      const seen = new Map<string, string>();
+      // Trusted wins whatever order the rows come back in.
+      for (const [h, t] of (await store.behaviour.get(id))!.seen!) if (seen.get(h) !== 'trusted') seen.set(h, t);
+      assert.deepEqual(Object.fromEntries(seen), { h1: 'trusted', h2: 'trusted', h3: 'untrusted' });
+      const many = Array.from({ length: 1200 }, (_, i) => [`m${i}`, 'trusted'] as [string, 'trusted']);
+      await store.behaviour.addSeen(id, many);
+      assert.equal(new Set((await store.behaviour.get(id))!.seen!.map(([h]) => h)).size, 1203);
     });
 
     it('keys and settings', async () => {

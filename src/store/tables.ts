@@ -88,6 +88,11 @@ export interface Database {
     spec: string;
     updated_at_ms: number;
   };
+  task_values: {
+    task_id: string;
+    value_hash: string;
+    trust: string;
+  };
   task_labels: {
     task_id: string;
     label: string;

@@ -22,6 +22,13 @@ export const REQUIREMENTS = Object.freeze({
   // cli-exit-codes.test.ts
   'cli:exit-by-code': 'A failed CLI command exits by the code of its error: 6 for a refused token, 7 for an unknown resource, 8 when the control plane cannot be reached, 2 for a bad request, and prints the code.',
 
+  // provenance.test.ts
+  'provenance:injected-target-denied': 'After reading an untrusted message that names an attacker address and IBAN, a send or payment to them is denied outright (policy.forbid), not stepped up.',
+  'provenance:declared-target-after-untrusted': 'After an untrusted read, a send to a recipient the mandate declared is allowed.',
+  'provenance:trusted-target-after-untrusted': 'After an untrusted read, a send or payment to a target seen in a trusted result (the user\'s contacts) is allowed.',
+  'provenance:unseen-target-steps-up': 'After an untrusted read, a send to a recipient the task never saw waits for a person.',
+  'provenance:reported-values': 'Values reported by an enforcement point through POST /v1/tasks/{id}/results count as seen, with the trust of the result\'s labels, on every replica\'s next decision.',
+
   // config-print.test.ts
   'config:print:no-secret-values': '`mandate config print` shows no secret value anywhere, webhook secrets of approvals and monitor included.',
   'config:print:keeps-non-secrets': '`mandate config print` keeps what is not secret: secret references by name, URLs without credentials, durations and paths.',

@@ -54,7 +54,15 @@ interface Outcome {
   bytes: number;
   /** The agent went away before the response was complete. */
   aborted: boolean;
+  /** The start of a textual response, kept to find the values it names (argument provenance); never stored. */
+  sample: Buffer[];
+  sampledBytes: number;
+  /** Whether the response is text that can name values (JSON, text, XML, forms). */
+  textual: boolean;
 }
+
+/** How much of a response is scanned for values: the rest still streams, unscanned. */
+const SCAN_BYTES = 1024 * 1024;
 
 /** A request body as the decision and the upstream see it. */
 type Body =
@@ -169,7 +177,7 @@ export class HttpProxy {
     const task = ctx.task;
     const startedMs = this.ports.clock.nowMs();
     const maxBytes = task.mandate.limits.maxResultBytes;
-    const outcome: Outcome = { code: null, httpStatus: null, bytes: 0, aborted: false };
+    const outcome: Outcome = { code: null, httpStatus: null, bytes: 0, aborted: false, sample: [], sampledBytes: 0, textual: false };
     let added: Record<string, string> | undefined;
     try {
       added = await state.headers.get();
@@ -195,6 +203,8 @@ export class HttpProxy {
       detail: { method: action.method, httpStatus: outcome.httpStatus },
       reportedBy: 'gateway',
       observe: false,
+      // Only a complete, successful response names values the task has seen.
+      ...(outcome.sampledBytes > 0 && outcome.code === null && !outcome.aborted && (outcome.httpStatus ?? 500) < 400 ? { content: Buffer.concat(outcome.sample).toString('utf8') } : {}),
     });
   }
 
@@ -263,6 +273,7 @@ export class HttpProxy {
           return;
         }
         res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders(upstreamRes.headers, decision.id));
+        outcome.textual = /json|text|xml|x-www-form-urlencoded/i.test(String(upstreamRes.headers['content-type'] ?? '')) && !upstreamRes.headers['content-encoding'];
         // Relayed chunk by chunk, never buffered; past maxResultBytes the response is cut off.
         const counter = new Transform({
           transform(chunk: Buffer, _encoding, next) {
@@ -272,6 +283,11 @@ export class HttpProxy {
               return;
             }
             outcome.bytes += chunk.length;
+            if (outcome.textual && outcome.sampledBytes < SCAN_BYTES) {
+              const part = chunk.subarray(0, SCAN_BYTES - outcome.sampledBytes);
+              outcome.sample.push(part);
+              outcome.sampledBytes += part.length;
+            }
             next(null, chunk);
           },
         });

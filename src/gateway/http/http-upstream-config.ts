@@ -34,6 +34,7 @@ const ActionMetadata = {
   risk: z.enum(RISKS).default('low'),
   labels: z.array(z.string().min(1).max(64)).max(32).default([]),
   labelRules: ToolSpecSchema.shape.labelRules,
+  targets: ToolSpecSchema.shape.targets,
 };
 
 const RouteSchema = z
@@ -165,7 +166,7 @@ function actionsFromRoutes(upstream: string, routes: NonNullable<ApiConfig['rout
       segments: compiled.segments,
       pathTypes: {},
       queryTypes: {},
-      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, risk: r.risk, labels: [...r.labels], ...(r.labelRules ? { labelRules: r.labelRules } : {}), description: r.description },
+      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, risk: r.risk, labels: [...r.labels], ...(r.labelRules ? { labelRules: r.labelRules } : {}), ...(r.targets ? { targets: r.targets } : {}), description: r.description },
     };
   });
 }
@@ -249,6 +250,7 @@ function actionsFromOpenApi(upstream: string, mapping: NonNullable<ApiConfig['op
           risk: meta.risk,
           labels: [...meta.labels],
           ...(meta.labelRules ? { labelRules: meta.labelRules } : {}),
+          ...(meta.targets ? { targets: meta.targets } : {}),
           description: (meta.description ?? op.summary ?? op.description ?? '').slice(0, 1000),
         },
       });

@@ -334,14 +334,14 @@ export class McpGateway {
     }
     let bytes = 0;
     if (result) ({ result, bytes, code } = withObligations(result, decision, ctx.task));
-    await this.account(ctx, decision, action, args, code, false, bytes, startedMs);
+    await this.account(ctx, decision, action, args, code, false, bytes, startedMs, code === null ? result : undefined);
     if (code !== null || !result) throw new RpcRefusal(-32002, code ?? 'gateway.upstream_error', 'the upstream result is not available');
     return result;
   }
 
   /** Status, size and labels of every result for the trail, and its labels to the monitor before the agent sees it; never the content. */
-  private account(ctx: TaskContext, decision: Decision, tool: string, args: Record<string, unknown>, code: ErrorCode | null, isError: boolean, bytes: number, startedMs: number): Promise<void> {
-    return this.ports.kernel.account(ctx, { decisionId: decision.id, tool, args, status: code === null && !isError ? 'ok' : 'error', code, bytes, durationMs: this.ports.clock.nowMs() - startedMs, reportedBy: 'gateway', observe: code === null });
+  private account(ctx: TaskContext, decision: Decision, tool: string, args: Record<string, unknown>, code: ErrorCode | null, isError: boolean, bytes: number, startedMs: number, content?: unknown): Promise<void> {
+    return this.ports.kernel.account(ctx, { decisionId: decision.id, tool, args, status: code === null && !isError ? 'ok' : 'error', code, bytes, durationMs: this.ports.clock.nowMs() - startedMs, reportedBy: 'gateway', observe: code === null, content });
   }
 
   private async forward(decision: Decision, ctx: TaskContext, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
@@ -360,7 +360,7 @@ export class McpGateway {
       result = { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.publicMessage}` }] };
       bytes = Buffer.byteLength(JSON.stringify(result));
     }
-    await this.account(ctx, decision, name, args, code, result.isError === true, bytes, startedMs);
+    await this.account(ctx, decision, name, args, code, result.isError === true, bytes, startedMs, code === null ? result : undefined);
     return { ...result, _meta: { ...result._meta, 'mandate/decision': decisionMeta(decision) } };
   }
 

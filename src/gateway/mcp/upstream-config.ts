@@ -9,6 +9,7 @@ const ToolMetadataSchema = z
     risk: z.enum(RISKS).default('low'),
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
     labelRules: ToolSpecSchema.shape.labelRules,
+    targets: ToolSpecSchema.shape.targets,
     description: z.string().max(1000).default(''),
   })
   .strict();

@@ -40,6 +40,7 @@ export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
       state: (task) => guard(monitor.state(task)),
       observe: (task, o) => guard(monitor.observe(task, o)),
       observeResult: (task, labels, bytes) => guard(monitor.observeResult(task, labels, bytes)),
+      observeValues: (task, keys, trust) => guard(monitor.observeValues(task, keys, trust)),
       score: (b) => monitor.score(b),
     },
     verifyCredential: (t) => d.credentials.verify(t),

@@ -1,5 +1,6 @@
 import type { Signal } from '../../monitor/index.js';
 import type { BehaviourRepo } from '../../monitor/index.js';
+import type { SourceTrust } from '../../provenance/index.js';
 import type { RepoFactory } from '../index.js';
 import { StringArrayJson, parseJson } from './rows.js';
 
@@ -7,8 +8,12 @@ export const behaviourRepo: RepoFactory<BehaviourRepo> = (db) => ({
   async get(taskId) {
     const r = await db.selectFrom('task_behaviour').selectAll().where('task_id', '=', taskId).executeTakeFirst();
     const labels = (await db.selectFrom('task_labels').select('label').where('task_id', '=', taskId).orderBy('label').execute()).map((l) => l.label);
-    if (!r && labels.length === 0) return undefined;
+    const seen = (await db.selectFrom('task_values').select(['value_hash', 'trust']).where('task_id', '=', taskId).execute()).map(
+      (v) => [v.value_hash, v.trust === 'trusted' ? 'trusted' : 'untrusted'] as [string, SourceTrust],
+    );
+    if (!r && labels.length === 0 && seen.length === 0) return undefined;
     return {
+      seen,
       labels,
       toolsCalled: r ? parseJson(StringArrayJson, r.tools_called, 'behaviour tools') : [],
       signals: r ? (parseJson(StringArrayJson, r.signals, 'behaviour signals') as Signal[]) : [],
@@ -16,6 +21,16 @@ export const behaviourRepo: RepoFactory<BehaviourRepo> = (db) => ({
       stepUpBy: (r?.step_up_by ?? null) as Signal | null,
       score: r ? Number(r.score) : 0,
     };
+  },
+  async addSeen(taskId, entries) {
+    // Chunked: one statement's parameters stay well under every driver's limit.
+    for (let i = 0; i < entries.length; i += 500) {
+      await db
+        .insertInto('task_values')
+        .values(entries.slice(i, i + 500).map(([value_hash, trust]) => ({ task_id: taskId, value_hash, trust })))
+        .onConflict((oc) => oc.columns(['task_id', 'value_hash', 'trust']).doNothing())
+        .execute();
+    }
   },
   async save(taskId, b, atMs) {
     // Labels are rows, only ever added: two replicas recording labels at once both keep theirs.

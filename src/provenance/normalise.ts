@@ -1,0 +1,113 @@
+/**
+ * Values that name a target — where a message, a payment or a request goes —
+ * normalised so that two spellings of the same target compare equal, and two
+ * different targets never do. Each normalised value is a key `<kind>:<value>`.
+ *
+ * What is folded: letter case where the kind is case-insensitive (e-mail, host,
+ * IBAN), Unicode compatibility forms (NFKC: full-width letters, ligatures),
+ * `mailto:`, spaces inside an IBAN or phone number, percent-encoding, a trailing
+ * dot on a host, default ports. What is not: look-alike letters from another
+ * script (Cyrillic `а` is not Latin `a`) — they name a different target, and an
+ * attacker who uses one gets a value the task has not seen.
+ */
+
+export const VALUE_KINDS = ['email', 'iban', 'host', 'phone', 'text'] as const;
+export type ValueKind = (typeof VALUE_KINDS)[number];
+
+/** Longest value considered: anything longer is not a target anyone types. */
+export const MAX_VALUE_LENGTH = 512;
+
+const EMAIL = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,253}$/u;
+const IBAN = /^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/;
+const HOST = /^(?=.{1,253}$)(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
+
+function fold(value: string): string {
+  return value.normalize('NFKC').trim();
+}
+
+export function normaliseEmail(raw: string): string | null {
+  let v = fold(raw).replace(/^mailto:/i, '');
+  const q = v.indexOf('?');
+  if (q !== -1) v = v.slice(0, q);
+  v = safeDecode(v).toLowerCase().replace(/\.+$/, '');
+  if (!EMAIL.test(v)) return null;
+  const at = v.lastIndexOf('@');
+  const host = normaliseHost(v.slice(at + 1));
+  return host ? `email:${v.slice(0, at)}@${host.slice('host:'.length)}` : null;
+}
+
+/** A valid IBAN (ISO 13616 check digits), spaces and case folded. */
+export function normaliseIban(raw: string): string | null {
+  const v = fold(raw).replace(/[\s-]/g, '').toUpperCase();
+  if (!IBAN.test(v) || !ibanChecksumOk(v)) return null;
+  return `iban:${v}`;
+}
+
+export function normaliseHost(raw: string): string | null {
+  const v = fold(raw).toLowerCase().replace(/\.+$/, '');
+  return HOST.test(v) ? `host:${v}` : null;
+}
+
+/** The host a URL (or a bare `host/path`) points at: a URL's target is where it goes, whatever its path and query carry. */
+export function hostOfUrl(raw: string): string | null {
+  const v = fold(raw);
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'ftp:' && url.protocol !== 'ws:' && url.protocol !== 'wss:') return null;
+  // URL gives IDNs back as punycode; the host is compared as Unicode text elsewhere, so decode what the parser can.
+  return normaliseHost(safeDecode(url.hostname));
+}
+
+/** Digits with a leading `+` when there is one; at least 7 digits. */
+export function normalisePhone(raw: string): string | null {
+  const v = fold(raw).replace(/^tel:/i, '');
+  if (!/^\+?[0-9 ().\-/]{7,24}$/.test(v)) return null;
+  const digits = v.replace(/[^0-9]/g, '');
+  if (digits.length < 7 || digits.length > 15) return null;
+  return `phone:${v.startsWith('+') ? '+' : ''}${digits}`;
+}
+
+/** Any other value: case and inner whitespace folded. */
+export function normaliseText(raw: string): string | null {
+  const v = fold(raw).toLowerCase().replace(/\s+/g, ' ');
+  return v.length === 0 || v.length > MAX_VALUE_LENGTH ? null : `text:${v}`;
+}
+
+/**
+ * The key of one target value: the most specific kind it parses as. A URL
+ * becomes its host; a value that is none of the kinds is compared as text.
+ */
+export function keyOfTarget(raw: string): string | null {
+  if (raw.length > MAX_VALUE_LENGTH * 4) return null;
+  const v = fold(raw);
+  if (/^mailto:/i.test(v) || (v.includes('@') && !v.includes('/'))) {
+    const email = normaliseEmail(v);
+    if (email) return email;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return hostOfUrl(v);
+  if (/^tel:/i.test(v)) return normalisePhone(v);
+  return normaliseIban(v) ?? normaliseHost(v) ?? normalisePhone(v) ?? normaliseText(v);
+}
+
+function safeDecode(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
+
+function ibanChecksumOk(iban: string): boolean {
+  const moved = iban.slice(4) + iban.slice(0, 4);
+  let rest = 0;
+  for (const ch of moved) {
+    const code = ch.charCodeAt(0);
+    const digits = code >= 65 ? String(code - 55) : ch;
+    for (const d of digits) rest = (rest * 10 + (d.charCodeAt(0) - 48)) % 97;
+  }
+  return rest === 1;
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { keyOfTarget } from './normalise.js';
+
+/**
+ * Where a target value came from, best first:
+ * - `declared`: it satisfies a constraint the mandate states for that argument (the principal's own words);
+ * - `trusted`: it appeared in a result of this task that is not labelled untrusted;
+ * - `untrusted`: it appeared only in content labelled untrusted (an e-mail, a web page);
+ * - `unseen`: the task never saw it (the model produced it).
+ */
+export const PROVENANCES = ['declared', 'trusted', 'untrusted', 'unseen'] as const;
+export type Provenance = (typeof PROVENANCES)[number];
+
+/** Where content came from, as far as the values in it go. */
+export type SourceTrust = 'trusted' | 'untrusted';
+
+/** The values a task has seen: salted hashes of their keys, never the values. */
+export type SeenValues = ReadonlyMap<string, SourceTrust>;
+
+/** One target of a call, as the decision and the trail see it (no value, only where it came from). */
+export interface TargetProvenance {
+  /** The argument (dotted path) and, for a list, the element index. */
+  arg: string;
+  provenance: Provenance;
+}
+
+/**
+ * The hash a value is kept under: salted with the task, so equal values in two
+ * tasks do not correlate, and the store never holds the value itself.
+ */
+export function seenHash(salt: string, key: string): string {
+  return createHash('sha256').update(salt).update('\0').update(key).digest('base64url').slice(0, 22);
+}
+
+/** Merges newly seen keys into what a task has seen; trusted wins over untrusted. Returns the entries that changed. */
+export function recordSeen(seen: Map<string, SourceTrust>, salt: string, keys: Iterable<string>, trust: SourceTrust, cap: number): [string, SourceTrust][] {
+  const changed: [string, SourceTrust][] = [];
+  for (const key of keys) {
+    const hash = seenHash(salt, key);
+    const before = seen.get(hash);
+    if (before === 'trusted' || before === trust) continue;
+    // Past the cap nothing new is kept: later values stay `unseen`, which asks more, never less.
+    if (before === undefined && seen.size >= cap) continue;
+    seen.set(hash, trust);
+    changed.push([hash, trust]);
+  }
+  return changed;
+}
+
+/** Reads an own property along a dotted path; never the prototype chain. */
+export function valueAt(args: Record<string, unknown>, path: string): unknown {
+  let current: unknown = args;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, part)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+/**
+ * The provenance of every target value of a call. `declared(arg)` says whether
+ * the mandate pins that argument (the call has already passed its constraints).
+ * A value that does not normalise (an object, an empty string) is `unseen`.
+ */
+export function targetsOf(targetArgs: readonly string[], args: Record<string, unknown>, declared: (arg: string) => boolean, seen: SeenValues, salt: string): TargetProvenance[] {
+  const out: TargetProvenance[] = [];
+  for (const arg of targetArgs) {
+    const value = valueAt(args, arg);
+    if (value === undefined || value === null) continue;
+    const values = Array.isArray(value) ? value : [value];
+    const pinned = declared(arg);
+    values.slice(0, 1000).forEach((v, i) => {
+      const name = Array.isArray(value) ? `${arg}[${i}]` : arg;
+      if (pinned) return out.push({ arg: name, provenance: 'declared' });
+      const key = typeof v === 'string' || typeof v === 'number' ? keyOfTarget(String(v)) : null;
+      const trust = key === null ? undefined : seen.get(seenHash(salt, key));
+      out.push({ arg: name, provenance: trust ?? 'unseen' });
+    });
+    // More elements than are looked at: the rest count as unseen.
+    if (values.length > 1000) out.push({ arg: `${arg}[1000…]`, provenance: 'unseen' });
+  }
+  return out;
+}
+
+/** Counts by provenance, as policy sees them (`context.call`). */
+export function targetCounts(targets: readonly TargetProvenance[]): Record<Provenance, number> {
+  const counts: Record<Provenance, number> = { declared: 0, trusted: 0, untrusted: 0, unseen: 0 };
+  for (const t of targets) counts[t.provenance]++;
+  return counts;
+}
