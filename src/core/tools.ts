@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ToolParamsSchema } from './params.js';
 
 /**
  * What kind of action a tool performs. Each kind is a Cedar action that is a
@@ -36,6 +37,8 @@ export const ToolSpecSchema = z
      */
     labelRules: z.array(LabelRuleSchema).max(64).optional(),
     description: z.string().max(1000).default(''),
+    /** The tool's parameters, when known: a mandate constraint on an argument the tool lacks, or of the wrong type, is refused at grant time. */
+    params: ToolParamsSchema.optional(),
   })
   .strict();
 

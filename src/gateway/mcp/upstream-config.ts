@@ -10,6 +10,8 @@ const ToolMetadataSchema = z
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
     labelRules: ToolSpecSchema.shape.labelRules,
     description: z.string().max(1000).default(''),
+    /** The tool's parameters (`{ to: { type: array, items: { type: string } } }`): mandate constraints are checked against them at grant time. */
+    params: ToolSpecSchema.shape.params,
   })
   .strict();
 
