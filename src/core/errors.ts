@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   'mandate.refused': 'the ceiling refuses one or more items of the mandate at grant time',
   'mandate.tool_unknown': 'the tool is not in the tool catalog',
   'mandate.tool_not_declared': 'the tool is not declared in the task mandate',
-  'mandate.arg_constraint': 'an argument breaks a constraint declared in the mandate',
+  'mandate.arg_constraint': 'an argument breaks a constraint declared in the mandate, or (at grant time) a constraint names an argument the tool lacks or cannot apply to its type',
   'mandate.limit_exceeded': 'a limit declared in the mandate (calls, rate) is used up',
   'mandate.parent_invalid': 'the parent task is unknown, not active or belongs to another agent',
   // policy: the organisation's Cedar ceiling

@@ -4,5 +4,6 @@ export * from './random.js';
 export * from './clock.js';
 export * from './hash.js';
 export * from './tools.js';
+export * from './params.js';
 export * from './zod-error.js';
 export * from './lru.js';

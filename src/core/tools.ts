@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ToolParamsSchema } from './params.js';
 
 /**
  * What kind of action a tool performs. Each kind is a Cedar action that is a
@@ -42,6 +43,8 @@ export const ToolSpecSchema = z
      * (declared, trusted, untrusted, unseen) reaches policy as `context.call`.
      */
     targets: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,128}(?:\.[A-Za-z0-9_-]{1,128}){0,7}$/, 'an argument name, or a dotted path to a nested field')).max(16).optional(),
+    /** The tool's parameters, when known: a mandate constraint on an argument the tool lacks, or of the wrong type, is refused at grant time. */
+    params: ToolParamsSchema.optional(),
   })
   .strict();
 

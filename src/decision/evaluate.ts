@@ -11,8 +11,7 @@ import type { Decision, Layer } from './model.js';
 /** A constraint that names the values an argument may take (not only a bound): a value it admits is the principal's own. */
 function pinsValue(c: ArgConstraint | undefined): boolean {
   if (c === undefined) return false;
-  const r = c as Record<string, unknown>;
-  return r.equals !== undefined || r.oneOf !== undefined || r.prefix !== undefined || r.pattern !== undefined || r.each !== undefined || r.subsetOf !== undefined;
+  return c.equals !== undefined || c.oneOf !== undefined || c.prefix !== undefined || c.pattern !== undefined || (c.each !== undefined && pinsValue(c.each)) || c.subsetOf !== undefined;
 }
 
 /** Who is calling: what `authenticate` established once for the request. */

@@ -3,6 +3,7 @@ import { CodedError, formatZodError, newId, type Clock, type Random, type TaskId
 import { parseId } from '../core/index.js';
 import { MandateSchema, type Mandate, type RefusedItem, type Task } from './model.js';
 import type { TaskRepo } from './ports.js';
+import { constraintMismatch } from './check-params.js';
 
 export interface GrantingAgent {
   id: Task['agentId'];
@@ -34,7 +35,8 @@ export class MandateRefused extends CodedError {
 
 /**
  * Validates a mandate, narrows it against the tool catalog, the parent task and
- * the ceiling, and stores the task. Errors: mandate.invalid, mandate.refused,
+ * the ceiling (and its argument constraints against the tool's parameters,
+ * when the catalog states them), and stores the task. Errors: mandate.invalid, mandate.refused,
  * mandate.parent_invalid.
  */
 export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps): Promise<Task> {
@@ -60,6 +62,13 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     const verdict = d.ceiling.checkGrant(agent, tool);
     if (verdict.refused) {
       refused.push({ item: `tools.${grant.name}`, code: verdict.code, reason: `the ceiling ${verdict.code === 'policy.forbid' ? 'forbids' : 'never permits'} \`${grant.name}\` for agent \`${agent.name}\``, policyIds: verdict.policyIds });
+    }
+    // A constraint the tool's parameters can never meet is a mistake (or a hole): refuse it now rather than at every call.
+    if (tool.params) {
+      for (const [name, constraint] of Object.entries(grant.args)) {
+        const mismatch = constraintMismatch(tool.params, name, constraint);
+        if (mismatch) refused.push({ item: `tools.${grant.name}.args.${name}`, code: 'mandate.arg_constraint', reason: `argument \`${name}\` of \`${grant.name}\`: ${mismatch}`, policyIds: [] });
+      }
     }
   }
   if (parent) {

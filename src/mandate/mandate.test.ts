@@ -3,11 +3,28 @@ import { describe, it } from 'node:test';
 import type { AuditEntry } from '../audit/model.js';
 import { CodedError, manualClock, sequenceRandom, toolCatalog, type AgentId, type ToolSpec } from '../core/index.js';
 import { openSqliteStore } from '../store/index.js';
-import { checkArg, checkCallAgainstMandate, grantMandate, MandateRefused, MandateSchema } from './index.js';
+import { checkArg, checkCallAgainstMandate, grantMandate, MandateRefused, MandateSchema, resolveArg } from './index.js';
 
 const tools: ToolSpec[] = [
   { name: 'files.read', kind: 'read', risk: 'low', labels: [], description: '' },
   { name: 'shell.exec', kind: 'execute', risk: 'critical', labels: [], description: '' },
+  {
+    name: 'mail.send',
+    kind: 'send',
+    risk: 'medium',
+    labels: [],
+    description: '',
+    params: {
+      to: { type: 'array', items: { type: 'string' } },
+      subject: { type: 'string' },
+      priority: { type: 'integer' },
+      urgent: { type: 'boolean' },
+      headers: { type: 'object' },
+      payment: { type: 'object', properties: { iban: { type: 'string' }, amount: { type: 'number' } } },
+      attachments: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
+      extra: {},
+    },
+  },
 ];
 
 describe('mandate schema', () => {
@@ -60,10 +77,82 @@ describe('argument constraints', () => {
     ['maxLength on arrays', { maxLength: 2 }, [1, 2, 3], 'must be at most 2 long'],
     ['required when absent', { equals: 'a' }, undefined, 'is required by the mandate'],
     ['optional when absent', { equals: 'a', optional: true }, undefined, null],
+    ['each ok', { each: { oneOf: ['a@x.com', 'b@x.com'] } }, ['a@x.com', 'b@x.com'], null],
+    ['each on an empty list', { each: { oneOf: ['a@x.com'] } }, [], null],
+    ['each names the stray item', { each: { oneOf: ['a@x.com', 'b@x.com'] } }, ['a@x.com', 'eve@evil.io'], 'item 1 must be one of `a@x.com`, `b@x.com`'],
+    ['each on a string', { each: { oneOf: ['a@x.com'] } }, 'a@x.com', 'must be a list'],
+    ['each of a pattern', { each: { pattern: '[a-z]+@acme\\.com' } }, ['bob@acme.com', 'eve@acme.com.evil.io'], 'item 1 must match `[a-z]+@acme\\.com`'],
+    ['each item is required', { each: { equals: 'a' } }, ['a', null], 'item 1 is required by the mandate'],
+    ['each of each', { each: { each: { max: 5 } } }, [[1, 2], [3, 9]], 'item 1 item 1 must be at most 5'],
+    ['each on an item that is a list', { each: { oneOf: ['a'] } }, [['a']], 'item 0 is a list: `oneOf` applies to a single value (use `each` for the items of a list)'],
+    ['subsetOf ok', { subsetOf: ['a', 'b', 1] }, ['b', 1, 'b'], null],
+    ['subsetOf breaks', { subsetOf: ['a', 'b'] }, ['a', 'c'], 'item 1 must be one of `a`, `b`'],
+    ['subsetOf is type-strict', { subsetOf: [1] }, ['1'], 'item 0 must be one of `1`'],
+    ['subsetOf refuses objects', { subsetOf: ['a'] }, [{ toString: 'a' }], 'item 0 must be one of `a`'],
+    ['subsetOf on a string', { subsetOf: ['a'] }, 'a', 'must be a list'],
+    ['minItems breaks', { minItems: 1 }, [], 'must have at least 1 item'],
+    ['maxItems breaks', { maxItems: 2 }, [1, 2, 3], 'must have at most 2 items'],
+    ['maxItems at its bound', { maxItems: 2, minItems: 2 }, [1, 2], null],
+    ['maxItems on a string', { maxItems: 2 }, 'ab', 'must be a list'],
+    ['oneOf on a list', { oneOf: ['a@x'] }, ['a@x'], 'is a list: `oneOf` applies to a single value (use `each` for the items of a list)'],
+    ['equals on a list', { equals: 'a' }, ['a'], 'is a list: `equals` applies to a single value (use `each` for the items of a list)'],
+    ['prefix on a list', { prefix: '/tmp/' }, ['/tmp/a'], 'is a list: `prefix` applies to a single value (use `each` for the items of a list)'],
+    ['pattern on a list', { pattern: '.*' }, ['x'], 'is a list: `pattern` applies to a single value (use `each` for the items of a list)'],
+    ['max on a list', { max: 5 }, [1], 'is a list: `max` applies to a single value (use `each` for the items of a list)'],
+    ['scalar and list keys together', { oneOf: ['a'], each: { oneOf: ['a'] } }, ['a'], 'is a list: `oneOf` applies to a single value (use `each` for the items of a list)'],
+    ['a list over the cap', { each: { max: 5 } }, Array.from({ length: 1001 }, () => 1), 'has 1001 items: lists over 1000 items are not checked'],
+    ['a list at the cap', { each: { max: 5 } }, Array.from({ length: 1000 }, () => 1), null],
+    ['too many nested items', { each: { each: { max: 5 } } }, Array.from({ length: 11 }, () => Array.from({ length: 1000 }, () => 1)), 'item 9 holds too many nested items to check (over 10000)'],
   ];
   for (const [title, c, value, expected] of cases) {
     it(title, () => assert.equal(checkArg({ optional: false, ...c } as never, value), expected));
   }
+
+  it('a dotted name reaches a nested field through own properties only', () => {
+    const m = MandateSchema.parse({ purpose: 'p', tools: [{ name: 'pay.send', args: { 'payment.iban': { pattern: 'DE[0-9]{20}' }, 'meta.tag': { equals: 'x', optional: true } } }] });
+    const call = (args: Record<string, unknown>) => {
+      try {
+        checkCallAgainstMandate(m, 'pay.send', args);
+        return null;
+      } catch (e) {
+        return (e as CodedError).publicMessage;
+      }
+    };
+    assert.equal(call({ payment: { iban: 'DE12345678901234567890' } }), null);
+    assert.equal(call({ payment: { iban: 'GB12345678901234567890' } }), 'argument `payment.iban` must match `DE[0-9]{20}`');
+    assert.equal(call({}), 'argument `payment.iban` is required by the mandate', 'a missing object means an absent value');
+    assert.equal(call({ payment: null }), 'argument `payment.iban` is required by the mandate');
+    assert.equal(call({ payment: 'DE12345678901234567890' }), 'argument `payment.iban` cannot be reached: `payment` must be an object');
+    assert.equal(call({ payment: [{ iban: 'DE12345678901234567890' }] }), 'argument `payment.iban` cannot be reached: `payment` must be an object');
+    assert.equal(call({ payment: Object.create({ iban: 'DE12345678901234567890' }) }), 'argument `payment.iban` is required by the mandate', 'inherited fields are not arguments');
+    assert.equal(call({ 'payment.iban': 'DE12345678901234567890' }), 'argument `payment.iban` is required by the mandate', 'a dot always means a nested field');
+    assert.equal(call({ payment: { iban: 'DE12345678901234567890' }, meta: { tag: 'y' } }), 'argument `meta.tag` must equal `x`');
+    assert.equal(call({ payment: { iban: 'DE12345678901234567890' }, meta: 5 }), 'argument `meta.tag` cannot be reached: `meta` must be an object', 'optional does not excuse a wrong shape');
+  });
+
+  it('a path segment never reaches a prototype', () => {
+    for (const name of ['a.__proto__', '__proto__.polluted', 'a.constructor', 'a.constructor.prototype', 'a..b', 'a.b.c.d.e.f.g.h.i']) {
+      assert.equal(MandateSchema.safeParse({ purpose: 'p', tools: [{ name: 'a.b', args: { [name]: { equals: 'x' } } }] }).success, false, name);
+    }
+    // Even past the schema, resolution ignores such segments, own key or not.
+    const args = JSON.parse('{"a":{"__proto__":{"b":"x"}}}') as Record<string, unknown>;
+    assert.deepEqual(resolveArg(args, 'a.__proto__.b'), { value: undefined });
+    assert.deepEqual(resolveArg({ a: {} }, 'a.constructor.name'), { value: undefined });
+    assert.deepEqual(resolveArg({ a: { b: { c: 1 } } }, 'a.b.c'), { value: 1 });
+  });
+
+  it('constraint keys are validated and nest to a bound', () => {
+    const parse = (c: unknown) => MandateSchema.safeParse({ purpose: 'p', tools: [{ name: 'a.b', args: { x: c } }] });
+    const issues = (c: unknown) => JSON.stringify(parse(c).error?.issues ?? []);
+    assert.equal(parse({ each: { each: { each: { each: { equals: 1 } } } } }).success, true, 'four levels');
+    assert.match(issues({ each: { each: { each: { each: { each: { equals: 1 } } } } } }), /nests at most 4 levels/);
+    assert.match(issues({ each: {} }), /at least one of/);
+    assert.match(issues({ each: { oneof: ['a'] } }), /oneof/);
+    assert.match(issues({ subsetOf: [] }), /subsetOf/);
+    assert.match(issues({ minItems: 3, maxItems: 2 }), /minItems/);
+    assert.match(issues({ maxItems: 1001 }), /maxItems/);
+    assert.match(issues({ each: { pattern: '(' } }), /regular expression/);
+  });
 
   it('a call names the first broken argument and the undeclared tool', () => {
     const m = MandateSchema.parse({ purpose: 'p', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/' } } }] });
@@ -111,6 +200,55 @@ describe('grant', () => {
     });
     assert.equal(events.at(-1)?.type, 'task.refused');
     assert.equal((await store.tasks.list({})).length, 0, 'nothing granted');
+    await store.close();
+  });
+
+  it('refuses a constraint the tool parameters can never meet', async () => {
+    const { store, d, events } = await deps();
+    const refusals = async (args: Record<string, unknown>) => {
+      try {
+        await grantMandate(agent, { purpose: 'p', tools: [{ name: 'mail.send', args }] }, d);
+        return [];
+      } catch (e) {
+        assert.ok(e instanceof MandateRefused, String(e));
+        return e.refused.map((r) => [r.item, r.code, r.reason]);
+      }
+    };
+    const reason = async (name: string, c: Record<string, unknown>) => ((await refusals({ [name]: c }))[0] ?? [])[2];
+    // What the parameters allow is granted.
+    assert.deepEqual(
+      await refusals({
+        to: { each: { pattern: '[a-z]+@x\\.com' }, maxItems: 3 },
+        subject: { prefix: '[ops]', maxLength: 80 },
+        priority: { oneOf: [1, 2], min: 0 },
+        urgent: { equals: false },
+        'payment.iban': { pattern: 'DE[0-9]{20}' },
+        'payment.amount': { max: 100 },
+        'headers.x-tag': { equals: 'a' },
+        'extra.anything': { equals: 1 },
+        attachments: { each: { maxLength: 100 } },
+      }),
+      [],
+    );
+    assert.deepEqual(await refusals({ cc: { equals: 'a' } }), [['tools.mail.send.args.cc', 'mandate.arg_constraint', 'argument `cc` of `mail.send`: the tool has no argument `cc`']]);
+    assert.equal(await reason('payment.bic', { equals: 'x' }), 'argument `payment.bic` of `mail.send`: the tool has no argument `payment.bic`');
+    assert.equal(await reason('subject.text', { equals: 'x' }), 'argument `subject.text` of `mail.send`: `subject` is a string, which has no field `text`');
+    assert.equal(await reason('to', { oneOf: ['a@x.com'] }), 'argument `to` of `mail.send`: `oneOf` cannot apply to an array (use `each` or `subsetOf` for a list)');
+    assert.equal(await reason('priority', { prefix: '1' }), 'argument `priority` of `mail.send`: `prefix` cannot apply to an integer');
+    assert.equal(await reason('priority', { equals: 1.5 }), 'argument `priority` of `mail.send`: `equals` value `1.5` is not an integer');
+    assert.equal(await reason('urgent', { oneOf: [true, 'yes'] }), 'argument `urgent` of `mail.send`: `oneOf` value `yes` is not a boolean');
+    assert.equal(await reason('subject', { each: { equals: 'a' } }), 'argument `subject` of `mail.send`: `each` cannot apply to a string');
+    assert.equal(await reason('to', { max: 3 }), 'argument `to` of `mail.send`: `max` cannot apply to an array');
+    assert.equal(await reason('to', { minItems: 1, each: { max: 3 } }), 'argument `to` of `mail.send`: `each.max` cannot apply to a string');
+    assert.equal(await reason('to', { subsetOf: ['a@x.com', 5] }), 'argument `to` of `mail.send`: `subsetOf` value `5` is not a string');
+    assert.equal(await reason('attachments', { each: { each: { equals: 'a' } } }), 'argument `attachments` of `mail.send`: `each.each` cannot apply to an object');
+    assert.equal(await reason('attachments.name', { equals: 'a' }), 'argument `attachments.name` of `mail.send`: `attachments` is an array, which has no field `name`');
+    assert.equal(await reason('headers', { equals: 'a' }), 'argument `headers` of `mail.send`: `equals` cannot apply to an object');
+    // Every mismatch is listed, and nothing is granted.
+    assert.equal((await refusals({ cc: { equals: 'a' }, bcc: { equals: 'b' }, subject: { max: 1 } })).length, 3);
+    assert.equal(events.at(-1)?.type, 'task.refused');
+    // A tool without stated parameters keeps taking any constraint.
+    await grantMandate(agent, { purpose: 'p', tools: [{ name: 'files.read', args: { nothing: { each: { max: 1 } } } }] }, d);
     await store.close();
   });
 

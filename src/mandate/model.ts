@@ -7,33 +7,87 @@ const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 /** Largest `pattern` accepted: constraint regexes run on every call. */
 export const MAX_PATTERN_LENGTH = 256;
 
-export const ArgConstraintSchema = z
-  .object({
-    equals: Scalar.optional(),
-    oneOf: z.array(Scalar).min(1).max(256).optional(),
-    prefix: z.string().min(1).max(1024).optional(),
-    /** A JavaScript regular expression the whole value must match. */
-    pattern: z
-      .string()
-      .min(1)
-      .max(MAX_PATTERN_LENGTH)
-      .refine(isCompilableRegex, 'not a valid regular expression')
-      .optional(),
-    max: z.number().finite().optional(),
-    min: z.number().finite().optional(),
-    maxLength: z.number().int().nonnegative().optional(),
-    /** A constrained argument must be present unless marked optional (fail closed). */
-    optional: z.boolean().default(false),
-  })
-  .strict()
-  .refine((c) => Object.keys(c).some((k) => k !== 'optional'), 'a constraint needs at least one of equals, oneOf, prefix, pattern, max, min, maxLength');
+/** How many `each` a constraint may nest (a list of lists of ... four deep). */
+export const MAX_EACH_DEPTH = 4;
+/** Longest list a list constraint checks; a longer one is refused rather than partly checked. */
+export const MAX_LIST_ITEMS = 1000;
+/** Most segments in a dotted argument path (`payment.iban` has two). */
+export const MAX_ARG_PATH_DEPTH = 8;
+/** Path segments that never name an argument: they would reach an object's prototype. */
+export const FORBIDDEN_PATH_SEGMENTS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
-export type ArgConstraint = z.infer<typeof ArgConstraintSchema>;
+/** A constraint on one argument (or, through `each`, on every item of a list argument). */
+export interface ArgConstraint {
+  equals?: string | number | boolean;
+  oneOf?: (string | number | boolean)[];
+  prefix?: string;
+  pattern?: string;
+  max?: number;
+  min?: number;
+  maxLength?: number;
+  each?: ArgConstraint;
+  subsetOf?: (string | number | boolean)[];
+  minItems?: number;
+  maxItems?: number;
+  optional: boolean;
+}
+export type ArgConstraintInput = Omit<ArgConstraint, 'each' | 'optional'> & { each?: ArgConstraintInput; optional?: boolean };
+
+const CONSTRAINT_KEYS = 'equals, oneOf, prefix, pattern, max, min, maxLength, each, subsetOf, minItems, maxItems';
+
+// Built to a fixed depth rather than recursively: a mandate is agent input, and parsing must stay bounded.
+function argConstraintSchema(level: number): z.ZodType<ArgConstraint, ArgConstraintInput> {
+  const each = level < MAX_EACH_DEPTH ? argConstraintSchema(level + 1) : z.never({ error: `\`each\` nests at most ${MAX_EACH_DEPTH} levels deep` });
+  return z
+    .object({
+      equals: Scalar.optional(),
+      oneOf: z.array(Scalar).min(1).max(256).optional(),
+      prefix: z.string().min(1).max(1024).optional(),
+      /** A JavaScript regular expression the whole value must match. */
+      pattern: z
+        .string()
+        .min(1)
+        .max(MAX_PATTERN_LENGTH)
+        .refine(isCompilableRegex, 'not a valid regular expression')
+        .optional(),
+      max: z.number().finite().optional(),
+      min: z.number().finite().optional(),
+      maxLength: z.number().int().nonnegative().optional(),
+      /** The value is a list and every item satisfies this constraint. */
+      each: each.optional(),
+      /** The value is a list and every item is one of these. */
+      subsetOf: z.array(Scalar).min(1).max(256).optional(),
+      minItems: z.number().int().nonnegative().max(MAX_LIST_ITEMS).optional(),
+      maxItems: z.number().int().nonnegative().max(MAX_LIST_ITEMS).optional(),
+      /** A constrained argument must be present unless marked optional (fail closed). */
+      optional: z.boolean().default(false),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+      if (!Object.keys(c).some((k) => k !== 'optional')) ctx.addIssue({ code: 'custom', message: `a constraint needs at least one of ${CONSTRAINT_KEYS}` });
+      if (c.minItems !== undefined && c.maxItems !== undefined && c.minItems > c.maxItems) ctx.addIssue({ code: 'custom', path: ['minItems'], message: '`minItems` is larger than `maxItems`' });
+      if (c.min !== undefined && c.max !== undefined && c.min > c.max) ctx.addIssue({ code: 'custom', path: ['min'], message: '`min` is larger than `max`' });
+    }) as unknown as z.ZodType<ArgConstraint, ArgConstraintInput>;
+}
+
+export const ArgConstraintSchema = argConstraintSchema(0);
+
+/** An argument name, or a dotted path into an object argument (`payment.iban`). */
+const ArgPathSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .superRefine((name, ctx) => {
+    const segments = name.split('.');
+    if (segments.length > MAX_ARG_PATH_DEPTH) ctx.addIssue({ code: 'custom', message: `argument path \`${name}\` has more than ${MAX_ARG_PATH_DEPTH} segments` });
+    else if (segments.some((s) => s === '')) ctx.addIssue({ code: 'custom', message: `argument path \`${name}\` has an empty segment` });
+    else if (segments.length > 1 && segments.some((s) => FORBIDDEN_PATH_SEGMENTS.includes(s))) ctx.addIssue({ code: 'custom', message: `argument path \`${name}\` names a prototype property` });
+  });
 
 const ToolGrantSchema = z
   .object({
     name: z.string().regex(TOOL_NAME, 'expected `<server>.<tool>`'),
-    args: z.record(z.string().min(1).max(128), ArgConstraintSchema).default({}),
+    args: z.record(ArgPathSchema, ArgConstraintSchema).default({}),
   })
   .strict();
 

@@ -192,10 +192,10 @@ export const ConfigSchema = z
       .array(ToolSpecSchema)
       .default([])
       .describe(
-        'The tool catalog: a mandate may only declare tools listed here. Each has `name` (`<server>.<tool>`), `kind`, `risk`, `labels`, `labelRules` (labels by resource: `{ arg, prefix or equals, labels }`), `targets` (the arguments that name where the call goes, whose provenance policy sees) and `description`.',
+        'The tool catalog: a mandate may only declare tools listed here. Each has `name` (`<server>.<tool>`), `kind`, `risk`, `labels`, `labelRules` (labels by resource: `{ arg, prefix or equals, labels }`), `targets` (the arguments that name where the call goes, whose provenance policy sees), `description` and optional `params` (`{ to: { type: array, items: { type: string } } }`: a mandate constraint on an argument the tool lacks, or of the wrong type, is refused at grant time).',
       ),
     upstreams: UpstreamsSchema.describe(
-      'MCP servers behind the gateway at `/mcp`: `transport: stdio` (`command`, `args`, `env`, `cwd`, `idleStopMs`) or `transport: http` (`url`, `headers`); `timeoutMs`; `tools` by upstream name with `kind`, `risk`, `labels`; optional `resources` and `prompts` metadata. Each described tool joins the catalog as `<upstream>.<tool>`; a value in `env` or `headers` may be `{ secret: "<name>" }` ([gateway/mcp](../src/gateway/mcp/README.md)).',
+      'MCP servers behind the gateway at `/mcp`: `transport: stdio` (`command`, `args`, `env`, `cwd`, `idleStopMs`) or `transport: http` (`url`, `headers`); `timeoutMs`; `tools` by upstream name with `kind`, `risk`, `labels`, optional `params`; optional `resources` and `prompts` metadata. Each described tool joins the catalog as `<upstream>.<tool>`; a value in `env` or `headers` may be `{ secret: "<name>" }` ([gateway/mcp](../src/gateway/mcp/README.md)).',
     ),
     apis: ApisSchema.describe(
       'REST APIs behind the HTTP gateway at `/proxy/<upstream>/…`: `baseUrl`, `timeoutMs`, `headers`, and either `routes[]` (`method`, `path` like `/invoices/{id}`, `tool`, `kind`, `risk`, `labels`) or `openapi` (`file`, relative to the config file, and `operations` by `operationId`); each becomes the tool `<upstream>.<tool-or-operationId>`, and unmapped routes are denied ([gateway/http](../src/gateway/http/README.md)).',

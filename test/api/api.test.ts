@@ -106,6 +106,28 @@ describe('control-plane API over HTTP', () => {
     );
   });
 
+  it('a constraint the tool parameters cannot meet is refused at grant time; one they can is decided per call', async () => {
+    const params = { to: { type: 'array', items: { type: 'string' } }, payment: { type: 'object', properties: { iban: { type: 'string' } } } };
+    const put = await http(base, '/v1/tools/mail.invite', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'read', params } });
+    assert.equal(put.status, 200);
+    assert.deepEqual(put.body.params, params);
+    const refused = await grantTask(base, 'report-bot', { purpose: 'p', tools: [{ name: 'mail.invite', args: { to: { oneOf: ['a@x.com'] }, 'payment.bic': { equals: 'X' } } }] });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(
+      refused.body.error.refused.map((r: { item: string; code: string; reason: string }) => [r.item, r.code, r.reason]),
+      [
+        ['tools.mail.invite.args.to', 'mandate.arg_constraint', 'argument `to` of `mail.invite`: `oneOf` cannot apply to an array (use `each` or `subsetOf` for a list)'],
+        ['tools.mail.invite.args.payment.bic', 'mandate.arg_constraint', 'argument `payment.bic` of `mail.invite`: the tool has no argument `payment.bic`'],
+      ],
+    );
+    const { credential, status } = await grantTask(base, 'report-bot', { purpose: 'p', tools: [{ name: 'mail.invite', args: { to: { each: { oneOf: ['a@x.com', 'b@x.com'] } }, 'payment.iban': { prefix: 'DE', optional: true } } }] });
+    assert.equal(status, 201);
+    const decide = async (args: unknown) => (await http(base, '/v1/decide', { body: { credential, tool: 'mail.invite', args } })).body.reason.code;
+    assert.equal(await decide({ to: ['a@x.com', 'b@x.com'] }), 'policy.permit');
+    assert.equal(await decide({ to: ['a@x.com', 'eve@evil.io'] }), 'mandate.arg_constraint');
+    assert.equal(await decide({ to: ['a@x.com'], payment: { iban: 'GB00' } }), 'mandate.arg_constraint');
+  });
+
   it('revocation by agent and by principal ends tasks and cuts credentials on the next call', async () => {
     const a = await grantTask(base, 'billing-bot', { ...MANDATE, onBehalfOf: 'alice' });
     const b = await grantTask(base, 'report-bot', { ...MANDATE, onBehalfOf: 'alice' });

@@ -11,6 +11,8 @@ const ToolMetadataSchema = z
     labelRules: ToolSpecSchema.shape.labelRules,
     targets: ToolSpecSchema.shape.targets,
     description: z.string().max(1000).default(''),
+    /** The tool's parameters (`{ to: { type: array, items: { type: string } } }`): mandate constraints are checked against them at grant time. */
+    params: ToolSpecSchema.shape.params,
   })
   .strict();
 
