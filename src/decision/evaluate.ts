@@ -56,7 +56,14 @@ export interface EvaluationEnv {
   decisionId: DecisionId;
 }
 
-/** What a decision implies, applied by `commit` in this order, atomically per effect; an allow leaves only once all have applied. */
+/**
+ * What a decision implies, applied by `commit` in this order, atomically per
+ * effect; an allow leaves only once all have applied. Per effect rather than in
+ * one transaction: the only pair an allow applies together is consume-then-count,
+ * and a count refused after a consumed approval means the task has ended or used
+ * up its calls — the approval could not have been used anyway. Only a store fault
+ * between the two loses the approval (the call is denied; a person approves again).
+ */
 export type Effect =
   /** Use one use of an approved request (a conditional update: n uses allow n calls across replicas). */
   | { kind: 'consume_approval'; argsHash: string; approval: Approval }
