@@ -56,7 +56,8 @@ export async function runDemo(onStep: (s: DemoStep) => void): Promise<DemoStep[]
     record('read /etc/passwd: breaks the path constraint', await task.authorize('files.read', { path: '/etc/passwd' }), 'deny', 'mandate.arg_constraint');
     record('pay an invoice: needs a human approval', await task.authorize('payments.create', { amount: 120, recipient: 'print-shop' }), 'step_up', 'policy.step_up');
     record('write under /etc: forbidden by the ceiling', await task.authorize('files.write', { path: '/etc/cron.d/job', content: '* * * * * true' }), 'deny', 'policy.forbid');
-    record('three denials in a minute: the task is suspended', await task.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'deny', 'monitor.drift.repeated_denials');
+    record('three denials in a minute: the task is tightened, and its declared work goes on', await task.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'allow', 'policy.permit');
+    record('tightened: a payment to a recipient the task never saw is refused', await task.authorize('payments.create', { amount: 80, recipient: 'unknown-shop' }), 'deny', 'monitor.drift.repeated_denials');
     await task.complete('report done');
     record('read again after the task completed', await task.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'deny', 'credential.revoked');
 

@@ -51,7 +51,7 @@ export const ERROR_CODES = {
   // monitor: behaviour compared with the declared mandate
   'monitor.drift.undeclared_tools': 'the task tried tools its mandate does not declare; its configured response applies',
   'monitor.drift.arg_violations': 'the task broke its argument constraints; its configured response applies',
-  'monitor.drift.repeated_denials': 'the task was denied repeatedly within a minute and is suspended until a person resumes it',
+  'monitor.drift.repeated_denials': 'the task was denied repeatedly within a minute; its configured response applies (by default it is tightened: calls to untrusted or unseen targets are refused)',
   'monitor.drift.forbidden_secret': 'the task reached for a secret it may not have; its configured response applies',
   'monitor.drift.rate_burst': 'the task went over its declared rate; its configured response applies',
   'monitor.drift.plan_deviation': 'the task used its tools out of the order its mandate planned; its configured response applies',

@@ -114,6 +114,13 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
   const tool = env.tools.get(name);
   if (!tool) throw new CodedError('mandate.tool_unknown', `tool \`${name}\` is not in the tool catalog`);
   const targets = tool.targets?.length ? targetsOf(tool.targets, args, (arg) => pinsValue(grant.args[arg]), behaviour.seen, seenSalt(task)) : [];
+  // A tightened task goes on with its declared and trusted work; a target from untrusted content or from nowhere is refused.
+  const doubtful = behaviour.tightenedBy ? targets.find((t) => t.provenance === 'untrusted' || t.provenance === 'unseen') : undefined;
+  if (doubtful) {
+    const refusal = new CodedError(`monitor.drift.${behaviour.tightenedBy!}`, `the task was tightened after ${behaviour.tightenedBy}: target \`${doubtful.arg}\` is ${doubtful.provenance}; only declared or trusted targets are allowed now`);
+    const decision = denialOf({ ...baseOf(ctx, call, env, null), targets }, refusal);
+    return { kind: 'decided', decision, effects: observed(ctx, env.tools, decision) };
+  }
   const limits = task.mandate.limits;
   if (limits.maxCallsPerMinute !== undefined && snap.callsLastMinute >= limits.maxCallsPerMinute) {
     throw new CodedError('mandate.limit_exceeded', `the mandate allows ${limits.maxCallsPerMinute} calls per minute`);
@@ -201,7 +208,7 @@ function isUsable(a: Approval, nowMs: number): boolean {
  */
 export function observed(ctx: TaskContext, tools: ToolCatalog, d: Decision): Effect[] {
   if (isFault(d.reason.code)) return [];
-  return [{ kind: 'observe', observation: { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan } }];
+  return [{ kind: 'observe', observation: { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan, decisionId: d.id, targets: d.targets } }];
 }
 
 /** Codes that say something failed on our side, not that the agent did something. */

@@ -1,4 +1,4 @@
-import type { SourceTrust } from '../provenance/index.js';
+import type { SourceTrust, TargetProvenance } from '../provenance/index.js';
 
 /**
  * What a task did, compared with what it declared: the pure half of the monitor.
@@ -8,7 +8,14 @@ import type { SourceTrust } from '../provenance/index.js';
 export const SIGNALS = ['undeclared_tools', 'arg_violations', 'repeated_denials', 'forbidden_secret', 'rate_burst', 'plan_deviation'] as const;
 export type Signal = (typeof SIGNALS)[number];
 
-export const RESPONSES = ['alert', 'step_up', 'suspend', 'revoke'] as const;
+/**
+ * What a signal does: `alert` records it (and posts it); `tighten` alerts and from
+ * then on refuses calls whose targets came from untrusted content or from nowhere,
+ * while the task's declared and trusted work goes on; `step_up` puts high-risk
+ * calls behind a person; `suspend` refuses everything until a person resumes the
+ * task; `revoke` ends it.
+ */
+export const RESPONSES = ['alert', 'tighten', 'step_up', 'suspend', 'revoke'] as const;
 export type DriftResponse = (typeof RESPONSES)[number];
 
 export interface MonitorSettings {
@@ -20,7 +27,8 @@ export interface MonitorSettings {
 export const DEFAULT_RESPONSES: Record<Signal, DriftResponse> = {
   undeclared_tools: 'alert',
   arg_violations: 'alert',
-  repeated_denials: 'suspend',
+  // Refused calls are usually an injection being refused: contain it, do not lock the user out of their task.
+  repeated_denials: 'tighten',
   forbidden_secret: 'revoke',
   rate_burst: 'alert',
   plan_deviation: 'alert',
@@ -43,12 +51,14 @@ export interface Behaviour {
   suspendedBy: Signal | null;
   /** The signal whose response puts high-risk calls behind an approval, if any. */
   stepUpBy: Signal | null;
+  /** The signal whose response refuses calls to untrusted or unseen targets, if any. */
+  tightenedBy: Signal | null;
   /** Values the task has seen in results, as salted hashes, and whether the content was trusted (src/provenance). */
   seen: Map<string, SourceTrust>;
 }
 
 export function freshBehaviour(): Behaviour {
-  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null, seen: new Map() };
+  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null, tightenedBy: null, seen: new Map() };
 }
 
 export interface ObservedDecision {
@@ -58,6 +68,10 @@ export interface ObservedDecision {
   toolKind: string | undefined;
   /** The mandate's declared order of tools, if any. */
   plan?: readonly string[] | undefined;
+  /** The decision observed, so a signal's record points at the call that fired it. */
+  decisionId?: string;
+  /** Where the call's targets came from (no values). */
+  targets?: readonly TargetProvenance[];
 }
 
 /** Updates the counters with one decision and returns the signals it fires (each once per task). */

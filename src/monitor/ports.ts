@@ -9,6 +9,8 @@ export interface StoredBehaviour {
   signals: Signal[];
   suspendedBy: Signal | null;
   stepUpBy: Signal | null;
+  /** The signal whose `tighten` response refuses calls to untrusted or unseen targets, if any. */
+  tightenedBy?: Signal | null;
   score: number;
   /** Salted hashes of the values the task has seen, with where it saw them (see src/provenance). */
   seen?: [string, SourceTrust][];

@@ -59,7 +59,7 @@ export class TaskMonitor {
   state(task: Task): Promise<Behaviour> {
     const hit = this.cache.get(task.id);
     if (hit) return hit.behaviour;
-    const behaviour = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}), seen: seenMap(stored?.seen ?? []) }));
+    const behaviour = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}), tightenedBy: stored?.tightenedBy ?? null, seen: seenMap(stored?.seen ?? []) }));
     behaviour.catch(() => {
       if (this.cache.peek(task.id)?.behaviour === behaviour) this.cache.delete(task.id);
     });
@@ -95,12 +95,19 @@ export class TaskMonitor {
       const response = this.d.settings.responses[signal];
       if (response === 'suspend' && b.suspendedBy === null) b.suspendedBy = signal;
       if (response === 'step_up' && b.stepUpBy === null) b.stepUpBy = signal;
-      await this.d.audit.record({ type: 'monitor.signal', taskId: task.id, agentId: task.agentId, data: { signal, response, score, tool: d.tool, code: d.code } });
+      if (response === 'tighten' && b.tightenedBy === null) b.tightenedBy = signal;
+      // What triggered it: the decision (its record holds the call's arguments) and where the call's targets came from.
+      await this.d.audit.record({
+        type: 'monitor.signal',
+        taskId: task.id,
+        agentId: task.agentId,
+        data: { signal, response, score, tool: d.tool, code: d.code, ...(d.decisionId ? { decisionId: d.decisionId } : {}), ...(d.targets?.length ? { targets: d.targets } : {}) },
+      });
     }
     await this.persist(task, b);
     for (const signal of fired) {
       const response = this.d.settings.responses[signal];
-      if (response === 'revoke' || response === 'alert') await this.d.respond(task, signal, response, score);
+      if (response === 'revoke' || response === 'alert' || response === 'tighten') await this.d.respond(task, signal, response, score);
     }
     return b;
   }
@@ -124,9 +131,9 @@ export class TaskMonitor {
   }
 
   /** What the monitor knows of a task, as the API shows it: score, signals, suspension, labels read, tools called. */
-  async summary(task: Task): Promise<{ score: number; signals: Behaviour['signals']; suspendedBy: Behaviour['suspendedBy']; stepUpBy: Behaviour['stepUpBy']; labels: string[]; toolsCalled: string[] }> {
+  async summary(task: Task): Promise<{ score: number; signals: Behaviour['signals']; suspendedBy: Behaviour['suspendedBy']; stepUpBy: Behaviour['stepUpBy']; tightenedBy: Behaviour['tightenedBy']; labels: string[]; toolsCalled: string[] }> {
     const b = await this.state(task);
-    return { score: driftScore(b), signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, labels: b.labels, toolsCalled: b.toolsCalled };
+    return { score: driftScore(b), signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, tightenedBy: b.tightenedBy, labels: b.labels, toolsCalled: b.toolsCalled };
   }
 
   /** A person lifted the suspension and the step-up response. */
@@ -134,14 +141,16 @@ export class TaskMonitor {
     const b = await this.state(task);
     b.suspendedBy = null;
     b.stepUpBy = null;
+    b.tightenedBy = null;
     b.recentDenialsMs = [];
-    b.signals = b.signals.filter((s) => this.d.settings.responses[s] !== 'suspend' && this.d.settings.responses[s] !== 'step_up');
+    // Lifted signals may fire again; alerts stay fired.
+    b.signals = b.signals.filter((s) => !['suspend', 'step_up', 'tighten'].includes(this.d.settings.responses[s]));
     await this.persist(task, b);
     await this.d.audit.record({ type: 'monitor.resumed', taskId: task.id, agentId: task.agentId, data: { by } });
   }
 
   private async persist(task: Task, b: Behaviour): Promise<void> {
-    await this.d.repo.save(task.id, { labels: b.labels, toolsCalled: b.toolsCalled, signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, score: driftScore(b) }, this.d.clock.nowMs());
+    await this.d.repo.save(task.id, { labels: b.labels, toolsCalled: b.toolsCalled, signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, tightenedBy: b.tightenedBy, score: driftScore(b) }, this.d.clock.nowMs());
     await this.d.publish(task.id).catch(() => undefined);
   }
 }

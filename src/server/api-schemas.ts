@@ -51,6 +51,7 @@ export const Drift = z.object({
   signals: z.array(SignalSchema),
   suspendedBy: SignalSchema.nullable(),
   stepUpBy: SignalSchema.nullable(),
+  tightenedBy: SignalSchema.nullable().describe('the signal whose `tighten` response refuses calls to untrusted or unseen targets'),
   labels: z.array(z.string()),
   toolsCalled: z.array(z.string()),
 });

@@ -175,7 +175,7 @@ export const ConfigSchema = z
           )
           .strict()
           .prefault({})
-          .describe('The response to each drift signal: alert, step_up (high-risk calls need a person), suspend, or revoke.'),
+          .describe('The response to each drift signal: alert, tighten (alert, then refuse calls whose targets are untrusted or unseen while declared and trusted work goes on), step_up (high-risk calls need a person), suspend (everything refused until a person resumes the task), or revoke.'),
       })
       .strict()
       .prefault({})

@@ -291,6 +291,13 @@ async function taskValues(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
+/** The `tighten` drift response: which signal put the task's untrusted and unseen targets off limits. */
+async function tightenedBy(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  // Every migration tolerates a schema that already has its change.
+  if ((await columnsOf(db, dialect, 'task_behaviour')).includes('tightened_by')) return;
+  await db.schema.alterTable('task_behaviour').addColumn('tightened_by', 'text').execute();
+}
+
 const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
 
 /** Every schema change, in order. Append only. */
@@ -325,6 +332,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 8, name: 'policy sets', up: policySets, presentBeforeVersioning: (db, d) => hasTable(db, d, 'policy_sets') },
   { version: 9, name: 'task values (argument provenance)', up: taskValues, presentBeforeVersioning: (db, d) => hasTable(db, d, 'task_values') },
+  { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

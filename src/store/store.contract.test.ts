@@ -129,7 +129,7 @@ for (const [name, open, cleanup] of targets) {
       const base = { toolsCalled: ['a.b'], signals: [], suspendedBy: null, stepUpBy: null, score: 0 };
       await store.behaviour.save(id, { ...base, labels: ['confidential'] }, 1);
       await store.behaviour.save(id, { ...base, labels: ['untrusted'], suspendedBy: 'repeated_denials', score: 30 }, 2); // a replica that had not seen the first label
-      assert.deepEqual(await store.behaviour.get(id), { ...base, labels: ['confidential', 'untrusted'], suspendedBy: 'repeated_denials', score: 30, seen: [] });
+      assert.deepEqual(await store.behaviour.get(id), { ...base, labels: ['confidential', 'untrusted'], suspendedBy: 'repeated_denials', tightenedBy: null, score: 30, seen: [] });
     });
 
     it('task values: only ever added; two writers both kept, a value seen trusted and untrusted reads as trusted', async () => {

@@ -103,6 +103,7 @@ export interface Database {
     signals: string;
     suspended_by: string | null;
     step_up_by: string | null;
+    tightened_by: string | null;
     score: number;
     updated_at_ms: number;
   };

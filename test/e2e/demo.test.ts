@@ -19,6 +19,7 @@ describe('mandate demo', () => {
         ['deny', 'mandate.arg_constraint'],
         ['step_up', 'policy.step_up'],
         ['deny', 'policy.forbid'],
+        ['allow', 'policy.permit'],
         ['deny', 'monitor.drift.repeated_denials'],
         ['deny', 'credential.revoked'],
         ['allow', 'policy.permit'],
@@ -32,7 +33,7 @@ describe('mandate demo', () => {
   verifies('demo:json-output', '`mandate demo --json` prints one object per step and exits 0', async () => {
     const { stdout } = await run(process.execPath, [`${ROOT}bin/mandate.js`, 'demo', '--json'], { cwd: ROOT });
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-    assert.equal(lines.length, 10);
+    assert.equal(lines.length, 11);
     for (const line of lines) assert.deepEqual(Object.keys(line), ['step', 'decision', 'reason']);
     assert.equal(lines[3]?.decision, 'step_up');
   });

@@ -35,7 +35,8 @@ describe('behaviour: labels that flow through a task, drift signals and response
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     dir = mkdtempSync(join(tmpdir(), 'mandate-monitor-'));
     const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-    config.monitor = { webhook: { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/alerts`, secret: 'alert-secret-0123', attempts: 2, backoffMs: 20 } };
+    // Suspension is tested here; the default response to repeated denials (tighten) in provenance.test.ts.
+    config.monitor = { webhook: { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/alerts`, secret: 'alert-secret-0123', attempts: 2, backoffMs: 20 }, responses: { repeated_denials: 'suspend' } };
     config.policy.dir = join(ROOT, 'examples', 'policies');
     // One real MCP server; the gateway's metadata says what each tool is and what its results carry.
     config.upstreams = {

@@ -105,6 +105,27 @@ describe('argument provenance: where a call’s targets came from', () => {
     assert.deepEqual(d.targets, [{ arg: 'to', provenance: 'unseen' }]);
   });
 
+  verifies('provenance:tighten-contains-attack', 'three injected sends are refused; the task goes on for the user and refuses only doubtful targets', async () => {
+    const t = await task(ALL);
+    await t.call('fx.contacts');
+    await t.call('fx.inbox');
+    for (let i = 0; i < 3; i++) assert.equal((await t.call('fx.send_email', { to: 'eve@evil.example' }))?.code, 'policy.forbid');
+    const drift = (await http(server.url, `/v1/tasks/${t.taskId}`, { token: ADMIN_TOKEN })).body.drift;
+    assert.deepEqual([drift.tightenedBy, drift.suspendedBy], ['repeated_denials', null]);
+    // The user's work goes on: reading, and writing to the people they trust.
+    assert.equal((await t.call('fx.inbox'))?.outcome, 'allow');
+    assert.equal((await t.call('fx.send_email', { to: 'bob@example.com' }))?.outcome, 'allow');
+    // What nobody vouched for is now refused outright instead of waiting for a person.
+    const unseen = await t.call('fx.send_email', { to: 'someone.new@example.org' });
+    assert.deepEqual([unseen?.outcome, unseen?.code], ['deny', 'monitor.drift.repeated_denials']);
+    await server.plane.audit.flush();
+    const signals = await server.plane.store.audit.list({ type: 'monitor.signal', taskId: t.taskId as never });
+    const fired = signals.find((e) => e.data['signal'] === 'repeated_denials');
+    assert.equal(fired?.data['response'], 'tighten');
+    assert.match(String(fired?.data['decisionId']), /^dcn_/);
+    assert.deepEqual(fired?.data['targets'], [{ arg: 'to', provenance: 'untrusted' }]);
+  });
+
   verifies('provenance:reported-values', 'values an SDK reports count as seen, with the trust of the result’s labels', async () => {
     const t = await task(['fx.inbox', 'fx.send_email']);
     const decideSend = (args: Record<string, unknown>) => decide(t.credential, 'fx.send_email', args);

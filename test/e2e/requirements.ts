@@ -27,6 +27,7 @@ export const REQUIREMENTS = Object.freeze({
   'provenance:declared-target-after-untrusted': 'After an untrusted read, a send to a recipient the mandate declared is allowed.',
   'provenance:trusted-target-after-untrusted': 'After an untrusted read, a send or payment to a target seen in a trusted result (the user\'s contacts) is allowed.',
   'provenance:unseen-target-steps-up': 'After an untrusted read, a send to a recipient the task never saw waits for a person.',
+  'provenance:tighten-contains-attack': 'By default, repeated refused calls tighten the task instead of suspending it: the user\'s declared and trusted work goes on, calls to untrusted or unseen targets are refused, and the signal\'s record names the decision that fired it.',
   'provenance:reported-values': 'Values reported by an enforcement point through POST /v1/tasks/{id}/results count as seen, with the trust of the result\'s labels, on every replica\'s next decision.',
 
   // config-print.test.ts

@@ -10,7 +10,8 @@ import { ERROR_CODES, toolCatalog, ToolSpecSchema, type AgentId, type Credential
 import { evaluate, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from '../../src/decision/index.js';
 import type { Agent } from '../../src/identity/index.js';
 import { MandateSchema, type Task } from '../../src/mandate/index.js';
-import { freshBehaviour, SIGNALS, type Behaviour } from '../../src/monitor/index.js';
+import { freshBehaviour, seenSalt, SIGNALS, type Behaviour } from '../../src/monitor/index.js';
+import { keyOfTarget, PROVENANCES, recordSeen } from '../../src/provenance/index.js';
 import { buildCedarRequest, PolicyEngine } from '../../src/policy/index.js';
 import { policyDirectory } from '../../src/server/adapters/index.js';
 import { ROOT, testConfig } from '../helpers.js';
@@ -117,13 +118,16 @@ const VectorSchema = z
         toolsCalled: z.array(z.string().min(1)).default([]),
         suspendedBy: z.enum(SIGNALS).nullable().default(null),
         stepUpBy: z.enum(SIGNALS).nullable().default(null),
+        tightenedBy: z.enum(SIGNALS).nullable().default(null),
+        /** Values the task has seen in results, as written (hashed here the way the monitor keeps them). */
+        seen: z.object({ trusted: z.array(z.string()).default([]), untrusted: z.array(z.string()).default([]) }).strict().default({ trusted: [], untrusted: [] }),
         callCount: z.number().int().min(0).default(0),
         callsLastMinute: z.number().int().min(0).default(0),
         approval: z.union([z.literal('unloaded'), z.null(), ApprovalStateSchema]).default(null),
         storeAvailable: z.boolean().default(true),
       })
       .strict()
-      .default({ labels: [], toolsCalled: [], suspendedBy: null, stepUpBy: null, callCount: 0, callsLastMinute: 0, approval: null, storeAvailable: true }),
+      .default({ labels: [], toolsCalled: [], suspendedBy: null, stepUpBy: null, tightenedBy: null, seen: { trusted: [], untrusted: [] }, callCount: 0, callsLastMinute: 0, approval: null, storeAvailable: true }),
     /** `tool` and `args` are passed as written (a malformed shape is what request vectors test). */
     call: z.object({ tool: z.unknown().optional(), args: z.unknown().optional() }).strict(),
     environment: z.string().min(1).default('development'),
@@ -142,6 +146,8 @@ const VectorSchema = z
           stepUp: z.array(z.string()).default([]),
           /** The kinds of the effects, in order. */
           effects: z.array(z.enum(EFFECT_KINDS)),
+          /** Where each target value came from, when the vector checks it. */
+          targets: z.array(z.object({ arg: z.string(), provenance: z.enum(PROVENANCES) }).strict()).optional(),
           /** The hash binding the approval used or requested to the call's arguments, written out. */
           argsHash: ArgsHashSchema.optional(),
           /** The terms of the approval the step-up requests (request_approval), when the vector checks them. */
@@ -278,15 +284,23 @@ function inputsOf(v: Vector): Inputs {
     ...freshBehaviour(),
     labels: s.labels,
     toolsCalled: s.toolsCalled,
-    signals: [...new Set([s.suspendedBy, s.stepUpBy].filter((x) => x !== null))],
+    signals: [...new Set([s.suspendedBy, s.stepUpBy, s.tightenedBy].filter((x) => x !== null))],
     suspendedBy: s.suspendedBy,
     stepUpBy: s.stepUpBy,
+    tightenedBy: s.tightenedBy,
+    seen: new Map(),
   };
+  recordSeen(behaviour.seen, seenSalt(task), keysOf(s.seen.trusted), 'trusted', 10_000);
+  recordSeen(behaviour.seen, seenSalt(task), keysOf(s.seen.untrusted), 'untrusted', 10_000);
   const args = isRecord(v.call.args) ? v.call.args : {};
   const snapshot: TaskSnapshot = { behaviour, callCount: s.callCount, callsLastMinute: s.callsLastMinute, approval: approvalOf(v, task, args), storeAvailable: s.storeAvailable };
   const engine = engineFor(v.policies);
   const env: EvaluationEnv = { tools: catalogFor(v.tools), ceiling: engine, buildCedarRequest, environment: v.environment, nowMs: NOW_MS, decisionId: DECISION_ID };
   return { ctx: deepFreeze(ctx), call: deepFreeze(call), snapshot: deepFreeze(snapshot), env, engine };
+}
+
+function keysOf(values: readonly string[]): string[] {
+  return values.map((v) => keyOfTarget(v)).filter((k): k is string => k !== null);
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -324,6 +338,7 @@ function check(v: Vector, inputs: Inputs): void {
   assert.deepEqual(sorted(d.obligations.redact), sorted(e.redact), 'redact obligations');
   assert.deepEqual(sorted(d.stepUp), sorted(e.stepUp), 'step-up values');
   assert.deepEqual(result.effects.map((x) => x.kind), e.effects, 'effect kinds');
+  if (e.targets) assert.deepEqual(d.targets, e.targets, 'target provenance');
 
   // What every decision carries, whatever the vector.
   assert.equal(d.id, DECISION_ID);
@@ -360,7 +375,7 @@ function check(v: Vector, inputs: Inputs): void {
         if (e.approvalTerms) assert.deepEqual({ ...effect.terms, approvers: sorted(effect.terms?.approvers ?? []) }, { ...e.approvalTerms, approvers: sorted(e.approvalTerms.approvers) }, 'approval terms');
         break;
       case 'observe':
-        assert.deepEqual(effect.observation, { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: env.tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan });
+        assert.deepEqual(effect.observation, { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: env.tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan, decisionId: d.id, targets: d.targets });
         break;
     }
   }

@@ -18,17 +18,17 @@ export interface DriftResponderDeps {
 export class DriftResponder {
   constructor(private readonly d: DriftResponderDeps) {}
 
-  /** `revoke` ends the task and its children at once; `alert` is an audit event and a signed post for the operators' tooling. */
+  /** `revoke` ends the task and its children at once; `alert` and `tighten` are an audit event and a signed post for the operators' tooling. */
   async respond(task: Task, signal: Signal, response: DriftResponse, score: number): Promise<void> {
     if (response === 'revoke') {
       await this.d.end(task.id, 'revoked', `drift: ${signal}`);
       return;
     }
-    if (response !== 'alert') return;
-    await this.d.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, score } });
+    if (response !== 'alert' && response !== 'tighten') return;
+    await this.d.audit.record({ type: 'monitor.alert', taskId: task.id, agentId: task.agentId, data: { signal, response, score } });
     const hook = this.d.webhook;
     if (!hook) return;
-    const payload = { type: 'monitor.alert', task: task.id, agent: task.agentName, principal: task.principal, purpose: task.mandate.purpose, signal, score, links: { task: `${this.d.baseUrl()}/v1/tasks/${task.id}` } };
+    const payload = { type: 'monitor.alert', response, task: task.id, agent: task.agentName, principal: task.principal, purpose: task.mandate.purpose, signal, score, links: { task: `${this.d.baseUrl()}/v1/tasks/${task.id}` } };
     this.d.notifier.inBackground(this.d.notifier.post(hook, payload, 'monitor:webhook').then(() => undefined));
   }
 }

@@ -19,6 +19,7 @@ export const behaviourRepo: RepoFactory<BehaviourRepo> = (db) => ({
       signals: r ? (parseJson(StringArrayJson, r.signals, 'behaviour signals') as Signal[]) : [],
       suspendedBy: (r?.suspended_by ?? null) as Signal | null,
       stepUpBy: (r?.step_up_by ?? null) as Signal | null,
+      tightenedBy: (r?.tightened_by ?? null) as Signal | null,
       score: r ? Number(r.score) : 0,
     };
   },
@@ -46,6 +47,7 @@ export const behaviourRepo: RepoFactory<BehaviourRepo> = (db) => ({
       signals: JSON.stringify(b.signals),
       suspended_by: b.suspendedBy,
       step_up_by: b.stepUpBy,
+      tightened_by: b.tightenedBy ?? null,
       score: b.score,
       updated_at_ms: atMs,
     };
