@@ -22,6 +22,11 @@ export const REQUIREMENTS = Object.freeze({
   // cli-exit-codes.test.ts
   'cli:exit-by-code': 'A failed CLI command exits by the code of its error: 6 for a refused token, 7 for an unknown resource, 8 when the control plane cannot be reached, 2 for a bad request, and prints the code.',
 
+  // efficacy.test.ts
+  'efficacy:corpus-valid': 'The efficacy corpus has at least 60 scenarios in at least four domains, every one valid, its mandate granted and its attacks placed after a step that exists.',
+  'efficacy:representative-decide': 'Representative scenarios through the decision API: the legitimate task runs without a step-up, and each injected attack whose target is not the user\'s is denied.',
+  'efficacy:representative-mcp': 'The same scenarios through the MCP gateway in front of real MCP servers reach the same decisions.',
+
   // provenance.test.ts
   'provenance:injected-target-denied': 'After reading an untrusted message that names an attacker address and IBAN, a send or payment to them is denied outright (policy.forbid), not stepped up.',
   'provenance:declared-target-after-untrusted': 'After an untrusted read, a send to a recipient the mandate declared is allowed.',
