@@ -10,7 +10,10 @@ import { benchGatewayMcp } from './gateway-mcp.js';
 import type { MemoryRequest, MemoryResult } from './memory.js';
 import { benchRevocation } from './revocation.js';
 import { benchReliability } from './reliability.js';
+import { benchEfficacy } from './efficacy.js';
 import { freshBehaviour } from '../src/monitor/index.js';
+import { extractKeys } from '../src/provenance/index.js';
+import type { Decision } from '../src/decision/index.js';
 import type { LoadRequest, LoadResult } from './http-load.js';
 import { summarize, type Metrics } from './stats.js';
 
@@ -42,14 +45,78 @@ async function grant(server: RunningServer): Promise<string> {
 }
 
 async function benchInProcess(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
+  const { decide, floor, unmonitored, totalUs } = await measureDecide(server, { credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
+  metrics['decide.inproc.p50_us'] = { value: round(decide.p50), unit: 'us' };
+  metrics['decide.inproc.p99_us'] = { value: round(decide.p99), unit: 'us' };
+  metrics['decide.inproc.ops_per_s'] = { value: Math.round((INPROC_CALLS / totalUs) * 1e6), unit: 'ops/s' };
+  metrics['cedar.floor.p50_us'] = { value: round(floor.p50), unit: 'us' };
+  metrics['decide.overhead_ratio'] = { value: round(decide.p50 / floor.p50, 3), unit: 'ratio' };
+  metrics['monitor.added_p50_us'] = { value: round(decide.p50 - unmonitored.p50), unit: 'us' };
+}
+
+/**
+ * Argument provenance at its heaviest: a task that has read 1 MB of results
+ * naming thousands of addresses, IBANs and hosts, deciding a send whose recipient
+ * is among them. Also how fast results are scanned, beside JSON.parse of the
+ * same bytes as a floor.
+ */
+async function benchProvenance(server: RunningServer, metrics: Metrics): Promise<void> {
+  const text = syntheticInbox(1024 * 1024);
+  const mb = Buffer.byteLength(text) / (1024 * 1024);
+  const json = JSON.stringify({ messages: text.split('\n\n') });
+  const scanMs: number[] = [];
+  const parseMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    let t0 = hr();
+    // Uncapped: the figure is the scanning rate, not how soon the per-result cap stops it.
+    extractKeys(text, { maxChars: 64 * 1024 * 1024, maxValues: 10_000_000 });
+    scanMs.push((hr() - t0) / 1000);
+    t0 = hr();
+    JSON.parse(json);
+    parseMs.push((hr() - t0) / 1000);
+  }
+  metrics['provenance.extract_mb_per_s'] = { value: round(mb / (summarize(scanMs).p50 / 1000)), unit: 'MB/s' };
+  metrics['provenance.json_parse_mb_per_s'] = { value: round(mb / (summarize(parseMs).p50 / 1000)), unit: 'MB/s' };
+
+  const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN);
+  const { svid } = await post(server.url, '/v1/attest/join-token', { token });
+  const granted = await post(server.url, '/v1/tasks', { purpose: 'benchmark: reply after reading a large inbox', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/' } } }, 'email.send'], ttlSeconds: 3600 }, svid);
+  // 1 MB read in four results, as a task reading a busy inbox would.
+  const quarter = text.length / 4;
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`${server.url}/v1/tasks/${granted.task.id}/results`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${granted.credential}` },
+      body: JSON.stringify({ tool: 'files.read', args: { path: '/srv/inbox' }, status: 'ok', content: text.slice(i * quarter, (i + 1) * quarter) }),
+    });
+    if (res.status !== 202) throw new Error(`reporting the inbox: ${res.status} ${await res.text()}`);
+  }
+  const { decide, unmonitored } = await measureDecide(server, { credential: granted.credential, tool: 'email.send', args: { to: 'person1234@corp1234.example', subject: 're' } }, (d) => d.targets[0]?.provenance === 'trusted');
+  metrics['provenance.decide_p50_us'] = { value: round(decide.p50), unit: 'us' };
+  metrics['provenance.monitor_added_p50_us'] = { value: round(decide.p50 - unmonitored.p50), unit: 'us' };
+}
+
+/** About `bytes` of e-mail-like text, each message naming a different person, company, IBAN-like number and link. */
+function syntheticInbox(bytes: number): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const m = `From: person${i}@corp${i}.example\nSubject: order ${i}\n\nHello, please see https://portal${i % 97}.example/orders/${i}?ref=mail and call +44 20 7946 ${String(i % 10000).padStart(4, '0')}. Ref ORD-${i}-X. Regards, Person ${i}`;
+    parts.push(m);
+    size += m.length + 2;
+  }
+  return parts.join('\n\n');
+}
+
+/** In-process decisions of one call, beside the bare Cedar call it builds and the same pipeline with a monitor that does nothing. */
+async function measureDecide(server: RunningServer, req: { credential: string; tool: string; args: Record<string, unknown> }, expected: (d: Decision) => boolean = () => true) {
   const plane = server.plane;
-  const req = { credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } };
   // Capture exactly the Cedar request the pipeline builds, for the floor measurement.
   let captured: CedarRequest | undefined;
   const build = plane.decisionPorts.buildCedarRequest;
   plane.decisionPorts.buildCedarRequest = (facts) => (captured = build(facts));
   const first = await plane.decide(req);
-  if (first.outcome !== 'allow') throw new Error(`benchmark decision is not an allow: ${first.reason.code}`);
+  if (first.outcome !== 'allow' || !expected(first)) throw new Error(`benchmark decision is not the expected allow: ${first.reason.code} ${JSON.stringify(first.targets)}`);
   plane.decisionPorts.buildCedarRequest = build;
   for (let i = 0; i < 500; i++) await plane.decide(req); // warm: verified-token cache, task cache, JIT
 
@@ -80,15 +147,7 @@ async function benchInProcess(server: RunningServer, credential: string, metrics
     }
     plane.decisionPorts.monitor = monitor;
   }
-  const decide = summarize(decideUs);
-  const floor = summarize(floorUs);
-  const decideTotalUs = decideUs.reduce((a, b) => a + b, 0);
-  metrics['decide.inproc.p50_us'] = { value: round(decide.p50), unit: 'us' };
-  metrics['decide.inproc.p99_us'] = { value: round(decide.p99), unit: 'us' };
-  metrics['decide.inproc.ops_per_s'] = { value: Math.round((INPROC_CALLS / decideTotalUs) * 1e6), unit: 'ops/s' };
-  metrics['cedar.floor.p50_us'] = { value: round(floor.p50), unit: 'us' };
-  metrics['decide.overhead_ratio'] = { value: round(decide.p50 / floor.p50, 3), unit: 'ratio' };
-  metrics['monitor.added_p50_us'] = { value: round(decide.p50 - summarize(unmonitoredUs).p50), unit: 'us' };
+  return { decide: summarize(decideUs), floor: summarize(floorUs), unmonitored: summarize(unmonitoredUs), totalUs: decideUs.reduce((a, b) => a + b, 0) };
 }
 
 async function benchHttp(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
@@ -135,6 +194,11 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'reliability.outage_answer_p99_ms': ['<= 300', (v) => v <= 300],
   'reliability.recovery_ms': ['<= 1000', (v) => v <= 1000],
   'memory.per_task_kb': ['<= 4', (v) => v <= 4],
+  'provenance.monitor_added_p50_us': ['<= 20', (v) => v <= 20],
+  'efficacy.attacks_stopped_pct': ['>= 99', (v) => v >= 99],
+  'efficacy.attacks_denied_pct': ['>= 99', (v) => v >= 99],
+  'efficacy.utility_no_stepup_pct': ['>= 90', (v) => v >= 90],
+  'efficacy.utility_under_attack_pct': ['>= 95', (v) => v >= 95],
 };
 
 async function main(): Promise<void> {
@@ -152,6 +216,8 @@ async function main(): Promise<void> {
     const credential = await grant(server);
     process.stderr.write('decide in process…\n');
     await benchInProcess(server, credential, metrics);
+    process.stderr.write('argument provenance after a 1 MB read…\n');
+    await benchProvenance(server, metrics);
     process.stderr.write('decide over HTTP…\n');
     await benchHttp(server, credential, metrics);
   } finally {
@@ -168,13 +234,15 @@ async function main(): Promise<void> {
   await benchReliability(ROOT, ADMIN, metrics);
   process.stderr.write(`memory per live task (${MEMORY_TASKS} tasks)…\n`);
   await benchMemory(metrics);
+  process.stderr.write('efficacy corpus, by the decision API and the MCP gateway…\n');
+  await benchEfficacy(metrics, (line) => process.stderr.write(`${line}\n`));
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
     const target = TARGETS[name];
-    return `${name.padEnd(26)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
+    return `${name.padEnd(40)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
   });
-  process.stdout.write(`${'metric'.padEnd(26)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each)\nwrote ${RESULTS}\n`);
+  process.stdout.write(`${'metric'.padEnd(40)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each)\nwrote ${RESULTS}\n`);
 }
 
 await main();

@@ -21,8 +21,11 @@ const EMAIL = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,253}$/u;
 const IBAN = /^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/;
 const HOST = /^(?=.{1,253}$)(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** NFKC, which is the identity on ASCII: skipped there, as most values are. */
 function fold(value: string): string {
-  return value.normalize('NFKC').trim();
+  return (ASCII.test(value) ? value : value.normalize('NFKC')).trim();
 }
 
 export function normaliseEmail(raw: string): string | null {

@@ -145,11 +145,11 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     },
   });
 
-  app.setErrorHandler((err: unknown, _req, reply) => {
+  app.setErrorHandler((err: unknown, req, reply) => {
     if (err instanceof CodedError) return reply.status(httpStatusOf(err.code)).send(errorBody(err));
     const e = err as { code?: string; statusCode?: number; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.status(413).send(errorBody(new CodedError('request.too_large', `body exceeds ${plane.config.server.bodyLimitBytes} bytes`)));
+      return reply.status(413).send(errorBody(new CodedError('request.too_large', `body exceeds ${req.routeOptions.bodyLimit ?? plane.config.server.bodyLimitBytes} bytes`)));
     }
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.status(415).send(errorBody(new CodedError('request.invalid', 'content-type must be application/json')));
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
@@ -277,7 +277,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     await plane.monitor.resume(task, body.reason ?? 'resumed by an operator');
     return taskView(task, await plane.monitor.summary(task));
   });
-  app.post('/v1/tasks/:id/results', doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { response: { 202: Api.TaskView }, security: [{ task: [] }], body: jsonSchema(ResultBody) }), async (req, reply) => {
+  const resultsRoute = { ...doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { response: { 202: Api.TaskView }, security: [{ task: [] }], body: jsonSchema(ResultBody) }), bodyLimit: plane.config.server.resultBodyLimitBytes };
+  app.post('/v1/tasks/:id/results', resultsRoute, async (req, reply) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential');
     const body = parse(ResultBody, req.body, 'body');

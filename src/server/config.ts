@@ -44,6 +44,13 @@ export const ConfigSchema = z
           .max(16 * 1024 * 1024)
           .default(64 * 1024)
           .describe('Requests larger than this are refused with `413 request.too_large`.'),
+        resultBodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(4 * 1024 * 1024)
+          .describe('The limit for `POST /v1/tasks/{id}/results`, which may carry a result\'s content so the values it names count as seen.'),
         adminToken: z.string().min(16).optional().describe('When unset, one is generated on first start, printed once, and only its hash is kept.'),
       })
       .strict()

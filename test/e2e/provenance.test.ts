@@ -126,6 +126,30 @@ describe('argument provenance: where a call’s targets came from', () => {
     assert.deepEqual(fired?.data['targets'], [{ arg: 'to', provenance: 'untrusted' }]);
   });
 
+  verifies('provenance:bad-input-bounded', 'oversized, binary and deeply nested input: clear errors, bounded work, no accidental allow', async () => {
+    const t = await task(['fx.inbox', 'fx.send_email']);
+    const report = (body: unknown) => http(server.url, `/v1/tasks/${t.taskId}/results`, { token: t.credential, body });
+    const tooLarge = await report({ tool: 'fx.inbox', status: 'ok', content: 'x'.repeat(5 * 1024 * 1024) });
+    assert.equal(tooLarge.status, 413);
+    assert.equal(tooLarge.body.error.code, 'request.too_large');
+    const binary = String.fromCharCode(...Array.from({ length: 60_000 }, (_, i) => (i * 7919) % 65_536));
+    assert.equal((await report({ tool: 'fx.inbox', status: 'ok', content: `${binary} mallory@evil.example` })).status, 202);
+    let deep: unknown = 'eve@evil.example';
+    for (let i = 0; i < 2_000; i++) deep = { d: deep };
+    assert.equal((await report({ tool: 'fx.inbox', status: 'ok', content: deep })).status, 202);
+    assert.equal((await report({ tool: 'fx.inbox', status: 'ok', values: Array.from({ length: 5_000 }, (_, i) => `v${i}@x.example`) })).status, 400, 'more values than the schema allows');
+    // Values found past the binary noise still count (untrusted: the inbox is labelled so).
+    const d = await decide(t.credential, 'fx.send_email', { to: 'mallory@evil.example' });
+    assert.deepEqual([d.outcome, d.targets], ['deny', [{ arg: 'to', provenance: 'untrusted' }]]);
+    // A huge list of recipients: bounded, and decided as a whole — never allowed because the tail went unread.
+    const many = await decide(t.credential, 'fx.send_email', { to: Array.from({ length: 1_500 }, (_, i) => `r${i}@new.example`) });
+    assert.notEqual(many.outcome, 'allow');
+    assert.equal(many.targets.at(-1).provenance, 'unseen');
+    // Deeply nested arguments are decided, not crashed on.
+    const nested = await decide(t.credential, 'fx.send_email', { to: deep });
+    assert.notEqual(nested.outcome, 'allow');
+  });
+
   verifies('provenance:reported-values', 'values an SDK reports count as seen, with the trust of the result’s labels', async () => {
     const t = await task(['fx.inbox', 'fx.send_email']);
     const decideSend = (args: Record<string, unknown>) => decide(t.credential, 'fx.send_email', args);
