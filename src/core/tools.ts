@@ -24,13 +24,26 @@ const LabelRuleSchema = z
   .strict()
   .refine((r) => r.prefix !== undefined || r.equals !== undefined, 'a label rule needs `prefix` or `equals`');
 
+/** A tool's further kinds, besides its `kind`. */
+export const ToolEffectsSchema = z.array(z.enum(TOOL_KINDS)).max(TOOL_KINDS.length);
+/** A tool's policy-only tags. */
+export const ToolTagsSchema = z.array(z.string().min(1).max(64)).max(32);
+
 export const ToolSpecSchema = z
   .object({
     name: z.string().regex(TOOL_NAME, 'expected `<server>.<tool>` in lowercase letters, digits, `_` or `-`'),
     kind: z.enum(TOOL_KINDS),
+    /**
+     * Further kinds the tool also performs (a calendar `write` that e-mails the
+     * participants: `[send]`). A call is decided under its `kind` and under each
+     * effect, and allowed only when all allow.
+     */
+    effects: ToolEffectsSchema.optional(),
     risk: z.enum(RISKS).default('low'),
-    /** Labels every result of this tool carries (confidential, pii, secret, untrusted, ...). */
+    /** Labels every result of this tool carries (confidential, pii, secret, untrusted, ...); policy sees them as `resource.labels`. */
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+    /** Tags for policy only (`resource.tags`): results do not carry them. */
+    tags: ToolTagsSchema.optional(),
     /**
      * Labels that depend on the resource a call touches: a result of a call whose
      * argument matches carries these labels too (`{ arg: "path", prefix: "/srv/hr/", labels: ["confidential", "pii"] }`).
@@ -63,6 +76,18 @@ export function resultLabels(tool: ToolSpec | undefined, args: Record<string, un
     if (matches) for (const l of rule.labels) out.add(l);
   }
   return [...out];
+}
+
+/**
+ * The kinds a call is decided under besides the tool's `kind`: each once, in
+ * order, without the kind itself. Empty for most tools.
+ */
+export function extraKinds(tool: Pick<ToolSpec, 'kind' | 'effects'>): ToolKind[] {
+  const effects = tool.effects;
+  if (effects === undefined || effects.length === 0) return [];
+  const out: ToolKind[] = [];
+  for (const e of effects) if (e !== tool.kind && !out.includes(e)) out.push(e);
+  return out;
 }
 
 export function toolGroup(toolName: string): string {

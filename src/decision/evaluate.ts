@@ -4,7 +4,7 @@ import type { TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
 import { checkCallAgainstMandate, type ArgConstraint, type Task } from '../mandate/index.js';
 import { seenSalt, type Behaviour, type ObservedDecision } from '../monitor/index.js';
-import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
+import { evaluateEffects, type ApprovalTerms, type CallFacts, type CedarRequest, type PolicyEvaluation } from '../policy/index.js';
 import { targetCounts, targetsOf } from '../provenance/index.js';
 import type { Decision, Layer } from './model.js';
 
@@ -130,7 +130,9 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
   }
   if (!agent) throw new CodedError('credential.revoked', 'the agent of this task is no longer registered');
 
-  const evaluation = env.ceiling.evaluate(
+  // Decided under the tool's kind and each further effect (one Cedar call when it has none).
+  const evaluation = evaluateEffects(
+    env.ceiling,
     env.buildCedarRequest({
       agent: { name: agent.name, spiffeId: agent.spiffeId, groups: agent.groups },
       tool,
@@ -149,6 +151,7 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
       call: targetCounts(targets),
       environment: env.environment,
     }),
+    tool,
   );
   seenVersion(evaluation.version);
   const base = { ...baseOf(ctx, call, env, evaluation.version), targets };

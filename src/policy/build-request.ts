@@ -5,6 +5,7 @@ import type { AgentFacts, CallFacts, CedarEntity, CedarRequest } from './model.j
 // Shared, never mutated: this runs on every call, and cedar-wasm only reads its input.
 const NO_ATTRS = {};
 const NO_PARENTS: TypeAndId[] = [];
+const NO_TOOL_TAGS: string[] = [];
 const ACTIONS = new Map<string, TypeAndId>(TOOL_KINDS.map((k) => [k, { type: 'Action', id: k }]));
 
 /**
@@ -69,7 +70,7 @@ export function requestEntities(
   const groupUid: TypeAndId = { type: 'ToolGroup', id: toolGroup(tool.name) };
   entities.push(
     { uid: principal, attrs: { name: agent.name, spiffeId: agent.spiffeId }, parents: agentParents },
-    { uid: resource, attrs: { name: tool.name, kind: tool.kind, risk: tool.risk, labels: tool.labels }, parents: [groupUid], tags },
+    { uid: resource, attrs: { name: tool.name, kind: tool.kind, risk: tool.risk, labels: tool.labels, tags: tool.tags ?? NO_TOOL_TAGS }, parents: [groupUid], tags },
     { uid: groupUid, attrs: NO_ATTRS, parents: NO_PARENTS },
   );
   return entities;

@@ -32,18 +32,20 @@ export function grantTimePolicies(policies: readonly LoadedPolicy[]): Record<str
  * no permit that is true or still undecided refuses (`policy.no_permit`).
  * Step-up forbids never refuse: a human may approve at call time. When Cedar
  * cannot answer, nothing is refused; every call is still evaluated in full.
+ * `kind` is the action checked: the tool's kind, or one of its further effects.
  */
 export function checkGrantAgainst(
   policies: Record<string, PolicyJson>,
   byId: ReadonlyMap<string, LoadedPolicy>,
   agent: AgentFacts,
   tool: ToolSpec,
+  kind: string = tool.kind,
 ): GrantCheck {
   const principal: TypeAndId = { type: 'Agent', id: agent.name };
   const resource: TypeAndId = { type: 'Tool', id: tool.name };
   const answer = isAuthorizedPartial({
     principal,
-    action: { type: 'Action', id: tool.kind },
+    action: { type: 'Action', id: kind },
     resource,
     context: UNKNOWN_CONTEXT,
     // The schema supplies the action hierarchy (`read in [call_tool]`); unknowns cannot pass request validation.

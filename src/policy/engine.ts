@@ -5,7 +5,7 @@ import {
   type AuthorizationAnswer,
   type PolicyJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
-import { ConfigError, type ToolSpec } from '../core/index.js';
+import { ConfigError, extraKinds, type ToolSpec } from '../core/index.js';
 import { checkGrantAgainst, grantTimePolicies } from './check-grant.js';
 import { loadPolicies } from './load-policies.js';
 import type {
@@ -195,14 +195,20 @@ export class PolicyEngine {
 
   /**
    * At mandate grant time: is `tool` denied to `agent` whatever the arguments and
-   * task context? Refuses with policy.forbid or policy.no_permit; see check-grant.ts.
+   * task context, under its kind or any of its effects? Refuses with policy.forbid
+   * or policy.no_permit (the first refused action's); see check-grant.ts.
    */
   checkGrant(agent: AgentFacts, tool: ToolSpec): GrantCheck {
     const s = this.#active;
     if (s === undefined || s.loaded.policies.length === 0) return { refused: true, code: 'policy.no_permit', policyIds: [] };
     try {
-      s.grantPolicies ??= grantTimePolicies(s.loaded.policies);
-      return checkGrantAgainst(s.grantPolicies, s.byId, agent, tool);
+      const policies = (s.grantPolicies ??= grantTimePolicies(s.loaded.policies));
+      // A call is decided under the kind and every effect: a tool is refused when any of them is.
+      for (const kind of [tool.kind, ...extraKinds(tool)]) {
+        const verdict = checkGrantAgainst(policies, s.byId, agent, tool, kind);
+        if (verdict.refused) return verdict;
+      }
+      return { refused: false };
     } catch {
       // Grant time only narrows early; every call is still decided by evaluate(), which fails closed.
       return { refused: false };

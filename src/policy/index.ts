@@ -3,6 +3,7 @@ export { buildCedarRequest } from './build-request.js';
 export { loadPolicies } from './load-policies.js';
 export type { PolicySource, SourceFile } from './ports.js';
 export { PolicyEngine } from './engine.js';
+export { evaluateEffects, type Ceiling } from './evaluate-effects.js';
 export { runPolicyTests, formatPolicyTestReport, POLICY_TEST_DEFAULTS } from './run-policy-tests.js';
 export type { PolicyTestReport, PolicyTestResult, PolicyTestCase, PolicyTestExpectation } from './run-policy-tests.js';
 export { POLICY_CODES } from './model.js';

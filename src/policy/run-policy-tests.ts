@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError, ToolSpecSchema, toolCatalog, type ToolCatalog } from '../core/index.js';
 import { buildCedarRequest } from './build-request.js';
 import { PolicyEngine } from './engine.js';
+import { evaluateEffects } from './evaluate-effects.js';
 import { POLICY_CODES, type PolicyCode, type PolicyEvaluation, type PolicyOutcome } from './model.js';
 import type { PolicySource } from './ports.js';
 
@@ -129,7 +130,9 @@ function runCase(file: string, c: PolicyTestCase, tools: ToolCatalog, engine: Po
     const actual = { outcome: 'deny' as const, policyIds: [], errors: [`tool \`${request.tool}\` is not in this file's \`tools\``] };
     return { file, name: c.name, ok: false, expected: expect, actual };
   }
-  const evaluation = engine.evaluate(
+  // Decided as the kernel decides: under the kind and each further effect.
+  const evaluation = evaluateEffects(
+    engine,
     buildCedarRequest({
       agent: {
         name: request.agent.name,
@@ -142,6 +145,7 @@ function runCase(file: string, c: PolicyTestCase, tools: ToolCatalog, engine: Po
       call: { declared: 0, trusted: 0, untrusted: 0, unseen: 0, ...request.targets },
       environment: request.environment ?? POLICY_TEST_DEFAULTS.environment,
     }),
+    tool,
   );
   const actual = summarize(evaluation);
   return { file, name: c.name, ok: matches(expect, actual), expected: expect, actual };

@@ -85,7 +85,7 @@ const SecretBody = z.object({ value: z.string().min(1).max(16_384) }).strict();
 const PolicyPushBody = z
   .object({ files: z.array(z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]+\.cedar$/, 'a `.cedar` file name'), text: z.string().max(1_000_000) }).strict()).min(1).max(500) })
   .strict();
-const ToolBody = z.object({ kind: z.string(), risk: z.string().optional(), labels: z.array(z.string()).optional(), description: z.string().optional(), params: z.record(z.string(), z.unknown()).optional() }).strict();
+const ToolBody = z.object({ kind: z.string(), effects: z.array(z.string()).optional(), risk: z.string().optional(), labels: z.array(z.string()).optional(), tags: z.array(z.string()).optional(), description: z.string().optional(), params: z.record(z.string(), z.unknown()).optional() }).strict();
 const ApproverBody = z.object({ id: z.string(), groups: z.array(z.string()).optional() }).strict();
 const VerdictBody = z.object({ reason: z.string().trim().min(1, 'give a reason').max(1000) }).strict();
 const ApprovalListQuery = z

@@ -106,6 +106,20 @@ describe('control-plane API over HTTP', () => {
     );
   });
 
+  it('a tool registered with effects and tags keeps them; a tool whose effect is forbidden outright is refused at grant time', async () => {
+    const put = await http(base, '/v1/tools/mail.notify', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'write', effects: ['send'], tags: ['mail'] } });
+    assert.equal(put.status, 200);
+    assert.deepEqual([put.body.effects, put.body.tags, put.body.labels], [['send'], ['mail'], []]);
+    const { credential, status } = await grantTask(base, 'report-bot', { purpose: 'p', tools: ['mail.notify'] });
+    assert.equal(status, 201);
+    assert.equal((await http(base, '/v1/decide', { body: { credential, tool: 'mail.notify', args: {} } })).body.reason.code, 'policy.permit');
+    assert.equal((await http(base, '/v1/tools/shell.notify', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'write', effects: ['execute'] } })).status, 200);
+    const refused = await grantTask(base, 'report-bot', { purpose: 'p', tools: ['shell.notify'] });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.body.error.refused.map((r: { item: string; code: string }) => [r.item, r.code]), [['tools.shell.notify', 'policy.forbid']]);
+    assert.equal((await http(base, '/v1/tools/mail.other', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'read', effects: ['egress'] } })).body.error.code, 'request.invalid');
+  });
+
   it('a constraint the tool parameters cannot meet is refused at grant time; one they can is decided per call', async () => {
     const params = { to: { type: 'array', items: { type: 'string' } }, payment: { type: 'object', properties: { iban: { type: 'string' } } } };
     const put = await http(base, '/v1/tools/mail.invite', { method: 'PUT', token: ADMIN_TOKEN, body: { kind: 'read', params } });

@@ -47,6 +47,8 @@ describe('HTTP gateway: apis configuration', () => {
     assert.deepEqual(specs.map((s) => s.name).sort(), ['billing.getInvoice', 'billing.listInvoices']);
     assert.deepEqual(apiToolNames(apis).sort(), ['billing.getInvoice', 'billing.listInvoices']);
     assert.equal(specs.find((s) => s.name === 'billing.getInvoice')?.description, 'one invoice');
+    const mapped = apiToolSpecs(openapi('billing.json', { deleteInvoice: { kind: 'delete', effects: ['send'], tags: ['billing'] } }), dir)[0];
+    assert.deepEqual([mapped?.effects, mapped?.tags], [['send'], ['billing']]);
     const actions = loadApiActions(apis, dir).get('billing')!;
     const get = actions.find((a) => a.spec.name === 'billing.getInvoice')!;
     assert.deepEqual([get.pathTypes, get.queryTypes], [{ id: 'integer' }, { expand: 'boolean' }]);
@@ -71,6 +73,8 @@ describe('HTTP gateway: apis configuration', () => {
     const apis = parse({ reports: { baseUrl: 'https://reports.example/api/', routes: [{ method: 'get', path: '/summary/{year}', tool: 'summary', kind: 'read' }] } });
     assert.deepEqual(apiToolSpecs(apis), [{ name: 'reports.summary', kind: 'read', risk: 'low', labels: [], description: '' }]);
     assert.equal(apis.reports?.routes?.[0]?.method, 'GET');
+    const withEffects = parse({ cal: { baseUrl: 'https://cal.example/', routes: [{ method: 'POST', path: '/events', tool: 'create_event', kind: 'write', effects: ['send'], tags: ['calendar'] }] } });
+    assert.deepEqual(apiToolSpecs(withEffects), [{ name: 'cal.create_event', kind: 'write', effects: ['send'], risk: 'low', labels: [], tags: ['calendar'], description: '' }]);
     assert.equal(apis.reports?.timeoutMs, 30_000);
     const errors = (apis: unknown) => {
       const r = ApisSchema.safeParse(apis);

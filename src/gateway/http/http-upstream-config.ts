@@ -31,8 +31,10 @@ const Method = z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v)
 /** What policy knows about one action: the same metadata as any catalog tool. */
 const ActionMetadata = {
   kind: z.enum(TOOL_KINDS),
+  effects: ToolSpecSchema.shape.effects,
   risk: z.enum(RISKS).default('low'),
   labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+  tags: ToolSpecSchema.shape.tags,
   labelRules: ToolSpecSchema.shape.labelRules,
   targets: ToolSpecSchema.shape.targets,
 };
@@ -166,7 +168,7 @@ function actionsFromRoutes(upstream: string, routes: NonNullable<ApiConfig['rout
       segments: compiled.segments,
       pathTypes: {},
       queryTypes: {},
-      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, risk: r.risk, labels: [...r.labels], ...(r.labelRules ? { labelRules: r.labelRules } : {}), ...(r.targets ? { targets: r.targets } : {}), description: r.description },
+      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, ...(r.effects ? { effects: r.effects } : {}), risk: r.risk, labels: [...r.labels], ...(r.tags ? { tags: r.tags } : {}), ...(r.labelRules ? { labelRules: r.labelRules } : {}), ...(r.targets ? { targets: r.targets } : {}), description: r.description },
     };
   });
 }
@@ -247,8 +249,10 @@ function actionsFromOpenApi(upstream: string, mapping: NonNullable<ApiConfig['op
         spec: {
           name: `${upstream}.${id}`,
           kind: meta.kind,
+          ...(meta.effects ? { effects: meta.effects } : {}),
           risk: meta.risk,
           labels: [...meta.labels],
+          ...(meta.tags ? { tags: meta.tags } : {}),
           ...(meta.labelRules ? { labelRules: meta.labelRules } : {}),
           ...(meta.targets ? { targets: meta.targets } : {}),
           description: (meta.description ?? op.summary ?? op.description ?? '').slice(0, 1000),

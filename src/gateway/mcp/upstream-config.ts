@@ -6,8 +6,10 @@ import { ValueOrSecretSchema } from '../../secrets/index.js';
 const ToolMetadataSchema = z
   .object({
     kind: z.enum(TOOL_KINDS),
+    effects: ToolSpecSchema.shape.effects,
     risk: z.enum(RISKS).default('low'),
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
+    tags: ToolSpecSchema.shape.tags,
     labelRules: ToolSpecSchema.shape.labelRules,
     targets: ToolSpecSchema.shape.targets,
     description: z.string().max(1000).default(''),
