@@ -100,7 +100,8 @@ describe('mandateFromPlan', () => {
 
   it('limits: derived maxCalls is overridable, other limits pass through', () => {
     assert.deepEqual(mandateFromPlan(plan([{ tool: 'a.b' }], { limits: { maxCalls: 2, maxCallsPerMinute: 1 } })).limits, { maxCalls: 2, maxCallsPerMinute: 1 });
-    assert.deepEqual(mandateFromPlan(plan([{ tool: 'a.b' }], { limits: { maxResultBytes: 10 } })).limits, { maxCalls: PLAN_CALLS_PER_STEP, maxResultBytes: 10 });
+    assert.deepEqual(mandateFromPlan(plan([{ tool: 'a.b' }], { limits: { maxResultBytes: 10 } })).limits, { maxResultBytes: 10, maxCalls: PLAN_CALLS_PER_STEP });
+    assert.equal(mandateFromPlan(plan([{ tool: 'a.b' }, { tool: 'a.b' }], { limits: { maxCalls: undefined } })).limits.maxCalls, 2 * PLAN_CALLS_PER_STEP);
   });
 
   it('refuses unknown fields, naming them', () => {

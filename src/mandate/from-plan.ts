@@ -93,7 +93,7 @@ export function mandateFromPlan(input: unknown): PlanMandate {
     tools: [...tools].map(([name, args]) => ({ name, args: Object.fromEntries([...args].map(([path, stated]) => [path, constraintOf(stated)])) })),
     dataClasses: plan.dataClasses,
     egress: plan.egress,
-    limits: { maxCalls: PLAN_CALLS_PER_STEP * plan.steps.length, ...plan.limits },
+    limits: { ...plan.limits, maxCalls: plan.limits.maxCalls ?? PLAN_CALLS_PER_STEP * plan.steps.length },
     ttlSeconds: plan.ttlSeconds,
     plan: plan.steps.map((s) => s.tool),
     ...(plan.onBehalfOf !== undefined ? { onBehalfOf: plan.onBehalfOf } : {}),
