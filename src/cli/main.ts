@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeJwt } from 'jose';
 import { verifyChain } from '../audit/index.js';
-import { ConfigError } from '../core/index.js';
+import { CodedError, ConfigError } from '../core/index.js';
+import { mandateFromPlan } from '../mandate/index.js';
 import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
 import { openStore } from '../store/index.js';
 import { loadConfig, redactConfig, startServer } from '../server/index.js';
@@ -42,6 +43,26 @@ function taskIdOf(credential: string): string | undefined {
     return typeof task === 'string' ? task : undefined;
   } catch {
     throw new CliApiError(0, 'credential.invalid', 'the --credential is not a JWT');
+  }
+}
+
+/** A JSON file, or standard input for `-`. */
+function readJson(file: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+  } catch (err) {
+    throw new CliApiError(0, 'request.invalid', `${what} file \`${file}\`: ${(err as Error).message}`);
+  }
+}
+
+/** The mandate a plan file gives, built here so `plan show` prints exactly what `task declare --from-plan` sends. */
+function mandateOfPlanFile(file: string): unknown {
+  const plan = readJson(file, 'plan');
+  try {
+    return mandateFromPlan(plan);
+  } catch (err) {
+    if (err instanceof CodedError) throw new CliApiError(0, err.code, err.publicMessage);
+    throw err;
   }
 }
 
@@ -124,18 +145,17 @@ export function buildProgram(): Command {
   task
     .command('declare')
     .description('attest (join token) or use an SVID, declare a mandate, print the task and its credential')
-    .requiredOption('-m, --mandate <file>', 'mandate JSON file, or - for standard input')
+    .addOption(new Option('-m, --mandate <file>', 'mandate JSON file, or - for standard input').conflicts('fromPlan'))
+    .option('--from-plan <file>', 'plan JSON file (tools in order, stated values), or - for standard input; see `mandate plan show`')
     .option('--join-token <token>', 'attest with this one-time join token')
     .option('--svid <svid>', 'use this JWT-SVID')
     .option('-q, --quiet', 'print the task credential alone')
     .addOption(urlOption())
-    .action(async (opts: { mandate: string; joinToken?: string; svid?: string; quiet?: boolean; url: string }) => {
+    .action(async (opts: { mandate?: string; fromPlan?: string; joinToken?: string; svid?: string; quiet?: boolean; url: string }) => {
       let mandate: unknown;
-      try {
-        mandate = JSON.parse(readFileSync(opts.mandate === '-' ? 0 : opts.mandate, 'utf8'));
-      } catch (err) {
-        throw new CliApiError(0, 'request.invalid', `mandate file \`${opts.mandate}\`: ${(err as Error).message}`);
-      }
+      if (opts.mandate !== undefined) mandate = readJson(opts.mandate, 'mandate');
+      else if (opts.fromPlan !== undefined) mandate = mandateOfPlanFile(opts.fromPlan);
+      else throw new CliApiError(0, 'request.invalid', 'give --mandate <file> or --from-plan <file>');
       let svid = opts.svid;
       if (!svid) {
         if (!opts.joinToken) throw new CliApiError(0, 'request.invalid', 'give --join-token or --svid');
@@ -174,6 +194,15 @@ export function buildProgram(): Command {
     .action(async (opts: { agent?: string; status?: string; url: string; adminToken?: string }) => {
       const q = new URLSearchParams({ ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.status ? { status: opts.status } : {}) });
       out(await api(opts.url, `/v1/tasks?${q}`, { token: requireAdmin(opts) }));
+    });
+
+  program
+    .command('plan')
+    .description('mandates from an agent\'s declared plan')
+    .command('show <file>')
+    .description('print the mandate a plan file (or - for standard input) gives, without declaring it')
+    .action((file: string) => {
+      out(mandateOfPlanFile(file));
     });
 
   program

@@ -4,7 +4,7 @@
  * types are the API's own, imported as types only, so nothing of the server is
  * loaded at run time and a change to what the server returns breaks this build.
  */
-import type { MandateInput } from '../mandate/index.js';
+import type { MandateInput, PlanInput } from '../mandate/index.js';
 import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from '../server/index.js';
 
 /** The answer of `POST /v1/decide`. */
@@ -14,6 +14,8 @@ export type Outcome = Decision['outcome'];
 export type PendingApproval = ApiApproval;
 /** A mandate as the agent declares it (`POST /v1/tasks`). */
 export type MandateDeclaration = MandateInput;
+/** A plan as the agent declares it (`POST /v1/tasks/from-plan`): the tools it will call, in order, and the values the user stated. */
+export type PlanDeclaration = PlanInput;
 
 /** An error answer of the control plane, with its stable code. */
 export class MandateApiError extends Error {
@@ -117,6 +119,20 @@ export class AgentClient {
       method: 'POST',
       token: await this.currentSvid(),
       body: mandate,
+    });
+    return new TaskHandle(this.opts.url, this.opts.fetch, res.task.id, res.credential, res.expiresAtMs);
+  }
+
+  /**
+   * Declares the mandate a plan gives: each tool of the steps, the stated values
+   * pinned, the step order as the mandate's `plan`. The control plane builds the
+   * mandate (so this SDK loads none of its code); `mandate plan show` prints it.
+   */
+  async declareFromPlan(plan: PlanDeclaration): Promise<TaskHandle> {
+    const res = await call<ApiDeclaredTask>(this.opts.fetch, `${this.opts.url}/v1/tasks/from-plan`, {
+      method: 'POST',
+      token: await this.currentSvid(),
+      body: plan,
     });
     return new TaskHandle(this.opts.url, this.opts.fetch, res.task.id, res.credential, res.expiresAtMs);
   }

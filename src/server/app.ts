@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from 'zod';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
-import { MandateSchema, type Task } from '../mandate/index.js';
+import { MandateSchema, PlanSchema, type Task } from '../mandate/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
@@ -254,6 +254,11 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.post('/v1/tasks', doc('declare a mandate; returns the task credential (SVID)', { response: { 201: Api.DeclaredTask }, security: [{ svid: [] }], body: jsonSchema(MandateSchema) }), async (req, reply) => {
     const svid = requireBearer(req, 'a JWT-SVID');
     const { task, credential } = await plane.tasks.declare(svid, req.body);
+    return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
+  });
+  app.post('/v1/tasks/from-plan', doc('declare the mandate a plan gives (the tools in order and the values the user stated); returns the task credential (SVID)', { response: { 201: Api.DeclaredTask }, security: [{ svid: [] }], body: jsonSchema(PlanSchema) }), async (req, reply) => {
+    const svid = requireBearer(req, 'a JWT-SVID');
+    const { task, credential } = await plane.tasks.declareFromPlan(svid, req.body);
     return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
   });
   app.get('/v1/tasks', doc('list tasks (admin)', { response: { 200: Api.TaskList }, security: [{ admin: [] }] }), async (req) => {

@@ -26,6 +26,9 @@ export const REQUIREMENTS = Object.freeze({
   'efficacy:corpus-valid': 'The efficacy corpus has at least 60 scenarios in at least four domains, every one valid, its mandate granted and its attacks placed after a step that exists.',
   'efficacy:representative-decide': 'Representative scenarios through the decision API: the legitimate task runs without a step-up, and each injected attack whose target is not the user\'s is denied.',
   'efficacy:representative-mcp': 'The same scenarios through the MCP gateway in front of real MCP servers reach the same decisions.',
+  // plan-cli.test.ts
+  'cli:plan-show': '`mandate plan show` prints the mandate a plan file or standard input gives without declaring it, and a bad plan exits 2 naming the field.',
+  'cli:declare-from-plan': '`mandate task declare --from-plan` declares the mandate a plan gives: a stated recipient is allowed, another is denied by its argument constraint; --mandate with it, or neither, exits 2.',
 
   // provenance.test.ts
   'provenance:injected-target-denied': 'After reading an untrusted message that names an attacker address and IBAN, a send or payment to them is denied outright (policy.forbid), not stepped up.',
@@ -110,6 +113,7 @@ export const REQUIREMENTS = Object.freeze({
   'sdk:lifecycle': 'The SDK runs attest, declare, authorize, guard and complete against a real control plane.',
   'sdk:mandate-refusal-detail': 'A refused mandate surfaces its code and the refused items through the SDK.',
   'sdk:svid-renewal': 'The SDK renews its SVID before it expires, and a join token cannot be used again.',
+  'sdk:declare-from-plan': 'The SDK declares the mandate a plan gives: a value the user stated is allowed (declared, even after an untrusted read), any other value is denied by its argument constraint, and a bad plan is refused with the field named.',
   'sdk:oidc-attestation': 'The SDK attests through OIDC and re-attests from the token source when its SVID has expired.',
 
   // secret-brokering.test.ts

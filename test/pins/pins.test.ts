@@ -52,6 +52,7 @@ const ROUTES = [
   'POST /v1/keys/rotate',
   'POST /v1/revocations',
   'POST /v1/tasks',
+  'POST /v1/tasks/from-plan',
   'POST /v1/tasks/{id}/complete',
   'POST /v1/tasks/{id}/resume',
   'POST /v1/tasks/{id}/results',
@@ -59,7 +60,7 @@ const ROUTES = [
 
 const COMMANDS = [
   'agent', 'agent register', 'agent token', 'approve', 'approve approve', 'approve deny', 'approve list', 'approve show', 'approver', 'approver add', 'audit', 'audit verify', 'config', 'config print', 'decide', 'demo',
-  'policy', 'policy push', 'policy test', 'policy validate', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
+  'plan', 'plan show', 'policy', 'policy push', 'policy test', 'policy validate', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
 ];
 
 function commandPaths(cmd: Command, prefix = ''): string[] {

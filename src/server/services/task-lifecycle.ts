@@ -3,7 +3,7 @@ import type { AuditSink } from '../../audit/index.js';
 import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../../core/index.js';
 import { REVOCATION_KINDS, type CredentialService, type RevocationKind } from '../../credentials/index.js';
 import type { Agent, IdentityService } from '../../identity/index.js';
-import { grantMandate, type Task, type TaskQuery, type TaskRepo } from '../../mandate/index.js';
+import { grantMandate, mandateFromPlan, type Task, type TaskQuery, type TaskRepo } from '../../mandate/index.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { ChangeFeed } from '../../store/index.js';
 
@@ -34,6 +34,16 @@ export class TaskLifecycle {
   /** Grants a mandate to the agent an SVID proves. Errors: identity.svid_*, mandate.*. */
   async declare(svid: string, mandate: unknown): Promise<GrantedTask> {
     const { agent } = await this.d.identity.verifySvid(svid);
+    return this.grant(agent, mandate);
+  }
+
+  /** Grants the mandate a plan gives (`mandateFromPlan`); the SVID is checked before the plan is read. Errors: identity.svid_*, mandate.*. */
+  async declareFromPlan(svid: string, plan: unknown): Promise<GrantedTask> {
+    const { agent } = await this.d.identity.verifySvid(svid);
+    return this.grant(agent, mandateFromPlan(plan));
+  }
+
+  private async grant(agent: Agent, mandate: unknown): Promise<GrantedTask> {
     const task = await grantMandate(agent, mandate, { tasks: this.d.tasks, tools: this.d.tools, ceiling: this.d.ceiling, audit: this.d.audit, clock: this.d.clock, random: this.d.random });
     const credential = await this.d.credentials.mint({
       credentialId: task.credentialId,
