@@ -11,7 +11,7 @@ describe('efficacy corpus', () => {
   const corpus = loadCorpus();
 
   verifies('efficacy:corpus-valid', 'enough scenarios, in enough domains, all valid', () => {
-    assert.ok(corpus.length >= 8, `${corpus.length} scenarios`);
+    assert.ok(corpus.length >= 60, `${corpus.length} scenarios`);
     const domains = new Set(corpus.map((s) => s.domain));
     assert.ok(domains.size >= 4, [...domains].join(', '));
     assert.ok(corpus.reduce((n, s) => n + s.scenario.attacks.length, 0) >= corpus.length, 'at least one attack per scenario on average');
