@@ -22,7 +22,7 @@ test('passes only the agent, the tool and their groups', () => {
   assert.deepEqual(agent?.attrs, { name: 'researcher', spiffeId: 'spiffe://acme.test/agent/researcher' });
   const toolEntity = req.entities.find((e) => JSON.stringify(e.uid) === JSON.stringify(req.resource));
   assert.deepEqual(toolEntity?.parents, [{ type: 'ToolGroup', id: 'files' }]);
-  assert.deepEqual(toolEntity?.attrs, { name: 'files.write', kind: 'write', risk: 'medium', labels: [], tags: [] });
+  assert.deepEqual(toolEntity?.attrs, { name: 'files.write', kind: 'write', risk: 'medium', labels: [], tags: [], targets: [] });
 });
 
 test('a group listed twice becomes one entity (Cedar rejects duplicates)', () => {

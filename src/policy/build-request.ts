@@ -70,7 +70,7 @@ export function requestEntities(
   const groupUid: TypeAndId = { type: 'ToolGroup', id: toolGroup(tool.name) };
   entities.push(
     { uid: principal, attrs: { name: agent.name, spiffeId: agent.spiffeId }, parents: agentParents },
-    { uid: resource, attrs: { name: tool.name, kind: tool.kind, risk: tool.risk, labels: tool.labels, tags: tool.tags ?? NO_TOOL_TAGS }, parents: [groupUid], tags },
+    { uid: resource, attrs: { name: tool.name, kind: tool.kind, risk: tool.risk, labels: tool.labels, tags: tool.tags ?? NO_TOOL_TAGS, targets: tool.targets ?? NO_TOOL_TAGS }, parents: [groupUid], tags },
     { uid: groupUid, attrs: NO_ATTRS, parents: NO_PARENTS },
   );
   return entities;

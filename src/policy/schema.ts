@@ -14,9 +14,10 @@ entity Agent in [AgentGroup] { name: String, spiffeId: String };
 entity Principal;
 
 // A tool call's arguments arrive as the Tool's Cedar tags (getTag/hasTag): strings as-is, anything else as JSON text.
-// The attribute tags is different: the tool's policy-only tags from the catalog; labels are those its results carry.
+// The attribute tags is different: the tool's policy-only tags from the catalog; labels are those its results carry;
+// targets names the arguments that say where a call goes (their values' provenance is in context.call).
 entity ToolGroup;
-entity Tool in [ToolGroup] { name: String, kind: String, risk: String, labels: Set<String>, tags: Set<String> } tags String;
+entity Tool in [ToolGroup] { name: String, kind: String, risk: String, labels: Set<String>, tags: Set<String>, targets: Set<String> } tags String;
 
 entity Task { purpose: String, agent: Agent };
 entity Resource { kind: String, labels: Set<String> } tags String;

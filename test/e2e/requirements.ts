@@ -26,6 +26,7 @@ export const REQUIREMENTS = Object.freeze({
   'efficacy:corpus-valid': 'The efficacy corpus has at least 60 scenarios in at least four domains, every one valid, its mandate granted and its attacks placed after a step that exists.',
   'efficacy:representative-decide': 'Representative scenarios through the decision API: the legitimate task runs without a step-up, and each injected attack whose target is not the user\'s is denied.',
   'efficacy:representative-mcp': 'The same scenarios through the MCP gateway in front of real MCP servers reach the same decisions.',
+
   // plan-cli.test.ts
   'cli:plan-show': '`mandate plan show` prints the mandate a plan file or standard input gives without declaring it, and a bad plan exits 2 naming the field.',
   'cli:declare-from-plan': '`mandate task declare --from-plan` declares the mandate a plan gives: a stated recipient is allowed, another is denied by its argument constraint; --mandate with it, or neither, exits 2.',
