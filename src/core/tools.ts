@@ -56,6 +56,12 @@ export const ToolSpecSchema = z
      * (declared, trusted, untrusted, unseen) reaches policy as `context.call`.
      */
     targets: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,128}(?:\.[A-Za-z0-9_-]{1,128}){0,7}$/, 'an argument name, or a dotted path to a nested field')).max(16).optional(),
+    /**
+     * Fields of an untrusted result that name who wrote it (an e-mail's `from`, a
+     * chat message's `user`): their values are the counterparty, someone the task
+     * may answer, rather than untrusted content.
+     */
+    counterparty: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a result field name')).max(8).optional(),
     /** The tool's parameters, when known: a mandate constraint on an argument the tool lacks, or of the wrong type, is refused at grant time. */
     params: ToolParamsSchema.optional(),
   })

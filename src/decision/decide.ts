@@ -5,7 +5,7 @@ import type { Agent } from '../identity/index.js';
 import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
 import { freshBehaviour, type Behaviour, type ObservedDecision } from '../monitor/index.js';
-import { extractKeys, keyOfTarget, type SourceTrust } from '../provenance/index.js';
+import { extractCounterparties, extractKeys, keyOfTarget, type SourceTrust } from '../provenance/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
 import { blankDecision, denialOf, evaluate, layerOf, observed, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 import type { Decision, DecisionRequest } from './model.js';
@@ -375,7 +375,12 @@ export async function account(task: Task, report: ResultReport, ports: Pick<Deci
       const key = keyOfTarget(v);
       if (key !== null) keys.add(key);
     }
-    await ports.monitor.observeValues(task, keys, labels.includes('untrusted') ? 'untrusted' : 'trusted');
+    const untrusted = labels.includes('untrusted');
+    await ports.monitor.observeValues(task, keys, untrusted ? 'untrusted' : 'trusted');
+    // Who wrote untrusted content is not what it says: the sender is someone the task may answer.
+    if (untrusted && spec?.counterparty?.length && report.content !== undefined) {
+      await ports.monitor.observeValues(task, extractCounterparties(report.content, spec.counterparty), 'counterparty');
+    }
   }
   if (report.reportedBy === 'pep') await recorded;
 }

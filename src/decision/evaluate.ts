@@ -115,7 +115,7 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
   if (!tool) throw new CodedError('mandate.tool_unknown', `tool \`${name}\` is not in the tool catalog`);
   const targets = tool.targets?.length ? targetsOf(tool.targets, args, (arg) => pinsValue(grant.args[arg]), behaviour.seen, seenSalt(task)) : [];
   // A tightened task goes on with its declared and trusted work; a target from untrusted content or from nowhere is refused.
-  const doubtful = behaviour.tightenedBy ? targets.find((t) => t.provenance === 'untrusted' || t.provenance === 'unseen') : undefined;
+  const doubtful = behaviour.tightenedBy ? targets.find((t) => t.provenance === 'untrusted' || t.provenance === 'unseen' || t.provenance === 'counterparty') : undefined;
   if (doubtful) {
     const refusal = new CodedError(`monitor.drift.${behaviour.tightenedBy!}`, `the task was tightened after ${behaviour.tightenedBy}: target \`${doubtful.arg}\` is ${doubtful.provenance}; only declared or trusted targets are allowed now`);
     const decision = denialOf({ ...baseOf(ctx, call, env, null), targets }, refusal);

@@ -3,15 +3,18 @@ import { Lru, type Clock, type TaskId } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { driftScore, freshBehaviour, observeDecision, observeResult, type Behaviour, type DriftResponse, type MonitorSettings, type ObservedDecision, type Signal } from './behaviour.js';
 import type { BehaviourRepo } from './ports.js';
-import { recordSeen, type SourceTrust } from '../provenance/index.js';
+import { recordSeen, TRUST_RANK, type SourceTrust } from '../provenance/index.js';
 
 /** Distinct values kept per task: 10,000 hashes is about 400 KB in the store. */
 const DEFAULT_MAX_SEEN = 10_000;
 
-/** A value seen both in trusted and untrusted content is trusted (the store keeps a row for each). */
+/** A value seen in several places keeps the best of them (the store keeps a row for each). */
 function seenMap(rows: readonly [string, SourceTrust][]): Map<string, SourceTrust> {
   const seen = new Map<string, SourceTrust>();
-  for (const [hash, trust] of rows) if (seen.get(hash) !== 'trusted') seen.set(hash, trust);
+  for (const [hash, trust] of rows) {
+    const before = seen.get(hash);
+    if (before === undefined || TRUST_RANK[trust] > TRUST_RANK[before]) seen.set(hash, trust);
+  }
   return seen;
 }
 

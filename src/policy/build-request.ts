@@ -40,12 +40,19 @@ export function buildCedarRequest(facts: CallFacts): CedarRequest {
   };
 }
 
-const NO_TARGETS = { targets: 0, declaredTargets: 0, trustedTargets: 0, untrustedTargets: 0, unseenTargets: 0 };
+const NO_TARGETS = { targets: 0, declaredTargets: 0, trustedTargets: 0, counterpartyTargets: 0, untrustedTargets: 0, unseenTargets: 0 };
 
 /** Target counts by provenance, as `context.call` (schema: CallInfo). */
 function callContext(c: CallFacts['call'] | undefined): typeof NO_TARGETS {
   if (!c) return NO_TARGETS;
-  return { targets: c.declared + c.trusted + c.untrusted + c.unseen, declaredTargets: c.declared, trustedTargets: c.trusted, untrustedTargets: c.untrusted, unseenTargets: c.unseen };
+  return {
+    targets: c.declared + c.trusted + c.counterparty + c.untrusted + c.unseen,
+    declaredTargets: c.declared,
+    trustedTargets: c.trusted,
+    counterpartyTargets: c.counterparty,
+    untrustedTargets: c.untrusted,
+    unseenTargets: c.unseen,
+  };
 }
 
 /** The agent, the tool, and their group entities. Shared with the grant-time check. */

@@ -47,7 +47,7 @@ test('the strict profile loads beside the example policies and steps up any high
     .map((f) => ({ name: f, text: readFileSync(join(readdirSync(dir).includes(f) ? dir : EXAMPLE_POLICY_DIR, f), 'utf8') }));
   const engine = PolicyEngine.fromFiles(files);
   const tool = { name: 'email.send', kind: 'send' as const, risk: 'medium' as const, labels: [], description: '', targets: ['to'] };
-  const request = (call: { declared: number; trusted: number; untrusted: number; unseen: number }) =>
+  const request = (call: { declared: number; trusted: number; counterparty: number; untrusted: number; unseen: number }) =>
     buildCedarRequest({
       agent: { name: 'bot', spiffeId: 'spiffe://t/agent/bot', groups: ['agents'] },
       tool,
@@ -56,10 +56,10 @@ test('the strict profile loads beside the example policies and steps up any high
       call,
       environment: 'development',
     });
-  const declared = engine.evaluate(request({ declared: 1, trusted: 0, untrusted: 0, unseen: 0 }));
+  const declared = engine.evaluate(request({ declared: 1, trusted: 0, counterparty: 0, untrusted: 0, unseen: 0 }));
   assert.equal(declared.outcome, 'step_up');
   assert.deepEqual(declared.policyIds, ['step-up-high-risk-after-any-untrusted']);
   // Without the profile the same call goes through.
   const examples = PolicyEngine.fromFiles(readdirSync(EXAMPLE_POLICY_DIR).filter((f) => f.endsWith('.cedar')).map((f) => ({ name: f, text: readFileSync(join(EXAMPLE_POLICY_DIR, f), 'utf8') })));
-  assert.equal(examples.evaluate(request({ declared: 1, trusted: 0, untrusted: 0, unseen: 0 })).outcome, 'allow');
+  assert.equal(examples.evaluate(request({ declared: 1, trusted: 0, counterparty: 0, untrusted: 0, unseen: 0 })).outcome, 'allow');
 });

@@ -8,7 +8,7 @@ export interface CallFacts {
   args: Record<string, unknown>;
   task: TaskFacts;
   /** How many of the call's target values are of each provenance (src/provenance). */
-  call?: { declared: number; trusted: number; untrusted: number; unseen: number };
+  call?: { declared: number; trusted: number; counterparty: number; untrusted: number; unseen: number };
   environment: string;
 }
 

@@ -38,7 +38,7 @@ const CaseSchema = z
         task: TaskOverridesSchema.default({}),
         /** How many of the call's target values are of each provenance (`context.call`); none by default. */
         targets: z
-          .object({ declared: z.number().int().nonnegative(), trusted: z.number().int().nonnegative(), untrusted: z.number().int().nonnegative(), unseen: z.number().int().nonnegative() })
+          .object({ declared: z.number().int().nonnegative(), trusted: z.number().int().nonnegative(), counterparty: z.number().int().nonnegative(), untrusted: z.number().int().nonnegative(), unseen: z.number().int().nonnegative() })
           .partial()
           .strict()
           .default({}),
@@ -142,7 +142,7 @@ function runCase(file: string, c: PolicyTestCase, tools: ToolCatalog, engine: Po
       tool,
       args: request.args,
       task: { ...POLICY_TEST_DEFAULTS.task, dataClasses: [], labels: [], toolsCalled: [], egress: [], ...request.task },
-      call: { declared: 0, trusted: 0, untrusted: 0, unseen: 0, ...request.targets },
+      call: { declared: 0, trusted: 0, counterparty: 0, untrusted: 0, unseen: 0, ...request.targets },
       environment: request.environment ?? POLICY_TEST_DEFAULTS.environment,
     }),
     tool,

@@ -35,11 +35,13 @@ type TaskContext = {
   egress: Set<String>
 };
 // Where the values of the tool's target arguments (recipients, IBAN, URL) came from:
-// declared in the mandate, seen in trusted or untrusted results, or never seen.
+// declared in the mandate, seen in trusted results, naming the author of untrusted
+// content, seen only in untrusted content, or never seen.
 type CallInfo = {
   targets: Long,
   declaredTargets: Long,
   trustedTargets: Long,
+  counterpartyTargets: Long,
   untrustedTargets: Long,
   unseenTargets: Long
 };

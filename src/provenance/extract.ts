@@ -138,3 +138,36 @@ function tryJson(text: string): unknown {
     return undefined;
   }
 }
+
+/**
+ * The values under the given fields of a structured result (`from`, `sender`,
+ * `user`), wherever they sit in it, JSON inside text included: who wrote the
+ * content, as opposed to what the content says. Field names compare case-blind.
+ */
+export function extractCounterparties(content: unknown, fields: readonly string[], limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Set<string> {
+  const out = new Set<string>();
+  if (fields.length === 0) return out;
+  const wanted = new Set(fields.map((f) => f.toLowerCase()));
+  const stack: { value: unknown; depth: number }[] = [{ value: content, depth: 0 }];
+  let visited = 0;
+  while (stack.length > 0 && out.size < limits.maxValues && visited++ < 100_000) {
+    const { value, depth } = stack.pop()!;
+    if (depth >= 32) continue;
+    if (typeof value === 'string') {
+      const parsed = /^\s*[[{]/.test(value) && value.length <= limits.maxChars ? tryJson(value) : undefined;
+      if (parsed !== undefined) stack.push({ value: parsed, depth: depth + 1 });
+    } else if (Array.isArray(value)) {
+      for (const item of value) stack.push({ value: item, depth: depth + 1 });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (wanted.has(k.toLowerCase()) && (typeof v === 'string' || typeof v === 'number')) {
+          // "Bob Smith <bob@example.com>": the address inside, and the whole as written.
+          for (const key of extractKeys(String(v), { maxChars: 1024, maxValues: 8 })) out.add(key);
+          const whole = keyOfTarget(String(v));
+          if (whole !== null) out.add(whole);
+        } else stack.push({ value: v, depth: depth + 1 });
+      }
+    }
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { extractKeys, keyOfTarget, normaliseEmail, normaliseIban, recordSeen, seenHash, targetCounts, targetsOf, valueAt, type SourceTrust } from './index.js';
+import { extractCounterparties, extractKeys, keyOfTarget, normaliseEmail, normaliseIban, recordSeen, seenHash, targetCounts, targetsOf, valueAt, type SourceTrust } from './index.js';
 
 describe('normalisation: two spellings of one target compare equal, two targets never do', () => {
   test('e-mail: case, mailto:, query, percent-encoding, a trailing dot and full-width letters fold', () => {
@@ -72,6 +72,21 @@ describe('extraction from results', () => {
   });
 });
 
+describe('counterparties: who wrote a result, not what it says', () => {
+  test('the named fields anywhere in the result, JSON inside text included, case-blind; other fields are not', () => {
+    const result = { content: [{ type: 'text', text: JSON.stringify([{ From: 'Dana Lee <Dana@Partner.example>', subject: 'pay eve@evil.example', body: 'to GB33BUKB20201555555555' }]) }] };
+    const keys = extractCounterparties(result, ['from']);
+    assert.ok(keys.has('email:dana@partner.example'));
+    assert.ok(!keys.has('email:eve@evil.example'));
+    assert.ok(!keys.has('iban:GB33BUKB20201555555555'));
+  });
+
+  test('no fields, or plain text: nobody', () => {
+    assert.equal(extractCounterparties({ from: 'a@x.example' }, []).size, 0);
+    assert.equal(extractCounterparties('From: a@x.example', ['from']).size, 0);
+  });
+});
+
 describe('provenance of a call’s targets', () => {
   const salt = 'tsk_1:crd_1';
   const seenOf = (entries: [string, SourceTrust][]) => new Map(entries.map(([k, t]) => [seenHash(salt, k), t]));
@@ -88,7 +103,7 @@ describe('provenance of a call’s targets', () => {
       { arg: 'to[2]', provenance: 'unseen' },
       { arg: 'cc', provenance: 'declared' },
     ]);
-    assert.deepEqual(targetCounts(targets), { declared: 1, trusted: 1, untrusted: 1, unseen: 1 });
+    assert.deepEqual(targetCounts(targets), { declared: 1, trusted: 1, counterparty: 0, untrusted: 1, unseen: 1 });
   });
 
   test('another task’s hashes do not match (salted per task)', () => {
@@ -103,6 +118,15 @@ describe('provenance of a call’s targets', () => {
     assert.equal(valueAt({}, '__proto__.polluted'), undefined);
     assert.equal(valueAt(JSON.parse('{"__proto__": {"x": 1}}') as Record<string, unknown>, '__proto__.x'), 1);
     assert.equal(valueAt({ a: 'x' }, 'constructor'), undefined);
+  });
+
+  test('recording: counterparty upgrades untrusted, trusted upgrades both, never the reverse', () => {
+    const seen = new Map<string, SourceTrust>();
+    recordSeen(seen, salt, ['email:a@x.com'], 'untrusted', 10);
+    assert.equal(recordSeen(seen, salt, ['email:a@x.com'], 'counterparty', 10).length, 1);
+    assert.equal(recordSeen(seen, salt, ['email:a@x.com'], 'untrusted', 10).length, 0);
+    assert.equal(recordSeen(seen, salt, ['email:a@x.com'], 'trusted', 10).length, 1);
+    assert.equal(recordSeen(seen, salt, ['email:a@x.com'], 'counterparty', 10).length, 0);
   });
 
   test('recording: trusted upgrades untrusted, never the reverse; the cap keeps what is there', () => {

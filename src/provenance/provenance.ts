@@ -5,14 +5,19 @@ import { keyOfTarget } from './normalise.js';
  * Where a target value came from, best first:
  * - `declared`: it satisfies a constraint the mandate states for that argument (the principal's own words);
  * - `trusted`: it appeared in a result of this task that is not labelled untrusted;
+ * - `counterparty`: it names who wrote untrusted content (an e-mail's sender, a
+ *   message's author) — a fine person to answer, not one to pay on their word;
  * - `untrusted`: it appeared only in content labelled untrusted (an e-mail, a web page);
  * - `unseen`: the task never saw it (the model produced it).
  */
-export const PROVENANCES = ['declared', 'trusted', 'untrusted', 'unseen'] as const;
+export const PROVENANCES = ['declared', 'trusted', 'counterparty', 'untrusted', 'unseen'] as const;
 export type Provenance = (typeof PROVENANCES)[number];
 
 /** Where content came from, as far as the values in it go. */
-export type SourceTrust = 'trusted' | 'untrusted';
+export type SourceTrust = 'trusted' | 'counterparty' | 'untrusted';
+
+/** A value seen in several places keeps the best of them. */
+export const TRUST_RANK: Record<SourceTrust, number> = { untrusted: 1, counterparty: 2, trusted: 3 };
 
 /** The values a task has seen: salted hashes of their keys, never the values. */
 export type SeenValues = ReadonlyMap<string, SourceTrust>;
@@ -32,13 +37,13 @@ export function seenHash(salt: string, key: string): string {
   return createHash('sha256').update(salt).update('\0').update(key).digest('base64url').slice(0, 22);
 }
 
-/** Merges newly seen keys into what a task has seen; trusted wins over untrusted. Returns the entries that changed. */
+/** Merges newly seen keys into what a task has seen; a better trust replaces a worse one, never the reverse. Returns the entries that changed. */
 export function recordSeen(seen: Map<string, SourceTrust>, salt: string, keys: Iterable<string>, trust: SourceTrust, cap: number): [string, SourceTrust][] {
   const changed: [string, SourceTrust][] = [];
   for (const key of keys) {
     const hash = seenHash(salt, key);
     const before = seen.get(hash);
-    if (before === 'trusted' || before === trust) continue;
+    if (before !== undefined && TRUST_RANK[before] >= TRUST_RANK[trust]) continue;
     // Past the cap nothing new is kept: later values stay `unseen`, which asks more, never less.
     if (before === undefined && seen.size >= cap) continue;
     seen.set(hash, trust);
@@ -84,7 +89,7 @@ export function targetsOf(targetArgs: readonly string[], args: Record<string, un
 
 /** Counts by provenance, as policy sees them (`context.call`). */
 export function targetCounts(targets: readonly TargetProvenance[]): Record<Provenance, number> {
-  const counts: Record<Provenance, number> = { declared: 0, trusted: 0, untrusted: 0, unseen: 0 };
+  const counts: Record<Provenance, number> = { declared: 0, trusted: 0, counterparty: 0, untrusted: 0, unseen: 0 };
   for (const t of targets) counts[t.provenance]++;
   return counts;
 }

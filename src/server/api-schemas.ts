@@ -91,7 +91,7 @@ export const Decision = z.object({
   tool: z.string(),
   callCount: z.number().int().nullable().describe("the task's call count after this call, when it was allowed"),
   targets: z
-    .array(z.object({ arg: z.string(), provenance: z.enum(['declared', 'trusted', 'untrusted', 'unseen']) }))
+    .array(z.object({ arg: z.string(), provenance: z.enum(['declared', 'trusted', 'counterparty', 'untrusted', 'unseen']) }))
     .describe("where each value of the tool's target arguments came from (no values, only provenance)"),
   atMs: ms(),
 });

@@ -34,7 +34,7 @@ describe('argument provenance: where a call’s targets came from', () => {
         command: process.execPath,
         args: [FIXTURE],
         tools: {
-          inbox: { kind: 'read', labels: ['untrusted'] },
+          inbox: { kind: 'read', labels: ['untrusted'], counterparty: ['from'] },
           contacts: { kind: 'read' },
           send_email: { kind: 'send', risk: 'medium', targets: ['to'] },
           pay: { kind: 'payment', risk: 'high', targets: ['iban'] },
@@ -94,6 +94,15 @@ describe('argument provenance: where a call’s targets came from', () => {
     assert.equal(pay.outcome, 'step_up');
     assert.deepEqual(pay.policies, ['step-up-sensitive-actions']);
     assert.deepEqual(pay.targets, [{ arg: 'iban', provenance: 'trusted' }]);
+  });
+
+  verifies('provenance:counterparty', 'the sender of the inbox message may be answered, not paid', async () => {
+    const t = await task(ALL);
+    await t.call('fx.inbox');
+    const reply = await decide(t.credential, 'fx.send_email', { to: 'supplier@partner.example', body: 'received, thanks' });
+    assert.deepEqual([reply.outcome, reply.targets], ['allow', [{ arg: 'to', provenance: 'counterparty' }]]);
+    // The attacker's address in the body stays untrusted.
+    assert.equal((await t.call('fx.send_email', { to: 'eve@evil.example' }))?.code, 'policy.forbid');
   });
 
   verifies('provenance:unseen-target-steps-up', 'a recipient the task never saw waits for a person after the inbox was read', async () => {

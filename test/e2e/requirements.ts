@@ -36,6 +36,7 @@ export const REQUIREMENTS = Object.freeze({
   'provenance:declared-target-after-untrusted': 'After an untrusted read, a send to a recipient the mandate declared is allowed.',
   'provenance:trusted-target-after-untrusted': 'After an untrusted read, a send or payment to a target seen in a trusted result (the user\'s contacts) is allowed.',
   'provenance:unseen-target-steps-up': 'After an untrusted read, a send to a recipient the task never saw waits for a person.',
+  'provenance:counterparty': 'The author of untrusted content (the fields the catalog names, such as an e-mail\'s `from`) is a counterparty: an answer to them is allowed after an untrusted read, while the addresses in the content stay untrusted.',
   'provenance:tighten-contains-attack': 'By default, repeated refused calls tighten the task instead of suspending it: the user\'s declared and trusted work goes on, calls to untrusted or unseen targets are refused, and the signal\'s record names the decision that fired it.',
   'provenance:bad-input-bounded': 'Bad input around provenance is bounded and never allows by accident: a reported result over the limit is refused with 413 request.too_large, binary and deeply nested content is accepted and scanned within bounds, and a call with deeply nested or huge list arguments is decided (denied when a target cannot be shown to be the user\'s).',
   'provenance:reported-values': 'Values reported by an enforcement point through POST /v1/tasks/{id}/results count as seen, with the trust of the result\'s labels, on every replica\'s next decision.',

@@ -120,14 +120,17 @@ const VectorSchema = z
         stepUpBy: z.enum(SIGNALS).nullable().default(null),
         tightenedBy: z.enum(SIGNALS).nullable().default(null),
         /** Values the task has seen in results, as written (hashed here the way the monitor keeps them). */
-        seen: z.object({ trusted: z.array(z.string()).default([]), untrusted: z.array(z.string()).default([]) }).strict().default({ trusted: [], untrusted: [] }),
+        seen: z
+          .object({ trusted: z.array(z.string()).default([]), counterparty: z.array(z.string()).default([]), untrusted: z.array(z.string()).default([]) })
+          .strict()
+          .default({ trusted: [], counterparty: [], untrusted: [] }),
         callCount: z.number().int().min(0).default(0),
         callsLastMinute: z.number().int().min(0).default(0),
         approval: z.union([z.literal('unloaded'), z.null(), ApprovalStateSchema]).default(null),
         storeAvailable: z.boolean().default(true),
       })
       .strict()
-      .default({ labels: [], toolsCalled: [], suspendedBy: null, stepUpBy: null, tightenedBy: null, seen: { trusted: [], untrusted: [] }, callCount: 0, callsLastMinute: 0, approval: null, storeAvailable: true }),
+      .default({ labels: [], toolsCalled: [], suspendedBy: null, stepUpBy: null, tightenedBy: null, seen: { trusted: [], counterparty: [], untrusted: [] }, callCount: 0, callsLastMinute: 0, approval: null, storeAvailable: true }),
     /** `tool` and `args` are passed as written (a malformed shape is what request vectors test). */
     call: z.object({ tool: z.unknown().optional(), args: z.unknown().optional() }).strict(),
     environment: z.string().min(1).default('development'),
@@ -291,6 +294,7 @@ function inputsOf(v: Vector): Inputs {
     seen: new Map(),
   };
   recordSeen(behaviour.seen, seenSalt(task), keysOf(s.seen.trusted), 'trusted', 10_000);
+  recordSeen(behaviour.seen, seenSalt(task), keysOf(s.seen.counterparty), 'counterparty', 10_000);
   recordSeen(behaviour.seen, seenSalt(task), keysOf(s.seen.untrusted), 'untrusted', 10_000);
   const args = isRecord(v.call.args) ? v.call.args : {};
   const snapshot: TaskSnapshot = { behaviour, callCount: s.callCount, callsLastMinute: s.callsLastMinute, approval: approvalOf(v, task, args), storeAvailable: s.storeAvailable };

@@ -37,6 +37,7 @@ const ActionMetadata = {
   tags: ToolSpecSchema.shape.tags,
   labelRules: ToolSpecSchema.shape.labelRules,
   targets: ToolSpecSchema.shape.targets,
+  counterparty: ToolSpecSchema.shape.counterparty,
 };
 
 const RouteSchema = z
@@ -168,7 +169,7 @@ function actionsFromRoutes(upstream: string, routes: NonNullable<ApiConfig['rout
       segments: compiled.segments,
       pathTypes: {},
       queryTypes: {},
-      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, ...(r.effects ? { effects: r.effects } : {}), risk: r.risk, labels: [...r.labels], ...(r.tags ? { tags: r.tags } : {}), ...(r.labelRules ? { labelRules: r.labelRules } : {}), ...(r.targets ? { targets: r.targets } : {}), description: r.description },
+      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, ...(r.effects ? { effects: r.effects } : {}), risk: r.risk, labels: [...r.labels], ...(r.tags ? { tags: r.tags } : {}), ...(r.labelRules ? { labelRules: r.labelRules } : {}), ...(r.targets ? { targets: r.targets } : {}), ...(r.counterparty ? { counterparty: r.counterparty } : {}), description: r.description },
     };
   });
 }
@@ -255,6 +256,7 @@ function actionsFromOpenApi(upstream: string, mapping: NonNullable<ApiConfig['op
           ...(meta.tags ? { tags: meta.tags } : {}),
           ...(meta.labelRules ? { labelRules: meta.labelRules } : {}),
           ...(meta.targets ? { targets: meta.targets } : {}),
+          ...(meta.counterparty ? { counterparty: meta.counterparty } : {}),
           description: (meta.description ?? op.summary ?? op.description ?? '').slice(0, 1000),
         },
       });

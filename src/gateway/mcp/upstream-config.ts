@@ -12,6 +12,7 @@ const ToolMetadataSchema = z
     tags: ToolSpecSchema.shape.tags,
     labelRules: ToolSpecSchema.shape.labelRules,
     targets: ToolSpecSchema.shape.targets,
+    counterparty: ToolSpecSchema.shape.counterparty,
     description: z.string().max(1000).default(''),
     /** The tool's parameters (`{ to: { type: array, items: { type: string } } }`): mandate constraints are checked against them at grant time. */
     params: ToolSpecSchema.shape.params,

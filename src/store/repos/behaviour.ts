@@ -9,7 +9,7 @@ export const behaviourRepo: RepoFactory<BehaviourRepo> = (db) => ({
     const r = await db.selectFrom('task_behaviour').selectAll().where('task_id', '=', taskId).executeTakeFirst();
     const labels = (await db.selectFrom('task_labels').select('label').where('task_id', '=', taskId).orderBy('label').execute()).map((l) => l.label);
     const seen = (await db.selectFrom('task_values').select(['value_hash', 'trust']).where('task_id', '=', taskId).execute()).map(
-      (v) => [v.value_hash, v.trust === 'trusted' ? 'trusted' : 'untrusted'] as [string, SourceTrust],
+      (v) => [v.value_hash, v.trust === 'trusted' || v.trust === 'counterparty' ? v.trust : 'untrusted'] as [string, SourceTrust],
     );
     if (!r && labels.length === 0 && seen.length === 0) return undefined;
     return {
