@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, startServer, type Config, type RunningServer } from '../src/server/index.js';
@@ -109,4 +109,14 @@ export async function serve(config: string, env: Record<string, string> = {}): P
 /** Resolves once the child process has exited (at once if it already has). */
 export function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Runs the installed CLI from the repository root; resolves with its exit code and output whatever the code. */
+export function runCli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [`${ROOT}bin/mandate.js`, ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+    child.stdin?.end(stdin ?? '');
+  });
 }

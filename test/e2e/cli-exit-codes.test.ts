@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, ROOT, startTestServer } from '../helpers.js';
+import { ADMIN_TOKEN, runCli, startTestServer } from '../helpers.js';
 import { verifies } from './verifies.js';
 
-/** Runs the installed CLI; resolves with its exit code and output whatever the code. */
-function mandate(args: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin/mandate.js'), ...args], { env: { ...process.env, ...env } }, (err, _stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stderr });
-    });
-  });
-}
+const mandate = runCli;
 
 describe('CLI exit codes', () => {
   let server: RunningServer;

@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { MandateSchema, mandateFromPlan } from '../../src/mandate/index.js';
 import type { RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, ROOT, http, startTestServer } from '../helpers.js';
+import { ADMIN_TOKEN, ROOT, http, runCli, startTestServer } from '../helpers.js';
 import { verifies } from './verifies.js';
 
 const PLAN_FILE = join(ROOT, 'examples/plans/send-report.json');
 
-/** Runs the installed CLI from the repository root; resolves with its exit code and output whatever the code. */
-function mandate(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(ROOT, 'bin/mandate.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-    child.stdin?.end(stdin ?? '');
-  });
-}
+const mandate = runCli;
 
 describe('CLI: mandates from a plan', () => {
   let server: RunningServer;
