@@ -40,6 +40,8 @@ export interface MonitorDeps {
 
 interface Cached {
   behaviour: Promise<Behaviour>;
+  /** The same, once read: what `inMemory` hands out without a store call. */
+  loaded?: Behaviour;
   expiresAtMs: number;
   /** The task was active when its state was read (a call on an ended task still reads it). */
   active: boolean;
@@ -63,11 +65,20 @@ export class TaskMonitor {
     const hit = this.cache.get(task.id);
     if (hit) return hit.behaviour;
     const behaviour = this.d.repo.get(task.id).then((stored) => ({ ...freshBehaviour(), ...(stored ?? {}), tightenedBy: stored?.tightenedBy ?? null, seen: seenMap(stored?.seen ?? []) }));
-    behaviour.catch(() => {
-      if (this.cache.peek(task.id)?.behaviour === behaviour) this.cache.delete(task.id);
-    });
-    this.cache.set(task.id, { behaviour, expiresAtMs: task.expiresAtMs, active: task.status === 'active' });
+    const entry: Cached = { behaviour, expiresAtMs: task.expiresAtMs, active: task.status === 'active' };
+    behaviour.then(
+      (b) => (entry.loaded = b),
+      () => {
+        if (this.cache.peek(task.id)?.behaviour === behaviour) this.cache.delete(task.id);
+      },
+    );
+    this.cache.set(task.id, entry);
     return behaviour;
+  }
+
+  /** The task's behaviour when it is already in memory (no store call to bound), else undefined. */
+  inMemory(task: Task): Behaviour | undefined {
+    return this.cache.get(task.id)?.loaded;
   }
 
   /** Another replica changed it, or the task ended: read it again on the next call. */

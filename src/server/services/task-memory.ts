@@ -18,6 +18,10 @@ export class Lookup<K, V> {
   get size(): number {
     return this.lru.size;
   }
+  /** The cached value, without loading it. */
+  peek(key: K): V | undefined {
+    return this.lru.get(key);
+  }
   async get(key: K): Promise<V | undefined> {
     const hit = this.lru.get(key);
     if (hit !== undefined) return hit;
