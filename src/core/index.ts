@@ -7,3 +7,4 @@ export * from './tools.js';
 export * from './params.js';
 export * from './zod-error.js';
 export * from './lru.js';
+export * from './args.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FORBIDDEN_PATH_SEGMENTS } from './args.js';
 import { ToolParamsSchema } from './params.js';
 
 /**
@@ -55,7 +56,15 @@ export const ToolSpecSchema = z
      * participants (dotted paths for nested fields). Each value's provenance
      * (declared, trusted, untrusted, unseen) reaches policy as `context.call`.
      */
-    targets: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,128}(?:\.[A-Za-z0-9_-]{1,128}){0,7}$/, 'an argument name, or a dotted path to a nested field')).max(16).optional(),
+    targets: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,128}(?:\.[A-Za-z0-9_-]{1,128}){0,7}$/, 'an argument name, or a dotted path to a nested field')
+          .refine((path) => !path.includes('.') || !path.split('.').some((s) => FORBIDDEN_PATH_SEGMENTS.includes(s)), 'a dotted path may not name a prototype property'),
+      )
+      .max(16)
+      .optional(),
     /**
      * Fields of an untrusted result that name who wrote it (an e-mail's `from`, a
      * chat message's `user`): their values are the counterparty, someone the task

@@ -1,5 +1,5 @@
-import { CodedError } from '../core/index.js';
-import { FORBIDDEN_PATH_SEGMENTS, MAX_LIST_ITEMS, type ArgConstraint, type Mandate, type ToolGrant } from './model.js';
+import { CodedError, resolveArg } from '../core/index.js';
+import { MAX_LIST_ITEMS, type ArgConstraint, type Mandate, type ToolGrant } from './model.js';
 
 /** Most list items one argument's check visits, over all levels of `each`: past it the call is refused, never partly checked. */
 export const MAX_CHECKED_ITEMS = 10_000;
@@ -17,25 +17,6 @@ export function checkCallAgainstMandate(mandate: Mandate, tool: string, args: Re
     if (violation) throw new CodedError('mandate.arg_constraint', `argument \`${name}\` ${violation}`, { tool, arg: name });
   }
   return grant;
-}
-
-/**
- * The value an argument name reaches: a dotted name walks into objects through
- * own properties only. A missing or null object on the way means the value is
- * absent; anything else on the way that is not an object is a violation.
- */
-export function resolveArg(args: Record<string, unknown>, name: string): { value: unknown } | { error: string } {
-  if (!name.includes('.')) return { value: Object.hasOwn(args, name) ? args[name] : undefined };
-  const segments = name.split('.');
-  let current: unknown = args;
-  for (const [i, segment] of segments.entries()) {
-    if (current === undefined || current === null) return { value: undefined };
-    if (typeof current !== 'object' || Array.isArray(current)) return { error: `cannot be reached: \`${segments.slice(0, i).join('.')}\` must be an object` };
-    // Never the prototype chain: a segment like `__proto__` names nothing, even as an own key.
-    if (FORBIDDEN_PATH_SEGMENTS.includes(segment) || !Object.hasOwn(current, segment)) return { value: undefined };
-    current = (current as Record<string, unknown>)[segment];
-  }
-  return { value: current };
 }
 
 /** The reason a value breaks a constraint, or null when it satisfies every part of it. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CodedError, formatZodError, TOOL_NAME } from '../core/index.js';
-import { ArgConstraintSchema, FORBIDDEN_PATH_SEGMENTS, MandateSchema, MAX_ARG_PATH_DEPTH, MAX_LIST_ITEMS, type ArgConstraint, type ArgConstraintInput, type MandateInput } from './model.js';
+import { CodedError, FORBIDDEN_PATH_SEGMENTS, formatZodError, TOOL_NAME } from '../core/index.js';
+import { ArgConstraintSchema, CONSTRAINT_KEYS, MandateSchema, MAX_ARG_PATH_DEPTH, MAX_LIST_ITEMS, type ArgConstraint, type ArgConstraintInput, type MandateInput } from './model.js';
 
 /** `limits.maxCalls` a plan gets unless it says otherwise: room for retries and paging, still a bound. */
 export const PLAN_CALLS_PER_STEP = 3;
@@ -10,7 +10,7 @@ export const MAX_STATED_STRING_LENGTH = 2048;
 export const MAX_STATED_VALUES = 256;
 
 /** Keys that make an object argument a constraint (`{ "max": 1200 }`) rather than stated field values. */
-const CONSTRAINT_KEYS = new Set(['equals', 'oneOf', 'prefix', 'pattern', 'max', 'min', 'maxLength', 'each', 'subsetOf', 'minItems', 'maxItems', 'optional']);
+const CONSTRAINT_KEY_SET = new Set<string>([...CONSTRAINT_KEYS, 'optional']);
 
 const PlanStepSchema = z
   .object({
@@ -131,14 +131,14 @@ function walk(value: unknown, parent: string[], key: string, step: number, where
   if (typeof value === 'object' && value !== null) {
     const keys = Object.keys(value);
     if (keys.length === 0) return void issues.push(`${at}: an empty object states nothing; leave the argument out`);
-    const constraintKeys = keys.filter((k) => CONSTRAINT_KEYS.has(k));
+    const constraintKeys = keys.filter((k) => CONSTRAINT_KEY_SET.has(k));
     if (constraintKeys.length === keys.length) {
       const parsed = ArgConstraintSchema.safeParse(value);
       if (!parsed.success) return void issues.push(...parsed.error.issues.map((i) => `${[at, ...i.path].join('.')}: ${i.code === 'unrecognized_keys' ? `unknown field ${i.keys.join(', ')}` : i.message}`));
       return add(path.join('.'), { kind: 'constraint', constraint: parsed.data, step });
     }
     if (constraintKeys.length > 0) {
-      const fields = keys.filter((k) => !CONSTRAINT_KEYS.has(k));
+      const fields = keys.filter((k) => !CONSTRAINT_KEY_SET.has(k));
       return void issues.push(`${at}: mixes constraint keys (${constraintKeys.join(', ')}) with fields (${fields.join(', ')}); give either a constraint or the stated values of its fields`);
     }
     for (const [k, v] of Object.entries(value)) walk(v, path, k, step, where, add, issues);

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { AuditEntry } from '../audit/model.js';
 import { CodedError, manualClock, sequenceRandom, toolCatalog, type AgentId, type ToolSpec } from '../core/index.js';
 import { openSqliteStore } from '../store/index.js';
-import { checkArg, checkCallAgainstMandate, grantMandate, MandateRefused, MandateSchema, resolveArg } from './index.js';
+import { checkArg, checkCallAgainstMandate, grantMandate, MandateRefused, MandateSchema } from './index.js';
+import { resolveArg } from '../core/index.js';
 
 const tools: ToolSpec[] = [
   { name: 'files.read', kind: 'read', risk: 'low', labels: [], description: '' },

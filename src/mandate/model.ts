@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AgentId, CredentialId, TaskId } from '../core/index.js';
-import { TOOL_NAME } from '../core/index.js';
+import { FORBIDDEN_PATH_SEGMENTS, TOOL_NAME } from '../core/index.js';
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -13,8 +13,6 @@ export const MAX_EACH_DEPTH = 4;
 export const MAX_LIST_ITEMS = 1000;
 /** Most segments in a dotted argument path (`payment.iban` has two). */
 export const MAX_ARG_PATH_DEPTH = 8;
-/** Path segments that never name an argument: they would reach an object's prototype. */
-export const FORBIDDEN_PATH_SEGMENTS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 /** A constraint on one argument (or, through `each`, on every item of a list argument). */
 export interface ArgConstraint {
@@ -33,7 +31,8 @@ export interface ArgConstraint {
 }
 export type ArgConstraintInput = Omit<ArgConstraint, 'each' | 'optional'> & { each?: ArgConstraintInput; optional?: boolean };
 
-const CONSTRAINT_KEYS = 'equals, oneOf, prefix, pattern, max, min, maxLength, each, subsetOf, minItems, maxItems';
+/** The keys that constrain a value (`optional` only qualifies them). */
+export const CONSTRAINT_KEYS = ['equals', 'oneOf', 'prefix', 'pattern', 'max', 'min', 'maxLength', 'each', 'subsetOf', 'minItems', 'maxItems'] as const;
 
 // Built to a fixed depth rather than recursively: a mandate is agent input, and parsing must stay bounded.
 function argConstraintSchema(level: number): z.ZodType<ArgConstraint, ArgConstraintInput> {
@@ -64,7 +63,7 @@ function argConstraintSchema(level: number): z.ZodType<ArgConstraint, ArgConstra
     })
     .strict()
     .superRefine((c, ctx) => {
-      if (!Object.keys(c).some((k) => k !== 'optional')) ctx.addIssue({ code: 'custom', message: `a constraint needs at least one of ${CONSTRAINT_KEYS}` });
+      if (!Object.keys(c).some((k) => k !== 'optional')) ctx.addIssue({ code: 'custom', message: `a constraint needs at least one of ${CONSTRAINT_KEYS.join(', ')}` });
       if (c.minItems !== undefined && c.maxItems !== undefined && c.minItems > c.maxItems) ctx.addIssue({ code: 'custom', path: ['minItems'], message: '`minItems` is larger than `maxItems`' });
       if (c.min !== undefined && c.max !== undefined && c.min > c.max) ctx.addIssue({ code: 'custom', path: ['min'], message: '`min` is larger than `max`' });
     }) as unknown as z.ZodType<ArgConstraint, ArgConstraintInput>;

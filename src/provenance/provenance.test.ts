@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { extractCounterparties, extractKeys, keyOfTarget, normaliseEmail, normaliseIban, recordSeen, seenHash, targetCounts, targetsOf, valueAt, type SourceTrust } from './index.js';
+import { extractCounterparties, extractKeys, keyOfTarget, normaliseEmail, normaliseIban, recordSeen, seenHash, targetCounts, targetsOf, type SourceTrust } from './index.js';
+import { ToolSpecSchema } from '../core/index.js';
 
 describe('normalisation: two spellings of one target compare equal, two targets never do', () => {
   test('e-mail: case, mailto:, query, percent-encoding, a trailing dot and full-width letters fold', () => {
@@ -115,9 +116,10 @@ describe('provenance of a call’s targets', () => {
     const seen = seenOf([['iban:GB33BUKB20201555555555', 'untrusted']]);
     assert.deepEqual(targetsOf(['payment.iban'], { payment: { iban: 'GB33BUKB20201555555555' } }, () => false, seen, salt), [{ arg: 'payment.iban', provenance: 'untrusted' }]);
     assert.deepEqual(targetsOf(['to'], { to: { address: 'x' } }, () => false, seen, salt), [{ arg: 'to', provenance: 'unseen' }]);
-    assert.equal(valueAt({}, '__proto__.polluted'), undefined);
-    assert.equal(valueAt(JSON.parse('{"__proto__": {"x": 1}}') as Record<string, unknown>, '__proto__.x'), 1);
-    assert.equal(valueAt({ a: 'x' }, 'constructor'), undefined);
+    // Read as the mandate reads it (core resolveArg): the prototype chain is never reached, and a catalog cannot name such a path.
+    assert.deepEqual(targetsOf(['__proto__.polluted', 'constructor'], { a: 'x' }, () => false, seen, salt), []);
+    assert.equal(ToolSpecSchema.safeParse({ name: 'x.y', kind: 'send', targets: ['__proto__.x'] }).success, false);
+    assert.equal(ToolSpecSchema.safeParse({ name: 'x.y', kind: 'send', targets: ['payment.iban'] }).success, true);
   });
 
   test('recording: counterparty upgrades untrusted, trusted upgrades both, never the reverse', () => {

@@ -1,3 +1,4 @@
+import { resolveArg } from '../core/index.js';
 import { createHash } from 'node:crypto';
 import { keyOfTarget } from './normalise.js';
 
@@ -17,7 +18,12 @@ export type Provenance = (typeof PROVENANCES)[number];
 export type SourceTrust = 'trusted' | 'counterparty' | 'untrusted';
 
 /** A value seen in several places keeps the best of them. */
-export const TRUST_RANK: Record<SourceTrust, number> = { untrusted: 1, counterparty: 2, trusted: 3 };
+const TRUST_RANK: Record<SourceTrust, number> = { untrusted: 1, counterparty: 2, trusted: 3 };
+
+/** Whether `trust` improves on what is known of a value (nothing known, or worse). */
+export function betterTrust(trust: SourceTrust, before: SourceTrust | undefined): boolean {
+  return before === undefined || TRUST_RANK[trust] > TRUST_RANK[before];
+}
 
 /** The values a task has seen: salted hashes of their keys, never the values. */
 export type SeenValues = ReadonlyMap<string, SourceTrust>;
@@ -43,23 +49,13 @@ export function recordSeen(seen: Map<string, SourceTrust>, salt: string, keys: I
   for (const key of keys) {
     const hash = seenHash(salt, key);
     const before = seen.get(hash);
-    if (before !== undefined && TRUST_RANK[before] >= TRUST_RANK[trust]) continue;
+    if (!betterTrust(trust, before)) continue;
     // Past the cap nothing new is kept: later values stay `unseen`, which asks more, never less.
     if (before === undefined && seen.size >= cap) continue;
     seen.set(hash, trust);
     changed.push([hash, trust]);
   }
   return changed;
-}
-
-/** Reads an own property along a dotted path; never the prototype chain. */
-export function valueAt(args: Record<string, unknown>, path: string): unknown {
-  let current: unknown = args;
-  for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, part)) return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
 }
 
 /**
@@ -70,7 +66,9 @@ export function valueAt(args: Record<string, unknown>, path: string): unknown {
 export function targetsOf(targetArgs: readonly string[], args: Record<string, unknown>, declared: (arg: string) => boolean, seen: SeenValues, salt: string): TargetProvenance[] {
   const out: TargetProvenance[] = [];
   for (const arg of targetArgs) {
-    const value = valueAt(args, arg);
+    // Read as the mandate's constraints read it; a path that cannot be reached names no value.
+    const found = resolveArg(args, arg);
+    const value = 'error' in found ? undefined : found.value;
     if (value === undefined || value === null) continue;
     const values = Array.isArray(value) ? value : [value];
     const pinned = declared(arg);
