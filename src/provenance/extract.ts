@@ -110,24 +110,17 @@ export function extractKeys(content: unknown, limits: ExtractLimits = DEFAULT_EX
     if (t.includes('.')) each(t, f.host, normaliseHost);
     each(t, f.ident, (raw) => normaliseText(raw.replace(/[.:-]+$/, '')));
   };
-  // Iterative walk with a depth bound: a deeply nested result cannot exhaust the stack.
-  const stack: { value: unknown; depth: number }[] = [{ value: content, depth: 0 }];
-  while (stack.length > 0 && budget > 0 && out.size < limits.maxValues) {
-    const { value, depth } = stack.pop()!;
-    if (typeof value === 'string') {
-      // Tools often return JSON as text: read its structure too.
-      const parsed = depth < 32 && /^\s*[[{]/.test(value) ? tryJson(value) : undefined;
-      if (parsed !== undefined) stack.push({ value: parsed, depth: depth + 1 });
-      // A whole short string is a value in its own right (a name, a channel, an account).
-      if (value.length <= 128 && depth > 0) add(keyOfTarget(value));
+  walk(content, {
+    // A whole short string inside structure is a value in its own right (a name, a channel, an account).
+    text: (value, inStructure) => {
+      if (inStructure && value.length <= 128) add(keyOfTarget(value));
       scanText(value);
-    } else if (typeof value === 'number' && Number.isFinite(value)) {
-      add(normaliseText(String(value)));
-    } else if (value !== null && typeof value === 'object' && depth < 32) {
-      const items = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
-      for (let i = items.length - 1; i >= 0; i--) stack.push({ value: items[i], depth: depth + 1 });
-    }
-  }
+    },
+    // Object keys are text too (an address may be a key); scanned, never whole values.
+    key: (k) => (scanText(k), false),
+    number: (n) => add(normaliseText(String(n))),
+    done: () => budget <= 0 || full(),
+  });
   return out;
 }
 
@@ -148,26 +141,56 @@ export function extractCounterparties(content: unknown, fields: readonly string[
   const out = new Set<string>();
   if (fields.length === 0) return out;
   const wanted = new Set(fields.map((f) => f.toLowerCase()));
-  const stack: { value: unknown; depth: number }[] = [{ value: content, depth: 0 }];
   let visited = 0;
-  while (stack.length > 0 && out.size < limits.maxValues && visited++ < 100_000) {
+  walk(content, {
+    key: (k, v) => {
+      if (!wanted.has(k.toLowerCase()) || (typeof v !== 'string' && typeof v !== 'number')) return false;
+      // "Bob Smith <bob@example.com>": the address inside, and the whole as written.
+      for (const key of extractKeys(String(v), { maxChars: 1024, maxValues: 8 })) out.add(key);
+      const whole = keyOfTarget(String(v));
+      if (whole !== null) out.add(whole);
+      return true;
+    },
+    done: () => out.size >= limits.maxValues || visited++ >= 100_000,
+    maxJsonChars: limits.maxChars,
+  });
+  return out;
+}
+
+/** How deep a result is walked: a deeply nested one cannot exhaust the stack or the time. */
+const MAX_DEPTH = 32;
+
+interface Visitor {
+  /** A string that is not JSON text; `inStructure` when it sits inside an object or a list. */
+  text?(value: string, inStructure: boolean): void;
+  number?(value: number): void;
+  /** An object entry, before its value is walked; true when the visitor took it (its value is then not walked). */
+  key?(key: string, value: unknown): boolean;
+  /** Checked before each node: true stops the walk. */
+  done(): boolean;
+  /** Longest string tried as JSON text. */
+  maxJsonChars?: number;
+}
+
+/**
+ * Walks a result iteratively, depth-bounded: strings, numbers and object entries
+ * in document order. Tools often return JSON as text: such a string is walked as
+ * its structure, once, instead of also as text.
+ */
+function walk(content: unknown, v: Visitor): void {
+  const stack: { value: unknown; depth: number }[] = [{ value: content, depth: 0 }];
+  while (stack.length > 0 && !v.done()) {
     const { value, depth } = stack.pop()!;
-    if (depth >= 32) continue;
     if (typeof value === 'string') {
-      const parsed = /^\s*[[{]/.test(value) && value.length <= limits.maxChars ? tryJson(value) : undefined;
+      const parsed = depth < MAX_DEPTH && value.length <= (v.maxJsonChars ?? Infinity) && /^\s*[[{]/.test(value) ? tryJson(value) : undefined;
       if (parsed !== undefined) stack.push({ value: parsed, depth: depth + 1 });
-    } else if (Array.isArray(value)) {
-      for (const item of value) stack.push({ value: item, depth: depth + 1 });
-    } else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (wanted.has(k.toLowerCase()) && (typeof v === 'string' || typeof v === 'number')) {
-          // "Bob Smith <bob@example.com>": the address inside, and the whole as written.
-          for (const key of extractKeys(String(v), { maxChars: 1024, maxValues: 8 })) out.add(key);
-          const whole = keyOfTarget(String(v));
-          if (whole !== null) out.add(whole);
-        } else stack.push({ value: v, depth: depth + 1 });
-      }
+      else v.text?.(value, depth > 0);
+    } else if (typeof value === 'number' && Number.isFinite(value)) {
+      v.number?.(value);
+    } else if (value !== null && typeof value === 'object' && depth < MAX_DEPTH) {
+      // Pushed in reverse, so they come off the stack in document order.
+      const children = Array.isArray(value) ? value : Object.entries(value as Record<string, unknown>).flatMap(([k, child]) => (v.key?.(k, child) ? [] : [child]));
+      for (let i = children.length - 1; i >= 0; i--) stack.push({ value: children[i], depth: depth + 1 });
     }
   }
-  return out;
 }
