@@ -4,8 +4,8 @@ import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.j
 import type { Agent } from '../identity/index.js';
 import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
-import { freshBehaviour, type Behaviour, type ObservedDecision } from '../monitor/index.js';
-import { extractCounterparties, extractKeys, keyOfTarget, type SourceTrust } from '../provenance/index.js';
+import { freshBehaviour, type Behaviour, type ObservedDecision, type SeenGroup } from '../monitor/index.js';
+import { extractCounterparties, extractKeys, keyOfTarget } from '../provenance/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
 import { blankDecision, denialOf, evaluate, layerOf, observed, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 import type { Decision, DecisionRequest } from './model.js';
@@ -41,8 +41,8 @@ export interface DecisionPorts {
     observe(task: Task, d: ObservedDecision): Promise<Behaviour>;
     /** A result came back with these labels and this size. */
     observeResult(task: Task, labels: readonly string[], bytes: number): Promise<void>;
-    /** Values found in a result, as normalised keys, and whether the content was trusted. */
-    observeValues(task: Task, keys: Iterable<string>, trust: SourceTrust): Promise<void>;
+    /** Values found in a result, as normalised keys, each group with the trust it was found with. */
+    observeValues(task: Task, found: readonly SeenGroup[]): Promise<void>;
     score(b: Behaviour): number;
   };
   /**
@@ -376,11 +376,10 @@ export async function account(task: Task, report: ResultReport, ports: Pick<Deci
       if (key !== null) keys.add(key);
     }
     const untrusted = labels.includes('untrusted');
-    await ports.monitor.observeValues(task, keys, untrusted ? 'untrusted' : 'trusted');
+    const found: SeenGroup[] = [{ keys, trust: untrusted ? 'untrusted' : 'trusted' }];
     // Who wrote untrusted content is not what it says: the sender is someone the task may answer.
-    if (untrusted && spec?.counterparty?.length && report.content !== undefined) {
-      await ports.monitor.observeValues(task, extractCounterparties(report.content, spec.counterparty), 'counterparty');
-    }
+    if (untrusted && spec?.counterparty?.length && report.content !== undefined) found.push({ keys: extractCounterparties(report.content, spec.counterparty), trust: 'counterparty' });
+    await ports.monitor.observeValues(task, found);
   }
   if (report.reportedBy === 'pep') await recorded;
 }

@@ -1,3 +1,3 @@
 export * from './behaviour.js';
 export type { BehaviourRepo, StoredBehaviour } from './ports.js';
-export { TaskMonitor, seenSalt, type MonitorDeps } from './task-monitor.js';
+export { TaskMonitor, seenSalt, type MonitorDeps, type SeenGroup } from './task-monitor.js';

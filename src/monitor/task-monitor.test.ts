@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { manualClock, type AgentId, type CredentialId, type TaskId } from '../core/index.js';
-import { MandateSchema, type Task } from '../mandate/index.js';
+import { manualClock, type TaskId } from '../core/index.js';
+import type { Task } from '../mandate/index.js';
 import { DEFAULT_RESPONSES, type Behaviour } from './behaviour.js';
 import type { StoredBehaviour } from './ports.js';
 import { TaskMonitor } from './task-monitor.js';
+import { taskFixture } from '../../test/fixtures/task.js';
 
 function task(n: number, expiresAtMs: number, status: Task['status'] = 'active'): Task {
-  return {
-    id: `tsk_monitor${String(n).padStart(6, '0')}` as TaskId,
-    agentId: 'agt_aaaaaaaaaaaa' as AgentId,
-    agentName: 'bot',
-    spiffeId: 'spiffe://t/agent/bot',
-    mandate: MandateSchema.parse({ purpose: 'p', tools: ['a.b'] }),
-    principal: null,
-    parentTaskId: null,
-    delegationDepth: 0,
-    status,
-    credentialId: 'crd_aaaaaaaaaaaa' as CredentialId,
-    createdAtMs: 0,
-    expiresAtMs,
-    endedAtMs: null,
-    endReason: null,
-    callCount: 0,
-  };
+  return taskFixture(`tsk_monitor${String(n).padStart(6, '0')}`, { status, expiresAtMs });
 }
 
 function monitor(capacity?: number) {

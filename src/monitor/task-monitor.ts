@@ -3,7 +3,13 @@ import { Lru, type Clock, type TaskId } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { driftScore, freshBehaviour, observeDecision, observeResult, type Behaviour, type DriftResponse, type MonitorSettings, type ObservedDecision, type Signal } from './behaviour.js';
 import type { BehaviourRepo } from './ports.js';
-import { recordSeen, TRUST_RANK, type SourceTrust } from '../provenance/index.js';
+import { betterTrust, recordSeen, type SourceTrust } from '../provenance/index.js';
+
+/** Values found in one result with the trust they were found with. */
+export interface SeenGroup {
+  keys: Iterable<string>;
+  trust: SourceTrust;
+}
 
 /** Distinct values kept per task: 10,000 hashes is about 400 KB in the store. */
 const DEFAULT_MAX_SEEN = 10_000;
@@ -11,10 +17,7 @@ const DEFAULT_MAX_SEEN = 10_000;
 /** A value seen in several places keeps the best of them (the store keeps a row for each). */
 function seenMap(rows: readonly [string, SourceTrust][]): Map<string, SourceTrust> {
   const seen = new Map<string, SourceTrust>();
-  for (const [hash, trust] of rows) {
-    const before = seen.get(hash);
-    if (before === undefined || TRUST_RANK[trust] > TRUST_RANK[before]) seen.set(hash, trust);
-  }
+  for (const [hash, trust] of rows) if (betterTrust(trust, seen.get(hash))) seen.set(hash, trust);
   return seen;
 }
 
@@ -136,9 +139,10 @@ export class TaskMonitor {
    * Values found in a result: kept (as salted hashes, up to `maxSeenValues` per task)
    * so later calls can tell where their targets came from.
    */
-  async observeValues(task: Task, keys: Iterable<string>, trust: SourceTrust): Promise<void> {
+  async observeValues(task: Task, found: readonly SeenGroup[]): Promise<void> {
     const b = await this.state(task);
-    const changed = recordSeen(b.seen, seenSalt(task), keys, trust, this.d.maxSeenValues ?? DEFAULT_MAX_SEEN);
+    // Groups in order, a later one upgrading an earlier (a sender is first seen in the untrusted text, then as the sender); one write for all.
+    const changed = found.flatMap((g) => recordSeen(b.seen, seenSalt(task), g.keys, g.trust, this.d.maxSeenValues ?? DEFAULT_MAX_SEEN));
     if (changed.length === 0) return;
     await this.d.repo.addSeen(task.id, changed);
     await this.d.publish(task.id).catch(() => undefined);

@@ -47,13 +47,13 @@ export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
       state: (task) => known(monitor.inMemory(task), () => monitor.state(task)),
       observe: (task, o) => guard(monitor.observe(task, o)),
       observeResult: (task, labels, bytes) => guard(monitor.observeResult(task, labels, bytes)),
-      observeValues: (task, keys, trust) => guard(monitor.observeValues(task, keys, trust)),
+      observeValues: (task, found) => guard(monitor.observeValues(task, found)),
       score: (b) => monitor.score(b),
     },
     verifyCredential: (t) => d.credentials.verify(t),
     revocations: d.credentials.revocationSet,
-    getTask: (id) => known(memory.tasks.peek(id), () => memory.tasks.get(id)),
-    getAgent: (id) => known(memory.agents.peek(id), () => memory.agents.get(id)),
+    getTask: (id) => known(memory.tasks.cached(id), () => memory.tasks.get(id)),
+    getAgent: (id) => known(memory.agents.cached(id), () => memory.agents.get(id)),
     incrementCalls: (id, max) => guard(d.tasks.incrementCalls(id, max)),
     reloadTask: async (id) => {
       memory.tasks.forget(id);

@@ -18,8 +18,8 @@ export class Lookup<K, V> {
   get size(): number {
     return this.lru.size;
   }
-  /** The cached value, without loading it. */
-  peek(key: K): V | undefined {
+  /** The cached value (a use: it becomes the most recent), without loading it. */
+  cached(key: K): V | undefined {
     return this.lru.get(key);
   }
   async get(key: K): Promise<V | undefined> {
@@ -74,8 +74,7 @@ export class TaskMemory {
 
   /** An ended task's state leaves memory at once (its verified credential goes with the next sweep: it is revoked). */
   forget(id: TaskId): void {
-    this.tasks.forget(id);
-    this.d.monitor.forget(id);
+    this.changedElsewhere(id);
     this.d.rate.forget(id);
   }
 
