@@ -7,6 +7,7 @@ import {
 } from '@cedar-policy/cedar-wasm/nodejs';
 import { ConfigError, extraKinds, type ToolSpec } from '../core/index.js';
 import { checkGrantAgainst, grantTimePolicies } from './check-grant.js';
+import { mergeApprovalTerms } from './evaluate-effects.js';
 import { loadPolicies } from './load-policies.js';
 import type {
   AgentFacts,
@@ -280,17 +281,23 @@ function result(
   return out;
 }
 
-/** The strictest terms when several step-up policies determine: fewest uses, shortest window, any separation of duties. */
+/** The strictest terms when several step-up policies determine: each policy's annotations read, then merged as several actions' are. */
 function approvalTerms(annotations: Record<string, string | null>[]): ApprovalTerms {
-  const numbers = (key: string) => annotations.map((a) => Number.parseInt(a[key] ?? '', 10)).filter((n) => Number.isInteger(n) && n > 0);
-  const uses = numbers('approval_uses');
-  const window = numbers('approval_window');
-  const sod = annotations.map((a) => a['separation_of_duties']).filter((v): v is string => typeof v === 'string');
+  return mergeApprovalTerms(annotations.map(termsOf));
+}
+
+/** One step-up policy's approval annotations; a missing or malformed number is no term. */
+function termsOf(a: Record<string, string | null>): ApprovalTerms {
+  const number = (key: string) => {
+    const n = Number.parseInt(a[key] ?? '', 10);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  };
+  const sod = a['separation_of_duties'];
   return {
-    approvers: unique(annotations.flatMap((a) => (a['approvers'] ?? '').split(',').map((v) => v.trim()).filter(Boolean))),
-    uses: uses.length ? Math.min(...uses) : null,
-    windowSeconds: window.length ? Math.min(...window) : null,
-    separationOfDuties: sod.length ? sod.some((v) => v.trim() === 'true') : null,
+    approvers: (a['approvers'] ?? '').split(',').map((v) => v.trim()).filter(Boolean),
+    uses: number('approval_uses'),
+    windowSeconds: number('approval_window'),
+    separationOfDuties: typeof sod === 'string' ? sod.trim() === 'true' : null,
   };
 }
 

@@ -67,9 +67,10 @@ export function combineEvaluations(all: readonly PolicyEvaluation[]): PolicyEval
 }
 
 /**
- * Terms of several step-ups merged as the engine merges several step-up
- * forbids of one action: every named approver, fewest uses, shortest window,
- * separation of duties if any asks for it (null where none says).
+ * The strictest of several step-ups' terms — of several forbids on one action
+ * (the engine) or of several actions of one call: every named approver, fewest
+ * uses, shortest window, separation of duties if any asks for it (null where
+ * none says).
  */
 export function mergeApprovalTerms(terms: readonly ApprovalTerms[]): ApprovalTerms {
   const min = (values: (number | null)[]) => {
