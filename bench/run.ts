@@ -37,11 +37,14 @@ async function post(url: string, path: string, body: unknown, token?: string): P
   return res.json();
 }
 
-async function grant(server: RunningServer): Promise<string> {
+const READ_SRV = { name: 'files.read', args: { path: { prefix: '/srv/' } } };
+
+/** A task for report-bot over the real API: join token, SVID, mandate. */
+async function grant(server: RunningServer, mandate: Record<string, unknown> = { purpose: 'benchmark', tools: [READ_SRV] }): Promise<{ credential: string; taskId: string }> {
   const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN);
   const { svid } = await post(server.url, '/v1/attest/join-token', { token });
-  const granted = await post(server.url, '/v1/tasks', { purpose: 'benchmark', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/' } } }], ttlSeconds: 3600 }, svid);
-  return granted.credential as string;
+  const granted = await post(server.url, '/v1/tasks', { ttlSeconds: 3600, ...mandate }, svid);
+  return { credential: granted.credential as string, taskId: granted.task.id as string };
 }
 
 async function benchInProcess(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
@@ -78,13 +81,11 @@ async function benchProvenance(server: RunningServer, metrics: Metrics): Promise
   metrics['provenance.extract_mb_per_s'] = { value: round(mb / (summarize(scanMs).p50 / 1000)), unit: 'MB/s' };
   metrics['provenance.json_parse_mb_per_s'] = { value: round(mb / (summarize(parseMs).p50 / 1000)), unit: 'MB/s' };
 
-  const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN);
-  const { svid } = await post(server.url, '/v1/attest/join-token', { token });
-  const granted = await post(server.url, '/v1/tasks', { purpose: 'benchmark: reply after reading a large inbox', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/' } } }, 'email.send'], ttlSeconds: 3600 }, svid);
+  const granted = await grant(server, { purpose: 'benchmark: reply after reading a large inbox', tools: [READ_SRV, 'email.send'] });
   // 1 MB read in four results, as a task reading a busy inbox would.
   const quarter = text.length / 4;
   for (let i = 0; i < 4; i++) {
-    const res = await fetch(`${server.url}/v1/tasks/${granted.task.id}/results`, {
+    const res = await fetch(`${server.url}/v1/tasks/${granted.taskId}/results`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${granted.credential}` },
       body: JSON.stringify({ tool: 'files.read', args: { path: '/srv/inbox' }, status: 'ok', content: text.slice(i * quarter, (i + 1) * quarter) }),
@@ -213,7 +214,7 @@ async function main(): Promise<void> {
   const server = await startServer(config);
   const metrics: Metrics = {};
   try {
-    const credential = await grant(server);
+    const { credential } = await grant(server);
     process.stderr.write('decide in process…\n');
     await benchInProcess(server, credential, metrics);
     process.stderr.write('argument provenance after a 1 MB read…\n');

@@ -7,6 +7,7 @@ import type { Task } from '../mandate/index.js';
 import { MandateSchema } from '../mandate/index.js';
 import { dropPostgresSchema, postgresUrl } from '../../test/helpers.js';
 import { openPostgresStore, openSqliteStore, type Store } from './index.js';
+import { taskFixture } from '../../test/fixtures/task.js';
 
 const pg = postgresUrl();
 const targets: [string, () => Promise<Store>, () => Promise<void>][] = [['sqlite', () => openSqliteStore(':memory:'), async () => undefined]];
@@ -19,24 +20,14 @@ if (pg) {
 }
 
 function task(id: string, overrides: Partial<Task> = {}): Task {
-  return {
-    id: id as TaskId,
-    agentId: 'agt_aaaaaaaaaaaa' as AgentId,
-    agentName: 'bot',
-    spiffeId: 'spiffe://t/agent/bot',
+  return taskFixture(id, {
     mandate: MandateSchema.parse({ purpose: 'p', tools: ['files.read'], limits: { maxCalls: 2 } }),
     principal: 'alice',
-    parentTaskId: null,
-    delegationDepth: 0,
-    status: 'active',
     credentialId: `crd_${id.slice(4)}` as CredentialId,
     createdAtMs: 1000,
     expiresAtMs: 9_000_000,
-    endedAtMs: null,
-    endReason: null,
-    callCount: 0,
     ...overrides,
-  };
+  });
 }
 
 for (const [name, open, cleanup] of targets) {

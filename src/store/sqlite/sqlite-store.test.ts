@@ -4,28 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { GENESIS_HASH, type AuditEvent } from '../../audit/index.js';
-import type { AgentId, CredentialId, EventId, TaskId } from '../../core/index.js';
-import { MandateSchema } from '../../mandate/index.js';
+import type { EventId, TaskId } from '../../core/index.js';
 import { openSqliteStore } from './index.js';
+import { taskFixture } from '../../../test/fixtures/task.js';
 
 function taskRow(id: TaskId, expiresAtMs = 10 ** 13) {
-  return {
-    id,
-    agentId: 'agt_aaaaaaaaaaaa' as AgentId,
-    agentName: 'bot',
-    spiffeId: 'spiffe://t/agent/bot',
-    mandate: MandateSchema.parse({ purpose: 'p', tools: ['a.b'] }),
-    principal: null,
-    parentTaskId: null,
-    delegationDepth: 0,
-    status: 'active' as const,
-    credentialId: 'crd_aaaaaaaaaaaa' as CredentialId,
-    createdAtMs: 1,
-    expiresAtMs,
-    endedAtMs: null,
-    endReason: null,
-    callCount: 0,
-  };
+  return taskFixture(id, { createdAtMs: 1, expiresAtMs });
 }
 
 let seq = 0;
