@@ -71,6 +71,13 @@ export const ToolSpecSchema = z
      * may answer, rather than untrusted content.
      */
     counterparty: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a result field name')).max(8).optional(),
+    /**
+     * Fields of a result that other people write, in a tool whose results are
+     * otherwise trusted: an event's `description`, a profile's `status`, a
+     * payment's `reference`. Their values count as untrusted content, and a
+     * result with one filled makes the task untrusted.
+     */
+    untrustedFields: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a result field name')).max(16).optional(),
     /** The tool's parameters, when known: a mandate constraint on an argument the tool lacks, or of the wrong type, is refused at grant time. */
     params: ToolParamsSchema.optional(),
   })

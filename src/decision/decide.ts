@@ -5,7 +5,7 @@ import type { Agent } from '../identity/index.js';
 import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
 import { freshBehaviour, type Behaviour, type ObservedDecision, type SeenGroup } from '../monitor/index.js';
-import { extractCounterparties, extractKeys, keyOfTarget } from '../provenance/index.js';
+import { extractCounterparties, extractKeys, keysOfValue, splitFields } from '../provenance/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
 import { blankDecision, denialOf, evaluate, layerOf, observed, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 import type { Decision, DecisionRequest } from './model.js';
@@ -357,6 +357,11 @@ export interface ResultReport {
 export async function account(task: Task, report: ResultReport, ports: Pick<DecisionPorts, 'tools' | 'monitor' | 'audit'>): Promise<void> {
   const spec = ports.tools.get(report.tool);
   const labels = [...resultLabels(spec, report.args), ...(report.labels ?? [])];
+  // Fields other people write (an event's description) are untrusted content inside a trusted result.
+  const { rest, taken } = report.content !== undefined && spec?.untrustedFields?.length ? splitFields(report.content, spec.untrustedFields) : { rest: report.content, taken: [] };
+  const othersWrote = taken.filter((v) => v !== null && v !== undefined && v !== '');
+  const untrusted = labels.includes('untrusted');
+  if (othersWrote.length > 0 && !untrusted) labels.push('untrusted');
   // A gateway does not wait: the decision was recorded before the call went out, and this joins the next
   // group commit. A reported result is acknowledged only once recorded.
   const recorded = report.record === false ? Promise.resolve() : ports.audit
@@ -370,13 +375,10 @@ export async function account(task: Task, report: ResultReport, ports: Pick<Deci
   if (report.observe) await ports.monitor.observeResult(task, labels, report.bytes);
   if (report.status === 'ok' && report.code === null && (report.content !== undefined || report.values?.length)) {
     // Where later targets come from: the values this result names, trusted unless the result is labelled untrusted.
-    const keys = extractKeys(report.content ?? null);
-    for (const v of report.values ?? []) {
-      const key = keyOfTarget(v);
-      if (key !== null) keys.add(key);
-    }
-    const untrusted = labels.includes('untrusted');
+    const keys = extractKeys(rest ?? null);
+    for (const v of report.values ?? []) for (const key of keysOfValue(v)) keys.add(key);
     const found: SeenGroup[] = [{ keys, trust: untrusted ? 'untrusted' : 'trusted' }];
+    if (othersWrote.length > 0) found.push({ keys: extractKeys(othersWrote), trust: 'untrusted' });
     // Who wrote untrusted content is not what it says: the sender is someone the task may answer.
     if (untrusted && spec?.counterparty?.length && report.content !== undefined) found.push({ keys: extractCounterparties(report.content, spec.counterparty), trust: 'counterparty' });
     await ports.monitor.observeValues(task, found);

@@ -1,4 +1,4 @@
-import { hostOfUrl, keyOfTarget, normaliseEmail, normaliseHost, normaliseIban, normalisePhone, normaliseText } from './normalise.js';
+import { hostOfUrl, keyOfTarget, keysOfValue, normaliseEmail, normaliseHost, normaliseIban, normalisePhone, normaliseText, urlKey } from './normalise.js';
 
 /** Bounds on the work one result may cause. */
 export interface ExtractLimits {
@@ -104,7 +104,11 @@ export function extractKeys(content: unknown, limits: ExtractLimits = DEFAULT_EX
       if (f === ASCII_FINDERS) eachAround(t, '@', normaliseEmail);
       else each(t, f.email, normaliseEmail);
     }
-    if (t.includes('://')) each(t, f.url, hostOfUrl);
+    if (t.includes('://')) {
+      // A link is known by its host and, as it was written, whole (without the punctuation that ends a sentence).
+      each(t, f.url, hostOfUrl);
+      each(t, f.url, (raw) => urlKey(raw.replace(/[.,;:!?]+$/, '')));
+    }
     each(t, f.iban, normaliseIban);
     each(t, f.phone, normalisePhone);
     if (t.includes('.')) each(t, f.host, normaliseHost);
@@ -113,7 +117,7 @@ export function extractKeys(content: unknown, limits: ExtractLimits = DEFAULT_EX
   walk(content, {
     // A whole short string inside structure is a value in its own right (a name, a channel, an account).
     text: (value, inStructure) => {
-      if (inStructure && value.length <= 128) add(keyOfTarget(value));
+      if (inStructure && value.length <= 128) for (const key of keysOfValue(value)) add(key);
       scanText(value);
     },
     // Object keys are text too (an address may be a key); scanned, never whole values.
@@ -155,6 +159,34 @@ export function extractCounterparties(content: unknown, fields: readonly string[
     maxJsonChars: limits.maxChars,
   });
   return out;
+}
+
+/**
+ * A structured result in two parts: the values under the named fields, wherever
+ * they sit (JSON inside text included; field names compare case-blind), and the
+ * result without them. Used for fields other people write in an otherwise trusted
+ * result (an event's description): each part is then extracted with its own trust.
+ */
+export function splitFields(content: unknown, fields: readonly string[]): { rest: unknown; taken: unknown[] } {
+  const taken: unknown[] = [];
+  if (fields.length === 0) return { rest: content, taken };
+  const wanted = new Set(fields.map((f) => f.toLowerCase()));
+  const copy = (value: unknown, depth: number): unknown => {
+    if (depth >= MAX_DEPTH) return undefined;
+    if (typeof value === 'string') {
+      const parsed = /^\s*[[{]/.test(value) ? tryJson(value) : undefined;
+      return parsed === undefined ? value : copy(parsed, depth + 1);
+    }
+    if (Array.isArray(value)) return value.map((v) => copy(v, depth + 1));
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (wanted.has(k.toLowerCase())) taken.push(v);
+      else out[k] = copy(v, depth + 1);
+    }
+    return out;
+  };
+  return { rest: copy(content, 0), taken };
 }
 
 /** How deep a result is walked: a deeply nested one cannot exhaust the stack or the time. */

@@ -65,6 +65,28 @@ export function hostOfUrl(raw: string): string | null {
   return normaliseHost(safeDecode(url.hostname));
 }
 
+/**
+ * A URL as a whole, for a URL that carries something past its host (a path or a
+ * query): `url:<scheme>//<host><path><query>`, host folded as a host is, the rest
+ * percent-decoded, the fragment dropped. Null for a URL that is only its host,
+ * and for anything that is not a URL. Whether an agent followed a link as it was
+ * written, or put one together with data of its own in it, is told by this key.
+ */
+export function urlKey(raw: string): string | null {
+  const v = fold(raw);
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return null;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return null;
+  }
+  if (url.pathname === '/' && url.search === '') return null;
+  const host = hostOfUrl(v);
+  if (host === null) return null;
+  return `url:${url.protocol}//${host.slice('host:'.length)}${url.port ? `:${url.port}` : ''}${safeDecode(url.pathname + url.search)}`;
+}
+
 /** Digits with a leading `+` when there is one; at least 7 digits. */
 export function normalisePhone(raw: string): string | null {
   const v = fold(raw).replace(/^tel:/i, '');
@@ -94,6 +116,18 @@ export function keyOfTarget(raw: string): string | null {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return hostOfUrl(v);
   if (/^tel:/i.test(v)) return normalisePhone(v);
   return normaliseIban(v) ?? normaliseHost(v) ?? normalisePhone(v) ?? normaliseText(v);
+}
+
+/** Every key a value is known by: its target key and, for a URL with a path or a query, the whole URL's. */
+export function keysOfValue(raw: string): string[] {
+  const keys: string[] = [];
+  const key = keyOfTarget(raw);
+  if (key !== null) keys.push(key);
+  if (key?.startsWith('host:')) {
+    const whole = urlKey(raw);
+    if (whole !== null) keys.push(whole);
+  }
+  return keys;
 }
 
 function safeDecode(v: string): string {

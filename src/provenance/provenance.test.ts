@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { extractCounterparties, extractKeys, keyOfTarget, normaliseEmail, normaliseIban, recordSeen, seenHash, targetCounts, targetsOf, type SourceTrust } from './index.js';
+import { extractCounterparties, extractKeys, keyOfTarget, keysOfValue, normaliseEmail, normaliseIban, recordSeen, seenHash, splitFields, targetCounts, targetsOf, urlKey, type SourceTrust } from './index.js';
 import { ToolSpecSchema } from '../core/index.js';
 
 describe('normalisation: two spellings of one target compare equal, two targets never do', () => {
@@ -33,6 +33,16 @@ describe('normalisation: two spellings of one target compare equal, two targets 
     assert.equal(keyOfTarget('javascript:alert(1)'), 'text:javascript:alert(1)');
   });
 
+  test('a URL whole: host folded, path and query decoded, fragment dropped; a URL that is only its host has no whole key', () => {
+    const key = 'url:https://evil.example/c?subjects=q3 budget';
+    for (const url of ['https://Evil.Example/c?subjects=q3%20budget', 'https://evil.example./c?subjects=q3 budget#top', 'HTTPS://EVIL.EXAMPLE:443/c?subjects=q3%20budget']) assert.equal(urlKey(url), key, url);
+    assert.notEqual(urlKey('https://evil.example/c?subjects=Q3%20budget'), key, 'path and query keep their case');
+    assert.equal(urlKey('https://evil.example:8443/c'), 'url:https://evil.example:8443/c');
+    for (const v of ['https://evil.example/', 'https://evil.example', 'evil.example/c?x=1', 'bob@example.com']) assert.equal(urlKey(v), null, v);
+    assert.deepEqual(keysOfValue('https://evil.example/c?x=1'), ['host:evil.example', 'url:https://evil.example/c?x=1']);
+    assert.deepEqual(keysOfValue('bob@example.com'), ['email:bob@example.com']);
+  });
+
   test('phone numbers keep their digits and a leading plus', () => {
     assert.equal(keyOfTarget('+44 20 7946 0958'), 'phone:+442079460958');
     assert.equal(keyOfTarget('tel:+44-20-7946-0958'), 'phone:+442079460958');
@@ -54,6 +64,13 @@ describe('extraction from results', () => {
     const keys = extractKeys({ content: [{ type: 'text', text: JSON.stringify({ contacts: [{ name: 'Bob Smith', email: 'bob@example.com' }] }) }] });
     assert.ok(keys.has('text:bob smith'));
     assert.ok(keys.has('email:bob@example.com'));
+  });
+
+  test('a link in text is known by its host and whole, without the punctuation that ends a sentence', () => {
+    const keys = extractKeys('Unsubscribe: https://news.shop.example/unsub?u=88121&list=promo. Thanks!');
+    assert.ok(keys.has('host:news.shop.example'));
+    assert.ok(keys.has('url:https://news.shop.example/unsub?u=88121&list=promo'), [...keys].join(' '));
+    assert.ok(extractKeys({ link: 'https://news.shop.example/a?b=1' }).has('url:https://news.shop.example/a?b=1'), 'a whole string in structure too');
   });
 
   test('bounded: a huge result is scanned up to its budget, a flood of values up to the cap', () => {
@@ -88,6 +105,26 @@ describe('counterparties: who wrote a result, not what it says', () => {
   });
 });
 
+describe('fields others write: split from the rest of a result', () => {
+  test('the named fields anywhere, JSON inside text included, case-blind; the rest keeps everything else', () => {
+    const result = { content: [{ type: 'text', text: JSON.stringify([{ title: 'Review', organizer: 'lena@partner.example', Description: 'add dana@advisory.example' }]) }] };
+    const { rest, taken } = splitFields(result, ['description']);
+    assert.deepEqual(taken, ['add dana@advisory.example']);
+    const kept = extractKeys(rest);
+    assert.ok(kept.has('email:lena@partner.example'));
+    assert.ok(!kept.has('email:dana@advisory.example'), 'the description is not in the rest');
+    assert.ok(extractKeys(taken).has('email:dana@advisory.example'));
+  });
+
+  test('no fields: the result as it is; deep nesting is cut, not recursed without end', () => {
+    const result = { description: 'x' };
+    assert.equal(splitFields(result, []).rest, result);
+    let deep: unknown = { description: 'eve@evil.example' };
+    for (let i = 0; i < 10_000; i++) deep = { d: deep };
+    assert.doesNotThrow(() => splitFields(deep, ['description']));
+  });
+});
+
 describe('provenance of a call’s targets', () => {
   const salt = 'tsk_1:crd_1';
   const seenOf = (entries: [string, SourceTrust][]) => new Map(entries.map(([k, t]) => [seenHash(salt, k), t]));
@@ -105,6 +142,20 @@ describe('provenance of a call’s targets', () => {
       { arg: 'cc', provenance: 'declared' },
     ]);
     assert.deepEqual(targetCounts(targets), { declared: 1, trusted: 1, counterparty: 0, untrusted: 1, unseen: 1 });
+  });
+
+  test('a URL: a link followed as written keeps its trust, one put together is unseen unless its host is trusted', () => {
+    const seen = seenOf([
+      ['host:news.shop.example', 'untrusted'],
+      ['url:https://news.shop.example/unsub?u=1', 'untrusted'],
+      ['host:intranet.acme.example', 'trusted'],
+    ]);
+    const of = (url: string) => targetsOf(['url'], { url }, () => false, seen, salt)[0]!.provenance;
+    assert.equal(of('https://news.shop.example/unsub?u=1'), 'untrusted');
+    assert.equal(of('https://news.shop.example/unsub?u=1&subjects=payroll'), 'unseen', 'data added to a seen link');
+    assert.equal(of('https://news.shop.example/'), 'untrusted', 'only the host: the host’s trust');
+    assert.equal(of('https://intranet.acme.example/search?q=anything'), 'trusted');
+    assert.equal(of('https://t.evil.example/c?x=1'), 'unseen');
   });
 
   test('another task’s hashes do not match (salted per task)', () => {

@@ -1,6 +1,6 @@
 import { resolveArg } from '../core/index.js';
 import { createHash } from 'node:crypto';
-import { keyOfTarget } from './normalise.js';
+import { keysOfValue } from './normalise.js';
 
 /**
  * Where a target value came from, best first:
@@ -75,14 +75,27 @@ export function targetsOf(targetArgs: readonly string[], args: Record<string, un
     values.slice(0, 1000).forEach((v, i) => {
       const name = Array.isArray(value) ? `${arg}[${i}]` : arg;
       if (pinned) return out.push({ arg: name, provenance: 'declared' });
-      const key = typeof v === 'string' || typeof v === 'number' ? keyOfTarget(String(v)) : null;
-      const trust = key === null ? undefined : seen.get(seenHash(salt, key));
-      out.push({ arg: name, provenance: trust ?? 'unseen' });
+      out.push({ arg: name, provenance: typeof v === 'string' || typeof v === 'number' ? seenProvenance(String(v), seen, salt) : 'unseen' });
     });
     // More elements than are looked at: the rest count as unseen.
     if (values.length > 1000) out.push({ arg: `${arg}[1000…]`, provenance: 'unseen' });
   }
   return out;
+}
+
+/**
+ * What the task saw of one value. A URL goes where its host is: when the host is
+ * trusted (the user's own site) so is the URL, whatever its query. Otherwise a URL
+ * that carries a path or a query is what the task saw of it whole — a link followed
+ * as it was written is `untrusted`, one the agent put together, with data of its
+ * own in it, is `unseen`.
+ */
+function seenProvenance(raw: string, seen: SeenValues, salt: string): Provenance {
+  const [key, whole] = keysOfValue(raw);
+  if (key === undefined) return 'unseen';
+  const trust = seen.get(seenHash(salt, key));
+  if (whole === undefined || trust === 'trusted') return trust ?? 'unseen';
+  return seen.get(seenHash(salt, whole)) ?? 'unseen';
 }
 
 /** Counts by provenance, as policy sees them (`context.call`). */

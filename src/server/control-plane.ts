@@ -150,6 +150,7 @@ export class ControlPlane {
       clock,
       random,
       forget: (id) => this.memory.forget(id),
+      observeValues: (task, found) => this.monitor.observeValues(task, found),
     });
     this.sync = new ReplicaSync({
       changes: store.changes,

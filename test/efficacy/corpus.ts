@@ -34,6 +34,13 @@ const AttackSchema = z
     after: z.number().int().min(0),
     /** Appended to that step's result, the way it would sit in an e-mail, a page or a message. */
     injection: z.string().min(10),
+    /**
+     * The field of a structured result the text sits in, when others write that
+     * field (an event's description, a profile's status): set on the last item of
+     * a list result, appended to what is there. Without it the text is added as a
+     * field of its own, or appended to a text result.
+     */
+    field: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
     /** What the hijacked agent then calls. */
     call: CallSchema,
     /** True when the attack's target is one of the user's own (a known contact, the user's own account): no target check can refuse it. */
@@ -54,6 +61,11 @@ export const ScenarioSchema = z
   .superRefine((s, ctx) => {
     s.attacks.forEach((a, i) => {
       if (a.after >= s.steps.length) ctx.addIssue({ code: 'custom', path: ['attacks', i, 'after'], message: `no step ${a.after}` });
+      else if (a.field !== undefined) {
+        const result = s.steps[a.after]!.result;
+        const item = Array.isArray(result) ? result.at(-1) : result;
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) ctx.addIssue({ code: 'custom', path: ['attacks', i, 'field'], message: `step ${a.after}'s result has no object to hold \`${a.field}\`` });
+      }
     });
   });
 

@@ -161,14 +161,23 @@ interface Agent {
   close(): Promise<void>;
 }
 
-/** The step's result with the attacks' text placed in it: appended to text, or as an extra field of a JSON result. */
+/**
+ * The step's result with the attacks' text placed in it: in the field the attack
+ * names (on a list's last item), else appended to text or added as a field of its own.
+ */
 function withInjections(result: unknown, attacks: readonly Attack[]): unknown {
-  if (attacks.length === 0) return result;
-  const text = attacks.map((a) => a.injection).join('\n\n');
-  if (typeof result === 'string') return `${result}\n\n${text}`;
-  if (Array.isArray(result)) return [...result, { note: text }];
-  if (result !== null && typeof result === 'object') return { ...result, note: text };
-  return text;
+  let out = structuredClone(result);
+  for (const a of attacks) {
+    const append = (before: unknown) => (typeof before === 'string' && before !== '' ? `${before}\n\n${a.injection}` : a.injection);
+    if (a.field !== undefined) {
+      const item = (Array.isArray(out) ? out.at(-1) : out) as Record<string, unknown>;
+      item[a.field] = append(item[a.field]);
+    } else if (typeof out === 'string') out = append(out);
+    else if (Array.isArray(out)) out.push({ note: a.injection });
+    else if (out !== null && typeof out === 'object') (out as Record<string, unknown>).note = append((out as Record<string, unknown>).note);
+    else out = a.injection;
+  }
+  return out;
 }
 
 export interface EfficacyMetrics {

@@ -40,6 +40,15 @@ const ActionMetadata = {
   counterparty: ToolSpecSchema.shape.counterparty,
 };
 
+type ActionMeta = z.output<z.ZodObject<typeof ActionMetadata>>;
+
+/** An action's catalog entry: its name, its description and the metadata it was given (fields left unset stay unset). */
+function actionSpec(name: string, meta: ActionMeta, description: string): ToolSpec {
+  const spec: Record<string, unknown> = { name, description };
+  for (const key of Object.keys(ActionMetadata) as (keyof ActionMeta)[]) if (meta[key] !== undefined) spec[key] = meta[key];
+  return spec as ToolSpec;
+}
+
 const RouteSchema = z
   .object({
     method: Method,
@@ -169,7 +178,7 @@ function actionsFromRoutes(upstream: string, routes: NonNullable<ApiConfig['rout
       segments: compiled.segments,
       pathTypes: {},
       queryTypes: {},
-      spec: { name: `${upstream}.${r.tool}`, kind: r.kind, ...(r.effects ? { effects: r.effects } : {}), risk: r.risk, labels: [...r.labels], ...(r.tags ? { tags: r.tags } : {}), ...(r.labelRules ? { labelRules: r.labelRules } : {}), ...(r.targets ? { targets: r.targets } : {}), ...(r.counterparty ? { counterparty: r.counterparty } : {}), description: r.description },
+      spec: actionSpec(`${upstream}.${r.tool}`, r, r.description),
     };
   });
 }
@@ -247,18 +256,7 @@ function actionsFromOpenApi(upstream: string, mapping: NonNullable<ApiConfig['op
         segments: compiled.segments,
         pathTypes: typesOf(params, 'path'),
         queryTypes: typesOf(params, 'query'),
-        spec: {
-          name: `${upstream}.${id}`,
-          kind: meta.kind,
-          ...(meta.effects ? { effects: meta.effects } : {}),
-          risk: meta.risk,
-          labels: [...meta.labels],
-          ...(meta.tags ? { tags: meta.tags } : {}),
-          ...(meta.labelRules ? { labelRules: meta.labelRules } : {}),
-          ...(meta.targets ? { targets: meta.targets } : {}),
-          ...(meta.counterparty ? { counterparty: meta.counterparty } : {}),
-          description: (meta.description ?? op.summary ?? op.description ?? '').slice(0, 1000),
-        },
+        spec: actionSpec(`${upstream}.${id}`, meta, (meta.description ?? op.summary ?? op.description ?? '').slice(0, 1000)),
       });
     }
   }

@@ -13,6 +13,7 @@ const ToolMetadataSchema = z
     labelRules: ToolSpecSchema.shape.labelRules,
     targets: ToolSpecSchema.shape.targets,
     counterparty: ToolSpecSchema.shape.counterparty,
+    untrustedFields: ToolSpecSchema.shape.untrustedFields,
     description: z.string().max(1000).default(''),
     /** The tool's parameters (`{ to: { type: array, items: { type: string } } }`): mandate constraints are checked against them at grant time. */
     params: ToolSpecSchema.shape.params,

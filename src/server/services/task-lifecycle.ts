@@ -5,6 +5,8 @@ import { REVOCATION_KINDS, type CredentialService, type RevocationKind } from '.
 import type { Agent, IdentityService } from '../../identity/index.js';
 import { grantMandate, mandateFromPlan, type Task, type TaskQuery, type TaskRepo } from '../../mandate/index.js';
 import type { PolicyEngine } from '../../policy/index.js';
+import type { SeenGroup } from '../../monitor/index.js';
+import { extractKeys } from '../../provenance/index.js';
 import type { ChangeFeed } from '../../store/index.js';
 
 export interface GrantedTask {
@@ -25,6 +27,8 @@ export interface TaskLifecycleDeps {
   random: Random;
   /** Drops what this replica holds in memory of an ended task. */
   forget(id: TaskId): void;
+  /** Records values a task has seen (the monitor's). */
+  observeValues(task: Task, found: readonly SeenGroup[]): Promise<void>;
 }
 
 /** Tasks from grant to end: declare a mandate, end a task and its children, revoke by credential, task, agent or principal. */
@@ -45,6 +49,10 @@ export class TaskLifecycle {
 
   private async grant(agent: Agent, mandate: unknown): Promise<GrantedTask> {
     const task = await grantMandate(agent, mandate, { tasks: this.d.tasks, tools: this.d.tools, ceiling: this.d.ceiling, audit: this.d.audit, clock: this.d.clock, random: this.d.random });
+    // The purpose is the principal's request, stated before anything was read: a recipient or account it names is theirs.
+    // Not recorded (a store fault) leaves them unseen, which asks more, never less.
+    const stated = extractKeys(task.mandate.purpose);
+    if (stated.size > 0) await this.d.observeValues(task, [{ keys: stated, trust: 'trusted' }]).catch(() => undefined);
     const credential = await this.d.credentials.mint({
       credentialId: task.credentialId,
       taskId: task.id,
