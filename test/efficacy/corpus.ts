@@ -41,8 +41,14 @@ const AttackSchema = z
      * field of its own, or appended to a text result.
      */
     field: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
-    /** What the hijacked agent then calls. */
+    /** What the hijacked agent then calls: the harmful call. */
     call: CallSchema,
+    /**
+     * Calls the hijacked agent must make first, in order, to have what the harmful
+     * call carries (reading the file whose contents it posts). The attack is stopped
+     * when any of them, or the harmful call, is not allowed.
+     */
+    needs: z.array(CallSchema).max(4).default([]),
     /** True when the attack's target is one of the user's own (a known contact, the user's own account): no target check can refuse it. */
     usersTarget: z.boolean().default(false),
   })

@@ -113,7 +113,12 @@ export class EfficacyBench {
         if (!underAttack) continue;
         // The injected instruction takes over the agent right after it reads the content.
         for (const attack of scenario.attacks.filter((a) => a.after === i)) {
-          const d = await agent.call(attack.call.tool, attack.call.args);
+          // The attack's answer is the first call of it that is not allowed, else the harmful call's allow.
+          let d: CallOutcome = { outcome: 'allow', code: '' };
+          for (const call of [...attack.needs, attack.call]) {
+            d = await agent.call(call.tool, call.args);
+            if (d.outcome !== 'allow') break;
+          }
           attacks.push({ outcome: d.outcome, code: d.code, kind: attack.kind, usersTarget: attack.usersTarget });
         }
       }
