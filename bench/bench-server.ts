@@ -23,31 +23,46 @@ export async function startUpstream(root: string, fixture: string): Promise<{ po
   return { port, stop: () => void child.kill() };
 }
 
-/** The example configuration, changed by `adjust`, on a throwaway SQLite file. */
-export async function startBenchServer(root: string, adminToken: string, adjust: (config: Record<string, any>) => void): Promise<BenchSetup> {
+/** A task credential for report-bot, granted through the real API: join token, SVID, mandate. */
+export async function grantTask(url: string, adminToken: string, tools: unknown[]): Promise<string> {
+  const post = async (path: string, body: unknown, token?: string) =>
+    (await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json() as Promise<any>;
+  const { token } = await post('/v1/agents/report-bot/join-tokens', {}, adminToken);
+  const { svid } = await post('/v1/attest/join-token', { token });
+  const granted = await post('/v1/tasks', { purpose: 'benchmark', tools, ttlSeconds: 3600 }, svid);
+  if (typeof granted.credential !== 'string') throw new Error(`granting a benchmark task: ${JSON.stringify(granted)}`);
+  return granted.credential;
+}
+
+/**
+ * The example configuration, changed by `adjust`, written to a throwaway folder,
+ * with the variables that put its store and key there (a free port, no policy
+ * watching): for a server in process or a `mandate serve` child alike.
+ */
+export function writeBenchConfig(root: string, adminToken: string, adjust: (config: Record<string, any>) => void): { dir: string; file: string; env: Record<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
   const config = YAML.parse(readFileSync(join(root, 'examples', 'mandate.yaml'), 'utf8')) as Record<string, any>;
   config.policy.dir = join(root, 'examples', 'policies');
   adjust(config);
-  writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
-  const server = await startServer(
-    loadConfig(join(dir, 'mandate.yaml'), {
-      MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`,
-      MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
-      MANDATE_SERVER_PORT: '0',
-      MANDATE_SERVER_ADMIN_TOKEN: adminToken,
-      MANDATE_POLICY_WATCH: 'false',
-    }),
-  );
-  const post = async (path: string, body: unknown, token?: string) =>
-    (await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json() as Promise<any>;
+  const file = join(dir, 'mandate.yaml');
+  writeFileSync(file, YAML.stringify(config));
+  const env = {
+    MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`,
+    MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
+    MANDATE_SERVER_PORT: '0',
+    MANDATE_SERVER_ADMIN_TOKEN: adminToken,
+    MANDATE_POLICY_WATCH: 'false',
+  };
+  return { dir, file, env };
+}
+
+/** The example configuration, changed by `adjust`, on a throwaway SQLite file. */
+export async function startBenchServer(root: string, adminToken: string, adjust: (config: Record<string, any>) => void): Promise<BenchSetup> {
+  const { dir, file, env } = writeBenchConfig(root, adminToken, adjust);
+  const server = await startServer(loadConfig(file, env));
   return {
     server,
-    grant: async (tools) => {
-      const { token } = await post('/v1/agents/report-bot/join-tokens', {}, adminToken);
-      const { svid } = await post('/v1/attest/join-token', { token });
-      return (await post('/v1/tasks', { purpose: 'benchmark', tools, ttlSeconds: 3600 }, svid)).credential as string;
-    },
+    grant: (tools) => grantTask(server.url, adminToken, tools),
     close: async () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

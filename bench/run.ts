@@ -11,6 +11,7 @@ import type { MemoryRequest, MemoryResult } from './memory.js';
 import { benchRevocation } from './revocation.js';
 import { benchReliability } from './reliability.js';
 import { benchEfficacy } from './efficacy.js';
+import { benchPeers } from './peers.js';
 import { freshBehaviour } from '../src/monitor/index.js';
 import { extractKeys } from '../src/provenance/index.js';
 import type { Decision } from '../src/decision/index.js';
@@ -29,6 +30,8 @@ const INPROC_CALLS = Number(process.env.BENCH_INPROC_CALLS ?? 5000);
 const HTTP_RATE = 1000;
 const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
 const MEMORY_TASKS = Number(process.env.BENCH_MEMORY_TASKS ?? 2000);
+/** `peers` runs only the side-by-side with Cerbos and mcp-proxy (`npm run bench:peers`). */
+const ONLY = process.env.BENCH_ONLY;
 
 const hr = () => Number(process.hrtime.bigint()) / 1000; // µs
 
@@ -202,7 +205,8 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'efficacy.utility_under_attack_pct': ['>= 95', (v) => v >= 95],
 };
 
-async function main(): Promise<void> {
+/** Mandate's own benchmarks: everything but the peers. */
+async function benchOwn(metrics: Metrics): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
   const config = loadConfig(join(ROOT, 'examples', 'mandate.yaml'), {
     MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`,
@@ -212,7 +216,6 @@ async function main(): Promise<void> {
     MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
   });
   const server = await startServer(config);
-  const metrics: Metrics = {};
   try {
     const { credential } = await grant(server);
     process.stderr.write('decide in process…\n');
@@ -237,13 +240,21 @@ async function main(): Promise<void> {
   await benchMemory(metrics);
   process.stderr.write('efficacy corpus, by the decision API and the MCP gateway…\n');
   await benchEfficacy(metrics, (line) => process.stderr.write(`${line}\n`));
+}
+
+async function main(): Promise<void> {
+  const metrics: Metrics = {};
+  if (ONLY !== 'peers') await benchOwn(metrics);
+  process.stderr.write('side by side with Cerbos and mcp-proxy…\n');
+  await benchPeers(ROOT, ADMIN, metrics, (line) => process.stderr.write(`${line}\n`));
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
     const target = TARGETS[name];
     return `${name.padEnd(40)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
   });
-  process.stdout.write(`${'metric'.padEnd(40)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each)\nwrote ${RESULTS}\n`);
+  const own = `in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each; `;
+  process.stdout.write(`${'metric'.padEnd(40)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(${ONLY === 'peers' ? '' : own}peers: alternating blocks, each listed above with the machine's load)\nwrote ${RESULTS}\n`);
 }
 
 await main();
