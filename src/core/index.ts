@@ -8,3 +8,4 @@ export * from './params.js';
 export * from './zod-error.js';
 export * from './lru.js';
 export * from './args.js';
+export * from './params-from-schema.js';

@@ -1,8 +1,8 @@
 import type { AuditSink } from '../audit/index.js';
-import { CodedError, formatZodError, newId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
+import { CodedError, formatZodError, newId, type Clock, type Random, type TaskId, type ToolCatalog, type ToolParams, type ToolSpec } from '../core/index.js';
 import { parseId } from '../core/index.js';
 import { MandateSchema, type Mandate, type RefusedItem, type Task } from './model.js';
-import type { TaskRepo } from './ports.js';
+import type { TaskRepo, ToolParamsSource } from './ports.js';
 import { constraintMismatch } from './check-params.js';
 
 export interface GrantingAgent {
@@ -24,6 +24,8 @@ export interface GrantDeps {
   audit: AuditSink;
   clock: Clock;
   random: Random;
+  /** The parameters of tools the catalog states none for, learned from their upstream; without it only stated `params` are checked. */
+  toolParams?: ToolParamsSource;
 }
 
 /** Thrown when any item is refused: the mandate is granted whole or not at all. */
@@ -35,9 +37,9 @@ export class MandateRefused extends CodedError {
 
 /**
  * Validates a mandate, narrows it against the tool catalog, the parent task and
- * the ceiling (and its argument constraints against the tool's parameters,
- * when the catalog states them), and stores the task. Errors: mandate.invalid, mandate.refused,
- * mandate.parent_invalid.
+ * the ceiling (and its argument constraints against the tool's parameters: those
+ * the catalog states, else those `toolParams` learns), and stores the task.
+ * Errors: mandate.invalid, mandate.refused, mandate.parent_invalid.
  */
 export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps): Promise<Task> {
   const parsed = MandateSchema.safeParse(input);
@@ -47,6 +49,7 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
   let expiresAtMs = now + mandate.ttlSeconds * 1000;
 
   const parent = mandate.parentTask === undefined ? undefined : await loadParent(mandate.parentTask, d.tasks, now);
+  const learned = learnParams(mandate, parent, d);
   const refused: RefusedItem[] = [];
   for (const grant of mandate.tools) {
     const tool = d.tools.get(grant.name);
@@ -64,9 +67,29 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
       refused.push({ item: `tools.${grant.name}`, code: verdict.code, reason: `the ceiling ${verdict.code === 'policy.forbid' ? 'forbids' : 'never permits'} \`${grant.name}\` for agent \`${agent.name}\``, policyIds: verdict.policyIds });
     }
     // A constraint the tool's parameters can never meet is a mistake (or a hole): refuse it now rather than at every call.
-    if (tool.params) {
+    // Stated parameters win over learned ones.
+    let params = tool.params;
+    const lookup = params ? undefined : learned.get(grant.name);
+    if (lookup) {
+      const found = await lookup;
+      if ('error' in found) {
+        // Fail closed. A constraint on an argument the tool lacks is not caught at call time: the agent can add that
+        // argument with a value that meets it, which the upstream ignores (and an `optional` one is met by leaving it
+        // out), while the argument the author meant goes unconstrained. Granting unchecked would grant that silently.
+        // Only a tool with constraints and no stated `params` waits on its upstream; stating them removes the wait.
+        refused.push({
+          item: `tools.${grant.name}`,
+          code: 'mandate.params_unavailable',
+          reason: `the argument constraints of \`${grant.name}\` cannot be checked: its parameters could not be learned from its upstream (${found.error}); retry, or state its \`params\` in the configuration`,
+          policyIds: [],
+        });
+        continue;
+      }
+      params = found.params;
+    }
+    if (params) {
       for (const [name, constraint] of Object.entries(grant.args)) {
-        const mismatch = constraintMismatch(tool.params, name, constraint);
+        const mismatch = constraintMismatch(params, name, constraint);
         if (mismatch) refused.push({ item: `tools.${grant.name}.args.${name}`, code: 'mandate.arg_constraint', reason: `argument \`${name}\` of \`${grant.name}\`: ${mismatch}`, policyIds: [] });
       }
     }
@@ -109,6 +132,32 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     data: { mandate, principal: task.principal, parentTaskId: task.parentTaskId, expiresAtMs, credentialId: task.credentialId },
   });
   return task;
+}
+
+type Learned = { params: ToolParams | undefined } | { error: string };
+
+/**
+ * Starts learning the parameters of every constrained tool the catalog states
+ * none for, all at once: the grant waits for the slowest upstream, not for the
+ * sum of them. Each answer is awaited in item order, so refusals keep their order.
+ */
+function learnParams(mandate: Mandate, parent: Task | undefined, d: GrantDeps): Map<string, Promise<Learned>> {
+  const out = new Map<string, Promise<Learned>>();
+  const source = d.toolParams;
+  if (!source) return out;
+  for (const grant of mandate.tools) {
+    const tool = d.tools.get(grant.name);
+    if (!tool || tool.params || Object.keys(grant.args).length === 0 || out.has(grant.name)) continue;
+    if (parent && !parent.mandate.tools.some((t) => t.name === grant.name)) continue; // refused anyway
+    const lookup = Promise.resolve()
+      .then(() => source.paramsOf(grant.name))
+      .then(
+        (params): Learned => ({ params }),
+        (err: unknown): Learned => ({ error: err instanceof CodedError ? `${err.code}: ${err.publicMessage}` : 'the lookup failed' }),
+      );
+    out.set(grant.name, lookup);
+  }
+  return out;
 }
 
 async function loadParent(id: string, tasks: TaskRepo, now: number): Promise<Task> {

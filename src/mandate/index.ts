@@ -1,5 +1,5 @@
 export * from './model.js';
-export type { TaskRepo, TaskQuery } from './ports.js';
+export type { TaskRepo, TaskQuery, ToolParamsSource } from './ports.js';
 export { checkCallAgainstMandate, checkArg } from './check-call.js';
 export { constraintMismatch } from './check-params.js';
 export { grantMandate, MandateRefused, type GrantCeiling, type GrantDeps, type GrantingAgent } from './grant.js';

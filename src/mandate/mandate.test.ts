@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AuditEntry } from '../audit/model.js';
-import { CodedError, manualClock, sequenceRandom, toolCatalog, type AgentId, type ToolSpec } from '../core/index.js';
+import { CodedError, manualClock, sequenceRandom, toolCatalog, type AgentId, type ToolParams, type ToolSpec } from '../core/index.js';
 import { openSqliteStore } from '../store/index.js';
 import { checkArg, checkCallAgainstMandate, grantMandate, MandateRefused, MandateSchema } from './index.js';
 import { resolveArg } from '../core/index.js';
@@ -250,6 +250,95 @@ describe('grant', () => {
     assert.equal(events.at(-1)?.type, 'task.refused');
     // A tool without stated parameters keeps taking any constraint.
     await grantMandate(agent, { purpose: 'p', tools: [{ name: 'files.read', args: { nothing: { each: { max: 1 } } } }] }, d);
+    await store.close();
+  });
+
+  it('checks constraints against learned parameters when the catalog states none, and stated ones win', async () => {
+    const { store, d } = await deps();
+    const asked: string[] = [];
+    const learned: Record<string, ToolParams | undefined | Error> = {
+      'files.read': { path: { type: 'string' }, offset: { type: 'integer' } },
+      'mail.send': { to: { type: 'integer' } }, // stated parameters exist: never asked
+    };
+    const toolParams = {
+      paramsOf: async (name: string) => {
+        asked.push(name);
+        const found = learned[name];
+        if (found instanceof Error) throw found;
+        return found;
+      },
+    };
+    const grant = (tools: unknown[]) => grantMandate(agent, { purpose: 'p', tools }, { ...d, toolParams });
+    const refusedBy = async (tools: unknown[]) => {
+      try {
+        await grant(tools);
+        return [];
+      } catch (e) {
+        assert.ok(e instanceof MandateRefused, String(e));
+        return e.refused.map((r) => [r.item, r.code, r.reason]);
+      }
+    };
+    assert.deepEqual(await refusedBy([{ name: 'files.read', args: { path: { prefix: '/srv/' } } }, { name: 'mail.send', args: { to: { each: { equals: 'a@x.com' } } } }]), []);
+    assert.deepEqual(asked, ['files.read'], 'a tool with stated parameters is not looked up');
+    assert.deepEqual(await refusedBy([{ name: 'files.read', args: { file: { prefix: '/srv/' }, offset: { prefix: '1' } } }]), [
+      ['tools.files.read.args.file', 'mandate.arg_constraint', 'argument `file` of `files.read`: the tool has no argument `file`'],
+      ['tools.files.read.args.offset', 'mandate.arg_constraint', 'argument `offset` of `files.read`: `prefix` cannot apply to an integer'],
+    ]);
+    // No constraint on the tool: nothing to check, nothing asked.
+    asked.length = 0;
+    await grant(['files.read']);
+    assert.deepEqual(asked, []);
+    // Names left open by the source: granted unchecked, as without parameters.
+    learned['files.read'] = undefined;
+    assert.deepEqual(await refusedBy([{ name: 'files.read', args: { anything: { equals: 1 } } }]), []);
+    await store.close();
+  });
+
+  it('refuses the constraints of a tool whose parameters cannot be learned now, and grants the same tool unconstrained', async () => {
+    const { store, d, events } = await deps();
+    const toolParams = {
+      paramsOf: async (name: string): Promise<ToolParams | undefined> => {
+        if (name === 'files.read') throw new CodedError('gateway.upstream_unavailable', 'upstream `files` could not be started');
+        throw new Error('boom');
+      },
+    };
+    const grant = (tools: unknown[]) => grantMandate(agent, { purpose: 'p', tools }, { ...d, toolParams });
+    await assert.rejects(grant([{ name: 'files.read', args: { path: { prefix: '/srv/' } } }]), (e: unknown) => {
+      assert.ok(e instanceof MandateRefused);
+      assert.deepEqual(
+        e.refused.map((r) => [r.item, r.code, r.reason]),
+        [['tools.files.read', 'mandate.params_unavailable', 'the argument constraints of `files.read` cannot be checked: its parameters could not be learned from its upstream (gateway.upstream_unavailable: upstream `files` could not be started); retry, or state its `params` in the configuration']],
+      );
+      return true;
+    });
+    assert.equal(events.at(-1)?.type, 'task.refused');
+    // Whatever the source throws is a refusal, never an error of the grant, and never a grant.
+    const throwing = { paramsOf: (): Promise<ToolParams | undefined> => { throw new Error('sync'); } };
+    await assert.rejects(grantMandate(agent, { purpose: 'p', tools: [{ name: 'files.read', args: { path: { equals: 'a' } } }] }, { ...d, toolParams: throwing }), (e: unknown) => e instanceof MandateRefused && e.refused[0]?.reason.includes('(the lookup failed)') === true);
+    // Without constraints the tool does not depend on its upstream.
+    await grant(['files.read']);
+    await store.close();
+  });
+
+  it('learns the parameters of several tools at once, and reports in item order', async () => {
+    const { store, d } = await deps();
+    const many = toolCatalog([...tools, { name: 'files.write', kind: 'write', risk: 'low', labels: [], description: '' }]);
+    let inFlight = 0;
+    let most = 0;
+    const toolParams = {
+      paramsOf: async (name: string): Promise<ToolParams | undefined> => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, name === 'files.read' ? 30 : 1));
+        inFlight--;
+        return { path: { type: 'string' } };
+      },
+    };
+    await assert.rejects(grantMandate(agent, { purpose: 'p', tools: [{ name: 'files.read', args: { p: { equals: 'a' } } }, { name: 'files.write', args: { q: { equals: 'b' } } }] }, { ...d, tools: many, toolParams }), (e: unknown) => {
+      assert.ok(e instanceof MandateRefused);
+      assert.deepEqual(e.refused.map((r) => r.item), ['tools.files.read.args.p', 'tools.files.write.args.q']);
+      return true;
+    });
+    assert.equal(most, 2, 'both looked up at the same time');
     await store.close();
   });
 

@@ -149,6 +149,8 @@ export class ControlPlane {
       audit,
       clock,
       random,
+      // The pool is built below; a grant runs only once the plane is.
+      toolParams: { paramsOf: (name) => this.upstreams.paramsOf(name) },
       forget: (id) => this.memory.forget(id),
       observeValues: (task, found) => this.monitor.observeValues(task, found),
     });

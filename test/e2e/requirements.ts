@@ -88,6 +88,11 @@ export const REQUIREMENTS = Object.freeze({
   'gateway:mcp:protocol-errors': 'Malformed JSON-RPC and unknown methods get audited protocol errors, not crashes.',
   'gateway:mcp:session-cap': 'A task holds at most 16 MCP sessions; opening another closes the oldest.',
 
+  // params.test.ts
+  'gateway:mcp:params-from-input-schema': 'At grant time, the constraints on a tool of an MCP upstream whose configuration states no `params` are checked against the `inputSchema` the upstream lists: an argument the tool lacks, or a constraint of the wrong type, is refused naming the argument; a valid mandate is granted; stated `params` win over the schema.',
+  'gateway:mcp:params-upstream-unreachable': 'When the upstream cannot list its tools within its timeout (down, hanging) or does not list the tool, a mandate constraining that tool is refused as `mandate.params_unavailable` naming the tool, while the same tool without constraints is granted.',
+  'gateway:mcp:params-follow-list-changed': 'Parameters learned from an upstream follow its tool list: after `notifications/tools/list_changed` a tool it added is checked against its new schema.',
+
   // monitor.test.ts
   'monitor:flow:confidential-egress-denied': 'After a task reads confidential data, sending out is denied with the flow reason; a declared flow is allowed.',
   'monitor:flow:untrusted-send-step-up': 'After a task reads untrusted content, a send needs a person.',

@@ -67,6 +67,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'gateway.result_too_large':
       return 502;
     case 'gateway.upstream_unavailable':
+    case 'mandate.params_unavailable':
     case 'store.unreachable':
     case 'gateway.secret_unavailable':
       return 503;

@@ -15,7 +15,10 @@ const ToolMetadataSchema = z
     counterparty: ToolSpecSchema.shape.counterparty,
     untrustedFields: ToolSpecSchema.shape.untrustedFields,
     description: z.string().max(1000).default(''),
-    /** The tool's parameters (`{ to: { type: array, items: { type: string } } }`): mandate constraints are checked against them at grant time. */
+    /**
+     * The tool's parameters (`{ to: { type: array, items: { type: string } } }`): mandate constraints are checked
+     * against them at grant time. When absent they are learned from the upstream's `inputSchema` (see README.md).
+     */
     params: ToolSpecSchema.shape.params,
   })
   .strict();

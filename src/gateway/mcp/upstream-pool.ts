@@ -21,9 +21,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { HttpUpstreamClient } from './http-upstream-client.js';
-import { CodedError, type Clock } from '../../core/index.js';
+import { CodedError, paramsFromInputSchema, type Clock, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
-import type { UpstreamConfig, UpstreamsConfig } from './upstream-config.js';
+import { splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -71,6 +71,8 @@ export class UpstreamPool {
   private closed = false;
   /** Every stdio process started and not yet closed, whatever state it is in: none may outlive close(). */
   private readonly live = new Set<Connection>();
+  /** Parameters derived from each listed tool's `inputSchema`; a tool list read anew (or dropped) takes its entries with it. */
+  private readonly derived = new WeakMap<Tool, { params: ToolParams | undefined }>();
 
   constructor(
     upstreams: UpstreamsConfig,
@@ -93,6 +95,42 @@ export class UpstreamPool {
       conn.tools = new Map(listed.tools.map((t) => [t.name, t as Tool]));
     }
     return conn.tools;
+  }
+
+  /**
+   * The parameters of a catalog tool `<upstream>.<tool>` for the grant's checks,
+   * derived from the `inputSchema` the upstream lists for it (`paramsFromInputSchema`).
+   * Undefined when the name is not a tool this pool's configuration describes, or
+   * when the schema leaves the argument names open. The tool list is the one the
+   * connection keeps (read again after `notifications/tools/list_changed` or a
+   * restart); a stdio upstream that is not running is started. Waits at most the
+   * upstream's `timeoutMs`. Errors: gateway.upstream_* and gateway.secret_unavailable;
+   * gateway.upstream_error when the upstream does not list the tool.
+   */
+  async paramsOf(catalogName: string): Promise<ToolParams | undefined> {
+    const parts = splitToolName(catalogName);
+    const state = parts && this.states.get(parts.upstream);
+    if (!parts || !state || !Object.hasOwn(state.config.tools, parts.tool)) return undefined;
+    const timeoutMs = state.config.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CodedError('gateway.upstream_timeout', `upstream \`${parts.upstream}\` did not list its tools within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    try {
+      // Past the wait the listing goes on, and the next grant finds its result kept.
+      const listed = await Promise.race([this.tools(parts.upstream), late]);
+      const tool = listed.get(parts.tool);
+      if (!tool) throw new CodedError('gateway.upstream_error', `upstream \`${parts.upstream}\` does not list the tool \`${parts.tool}\``);
+      let entry = this.derived.get(tool);
+      if (!entry) {
+        entry = { params: paramsFromInputSchema(tool.inputSchema) };
+        this.derived.set(tool, entry);
+      }
+      return entry.params;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error, gateway.upstream_protocol_error. */

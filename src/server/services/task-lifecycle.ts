@@ -3,7 +3,7 @@ import type { AuditSink } from '../../audit/index.js';
 import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../../core/index.js';
 import { REVOCATION_KINDS, type CredentialService, type RevocationKind } from '../../credentials/index.js';
 import type { Agent, IdentityService } from '../../identity/index.js';
-import { grantMandate, mandateFromPlan, type Task, type TaskQuery, type TaskRepo } from '../../mandate/index.js';
+import { grantMandate, mandateFromPlan, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { SeenGroup } from '../../monitor/index.js';
 import { extractKeys } from '../../provenance/index.js';
@@ -25,6 +25,8 @@ export interface TaskLifecycleDeps {
   audit: AuditSink;
   clock: Clock;
   random: Random;
+  /** Parameters of catalog tools stated nowhere but in their MCP upstream's `inputSchema`, for the grant's checks. */
+  toolParams?: ToolParamsSource;
   /** Drops what this replica holds in memory of an ended task. */
   forget(id: TaskId): void;
   /** Records values a task has seen (the monitor's). */
@@ -48,7 +50,8 @@ export class TaskLifecycle {
   }
 
   private async grant(agent: Agent, mandate: unknown): Promise<GrantedTask> {
-    const task = await grantMandate(agent, mandate, { tasks: this.d.tasks, tools: this.d.tools, ceiling: this.d.ceiling, audit: this.d.audit, clock: this.d.clock, random: this.d.random });
+    const { tasks, tools, ceiling, audit, clock, random, toolParams } = this.d;
+    const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams });
     // The purpose is the principal's request, stated before anything was read: a recipient or account it names is theirs.
     // Not recorded (a store fault) leaves them unseen, which asks more, never less.
     const stated = extractKeys(task.mandate.purpose);
