@@ -7,6 +7,7 @@ import {
 } from '@cedar-policy/cedar-wasm/nodejs';
 import { ConfigError, extraKinds, type ToolSpec } from '../core/index.js';
 import { checkGrantAgainst, grantTimePolicies } from './check-grant.js';
+import { keyerFor, type Keyer } from './decision-key.js';
 import { mergeApprovalTerms } from './evaluate-effects.js';
 import { loadPolicies } from './load-policies.js';
 import type {
@@ -46,6 +47,18 @@ interface ActiveSet {
   byId: Map<string, LoadedPolicy>;
   ids: Set<string>;
   grantPolicies: Record<string, PolicyJson> | undefined;
+  /** The facts of a request the set can read (decision-key.ts); null when the set uses something the analysis does not understand. */
+  keyer: Keyer | null;
+  /** Answers by decision key, least recently used dropped first; gone with the set. */
+  answers: Map<string, PolicyEvaluation>;
+}
+
+/** How many answers a policy set keeps by default (`cache.decisions`). */
+export const DEFAULT_DECISION_CACHE = 100_000;
+
+export interface PolicyEngineOptions {
+  /** Answers kept per policy version, keyed by what the policies read; 0 asks Cedar every time. */
+  decisionCache?: number;
 }
 
 /**
@@ -58,20 +71,23 @@ export class PolicyEngine {
   #active: ActiveSet | undefined;
   #version = 0;
 
-  private constructor(source: PolicySource | undefined) {
+  readonly #cacheSize: number;
+
+  private constructor(source: PolicySource | undefined, options: PolicyEngineOptions) {
     this.#source = source;
+    this.#cacheSize = options.decisionCache ?? DEFAULT_DECISION_CACHE;
   }
 
   /** Loads the source's policies; throws ConfigError (every problem as `<file>:<line>:<col>: ...`) at start-up. */
-  static fromSource(source: PolicySource): PolicyEngine {
-    const engine = new PolicyEngine(source);
+  static fromSource(source: PolicySource, options: PolicyEngineOptions = {}): PolicyEngine {
+    const engine = new PolicyEngine(source, options);
     engine.#install(loadPolicies(source.readPolicies()));
     return engine;
   }
 
   /** Loads policies already in memory (tests, policies kept in the store); throws ConfigError. Cannot reload(). */
-  static fromFiles(files: readonly SourceFile[]): PolicyEngine {
-    const engine = new PolicyEngine(undefined);
+  static fromFiles(files: readonly SourceFile[], options: PolicyEngineOptions = {}): PolicyEngine {
+    const engine = new PolicyEngine(undefined, options);
     engine.#install(loadPolicies(files));
     return engine;
   }
@@ -91,7 +107,12 @@ export class PolicyEngine {
 
   /** An engine with no policy: it denies everything with policy.none_loaded. */
   static empty(): PolicyEngine {
-    return new PolicyEngine(undefined);
+    return new PolicyEngine(undefined, {});
+  }
+
+  /** Whether the loaded set's answers are kept by decision key (false: Cedar decides every request). */
+  get keyed(): boolean {
+    return this.#cacheSize > 0 && this.#active?.keyer != null;
   }
 
   /** Starts at 1 with the first load and increments on each successful reload; 0 when nothing was loaded. */
@@ -143,6 +164,30 @@ export class PolicyEngine {
     if (s === undefined || s.loaded.policies.length === 0) {
       return deny(s, 'policy.none_loaded', [], []);
     }
+    let key: string | undefined;
+    try {
+      key = this.#cacheSize > 0 && s.keyer ? s.keyer(req) : undefined;
+    } catch {
+      key = undefined;
+    }
+    if (key === undefined) return this.#evaluate(req, s);
+    const kept = s.answers.get(key);
+    if (kept !== undefined) {
+      // Least recently used first out: a hit moves to the back.
+      s.answers.delete(key);
+      s.answers.set(key, kept);
+      return copyOf(kept);
+    }
+    const answer = this.#evaluate(req, s);
+    // An answer with errors is not kept: its text names values outside the key, and a failure may not recur.
+    if (answer.errors.length === 0) {
+      if (s.answers.size >= this.#cacheSize) s.answers.delete(s.answers.keys().next().value!);
+      s.answers.set(key, copyOf(answer));
+    }
+    return answer;
+  }
+
+  #evaluate(req: CedarRequest, s: ActiveSet): PolicyEvaluation {
     try {
       const answer = this.#authorize(req, s.setId);
       if (answer.type === 'failure') {
@@ -252,6 +297,8 @@ export class PolicyEngine {
       byId: new Map(loaded.policies.map((p) => [p.id, p])),
       ids: new Set(loaded.policies.map((p) => p.id)),
       grantPolicies: undefined,
+      keyer: keyerFor(loaded.policies.map((p) => p.json)),
+      answers: new Map(),
     };
     this.#version = version;
   }
@@ -262,6 +309,13 @@ function preparse(setId: string, policies: readonly LoadedPolicy[]): void {
   for (const p of policies) staticPolicies[p.id] = p.text;
   const r = preparsePolicySet(setId, { staticPolicies });
   if (r.type === 'failure') throw new ConfigError(`policy set: ${r.errors.map((e) => e.message).join('; ')}`);
+}
+
+/** A kept answer is never handed out itself: a caller may add to its lists. */
+function copyOf(e: PolicyEvaluation): PolicyEvaluation {
+  const out: PolicyEvaluation = { ...e, policyIds: [...e.policyIds], stepUp: [...e.stepUp], redact: [...e.redact], errors: [...e.errors] };
+  if (e.approval) out.approval = { ...e.approval, approvers: [...e.approval.approvers] };
+  return out;
 }
 
 function deny(s: ActiveSet | undefined, code: PolicyCode, policyIds: string[], errors: string[]): PolicyEvaluation {

@@ -85,6 +85,15 @@ export const ConfigSchema = z
         tasks: z.number().int().min(100).max(10_000_000).default(100_000).describe('Task records, verified credentials, per-minute rate windows and (embedded store) live call counts.'),
         agents: z.number().int().min(100).max(10_000_000).default(100_000).describe('Agent records.'),
         monitor: z.number().int().min(100).max(10_000_000).default(100_000).describe('Monitor state (counters, labels read, tools called, suspension) per task.'),
+        decisions: z
+          .number()
+          .int()
+          .min(0)
+          .max(10_000_000)
+          .default(100_000)
+          .describe(
+            'Cedar answers kept per policy version, keyed by exactly the facts of a request the policies read ([policy.md](policy.md#the-decision-cache)); 0 asks Cedar on every call. A policy set using a construct the analysis does not understand is never cached.',
+          ),
       })
       .strict()
       .prefault({})

@@ -205,7 +205,7 @@ export class ControlPlane {
     const clock = opts.clock ?? systemClock;
     const random = opts.random ?? systemRandom;
     const log = opts.log ?? (() => undefined);
-    const policy = PolicyEngine.fromSource(policyDirectory(config.policy.dir));
+    const policy = PolicyEngine.fromSource(policyDirectory(config.policy.dir), { decisionCache: config.cache.decisions });
     // OpenAPI documents are read before the store opens: a bad one fails start-up with nothing to clean up.
     const apiActions = loadApiActions(config.apis);
     const store = await openStore(config.store.url, { queryTimeoutMs: config.store.queryTimeoutMs, maxLiveCounts: config.cache.tasks, nowMs: () => clock.nowMs() });
