@@ -209,7 +209,9 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
       // Not state() again: a response may have ended the task, and its state must not be read back in.
       const b = await ports.monitor.observe(ctx.task, effect.observation);
       decision = { ...decision, drift: { score: ports.monitor.score(b), signals: [...b.signals] } };
-      trail = { labels: [...b.labels], toolsCalled: [...b.toolsCalled] };
+      // Sets grow with the task: each record carries what was added since this replica's previous one.
+      trail = { labels: b.labels.slice(b.trailed.labels), toolsCalled: b.toolsCalled.slice(b.trailed.toolsCalled) };
+      b.trailed = { labels: b.labels.length, toolsCalled: b.toolsCalled.length };
     } catch {
       // A monitor that cannot record never turns a deny into an allow.
       if (decision.outcome !== 'deny') decision = { ...decision, outcome: 'deny', layer: 'internal', reason: { code: 'internal.error', message: 'the monitor could not record this call' }, callCount: null };
@@ -235,9 +237,10 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
         policyVersion: decision.policyVersion,
         callCount: decision.callCount,
         approvalId: decision.approvalId,
-        // Why a later call was refused: what the task had read and done by then.
-        labels: trail?.labels ?? [],
-        toolsCalled: trail?.toolsCalled ?? [],
+        // Why a later call was refused: what the task had read and done by then, as what was added since
+        // this replica's previous decision record of the task (the task's records in order add up to the sets).
+        labelsAdded: trail?.labels ?? [],
+        toolsCalledAdded: trail?.toolsCalled ?? [],
         drift: decision.drift,
       },
     });

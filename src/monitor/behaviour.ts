@@ -55,10 +55,12 @@ export interface Behaviour {
   tightenedBy: Signal | null;
   /** Values the task has seen in results, as salted hashes, and whether the content was trusted (src/provenance). */
   seen: Map<string, SourceTrust>;
+  /** How many of `labels` and `toolsCalled` this replica's trail already holds: a decision record carries only what came after. Not stored. */
+  trailed: { labels: number; toolsCalled: number };
 }
 
 export function freshBehaviour(): Behaviour {
-  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null, tightenedBy: null, seen: new Map() };
+  return { calls: 0, denials: 0, recentDenialsMs: [], undeclared: 0, argViolations: 0, resultBytes: 0, labels: [], toolsCalled: [], signals: [], planPosition: 0, suspendedBy: null, stepUpBy: null, tightenedBy: null, seen: new Map(), trailed: { labels: 0, toolsCalled: 0 } };
 }
 
 export interface ObservedDecision {

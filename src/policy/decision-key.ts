@@ -55,25 +55,85 @@ const PASS_THROUGH = new Set(['&&', '||', '+', '-', '*', 'in', '!', 'neg']);
 
 /** The keyer for a policy set, or null when some policy uses a construct the analysis does not understand. */
 export function keyerFor(policies: readonly PolicyJson[]): Keyer | null {
-  const features = new Map<string, Feature>();
-  const add = (f: Feature) => features.set(JSON.stringify(f), f);
+  const index = new Map<string, number>();
+  const features: Feature[] = [];
+  let sliced: PolicySlice[];
   try {
-    for (const p of policies) analysePolicy(p, add);
+    sliced = policies.map((p, i) => {
+      const mine = new Set<number>();
+      analysePolicy(p, (f) => {
+        const id = JSON.stringify(f);
+        let n = index.get(id);
+        if (n === undefined) {
+          n = features.length;
+          features.push(f);
+          index.set(id, n);
+        }
+        mine.add(n);
+      });
+      return { index: i, ...scopeOf(p), features: [...mine] };
+    });
   } catch (err) {
     if (err instanceof Unsupported) return null;
     throw err;
   }
-  const compiled = [...features.values()].map(compileFeature);
+  const compiled = features.map(compileFeature);
+  const bySlice = new Map<string, { matched: string; features: ((view: RequestView) => string)[] }>();
+  /** The policies whose scope can match this action and resource, and what they read. */
+  const sliceOf = (action: string, resource: string) => {
+    const at = `${action}\u0000${resource}`;
+    let slice = bySlice.get(at);
+    if (slice === undefined) {
+      const matching = sliced.filter((p) => p.actions(action) && (p.resource === undefined || p.resource === resource));
+      const wanted = [...new Set(matching.flatMap((p) => p.features))].sort((a, b) => a - b);
+      slice = { matched: matching.map((p) => p.index).join(','), features: wanted.map((n) => compiled[n]!) };
+      if (bySlice.size >= MAX_SLICES) bySlice.clear();
+      bySlice.set(at, slice);
+    }
+    return slice;
+  };
   return (req) => {
     try {
       const view = new RequestView(req);
-      let key = `${req.action.type}::${req.action.id}`;
-      for (const f of compiled) key += SEP + f(view);
+      const slice = sliceOf(req.action.id, `${req.resource.type}::${req.resource.id}`);
+      // Which policies applied is part of the key: two slices may read equal-looking facts.
+      let key = `${req.action.type}::${req.action.id}${SEP}${slice.matched}`;
+      for (const f of slice.features) key += SEP + f(view);
       return key;
     } catch (err) {
       if (err instanceof NoKey) return undefined;
       throw err;
     }
+  };
+}
+
+/** Slices kept per keyer (action and resource pairs); past it they are worked out again. */
+const MAX_SLICES = 10_000;
+
+/** The actions Cedar's schema puts in no group: a scope naming only these matches exactly them. */
+const LEAF_ACTIONS = new Set(['read', 'write', 'delete', 'export', 'send', 'payment', 'execute', 'retrieve_secret', 'delegate']);
+
+interface PolicySlice {
+  index: number;
+  actions: (id: string) => boolean;
+  /** `Type::id` when the resource scope is `==` one entity; undefined when it may match any. */
+  resource: string | undefined;
+  features: number[];
+}
+
+/**
+ * Which requests a policy's scope can match, conservatively: an action scope that
+ * names only ungrouped actions matches exactly those, anything else every action;
+ * a resource scope `==` one entity matches that entity only.
+ */
+function scopeOf(p: PolicyJson): Pick<PolicySlice, 'actions' | 'resource'> {
+  const action = p.action as { op: string; entity?: { type: string; id: string }; entities?: { type: string; id: string }[] };
+  const named = action.op === '==' || action.op === 'in' ? (action.entities ?? (action.entity ? [action.entity] : undefined)) : undefined;
+  const exact = named !== undefined && named.every((e) => e.type === 'Action' && LEAF_ACTIONS.has(e.id)) ? new Set(named.map((e) => e.id)) : undefined;
+  const resource = p.resource as { op: string; entity?: { type: string; id: string } };
+  return {
+    actions: exact ? (id) => exact.has(id) : () => true,
+    resource: resource.op === '==' && resource.entity ? `${resource.entity.type}::${resource.entity.id}` : undefined,
   };
 }
 

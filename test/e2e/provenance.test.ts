@@ -149,6 +149,23 @@ describe('argument provenance: where a call’s targets came from', () => {
     assert.ok(labels.includes('untrusted'), JSON.stringify(labels));
   });
 
+  verifies('monitor:trail-records-changes', 'a decision record carries the labels and tools added since the previous record of the task, not the whole sets again', async () => {
+    const t = await task(['fx.calendar', 'fx.invite']);
+    await t.call('fx.calendar');
+    await t.call('fx.invite', { title: 'a', participants: ['carol@example.com'] });
+    await t.call('fx.invite', { title: 'b', participants: ['carol@example.com'] });
+    await server.plane.audit.flush();
+    const records = await server.plane.store.audit.list({ type: 'decision', taskId: t.taskId as never });
+    assert.deepEqual(
+      records.map((e) => [e.data['tool'], e.data['labelsAdded'], e.data['toolsCalledAdded']]),
+      [
+        ['fx.calendar', [], ['fx.calendar']],
+        ['fx.invite', ['untrusted'], ['fx.invite']],
+        ['fx.invite', [], []],
+      ],
+    );
+  });
+
   verifies('provenance:composed-url', 'after untrusted content, a link followed as written is allowed; a URL the agent put together, carrying data, is refused', async () => {
     const t = await task(['fx.fetch']);
     assert.equal((await t.call('fx.fetch', { url: 'https://search.example/?q=newsletters' }))?.outcome, 'allow', 'before anything untrusted was read');
