@@ -1,5 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import YAML from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, startServer, type Config, type RunningServer } from '../src/server/index.js';
 import type { ControlPlaneOptions } from '../src/server/index.js';
@@ -21,6 +25,26 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export async function startTestServer(env: Record<string, string> = {}, opts: ControlPlaneOptions = {}): Promise<RunningServer> {
   return startServer(testConfig(env), opts);
+}
+
+/**
+ * A server on the example configuration and policies with these MCP upstreams, on an
+ * in-memory store, its config and key in a throwaway folder that `close` removes.
+ */
+export async function startWithUpstreams(upstreams: Record<string, unknown>): Promise<{ server: RunningServer; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-upstreams-'));
+  const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+  config.policy.dir = join(ROOT, 'examples', 'policies');
+  config.upstreams = upstreams;
+  writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
+  const server = await startServer(loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+  return {
+    server,
+    close: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**

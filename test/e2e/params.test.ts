@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import YAML from 'yaml';
-import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask } from '../helpers.js';
+import type { RunningServer } from '../../src/server/index.js';
+import { ROOT, grantTask, startWithUpstreams } from '../helpers.js';
 import { verifies } from './verifies.js';
 
 const FIXTURE = join(ROOT, 'dist/test/fixtures/fixture-mcp-server.js');
@@ -22,15 +19,12 @@ type Refused = { item: string; code: string; reason: string };
  */
 describe('parameters learned from an MCP upstream at grant time', () => {
   let server: RunningServer;
-  let dir: string;
+  let close: () => Promise<void>;
   const clients: Client[] = [];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mandate-params-'));
-    const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-    config.policy.dir = join(ROOT, 'examples', 'policies');
     const fixture = { transport: 'stdio', command: process.execPath, args: [FIXTURE] };
-    config.upstreams = {
+    ({ server, close } = await startWithUpstreams({
       // No `params` anywhere: they come from the fixture's `tools/list`.
       fx: {
         ...fixture,
@@ -49,14 +43,11 @@ describe('parameters learned from an MCP upstream at grant time', () => {
       },
       down: { transport: 'stdio', command: process.execPath, args: ['-e', 'process.exit(3)'], timeoutMs: 2000, tools: { pay: { kind: 'payment', risk: 'high' } } },
       hung: { transport: 'stdio', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], timeoutMs: HUNG_TIMEOUT_MS, tools: { pay: { kind: 'payment', risk: 'high' } } },
-    };
-    writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
-    server = await startServer(loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+    }));
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   });
 
   const grant = (tools: unknown[]) => grantTask(server.url, 'report-bot', { purpose: 'settle the invoices', ttlSeconds: 600, tools });

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import YAML from 'yaml';
-import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+import type { RunningServer } from '../../src/server/index.js';
+import { ADMIN_TOKEN, ROOT, grantTask, http, startWithUpstreams } from '../helpers.js';
 import { verifies } from './verifies.js';
 
 const FIXTURE = join(ROOT, 'dist/test/fixtures/fixture-mcp-server.js');
@@ -21,14 +18,11 @@ const decisionOf = (r: unknown) => (r as { _meta?: Meta })._meta?.['mandate/deci
  */
 describe('argument provenance: where a call’s targets came from', () => {
   let server: RunningServer;
-  let dir: string;
+  let close: () => Promise<void>;
   const clients: Client[] = [];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mandate-provenance-'));
-    const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-    config.policy.dir = join(ROOT, 'examples', 'policies');
-    config.upstreams = {
+    ({ server, close } = await startWithUpstreams({
       fx: {
         transport: 'stdio',
         command: process.execPath,
@@ -43,14 +37,11 @@ describe('argument provenance: where a call’s targets came from', () => {
           invite: { kind: 'write', effects: ['send'], risk: 'medium', targets: ['participants'] },
         },
       },
-    };
-    writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
-    server = await startServer(loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+    }));
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   });
 
   async function task(tools: unknown[], purpose = 'answer the supplier and settle invoices') {
