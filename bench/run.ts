@@ -192,6 +192,61 @@ async function benchScale(server: RunningServer, metrics: Metrics): Promise<void
   }
 }
 
+/**
+ * Decide p99 with 1,000 live tasks, then with 100,000 (`BENCH_SCALE_TASKS`), on a
+ * server of its own: each task decided once to warm it, then 5,000 decisions on tasks
+ * drawn at random from all the live ones. Grants go through the control plane in process.
+ */
+async function benchTaskScale(metrics: Metrics): Promise<void> {
+  const total = Number(process.env.BENCH_SCALE_TASKS ?? 100_000);
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-tasks-'));
+  const server = await startServer(
+    loadConfig(join(ROOT, 'examples', 'mandate.yaml'), { MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`, MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN, MANDATE_POLICY_WATCH: 'false', MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key') }),
+  );
+  try {
+    const plane = server.plane;
+    const credentials: string[] = [];
+    let svid = '';
+    const grantUpTo = async (n: number) => {
+      const started = hr();
+      while (credentials.length < n) {
+        // A fresh SVID every 10,000 grants: it lives five minutes.
+        if (credentials.length % 10_000 === 0) svid = (await post(server.url, '/v1/attest/join-token', { token: (await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN)).token })).svid;
+        credentials.push((await plane.tasks.declare(svid, { purpose: 'benchmark', tools: [READ_SRV], ttlSeconds: 3600 })).credential);
+        if (credentials.length % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      return (hr() - started) / 1e6;
+    };
+    const decideOn = (credential: string) => plane.decide({ credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
+    const measure = async () => {
+      for (const [i, c] of credentials.entries()) {
+        if ((await decideOn(c)).outcome !== 'allow') throw new Error('benchmark decision is not an allow');
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const us: number[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const c = credentials[Math.floor(Math.random() * credentials.length)]!;
+        const t0 = hr();
+        await decideOn(c);
+        us.push(hr() - t0);
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      return summarize(us);
+    };
+    await grantUpTo(1000);
+    await measure(); // warm-up: the JIT, the caches
+    const small = await measure();
+    const grantS = await grantUpTo(total);
+    const large = await measure();
+    metrics['decide.scale.tasks_100k_p99_ratio'] = { value: round(large.p99 / small.p99, 2), unit: 'ratio', note: `p50/p99 ${round(small.p50)}/${round(small.p99)} µs with 1,000 live tasks, ${round(large.p50)}/${round(large.p99)} µs with ${total}` };
+    metrics['decide.scale.tasks_100k_p50_ratio'] = { value: round(large.p50 / small.p50, 2), unit: 'ratio' };
+    metrics['grant.inproc_per_s'] = { value: Math.round((total - 1000) / grantS), unit: 'grants/s' };
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs each call in turn in blocks of 250, 8 rounds, after a warm-up; every answer must be an allow. */
 async function alternating(calls: [() => Promise<Decision>, () => Promise<Decision>]): Promise<[{ p50: number; p99: number }, { p50: number; p99: number }]> {
   for (const c of calls) for (let i = 0; i < 300; i++) if ((await c()).outcome !== 'allow') throw new Error('benchmark decision is not an allow');
@@ -255,6 +310,7 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'memory.per_task_kb': ['<= 4', (v) => v <= 4],
   'decide.scale.labels_1000_ratio': ['<= 1.5', (v) => v <= 1.5],
   'decide.scale.policies_1000_ratio': ['<= 1.5', (v) => v <= 1.5],
+  'decide.scale.tasks_100k_p99_ratio': ['<= 1.5', (v) => v <= 1.5],
   'provenance.monitor_added_p50_us': ['<= 20', (v) => v <= 20],
   'efficacy.attacks_stopped_pct': ['>= 99', (v) => v >= 99],
   'efficacy.attacks_denied_pct': ['>= 99', (v) => v >= 99],
@@ -288,6 +344,8 @@ async function benchOwn(metrics: Metrics): Promise<void> {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  process.stderr.write(`decide with 1,000 and ${Number(process.env.BENCH_SCALE_TASKS ?? 100_000)} live tasks…\n`);
+  await benchTaskScale(metrics);
   process.stderr.write('MCP gateway…\n');
   await benchGatewayMcp(ROOT, ADMIN, metrics);
   process.stderr.write('HTTP API gateway…\n');
@@ -304,8 +362,9 @@ async function benchOwn(metrics: Metrics): Promise<void> {
 
 async function main(): Promise<void> {
   const metrics: Metrics = {};
-  if (ONLY !== 'peers') await benchOwn(metrics);
-  if (ONLY !== 'core') {
+  if (ONLY === 'tasks') await benchTaskScale(metrics);
+  else if (ONLY !== 'peers') await benchOwn(metrics);
+  if (ONLY !== 'core' && ONLY !== 'tasks') {
     process.stderr.write('side by side with Cerbos and mcp-proxy…\n');
     await benchPeers(ROOT, ADMIN, metrics, (line) => process.stderr.write(`${line}\n`));
   }

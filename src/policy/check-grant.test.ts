@@ -59,3 +59,14 @@ test('a context-dependent forbid never refuses; one on the tool itself does', ()
 test('an engine with no policy refuses every grant', () => {
   assert.deepEqual(PolicyEngine.empty().checkGrant(AGENT, TOOLS.filesRead), { refused: true, code: 'policy.no_permit', policyIds: [] });
 });
+
+test('a grant-time check is kept per agent and tool: asked again, the same answer, never a shared list', () => {
+  const engine = PolicyEngine.fromSource(policyDirectory(EXAMPLE_POLICY_DIR));
+  const first = engine.checkGrant(AGENT, TOOLS.shellExec);
+  assert.ok(first.refused);
+  first.policyIds.push('changed by a caller');
+  assert.deepEqual(engine.checkGrant(AGENT, TOOLS.shellExec), { refused: true, code: 'policy.forbid', policyIds: ['forbid-shell-execute'] });
+  // Another agent's groups are another question.
+  assert.deepEqual(engine.checkGrant(OUTSIDER, TOOLS.filesRead), { refused: true, code: 'policy.no_permit', policyIds: [] });
+  assert.deepEqual(engine.checkGrant(AGENT, TOOLS.filesRead), { refused: false });
+});

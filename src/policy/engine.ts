@@ -5,7 +5,7 @@ import {
   type AuthorizationAnswer,
   type PolicyJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
-import { ConfigError, extraKinds, type ToolSpec } from '../core/index.js';
+import { canonicalJson, ConfigError, extraKinds, type ToolSpec } from '../core/index.js';
 import { checkGrantAgainst, grantTimePolicies } from './check-grant.js';
 import { keyerFor, type Keyer } from './decision-key.js';
 import { mergeApprovalTerms } from './evaluate-effects.js';
@@ -51,7 +51,12 @@ interface ActiveSet {
   keyer: Keyer | null;
   /** Answers by decision key, least recently used dropped first; gone with the set. */
   answers: Map<string, PolicyEvaluation>;
+  /** Grant-time checks by agent, tool and kind: a partial evaluation reads nothing else. */
+  grantChecks: Map<string, GrantCheck>;
 }
+
+/** Grant-time checks kept per policy version (agents × tools seen); the oldest goes first. */
+const MAX_GRANT_CHECKS = 10_000;
 
 /** How many answers a policy set keeps by default (`cache.decisions`). */
 export const DEFAULT_DECISION_CACHE = 100_000;
@@ -248,13 +253,19 @@ export class PolicyEngine {
     const s = this.#active;
     if (s === undefined || s.loaded.policies.length === 0) return { refused: true, code: 'policy.no_permit', policyIds: [] };
     try {
+      const key = canonicalJson([agent, tool]);
+      const known = s.grantChecks.get(key);
+      if (known !== undefined) return copyOfCheck(known);
       const policies = (s.grantPolicies ??= grantTimePolicies(s.loaded.policies));
       // A call is decided under the kind and every effect: a tool is refused when any of them is.
+      let verdict: GrantCheck = { refused: false };
       for (const kind of [tool.kind, ...extraKinds(tool)]) {
-        const verdict = checkGrantAgainst(policies, s.byId, agent, tool, kind);
-        if (verdict.refused) return verdict;
+        verdict = checkGrantAgainst(policies, s.byId, agent, tool, kind);
+        if (verdict.refused) break;
       }
-      return { refused: false };
+      if (s.grantChecks.size >= MAX_GRANT_CHECKS) s.grantChecks.delete(s.grantChecks.keys().next().value!);
+      s.grantChecks.set(key, verdict);
+      return copyOfCheck(verdict);
     } catch {
       // Grant time only narrows early; every call is still decided by evaluate(), which fails closed.
       return { refused: false };
@@ -299,6 +310,7 @@ export class PolicyEngine {
       grantPolicies: undefined,
       keyer: keyerFor(loaded.policies.map((p) => p.json)),
       answers: new Map(),
+      grantChecks: new Map(),
     };
     this.#version = version;
   }
@@ -309,6 +321,10 @@ function preparse(setId: string, policies: readonly LoadedPolicy[]): void {
   for (const p of policies) staticPolicies[p.id] = p.text;
   const r = preparsePolicySet(setId, { staticPolicies });
   if (r.type === 'failure') throw new ConfigError(`policy set: ${r.errors.map((e) => e.message).join('; ')}`);
+}
+
+function copyOfCheck(c: GrantCheck): GrantCheck {
+  return c.refused ? { ...c, policyIds: [...c.policyIds] } : { refused: false };
 }
 
 /** A kept answer is never handed out itself: a caller may add to its lists. */
