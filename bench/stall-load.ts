@@ -1,5 +1,5 @@
-import http from 'node:http';
 import { serveInChild } from './child.js';
+import { jsonPoster } from './http-post.js';
 import { hrUs, openLoop } from './open-loop.js';
 import { HttpUpstreamClient } from '../src/gateway/mcp/http-upstream-client.js';
 
@@ -50,23 +50,8 @@ async function caller(req: StallLoadRequest): Promise<{ call: (i: number) => Pro
       },
     };
   }
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const url = new URL(req.url);
-  const call = () =>
-    new Promise<boolean>((resolve, reject) => {
-      const r = http.request(
-        { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(req.body) } },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve(res.statusCode === 200 && text.includes(req.expect)));
-        },
-      );
-      r.on('error', reject);
-      r.end(req.body);
-    });
-  return { call, close: async () => agent.destroy() };
+  const { send, close } = jsonPoster(req.url, req.body, req.expect);
+  return { call: send, close: async () => close() };
 }
 
 async function run(req: StallLoadRequest): Promise<StallLoadResult> {
