@@ -1,5 +1,5 @@
-import http from 'node:http';
 import { serveInChild } from './child.js';
+import { jsonPoster } from './http-post.js';
 import { hrUs, openLoop } from './open-loop.js';
 
 /**
@@ -25,22 +25,7 @@ export interface LoadResult {
 }
 
 async function run(req: LoadRequest): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const url = new URL(req.url);
-  const send = () =>
-    new Promise<boolean>((resolve, reject) => {
-      const r = http.request(
-        { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(req.body) } },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve(res.statusCode === 200 && text.includes(req.expect)));
-        },
-      );
-      r.on('error', reject);
-      r.end(req.body);
-    });
+  const { send, close } = jsonPoster(req.url, req.body, req.expect);
   for (let i = 0; i < req.warmup; i++) await send();
   const total = Math.round(req.ratePerSecond * req.seconds);
   const latenciesMs: number[] = [];
@@ -49,7 +34,7 @@ async function run(req: LoadRequest): Promise<LoadResult> {
     if (await send()) ok += 1;
     latenciesMs.push((hrUs() - due) / 1000);
   });
-  agent.destroy();
+  close();
   return { latenciesMs, ok, total };
 }
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { kyselyStore, type Change, type ChangeFeed, type Database, type Store } from '../index.js';
+import { startCheckpointer } from './checkpointer.js';
 import { sqliteDialect } from './dialect.js';
 import { preparedHotPath } from './hot-path.js';
 
@@ -18,6 +19,9 @@ export interface SqliteStore extends Store {
   liveCounts(): number;
 }
 
+/** A checkpoint on the worker every second; the writer finishes one, and the WAL starts over, every 32 MB (8,192 pages). */
+const CHECKPOINTS = { intervalMs: 1000, restartFrames: 8192 };
+
 /** The embedded default: one SQLite file in WAL mode (`:memory:` for tests). */
 export async function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -27,12 +31,14 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   sqlite.pragma('synchronous = NORMAL');
   // Short: better-sqlite3 waits synchronously, and a database locked by another process must be refused fast, not stall every decision.
   sqlite.pragma('busy_timeout = 100');
-  // Checkpoints copy the WAL into the database with an fsync; doing that every 4 MB stalls the hot path every few hundred writes.
+  // Checkpoints run on a worker thread (checkpointer.ts). The writer's own, synchronous on the event loop, only bounds the
+  // WAL (64 MB) should the worker fall behind.
   sqlite.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   const store = await kyselyStore(db, sqliteDialect, localChangeFeed());
   // Built once the schema is current: its statements are prepared against the tables.
   const hot = preparedHotPath(sqlite, store.tasks, { maxLiveCounts: options.maxLiveCounts ?? 100_000, nowMs: options.nowMs ?? Date.now });
+  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(sqlite, file, CHECKPOINTS);
   return {
     ...store,
     tasks: hot.tasks,
@@ -40,6 +46,7 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
     liveCounts: hot.liveCounts,
     close: async () => {
       hot.flush();
+      await checkpointer?.close();
       await store.close();
     },
   };
