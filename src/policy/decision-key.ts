@@ -1,4 +1,5 @@
 import type { PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { Lru, TOOL_KINDS } from '../core/index.js';
 import type { CedarEntity, CedarRequest } from './model.js';
 
 /**
@@ -78,7 +79,7 @@ export function keyerFor(policies: readonly PolicyJson[]): Keyer | null {
     throw err;
   }
   const compiled = features.map(compileFeature);
-  const bySlice = new Map<string, { matched: string; features: ((view: RequestView) => string)[] }>();
+  const bySlice = new Lru<string, { matched: string; features: ((view: RequestView) => string)[] }>(MAX_SLICES);
   /** The policies whose scope can match this action and resource, and what they read. */
   const sliceOf = (action: string, resource: string) => {
     const at = `${action}\u0000${resource}`;
@@ -87,7 +88,6 @@ export function keyerFor(policies: readonly PolicyJson[]): Keyer | null {
       const matching = sliced.filter((p) => p.actions(action) && (p.resource === undefined || p.resource === resource));
       const wanted = [...new Set(matching.flatMap((p) => p.features))].sort((a, b) => a - b);
       slice = { matched: matching.map((p) => p.index).join(','), features: wanted.map((n) => compiled[n]!) };
-      if (bySlice.size >= MAX_SLICES) bySlice.clear();
       bySlice.set(at, slice);
     }
     return slice;
@@ -107,11 +107,11 @@ export function keyerFor(policies: readonly PolicyJson[]): Keyer | null {
   };
 }
 
-/** Slices kept per keyer (action and resource pairs); past it they are worked out again. */
+/** Slices kept per keyer (action and resource pairs); past it the least recently used are worked out again. */
 const MAX_SLICES = 10_000;
 
-/** The actions Cedar's schema puts in no group: a scope naming only these matches exactly them. */
-const LEAF_ACTIONS = new Set(['read', 'write', 'delete', 'export', 'send', 'payment', 'execute', 'retrieve_secret', 'delegate']);
+/** The actions Cedar's schema puts in no group (every one but `call_tool`): a scope naming only these matches exactly them. */
+const LEAF_ACTIONS = new Set<string>([...TOOL_KINDS, 'delegate']);
 
 interface PolicySlice {
   index: number;

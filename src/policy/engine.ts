@@ -5,7 +5,7 @@ import {
   type AuthorizationAnswer,
   type PolicyJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
-import { canonicalJson, ConfigError, extraKinds, type ToolSpec } from '../core/index.js';
+import { canonicalJson, ConfigError, extraKinds, Lru, type ToolSpec } from '../core/index.js';
 import { checkGrantAgainst, grantTimePolicies } from './check-grant.js';
 import { keyerFor, type Keyer } from './decision-key.js';
 import { mergeApprovalTerms } from './evaluate-effects.js';
@@ -49,13 +49,13 @@ interface ActiveSet {
   grantPolicies: Record<string, PolicyJson> | undefined;
   /** The facts of a request the set can read (decision-key.ts); null when the set uses something the analysis does not understand. */
   keyer: Keyer | null;
-  /** Answers by decision key, least recently used dropped first; gone with the set. */
-  answers: Map<string, PolicyEvaluation>;
-  /** Grant-time checks by agent, tool and kind: a partial evaluation reads nothing else. */
-  grantChecks: Map<string, GrantCheck>;
+  /** Answers by decision key; gone with the set. Undefined when answers are not kept (`decisionCache` 0). */
+  answers: Lru<string, PolicyEvaluation> | undefined;
+  /** Grant-time checks by agent and tool (with its kinds): a partial evaluation reads nothing else. */
+  grantChecks: Lru<string, GrantCheck>;
 }
 
-/** Grant-time checks kept per policy version (agents × tools seen); the oldest goes first. */
+/** Grant-time checks kept per policy version (agents × tools seen); the least recently used goes first. */
 const MAX_GRANT_CHECKS = 10_000;
 
 /** How many answers a policy set keeps by default (`cache.decisions`). */
@@ -117,7 +117,7 @@ export class PolicyEngine {
 
   /** Whether the loaded set's answers are kept by decision key (false: Cedar decides every request). */
   get keyed(): boolean {
-    return this.#cacheSize > 0 && this.#active?.keyer != null;
+    return this.#active?.answers !== undefined && this.#active.keyer !== null;
   }
 
   /** Starts at 1 with the first load and increments on each successful reload; 0 when nothing was loaded. */
@@ -171,24 +171,16 @@ export class PolicyEngine {
     }
     let key: string | undefined;
     try {
-      key = this.#cacheSize > 0 && s.keyer ? s.keyer(req) : undefined;
+      key = s.answers && s.keyer ? s.keyer(req) : undefined;
     } catch {
       key = undefined;
     }
     if (key === undefined) return this.#evaluate(req, s);
-    const kept = s.answers.get(key);
-    if (kept !== undefined) {
-      // Least recently used first out: a hit moves to the back.
-      s.answers.delete(key);
-      s.answers.set(key, kept);
-      return copyOf(kept);
-    }
+    const kept = s.answers!.get(key);
+    if (kept !== undefined) return copyOf(kept);
     const answer = this.#evaluate(req, s);
     // An answer with errors is not kept: its text names values outside the key, and a failure may not recur.
-    if (answer.errors.length === 0) {
-      if (s.answers.size >= this.#cacheSize) s.answers.delete(s.answers.keys().next().value!);
-      s.answers.set(key, copyOf(answer));
-    }
+    if (answer.errors.length === 0) s.answers!.set(key, copyOf(answer));
     return answer;
   }
 
@@ -263,7 +255,6 @@ export class PolicyEngine {
         verdict = checkGrantAgainst(policies, s.byId, agent, tool, kind);
         if (verdict.refused) break;
       }
-      if (s.grantChecks.size >= MAX_GRANT_CHECKS) s.grantChecks.delete(s.grantChecks.keys().next().value!);
       s.grantChecks.set(key, verdict);
       return copyOfCheck(verdict);
     } catch {
@@ -309,8 +300,8 @@ export class PolicyEngine {
       ids: new Set(loaded.policies.map((p) => p.id)),
       grantPolicies: undefined,
       keyer: keyerFor(loaded.policies.map((p) => p.json)),
-      answers: new Map(),
-      grantChecks: new Map(),
+      answers: this.#cacheSize > 0 ? new Lru(this.#cacheSize) : undefined,
+      grantChecks: new Lru(MAX_GRANT_CHECKS),
     };
     this.#version = version;
   }
