@@ -1,4 +1,4 @@
-import { hostOfUrl, keyOfTarget, keysOfValue, normaliseEmail, normaliseHost, normaliseIban, normalisePhone, normaliseText, urlKey } from './normalise.js';
+import { keyOfTarget, keysOfValue, normaliseEmail, normaliseHost, normaliseIban, normalisePhone, normaliseText, urlKey, urlKeys } from './normalise.js';
 
 /** Bounds on the work one result may cause. */
 export interface ExtractLimits {
@@ -106,8 +106,12 @@ export function extractKeys(content: unknown, limits: ExtractLimits = DEFAULT_EX
     }
     if (t.includes('://')) {
       // A link is known by its host and, as it was written, whole (without the punctuation that ends a sentence).
-      each(t, f.url, hostOfUrl);
-      each(t, f.url, (raw) => urlKey(raw.replace(/[.,;:!?]+$/, '')));
+      each(t, f.url, (raw) => {
+        const bare = raw.replace(/[.,;:!?]+$/, '');
+        const keys = urlKeys(raw);
+        add(keys.host);
+        return bare === raw ? keys.whole : urlKey(bare);
+      });
     }
     each(t, f.iban, normaliseIban);
     each(t, f.phone, normalisePhone);

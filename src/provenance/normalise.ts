@@ -51,18 +51,12 @@ export function normaliseHost(raw: string): string | null {
   return HOST.test(v) ? `host:${v}` : null;
 }
 
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /** The host a URL (or a bare `host/path`) points at: a URL's target is where it goes, whatever its path and query carry. */
 export function hostOfUrl(raw: string): string | null {
-  const v = fold(raw);
-  let url: URL;
-  try {
-    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'ftp:' && url.protocol !== 'ws:' && url.protocol !== 'wss:') return null;
-  // URL gives IDNs back as punycode; the host is compared as Unicode text elsewhere, so decode what the parser can.
-  return normaliseHost(safeDecode(url.hostname));
+  const url = parseUrl(fold(raw));
+  return url && hostOf(url);
 }
 
 /**
@@ -73,18 +67,31 @@ export function hostOfUrl(raw: string): string | null {
  * written, or put one together with data of its own in it, is told by this key.
  */
 export function urlKey(raw: string): string | null {
+  return urlKeys(raw).whole;
+}
+
+/** A URL's host key and its whole key (`hostOfUrl`, `urlKey`) from one parse. */
+export function urlKeys(raw: string): { host: string | null; whole: string | null } {
   const v = fold(raw);
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return null;
-  let url: URL;
+  const url = parseUrl(v);
+  const host = url && hostOf(url);
+  if (url === null || host === null || !SCHEME.test(v) || (url.pathname === '/' && url.search === '')) return { host, whole: null };
+  return { host, whole: `url:${url.protocol}//${host.slice('host:'.length)}${url.port ? `:${url.port}` : ''}${safeDecode(url.pathname + url.search)}` };
+}
+
+/** A URL, or a bare `host/path` read as https. */
+function parseUrl(v: string): URL | null {
   try {
-    url = new URL(v);
+    return new URL(SCHEME.test(v) ? v : `https://${v}`);
   } catch {
     return null;
   }
-  if (url.pathname === '/' && url.search === '') return null;
-  const host = hostOfUrl(v);
-  if (host === null) return null;
-  return `url:${url.protocol}//${host.slice('host:'.length)}${url.port ? `:${url.port}` : ''}${safeDecode(url.pathname + url.search)}`;
+}
+
+function hostOf(url: URL): string | null {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'ftp:' && url.protocol !== 'ws:' && url.protocol !== 'wss:') return null;
+  // URL gives IDNs back as punycode; the host is compared as Unicode text elsewhere, so decode what the parser can.
+  return normaliseHost(safeDecode(url.hostname));
 }
 
 /** Digits with a leading `+` when there is one; at least 7 digits. */
@@ -113,21 +120,21 @@ export function keyOfTarget(raw: string): string | null {
     const email = normaliseEmail(v);
     if (email) return email;
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return hostOfUrl(v);
+  if (SCHEME.test(v)) return hostOfUrl(v);
   if (/^tel:/i.test(v)) return normalisePhone(v);
   return normaliseIban(v) ?? normaliseHost(v) ?? normalisePhone(v) ?? normaliseText(v);
 }
 
 /** Every key a value is known by: its target key and, for a URL with a path or a query, the whole URL's. */
 export function keysOfValue(raw: string): string[] {
-  const keys: string[] = [];
-  const key = keyOfTarget(raw);
-  if (key !== null) keys.push(key);
-  if (key?.startsWith('host:')) {
-    const whole = urlKey(raw);
-    if (whole !== null) keys.push(whole);
+  // Where keyOfTarget takes a value for a URL (its host), one parse gives both keys.
+  const v = raw.length <= MAX_VALUE_LENGTH * 4 ? fold(raw) : '';
+  if (SCHEME.test(v) && !/^mailto:/i.test(v)) {
+    const { host, whole } = urlKeys(raw);
+    return [host, whole].filter((k): k is string => k !== null);
   }
-  return keys;
+  const key = keyOfTarget(raw);
+  return key === null ? [] : [key];
 }
 
 function safeDecode(v: string): string {
