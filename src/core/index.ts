@@ -9,3 +9,4 @@ export * from './zod-error.js';
 export * from './lru.js';
 export * from './args.js';
 export * from './params-from-schema.js';
+export * from './within.js';

@@ -1,4 +1,4 @@
-import { CodedError } from '../core/index.js';
+import { CodedError, within } from '../core/index.js';
 
 export interface StoreHealthOptions {
   /** A store call on the decision path that takes longer than this fails, and the store is marked down. */
@@ -91,7 +91,8 @@ export class StoreHealth {
   private async runProbe(): Promise<void> {
     let ok = false;
     try {
-      await withTimeout(this.o.ping(), Math.max(this.o.answerWithinMs, 1000));
+      const ms = Math.max(this.o.answerWithinMs, 1000);
+      await within(this.o.ping(), ms, () => new Error(`no answer within ${ms} ms`));
       ok = await this.o.recover();
     } catch {
       ok = false;
@@ -128,13 +129,4 @@ export function isStoreFault(err: unknown): boolean {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, r) => (timer = setTimeout(() => r(new Error(`no answer within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -21,7 +21,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { HttpUpstreamClient } from './http-upstream-client.js';
-import { CodedError, paramsFromInputSchema, type Clock, type ToolParams } from '../../core/index.js';
+import { CodedError, paramsFromInputSchema, within, type Clock, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
 import { splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
 
@@ -112,25 +112,16 @@ export class UpstreamPool {
     const state = parts && this.states.get(parts.upstream);
     if (!parts || !state || !Object.hasOwn(state.config.tools, parts.tool)) return undefined;
     const timeoutMs = state.config.timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CodedError('gateway.upstream_timeout', `upstream \`${parts.upstream}\` did not list its tools within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
-    try {
-      // Past the wait the listing goes on, and the next grant finds its result kept.
-      const listed = await Promise.race([this.tools(parts.upstream), late]);
-      const tool = listed.get(parts.tool);
-      if (!tool) throw new CodedError('gateway.upstream_error', `upstream \`${parts.upstream}\` does not list the tool \`${parts.tool}\``);
-      let entry = this.derived.get(tool);
-      if (!entry) {
-        entry = { params: paramsFromInputSchema(tool.inputSchema) };
-        this.derived.set(tool, entry);
-      }
-      return entry.params;
-    } finally {
-      clearTimeout(timer);
+    // Past the wait the listing goes on, and the next grant finds its result kept.
+    const listed = await within(this.tools(parts.upstream), timeoutMs, () => new CodedError('gateway.upstream_timeout', `upstream \`${parts.upstream}\` did not list its tools within ${timeoutMs} ms`));
+    const tool = listed.get(parts.tool);
+    if (!tool) throw new CodedError('gateway.upstream_error', `upstream \`${parts.upstream}\` does not list the tool \`${parts.tool}\``);
+    let entry = this.derived.get(tool);
+    if (!entry) {
+      entry = { params: paramsFromInputSchema(tool.inputSchema) };
+      this.derived.set(tool, entry);
     }
+    return entry.params;
   }
 
   /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error, gateway.upstream_protocol_error. */
