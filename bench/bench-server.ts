@@ -69,3 +69,25 @@ export async function startBenchServer(root: string, adminToken: string, adjust:
     },
   };
 }
+
+/**
+ * The lean echo MCP upstream (bench/fixtures/echo-mcp-http-server.ts) in its own
+ * process and a bench server whose gateway fronts it as `echo.echo`; both stopped
+ * once `run` settles.
+ */
+export async function withEchoGateway<T>(root: string, adminToken: string, run: (setup: BenchSetup, upstreamUrl: string) => Promise<T>): Promise<T> {
+  const upstream = await startUpstream(root, 'echo-mcp-http-server.js');
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}/mcp`;
+  try {
+    const setup = await startBenchServer(root, adminToken, (config) => {
+      config.upstreams = { echo: { transport: 'http', url: upstreamUrl, tools: { echo: { kind: 'read', risk: 'low' } } } };
+    });
+    try {
+      return await run(setup, upstreamUrl);
+    } finally {
+      await setup.close();
+    }
+  } finally {
+    upstream.stop();
+  }
+}

@@ -1,4 +1,4 @@
-import { startBenchServer, startUpstream } from './bench-server.js';
+import { withEchoGateway } from './bench-server.js';
 import { runInChild } from './child.js';
 import type { McpLoadRequest, McpLoadResult } from './mcp-load.js';
 import { addedMetrics, type Metrics } from './stats.js';
@@ -12,26 +12,15 @@ const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
  * result accounting), interleaved on one schedule at a fixed 500 calls/s.
  */
 export async function benchGatewayMcp(root: string, adminToken: string, metrics: Metrics): Promise<void> {
-  const upstream = await startUpstream(root, 'echo-mcp-http-server.js');
-  const upstreamUrl = `http://127.0.0.1:${upstream.port}/mcp`;
-  try {
-    const setup = await startBenchServer(root, adminToken, (config) => {
-      config.upstreams = { echo: { transport: 'http', url: upstreamUrl, tools: { echo: { kind: 'read', risk: 'low' } } } };
+  await withEchoGateway(root, adminToken, async (setup, upstreamUrl) => {
+    const result = await runInChild<McpLoadRequest, McpLoadResult>(new URL('./mcp-load.js', import.meta.url), {
+      direct: { url: upstreamUrl, tool: 'echo' },
+      via: { url: `${setup.server.url}/mcp`, tool: 'echo.echo', credential: await setup.grant(['echo.echo']) },
+      ratePerSecond: RATE,
+      seconds: SECONDS,
+      warmup: 300,
     });
-    try {
-      const result = await runInChild<McpLoadRequest, McpLoadResult>(new URL('./mcp-load.js', import.meta.url), {
-        direct: { url: upstreamUrl, tool: 'echo' },
-        via: { url: `${setup.server.url}/mcp`, tool: 'echo.echo', credential: await setup.grant(['echo.echo']) },
-        ratePerSecond: RATE,
-        seconds: SECONDS,
-        warmup: 300,
-      });
-      if (result.errors > 0) throw new Error(`${result.errors} MCP calls failed`);
-      Object.assign(metrics, addedMetrics('gateway.mcp', result.directMs, result.viaMs));
-    } finally {
-      await setup.close();
-    }
-  } finally {
-    upstream.stop();
-  }
+    if (result.errors > 0) throw new Error(`${result.errors} MCP calls failed`);
+    Object.assign(metrics, addedMetrics('gateway.mcp', result.directMs, result.viaMs));
+  });
 }

@@ -1,9 +1,10 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CedarRequest } from '../src/policy/index.js';
-import { loadConfig, startServer, type RunningServer } from '../src/server/index.js';
+import type { RunningServer } from '../src/server/index.js';
+import { startBenchServer } from './bench-server.js';
 import { runInChild } from './child.js';
 import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
@@ -42,11 +43,15 @@ async function post(url: string, path: string, body: unknown, token?: string): P
 
 const READ_SRV = { name: 'files.read', args: { path: { prefix: '/srv/' } } };
 
+/** An SVID for report-bot over the real API: join token, then attestation. */
+async function svidOf(server: RunningServer): Promise<string> {
+  const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN);
+  return (await post(server.url, '/v1/attest/join-token', { token })).svid as string;
+}
+
 /** A task for report-bot over the real API: join token, SVID, mandate. */
 async function grant(server: RunningServer, mandate: Record<string, unknown> = { purpose: 'benchmark', tools: [READ_SRV] }): Promise<{ credential: string; taskId: string }> {
-  const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN);
-  const { svid } = await post(server.url, '/v1/attest/join-token', { token });
-  const granted = await post(server.url, '/v1/tasks', { ttlSeconds: 3600, ...mandate }, svid);
+  const granted = await post(server.url, '/v1/tasks', { ttlSeconds: 3600, ...mandate }, await svidOf(server));
   return { credential: granted.credential as string, taskId: granted.task.id as string };
 }
 
@@ -169,17 +174,14 @@ async function benchScale(server: RunningServer, metrics: Metrics): Promise<void
   const [ten, thousand] = await alternating([call(few.credential), call(many.credential)]);
   metrics['decide.scale.labels_1000_ratio'] = { value: round(thousand.p50 / ten.p50, 2), unit: 'ratio', note: `p50 ${round(ten.p50)} µs with 10 labels, ${round(thousand.p50)} µs with 1,000` };
 
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-policies-'));
-  const policyDir = join(dir, 'policies');
-  mkdirSync(policyDir);
+  const policyDir = mkdtempSync(join(tmpdir(), 'mandate-bench-policies-'));
   const examples = join(ROOT, 'examples', 'policies');
   for (const f of readdirSync(examples).filter((f) => f.endsWith('.cedar'))) copyFileSync(join(examples, f), join(policyDir, f));
   const have = readdirSync(policyDir).reduce((n, f) => n + (readFileSync(join(policyDir, f), 'utf8').match(/^@id\(/gm)?.length ?? 0), 0);
   const generated = Array.from({ length: 1000 - have }, (_, i) => `@id("tool-${i}")\nforbid (principal, action in Action::"call_tool", resource == Tool::"generated.tool-${i}")\nwhen { context.task.labels.contains("blocked-${i}") };`);
   writeFileSync(join(policyDir, 'generated.cedar'), `${generated.join('\n\n')}\n`);
-  const big = await startServer(
-    loadConfig(join(ROOT, 'examples', 'mandate.yaml'), { MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`, MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN, MANDATE_POLICY_WATCH: 'false', MANDATE_POLICY_DIR: policyDir, MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key') }),
-  );
+  const setup = await startBenchServer(ROOT, ADMIN, (config) => void (config.policy.dir = policyDir));
+  const big = setup.server;
   try {
     if (big.plane.policy.loaded?.policies.length !== 1000) throw new Error(`expected 1,000 policies, loaded ${big.plane.policy.loaded?.policies.length}`);
     const onBig = await grant(big);
@@ -187,8 +189,8 @@ async function benchScale(server: RunningServer, metrics: Metrics): Promise<void
     const [examplesOnly, thousandPolicies] = await alternating([call(few.credential), bigCall]);
     metrics['decide.scale.policies_1000_ratio'] = { value: round(thousandPolicies.p50 / examplesOnly.p50, 2), unit: 'ratio', note: `p50 ${round(examplesOnly.p50)} µs with ${have} policies, ${round(thousandPolicies.p50)} µs with 1,000` };
   } finally {
-    await big.close();
-    rmSync(dir, { recursive: true, force: true });
+    await setup.close();
+    rmSync(policyDir, { recursive: true, force: true });
   }
 }
 
@@ -199,10 +201,8 @@ async function benchScale(server: RunningServer, metrics: Metrics): Promise<void
  */
 async function benchTaskScale(metrics: Metrics): Promise<void> {
   const total = Number(process.env.BENCH_SCALE_TASKS ?? 100_000);
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-tasks-'));
-  const server = await startServer(
-    loadConfig(join(ROOT, 'examples', 'mandate.yaml'), { MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`, MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN, MANDATE_POLICY_WATCH: 'false', MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key') }),
-  );
+  const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
+  const server = setup.server;
   try {
     const plane = server.plane;
     const credentials: string[] = [];
@@ -211,7 +211,7 @@ async function benchTaskScale(metrics: Metrics): Promise<void> {
       const started = hr();
       while (credentials.length < n) {
         // A fresh SVID every 10,000 grants: it lives five minutes.
-        if (credentials.length % 10_000 === 0) svid = (await post(server.url, '/v1/attest/join-token', { token: (await post(server.url, '/v1/agents/report-bot/join-tokens', {}, ADMIN)).token })).svid;
+        if (credentials.length % 10_000 === 0) svid = await svidOf(server);
         credentials.push((await plane.tasks.declare(svid, { purpose: 'benchmark', tools: [READ_SRV], ttlSeconds: 3600 })).credential);
         if (credentials.length % 100 === 0) await new Promise((r) => setImmediate(r));
       }
@@ -242,8 +242,7 @@ async function benchTaskScale(metrics: Metrics): Promise<void> {
     metrics['decide.scale.tasks_100k_p50_ratio'] = { value: round(large.p50 / small.p50, 2), unit: 'ratio' };
     metrics['grant.inproc_per_s'] = { value: Math.round((total - 1000) / grantS), unit: 'grants/s' };
   } finally {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await setup.close();
   }
 }
 
@@ -320,15 +319,8 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
 
 /** Mandate's own benchmarks: everything but the peers. */
 async function benchOwn(metrics: Metrics): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
-  const config = loadConfig(join(ROOT, 'examples', 'mandate.yaml'), {
-    MANDATE_STORE_URL: `file:${join(dir, 'bench.db')}`,
-    MANDATE_SERVER_PORT: '0',
-    MANDATE_SERVER_ADMIN_TOKEN: ADMIN,
-    MANDATE_POLICY_WATCH: 'false',
-    MANDATE_SECRETS_KEY_FILE: join(dir, 'secrets.key'),
-  });
-  const server = await startServer(config);
+  const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
+  const server = setup.server;
   try {
     const { credential } = await grant(server);
     process.stderr.write('decide in process…\n');
@@ -341,8 +333,7 @@ async function benchOwn(metrics: Metrics): Promise<void> {
     process.stderr.write('decide over HTTP…\n');
     await benchHttp(server, credential, metrics);
   } finally {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await setup.close();
   }
   process.stderr.write(`decide with 1,000 and ${Number(process.env.BENCH_SCALE_TASKS ?? 100_000)} live tasks…\n`);
   await benchTaskScale(metrics);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { startBenchServer, startUpstream, type BenchSetup } from './bench-server.js';
+import { startBenchServer, withEchoGateway, type BenchSetup } from './bench-server.js';
 import { runInChild } from './child.js';
 import { hrUs } from './open-loop.js';
 import type { StallLoadRequest, StallLoadResult } from './stall-load.js';
@@ -227,22 +227,7 @@ async function main(): Promise<void> {
       await setup.close();
     }
   }
-  if (which === 'mcp' || which === 'both') {
-    const upstream = await startUpstream(ROOT, 'echo-mcp-http-server.js');
-    const upstreamUrl = `http://127.0.0.1:${upstream.port}/mcp`;
-    try {
-      const setup = await startBenchServer(ROOT, ADMIN, (config) => {
-        config.upstreams = { echo: { transport: 'http', url: upstreamUrl, tools: { echo: { kind: 'read', risk: 'low' } } } };
-      });
-      try {
-        await mcpRun(setup, upstreamUrl);
-      } finally {
-        await setup.close();
-      }
-    } finally {
-      upstream.stop();
-    }
-  }
+  if (which === 'mcp' || which === 'both') await withEchoGateway(ROOT, ADMIN, mcpRun);
 }
 
 await main();
