@@ -111,10 +111,10 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
-/** Starts `mandate serve` as its own process and resolves with its URL once it listens. */
+/** Starts `mandate serve` as its own process (one worker unless `env` says otherwise) and resolves with its URL once it listens. */
 export async function serve(config: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; output: string[] }> {
   const child = spawn(process.execPath, [`${ROOT}bin/mandate.js`, 'serve', '--config', config], {
-    env: { ...process.env, MANDATE_SERVER_PORT: '0', ...env },
+    env: { ...process.env, MANDATE_SERVER_PORT: '0', MANDATE_SERVER_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const output: string[] = [];

@@ -6,7 +6,7 @@ import { CodedError, ConfigError } from '../core/index.js';
 import { mandateFromPlan } from '../mandate/index.js';
 import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
 import { openStore } from '../store/index.js';
-import { loadConfig, redactConfig, startServer } from '../server/index.js';
+import { isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWorker, startServer, workerCount, type RunningServer } from '../server/index.js';
 import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
@@ -81,11 +81,32 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'configuration file (YAML or JSON)')
     .option('--port <port>', 'listen port (overrides server.port)')
     .option('--store <url>', 'store URL: file:<path>, :memory: or postgres://… (overrides store.url)')
-    .action(async (opts: { config?: string; port?: string; store?: string }) => {
-      const env = { ...process.env, ...(opts.port ? { MANDATE_SERVER_PORT: opts.port } : {}), ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) };
-      const config = loadConfig(opts.config, env, warn);
+    .option('--workers <n>', 'processes sharing the port (overrides server.workers; default: the machine\'s cores, 1 for :memory:)')
+    .action(async (opts: { config?: string; port?: string; store?: string; workers?: string }) => {
+      const env = {
+        ...process.env,
+        ...(opts.port ? { MANDATE_SERVER_PORT: opts.port } : {}),
+        ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}),
+        ...(opts.workers ? { MANDATE_SERVER_WORKERS: opts.workers } : {}),
+      };
+      // Workers inherit the primary's arguments and environment: the primary alone warns.
+      const config = loadConfig(opts.config, env, isWorker() ? () => undefined : warn);
+      const describe = (s: RunningServer, workers: number) =>
+        `(store: ${s.plane.store.kind}, policy version ${s.plane.policy.version}, ${s.plane.tools.list().length} tools${workers > 1 ? `, ${workers} workers` : ''})`;
+      if (isWorker()) {
+        const server = await runWorker(config, (line) => out(line));
+        reportListening(server.url, describe(server, workerCount(config)));
+        return;
+      }
+      const workers = workerCount(config);
+      if (workers > 1) {
+        const { url, summary } = await runPrimary(config, workers, (line) => out(line));
+        out(`mandate listening on ${url}  ${summary}`);
+        out(`try: npx mandate demo    API: ${url}/v1/openapi.json`);
+        return;
+      }
       const server = await startServer(config, { log: (line) => out(line) });
-      out(`mandate listening on ${server.url}  (store: ${server.plane.store.kind}, policy version ${server.plane.policy.version}, ${server.plane.tools.list().length} tools)`);
+      out(`mandate listening on ${server.url}  ${describe(server, 1)}`);
       out(`try: npx mandate demo    API: ${server.url}/v1/openapi.json`);
       const stop = () => {
         void server.close().then(() => process.exit(0));

@@ -52,6 +52,15 @@ export const ConfigSchema = z
           .default(4 * 1024 * 1024)
           .describe('The limit for `POST /v1/tasks/{id}/results`, which may carry a result\'s content so the values it names count as seen.'),
         adminToken: z.string().min(16).optional().describe('When unset, one is generated on first start, printed once, and only its hash is kept.'),
+        workers: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .optional()
+          .describe(
+            'Processes `mandate serve` runs, sharing the port, each writing its own audit segment (`<segment>.<n>` from the second on). Default: the machine\'s cores for a file or PostgreSQL store; a `:memory:` store allows only 1.',
+          ),
       })
       .strict()
       .prefault({})
@@ -236,6 +245,9 @@ export const ConfigSchema = z
     c.agents.forEach((a, i) => {
       if (!AGENT_NAME.test(a.name)) ctx.addIssue({ code: 'custom', path: ['agents', i, 'name'], message: 'invalid agent name' });
     });
+    const workers = c.server.workers ?? 1;
+    if (workers > 1 && c.store.url === ':memory:') ctx.addIssue({ code: 'custom', path: ['server', 'workers'], message: 'a `:memory:` store lives in one process: use 1 worker, or a file: or postgres:// store' });
+    if (`${c.audit.segment}.${workers}`.length > 64 && workers > 1) ctx.addIssue({ code: 'custom', path: ['audit', 'segment'], message: `too long for ${workers} workers: \`<segment>.<n>\` must fit in 64 characters` });
   });
 
 export type Config = Readonly<z.output<typeof ConfigSchema>>;
@@ -251,6 +263,8 @@ export const OTHER_MANDATE_VARIABLES = [
   'MANDATE_TEST_POSTGRES_URL',
   'MANDATE_BENCH_POSTGRES_URL',
   'MANDATE_TEST_GATEWAY_ONLY_VARIABLE',
+  // A worker's slot, set by `mandate serve` for the processes it starts (src/server/workers.ts).
+  'MANDATE_WORKER',
 ] as const;
 
 /** Just enough of a zod schema's definition to follow the config's shape. */

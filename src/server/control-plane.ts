@@ -7,7 +7,7 @@ import { IdentityService, KeyRing, OidcTrust } from '../identity/index.js';
 import { PolicyEngine } from '../policy/index.js';
 import { TaskMonitor } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
-import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type Store } from '../store/index.js';
+import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type SqliteStoreOptions, type Store } from '../store/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { AdminAuth, ApprovalDesk, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   random?: Random;
   /** Where start-up messages go (the generated admin token is printed here once). */
   log?: (line: string) => void;
+  /** An embedded store file that other processes write too (`mandate serve --workers`). */
+  sharedStore?: SqliteStoreOptions['shared'];
 }
 
 /** What `start` opens before the services are wired over it. */
@@ -36,6 +38,8 @@ interface Opened {
   health: StoreHealth;
   admin: AdminAuth;
   apiActions: ApiActions;
+  /** The key MCP session ids are made with, the same on every replica (`src/gateway/mcp/session-ids.ts`). */
+  sessionKey: string;
   clock: Clock;
   random: Random;
   log: (line: string) => void;
@@ -124,6 +128,7 @@ export class ControlPlane {
       baseUrl,
       maxWaitSeconds: config.approvals.maxWaitSeconds,
       clock,
+      changes: store.changes,
     });
     this.approvals = this.approvalDesk.service;
     const drift = new DriftResponder({ end: (id, status, reason) => this.tasks.end(id, status, reason), audit, webhook: config.monitor.webhook, notifier: this.notifier, baseUrl });
@@ -193,11 +198,16 @@ export class ControlPlane {
         tools,
         audit,
         clock,
+        sessionKey: o.sessionKey,
+        publishClosed: (id) => void store.changes.publish({ kind: 'mcp-session', id }).catch(() => undefined),
       },
       this.upstreams,
       (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,
     );
     this.http = new HttpProxy({ kernel: this.kernel, tools, audit, clock, random, secrets }, config.apis, o.apiActions);
+    store.changes.subscribe((change) => {
+      if (change.kind === 'mcp-session') this.mcp.sessionClosedElsewhere(change.id);
+    });
   }
 
   /** Opens the store, keys, policies and revocations. Throws ConfigError on invalid policies. */
@@ -208,7 +218,12 @@ export class ControlPlane {
     const policy = PolicyEngine.fromSource(policyDirectory(config.policy.dir), { decisionCache: config.cache.decisions });
     // OpenAPI documents are read before the store opens: a bad one fails start-up with nothing to clean up.
     const apiActions = loadApiActions(config.apis);
-    const store = await openStore(config.store.url, { queryTimeoutMs: config.store.queryTimeoutMs, maxLiveCounts: config.cache.tasks, nowMs: () => clock.nowMs() });
+    const store = await openStore(config.store.url, {
+      queryTimeoutMs: config.store.queryTimeoutMs,
+      maxLiveCounts: config.cache.tasks,
+      nowMs: () => clock.nowMs(),
+      shared: opts.sharedStore,
+    });
     let plane: ControlPlane | undefined;
     try {
       let audit: AuditLog | undefined;
@@ -257,7 +272,8 @@ export class ControlPlane {
       const admin = await AdminAuth.open(store.settings, config.server.adminToken, random, log);
       const tools = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
       const secrets = new SecretVault(store.secrets, vaultKey(config.secrets), audit, clock);
-      plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, tools, secrets, health, admin, apiActions, clock, random, log });
+      const sessionKey = await store.settings.setIfAbsent('mcp.session_key', random.token(32));
+      plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, tools, secrets, health, admin, apiActions, sessionKey, clock, random, log });
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }

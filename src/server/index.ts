@@ -2,5 +2,6 @@ export { ConfigSchema, ENV_KEYS, OTHER_MANDATE_VARIABLES, envName, loadConfig, r
 export { ControlPlane, type ControlPlaneOptions, type GrantedTask } from './control-plane.js';
 export { buildApp, taskView } from './app.js';
 export { startServer, type RunningServer } from './serve.js';
+export { isWorker, reportListening, runPrimary, runWorker, workerCount } from './workers.js';
 export { httpStatusOf } from '../gateway/index.js';
 export type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from './api-schemas.js';

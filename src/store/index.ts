@@ -3,8 +3,9 @@ export type { Change, ChangeFeed, PolicySetRepo, SettingsRepo, Store, StoredPoli
 export { kyselyStore } from './kysely-store.js';
 export type { Database } from './tables.js';
 export { errorCode, type RepoFactory, type StoreDialect } from './dialect.js';
-export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
+export { checkpointSharedFile, openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 export { openPostgresStore } from './postgres/index.js';
+export { parseChange } from './change-schema.js';
 export { StoreHealth, isStoreFault } from './store-health.js';
 export { fileAuditSpool, memoryAuditSpool } from './audit-spool.js';
 

@@ -19,6 +19,10 @@ export type Change =
   | { kind: 'task'; taskId: string; /** The replica that made the change; it does not need to re-read it. */ origin?: string }
   | { kind: 'tool'; name: string }
   | { kind: 'policy'; version: number }
+  /** A person decided an approval: calls held open for it on other replicas re-read it now. */
+  | { kind: 'approval'; id: string }
+  /** An MCP session was closed (`DELETE /mcp`): no replica may take it up again. */
+  | { kind: 'mcp-session'; id: string }
   /** The feed was cut and is back: changes may have been missed, so re-read the store. */
   | { kind: 'gap' };
 

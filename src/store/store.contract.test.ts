@@ -6,11 +6,21 @@ import { CodedError } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { MandateSchema } from '../mandate/index.js';
 import { dropPostgresSchema, postgresUrl } from '../../test/helpers.js';
-import { openPostgresStore, openSqliteStore, type Store } from './index.js';
+import { openPostgresStore, openSqliteStore, type Change, type ChangeFeed, type Store } from './index.js';
 import { taskFixture } from '../../test/fixtures/task.js';
 
 const pg = postgresUrl();
-const targets: [string, () => Promise<Store>, () => Promise<void>][] = [['sqlite', () => openSqliteStore(':memory:'), async () => undefined]];
+/** What the primary of `mandate serve --workers` relays, with one worker: each change back to its publisher. */
+function relayedFeed(): ChangeFeed {
+  const listeners: ((c: Change) => void)[] = [];
+  return { publish: async (c) => listeners.forEach((l) => l(c)), subscribe: (l) => void listeners.push(l), close: async () => void listeners.splice(0) };
+}
+
+const targets: [string, () => Promise<Store>, () => Promise<void>][] = [
+  ['sqlite', () => openSqliteStore(':memory:'), async () => undefined],
+  // The workers' mode: counts in the file, not in memory.
+  ['sqlite shared by workers', () => openSqliteStore(':memory:', { shared: { changes: relayedFeed() } }), async () => undefined],
+];
 if (pg) {
   const schema = `mandate_contract_${process.pid}_${Date.now()}`;
   const sep = pg.includes('?') ? '&' : '?';
@@ -40,7 +50,7 @@ for (const [name, open, cleanup] of targets) {
 
     it('opens and migrates idempotently', async () => {
       store = await open();
-      assert.equal(store.kind, name);
+      assert.equal(store.kind, name.split(' ')[0]);
     });
 
     it('agents: insert, get by id and name, unique names, disable', async () => {

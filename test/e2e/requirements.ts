@@ -114,6 +114,12 @@ export const REQUIREMENTS = Object.freeze({
   'replicas:exact-limits': 'Exact limits such as maxCalls hold across replicas, counted in the store.',
   'replicas:policy-pushed': 'A policy set pushed on one replica is served by another on its next decision, under the same version.',
   'replicas:audit-segments-verify': 'Each replica writes its own audit segment, and every chain verifies.',
+  'workers:serve': '`mandate serve --workers N` runs N processes on one port and one store file; each writes its own audit segment, and every chain verifies.',
+  'workers:revocation': 'A revocation answered by one worker is in force on every worker on the very next call.',
+  'workers:exact-limits': 'Exact limits such as maxCalls hold across workers on one store file.',
+  'workers:policy-pushed': 'A policy set pushed through one worker is served by every worker, under the same version.',
+  'workers:mcp-session': 'An MCP session opened on one worker is taken up by any other; closed on one, it is closed on all.',
+  'workers:restart': 'A worker that dies is started again, and the instance keeps answering.',
   'store:outage:deny-after-bound': 'When the store is out of reach, decisions are denied with store.unreachable once the bound has passed.',
 
   // revocation-race.test.ts

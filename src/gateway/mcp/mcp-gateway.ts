@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import {
   ErrorCode as McpErrorCode,
   LATEST_PROTOCOL_VERSION,
@@ -11,11 +10,12 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditSink } from '../../audit/index.js';
-import { CodedError, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
+import { CodedError, Lru, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import { jsonRpcCodeOf, redactResult } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
+import { sessionIds, type SessionIds } from './session-ids.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -30,6 +30,10 @@ export interface McpGatewayPorts {
   tools: ToolCatalog;
   audit: AuditSink;
   clock: Clock;
+  /** The deployment's key for session ids (`session-ids.ts`). */
+  sessionKey: string;
+  /** Tells the other replicas and workers that a session was closed. */
+  publishClosed(sessionId: string): void;
 }
 
 interface Session {
@@ -47,6 +51,8 @@ type JsonRpcRequest = { jsonrpc: '2.0'; id?: string | number; method: string; pa
 const SESSION_HEADER = 'mcp-session-id';
 /** Sessions one task may hold open; the oldest is closed beyond this, so no agent can grow the map without bound. */
 const MAX_SESSIONS_PER_TASK = 16;
+/** Sessions closed with DELETE, remembered so that no process takes them up again. */
+const CLOSED_SESSIONS_KEPT = 10_000;
 const SERVER_INFO = { name: 'mandate-gateway', version: '0.1.0' };
 const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {} };
 
@@ -59,14 +65,19 @@ const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {} 
  * transport converts every request to web streams, which costs milliseconds.
  */
 export class McpGateway {
+  /** Sessions this process has seen; any process can take up a session another opened (`session-ids.ts`). */
   private readonly sessions = new Map<string, Session>();
+  private readonly closed = new Lru<string, true>(CLOSED_SESSIONS_KEPT);
+  private readonly ids: SessionIds;
 
   constructor(
     private readonly ports: McpGatewayPorts,
     private readonly pool: UpstreamPool,
     /** Where agents find the protected-resource metadata (RFC 9728), as seen from this request. */
     private readonly resourceMetadataUrl: (req: IncomingMessage) => string,
-  ) {}
+  ) {
+    this.ids = sessionIds(ports.sessionKey, SUPPORTED_PROTOCOL_VERSIONS);
+  }
 
   /** Handles one HTTP request to `/mcp` (POST, GET or DELETE). Never throws. */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
@@ -92,7 +103,7 @@ export class McpGateway {
       }
       const task = ctx.task;
       const sessionId = req.headers[SESSION_HEADER];
-      const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+      const session = typeof sessionId === 'string' ? (this.sessions.get(sessionId) ?? this.takeUp(sessionId, task)) : undefined;
       if (typeof sessionId === 'string') {
         if (!session || session.taskId !== task.id) this.refused(task, 'gateway.session_invalid', req.method);
         if (!session) return jsonRpcError(res, 404, null, -32001, 'gateway.session_invalid', 'unknown or closed MCP session; initialize a new one');
@@ -106,6 +117,7 @@ export class McpGateway {
         case 'DELETE':
           if (!session) return jsonRpcError(res, 400, null, -32600, 'request.invalid', '`mcp-session-id` is required');
           this.closeSession(session);
+          this.markClosed(session.id);
           res.writeHead(200).end();
           return;
         default:
@@ -115,6 +127,13 @@ export class McpGateway {
       if (!res.headersSent) jsonRpcError(res, 500, null, -32603, 'internal.error', 'the gateway failed to handle the request');
       else res.end();
     }
+  }
+
+  /** A session closed on another replica or worker: refused here from now on. */
+  sessionClosedElsewhere(sessionId: string): void {
+    this.closed.set(sessionId, true);
+    const session = this.sessions.get(sessionId);
+    if (session) this.closeSession(session);
   }
 
   /** Tells every open session that tools changed upstream. */
@@ -143,10 +162,7 @@ export class McpGateway {
       if (id === undefined) return jsonRpcError(res, 400, null, -32600, 'request.invalid', '`initialize` needs an `id`');
       const requested = params.protocolVersion;
       const protocolVersion = typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
-      const opened: Session = { id: randomUUID(), taskId: task.id, protocolVersion, streams: new Set(), resourceOwners: new Map() };
-      const own = [...this.sessions.values()].filter((x) => x.taskId === task.id);
-      if (own.length >= MAX_SESSIONS_PER_TASK) this.closeSession(own[0]!);
-      this.sessions.set(opened.id, opened);
+      const opened = this.keep(this.ids.mint(task.id, protocolVersion), task.id, protocolVersion, true);
       res.setHeader('mcp-session-id', opened.id);
       return jsonRpcResult(res, id, { protocolVersion, capabilities: CAPABILITIES, serverInfo: SERVER_INFO });
     }
@@ -214,6 +230,31 @@ export class McpGateway {
     void this.ports.audit
       .record({ type: 'gateway.refused', taskId: task?.id ?? null, agentId: task?.agentId ?? null, data: { gateway: 'mcp', code, method: method ?? null } })
       .catch(() => undefined);
+  }
+
+  /** A session another process opened for this task (or this one, before it was dropped from memory). */
+  private takeUp(sessionId: string, task: Task): Session | undefined {
+    if (this.closed.has(sessionId)) return undefined;
+    const protocolVersion = this.ids.open(sessionId, task.id);
+    return protocolVersion === undefined ? undefined : this.keep(sessionId, task.id, protocolVersion, false);
+  }
+
+  /** Beyond the cap, opening a session closes the task's oldest; taking one up only drops the oldest from memory (it can be taken up again). */
+  private keep(id: string, taskId: TaskId, protocolVersion: string, opening: boolean): Session {
+    const own = [...this.sessions.values()].filter((x) => x.taskId === taskId);
+    if (own.length >= MAX_SESSIONS_PER_TASK) {
+      this.closeSession(own[0]!);
+      if (opening) this.markClosed(own[0]!.id);
+    }
+    const session: Session = { id, taskId, protocolVersion, streams: new Set(), resourceOwners: new Map() };
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  /** Closed for good, on every replica and worker. */
+  private markClosed(sessionId: string): void {
+    this.closed.set(sessionId, true);
+    this.ports.publishClosed(sessionId);
   }
 
   private closeSession(session: Session): void {

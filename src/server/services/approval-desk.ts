@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ApprovalService, approvalPayload, type Approval, type ApprovalDeps } from '../../approvals/index.js';
 import type { Clock } from '../../core/index.js';
+import type { ChangeFeed } from '../../store/index.js';
 import type { Notifier, Webhook } from './notifier.js';
 
 /** Expired requests are marked (and audited) even when nobody looks at them. */
@@ -14,6 +15,8 @@ export interface ApprovalDeskDeps {
   baseUrl: () => string;
   maxWaitSeconds: number;
   clock: Clock;
+  /** Tells other replicas (and workers) that a request was decided, so calls held open there wake at once. */
+  changes: ChangeFeed;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface ApprovalDeskDeps {
  */
 export class ApprovalDesk {
   readonly service: ApprovalService;
-  /** Wakes calls held open for an approval as soon as it is decided on this replica. */
+  /** Wakes calls held open for an approval as soon as it is decided, here or on another replica. */
   private readonly decided = new EventEmitter();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -32,7 +35,13 @@ export class ApprovalDesk {
     this.service = new ApprovalService({
       ...d.approvals,
       onRequested: d.webhook ? (a) => this.notify(a, d.webhook!) : undefined,
-      onDecided: (a) => this.decided.emit(a.id, a),
+      onDecided: (a) => {
+        this.decided.emit(a.id);
+        void d.changes.publish({ kind: 'approval', id: a.id }).catch(() => undefined);
+      },
+    });
+    d.changes.subscribe((change) => {
+      if (change.kind === 'approval') this.decided.emit(change.id);
     });
     this.sweeper = setInterval(() => void this.service.sweep().catch(() => undefined), SWEEP_MS);
     this.sweeper.unref();
@@ -41,7 +50,7 @@ export class ApprovalDesk {
   /**
    * Waits up to `maxWaitMs` for a person to decide `approvalId`; resolves with the
    * approval as it then stands. Polls the store too, so a decision made on another
-   * replica is seen.
+   * replica is seen should its change notification be lost.
    */
   async waitFor(approvalId: string, maxWaitMs: number): Promise<Approval> {
     const deadline = this.d.clock.nowMs() + Math.min(maxWaitMs, this.d.maxWaitSeconds * 1000);

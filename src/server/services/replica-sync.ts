@@ -37,7 +37,7 @@ export class ReplicaSync {
       else if (change.kind === 'gap') void this.sync();
       else if (change.kind === 'tool') void d.toolRegistry.load().catch(() => undefined);
       else if (change.kind === 'policy') void d.policies.sync().catch(() => undefined);
-      else if (change.origin !== d.replicaId) d.memory.changedElsewhere(change.taskId as TaskId);
+      else if (change.kind === 'task' && change.origin !== d.replicaId) d.memory.changedElsewhere(change.taskId as TaskId);
     });
     this.catchUp = setInterval(() => void this.sync(), d.catchUpMs);
     this.catchUp.unref();

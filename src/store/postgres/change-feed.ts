@@ -1,18 +1,8 @@
 import pg from 'pg';
-import { z } from 'zod';
-import type { Change, ChangeFeed } from '../index.js';
+import { parseChange, type Change, type ChangeFeed } from '../index.js';
 
 const CHANNEL = 'mandate_changes';
 
-const ChangeSchema = z.union([
-  z.object({
-    kind: z.literal('revocation'),
-    revocation: z.object({ id: z.string(), kind: z.enum(['credential', 'task', 'agent', 'principal']), subject: z.string(), reason: z.string(), createdAtMs: z.number(), expiresAtMs: z.number() }),
-  }),
-  z.object({ kind: z.literal('task'), taskId: z.string(), origin: z.string().optional() }),
-  z.object({ kind: z.literal('tool'), name: z.string() }),
-  z.object({ kind: z.literal('policy'), version: z.number() }),
-]);
 
 /**
  * LISTEN/NOTIFY on one dedicated connection per replica, reconnected with
@@ -46,8 +36,8 @@ export function postgresChangeFeed(pool: pg.Pool, connectionString: string, sche
       try {
         const parsed = JSON.parse(msg.payload ?? '') as { scope?: unknown; change?: unknown };
         if (parsed.scope !== scope) return;
-        const change = ChangeSchema.safeParse(parsed.change);
-        if (change.success) emit(change.data as Change);
+        const change = parseChange(parsed.change);
+        if (change) emit(change);
       } catch {
         // a garbled notification is dropped; the catch-up read covers it
       }

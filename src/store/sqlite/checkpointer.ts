@@ -22,6 +22,11 @@ import type SQLite from 'better-sqlite3';
  * checkpoint that caught up): 5–10 ms on the project's machine, once per
  * `restartFrames`. Its next commit starts the WAL over. `wal_autocheckpoint`
  * stays the bound should the worker fall behind.
+ *
+ * Without a writer (the workers of one `mandate serve` each write the file, and
+ * none can be asked between two of its own transactions), the thread finishes
+ * the job itself with a RESTART checkpoint: it takes the write lock, so the
+ * workers' commits wait the 5–10 ms it takes, and the next commit starts the WAL over.
  */
 export interface Checkpointer {
   /** Stops the worker and closes its connection (before the writer closes, so that the writer's close removes the WAL). */
@@ -33,9 +38,10 @@ export interface CheckpointerOptions {
   restartFrames: number;
 }
 
-export function startCheckpointer(writer: SQLite.Database, file: string, { intervalMs, restartFrames }: CheckpointerOptions): Checkpointer {
-  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { file, intervalMs, restartFrames } });
+export function startCheckpointer(writer: SQLite.Database | undefined, file: string, { intervalMs, restartFrames }: CheckpointerOptions): Checkpointer {
+  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: { file, intervalMs, restartFrames, finishHere: writer === undefined } });
   worker.on('message', () => {
+    if (!writer) return;
     // Never inside a transaction open on the writer (a Kysely transaction stays open across awaits): the worker asks again.
     if (!writer.open || writer.inTransaction) return;
     try {

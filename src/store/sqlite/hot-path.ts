@@ -34,11 +34,9 @@ export interface PreparedHotPath {
  * and beyond `maxLiveCounts`, least recently used first.
  */
 export function preparedHotPath(sqlite: SQLite.Database, tasks: TaskRepo, { maxLiveCounts, nowMs }: HotPathOptions): PreparedHotPath {
+  const insertEvent = prepareInsertEvent(sqlite);
   const readCount = sqlite.prepare<[string], { call_count: number; status: string; expires_at_ms: number }>('SELECT call_count, status, expires_at_ms FROM tasks WHERE id = ?');
   const writeCount = sqlite.prepare('UPDATE tasks SET call_count = ? WHERE id = ?');
-  const insertEvent = sqlite.prepare(
-    'INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
   /** Live count of active tasks that took calls in this process, least recently used first. */
   const counts = new Map<string, { count: number; active: boolean; expiresAtMs: number }>();
   const dirty = new Set<string>();
@@ -62,7 +60,7 @@ export function preparedHotPath(sqlite: SQLite.Database, tasks: TaskRepo, { maxL
     }
   };
   const appendAll = sqlite.transaction((events: readonly AuditEvent[]) => {
-    for (const e of events) insertEvent.run(e.segment, e.seq, e.id, e.type, e.atMs, e.taskId, e.agentId, JSON.stringify(e.data), e.prevHash, e.hash);
+    insertEvent(events);
     writeDirty();
   });
   const overlay = (t: Task): Task => {
@@ -112,5 +110,41 @@ export function preparedHotPath(sqlite: SQLite.Database, tasks: TaskRepo, { maxL
     },
     liveCounts: () => counts.size,
     flush: sqlite.transaction(writeDirty),
+  };
+}
+
+/**
+ * The hot path when other processes write the same file (the workers of one
+ * `mandate serve`): no count can be exact in one process's memory, so each call
+ * is counted by one atomic conditional UPDATE, as on PostgreSQL; the audit
+ * append stays a prepared statement.
+ */
+export function sharedHotPath(sqlite: SQLite.Database, tasks: TaskRepo): PreparedHotPath {
+  const insertEvent = prepareInsertEvent(sqlite);
+  const limited = sqlite.prepare<[string, number], { call_count: number }>(
+    "UPDATE tasks SET call_count = call_count + 1 WHERE id = ? AND status = 'active' AND call_count < ? RETURNING call_count",
+  );
+  const unlimited = sqlite.prepare<[string], { call_count: number }>("UPDATE tasks SET call_count = call_count + 1 WHERE id = ? AND status = 'active' RETURNING call_count");
+  const appendAll = sqlite.transaction(insertEvent);
+  return {
+    tasks: {
+      ...tasks,
+      incrementCalls: async (id, maxCalls) => {
+        const row = maxCalls === null ? unlimited.get(id) : limited.get(id, maxCalls);
+        return row === undefined ? undefined : Number(row.call_count);
+      },
+    },
+    append: async (events) => {
+      appendAll(events);
+    },
+    liveCounts: () => 0,
+    flush: () => undefined,
+  };
+}
+
+function prepareInsertEvent(sqlite: SQLite.Database): (events: readonly AuditEvent[]) => void {
+  const insert = sqlite.prepare('INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  return (events) => {
+    for (const e of events) insert.run(e.segment, e.seq, e.id, e.type, e.atMs, e.taskId, e.agentId, JSON.stringify(e.data), e.prevHash, e.hash);
   };
 }

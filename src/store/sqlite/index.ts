@@ -3,15 +3,22 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { kyselyStore, type Change, type ChangeFeed, type Database, type Store } from '../index.js';
-import { startCheckpointer } from './checkpointer.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { sqliteDialect } from './dialect.js';
-import { preparedHotPath } from './hot-path.js';
+import { preparedHotPath, sharedHotPath } from './hot-path.js';
 
 export interface SqliteStoreOptions {
   /** Live call counts kept in memory beyond which written ones are dropped, least recently used first (re-read from the row when needed). */
   maxLiveCounts?: number;
   /** The time tasks expire by (the control plane's clock; the system clock when absent), for dropping the written counts of expired tasks. */
   nowMs?: () => number;
+  /**
+   * Other processes write this file too (the workers of one `mandate serve`):
+   * call counts are counted in the file, not in memory; changes travel over
+   * `changes`; and WAL checkpoints are left to the process that started the
+   * workers (`startCheckpointer` without a writer).
+   */
+  shared?: { changes: ChangeFeed };
 }
 
 export interface SqliteStore extends Store {
@@ -35,10 +42,12 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   // WAL (64 MB) should the worker fall behind.
   sqlite.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const store = await kyselyStore(db, sqliteDialect, localChangeFeed());
+  const store = await kyselyStore(db, sqliteDialect, options.shared?.changes ?? localChangeFeed());
   // Built once the schema is current: its statements are prepared against the tables.
-  const hot = preparedHotPath(sqlite, store.tasks, { maxLiveCounts: options.maxLiveCounts ?? 100_000, nowMs: options.nowMs ?? Date.now });
-  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(sqlite, file, CHECKPOINTS);
+  const hot = options.shared
+    ? sharedHotPath(sqlite, store.tasks)
+    : preparedHotPath(sqlite, store.tasks, { maxLiveCounts: options.maxLiveCounts ?? 100_000, nowMs: options.nowMs ?? Date.now });
+  const checkpointer = file === ':memory:' || options.shared ? undefined : startCheckpointer(sqlite, file, CHECKPOINTS);
   return {
     ...store,
     tasks: hot.tasks,
@@ -50,6 +59,11 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
       await store.close();
     },
   };
+}
+
+/** Checkpoints for a file that several processes write (`shared` stores); the process that started them runs this. */
+export function checkpointSharedFile(file: string): Checkpointer {
+  return startCheckpointer(undefined, file, CHECKPOINTS);
 }
 
 /** One process owns an embedded store: changes only need to reach this process's subscribers. */

@@ -1,0 +1,198 @@
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { ConfigError } from '../core/index.js';
+import { checkpointSharedFile, parseChange, type Change, type ChangeFeed } from '../store/index.js';
+import type { Config } from './config.js';
+import { startServer, type RunningServer } from './serve.js';
+
+/**
+ * `mandate serve` on every core: a primary process forks `workers` processes
+ * that each run the whole control plane and share the listening port (Node's
+ * cluster hands out connections). Each worker is a replica in all but name:
+ * it decides from the store, writes its own audit segment, and fails closed on
+ * its own. On PostgreSQL they keep in step as replicas do (LISTEN/NOTIFY). On
+ * an embedded store file the primary relays their changes (revocations, task
+ * changes, policy versions, approvals, closed MCP sessions) to every worker and
+ * answers the publisher once all have applied them, so a revocation answered
+ * by one worker is in force on every worker; call counts are counted in the
+ * file, and the primary runs the WAL checkpoints.
+ */
+
+/** The environment variable that tells a worker its slot (1…n). */
+export const WORKER_SLOT_VARIABLE = 'MANDATE_WORKER';
+
+type ToPrimary = { mandate: 'listening'; url: string; summary: string } | { mandate: 'change'; seq: number; change: Change } | { mandate: 'applied'; seq: number; from: number };
+type ToWorker = { mandate: 'change'; seq: number; from: number; change: Change } | { mandate: 'published'; seq: number } | { mandate: 'stop' };
+
+/** How long a publisher waits for the other workers to apply a change; past it the periodic catch-up read covers a slow one. */
+const APPLY_WAIT_MS = 1000;
+
+export function workerCount(config: Config): number {
+  const n = config.server.workers ?? (config.store.url === ':memory:' ? 1 : availableParallelism());
+  if (n > 1 && `${config.audit.segment}.${n}`.length > 64) throw new ConfigError(`audit.segment: too long for ${n} workers: \`<segment>.<n>\` must fit in 64 characters`);
+  return n;
+}
+
+/** A worker's own audit segment and spool file: the first keeps the configured ones, so one worker writes what a single process wrote. */
+export function workerConfig(config: Config, slot: number): Config {
+  if (slot === 1) return config;
+  const own = structuredClone(config) as { audit: { segment: string; spoolFile?: string } } & Config;
+  own.audit.segment = `${config.audit.segment}.${slot}`;
+  if (config.audit.spoolFile) own.audit.spoolFile = config.audit.spoolFile.replace(/(\.[^./]*)?$/, (ext) => `.${slot}${ext}`);
+  return own;
+}
+
+export const isWorker = (): boolean => cluster.isWorker;
+
+/** The store file several processes write, or undefined when the store is not an embedded file. */
+function sharedFile(config: Config): string | undefined {
+  return config.store.url.startsWith('file:') ? config.store.url.slice('file:'.length) : undefined;
+}
+
+/**
+ * The primary: forks the first worker (it creates the store, keys and admin
+ * token), then the others; relays changes; restarts a worker that dies after it
+ * started; stops them all on SIGINT or SIGTERM. Resolves with the URL once all listen.
+ */
+export async function runPrimary(config: Config, n: number, out: (line: string) => void): Promise<{ url: string; summary: string }> {
+  const file = sharedFile(config);
+  const workers = new Map<number, Worker>();
+  const pending = new Map<string, { from: number; waiting: Set<number>; timer: NodeJS.Timeout }>();
+  let stopping = false;
+  let checkpoints: ReturnType<typeof checkpointSharedFile> | undefined;
+
+  const finishPublish = (key: string) => {
+    const p = pending.get(key);
+    if (!p) return;
+    pending.delete(key);
+    clearTimeout(p.timer);
+    send(workers.get(p.from), { mandate: 'published', seq: Number(key.split(':')[1]) });
+  };
+  const onMessage = (slot: number, m: ToPrimary) => {
+    if (m?.mandate === 'change' && file) {
+      const change = parseChange(m.change);
+      if (!change) return;
+      const key = `${slot}:${m.seq}`;
+      const timer = setTimeout(() => finishPublish(key), APPLY_WAIT_MS);
+      pending.set(key, { from: slot, waiting: new Set(workers.keys()), timer });
+      for (const w of workers.values()) send(w, { mandate: 'change', seq: m.seq, from: slot, change });
+    } else if (m?.mandate === 'applied') {
+      const key = `${m.from}:${m.seq}`;
+      const p = pending.get(key);
+      p?.waiting.delete(slot);
+      if (p && p.waiting.size === 0) finishPublish(key);
+    }
+  };
+  const fork = (slot: number): Promise<{ url: string; summary: string }> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork({ [WORKER_SLOT_VARIABLE]: String(slot) });
+      workers.set(slot, worker);
+      let listening = false;
+      worker.on('message', (m: ToPrimary) => {
+        if (m?.mandate === 'listening' && !listening) {
+          listening = true;
+          resolve({ url: m.url, summary: m.summary });
+        } else onMessage(slot, m);
+      });
+      worker.once('exit', (code, signal) => {
+        if (workers.get(slot) === worker) workers.delete(slot);
+        // A change it was to apply is not waited for.
+        for (const [key, p] of pending) if (p.waiting.delete(slot) && p.waiting.size === 0) finishPublish(key);
+        if (!listening) return reject(new Error(`worker ${slot} exited with ${code ?? signal} before it listened`));
+        if (stopping) return;
+        out(`mandate: worker ${slot} exited with ${code ?? signal}; starting it again`);
+        void fork(slot).catch((err: Error) => out(`mandate: ${err.message}`));
+      });
+    });
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    const exits = [...workers.values()].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
+    for (const w of workers.values()) send(w, { mandate: 'stop' });
+    const deadline = setTimeout(() => {
+      for (const w of workers.values()) w.process.kill('SIGKILL');
+    }, 10_000);
+    await Promise.all(exits);
+    clearTimeout(deadline);
+    await checkpoints?.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+
+  try {
+    const first = await fork(1);
+    if (file) checkpoints = checkpointSharedFile(file);
+    await Promise.all(Array.from({ length: n - 1 }, (_, i) => fork(i + 2)));
+    return first;
+  } catch (err) {
+    stopping = true;
+    for (const w of workers.values()) w.process.kill('SIGTERM');
+    await checkpoints?.close();
+    throw err;
+  }
+}
+
+/** A worker: the whole control plane on its slot's segment, started and stopped by the primary. */
+export async function runWorker(config: Config, log: (line: string) => void): Promise<RunningServer> {
+  const slot = Number(process.env[WORKER_SLOT_VARIABLE]);
+  if (!Number.isInteger(slot) || slot < 1) throw new ConfigError(`${WORKER_SLOT_VARIABLE} must be a worker slot, got \`${process.env[WORKER_SLOT_VARIABLE]}\``);
+  const server = await startServer(workerConfig(config, slot), { log, sharedStore: sharedFile(config) ? { changes: ipcChangeFeed() } : undefined });
+  let closing: Promise<void> | undefined;
+  const stop = () => {
+    closing ??= server.close().then(() => process.exit(0));
+  };
+  process.on('message', (m: ToWorker) => {
+    if (m?.mandate === 'stop') stop();
+  });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return server;
+}
+
+/** Tells the primary the worker listens (after the start-up lines are written). */
+export function reportListening(url: string, summary: string): void {
+  process.send?.({ mandate: 'listening', url, summary } satisfies ToPrimary);
+}
+
+/** Changes between the workers of one embedded store, relayed by the primary; `publish` resolves once every worker applied it (or after APPLY_WAIT_MS). */
+function ipcChangeFeed(): ChangeFeed {
+  const listeners: ((c: Change) => void)[] = [];
+  const waiting = new Map<number, () => void>();
+  let seq = 0;
+  const onMessage = (m: ToWorker) => {
+    if (m?.mandate === 'change') {
+      const change = parseChange(m.change);
+      if (change) for (const l of listeners) l(change);
+      process.send?.({ mandate: 'applied', seq: m.seq, from: m.from } satisfies ToPrimary);
+    } else if (m?.mandate === 'published') {
+      waiting.get(m.seq)?.();
+      waiting.delete(m.seq);
+    }
+  };
+  process.on('message', onMessage);
+  return {
+    publish: (change) =>
+      new Promise<void>((resolve, reject) => {
+        const n = ++seq;
+        waiting.set(n, resolve);
+        process.send!({ mandate: 'change', seq: n, change } satisfies ToPrimary, undefined, undefined, (err) => {
+          if (!err) return;
+          waiting.delete(n);
+          reject(err);
+        });
+      }),
+    subscribe: (l) => void listeners.push(l),
+    close: async () => {
+      process.off('message', onMessage);
+      listeners.splice(0);
+      for (const resolve of waiting.values()) resolve();
+      waiting.clear();
+    },
+  };
+}
+
+function send(worker: Worker | undefined, m: ToWorker): void {
+  if (worker && worker.isConnected()) worker.send(m, undefined, () => undefined);
+}
