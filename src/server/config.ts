@@ -6,7 +6,7 @@ import { AGENT_NAME, RegisterAgentSchema } from '../identity/index.js';
 import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
 import { SecretRefSchema, ValueOrSecretSchema } from '../secrets/index.js';
 import { DEFAULT_RESPONSES, RESPONSES, SIGNALS, type DriftResponse, type Signal } from '../monitor/index.js';
-import { ApisSchema, UpstreamsSchema, apiToolNames, upstreamToolSpecs } from '../gateway/index.js';
+import { ApisSchema, UpstreamsSchema, apiToolNames, exposureProblems, upstreamToolSpecs } from '../gateway/index.js';
 
 const Jwk = z.record(z.string(), z.unknown());
 
@@ -220,7 +220,7 @@ export const ConfigSchema = z
         'The tool catalog: a mandate may only declare tools listed here. Each has `name` (`<server>.<tool>`), `kind`, optional `effects` (further kinds the tool also performs, such as `[send]` for a calendar write that e-mails the participants: a call is decided under the kind and each effect, and allowed only when all allow), `risk`, `labels` (carried by every result, and `resource.labels` in policy), `tags` (policy only: `resource.tags`; results do not carry them), `labelRules` (labels by resource: `{ arg, prefix or equals, labels }`), `targets` (the arguments that name where the call goes, whose provenance policy sees), `description` and optional `params` (`{ to: { type: array, items: { type: string } } }`: a mandate constraint on an argument the tool lacks, or of the wrong type, is refused at grant time).',
       ),
     upstreams: UpstreamsSchema.describe(
-      'MCP servers behind the gateway at `/mcp`: `transport: stdio` (`command`, `args`, `env`, `cwd`, `idleStopMs`) or `transport: http` (`url`, `headers`); `timeoutMs`; `tools` by upstream name with `kind`, `risk`, `labels`, optional `effects`, `tags`, `params` (when absent, a grant that constrains the tool\'s arguments learns them from the upstream\'s `inputSchema`, and refuses those constraints with `mandate.params_unavailable` if the upstream cannot list its tools within `timeoutMs`); optional `resources` and `prompts` metadata. Each described tool joins the catalog as `<upstream>.<tool>`; a value in `env` or `headers` may be `{ secret: "<name>" }` ([gateway/mcp](../src/gateway/mcp/README.md)).',
+      'MCP servers behind the gateway at `/mcp`: `transport: stdio` (`command`, `args`, `env`, `cwd`, `idleStopMs`) or `transport: http` (`url`, `headers`); `timeoutMs`; `tools` by upstream name with `kind`, `risk`, `labels`, optional `effects`, `tags`, `params` (when absent, a grant that constrains the tool\'s arguments learns them from the upstream\'s `inputSchema`, and refuses those constraints with `mandate.params_unavailable` if the upstream cannot list its tools within `timeoutMs`); optional `resources` and `prompts` metadata. Each described tool joins the catalog as `<upstream>.<tool>`, the name policies and mandates use; agents see it as `<upstream>_<tool>` (`expose.prefix`, `expose.separator`; `prefix: ""` for the upstream\'s own names), a name every model provider accepts; a value in `env` or `headers` may be `{ secret: "<name>" }` ([gateway/mcp](../src/gateway/mcp/README.md)).',
     ),
     apis: ApisSchema.describe(
       'REST APIs behind the HTTP gateway at `/proxy/<upstream>/…`: `baseUrl`, `timeoutMs`, `headers`, and either `routes[]` (`method`, `path` like `/invoices/{id}`, `tool`, `kind`, `risk`, `labels`, optional `effects`, `tags`) or `openapi` (`file`, relative to the config file, and `operations` by `operationId`); each becomes the tool `<upstream>.<tool-or-operationId>`, and unmapped routes are denied ([gateway/http](../src/gateway/http/README.md)).',
@@ -230,6 +230,7 @@ export const ConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const names = new Set<string>(upstreamToolSpecs(c.upstreams).map((t) => t.name));
+    for (const p of exposureProblems(c.upstreams)) ctx.addIssue({ code: 'custom', path: ['upstreams', p.upstream, 'expose'], message: p.message });
     for (const api of Object.keys(c.apis)) {
       // One name, one upstream: `<name>.` is the tool group policies speak of.
       if (Object.hasOwn(c.upstreams, api)) ctx.addIssue({ code: 'custom', path: ['apis', api], message: `\`${api}\` is already the name of an MCP upstream` });

@@ -127,8 +127,23 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['everything.echo', 'everything.trigger-long-running-operation', 'fs.read_text_file', 'fs.write_file']);
-    assert.ok(tools.find((t) => t.name === 'fs.read_text_file')?.inputSchema, 'upstream input schema passed through');
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['everything_echo', 'everything_trigger-long-running-operation', 'fs_read_text_file', 'fs_write_file']);
+    assert.ok(tools.find((t) => t.name === 'fs_read_text_file')?.inputSchema, 'upstream input schema passed through');
+  });
+
+  verifies('gateway:mcp:exposed-names', 'agents see provider-safe names and call by them; the decision and the trail keep `<upstream>.<tool>`', async () => {
+    const { credential, taskId } = await grantTask(server.url, 'report-bot', mandate());
+    const client = await connect(credential);
+    const { tools } = await client.listTools();
+    for (const t of tools) assert.match(t.name, /^[A-Za-z0-9_-]{1,64}$/, `${t.name} is a valid function name for every model provider`);
+    assert.equal(tools.find((t) => t.name === 'fs_read_text_file')?._meta?.['mandate/tool'], 'fs.read_text_file');
+    const result = await client.callTool({ name: 'fs_read_text_file', arguments: { path: `${share}/reports/q3.txt` } });
+    assert.equal(text(result), 'revenue up 12%');
+    const denied = await client.callTool({ name: 'fs_list_directory', arguments: { path: share } });
+    assert.equal(((denied._meta as Record<string, { code: string }>)['mandate/decision'])!.code, 'mandate.tool_not_declared');
+    await server.plane.audit.flush();
+    const decided = (await server.plane.store.audit.list({ type: 'decision', taskId: taskId as never, limit: 10 })).map((e) => e.data.tool);
+    assert.deepEqual(decided, ['fs.read_text_file', 'fs.list_directory']);
   });
 
   verifies('gateway:mcp:allow-forwards-and-audits', 'an allowed call reaches the upstream and returns its real result; the result is audited', async () => {
@@ -285,8 +300,8 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.ok(JSON.stringify(read.contents).length > 50);
     await assert.rejects(client.readResource({ uri: 'demo://resource/dynamic/text/1' }), /denied \(mandate\.arg_constraint\)/);
     const { prompts } = await client.listPrompts();
-    assert.ok(prompts.some((p) => p.name === 'everything.args-prompt'));
-    const prompt = await client.getPrompt({ name: 'everything.args-prompt', arguments: { city: 'Lyon', state: 'ARA' } });
+    assert.ok(prompts.some((p) => p.name === 'everything_args-prompt'));
+    const prompt = await client.getPrompt({ name: 'everything_args-prompt', arguments: { city: 'Lyon', state: 'ARA' } });
     assert.match(JSON.stringify(prompt.messages), /Lyon/);
     await assert.rejects(client.getPrompt({ name: 'everything.simple-prompt' }), /denied \(mandate\.arg_constraint\)/);
     // A task that declared neither sees neither.

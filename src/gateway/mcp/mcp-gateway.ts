@@ -68,6 +68,8 @@ export class McpGateway {
   /** Sessions this process has seen; any process can take up a session another opened (`session-ids.ts`). */
   private readonly sessions = new Map<string, Session>();
   private readonly closed = new Lru<string, true>(CLOSED_SESSIONS_KEPT);
+  /** Exposed tool names to catalog names, rebuilt when a name is missing (tools registered since). */
+  private readonly exposedToCatalog = new Map<string, string>();
   private readonly ids: SessionIds;
 
   constructor(
@@ -193,7 +195,7 @@ export class McpGateway {
         }
         const meta = params._meta as Record<string, unknown> | undefined;
         const waitMs = typeof meta?.['mandate/wait_ms'] === 'number' ? Math.max(0, meta['mandate/wait_ms']) : 0;
-        return this.callTool(ctx, params.name, args as Record<string, unknown>, waitMs);
+        return this.callTool(ctx, this.catalogName(params.name), args as Record<string, unknown>, waitMs);
       }
       case 'resources/list':
         return { resources: await this.listResources(ctx, session) };
@@ -295,16 +297,43 @@ export class McpGateway {
   private async listPrompts(ctx: TaskContext): Promise<Prompt[]> {
     const prompts: Prompt[] = [];
     for (const upstream of await this.upstreamsWith(ctx, promptsAction)) {
-      for (const p of (await this.pool.prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: `${upstream}.${p.name}` });
+      for (const p of (await this.pool.prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: this.pool.exposedName(upstream, p.name) });
     }
     return prompts;
   }
 
   private async getPrompt(ctx: TaskContext, name: string, args: Record<string, string>): Promise<unknown> {
-    const parts = splitToolName(name);
-    const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.tool ?? name } });
+    const parts = await this.promptOf(ctx, name);
+    const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.prompt ?? name } });
     if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
-    return this.relay(decision, ctx, promptsAction(parts.upstream), { ...args, name: parts.tool }, () => this.pool.getPrompt(parts.upstream, parts.tool, args));
+    return this.relay(decision, ctx, promptsAction(parts.upstream), { ...args, name: parts.prompt }, () => this.pool.getPrompt(parts.upstream, parts.prompt, args));
+  }
+
+  /** The upstream and its own name for a prompt as the agent sees it, among the upstreams whose prompts the task may use. */
+  private async promptOf(ctx: TaskContext, name: string): Promise<{ upstream: string; prompt: string } | undefined> {
+    for (const upstream of await this.upstreamsWith(ctx, promptsAction)) {
+      const listed = (await this.pool.prompts(upstream).catch(() => undefined)) ?? [];
+      // The policy name (`<upstream>.<prompt>`) is accepted too, as for tools.
+      const found = listed.find((p) => this.pool.exposedName(upstream, p.name) === name || `${upstream}.${p.name}` === name);
+      if (found) return { upstream, prompt: found.name };
+    }
+    return undefined;
+  }
+
+  /**
+   * The catalog name (`<upstream>.<tool>`) of a tool as the agent sees it. A name
+   * that maps to none is decided as it is: a catalog name works as well (agents
+   * written before names were exposed), anything else is refused as a tool the mandate lacks.
+   */
+  private catalogName(exposed: string): string {
+    if (this.exposedToCatalog.get(exposed) === undefined) {
+      this.exposedToCatalog.clear();
+      for (const t of this.ports.tools.list()) {
+        const parts = splitToolName(t.name);
+        if (parts && this.pool.has(parts.upstream)) this.exposedToCatalog.set(this.pool.exposedName(parts.upstream, parts.tool), t.name);
+      }
+    }
+    return this.exposedToCatalog.get(exposed) ?? exposed;
   }
 
   /** Only what the task's mandate and the ceiling could allow: an agent does not see what it cannot use. */
@@ -320,7 +349,8 @@ export class McpGateway {
         continue; // an upstream that is down hides its tools; it does not fail the list
       }
       const def = upstreamTools.get(parts.tool);
-      if (def) out.push({ ...def, name, description: def.description ?? this.ports.tools.get(name)?.description });
+      // The policy name rides along, so a developer can write the mandate from what the agent sees.
+      if (def) out.push({ ...def, name: this.pool.exposedName(parts.upstream, parts.tool), description: def.description ?? this.ports.tools.get(name)?.description, _meta: { ...def._meta, 'mandate/tool': name } });
     }
     return out;
   }

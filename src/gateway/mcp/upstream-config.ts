@@ -33,6 +33,14 @@ const Common = {
   prompts: ToolMetadataSchema.optional(),
   /** Per-call timeout for this upstream. */
   timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** How agents see this upstream's tools and prompts (`tool-names.ts`); policies and mandates name them `<upstream>.<tool>` whatever this says. */
+  expose: z
+    .object({
+      prefix: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'a prefix is letters, digits, `_` or `-`').optional(),
+      separator: z.string().regex(/^[A-Za-z0-9_-]{0,4}$/, 'a separator is letters, digits, `_` or `-`').default('_'),
+    })
+    .strict()
+    .prefault({}),
   /** Tools by their upstream name; each becomes `<upstream>.<tool>` in the catalog. */
   tools: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'tool names are letters, digits, `_`, `.` or `-`'), ToolMetadataSchema),
 };

@@ -24,6 +24,7 @@ import { HttpUpstreamClient } from './http-upstream-client.js';
 import { CodedError, paramsFromInputSchema, within, type Clock, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
 import { splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
+import { exposedName } from './tool-names.js';
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -85,6 +86,17 @@ export class UpstreamPool {
 
   has(upstream: string): boolean {
     return this.states.has(upstream);
+  }
+
+  /** The name agents see for one of this upstream's tools or prompts (`tool-names.ts`). */
+  exposedName(upstream: string, tool: string): string {
+    const state = this.states.get(upstream);
+    return state ? exposedName(upstream, tool, state.config.expose) : `${upstream}.${tool}`;
+  }
+
+  /** The upstreams by name. */
+  names(): string[] {
+    return [...this.states.keys()];
   }
 
   /** The upstream's own tool definitions, by upstream tool name. Errors: gateway.upstream_*. */
