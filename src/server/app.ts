@@ -373,14 +373,15 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
 
   // MCP gateway: agents reach upstream tools only through here, with the task credential as bearer token.
-  const mcpOptions = { schema: { hide: true }, bodyLimit: MCP_BODY_LIMIT_BYTES };
-  const mcp = async (req: FastifyRequest, reply: FastifyReply) => {
-    reply.hijack();
-    await plane.mcp.handle(req.raw, reply.raw, req.body);
-  };
-  app.post('/mcp', mcpOptions, mcp);
-  app.get('/mcp', mcpOptions, mcp);
-  app.delete('/mcp', mcpOptions, mcp);
+  await app.register(async (scope) => {
+    // The gateway parses the body itself: a malformed one gets a JSON-RPC parse error, any method the transport lacks a 405.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scope.all('/mcp', { schema: { hide: true }, bodyLimit: MCP_BODY_LIMIT_BYTES }, async (req: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      await plane.mcp.handle(req.raw, reply.raw, typeof req.body === 'string' ? req.body : undefined);
+    });
+  });
   // HTTP API gateway: REST calls to the configured `apis`, each decided before it can reach the upstream.
   await app.register(async (scope) => {
     // Bodies stay unread here: the proxy reads JSON and form bodies itself to decide on their

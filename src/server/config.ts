@@ -52,6 +52,12 @@ export const ConfigSchema = z
           .default(4 * 1024 * 1024)
           .describe('The limit for `POST /v1/tasks/{id}/results`, which may carry a result\'s content so the values it names count as seen.'),
         adminToken: z.string().min(16).optional().describe('When unset, one is generated on first start, printed once, and only its hash is kept.'),
+        allowedOrigins: z
+          .array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin is `http(s)://host[:port]`, with no path'))
+          .default([])
+          .describe(
+            'Browser origins that may call the MCP gateway (a request with any other `Origin` header is refused, `gateway.origin_forbidden`: DNS rebinding protection). Pages served from a loopback host (`localhost`, `127.0.0.1`, `[::1]`) are always allowed; requests without `Origin` (agents, not browsers) are not affected.',
+          ),
         workers: z
           .number()
           .int()

@@ -200,6 +200,7 @@ export class ControlPlane {
         clock,
         sessionKey: o.sessionKey,
         publishClosed: (id) => void store.changes.publish({ kind: 'mcp-session', id }).catch(() => undefined),
+        originAllowed: (origin) => originAllowed(origin, config.server.allowedOrigins),
       },
       this.upstreams,
       (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,
@@ -321,6 +322,16 @@ export class ControlPlane {
     await this.http.close();
     await this.audit.flush();
     await this.store.close();
+  }
+}
+
+/** A loopback page, or one the configuration names; anything unparsable is refused. */
+function originAllowed(origin: string, allowed: readonly string[]): boolean {
+  if (allowed.includes(origin)) return true;
+  try {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(origin).hostname);
+  } catch {
+    return false;
   }
 }
 

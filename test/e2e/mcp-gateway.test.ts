@@ -123,6 +123,26 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.match(garbled.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="credential.invalid"/);
   });
 
+  verifies('gateway:mcp:transport-checks', 'Origin, method, protocol version and body are checked as the transport specifies, with JSON-RPC errors', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', mandate());
+    const post = (headers: Record<string, string>, body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: {} }), method = 'POST') =>
+      fetch(`${server.url}/mcp`, { method, headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
+    const rebinding = await post({ origin: 'http://attacker.example:8080' });
+    assert.equal(rebinding.status, 403);
+    assert.equal(((await rebinding.json()) as { error: { data: { code: string } } }).error.data.code, 'gateway.origin_forbidden');
+    // A page on this machine, and an agent (no Origin at all), get through to the session check.
+    assert.equal((await post({ origin: 'http://localhost:6274' })).status, 400, 'past the Origin check: ping without a session');
+    const put = await post({}, '{}', 'PUT');
+    assert.deepEqual([put.status, put.headers.get('allow')], [405, 'GET, POST, DELETE']);
+    const version = await post({ 'mcp-protocol-version': '1999-01-01' });
+    assert.equal(version.status, 400);
+    assert.match(((await version.json()) as { error: { message: string } }).error.message, /unsupported MCP-Protocol-Version `1999-01-01`/);
+    const garbled = await post({}, '{"jsonrpc": "2.0", "id": 1, "method": ');
+    assert.equal(garbled.status, 400);
+    assert.equal(((await garbled.json()) as { error: { code: number } }).error.code, -32700);
+    assert.equal((await post({ 'content-type': 'text/plain' })).status, 415);
+  });
+
   verifies('gateway:mcp:list-filtered-by-mandate', 'tools/list shows only the tools the mandate declares', async () => {
     const { credential } = await grantTask(server.url, 'report-bot', mandate());
     const client = await connect(credential);

@@ -47,6 +47,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'policy.evaluation_error':
     case 'policy.none_loaded':
     case 'policy.permit':
+    case 'gateway.origin_forbidden':
       return 403;
     case 'request.not_found':
     case 'identity.agent_unknown':

@@ -34,6 +34,8 @@ export interface McpGatewayPorts {
   sessionKey: string;
   /** Tells the other replicas and workers that a session was closed. */
   publishClosed(sessionId: string): void;
+  /** Whether a browser page from this origin may call the gateway (an absent Origin is not a browser's). */
+  originAllowed(origin: string): boolean;
 }
 
 interface Session {
@@ -81,9 +83,35 @@ export class McpGateway {
     this.ids = sessionIds(ports.sessionKey, SUPPORTED_PROTOCOL_VERSIONS);
   }
 
-  /** Handles one HTTP request to `/mcp` (POST, GET or DELETE). Never throws. */
-  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  /**
+   * Handles one HTTP request to `/mcp`, its body unparsed (a body that is not JSON
+   * gets a JSON-RPC parse error). Checked before the credential, in the order the
+   * transport specifies: Origin (DNS rebinding), method, protocol version. Never throws.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, rawBody: string | undefined): Promise<void> {
     try {
+      const origin = req.headers.origin;
+      if (origin !== undefined && !this.ports.originAllowed(origin)) {
+        this.refused(null, 'gateway.origin_forbidden', req.method);
+        return jsonRpcError(res, 403, null, -32000, 'gateway.origin_forbidden', `requests from origin \`${origin}\` are not accepted (server.allowedOrigins)`);
+      }
+      if (req.method !== 'POST' && req.method !== 'GET' && req.method !== 'DELETE') {
+        res.writeHead(405, { allow: 'GET, POST, DELETE' }).end();
+        return;
+      }
+      const version = req.headers['mcp-protocol-version'];
+      if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+        return jsonRpcError(res, 400, null, -32600, 'request.invalid', `unsupported MCP-Protocol-Version \`${version}\`; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
+      }
+      let body: unknown;
+      if (req.method === 'POST') {
+        if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return jsonRpcError(res, 415, null, -32600, 'request.invalid', 'content-type must be application/json');
+        try {
+          body = JSON.parse(rawBody ?? '');
+        } catch {
+          return jsonRpcError(res, 400, null, -32700, 'request.invalid', 'the body is not valid JSON');
+        }
+      }
       const token = bearer(req);
       if (!token) {
         this.refused(null, 'credential.missing', req.method);
@@ -122,8 +150,6 @@ export class McpGateway {
           this.markClosed(session.id);
           res.writeHead(200).end();
           return;
-        default:
-          res.writeHead(405, { allow: 'GET, POST, DELETE' }).end();
       }
     } catch {
       if (!res.headersSent) jsonRpcError(res, 500, null, -32603, 'internal.error', 'the gateway failed to handle the request');
