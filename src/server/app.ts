@@ -9,7 +9,7 @@ import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
-import { errorBody, httpStatusOf } from '../gateway/index.js';
+import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf } from '../gateway/index.js';
 
 const VERSION = '0.1.0';
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
@@ -406,6 +406,13 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
   app.get('/.well-known/oauth-protected-resource', { schema: { hide: true } }, resourceMetadata);
   app.get('/.well-known/oauth-protected-resource/mcp', { schema: { hide: true } }, resourceMetadata);
+  // The metadata names no authorization server, and clients written for the 2025-03-26 revision then try these on the
+  // resource's own origin: an OAuth error that says where credentials come from, instead of a bare 404.
+  const noAuthorizationServer = async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.status(404).send({ error: 'invalid_request', error_description: `This server is not an OAuth authorization server. ${HOW_TO_GET_A_CREDENTIAL}.` });
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/mcp', '/.well-known/openid-configuration', '/register', '/authorize', '/token']) {
+    app.all(path, { schema: { hide: true } }, noAuthorizationServer);
+  }
   // The operator console for pending approvals; a fresh nonce per response admits only the page's own inline script and style.
   app.get('/console/approvals', { schema: { hide: true } }, async (_req, reply) => {
     const nonce = randomBytes(18).toString('base64');

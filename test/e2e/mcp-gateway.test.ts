@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import YAML from 'yaml';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
@@ -121,6 +122,29 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     const garbled = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { authorization: 'Bearer abc.def.ghi', 'content-type': 'application/json' }, body: '{}' });
     assert.equal(garbled.status, 401);
     assert.match(garbled.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="credential.invalid"/);
+  });
+
+  verifies('gateway:mcp:oauth-honest', 'an OAuth-aware client without a credential is told where task credentials come from, not sent to a dead end', async () => {
+    const res = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }) });
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /POST \/v1\/attest\/join-token.*POST \/v1\/tasks/);
+    const metadata = (await (await fetch(`${server.url}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
+    assert.equal(metadata.authorization_servers, undefined, 'no authorization server is claimed');
+    // The SDK's own OAuth flow, as desktop clients run it: discovery, then dynamic registration.
+    const saved: Record<string, unknown> = {};
+    const provider: OAuthClientProvider = {
+      redirectUrl: 'http://127.0.0.1:1/callback',
+      clientMetadata: { client_name: 'desktop', redirect_uris: ['http://127.0.0.1:1/callback'] },
+      clientInformation: () => undefined,
+      saveClientInformation: (info) => void (saved.client = info),
+      tokens: () => undefined,
+      saveTokens: (tokens) => void (saved.tokens = tokens),
+      redirectToAuthorization: () => assert.fail('must not be sent to authorize anywhere'),
+      saveCodeVerifier: () => undefined,
+      codeVerifier: () => '',
+    };
+    const client = new Client({ name: 'desktop', version: '1' });
+    await assert.rejects(client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { authProvider: provider })), /not an OAuth authorization server.*POST \/v1\/tasks/);
+    assert.deepEqual(saved, {});
   });
 
   verifies('gateway:mcp:transport-checks', 'Origin, method, protocol version and body are checked as the transport specifies, with JSON-RPC errors', async () => {

@@ -87,6 +87,7 @@ export const REQUIREMENTS = Object.freeze({
   'gateway:mcp:stdio-protocol-error': 'A stdio upstream that writes something other than JSON-RPC fails the call at once as a protocol error, not a timeout.',
   'gateway:mcp:resources-prompts-decided': 'resources/read and prompts/get are decided like tool calls, with the URI and prompt name as arguments.',
   'gateway:mcp:protocol-errors': 'Malformed JSON-RPC and unknown methods get audited protocol errors, not crashes.',
+  'gateway:mcp:oauth-honest': 'Without a credential, the 401 says how to get a task credential; the protected-resource metadata claims no authorization server, and OAuth endpoints a client may try answer with an OAuth error that says the same, so an OAuth-aware client ends with that message, not a bare 404.',
   'gateway:mcp:transport-checks': 'The MCP gateway refuses a browser Origin it does not trust (403, DNS rebinding), a method the transport lacks (405 with Allow), an unsupported MCP-Protocol-Version (400), a body that is not JSON (-32700) and one that is not application/json (415).',
   'gateway:mcp:exposed-names': 'Agents see upstream tools and prompts under names every model provider accepts (`<upstream>_<tool>` by default; prefix and separator configurable, or the upstream\'s own names), and call them by those names; decisions, mandates and the trail keep `<upstream>.<tool>`.',
   'gateway:mcp:session-cap': 'A task holds at most 16 MCP sessions; opening another closes the oldest.',

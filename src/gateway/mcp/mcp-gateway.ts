@@ -55,6 +55,9 @@ const SESSION_HEADER = 'mcp-session-id';
 const MAX_SESSIONS_PER_TASK = 16;
 /** Sessions closed with DELETE, remembered so that no process takes them up again. */
 const CLOSED_SESSIONS_KEPT = 10_000;
+/** Said by every 401: Mandate issues task credentials to attested workloads, not OAuth tokens to people. */
+export const HOW_TO_GET_A_CREDENTIAL =
+  'A task credential comes from the control plane: attest the agent (POST /v1/attest/join-token or /v1/attest/oidc) for a JWT-SVID, then declare the task (POST /v1/tasks with a mandate); the SDK and `mandate connect --stdio` do both';
 const SERVER_INFO = { name: 'mandate-gateway', version: '0.1.0' };
 const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {} };
 
@@ -465,7 +468,8 @@ export class McpGateway {
     const params = [`resource_metadata="${this.resourceMetadataUrl(req)}"`];
     if (err) params.unshift('error="invalid_token"', `error_description="${err.code}"`);
     res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`);
-    jsonRpcError(res, 401, null, -32001, err?.code ?? 'credential.missing', err?.publicMessage ?? 'present the task credential as a bearer token');
+    // The way to a credential is in the answer itself: OAuth-aware clients find no authorization server to send people to.
+    jsonRpcError(res, 401, null, -32001, err?.code ?? 'credential.missing', `${err?.publicMessage ?? 'present a task credential as a bearer token'}. ${HOW_TO_GET_A_CREDENTIAL}`);
   }
 }
 
