@@ -10,6 +10,7 @@ import { isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWor
 import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
+import { connectStdio } from './connect.js';
 import { runDemo } from './demo.js';
 
 /** Exit codes: 0 ok/allow, 1 error, 2 bad usage, 3 deny, 4 step_up, 5 mismatch (tests, audit). */
@@ -113,6 +114,28 @@ export function buildProgram(): Command {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('connect')
+    .description('a stdio MCP server for clients that speak stdio only: attests, declares the mandate in <file>, relays to the gateway, and declares it again before the credential expires')
+    .requiredOption('--stdio', 'serve MCP on standard input and output (the only mode)')
+    .requiredOption('-m, --mandate <file>', 'the mandate to declare (JSON or YAML)')
+    .addOption(new Option('--join-token <token>', 'a one-time join token from `mandate agent token`').env('MANDATE_JOIN_TOKEN'))
+    .option('--oidc-token-file <file>', 'attest with the OIDC token in this file, read again at each attestation')
+    .option('--renew-before <seconds>', 'declare a new task this long before the credential expires', (v) => Number.parseInt(v, 10), 60)
+    .addOption(urlOption())
+    .action(async (opts: { mandate: string; joinToken?: string; oidcTokenFile?: string; renewBefore: number; url: string }) => {
+      if (!opts.joinToken && !opts.oidcTokenFile) throw new InvalidArgumentError('give --join-token (or MANDATE_JOIN_TOKEN) or --oidc-token-file');
+      if (!Number.isInteger(opts.renewBefore) || opts.renewBefore < 0) throw new InvalidArgumentError('--renew-before must be a number of seconds');
+      await connectStdio({
+        url: opts.url,
+        mandateFile: opts.mandate,
+        joinToken: opts.joinToken,
+        oidcTokenFile: opts.oidcTokenFile,
+        renewBeforeMs: opts.renewBefore * 1000,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
     });
 
   program
