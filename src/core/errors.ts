@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   'gateway.result_too_large': 'the result is larger than the mandate allows (limits.maxResultBytes)',
   'gateway.secret_unavailable': 'a secret the upstream needs is not stored or does not decrypt; the upstream is not started',
   'gateway.session_invalid': 'the MCP session is unknown, closed, or belongs to another task',
+  'gateway.cancelled': 'the client cancelled the call while it ran; the upstream was told to stop',
   'gateway.origin_forbidden': 'a browser page from an origin not in server.allowedOrigins called the MCP gateway (DNS rebinding protection)',
   'gateway.route_unmapped': 'no action of the HTTP API gateway maps this method and path; unmapped routes are denied',
   // approvals: step-up requests bound to one exact action

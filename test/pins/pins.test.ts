@@ -15,7 +15,7 @@ const CODES = [
   'mandate.invalid', 'mandate.refused', 'mandate.tool_unknown', 'mandate.tool_not_declared', 'mandate.arg_constraint',
   'mandate.limit_exceeded', 'mandate.parent_invalid', 'mandate.params_unavailable',
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
-  'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.upstream_protocol_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.origin_forbidden', 'gateway.route_unmapped',
+  'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.upstream_protocol_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.origin_forbidden', 'gateway.cancelled', 'gateway.route_unmapped',
   'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',
   'monitor.drift.undeclared_tools', 'monitor.drift.arg_violations', 'monitor.drift.repeated_denials', 'monitor.drift.forbidden_secret', 'monitor.drift.rate_burst', 'monitor.drift.plan_deviation',
   'request.invalid', 'request.conflict', 'request.too_large', 'request.unauthorized', 'request.not_found', 'request.unreachable', 'store.unreachable', 'internal.error',

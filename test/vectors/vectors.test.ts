@@ -47,6 +47,7 @@ const NOT_DECIDED_BY_EVALUATE: Partial<Record<ErrorCode, string>> = {
   'gateway.secret_unavailable': 'decided by the gateway when it starts an upstream',
   'gateway.session_invalid': 'MCP session handling in the gateway, before a call is decided',
   'gateway.origin_forbidden': 'the Origin check of the MCP transport, before anything else',
+  'gateway.cancelled': 'the accounting of a call the client cancelled while it ran',
   'gateway.route_unmapped': 'the HTTP proxy maps a route to a tool before a call is decided',
   'approval.expired': 'the approval service, when a person acts on a request past its expiry',
   'approval.not_pending': 'the approval service, and decideCall when other calls keep taking the last use (commit, not evaluate)',

@@ -49,6 +49,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'policy.permit':
     case 'gateway.origin_forbidden':
       return 403;
+    case 'gateway.cancelled':
+      return 409;
     case 'request.not_found':
     case 'identity.agent_unknown':
       return 404;

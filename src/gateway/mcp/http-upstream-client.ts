@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ErrorCode as McpErrorCode, LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { CallRelay } from './relay.js';
 
 type JsonRpcMessage = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
 
@@ -23,6 +24,8 @@ export class HttpUpstreamClient {
   constructor(
     url: string,
     private readonly headers: Record<string, string>,
+    /** Declared at initialize: what the gateway can relay to agents (sampling, elicitation, roots). */
+    private readonly capabilities: Record<string, unknown> = {},
   ) {
     this.url = new URL(url);
     const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
@@ -30,15 +33,22 @@ export class HttpUpstreamClient {
   }
 
   async connect(timeoutMs: number): Promise<void> {
-    const result = (await this.request('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mandate-gateway', version: '0.1.0' } }, timeoutMs)) as { protocolVersion?: unknown };
+    const result = (await this.request('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: this.capabilities, clientInfo: { name: 'mandate-gateway', version: '0.1.0' } }, timeoutMs)) as {
+      protocolVersion?: unknown;
+    };
     if (typeof result?.protocolVersion === 'string') this.protocolVersion = result.protocolVersion;
     await this.send({ jsonrpc: '2.0', method: 'notifications/initialized' }, timeoutMs);
   }
 
-  /** One request; resolves with its result, rejects with an McpError (including RequestTimeout). */
-  async request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+  /**
+   * One request; resolves with its result, rejects with an McpError (including
+   * RequestTimeout). What the upstream sends about it on the request's event
+   * stream goes to `relay`: notifications, and requests of the client, whose
+   * answers are posted back. Aborting `relay.signal` cancels the request upstream.
+   */
+  async request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay): Promise<unknown> {
     const id = this.nextId++;
-    const response = await this.send({ jsonrpc: '2.0', id, method, params }, timeoutMs);
+    const response = await this.exchange('POST', { jsonrpc: '2.0', id, method, params }, timeoutMs, relay);
     if (!response) throw new McpError(McpErrorCode.InternalError, `upstream sent no answer to \`${method}\``);
     if (response.error) throw new McpError(response.error.code, response.error.message, response.error.data);
     return response.result;
@@ -53,7 +63,7 @@ export class HttpUpstreamClient {
     return this.exchange('POST', message, timeoutMs);
   }
 
-  private exchange(method: 'POST' | 'DELETE', message: JsonRpcMessage | undefined, timeoutMs: number): Promise<JsonRpcMessage | undefined> {
+  private exchange(method: 'POST' | 'DELETE', message: JsonRpcMessage | undefined, timeoutMs: number, relay?: CallRelay): Promise<JsonRpcMessage | undefined> {
     const body = message === undefined ? undefined : JSON.stringify(message);
     const headers: Record<string, string> = {
       ...this.headers,
@@ -94,7 +104,7 @@ export class HttpUpstreamClient {
         const type = String(res.headers['content-type'] ?? '');
         res.setEncoding('utf8');
         if (type.includes('text/event-stream')) {
-          readSse(res, (m) => this.route(m, message?.id, finish));
+          readSse(res, (m) => this.route(m, message?.id, finish, relay, timeoutMs));
           res.on('end', () => finish(() => new McpError(McpErrorCode.ConnectionClosed, 'upstream closed the stream without an answer')));
         } else {
           let text = '';
@@ -107,7 +117,7 @@ export class HttpUpstreamClient {
               finish(new McpError(McpErrorCode.ParseError, 'upstream answered with something that is not JSON'));
               return;
             }
-            for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.route(m as JsonRpcMessage, message?.id, finish);
+            for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.route(m as JsonRpcMessage, message?.id, finish, relay, timeoutMs);
             finish(() => new McpError(McpErrorCode.InternalError, 'upstream answer has no response to the request'));
           });
         }
@@ -118,14 +128,40 @@ export class HttpUpstreamClient {
         finish(new McpError(McpErrorCode.RequestTimeout, `upstream did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       req.on('error', (err) => finish(new McpError(McpErrorCode.ConnectionClosed, `upstream connection failed: ${err.message}`)));
+      const cancel = () => {
+        if (settled) return;
+        req.destroy();
+        finish(new McpError(McpErrorCode.RequestTimeout, 'cancelled by the client'));
+        // The upstream stops its work only when told: closing the stream is not a cancellation.
+        void this.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: message?.id, reason: 'cancelled by the client' } }, timeoutMs).catch(() => undefined);
+      };
+      if (relay?.signal.aborted) cancel();
+      else relay?.signal.addEventListener('abort', cancel, { once: true });
       req.end(body);
     });
   }
 
-  private route(m: JsonRpcMessage, id: string | number | undefined, finish: (err: unknown | (() => unknown), value?: JsonRpcMessage) => void): void {
-    if (m && typeof m === 'object' && m.id !== undefined && m.id === id && (m.result !== undefined || m.error !== undefined)) finish(null, m);
-    else if (m && typeof m === 'object' && typeof m.method === 'string' && m.id === undefined) this.onNotification?.(m);
+  private route(m: JsonRpcMessage, id: string | number | undefined, finish: (err: unknown | (() => unknown), value?: JsonRpcMessage) => void, relay: CallRelay | undefined, timeoutMs: number): void {
+    if (!m || typeof m !== 'object') return;
+    if (m.id !== undefined && m.id === id && (m.result !== undefined || m.error !== undefined)) finish(null, m);
+    else if (typeof m.method === 'string' && m.id === undefined) {
+      this.onNotification?.(m);
+      relay?.notify(m.method, (m.params ?? {}) as Record<string, unknown>);
+    } else if (typeof m.method === 'string' && m.id !== undefined) {
+      // A request of the client, made while this call runs: the agent behind the call answers it.
+      const answer = (reply: Pick<JsonRpcMessage, 'result' | 'error'>) => void this.send({ jsonrpc: '2.0', id: m.id, ...reply }, timeoutMs).catch(() => undefined);
+      if (!relay) return answer({ error: { code: McpErrorCode.MethodNotFound, message: `the gateway relays \`${m.method}\` only during a call` } });
+      relay.ask(m.method, (m.params ?? {}) as Record<string, unknown>).then(
+        (result) => answer({ result }),
+        (err: unknown) => answer({ error: { code: err instanceof McpError ? err.code : McpErrorCode.InternalError, message: err instanceof McpError ? stripPrefix(err) : 'the client failed the request' } }),
+      );
+    }
   }
+}
+
+/** The SDK prefixes its error messages (`MCP error -32601: …`); relayed on, the prefix would be doubled. */
+export function stripPrefix(err: McpError): string {
+  return err.message.replace(/^MCP error -?\d+: /, '');
 }
 
 /** Server-sent events: `data:` lines up to a blank line make one JSON-RPC message. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ErrorCode as McpErrorCode,
   LATEST_PROTOCOL_VERSION,
+  McpError,
   SUPPORTED_PROTOCOL_VERSIONS,
   type CallToolResult,
   type Prompt,
@@ -16,6 +17,8 @@ import type { Task } from '../../mandate/index.js';
 import { jsonRpcCodeOf, redactResult } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
+import { ClientAsks, LOG_LEVELS, PostReply, logLevelPasses } from './agent-relay.js';
+import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -46,6 +49,12 @@ interface Session {
   streams: Set<ServerResponse>;
   /** Which upstream listed a resource URI, so a read goes back to it. */
   resourceOwners: Map<string, string>;
+  /** Requests made of this client during calls (sampling, elicitation, roots), waiting for its answers. */
+  asks: ClientAsks;
+  /** Calls running, by the client's request id: `notifications/cancelled` aborts them. */
+  inFlight: Map<string | number, AbortController>;
+  /** The minimum severity of relayed log messages (`logging/setLevel`). */
+  logLevel: string | undefined;
 }
 
 type JsonRpcRequest = { jsonrpc: '2.0'; id?: string | number; method: string; params?: Record<string, unknown> };
@@ -59,7 +68,7 @@ const CLOSED_SESSIONS_KEPT = 10_000;
 export const HOW_TO_GET_A_CREDENTIAL =
   'A task credential comes from the control plane: attest the agent (POST /v1/attest/join-token or /v1/attest/oidc) for a JWT-SVID, then declare the task (POST /v1/tasks with a mandate); the SDK and `mandate connect --stdio` do both';
 const SERVER_INFO = { name: 'mandate-gateway', version: '0.1.0' };
-const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {} };
+const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {}, logging: {} };
 
 /**
  * The MCP enforcement point: an MCP server over Streamable HTTP to agents,
@@ -144,7 +153,7 @@ export class McpGateway {
       }
       switch (req.method) {
         case 'POST':
-          return await this.post(ctx, session, body, res);
+          return await this.post(ctx, session, body, req, res);
         case 'GET':
           return this.openStream(session, req, res);
         case 'DELETE':
@@ -177,11 +186,16 @@ export class McpGateway {
     for (const s of [...this.sessions.values()]) this.closeSession(s);
   }
 
-  private async post(ctx: TaskContext, session: Session | undefined, body: unknown, res: ServerResponse): Promise<void> {
+  private async post(ctx: TaskContext, session: Session | undefined, body: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const task = ctx.task;
-    const message = body as Partial<JsonRpcRequest> | null;
+    const message = body as Partial<JsonRpcRequest> & { result?: unknown; error?: { code?: unknown; message?: unknown } } | null;
+    if (isClientAnswer(message)) {
+      // The client answering a request the gateway relayed to it during a call.
+      if (session?.asks.answer(message)) return void res.writeHead(202).end();
+      this.refused(task, 'request.invalid', 'POST');
+      return jsonRpcError(res, 400, null, -32600, 'request.invalid', 'no request with this id is waiting for an answer in this session');
+    }
     if (Array.isArray(body) || message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
-      // Batches and responses from the client (to server requests) are not accepted: this server sends no requests.
       this.refused(task, 'request.invalid', 'POST');
       return jsonRpcError(res, 400, null, -32600, 'request.invalid', Array.isArray(body) ? 'JSON-RPC batches are not supported' : 'not a JSON-RPC 2.0 request');
     }
@@ -199,21 +213,36 @@ export class McpGateway {
     }
     if (!session) return jsonRpcError(res, 400, id ?? null, -32600, 'request.invalid', 'send `initialize` first, or the `mcp-session-id` header of an open session');
     if (id === undefined) {
+      if (message.method === 'notifications/cancelled') session.inFlight.get(params.requestId as string | number)?.abort();
       res.writeHead(202).end(); // notifications (initialized, cancelled, …) need no answer
       return;
     }
+    const reply = new PostReply(res, String(req.headers.accept ?? '').includes('text/event-stream'));
+    const fail = (rpcCode: number, reason: ErrorCode, why: string, extra: Record<string, unknown> = {}) =>
+      reply.answer({ id, error: { code: rpcCode, message: `${reason}: ${why}`, data: { code: reason, ...extra } } }, () => jsonRpcError(res, 200, id, rpcCode, reason, why, extra));
+    const call = new AbortController();
+    session.inFlight.set(id, call);
     try {
-      jsonRpcResult(res, id, await this.dispatch(ctx, session, message.method, params));
+      const result = await this.dispatch(ctx, session, message.method, params, { reply, signal: call.signal });
+      // A cancelled request gets no answer; a client that takes JSON only still gets one.
+      if (call.signal.aborted && reply.end()) return;
+      reply.answer({ id, result }, () => jsonRpcResult(res, id, result));
     } catch (err) {
-      if (err instanceof RpcRefusal) return jsonRpcError(res, 200, id, err.rpcCode, err.reason, err.why, err.extra);
-      if (err instanceof CodedError) return jsonRpcError(res, 200, id, jsonRpcCodeOf(err.code), err.code, err.publicMessage);
-      return jsonRpcError(res, 200, id, McpErrorCode.InternalError, 'internal.error', 'the gateway failed to handle the request');
+      if (err instanceof RpcRefusal) return fail(err.rpcCode, err.reason, err.why, err.extra);
+      if (err instanceof CodedError) return fail(jsonRpcCodeOf(err.code), err.code, err.publicMessage);
+      return fail(McpErrorCode.InternalError, 'internal.error', 'the gateway failed to handle the request');
+    } finally {
+      session.inFlight.delete(id);
     }
   }
 
-  private async dispatch(ctx: TaskContext, session: Session, method: string, params: Record<string, unknown>): Promise<unknown> {
+  private async dispatch(ctx: TaskContext, session: Session, method: string, params: Record<string, unknown>, call: { reply: PostReply; signal: AbortSignal }): Promise<unknown> {
     switch (method) {
       case 'ping':
+        return {};
+      case 'logging/setLevel':
+        if (!LOG_LEVELS.includes(params.level as (typeof LOG_LEVELS)[number])) throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', `logging/setLevel needs a \`level\`: one of ${LOG_LEVELS.join(', ')}`);
+        session.logLevel = params.level as string;
         return {};
       case 'tools/list':
         return { tools: await this.listTools(ctx) };
@@ -224,7 +253,9 @@ export class McpGateway {
         }
         const meta = params._meta as Record<string, unknown> | undefined;
         const waitMs = typeof meta?.['mandate/wait_ms'] === 'number' ? Math.max(0, meta['mandate/wait_ms']) : 0;
-        return this.callTool(ctx, this.catalogName(params.name), args as Record<string, unknown>, waitMs);
+        const token = meta?.progressToken;
+        const relayFor = (upstream: string) => this.relayFor(ctx, session, upstream, call, typeof token === 'string' || typeof token === 'number' ? token : undefined);
+        return this.callTool(ctx, this.catalogName(params.name), args as Record<string, unknown>, waitMs, relayFor);
       }
       case 'resources/list':
         return { resources: await this.listResources(ctx, session) };
@@ -277,7 +308,7 @@ export class McpGateway {
       this.closeSession(own[0]!);
       if (opening) this.markClosed(own[0]!.id);
     }
-    const session: Session = { id, taskId, protocolVersion, streams: new Set(), resourceOwners: new Map() };
+    const session: Session = { id, taskId, protocolVersion, streams: new Set(), resourceOwners: new Map(), asks: new ClientAsks(), inFlight: new Map(), logLevel: undefined };
     this.sessions.set(id, session);
     return session;
   }
@@ -290,6 +321,8 @@ export class McpGateway {
 
   private closeSession(session: Session): void {
     this.sessions.delete(session.id);
+    session.asks.closeAll();
+    for (const call of session.inFlight.values()) call.abort();
     for (const stream of session.streams) stream.end();
     session.streams.clear();
   }
@@ -350,6 +383,33 @@ export class McpGateway {
   }
 
   /**
+   * What an upstream sends about one call, to the agent that made it: progress
+   * (when the agent asked for it), log messages at or above the session's level,
+   * and requests of the client, each decided as `<upstream>.sampling`,
+   * `.elicitation` or `.roots` before the agent sees it; a refusal goes back to
+   * the upstream as an error.
+   */
+  private relayFor(ctx: TaskContext, session: Session, upstream: string, call: { reply: PostReply; signal: AbortSignal }, progressToken: string | number | undefined): CallRelay {
+    return {
+      signal: call.signal,
+      progressToken,
+      notify: (method, params) => {
+        if (method === 'notifications/progress' && progressToken === undefined) return;
+        if (method === 'notifications/message' && !logLevelPasses(session.logLevel, params.level)) return;
+        if (method !== 'notifications/progress' && method !== 'notifications/message') return;
+        call.reply.send({ method, params });
+      },
+      ask: async (method, params) => {
+        const feature = CLIENT_REQUESTS[method];
+        if (!feature) throw new McpError(McpErrorCode.MethodNotFound, `the gateway does not relay \`${method}\``);
+        const decision = await this.ports.kernel.decide(ctx, { tool: `${upstream}.${feature}`, args: clientRequestArgs(method, params) });
+        if (decision.outcome !== 'allow') throw new McpError(-32001, `${decision.outcome === 'step_up' ? 'approval required' : 'denied'} (${decision.reason.code}): ${decision.reason.message}`);
+        return session.asks.ask(call.reply, method, params, ASK_TIMEOUT_MS);
+      },
+    };
+  }
+
+  /**
    * The catalog name (`<upstream>.<tool>`) of a tool as the agent sees it. A name
    * that maps to none is decided as it is: a catalog name works as well (agents
    * written before names were exposed), anything else is refused as a tool the mandate lacks.
@@ -390,7 +450,7 @@ export class McpGateway {
    * until a person decides (or the wait ends), and the call proceeds at once when
    * approved: the approval is consumed by deciding the same call again.
    */
-  private async callTool(ctx: TaskContext, name: string, args: Record<string, unknown>, waitMs: number): Promise<CallToolResult> {
+  private async callTool(ctx: TaskContext, name: string, args: Record<string, unknown>, waitMs: number, relayFor: (upstream: string) => CallRelay): Promise<CallToolResult> {
     let decision = await this.ports.kernel.decide(ctx, { tool: name, args });
     if (decision.outcome === 'step_up' && decision.approvalId && waitMs > 0) {
       const settled = await this.ports.waitForApproval(decision.approvalId, waitMs);
@@ -409,7 +469,7 @@ export class McpGateway {
         return refusal(decision, `approval required (${decision.reason.code}): ${decision.reason.message}${poll ? `; poll ${poll} with your task credential, then call again` : ''}`, poll);
       }
       case 'allow':
-        return this.forward(decision, ctx, name, args);
+        return this.forward(decision, ctx, name, args, relayFor);
     }
   }
 
@@ -444,18 +504,23 @@ export class McpGateway {
     return this.ports.kernel.account(ctx, { decisionId: decision.id, tool, args, status: code === null && !isError ? 'ok' : 'error', code, bytes, durationMs: this.ports.clock.nowMs() - startedMs, reportedBy: 'gateway', observe: code === null, content });
   }
 
-  private async forward(decision: Decision, ctx: TaskContext, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  private async forward(decision: Decision, ctx: TaskContext, name: string, args: Record<string, unknown>, relayFor: (upstream: string) => CallRelay): Promise<CallToolResult> {
     const parts = splitToolName(name);
     const startedMs = this.ports.clock.nowMs();
     let result: CallToolResult;
     let code: ErrorCode | null = null;
     let bytes = 0;
+    const relay = parts ? relayFor(parts.upstream) : undefined;
     try {
       if (!parts || !this.pool.has(parts.upstream)) throw new CodedError('gateway.upstream_unavailable', `no upstream serves \`${name}\``);
-      ({ result, bytes, code } = withObligations(await this.pool.callTool(parts.upstream, parts.tool, args), decision, ctx.task));
+      ({ result, bytes, code } = withObligations(await this.pool.callTool(parts.upstream, parts.tool, args, relay), decision, ctx.task));
       if (code !== null) result = { isError: true, content: [{ type: 'text', text: `${code}: the result is ${bytes} bytes; the mandate allows ${ctx.task.mandate.limits.maxResultBytes}` }] };
     } catch (err) {
-      const e = err instanceof CodedError ? err : new CodedError('gateway.upstream_error', 'the upstream call failed');
+      const e = relay?.signal.aborted
+        ? new CodedError('gateway.cancelled', 'the client cancelled the call; the upstream was told to stop')
+        : err instanceof CodedError
+          ? err
+          : new CodedError('gateway.upstream_error', 'the upstream call failed');
       code = e.code;
       result = { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.publicMessage}` }] };
       bytes = Buffer.byteLength(JSON.stringify(result));
@@ -510,6 +575,23 @@ class RpcRefusal extends Error {
 function refusalError(decision: Decision): RpcRefusal {
   const verb = decision.outcome === 'step_up' ? 'approval required' : 'denied';
   return new RpcRefusal(jsonRpcCodeOf(decision.reason.code), decision.reason.code, `${verb} (${decision.reason.code}): ${decision.reason.message}`, { 'mandate/decision': decisionMeta(decision) });
+}
+
+/** How long a client has to answer a request the gateway relayed to it (a person may be answering an elicitation). */
+const ASK_TIMEOUT_MS = 10 * 60_000;
+
+/** A JSON-RPC response from the client (to a request the gateway relayed), not a request. */
+function isClientAnswer(m: unknown): m is { id: string | number; result?: unknown; error?: { code?: unknown; message?: unknown } } {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return false;
+  const r = m as Record<string, unknown>;
+  return r.jsonrpc === '2.0' && r.method === undefined && (typeof r.id === 'string' || typeof r.id === 'number') && ('result' in r || 'error' in r);
+}
+
+/** What a policy sees of a request the upstream makes of the client: its shape, not its content. */
+function clientRequestArgs(method: string, params: Record<string, unknown>): Record<string, unknown> {
+  if (method === 'sampling/createMessage') return { maxTokens: params.maxTokens ?? null, messages: Array.isArray(params.messages) ? params.messages.length : 0 };
+  if (method === 'elicitation/create') return { message: typeof params.message === 'string' ? params.message : '' };
+  return {};
 }
 
 function jsonRpcResult(res: ServerResponse, id: string | number, result: unknown): void {

@@ -31,6 +31,15 @@ const Common = {
   resources: ToolMetadataSchema.optional(),
   /** When set, the upstream's prompts are exposed as the action `<upstream>.prompts` (arguments: `name` and the prompt's own). */
   prompts: ToolMetadataSchema.optional(),
+  /**
+   * When set, the upstream may ask the agent's client to sample its model during a call (`sampling/createMessage`),
+   * decided as the action `<upstream>.sampling` (arguments: `maxTokens`, `messages`, the number of messages); unset, it is refused.
+   */
+  sampling: ToolMetadataSchema.optional(),
+  /** When set, the upstream may ask the agent's user for input during a call (`elicitation/create`), decided as `<upstream>.elicitation` (argument: `message`). */
+  elicitation: ToolMetadataSchema.optional(),
+  /** When set, the upstream may ask the agent's client for its roots during a call (`roots/list`), decided as `<upstream>.roots`. */
+  roots: ToolMetadataSchema.optional(),
   /** Per-call timeout for this upstream. */
   timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   /** How agents see this upstream's tools and prompts (`tool-names.ts`); policies and mandates name them `<upstream>.<tool>` whatever this says. */
@@ -84,7 +93,16 @@ export function upstreamToolSpecs(upstreams: UpstreamsConfig): ToolSpec[] {
     ...Object.entries(config.tools).map(([tool, meta]) => ({ name: `${upstream}.${tool}`, ...meta })),
     ...(config.resources ? [{ name: resourcesAction(upstream), ...config.resources }] : []),
     ...(config.prompts ? [{ name: promptsAction(upstream), ...config.prompts }] : []),
+    ...CLIENT_FEATURES.flatMap((feature) => (config[feature] ? [{ name: `${upstream}.${feature}`, ...config[feature] }] : [])),
   ]);
+}
+
+/** What an upstream may ask of the agent's client during a call, each an action of its own. */
+export const CLIENT_FEATURES = ['sampling', 'elicitation', 'roots'] as const;
+
+/** The client capabilities the gateway declares to an upstream: the features its configuration lets it relay. */
+export function relayedCapabilities(config: UpstreamConfig): Record<string, unknown> {
+  return Object.fromEntries(CLIENT_FEATURES.filter((f) => config[f]).map((f) => [f, {}]));
 }
 
 /** The action that stands for reading any resource of an upstream. */

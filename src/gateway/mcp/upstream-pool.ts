@@ -10,6 +10,10 @@ import {
   McpError,
   ReadResourceResultSchema,
   ResultSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  ProgressNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type GetPromptResult,
@@ -23,7 +27,8 @@ import type { z } from 'zod';
 import { HttpUpstreamClient } from './http-upstream-client.js';
 import { CodedError, paramsFromInputSchema, within, type Clock, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
-import { splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
+import { relayedCapabilities, splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
+import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
 import { exposedName } from './tool-names.js';
 
 const BACKOFF_MIN_MS = 500;
@@ -31,7 +36,7 @@ const BACKOFF_MAX_MS = 30_000;
 
 /** One live upstream session, whatever its transport. */
 interface Connection {
-  request(method: string, params: unknown, timeoutMs: number): Promise<unknown>;
+  request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay): Promise<unknown>;
   close(): Promise<void>;
   pid: number | null;
   tools: Map<string, Tool> | undefined;
@@ -136,11 +141,16 @@ export class UpstreamPool {
     return entry.params;
   }
 
-  /** Calls one tool. Errors: gateway.upstream_unavailable, gateway.upstream_timeout, gateway.upstream_error, gateway.upstream_protocol_error. */
-  async callTool(upstream: string, tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  /**
+   * Calls one tool; what the upstream sends about the call while it runs goes to
+   * `relay`. Errors: gateway.upstream_unavailable, gateway.upstream_timeout,
+   * gateway.upstream_error, gateway.upstream_protocol_error.
+   */
+  async callTool(upstream: string, tool: string, args: Record<string, unknown>, relay?: CallRelay): Promise<CallToolResult> {
     const { state, conn } = await this.use(upstream);
+    const params = relay?.progressToken === undefined ? { name: tool, arguments: args } : { name: tool, arguments: args, _meta: { progressToken: relay.progressToken } };
     // Hot path: only the shape the gateway relies on is checked, not the whole result schema.
-    const result = await this.guard(upstream, state, () => conn.request('tools/call', { name: tool, arguments: args }, state.config.timeoutMs));
+    const result = await this.guard(upstream, state, () => conn.request('tools/call', params, state.config.timeoutMs, relay));
     if (result === null || typeof result !== 'object' || !Array.isArray((result as { content?: unknown }).content)) {
       throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered without a content list`);
     }
@@ -243,7 +253,31 @@ export class UpstreamPool {
     const config = state.config as Extract<UpstreamConfig, { transport: 'stdio' }>;
     const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
     drainStderr(transport, name, secretValues, this.opts.log);
-    const client = new Client({ name: 'mandate-gateway', version: '0.1.0' });
+    const client = new Client({ name: 'mandate-gateway', version: '0.1.0' }, { capabilities: relayedCapabilities(config) as never });
+    // Over stdio nothing ties what the upstream sends to the call it is about: it goes to the call in flight when
+    // there is exactly one, and is refused (a request) or dropped (a notification) when there are several.
+    const relays = new Set<CallRelay>();
+    const onlyRelay = () => (relays.size === 1 ? [...relays][0] : undefined);
+    const byToken = new Map<string, CallRelay>();
+    let progressTokens = 0;
+    // In place of the SDK's own progress handling, which drops the last notification when it arrives with the result.
+    client.setNotificationHandler(ProgressNotificationSchema, async (n) => {
+      const relay = byToken.get(String(n.params.progressToken));
+      relay?.notify('notifications/progress', { ...n.params, progressToken: relay.progressToken });
+    });
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method === 'notifications/message') onlyRelay()?.notify(n.method, (n.params ?? {}) as Record<string, unknown>);
+    };
+    const capabilities = relayedCapabilities(config);
+    for (const [method, feature] of Object.entries(CLIENT_REQUESTS)) {
+      // The SDK accepts a handler only for a capability the client declares; an undeclared one the upstream must not ask for.
+      if (!(feature in capabilities)) continue;
+      client.setRequestHandler(RequestSchemaOf(method), async (r) => {
+        const relay = onlyRelay();
+        if (!relay) throw new McpError(McpErrorCode.InvalidRequest, `the gateway cannot tell which of ${relays.size} calls in flight \`${method}\` belongs to`);
+        return (await relay.ask(method, (r.params ?? {}) as Record<string, unknown>)) as never;
+      });
+    }
     // A line on stdout that is not JSON-RPC cannot be matched to the request it answered, so every request in flight fails
     // at once (rather than at its timeout), and the process is stopped: the crash path below restarts it with backoff.
     const inFlight = new Set<(err: unknown) => void>();
@@ -268,7 +302,18 @@ export class UpstreamPool {
     };
     let closedByUs = false;
     const conn: Connection = {
-      request: (method, params, timeoutMs) => tracked(() => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs })),
+      request: (method, params, timeoutMs, relay) => {
+        if (!relay) return tracked(() => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs }));
+        // Progress goes by a token of the gateway's own: agents on this shared connection may have chosen the same one.
+        const token = relay.progressToken === undefined ? undefined : `mandate-${++progressTokens}`;
+        const sent = token === undefined ? params : { ...(params as Record<string, unknown>), _meta: { ...((params as { _meta?: object })._meta ?? {}), progressToken: token } };
+        if (token !== undefined) byToken.set(token, relay);
+        relays.add(relay);
+        return tracked(() => client.request({ method, params: sent as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs, signal: relay.signal })).finally(() => {
+          relays.delete(relay);
+          if (token !== undefined) byToken.delete(token);
+        });
+      },
       close: async () => {
         closedByUs = true;
         this.live.delete(conn);
@@ -302,13 +347,13 @@ export class UpstreamPool {
   /** Streamable HTTP: the lean client, so the hot path skips fetch and web streams. */
   private async startHttp(name: string, state: UpstreamState, generation: number, headers: Record<string, string>): Promise<Connection> {
     const config = state.config as Extract<UpstreamConfig, { transport: 'http' }>;
-    const client = new HttpUpstreamClient(config.url, headers);
+    const client = new HttpUpstreamClient(config.url, headers, relayedCapabilities(config));
     let closedByUs = false;
     const close = () => {
       closedByUs = true;
       return client.close();
     };
-    const conn: Connection = { request: (m, p, t) => client.request(m, p, t), close, pid: null, tools: undefined };
+    const conn: Connection = { request: (m, p, t, relay) => client.request(m, p, t, relay), close, pid: null, tools: undefined };
     client.onNotification = (m) => {
       if (m.method === 'notifications/tools/list_changed') this.toolsChanged(name, conn);
     };
@@ -369,6 +414,13 @@ export class UpstreamPool {
       throw new CodedError('gateway.upstream_error', `upstream \`${name}\` failed the call`, {}, { cause: err });
     }
   }
+}
+
+/** The SDK's schema for a server-to-client request method the gateway relays. */
+function RequestSchemaOf(method: string): typeof CreateMessageRequestSchema | typeof ElicitRequestSchema | typeof ListRootsRequestSchema {
+  if (method === 'sampling/createMessage') return CreateMessageRequestSchema;
+  if (method === 'elicitation/create') return ElicitRequestSchema;
+  return ListRootsRequestSchema;
 }
 
 /** What the SDK's stdio transport reports for a line it cannot read: not JSON, or JSON that is not a JSON-RPC message. */
