@@ -200,6 +200,8 @@ export class ControlPlane {
         clock,
         sessionKey: o.sessionKey,
         publishClosed: (id) => void store.changes.publish({ kind: 'mcp-session', id }).catch(() => undefined),
+        // Best effort: PostgreSQL notifications hold 8,000 bytes, and a lost answer ends in the request's timeout.
+        publishAnswer: (sessionId, message) => void store.changes.publish({ kind: 'mcp-answer', sessionId, message }).catch(() => undefined),
         originAllowed: (origin) => originAllowed(origin, config.server.allowedOrigins),
       },
       this.upstreams,
@@ -208,6 +210,7 @@ export class ControlPlane {
     this.http = new HttpProxy({ kernel: this.kernel, tools, audit, clock, random, secrets }, config.apis, o.apiActions);
     store.changes.subscribe((change) => {
       if (change.kind === 'mcp-session') this.mcp.sessionClosedElsewhere(change.id);
+      else if (change.kind === 'mcp-answer') this.mcp.answerFromElsewhere(change.sessionId, change.message);
     });
   }
 

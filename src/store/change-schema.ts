@@ -11,6 +11,11 @@ const ChangeSchema = z.union([
   z.object({ kind: z.literal('policy'), version: z.number() }),
   z.object({ kind: z.literal('approval'), id: z.string() }),
   z.object({ kind: z.literal('mcp-session'), id: z.string() }),
+  z.object({
+    kind: z.literal('mcp-answer'),
+    sessionId: z.string(),
+    message: z.object({ id: z.union([z.string(), z.number()]), result: z.unknown().optional(), error: z.object({ code: z.unknown().optional(), message: z.unknown().optional() }).optional() }),
+  }),
 ]);
 
 /** A change that came from outside this process (a notification, another worker), parsed, never trusted; undefined when it is not one. */

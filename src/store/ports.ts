@@ -23,6 +23,8 @@ export type Change =
   | { kind: 'approval'; id: string }
   /** An MCP session was closed (`DELETE /mcp`): no replica may take it up again. */
   | { kind: 'mcp-session'; id: string }
+  /** An agent's answer to a request relayed to it, received by a process other than the one waiting for it. */
+  | { kind: 'mcp-answer'; sessionId: string; message: { id: string | number; result?: unknown; error?: { code?: unknown; message?: unknown } } }
   /** The feed was cut and is back: changes may have been missed, so re-read the store. */
   | { kind: 'gap' };
 

@@ -127,6 +127,7 @@ export const REQUIREMENTS = Object.freeze({
   'workers:exact-limits': 'Exact limits such as maxCalls hold across workers on one store file.',
   'workers:policy-pushed': 'A policy set pushed through one worker is served by every worker, under the same version.',
   'workers:mcp-session': 'An MCP session opened on one worker is taken up by any other; closed on one, it is closed on all.',
+  'workers:mcp-relay': 'An agent\'s answer to a request relayed during a call (sampling) reaches the worker waiting for it, whichever worker its connection lands on.',
   'workers:restart': 'A worker that dies is started again, and the instance keeps answering.',
   'store:outage:deny-after-bound': 'When the store is out of reach, decisions are denied with store.unreachable once the bound has passed.',
 

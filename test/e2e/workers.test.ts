@@ -5,6 +5,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import YAML from 'yaml';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, exited, grantTask, http, serve, until } from '../helpers.js';
 import { verifies } from './verifies.js';
@@ -48,7 +51,17 @@ describe('mandate serve --workers 2 on one SQLite file', () => {
     dir = mkdtempSync(join(tmpdir(), 'mandate-workers-'));
     const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
     config.policy = { dir: join(ROOT, 'examples', 'policies'), watch: false, source: 'store' };
-    delete config.upstreams;
+    // One upstream that asks the agent's client to sample during a call: each worker runs its own copy.
+    config.upstreams = {
+      everything: {
+        transport: 'stdio',
+        command: process.execPath,
+        args: [join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'],
+        timeoutMs: 20_000,
+        sampling: { kind: 'read', risk: 'low' },
+        tools: { 'trigger-sampling-request': { kind: 'read', risk: 'low' } },
+      },
+    };
     config.store = { url: `file:${join(dir, 'mandate.db')}`, answerWithinMs: 2000 };
     config.server = { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN };
     config.secrets = { keyFile: join(dir, 'secrets.key') };
@@ -126,6 +139,28 @@ describe('mandate serve --workers 2 on one SQLite file', () => {
     assert.equal((await fresh(instance.url, '/mcp', { token: credential, headers: { ...headers, 'mcp-session-id': forged }, body: { jsonrpc: '2.0', id: 4, method: 'tools/list', params: {} } })).status, 404);
     assert.equal((await fresh(instance.url, '/mcp', { method: 'DELETE', token: credential, headers: { ...headers, 'mcp-session-id': opened } })).status, 200);
     await until('every worker to refuse the closed session', async () => ((await Promise.all(Array.from({ length: 4 }, list))).every((r) => r.status === 404) ? true : undefined));
+  });
+
+  verifies('workers:mcp-relay', 'an agent answers a request relayed during a call on another connection, which may reach another worker: the call completes', async () => {
+    const { credential } = await grantTask(instance.url, 'report-bot', { purpose: 'p', tools: ['everything.trigger-sampling-request', 'everything.sampling'], ttlSeconds: 600 });
+    const client = new Client({ name: 'agent', version: '1' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: 'assistant', model: 'scripted', content: { type: 'text', text: 'sampled' } }));
+    // Each answer to the gateway on a connection of its own, so that the cluster hands consecutive ones to different workers.
+    const answerOnFreshConnection = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+      const body = typeof init?.body === 'string' ? init.body : undefined;
+      if (!body || !/"result"/.test(body) || /"method"/.test(body)) return fetch(url, init);
+      const posted = await fresh(instance.url, '/mcp', { headers: Object.fromEntries(new Headers(init!.headers).entries()), body: JSON.parse(body) });
+      return new Response(null, { status: posted.status });
+    };
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${instance.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${credential}` } }, fetch: answerOnFreshConnection }));
+    try {
+      for (let i = 0; i < 4; i++) {
+        const result = await client.callTool({ name: 'everything_trigger-sampling-request', arguments: { prompt: `p${i}`, maxTokens: 5 } });
+        assert.match(JSON.stringify(result.content), /sampled/);
+      }
+    } finally {
+      await client.close();
+    }
   });
 
   verifies('workers:restart', 'a worker killed is started again and the instance keeps answering', async () => {

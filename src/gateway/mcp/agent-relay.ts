@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { ErrorCode as McpErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 
@@ -49,6 +50,12 @@ export class PostReply {
   }
 }
 
+/** Tells this process's request ids from another worker's or replica's, which may hold the same session. */
+const PROCESS_TAG = randomBytes(6).toString('base64url');
+
+/** Whether an answer's id is one the gateway gave (in this process or another). */
+export const isRelayedAskId = (id: string | number): boolean => typeof id === 'string' && id.startsWith('mandate-');
+
 /** Requests the gateway made of one session's client (sampling, elicitation, roots), waiting for its answers. */
 export class ClientAsks {
   private next = 0;
@@ -56,7 +63,7 @@ export class ClientAsks {
 
   /** Sends `method` to the client ahead of the answer to `reply`'s request; resolves with the client's result. */
   ask(reply: PostReply, method: string, params: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
-    const id = `mandate-${++this.next}`;
+    const id = `mandate-${PROCESS_TAG}-${++this.next}`;
     return new Promise((resolve, reject) => {
       if (!reply.send({ id, method, params })) {
         reject(new McpError(McpErrorCode.InvalidRequest, `the client takes JSON answers only, so it cannot be asked \`${method}\``));

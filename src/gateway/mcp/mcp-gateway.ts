@@ -17,7 +17,7 @@ import type { Task } from '../../mandate/index.js';
 import { jsonRpcCodeOf, redactResult } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
-import { ClientAsks, LOG_LEVELS, PostReply, logLevelPasses } from './agent-relay.js';
+import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses } from './agent-relay.js';
 import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -37,6 +37,8 @@ export interface McpGatewayPorts {
   sessionKey: string;
   /** Tells the other replicas and workers that a session was closed. */
   publishClosed(sessionId: string): void;
+  /** Passes an agent's answer to the other replicas and workers: the request it answers was made by one of them. */
+  publishAnswer(sessionId: string, message: { id: string | number; result?: unknown; error?: { code?: unknown; message?: unknown } }): void;
   /** Whether a browser page from this origin may call the gateway (an absent Origin is not a browser's). */
   originAllowed(origin: string): boolean;
 }
@@ -169,6 +171,11 @@ export class McpGateway {
     }
   }
 
+  /** An agent's answer that reached another process: resolves the request if it is waited for here. */
+  answerFromElsewhere(sessionId: string, message: { id: string | number; result?: unknown; error?: { code?: unknown; message?: unknown } }): void {
+    this.sessions.get(sessionId)?.asks.answer(message);
+  }
+
   /** A session closed on another replica or worker: refused here from now on. */
   sessionClosedElsewhere(sessionId: string): void {
     this.closed.set(sessionId, true);
@@ -190,8 +197,13 @@ export class McpGateway {
     const task = ctx.task;
     const message = body as Partial<JsonRpcRequest> & { result?: unknown; error?: { code?: unknown; message?: unknown } } | null;
     if (isClientAnswer(message)) {
-      // The client answering a request the gateway relayed to it during a call.
+      // The client answering a request the gateway relayed to it during a call: waited for here, or by another worker or
+      // replica holding the same session (the answer came on another connection), which the change feed reaches.
       if (session?.asks.answer(message)) return void res.writeHead(202).end();
+      if (session && isRelayedAskId(message.id)) {
+        this.ports.publishAnswer(session.id, message);
+        return void res.writeHead(202).end();
+      }
       this.refused(task, 'request.invalid', 'POST');
       return jsonRpcError(res, 400, null, -32600, 'request.invalid', 'no request with this id is waiting for an answer in this session');
     }
