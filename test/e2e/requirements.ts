@@ -91,6 +91,7 @@ export const REQUIREMENTS = Object.freeze({
   'gateway:mcp:relay-progress': 'Progress notifications an upstream sends during a call reach the agent that asked for them, as many as on a direct connection (stdio and Streamable HTTP upstreams).',
   'gateway:mcp:relay-client-requests': 'Sampling and elicitation requests an upstream makes during a call are decided as `<upstream>.sampling` / `.elicitation`: relayed to the agent when allowed, refused to the upstream when not.',
   'gateway:mcp:relay-cancel': 'A call the agent cancels is cancelled upstream, gets no answer, and is recorded as `gateway.cancelled`.',
+  'gateway:mcp:upstream-restart': 'After an HTTP upstream restarts and forgets the gateway\'s session, the next request opens a new session and is sent again: lists come back whole and calls succeed at once.',
   'gateway:mcp:transport-checks': 'The MCP gateway refuses a browser Origin it does not trust (403, DNS rebinding), a method the transport lacks (405 with Allow), an unsupported MCP-Protocol-Version (400), a body that is not JSON (-32700) and one that is not application/json (415).',
   'gateway:mcp:exposed-names': 'Agents see upstream tools and prompts under names every model provider accepts (`<upstream>_<tool>` by default; prefix and separator configurable, or the upstream\'s own names), and call them by those names; decisions, mandates and the trail keep `<upstream>.<tool>`.',
   'gateway:mcp:session-cap': 'A task holds at most 16 MCP sessions; opening another closes the oldest.',

@@ -92,9 +92,23 @@ export class HttpUpstreamClient {
           finish(null, undefined);
           return;
         }
-        if (status === 404 && this.sessionId) {
+        const lost = () => {
           this.sessionId = undefined;
           this.onSessionLost?.();
+          // The request was not handled: it can be sent again on a new session (the pool does, once).
+          finish(new McpError(McpErrorCode.ConnectionClosed, 'the upstream no longer knows the session (restarted?)', SESSION_LOST));
+        };
+        if (status === 404 && this.sessionId) {
+          res.resume();
+          return lost();
+        }
+        if (status === 400 && this.sessionId) {
+          // Servers built on the SDK's examples answer an unknown session with 400 and a JSON-RPC error that says so.
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c.length + text.length > 65_536 ? '' : c));
+          res.on('end', () => (/session/i.test(text) ? lost() : finish(new McpError(McpErrorCode.InternalError, `upstream answered HTTP ${status}`))));
+          return;
         }
         if (status < 200 || status >= 300) {
           res.resume();
@@ -157,6 +171,13 @@ export class HttpUpstreamClient {
       );
     }
   }
+}
+
+const SESSION_LOST = { sessionLost: true } as const;
+
+/** The upstream answered 404 to our session: nothing was done, and a new session may be opened and the request sent again. */
+export function isSessionLost(err: unknown): boolean {
+  return err instanceof McpError && (err.data as { sessionLost?: unknown } | undefined)?.sessionLost === true;
 }
 
 /** The SDK prefixes its error messages (`MCP error -32601: …`); relayed on, the prefix would be doubled. */

@@ -24,7 +24,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { HttpUpstreamClient } from './http-upstream-client.js';
+import { HttpUpstreamClient, isSessionLost } from './http-upstream-client.js';
 import { CodedError, paramsFromInputSchema, within, type Clock, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
 import { relayedCapabilities, splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
@@ -106,12 +106,13 @@ export class UpstreamPool {
 
   /** The upstream's own tool definitions, by upstream tool name. Errors: gateway.upstream_*. */
   async tools(upstream: string): Promise<Map<string, Tool>> {
-    const { state, conn } = await this.use(upstream);
-    if (!conn.tools) {
-      const listed = await this.call(upstream, state, conn, 'tools/list', {}, ListToolsResultSchema);
-      conn.tools = new Map(listed.tools.map((t) => [t.name, t as Tool]));
-    }
-    return conn.tools;
+    const { conn } = await this.use(upstream);
+    if (conn.tools) return conn.tools;
+    const listed = await this.call(upstream, 'tools/list', {}, ListToolsResultSchema);
+    // Kept on the connection that answered (a new one if the upstream had forgotten the session).
+    const current = (await this.use(upstream)).conn;
+    current.tools = new Map(listed.tools.map((t) => [t.name, t as Tool]));
+    return current.tools;
   }
 
   /**
@@ -147,10 +148,9 @@ export class UpstreamPool {
    * gateway.upstream_error, gateway.upstream_protocol_error.
    */
   async callTool(upstream: string, tool: string, args: Record<string, unknown>, relay?: CallRelay): Promise<CallToolResult> {
-    const { state, conn } = await this.use(upstream);
     const params = relay?.progressToken === undefined ? { name: tool, arguments: args } : { name: tool, arguments: args, _meta: { progressToken: relay.progressToken } };
     // Hot path: only the shape the gateway relies on is checked, not the whole result schema.
-    const result = await this.guard(upstream, state, () => conn.request('tools/call', params, state.config.timeoutMs, relay));
+    const result = await this.request(upstream, 'tools/call', params, relay);
     if (result === null || typeof result !== 'object' || !Array.isArray((result as { content?: unknown }).content)) {
       throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered without a content list`);
     }
@@ -159,25 +159,21 @@ export class UpstreamPool {
 
   /** Resources and templates the upstream lists (first page). Errors: gateway.upstream_*. */
   async resources(upstream: string): Promise<{ resources: Resource[]; templates: ResourceTemplate[] }> {
-    const { state, conn } = await this.use(upstream);
-    const resources = await this.call(upstream, state, conn, 'resources/list', {}, ListResourcesResultSchema);
-    const templates = await this.call(upstream, state, conn, 'resources/templates/list', {}, ListResourceTemplatesResultSchema).catch(() => ({ resourceTemplates: [] }));
+    const resources = await this.call(upstream, 'resources/list', {}, ListResourcesResultSchema);
+    const templates = await this.call(upstream, 'resources/templates/list', {}, ListResourceTemplatesResultSchema).catch(() => ({ resourceTemplates: [] }));
     return { resources: resources.resources as Resource[], templates: templates.resourceTemplates as ResourceTemplate[] };
   }
 
   async readResource(upstream: string, uri: string): Promise<ReadResourceResult> {
-    const { state, conn } = await this.use(upstream);
-    return (await this.call(upstream, state, conn, 'resources/read', { uri }, ReadResourceResultSchema)) as ReadResourceResult;
+    return (await this.call(upstream, 'resources/read', { uri }, ReadResourceResultSchema)) as ReadResourceResult;
   }
 
   async prompts(upstream: string): Promise<Prompt[]> {
-    const { state, conn } = await this.use(upstream);
-    return (await this.call(upstream, state, conn, 'prompts/list', {}, ListPromptsResultSchema)).prompts as Prompt[];
+    return (await this.call(upstream, 'prompts/list', {}, ListPromptsResultSchema)).prompts as Prompt[];
   }
 
   async getPrompt(upstream: string, name: string, args: Record<string, string>): Promise<GetPromptResult> {
-    const { state, conn } = await this.use(upstream);
-    return (await this.call(upstream, state, conn, 'prompts/get', { name, arguments: args }, GetPromptResultSchema)) as GetPromptResult;
+    return (await this.call(upstream, 'prompts/get', { name, arguments: args }, GetPromptResultSchema)) as GetPromptResult;
   }
 
   private async use(upstream: string): Promise<{ state: UpstreamState; conn: Connection }> {
@@ -193,9 +189,27 @@ export class UpstreamPool {
     return conn?.pid ?? null;
   }
 
+  /**
+   * One request to an upstream, errors mapped to gateway codes. An HTTP upstream
+   * that no longer knows the session (it restarted) did nothing with the request:
+   * it is sent once more, on a new session.
+   */
+  private async request(upstream: string, method: string, params: unknown, relay?: CallRelay): Promise<unknown> {
+    const { state, conn } = await this.use(upstream);
+    return this.guard(upstream, state, async () => {
+      try {
+        return await conn.request(method, params, state.config.timeoutMs, relay);
+      } catch (err) {
+        if (!isSessionLost(err)) throw err;
+        const again = await this.use(upstream);
+        return again.conn.request(method, params, state.config.timeoutMs, relay);
+      }
+    });
+  }
+
   /** A request whose answer is parsed with its schema: upstream answers are untrusted input. */
-  private async call<S extends z.ZodType>(upstream: string, state: UpstreamState, conn: Connection, method: string, params: unknown, schema: S): Promise<z.output<S>> {
-    const raw = await this.guard(upstream, state, () => conn.request(method, params, state.config.timeoutMs));
+  private async call<S extends z.ZodType>(upstream: string, method: string, params: unknown, schema: S): Promise<z.output<S>> {
+    const raw = await this.request(upstream, method, params);
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered \`${method}\` with an invalid result`);
     return parsed.data;
