@@ -189,7 +189,13 @@ export class ControlPlane {
     });
     this.kernel = kernelOver(this.decisionPorts);
 
-    this.upstreams = new UpstreamPool(config.upstreams, { clock, secrets, log: o.log, onToolsChanged: () => this.mcp.notifyToolsChanged() });
+    this.upstreams = new UpstreamPool(config.upstreams, {
+      clock,
+      secrets,
+      log: o.log,
+      onToolsChanged: () => this.mcp.notifyToolsChanged(),
+      onUpstreamNotice: (upstream, method, params) => this.mcp.upstreamNotice(upstream, method, params),
+    });
     this.mcp = new McpGateway(
       {
         kernel: this.kernel,

@@ -6,14 +6,14 @@ import { after, before, describe } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ResourceUpdatedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { RunningServer } from '../../src/server/index.js';
 import { ROOT, exited, grantTask, startWithUpstreams, until } from '../helpers.js';
 import { verifies } from './verifies.js';
 
 const EVERYTHING_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-const TOOLS = { 'trigger-long-running-operation': { kind: 'read', risk: 'low' }, 'trigger-sampling-request': { kind: 'read', risk: 'low' }, 'trigger-elicitation-request': { kind: 'read', risk: 'low' } };
-const CLIENT_FEATURES = { sampling: { kind: 'read', risk: 'low' }, elicitation: { kind: 'read', risk: 'low' }, resources: { kind: 'read', risk: 'low' } };
+const TOOLS = { 'toggle-subscriber-updates': { kind: 'read', risk: 'low' }, 'trigger-long-running-operation': { kind: 'read', risk: 'low' }, 'trigger-sampling-request': { kind: 'read', risk: 'low' }, 'trigger-elicitation-request': { kind: 'read', risk: 'low' } };
+const CLIENT_FEATURES = { sampling: { kind: 'read', risk: 'low' }, elicitation: { kind: 'read', risk: 'low' }, resources: { kind: 'read', risk: 'low' }, prompts: { kind: 'read', risk: 'low' } };
 
 /** The everything server over Streamable HTTP on `port`, once it listens. */
 async function startHttpUpstream(port: number): Promise<ChildProcess> {
@@ -140,6 +140,29 @@ for (const transport of ['stdio', 'http'] as const) {
         assert.deepEqual(steps, [1, 2]);
       });
     }
+
+    verifies('gateway:mcp:completion-and-subscriptions', 'completion answers as directly, decided like the prompt; a subscribed resource\'s updates reach the session that subscribed', async () => {
+      const d = await direct();
+      clients.push(d);
+      const { client } = await viaGateway([...ALL, 'everything.prompts', 'everything.resources', 'everything.toggle-subscriber-updates']);
+      const argument = { name: 'department', value: 'S' };
+      const via = await client.complete({ ref: { type: 'ref/prompt', name: 'everything_completable-prompt' }, argument });
+      assert.deepEqual(via.completion.values, (await d.complete({ ref: { type: 'ref/prompt', name: 'completable-prompt' }, argument })).completion.values);
+      assert.deepEqual(via.completion.values, ['Sales', 'Support']);
+      // Without `everything.prompts` the suggestions are refused like the prompt.
+      const narrow = await viaGateway(ALL);
+      await assert.rejects(narrow.client.complete({ ref: { type: 'ref/prompt', name: 'everything_completable-prompt' }, argument }), /denied \(mandate\.tool_not_declared\)/);
+
+      const { resources } = await client.listResources();
+      const uri = resources[0]!.uri;
+      const updated: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => void updated.push(n.params.uri));
+      await client.subscribeResource({ uri });
+      await client.callTool({ name: 'everything_toggle-subscriber-updates', arguments: {} });
+      await until('the update of the subscribed resource', async () => (updated.includes(uri) ? true : undefined), 15_000);
+      await client.callTool({ name: 'everything_toggle-subscriber-updates', arguments: {} });
+      await client.unsubscribeResource({ uri });
+    });
 
     verifies('gateway:mcp:relay-cancel', 'a call the agent cancels is cancelled upstream, answered no more, and recorded as cancelled', async () => {
       const { client, taskId } = await viaGateway(ALL);

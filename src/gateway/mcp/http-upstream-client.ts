@@ -17,6 +17,8 @@ export class HttpUpstreamClient {
   private sessionId: string | undefined;
   private protocolVersion = LATEST_PROTOCOL_VERSION;
   private nextId = 1;
+  private closed = false;
+  private stream: http.ClientRequest | undefined;
   onNotification: ((message: JsonRpcMessage) => void) | undefined;
   /** Called when the upstream forgot our session: the pool reconnects. */
   onSessionLost: (() => void) | undefined;
@@ -38,6 +40,36 @@ export class HttpUpstreamClient {
     };
     if (typeof result?.protocolVersion === 'string') this.protocolVersion = result.protocolVersion;
     await this.send({ jsonrpc: '2.0', method: 'notifications/initialized' }, timeoutMs);
+    this.listen(timeoutMs);
+  }
+
+  /**
+   * The standalone event stream (GET), where an upstream says what is not about a
+   * call: list changes, updated resources. Opened again after it ends, unless the
+   * upstream has none (405) or the client closed.
+   */
+  private listen(timeoutMs: number): void {
+    if (this.closed) return;
+    const transport = this.url.protocol === 'https:' ? https : http;
+    const headers = { ...this.headers, accept: 'text/event-stream', 'mcp-protocol-version': this.protocolVersion, ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}) };
+    const again = () => {
+      if (!this.closed) setTimeout(() => this.listen(timeoutMs), 1000).unref();
+    };
+    const req = transport.request(this.url, { method: 'GET', headers, agent: this.agent }, (res) => {
+      if (res.statusCode !== 200 || !String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
+        res.resume();
+        // 4xx: the upstream offers no such stream (405) or not to us; only a failure of its own is worth another try.
+        if ((res.statusCode ?? 0) >= 500) again();
+        return;
+      }
+      this.stream = req;
+      res.setEncoding('utf8');
+      readSse(res, (m) => this.route(m, undefined, () => undefined, undefined, timeoutMs));
+      res.on('end', again);
+      res.on('error', () => undefined);
+    });
+    req.on('error', again);
+    req.end();
   }
 
   /**
@@ -55,6 +87,8 @@ export class HttpUpstreamClient {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.stream?.destroy();
     if (this.sessionId) await this.exchange('DELETE', undefined, 2000).catch(() => undefined);
     this.agent.destroy();
   }

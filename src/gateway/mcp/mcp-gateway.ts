@@ -57,6 +57,8 @@ interface Session {
   inFlight: Map<string | number, AbortController>;
   /** The minimum severity of relayed log messages (`logging/setLevel`). */
   logLevel: string | undefined;
+  /** Resources this session subscribed to, as `<upstream> <uri>`. */
+  subscriptions: Set<string>;
 }
 
 type JsonRpcRequest = { jsonrpc: '2.0'; id?: string | number; method: string; params?: Record<string, unknown> };
@@ -70,7 +72,7 @@ const CLOSED_SESSIONS_KEPT = 10_000;
 export const HOW_TO_GET_A_CREDENTIAL =
   'A task credential comes from the control plane: attest the agent (POST /v1/attest/join-token or /v1/attest/oidc) for a JWT-SVID, then declare the task (POST /v1/tasks with a mandate); the SDK and `mandate connect --stdio` do both';
 const SERVER_INFO = { name: 'mandate-gateway', version: '0.1.0' };
-const CAPABILITIES = { tools: { listChanged: true }, resources: {}, prompts: {}, logging: {} };
+const CAPABILITIES = { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, logging: {}, completions: {} };
 
 /**
  * The MCP enforcement point: an MCP server over Streamable HTTP to agents,
@@ -84,6 +86,8 @@ export class McpGateway {
   /** Sessions this process has seen; any process can take up a session another opened (`session-ids.ts`). */
   private readonly sessions = new Map<string, Session>();
   private readonly closed = new Lru<string, true>(CLOSED_SESSIONS_KEPT);
+  /** Sessions of this process subscribed to each resource, as `<upstream> <uri>`. */
+  private readonly subscribers = new Map<string, Set<string>>();
   /** Exposed tool names to catalog names, rebuilt when a name is missing (tools registered since). */
   private readonly exposedToCatalog = new Map<string, string>();
   private readonly ids: SessionIds;
@@ -276,6 +280,12 @@ export class McpGateway {
       case 'resources/read':
         if (typeof params.uri !== 'string') throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'resources/read needs a `uri`');
         return this.readResource(ctx, session, params.uri);
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        if (typeof params.uri !== 'string') throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', `${method} needs a \`uri\``);
+        return method === 'resources/subscribe' ? this.subscribe(ctx, session, params.uri) : this.unsubscribeUri(ctx, session, params.uri);
+      case 'completion/complete':
+        return this.complete(ctx, session, params);
       case 'prompts/list':
         return { prompts: await this.listPrompts(ctx) };
       case 'prompts/get': {
@@ -320,7 +330,7 @@ export class McpGateway {
       this.closeSession(own[0]!);
       if (opening) this.markClosed(own[0]!.id);
     }
-    const session: Session = { id, taskId, protocolVersion, streams: new Set(), resourceOwners: new Map(), asks: new ClientAsks(), inFlight: new Map(), logLevel: undefined };
+    const session: Session = { id, taskId, protocolVersion, streams: new Set(), resourceOwners: new Map(), asks: new ClientAsks(), inFlight: new Map(), logLevel: undefined, subscriptions: new Set() };
     this.sessions.set(id, session);
     return session;
   }
@@ -335,6 +345,7 @@ export class McpGateway {
     this.sessions.delete(session.id);
     session.asks.closeAll();
     for (const call of session.inFlight.values()) call.abort();
+    for (const key of session.subscriptions) this.unsubscribe(session, key);
     for (const stream of session.streams) stream.end();
     session.streams.clear();
   }
@@ -351,6 +362,78 @@ export class McpGateway {
     return resources;
   }
 
+  /** The upstream a resource URI belongs to: the one that listed it to this session, else the only one the task may read. */
+  private async resourceOwner(ctx: TaskContext, session: Session, uri: string): Promise<string | undefined> {
+    const candidates = await this.upstreamsWith(ctx, resourcesAction);
+    return session.resourceOwners.get(uri) ?? (candidates.length === 1 ? candidates[0] : undefined);
+  }
+
+  /** Subscribing is reading: decided like `resources/read`. The gateway subscribes upstream once per resource, whatever the number of sessions. */
+  private async subscribe(ctx: TaskContext, session: Session, uri: string): Promise<object> {
+    const upstream = await this.resourceOwner(ctx, session, uri);
+    const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream ?? '_'), args: { uri } });
+    if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
+    const key = `${upstream} ${uri}`;
+    if (!this.subscribers.has(key)) {
+      await this.pool.forward(upstream, 'resources/subscribe', { uri });
+      this.subscribers.set(key, new Set());
+    }
+    this.subscribers.get(key)!.add(session.id);
+    session.subscriptions.add(key);
+    return {};
+  }
+
+  private async unsubscribeUri(ctx: TaskContext, session: Session, uri: string): Promise<object> {
+    const upstream = await this.resourceOwner(ctx, session, uri);
+    if (upstream !== undefined) this.unsubscribe(session, `${upstream} ${uri}`);
+    return {};
+  }
+
+  private unsubscribe(session: Session, key: string): void {
+    session.subscriptions.delete(key);
+    const sessions = this.subscribers.get(key);
+    if (!sessions?.delete(session.id) || sessions.size > 0) return;
+    this.subscribers.delete(key);
+    const [upstream, uri] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
+    void this.pool.forward(upstream, 'resources/unsubscribe', { uri }).catch(() => undefined);
+  }
+
+  /**
+   * What an upstream says outside a call: a subscribed resource changed (to the
+   * sessions subscribed to it), or its resource or prompt list changed (to every
+   * session: the list each sees is still filtered by its mandate).
+   */
+  upstreamNotice(upstream: string, method: string, params: Record<string, unknown>): void {
+    const event = `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method, params })}\n\n`;
+    if (method === 'notifications/resources/updated') {
+      for (const id of this.subscribers.get(`${upstream} ${String(params.uri)}`) ?? []) for (const stream of this.sessions.get(id)?.streams ?? []) stream.write(event);
+      return;
+    }
+    for (const s of this.sessions.values()) for (const stream of s.streams) stream.write(event);
+  }
+
+  /**
+   * `completion/complete`: suggestions for a prompt's or a resource template's
+   * argument come from the upstream that has it, decided as getting that prompt
+   * or reading that resource would be (suggestions can name what they complete).
+   */
+  private async complete(ctx: TaskContext, session: Session, params: Record<string, unknown>): Promise<unknown> {
+    const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+    if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
+      const parts = await this.promptOf(ctx, ref.name);
+      const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts?.upstream ?? '_'), args: { name: parts?.prompt ?? ref.name } });
+      if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
+      return this.pool.forward(parts.upstream, 'completion/complete', { ...params, ref: { ...ref, name: parts.prompt } });
+    }
+    if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
+      const upstream = await this.resourceOwner(ctx, session, ref.uri);
+      const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream ?? '_'), args: { uri: ref.uri } });
+      if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
+      return this.pool.forward(upstream, 'completion/complete', params);
+    }
+    throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'completion/complete needs a `ref` of type `ref/prompt` (with `name`) or `ref/resource` (with `uri`)');
+  }
+
   private async listResourceTemplates(ctx: TaskContext): Promise<ResourceTemplate[]> {
     const templates: ResourceTemplate[] = [];
     for (const upstream of await this.upstreamsWith(ctx, resourcesAction)) {
@@ -360,8 +443,7 @@ export class McpGateway {
   }
 
   private async readResource(ctx: TaskContext, session: Session, uri: string): Promise<unknown> {
-    const candidates = await this.upstreamsWith(ctx, resourcesAction);
-    const upstream = session.resourceOwners.get(uri) ?? (candidates.length === 1 ? candidates[0] : undefined);
+    const upstream = await this.resourceOwner(ctx, session, uri);
     // Still decided when the owner is unknown: the decision names the refusal.
     const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream ?? '_'), args: { uri } });
     if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);

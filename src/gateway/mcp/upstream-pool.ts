@@ -63,7 +63,15 @@ export interface UpstreamPoolOptions {
   log?: (line: string) => void;
   /** Tell the gateway a tool list changed so it can notify agents. */
   onToolsChanged?: (upstream: string) => void;
+  /**
+   * Anything else an upstream says outside a call that agents may need: a resource
+   * list, prompt list or subscribed resource that changed. The gateway decides who hears it.
+   */
+  onUpstreamNotice?: (upstream: string, method: string, params: Record<string, unknown>) => void;
 }
+
+/** Upstream notifications passed on outside calls (`onUpstreamNotice`). */
+const NOTICES = new Set(['notifications/resources/updated', 'notifications/resources/list_changed', 'notifications/prompts/list_changed']);
 
 /**
  * One MCP client per upstream, shared by every task (see README.md: per-task
@@ -155,6 +163,11 @@ export class UpstreamPool {
       throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered without a content list`);
     }
     return result as CallToolResult;
+  }
+
+  /** `completion/complete`, `resources/subscribe`, `resources/unsubscribe`: passed on as they are, answers parsed as results. */
+  async forward(upstream: string, method: 'completion/complete' | 'resources/subscribe' | 'resources/unsubscribe', params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return (await this.call(upstream, method, params, ResultSchema)) as Record<string, unknown>;
   }
 
   /** Resources and templates the upstream lists (first page). Errors: gateway.upstream_*. */
@@ -281,6 +294,7 @@ export class UpstreamPool {
     });
     client.fallbackNotificationHandler = async (n) => {
       if (n.method === 'notifications/message') onlyRelay()?.notify(n.method, (n.params ?? {}) as Record<string, unknown>);
+      else if (NOTICES.has(n.method)) this.opts.onUpstreamNotice?.(name, n.method, (n.params ?? {}) as Record<string, unknown>);
     };
     const capabilities = relayedCapabilities(config);
     for (const [method, feature] of Object.entries(CLIENT_REQUESTS)) {
@@ -370,9 +384,12 @@ export class UpstreamPool {
     const conn: Connection = { request: (m, p, t, relay) => client.request(m, p, t, relay), close, pid: null, tools: undefined };
     client.onNotification = (m) => {
       if (m.method === 'notifications/tools/list_changed') this.toolsChanged(name, conn);
+      else if (m.method && NOTICES.has(m.method)) this.opts.onUpstreamNotice?.(name, m.method, (m.params ?? {}) as Record<string, unknown>);
     };
     client.onSessionLost = () => {
-      if (!closedByUs && state.generation === generation && state.connection) this.markDown(state, false);
+      if (closedByUs || state.generation !== generation || !state.connection) return;
+      this.markDown(state, false);
+      void close().catch(() => undefined); // its event stream and keep-alive sockets go with it
     };
     try {
       await client.connect(config.timeoutMs);
