@@ -350,15 +350,19 @@ export class McpGateway {
     session.streams.clear();
   }
 
+  /** One upstream down leaves the others' resources listed; all of them down is an error, not an empty list. */
   private async listResources(ctx: TaskContext, session: Session): Promise<Resource[]> {
     const resources: Resource[] = [];
-    for (const upstream of await this.upstreamsWith(ctx, resourcesAction)) {
-      const listed = await this.pool.resources(upstream).catch(() => undefined);
+    const upstreams = await this.upstreamsWith(ctx, resourcesAction);
+    let failure: unknown;
+    for (const upstream of upstreams) {
+      const listed = await this.pool.resources(upstream).catch((err: unknown) => void (failure ??= err));
       for (const r of listed?.resources ?? []) {
         session.resourceOwners.set(r.uri, upstream);
         resources.push(r);
       }
     }
+    if (failure !== undefined && resources.length === 0) throw failure;
     return resources;
   }
 
