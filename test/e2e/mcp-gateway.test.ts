@@ -165,6 +165,12 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     assert.equal(garbled.status, 400);
     assert.equal(((await garbled.json()) as { error: { code: number } }).error.code, -32700);
     assert.equal((await post({ 'content-type': 'text/plain' })).status, 415);
+    // Headers an intermediary routes on must say what the body says.
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'fs_write_file', arguments: {} } });
+    const lying = await post({ 'mcp-method': 'tools/call', 'mcp-name': 'fs_read_text_file' }, call);
+    assert.equal(lying.status, 400);
+    assert.match(((await lying.json()) as { error: { message: string } }).error.message, /header and body disagree: Mcp-Name `fs_read_text_file`, body `fs_write_file`/);
+    assert.equal((await post({ 'mcp-method': 'tools/list' }, call)).status, 400);
   });
 
   verifies('gateway:mcp:list-filtered-by-mandate', 'tools/list shows only the tools the mandate declares', async () => {

@@ -93,7 +93,7 @@ export const REQUIREMENTS = Object.freeze({
   'gateway:mcp:relay-cancel': 'A call the agent cancels is cancelled upstream, gets no answer, and is recorded as `gateway.cancelled`.',
   'gateway:mcp:upstream-restart': 'After an HTTP upstream restarts and forgets the gateway\'s session, the next request opens a new session and is sent again: lists come back whole and calls succeed at once.',
   'gateway:mcp:completion-and-subscriptions': '`completion/complete` is answered by the upstream that has the prompt or resource, decided like getting or reading it; `resources/subscribe` is decided like a read, and the upstream\'s updates reach the sessions subscribed to that resource.',
-  'gateway:mcp:transport-checks': 'The MCP gateway refuses a browser Origin it does not trust (403, DNS rebinding), a method the transport lacks (405 with Allow), an unsupported MCP-Protocol-Version (400), a body that is not JSON (-32700) and one that is not application/json (415).',
+  'gateway:mcp:transport-checks': 'The MCP gateway refuses a browser Origin it does not trust (403, DNS rebinding), a method the transport lacks (405 with Allow), an unsupported MCP-Protocol-Version (400), a body that is not JSON (-32700), one that is not application/json (415), and `Mcp-Method` / `Mcp-Name` headers that disagree with the body (400).',
   'gateway:mcp:exposed-names': 'Agents see upstream tools and prompts under names every model provider accepts (`<upstream>_<tool>` by default; prefix and separator configurable, or the upstream\'s own names), and call them by those names; decisions, mandates and the trail keep `<upstream>.<tool>`.',
   'gateway:mcp:session-cap': 'A task holds at most 16 MCP sessions; opening another closes the oldest.',
 

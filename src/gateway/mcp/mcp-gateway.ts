@@ -130,6 +130,8 @@ export class McpGateway {
           return jsonRpcError(res, 400, null, -32700, 'request.invalid', 'the body is not valid JSON');
         }
       }
+      const mismatch = req.method === 'POST' ? headerMismatch(req, body) : undefined;
+      if (mismatch) return jsonRpcError(res, 400, null, -32001, 'request.invalid', `header and body disagree: ${mismatch}`);
       const token = bearer(req);
       if (!token) {
         this.refused(null, 'credential.missing', req.method);
@@ -673,6 +675,23 @@ class RpcRefusal extends Error {
 function refusalError(decision: Decision): RpcRefusal {
   const verb = decision.outcome === 'step_up' ? 'approval required' : 'denied';
   return new RpcRefusal(jsonRpcCodeOf(decision.reason.code), decision.reason.code, `${verb} (${decision.reason.code}): ${decision.reason.message}`, { 'mandate/decision': decisionMeta(decision) });
+}
+
+/**
+ * `Mcp-Method` and `Mcp-Name` (MCP 2026-07-28) let intermediaries route on
+ * headers; one that also reads the body must refuse a request whose headers say
+ * something else than the body, or a policy keyed on the header could be walked
+ * around. Checked whenever they are present, whatever the revision.
+ */
+function headerMismatch(req: IncomingMessage, body: unknown): string | undefined {
+  const method = req.headers['mcp-method'];
+  const name = req.headers['mcp-name'];
+  if (method === undefined && name === undefined) return undefined;
+  const m = (body ?? {}) as { method?: unknown; params?: { name?: unknown; uri?: unknown } };
+  if (typeof method === 'string' && method !== m.method) return `Mcp-Method \`${method}\`, body method \`${String(m.method)}\``;
+  const target = m.params?.name ?? m.params?.uri;
+  if (typeof name === 'string' && name !== target) return `Mcp-Name \`${name}\`, body \`${String(target)}\``;
+  return undefined;
 }
 
 /** How long a client has to answer a request the gateway relayed to it (a person may be answering an elicitation). */
