@@ -237,6 +237,21 @@ export class PolicyEngine {
   }
 
   /**
+   * Whether a result of `tool` may have fields masked under the active set: some
+   * `@redact` permit's resource scope can match it (conservative: a scope other
+   * than `== Tool::"<another>"` may). The MCP gateway then lists the tool without
+   * its output schema, which a masked value may no longer fit.
+   */
+  mayRedact(tool: string): boolean {
+    const s = this.#active;
+    return (s?.loaded.policies ?? []).some((p) => {
+      if (p.redact.length === 0) return false;
+      const scope = p.json.resource as { op?: string; entity?: { type?: string; id?: string } };
+      return !(scope.op === '==' && scope.entity !== undefined && !(scope.entity.type === 'Tool' && scope.entity.id === tool));
+    });
+  }
+
+  /**
    * At mandate grant time: is `tool` denied to `agent` whatever the arguments and
    * task context, under its kind or any of its effects? Refuses with policy.forbid
    * or policy.no_permit (the first refused action's); see check-grant.ts.

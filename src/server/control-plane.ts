@@ -209,6 +209,7 @@ export class ControlPlane {
         // Best effort: PostgreSQL notifications hold 8,000 bytes, and a lost answer ends in the request's timeout.
         publishAnswer: (sessionId, message) => void store.changes.publish({ kind: 'mcp-answer', sessionId, message }).catch(() => undefined),
         originAllowed: (origin) => originAllowed(origin, config.server.allowedOrigins),
+        mayRedact: (tool) => policy.mayRedact(tool),
       },
       this.upstreams,
       (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,

@@ -124,6 +124,7 @@ export const REQUIREMENTS = Object.freeze({
   'replicas:audit-segments-verify': 'Each replica writes its own audit segment, and every chain verifies.',
   'connect:stdio-relays': '`mandate connect --stdio` lets a client that speaks stdio only use the gateway: it attests, declares the mandate from a file, relays every message, and completes the task when the client leaves.',
   'connect:stdio-renews': '`mandate connect --stdio` declares the mandate again before the credential expires, opens a gateway session for the new task without the client noticing, and completes the old task.',
+  'obligations:redact-output-schema': 'A tool whose results a loaded `@redact` permit may mask is listed without its `outputSchema`, so a client does not reject a redacted structured result.',
   'workers:serve': '`mandate serve --workers N` runs N processes on one port and one store file; each writes its own audit segment, and every chain verifies.',
   'workers:revocation': 'A revocation answered by one worker is in force on every worker on the very next call.',
   'workers:exact-limits': 'Exact limits such as maxCalls hold across workers on one store file.',

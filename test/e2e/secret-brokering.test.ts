@@ -32,7 +32,8 @@ describe('secret brokering and obligations through the MCP gateway', () => {
     cpSync(join(ROOT, 'examples', 'policies'), join(dir, 'policies'), { recursive: true });
     writeFileSync(
       join(dir, 'policies', 'redact.cedar'),
-      '@id("redact-contact-details")\n@redact("email, phone")\npermit (principal in AgentGroup::"agents", action == Action::"read", resource == Tool::"fixture.customer_record");\n',
+      '@id("redact-contact-details")\n@redact("email, phone")\npermit (principal in AgentGroup::"agents", action == Action::"read", resource == Tool::"fixture.customer_record");\n' +
+        '@id("redact-card-phone")\n@redact("phone")\npermit (principal in AgentGroup::"agents", action == Action::"read", resource == Tool::"fixture.customer_card");\n',
     );
     config.policy.dir = join(dir, 'policies');
     config.upstreams = {
@@ -41,7 +42,7 @@ describe('secret brokering and obligations through the MCP gateway', () => {
         command: process.execPath,
         args: [FIXTURE],
         env: { FIXTURE_API_KEY: { secret: 'fixture-key' }, FIXTURE_MODE: 'test' },
-        tools: { fingerprint: { kind: 'read' }, env_names: { kind: 'read' }, customer_record: { kind: 'read', labels: ['pii'] } },
+        tools: { fingerprint: { kind: 'read' }, env_names: { kind: 'read' }, customer_record: { kind: 'read', labels: ['pii'] }, customer_card: { kind: 'read', labels: ['pii'] } },
       },
     };
     writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
@@ -58,7 +59,7 @@ describe('secret brokering and obligations through the MCP gateway', () => {
     const stored = await http(server.url, '/v1/secrets/fixture-key', { method: 'PUT', token: ADMIN_TOKEN, body: { value: SECRET } });
     assert.equal(stored.status, 201);
     assert.deepEqual(stored.body, { name: 'fixture-key', version: 1 });
-    const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'check the integration', tools: ['fixture.fingerprint', 'fixture.env_names', 'fixture.customer_record'] });
+    const { credential } = await grantTask(server.url, 'report-bot', { purpose: 'check the integration', tools: ['fixture.fingerprint', 'fixture.env_names', 'fixture.customer_record', 'fixture.customer_card'] });
     client = new Client({ name: 'agent', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${credential}` } } }));
   });
@@ -105,6 +106,14 @@ describe('secret brokering and obligations through the MCP gateway', () => {
     const listed = await http(server.url, '/v1/secrets', { token: ADMIN_TOKEN });
     assert.deepEqual(listed.body.secrets.map((s: { name: string; version: number }) => [s.name, s.version]), [['fixture-key', 1]]);
     assert.equal(listed.text.includes(SECRET), false, 'the API never returns a value');
+  });
+
+  verifies('obligations:redact-output-schema', 'a tool whose results a policy may redact is listed without its output schema, so a redacted structured result is not rejected by the client', async () => {
+    const { tools } = await client.listTools();
+    assert.equal(tools.find((t) => t.name === 'fixture_customer_card')?.outputSchema, undefined);
+    assert.ok(tools.find((t) => t.name === 'fixture_fingerprint'), 'other tools are listed as they are');
+    const result = await client.callTool({ name: 'fixture_customer_card', arguments: { id: 'c-1' } });
+    assert.deepEqual(result.structuredContent, { id: 'c-1', name: 'Ada Lovelace', phone: '[redacted]' });
   });
 
   verifies('obligations:redact-before-agent', 'a redact obligation masks the fields before the agent sees the result; labels reach the audit trail', async () => {

@@ -39,6 +39,8 @@ export interface McpGatewayPorts {
   publishClosed(sessionId: string): void;
   /** Passes an agent's answer to the other replicas and workers: the request it answers was made by one of them. */
   publishAnswer(sessionId: string, message: { id: string | number; result?: unknown; error?: { code?: unknown; message?: unknown } }): void;
+  /** Whether a loaded policy may redact fields of this tool's results (`PolicyEngine.mayRedact`). */
+  mayRedact(tool: string): boolean;
   /** Whether a browser page from this origin may call the gateway (an absent Origin is not a browser's). */
   originAllowed(origin: string): boolean;
 }
@@ -539,7 +541,11 @@ export class McpGateway {
       }
       const def = upstreamTools.get(parts.tool);
       // The policy name rides along, so a developer can write the mandate from what the agent sees.
-      if (def) out.push({ ...def, name: this.pool.exposedName(parts.upstream, parts.tool), description: def.description ?? this.ports.tools.get(name)?.description, _meta: { ...def._meta, 'mandate/tool': name } });
+      if (!def) continue;
+      // A masked field may no longer fit the declared output schema, and clients reject results that do not.
+      const { outputSchema, ...rest } = def;
+      const shown = this.ports.mayRedact(name) ? rest : { ...rest, outputSchema };
+      out.push({ ...shown, name: this.pool.exposedName(parts.upstream, parts.tool), description: def.description ?? this.ports.tools.get(name)?.description, _meta: { ...def._meta, 'mandate/tool': name } });
     }
     return out;
   }
