@@ -354,6 +354,8 @@ describe('MCP gateway: a real MCP client, real upstream MCP servers', () => {
     const prompt = await client.getPrompt({ name: 'everything_args-prompt', arguments: { city: 'Lyon', state: 'ARA' } });
     assert.match(JSON.stringify(prompt.messages), /Lyon/);
     await assert.rejects(client.getPrompt({ name: 'everything.simple-prompt' }), /denied \(mandate\.arg_constraint\)/);
+    // A prompt no upstream has is not found, not a refusal of some made-up action.
+    await assert.rejects(client.getPrompt({ name: 'no-such-prompt' }), /-32602.*request\.not_found: no upstream this task may use has the prompt `no-such-prompt`/);
     // A task that declared neither sees neither.
     const other = await connect((await grantTask(server.url, 'report-bot', mandate())).credential);
     assert.deepEqual((await other.listResources()).resources, []);

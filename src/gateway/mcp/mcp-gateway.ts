@@ -370,17 +370,32 @@ export class McpGateway {
     return resources;
   }
 
-  /** The upstream a resource URI belongs to: the one that listed it to this session, else the only one the task may read. */
+  /**
+   * A prompt or resource no upstream the task may use has: not found (the
+   * specification's -32602 for a prompt, -32002 for a resource), and audited like
+   * any refusal. Whether the task may use it at all cannot be decided without knowing whose it is.
+   */
+  private notFound(ctx: TaskContext, what: 'prompt' | 'resource', name: string, method: string): never {
+    this.refused(ctx.task, 'request.not_found', method);
+    throw new RpcRefusal(what === 'prompt' ? McpErrorCode.InvalidParams : -32002, 'request.not_found', `no upstream this task may use has the ${what} \`${name}\``);
+  }
+
+  /** The upstream a resource URI belongs to: the one that listed it to this session, else the only one the task may read (or the only one there is). */
   private async resourceOwner(ctx: TaskContext, session: Session, uri: string): Promise<string | undefined> {
     const candidates = await this.upstreamsWith(ctx, resourcesAction);
+    if (candidates.length === 0) {
+      // None the task may read: with a single upstream serving resources, the decision on it says why.
+      const serving = this.pool.names().filter((u) => this.ports.tools.get(resourcesAction(u)) !== undefined);
+      return serving.length === 1 ? serving[0] : undefined;
+    }
     return session.resourceOwners.get(uri) ?? (candidates.length === 1 ? candidates[0] : undefined);
   }
 
   /** Subscribing is reading: decided like `resources/read`. The gateway subscribes upstream once per resource, whatever the number of sessions. */
   private async subscribe(ctx: TaskContext, session: Session, uri: string): Promise<object> {
-    const upstream = await this.resourceOwner(ctx, session, uri);
-    const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream ?? '_'), args: { uri } });
-    if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
+    const upstream = (await this.resourceOwner(ctx, session, uri)) ?? this.notFound(ctx, 'resource', uri, 'resources/subscribe');
+    const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream), args: { uri } });
+    if (decision.outcome !== 'allow') throw refusalError(decision);
     const key = `${upstream} ${uri}`;
     if (!this.subscribers.has(key)) {
       await this.pool.forward(upstream, 'resources/subscribe', { uri });
@@ -428,15 +443,15 @@ export class McpGateway {
   private async complete(ctx: TaskContext, session: Session, params: Record<string, unknown>): Promise<unknown> {
     const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
     if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
-      const parts = await this.promptOf(ctx, ref.name);
-      const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts?.upstream ?? '_'), args: { name: parts?.prompt ?? ref.name } });
-      if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
+      const parts = (await this.promptOf(ctx, ref.name)) ?? this.notFound(ctx, 'prompt', ref.name, 'completion/complete');
+      const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts.upstream), args: { name: parts.prompt } });
+      if (decision.outcome !== 'allow') throw refusalError(decision);
       return this.pool.forward(parts.upstream, 'completion/complete', { ...params, ref: { ...ref, name: parts.prompt } });
     }
     if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
-      const upstream = await this.resourceOwner(ctx, session, ref.uri);
-      const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream ?? '_'), args: { uri: ref.uri } });
-      if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
+      const upstream = (await this.resourceOwner(ctx, session, ref.uri)) ?? this.notFound(ctx, 'resource', ref.uri, 'completion/complete');
+      const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream), args: { uri: ref.uri } });
+      if (decision.outcome !== 'allow') throw refusalError(decision);
       return this.pool.forward(upstream, 'completion/complete', params);
     }
     throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'completion/complete needs a `ref` of type `ref/prompt` (with `name`) or `ref/resource` (with `uri`)');
@@ -451,10 +466,9 @@ export class McpGateway {
   }
 
   private async readResource(ctx: TaskContext, session: Session, uri: string): Promise<unknown> {
-    const upstream = await this.resourceOwner(ctx, session, uri);
-    // Still decided when the owner is unknown: the decision names the refusal.
-    const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream ?? '_'), args: { uri } });
-    if (decision.outcome !== 'allow' || upstream === undefined) throw refusalError(decision);
+    const upstream = (await this.resourceOwner(ctx, session, uri)) ?? this.notFound(ctx, 'resource', uri, 'resources/read');
+    const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream), args: { uri } });
+    if (decision.outcome !== 'allow') throw refusalError(decision);
     return this.relay(decision, ctx, resourcesAction(upstream), { uri }, () => this.pool.readResource(upstream, uri));
   }
 
@@ -467,15 +481,18 @@ export class McpGateway {
   }
 
   private async getPrompt(ctx: TaskContext, name: string, args: Record<string, string>): Promise<unknown> {
-    const parts = await this.promptOf(ctx, name);
-    const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts?.upstream ?? '_'), args: { ...args, name: parts?.prompt ?? name } });
-    if (decision.outcome !== 'allow' || !parts) throw refusalError(decision);
+    const parts = (await this.promptOf(ctx, name)) ?? this.notFound(ctx, 'prompt', name, 'prompts/get');
+    const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts.upstream), args: { ...args, name: parts.prompt } });
+    if (decision.outcome !== 'allow') throw refusalError(decision);
     return this.relay(decision, ctx, promptsAction(parts.upstream), { ...args, name: parts.prompt }, () => this.pool.getPrompt(parts.upstream, parts.prompt, args));
   }
 
   /** The upstream and its own name for a prompt as the agent sees it, among the upstreams whose prompts the task may use. */
   private async promptOf(ctx: TaskContext, name: string): Promise<{ upstream: string; prompt: string } | undefined> {
-    for (const upstream of await this.upstreamsWith(ctx, promptsAction)) {
+    // The upstreams the task may use first; then the others, so that a prompt the mandate lacks is refused by a decision, not "not found".
+    const allowed = await this.upstreamsWith(ctx, promptsAction);
+    const others = this.pool.names().filter((u) => !allowed.includes(u) && this.ports.tools.get(promptsAction(u)) !== undefined);
+    for (const upstream of [...allowed, ...others]) {
       const listed = (await this.pool.prompts(upstream).catch(() => undefined)) ?? [];
       // The policy name (`<upstream>.<prompt>`) is accepted too, as for tools.
       const found = listed.find((p) => this.pool.exposedName(upstream, p.name) === name || `${upstream}.${p.name}` === name);
