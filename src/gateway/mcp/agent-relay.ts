@@ -14,7 +14,16 @@ export class PostReply {
     private readonly res: ServerResponse,
     /** The client said it takes `text/event-stream`. */
     readonly acceptsStream: boolean,
+    /** It listed `text/event-stream` before `application/json`: even the answer alone goes as an event stream. */
+    private readonly prefersStream = false,
   ) {}
+
+  /** From the request's `Accept` header. */
+  static for(res: ServerResponse, accept: string): PostReply {
+    const stream = accept.indexOf('text/event-stream');
+    const json = accept.indexOf('application/json');
+    return new PostReply(res, stream !== -1, stream !== -1 && (json === -1 || stream < json));
+  }
 
   /** Sends a message ahead of the answer; false when the client takes JSON answers only (the message is not sent). */
   send(message: Record<string, unknown>): boolean {
@@ -33,7 +42,7 @@ export class PostReply {
 
   /** The answer, as the last event of the stream or as the JSON body. */
   answer(message: Record<string, unknown>, plain: () => void): void {
-    if (!this.streaming) return plain();
+    if (!this.streaming && !this.prefersStream) return plain();
     this.send(message);
     this.res.end();
   }

@@ -237,7 +237,7 @@ export class McpGateway {
       res.writeHead(202).end(); // notifications (initialized, cancelled, …) need no answer
       return;
     }
-    const reply = new PostReply(res, String(req.headers.accept ?? '').includes('text/event-stream'));
+    const reply = PostReply.for(res, String(req.headers.accept ?? ''));
     const fail = (rpcCode: number, reason: ErrorCode, why: string, extra: Record<string, unknown> = {}) =>
       reply.answer({ id, error: { code: rpcCode, message: `${reason}: ${why}`, data: { code: reason, ...extra } } }, () => jsonRpcError(res, 200, id, rpcCode, reason, why, extra));
     const call = new AbortController();
