@@ -108,7 +108,7 @@ describe('mandate/langchain', () => {
       await runAgent(model, tools);
       assert.deepEqual([...model.bound].sort(), ['everything_echo', 'everything_get-sum'], 'only what the mandate declares is bound');
       assert.equal(model.seen[0]!.status, 'success');
-      assert.match(model.seen[0]!.text, /Echo: hello from the model/);
+      assert.deepEqual(JSON.parse(model.seen[0]!.text), [{ type: 'text', text: 'Echo: hello from the model' }], 'text alone, without the metadata');
       assert.equal(model.seen[1]!.status, 'error');
       assert.match(model.seen[1]!.text, /^denied \(mandate\.arg_constraint\): /);
       assert.deepEqual(

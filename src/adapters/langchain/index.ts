@@ -122,6 +122,19 @@ function gatewayRefusal(err: unknown): string | undefined {
   return m?.[1];
 }
 
+/**
+ * The gateway puts its decision in each result's `_meta`, which
+ * `@langchain/mcp-adapters` would fold, with any structured content, into the text
+ * the model reads as one JSON string: text blocks go on as text alone, without
+ * the structured content and the metadata.
+ */
+function plainText(call: { result: [unknown, unknown[]] }): { result: [unknown, unknown[]] } {
+  const [content, artifacts] = call.result;
+  if (!Array.isArray(content)) return { result: [content, artifacts] };
+  const blocks = content.map((b: { type?: unknown; text?: unknown }) => (b?.type === 'text' && typeof b.text === 'string' ? { type: 'text', text: b.text } : b));
+  return { result: [blocks, artifacts] };
+}
+
 /** Connects `@langchain/mcp-adapters` to the gateway with a task credential that is renewed automatically. */
 export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
   const { MultiServerMCPClient } = await import('@langchain/mcp-adapters');
@@ -139,6 +152,7 @@ export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
           onConnectionError: 'throw',
           prefixToolNameWithServerName: false,
           useStandardContentBlocks: opts.useStandardContentBlocks ?? false,
+          afterToolCall: plainText as never,
           ...(opts.defaultToolTimeout ? { defaultToolTimeout: opts.defaultToolTimeout } : {}),
         });
         try {
