@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { argsOf, exposedToolName, guardedCall, MandateRefusal, redactResult, refusalText, RenewingTask } from '../../src/adapters/common/index.js';
 import { MandateApiError, type Decision, type MandateDeclaration, type TaskHandle } from '../../src/sdk/index.js';
+import { until } from '../helpers.js';
 
 const decision = (over: Partial<Decision> = {}): Decision => ({
   id: 'dec_1',
@@ -198,5 +199,13 @@ describe('the renewing task', () => {
     assert.equal(ran, 0);
     assert.equal((await task.current()).id, 'tsk_3', 'the next grant goes through again');
     assert.deepEqual(log.filter((l) => l.startsWith('declared')), ['declared tsk_1', 'declared tsk_2', 'declared tsk_3']);
+  });
+
+  it('lets the agent renew its SVID while the task lives, so a quiet agent can still declare again', async () => {
+    const { agent } = clockedAgent(600_000);
+    let checks = 0;
+    const task = await RenewingTask.declare({ ...agent, currentSvid: async () => `svid-${++checks}` }, mandate, { svidCheckMs: 10 });
+    await until('two SVID checks', async () => (checks >= 2 ? true : undefined), 5_000, 10);
+    await task.complete();
   });
 });

@@ -14,11 +14,11 @@
  */
 import type { MCPClient } from '@ai-sdk/mcp';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
-import type { AgentClient, MandateDeclaration, TaskHandle } from '../../sdk/index.js';
-import { argsOf, exposedToolName, guardedCall, MandateRefusal, RenewingTask, type GuardOptions, type TaskSource } from '../common/index.js';
+import type { MandateDeclaration, TaskHandle } from '../../sdk/index.js';
+import { argsOf, exposedToolName, guardedCall, MandateRefusal, RenewingTask, type DeclaringAgent, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
-export type { GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
+export type { DeclaringAgent, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
 
 /** An async iterable, as an AI SDK `execute` may return to stream preliminary results. */
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
@@ -76,7 +76,7 @@ export type MandateMcpOptions = {
 } & (
   | {
       /** An attested agent: the mandate is declared with it, and declared again before each credential expires. */
-      agent: Pick<AgentClient, 'declare'>;
+      agent: DeclaringAgent;
       mandate: MandateDeclaration;
       /** Declare again when less than this is left of the credential. Default 60 s. */
       renewBeforeMs?: number;

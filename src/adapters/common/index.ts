@@ -225,7 +225,17 @@ export interface RenewingTaskOptions {
   renewBeforeMs?: number;
   /** The clock; for tests. */
   now?: () => number;
+  /**
+   * How often to let the agent renew its SVID while the task lives, so that the
+   * mandate can still be declared again after a quiet spell (a join token attests
+   * once only). Default 15 s; the check asks nothing of the control plane until the
+   * SVID is close to expiry.
+   */
+  svidCheckMs?: number;
 }
+
+/** What a renewing task needs of an attested agent: `declare`, and `currentSvid` when it has one. */
+export type DeclaringAgent = Pick<AgentClient, 'declare'> & Partial<Pick<AgentClient, 'currentSvid'>>;
 
 interface Generation {
   task: TaskHandle;
@@ -248,19 +258,25 @@ export class RenewingTask {
   private readonly retireListeners = new Set<(task: TaskHandle) => void | Promise<void>>();
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
+  private readonly svidTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
-    private readonly agent: Pick<AgentClient, 'declare'>,
+    private readonly agent: DeclaringAgent,
     readonly mandate: MandateDeclaration,
     first: TaskHandle,
     private readonly opts: Required<RenewingTaskOptions>,
   ) {
     this.generation = { task: first, declaredAtMs: opts.now(), inFlight: 0, retired: false };
+    if (typeof agent.currentSvid === 'function') {
+      // A failed renewal is tried again at the next check; a declaration needing the SVID reports its own error.
+      this.svidTimer = setInterval(() => void agent.currentSvid!().catch(() => undefined), opts.svidCheckMs);
+      this.svidTimer.unref?.();
+    }
   }
 
   /** Declares the mandate and keeps declaring it again before each credential expires. */
-  static async declare(agent: Pick<AgentClient, 'declare'>, mandate: MandateDeclaration, opts: RenewingTaskOptions = {}): Promise<RenewingTask> {
-    const o = { renewBeforeMs: opts.renewBeforeMs ?? 60_000, now: opts.now ?? Date.now };
+  static async declare(agent: DeclaringAgent, mandate: MandateDeclaration, opts: RenewingTaskOptions = {}): Promise<RenewingTask> {
+    const o = { renewBeforeMs: opts.renewBeforeMs ?? 60_000, now: opts.now ?? Date.now, svidCheckMs: opts.svidCheckMs ?? 15_000 };
     return new RenewingTask(agent, mandate, await agent.declare(mandate), o);
   }
 
@@ -295,6 +311,7 @@ export class RenewingTask {
   /** Completes the task (and any replaced one still finishing): its credential stops working at once. */
   async complete(reason?: string): Promise<void> {
     this.closed = true;
+    clearInterval(this.svidTimer);
     await this.renewing?.catch(() => undefined);
     const g = this.generation;
     g.retired = true;

@@ -19,11 +19,11 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { DynamicStructuredTool, type DynamicStructuredToolInput, type StructuredToolInterface } from '@langchain/core/tools';
 import type { CallbackManagerForToolRun } from '@langchain/core/callbacks/manager';
 import type { MultiServerMCPClient } from '@langchain/mcp-adapters';
-import type { AgentClient, MandateDeclaration, TaskHandle } from '../../sdk/index.js';
-import { argsOf, guardedCall, redactResult, RenewingTask, type GuardOptions, type TaskSource } from '../common/index.js';
+import type { MandateDeclaration, TaskHandle } from '../../sdk/index.js';
+import { argsOf, guardedCall, redactResult, RenewingTask, type DeclaringAgent, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
-export type { GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
+export type { DeclaringAgent, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
 
 type AnyTool = StructuredToolInterface<any, any, any>;
 type ToolFields = DynamicStructuredToolInput<any, any, any> & { name: string };
@@ -87,7 +87,7 @@ export type MandateMcpOptions = {
 } & (
   | {
       /** An attested agent: the mandate is declared with it, and declared again before each credential expires. */
-      agent: Pick<AgentClient, 'declare'>;
+      agent: DeclaringAgent;
       mandate: MandateDeclaration;
       /** Declare again when less than this is left of the credential. Default 60 s. */
       renewBeforeMs?: number;

@@ -14,11 +14,11 @@
  * Loads only the Agents SDK and Mandate's SDK: no server code.
  */
 import { MCPServerStreamableHttp, tool as functionTool, type FunctionTool, type MCPServer, type ToolOptions } from '@openai/agents';
-import type { AgentClient, MandateDeclaration, TaskHandle } from '../../sdk/index.js';
-import { argsOf, guardedCall, RenewingTask, type GuardOptions, type TaskSource } from '../common/index.js';
+import type { MandateDeclaration, TaskHandle } from '../../sdk/index.js';
+import { argsOf, guardedCall, RenewingTask, type DeclaringAgent, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
-export type { GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
+export type { DeclaringAgent, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
 
 type AnyFunctionTool = FunctionTool<any, any, any>;
 
@@ -58,7 +58,7 @@ export type MandateMcpServerOptions = ServerOptions & {
 } & (
     | {
         /** An attested agent: the mandate is declared with it, and declared again before each credential expires. */
-        agent: Pick<AgentClient, 'declare'>;
+        agent: DeclaringAgent;
         mandate: MandateDeclaration;
         /** Declare again when less than this is left of the credential. Default 60 s. */
         renewBeforeMs?: number;
