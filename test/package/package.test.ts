@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,6 +48,33 @@ describe('the packed package', () => {
     // What the SDK module graph pulls in: nothing but itself (src/sdk/runtime-free.test.ts checks the source; this checks the package).
     const loaded = await run(process.execPath, ['--input-type=module', '-e', `await import('mandate/sdk'); const { createRequire } = await import('node:module'); console.log(Object.keys(createRequire(import.meta.url).cache).length)`], { cwd: dir });
     assert.equal(loaded.stdout.trim(), '0', 'no CommonJS dependency (fastify, pg, better-sqlite3, …) was loaded');
+  });
+
+  it('the framework adapters are subpath exports with types, and their frameworks are optional peers an install leaves out', async () => {
+    for (const adapter of ['ai-sdk', 'openai-agents', 'langchain', 'common']) {
+      for (const ext of ['js', 'd.ts']) assert.ok(files.includes(`dist/src/adapters/${adapter}/index.${ext}`), `${adapter}/index.${ext} is packed`);
+    }
+    const installed = JSON.parse(readFileSync(join(dir, 'node_modules', 'mandate', 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
+    for (const adapter of ['ai-sdk', 'openai-agents', 'langchain']) {
+      const entry = installed.exports[`./${adapter}`]!;
+      for (const file of [entry.types, entry.default]) assert.ok(files.includes(file.replace(/^\.\//, '')), `${file} of ./${adapter} is packed`);
+    }
+    const probe = `
+      const out = {};
+      for (const name of ['ai-sdk', 'openai-agents', 'langchain']) {
+        try { out[name] = Object.keys(await import('mandate/' + name)).sort(); } catch (e) { out[name] = e.code + ': ' + /'([^']+)'/.exec(e.message)?.[1]; }
+      }
+      const { createRequire } = await import('node:module');
+      out.commonJs = Object.keys(createRequire(import.meta.url).cache).length;
+      console.log(JSON.stringify(out));
+    `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: dir });
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    // The AI SDK adapter loads the AI SDK's MCP client only when it is asked for the gateway's tools.
+    for (const name of ['mandateTool', 'mandateTools', 'mandateMcp', 'RenewingTask', 'MandateRefusal']) assert.ok((out['ai-sdk'] as string[]).includes(name), `mandate/ai-sdk exports ${name}`);
+    assert.equal(out['openai-agents'], 'ERR_MODULE_NOT_FOUND: @openai/agents');
+    assert.equal(out.langchain, 'ERR_MODULE_NOT_FOUND: @langchain/core');
+    assert.equal(out.commonJs, 0, 'no CommonJS dependency of the server was loaded');
   });
 
   it('the installed CLI runs', async () => {
