@@ -14,11 +14,11 @@
  */
 import type { MCPClient } from '@ai-sdk/mcp';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
-import type { MandateDeclaration, TaskHandle } from '../../sdk/index.js';
-import { argsOf, exposedToolName, guardedCall, MandateRefusal, RenewingTask, type DeclaringAgent, type GuardOptions, type TaskSource } from '../common/index.js';
+import type { TaskHandle } from '../../sdk/index.js';
+import { argsOf, exposedToolName, guardedCall, MandateRefusal, openListing, gatewayTask, RenewingTask, sessionsPerTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
-export type { DeclaringAgent, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
+export type { DeclaringAgent, GatewayTaskOptions, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
 
 /** An async iterable, as an AI SDK `execute` may return to stream preliminary results. */
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
@@ -73,20 +73,7 @@ export type MandateMcpOptions = {
   url: string;
   /** The name the MCP client gives itself. Default `mandate-ai-sdk`. */
   clientName?: string;
-} & (
-  | {
-      /** An attested agent: the mandate is declared with it, and declared again before each credential expires. */
-      agent: DeclaringAgent;
-      mandate: MandateDeclaration;
-      /** Declare again when less than this is left of the credential. Default 60 s. */
-      renewBeforeMs?: number;
-      now?: () => number;
-    }
-  | {
-      /** A renewing task of your own, e.g. shared with in-process tools; `close` leaves it running. */
-      task: RenewingTask;
-    }
-);
+} & GatewayTaskOptions;
 
 /** The gateway's tools for one mandate, through the AI SDK's MCP client. */
 export interface MandateMcp {
@@ -106,39 +93,19 @@ export interface MandateMcp {
 /** Connects the AI SDK's MCP client to the gateway with a task credential that is renewed automatically. */
 export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
   const { createMCPClient } = await import('@ai-sdk/mcp');
-  const owned = !('task' in opts);
-  const task = 'task' in opts ? opts.task : await RenewingTask.declare(opts.agent, opts.mandate, { renewBeforeMs: opts.renewBeforeMs, now: opts.now });
+  const { task, owned } = await gatewayTask(opts);
   const endpoint = `${opts.url.replace(/\/$/, '')}/mcp`;
   /** One MCP session per task: the gateway binds a session to the task that opened it. */
-  const sessions = new Map<TaskHandle, Promise<{ client: MCPClient; tools: ToolSet }>>();
-  const sessionOf = (t: TaskHandle) => {
-    let s = sessions.get(t);
-    if (!s) {
-      s = (async () => {
-        const client = await createMCPClient({
-          transport: { type: 'http', url: endpoint, headers: { Authorization: `Bearer ${t.credential}` } },
-          clientName: opts.clientName ?? 'mandate-ai-sdk',
-          // The gateway opens a session with `initialize`, which binds it to the task.
-          protocolVersionDiscovery: false,
-        });
-        try {
-          return { client, tools: (await client.tools()) as ToolSet };
-        } catch (err) {
-          await client.close().catch(() => undefined);
-          throw err;
-        }
-      })();
-      sessions.set(t, s);
-      s.catch(() => sessions.delete(t));
-    }
-    return s;
-  };
-  const closeSession = async (t: TaskHandle) => {
-    const s = sessions.get(t);
-    sessions.delete(t);
-    await s?.then((x) => x.client.close()).catch(() => undefined);
-  };
-  const unsubscribe = task.onRetire(closeSession);
+  const sessions = sessionsPerTask(task, async (t) => {
+    const client = await createMCPClient({
+      transport: { type: 'http', url: endpoint, headers: { Authorization: `Bearer ${t.credential}` } },
+      clientName: opts.clientName ?? 'mandate-ai-sdk',
+      // The gateway opens a session with `initialize`, which binds it to the task.
+      protocolVersionDiscovery: false,
+    });
+    return openListing(client, async (c) => (await c.tools()) as ToolSet);
+  });
+  const sessionOf = sessions.sessionOf;
 
   return {
     task,
@@ -160,8 +127,7 @@ export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
       return out;
     },
     async close(reason?: string) {
-      unsubscribe();
-      await Promise.all([...sessions.keys()].map(closeSession));
+      await sessions.closeAll();
       if (owned) await task.complete(reason ?? 'done');
     },
   };

@@ -369,3 +369,65 @@ export class RenewingTask {
     }
   }
 }
+
+/**
+ * One MCP client session per task, opened on first use: the gateway binds a
+ * session to the task that opened it, so a renewed task needs a session of its
+ * own. A session that failed to open is forgotten (the next use tries again); a
+ * retired task's session is closed.
+ */
+export function sessionsPerTask<S extends { client: { close(): Promise<unknown> } }>(task: RenewingTask, open: (t: TaskHandle) => Promise<S>): { sessionOf(t: TaskHandle): Promise<S>; closeAll(): Promise<void> } {
+  const sessions = new Map<TaskHandle, Promise<S>>();
+  const close = async (t: TaskHandle) => {
+    const s = sessions.get(t);
+    sessions.delete(t);
+    await s?.then((x) => x.client.close()).catch(() => undefined);
+  };
+  const unsubscribe = task.onRetire(close);
+  return {
+    sessionOf: (t) => {
+      let s = sessions.get(t);
+      if (!s) {
+        s = open(t);
+        sessions.set(t, s);
+        s.catch(() => sessions.delete(t));
+      }
+      return s;
+    },
+    closeAll: async () => {
+      unsubscribe();
+      await Promise.all([...sessions.keys()].map(close));
+    },
+  };
+}
+
+/** Opens a client and lists its tools; a failed listing closes the client, which nothing else would. */
+export async function openListing<C extends { close(): Promise<unknown> }, T>(client: C, list: (client: C) => Promise<T>): Promise<{ client: C; tools: T }> {
+  try {
+    return { client, tools: await list(client) };
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Where an adapter's gateway connection gets its task: declared here (and again before it expires), or one of the caller's. */
+export type GatewayTaskOptions =
+  | {
+      /** An attested agent: the mandate is declared with it, and declared again before each credential expires. */
+      agent: DeclaringAgent;
+      mandate: MandateDeclaration;
+      /** Declare again when less than this is left of the credential. Default 60 s. */
+      renewBeforeMs?: number;
+      now?: () => number;
+    }
+  | {
+      /** A renewing task of your own, e.g. shared with in-process tools; `close` leaves it running. */
+      task: RenewingTask;
+    };
+
+/** The task of a gateway connection, and whether the connection owns it (and so completes it on close). */
+export async function gatewayTask(opts: GatewayTaskOptions): Promise<{ task: RenewingTask; owned: boolean }> {
+  if ('task' in opts) return { task: opts.task, owned: false };
+  return { task: await RenewingTask.declare(opts.agent, opts.mandate, { renewBeforeMs: opts.renewBeforeMs, now: opts.now }), owned: true };
+}

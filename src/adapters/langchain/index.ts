@@ -19,11 +19,11 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { DynamicStructuredTool, type DynamicStructuredToolInput, type StructuredToolInterface } from '@langchain/core/tools';
 import type { CallbackManagerForToolRun } from '@langchain/core/callbacks/manager';
 import type { MultiServerMCPClient } from '@langchain/mcp-adapters';
-import type { MandateDeclaration, TaskHandle } from '../../sdk/index.js';
-import { argsOf, guardedCall, redactResult, RenewingTask, type DeclaringAgent, type GuardOptions, type TaskSource } from '../common/index.js';
+import type { TaskHandle } from '../../sdk/index.js';
+import { argsOf, guardedCall, openListing, redactResult, gatewayTask, RenewingTask, sessionsPerTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
-export type { DeclaringAgent, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
+export type { DeclaringAgent, GatewayTaskOptions, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
 
 type AnyTool = StructuredToolInterface<any, any, any>;
 type ToolFields = DynamicStructuredToolInput<any, any, any> & { name: string };
@@ -84,20 +84,7 @@ export type MandateMcpOptions = {
   /** Options of `@langchain/mcp-adapters` for the tools (how content and artifacts are placed, timeouts). */
   useStandardContentBlocks?: boolean;
   defaultToolTimeout?: number;
-} & (
-  | {
-      /** An attested agent: the mandate is declared with it, and declared again before each credential expires. */
-      agent: DeclaringAgent;
-      mandate: MandateDeclaration;
-      /** Declare again when less than this is left of the credential. Default 60 s. */
-      renewBeforeMs?: number;
-      now?: () => number;
-    }
-  | {
-      /** A renewing task of your own, e.g. shared with in-process tools; `close` leaves it running. */
-      task: RenewingTask;
-    }
-);
+} & GatewayTaskOptions;
 
 /** The gateway's tools for one mandate, through `@langchain/mcp-adapters`. */
 export interface MandateMcp {
@@ -138,41 +125,21 @@ function plainText(call: { result: [unknown, unknown[]] }): { result: [unknown, 
 /** Connects `@langchain/mcp-adapters` to the gateway with a task credential that is renewed automatically. */
 export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
   const { MultiServerMCPClient } = await import('@langchain/mcp-adapters');
-  const owned = !('task' in opts);
-  const task = 'task' in opts ? opts.task : await RenewingTask.declare(opts.agent, opts.mandate, { renewBeforeMs: opts.renewBeforeMs, now: opts.now });
+  const { task, owned } = await gatewayTask(opts);
   const url = `${opts.url.replace(/\/$/, '')}/mcp`;
   /** One MCP session per task: the gateway binds a session to the task that opened it. */
-  const sessions = new Map<TaskHandle, Promise<{ client: MultiServerMCPClient; tools: Map<string, AnyTool> }>>();
-  const sessionOf = (t: TaskHandle) => {
-    let s = sessions.get(t);
-    if (!s) {
-      s = (async () => {
-        const client = new MultiServerMCPClient({
-          mcpServers: { mandate: { transport: 'http', url, headers: { Authorization: `Bearer ${t.credential}` }, automaticSSEFallback: false } },
-          onConnectionError: 'throw',
-          prefixToolNameWithServerName: false,
-          useStandardContentBlocks: opts.useStandardContentBlocks ?? false,
-          afterToolCall: plainText as never,
-          ...(opts.defaultToolTimeout ? { defaultToolTimeout: opts.defaultToolTimeout } : {}),
-        });
-        try {
-          return { client, tools: new Map((await client.getTools()).map((tool) => [tool.name, tool as AnyTool])) };
-        } catch (err) {
-          await client.close().catch(() => undefined);
-          throw err;
-        }
-      })();
-      sessions.set(t, s);
-      s.catch(() => sessions.delete(t));
-    }
-    return s;
-  };
-  const closeSession = async (t: TaskHandle) => {
-    const s = sessions.get(t);
-    sessions.delete(t);
-    await s?.then((x) => x.client.close()).catch(() => undefined);
-  };
-  const unsubscribe = task.onRetire(closeSession);
+  const sessions = sessionsPerTask(task, async (t) => {
+    const client = new MultiServerMCPClient({
+      mcpServers: { mandate: { transport: 'http', url, headers: { Authorization: `Bearer ${t.credential}` }, automaticSSEFallback: false } },
+      onConnectionError: 'throw',
+      prefixToolNameWithServerName: false,
+      useStandardContentBlocks: opts.useStandardContentBlocks ?? false,
+      afterToolCall: plainText as never,
+      ...(opts.defaultToolTimeout ? { defaultToolTimeout: opts.defaultToolTimeout } : {}),
+    });
+    return openListing(client, async (c) => new Map((await c.getTools()).map((tool) => [tool.name, tool as AnyTool])));
+  });
+  const sessionOf = sessions.sessionOf;
 
   return {
     task,
@@ -201,8 +168,7 @@ export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
       );
     },
     async close(reason?: string) {
-      unsubscribe();
-      await Promise.all([...sessions.keys()].map(closeSession));
+      await sessions.closeAll();
       if (owned) await task.complete(reason ?? 'done');
     },
   };

@@ -14,11 +14,11 @@
  * Loads only the Agents SDK and Mandate's SDK: no server code.
  */
 import { MCPServerStreamableHttp, tool as functionTool, type FunctionTool, type MCPServer, type ToolOptions } from '@openai/agents';
-import type { MandateDeclaration, TaskHandle } from '../../sdk/index.js';
-import { argsOf, guardedCall, RenewingTask, type DeclaringAgent, type GuardOptions, type TaskSource } from '../common/index.js';
+import type { TaskHandle } from '../../sdk/index.js';
+import { argsOf, gatewayTask, guardedCall, RenewingTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
-export type { DeclaringAgent, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
+export type { DeclaringAgent, GatewayTaskOptions, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
 
 type AnyFunctionTool = FunctionTool<any, any, any>;
 
@@ -55,20 +55,7 @@ type ServerOptions = Omit<StreamableHttpOptions, 'url' | 'requestInit' | 'authPr
 export type MandateMcpServerOptions = ServerOptions & {
   /** The control plane, e.g. `http://127.0.0.1:8080`; its gateway is `<url>/mcp`. */
   url: string;
-} & (
-    | {
-        /** An attested agent: the mandate is declared with it, and declared again before each credential expires. */
-        agent: DeclaringAgent;
-        mandate: MandateDeclaration;
-        /** Declare again when less than this is left of the credential. Default 60 s. */
-        renewBeforeMs?: number;
-        now?: () => number;
-      }
-    | {
-        /** A renewing task of your own, e.g. shared with in-process tools; `close` leaves it running. */
-        task: RenewingTask;
-      }
-  );
+} & GatewayTaskOptions;
 
 type ListedTool = Awaited<ReturnType<MCPServer['listTools']>>[number];
 type CallResultContent = Awaited<ReturnType<MCPServer['callTool']>>;
@@ -166,9 +153,8 @@ export class MandateMcpServer implements MCPServer {
 
 /** Declares the mandate (unless a renewing task is given) and returns the gateway as an `MCPServer`, connected. */
 export async function mandateMcpServer(opts: MandateMcpServerOptions): Promise<MandateMcpServer> {
-  const owned = !('task' in opts);
   const { agent: _a, mandate: _m, renewBeforeMs: _r, now: _n, task: _t, ...serverOpts } = opts as MandateMcpServerOptions & Partial<{ agent: unknown; mandate: unknown; renewBeforeMs: unknown; now: unknown; task: unknown }>;
-  const task = 'task' in opts ? opts.task : await RenewingTask.declare(opts.agent, opts.mandate, { renewBeforeMs: opts.renewBeforeMs, now: opts.now });
+  const { task, owned } = await gatewayTask(opts);
   const server = new MandateMcpServer(task, serverOpts, owned);
   try {
     await server.connect();
