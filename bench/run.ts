@@ -1,15 +1,16 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CedarRequest } from '../src/policy/index.js';
 import type { RunningServer } from '../src/server/index.js';
-import { startBenchServer } from './bench-server.js';
+import { startBenchServer, type BenchSetup } from './bench-server.js';
 import { runInChild } from './child.js';
 import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
 import type { MemoryRequest, MemoryResult } from './memory.js';
-import { benchRevocation } from './revocation.js';
+import { startRevocation, type RevocationBench } from './revocation.js';
 import { benchReliability } from './reliability.js';
 import { benchEfficacy } from './efficacy.js';
 import { benchPeers } from './peers.js';
@@ -29,12 +30,13 @@ const RESULTS = join(ROOT, 'bench', 'results.json');
 const ADMIN = 'bench-admin-token-0123456789';
 const INPROC_CALLS = Number(process.env.BENCH_INPROC_CALLS ?? 5000);
 const HTTP_RATE = 1000;
-const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
+const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
 const MEMORY_TASKS = Number(process.env.BENCH_MEMORY_TASKS ?? 2000);
 /** `peers` runs only the side-by-side with Cerbos and mcp-proxy (`npm run bench:peers`). */
 const ONLY = process.env.BENCH_ONLY;
 
 const hr = () => Number(process.hrtime.bigint()) / 1000; // µs
+const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function post(url: string, path: string, body: unknown, token?: string): Promise<any> {
   const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -194,56 +196,138 @@ async function benchScale(server: RunningServer, metrics: Metrics): Promise<void
   }
 }
 
+/** Live tasks for `decide.scale.tasks_100k_*` (`BENCH_SCALE_TASKS`). */
+const SCALE_TASKS = Number(process.env.BENCH_SCALE_TASKS ?? 10_000);
+/** Grants, or first decisions, in flight at once while live tasks are set up (not measured). */
+const SETUP_IN_FLIGHT = 64;
+/** The last grants on the way to `SCALE_TASKS`, made one at a time and timed: `grant.inproc_per_s`. */
+const SEQUENTIAL_GRANTS = 2000;
+/** Decisions measured with 1,000 live tasks and with `SCALE_TASKS`, one at a time, on tasks drawn at random. */
+const SCALE_DECISIONS = 5000;
+
 /**
- * Decide p99 with 1,000 live tasks, then with 100,000 (`BENCH_SCALE_TASKS`), on a
- * server of its own: each task decided once to warm it, then 5,000 decisions on tasks
- * drawn at random from all the live ones. Grants go through the control plane in process.
+ * Runs `each(i)` for every i in [from, to), `width` at a time, yielding to the event
+ * loop every 100 (timers, the catch-up read and the sweeps run meanwhile); the first
+ * failure stops the rest.
  */
-async function benchTaskScale(metrics: Metrics): Promise<void> {
-  const total = Number(process.env.BENCH_SCALE_TASKS ?? 100_000);
-  const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
-  const server = setup.server;
-  try {
-    const plane = server.plane;
-    const credentials: string[] = [];
-    let svid = '';
-    const grantUpTo = async (n: number) => {
-      const started = hr();
-      while (credentials.length < n) {
-        // A fresh SVID every 10,000 grants: it lives five minutes.
-        if (credentials.length % 10_000 === 0) svid = await svidOf(server);
-        credentials.push((await plane.tasks.declare(svid, { purpose: 'benchmark', tools: [READ_SRV], ttlSeconds: 3600 })).credential);
-        if (credentials.length % 100 === 0) await new Promise((r) => setImmediate(r));
+async function inFlight(from: number, to: number, width: number, each: (i: number) => Promise<void>): Promise<void> {
+  let next = from;
+  let failed = false;
+  await Promise.all(
+    Array.from({ length: Math.min(width, Math.max(0, to - from)) }, async () => {
+      try {
+        while (next < to && !failed) {
+          const i = next++;
+          await each(i);
+          if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+        }
+      } catch (err) {
+        failed = true;
+        throw err;
       }
-      return (hr() - started) / 1e6;
-    };
-    const decideOn = (credential: string) => plane.decide({ credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
-    const measure = async () => {
-      for (const [i, c] of credentials.entries()) {
-        if ((await decideOn(c)).outcome !== 'allow') throw new Error('benchmark decision is not an allow');
-        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-      }
-      const us: number[] = [];
-      for (let i = 0; i < 5000; i++) {
-        const c = credentials[Math.floor(Math.random() * credentials.length)]!;
-        const t0 = hr();
-        await decideOn(c);
-        us.push(hr() - t0);
-        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-      }
-      return summarize(us);
-    };
-    await grantUpTo(1000);
-    await measure(); // warm-up: the JIT, the caches
-    const small = await measure();
-    const grantS = await grantUpTo(total);
-    const large = await measure();
-    metrics['decide.scale.tasks_100k_p99_ratio'] = { value: round(large.p99 / small.p99, 2), unit: 'ratio', note: `p50/p99 ${round(small.p50)}/${round(small.p99)} µs with 1,000 live tasks, ${round(large.p50)}/${round(large.p99)} µs with ${total}` };
-    metrics['decide.scale.tasks_100k_p50_ratio'] = { value: round(large.p50 / small.p50, 2), unit: 'ratio' };
-    metrics['grant.inproc_per_s'] = { value: Math.round((total - 1000) / grantS), unit: 'grants/s' };
-  } finally {
-    await setup.close();
+    }),
+  );
+}
+
+/** Live tasks on one server, granted through its control plane in process, all for the same call. */
+class Fleet {
+  readonly credentials: string[] = [];
+
+  constructor(readonly server: RunningServer) {}
+
+  call(credential: string): Promise<Decision> {
+    return this.server.plane.decide({ credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
   }
+
+  async decideAllow(credential: string): Promise<void> {
+    const d = await this.call(credential);
+    if (d.outcome !== 'allow') throw new Error(`benchmark decision is not an allow: ${d.reason.code}`);
+  }
+
+  /** Grants up to `n` live tasks, `width` in flight, deciding each once as it comes if `warm`; seconds taken. A fresh SVID every 10,000 grants (it lives five minutes). */
+  async grantUpTo(n: number, width: number, warm: boolean): Promise<number> {
+    const started = hr();
+    while (this.credentials.length < n) {
+      const svid = await svidOf(this.server);
+      await inFlight(this.credentials.length, Math.min(n, this.credentials.length + 10_000), width, async () => {
+        const { credential } = await this.server.plane.tasks.declare(svid, { purpose: 'benchmark', tools: [READ_SRV], ttlSeconds: 3600 });
+        this.credentials.push(credential);
+        if (warm) await this.decideAllow(credential);
+      });
+    }
+    return (hr() - started) / 1e6;
+  }
+
+  /** Each live task from `from` on decided once, many at a time (not measured): its credential, task and state are then in memory. */
+  warmFrom(from: number): Promise<void> {
+    return inFlight(from, this.credentials.length, SETUP_IN_FLIGHT, (i) => this.decideAllow(this.credentials[i]!));
+  }
+
+  /** `count` decisions one at a time, each on a live task drawn at random; their durations in µs. */
+  async draw(count: number, into: number[]): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const credential = this.credentials[Math.floor(Math.random() * this.credentials.length)]!;
+      const t0 = hr();
+      const d = await this.call(credential);
+      into.push(hr() - t0);
+      if (d.outcome !== 'allow') throw new Error(`benchmark decision is not an allow: ${d.reason.code}`);
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+interface TaskScale {
+  /** Starts the servers and grants the live tasks (all but the last 2,000 of `BENCH_SCALE_TASKS`), each decided once: set-up, not measured, so it may share the machine. */
+  seed(): Promise<void>;
+  /** After `seed()`: the last grants, one at a time (timed), then the measurement. Alone on the machine. */
+  finish(metrics: Metrics): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Decide p50 and p99 with 1,000 live tasks and with `BENCH_SCALE_TASKS`, each on a
+ * server of its own in this process, in alternating blocks of 250 decisions (20
+ * each, after a warm-up of 2,000 each), one at a time, on tasks drawn at random from
+ * all the server's live tasks, every one of them decided once before. Grants go
+ * through the control plane in process: `seed()` starts both servers and grants the
+ * 1,000 and all but the last 2,000 of the rest, 64 in flight, deciding each once as
+ * it comes; `finish()` grants those 2,000 one at a time (`grant.inproc_per_s`),
+ * decides each once, and measures.
+ */
+function taskScale(): TaskScale {
+  const total = SCALE_TASKS;
+  if (!(total >= 1000)) throw new Error(`BENCH_SCALE_TASKS must be at least 1,000, not ${process.env.BENCH_SCALE_TASKS}`);
+  const sequential = Math.min(SEQUENTIAL_GRANTS, total - 1000);
+  const setups: BenchSetup[] = [];
+  let few: Fleet;
+  let many: Fleet;
+  return {
+    close: async () => void (await Promise.all(setups.map((s) => s.close()))),
+    seed: async () => {
+      for (let i = 0; i < 2; i++) setups.push(await startBenchServer(ROOT, ADMIN, () => undefined));
+      few = new Fleet(setups[0]!.server);
+      many = new Fleet(setups[1]!.server);
+      const seconds = await Promise.all([few.grantUpTo(1000, SETUP_IN_FLIGHT, true), many.grantUpTo(total - sequential, SETUP_IN_FLIGHT, true)]);
+      log(`  ${few.credentials.length} + ${many.credentials.length} live tasks granted and decided once, ${SETUP_IN_FLIGHT} in flight, in ${Math.max(...seconds).toFixed(1)} s`);
+    },
+    finish: async (metrics) => {
+      const from = many.credentials.length;
+      const grantS = await many.grantUpTo(total, 1, false);
+      await many.warmFrom(from);
+      const fleets = [few, many];
+      const us = fleets.map(() => [] as number[]);
+      for (const fleet of fleets) await fleet.draw(2000, []); // warm-up: the JIT, the caches
+      for (let round = 0; round < SCALE_DECISIONS / 250; round++) {
+        // Who goes first alternates too.
+        for (const k of round % 2 === 0 ? [0, 1] : [1, 0]) await fleets[k]!.draw(250, us[k]!);
+      }
+      const [small, large] = us.map((u) => summarize(u)) as [ReturnType<typeof summarize>, ReturnType<typeof summarize>];
+      metrics['decide.scale.tasks_100k_p99_ratio'] = { value: round(large.p99 / small.p99, 2), unit: 'ratio', note: `p50/p99 ${round(small.p50)}/${round(small.p99)} µs with 1,000 live tasks, ${round(large.p50)}/${round(large.p99)} µs with ${total}` };
+      metrics['decide.scale.tasks_100k_p50_ratio'] = { value: round(large.p50 / small.p50, 2), unit: 'ratio' };
+      metrics['decide.scale.tasks_live'] = { value: total, unit: 'tasks' };
+      if (sequential > 0) metrics['grant.inproc_per_s'] = { value: Math.round(sequential / grantS), unit: 'grants/s', note: `one at a time, from ${total - sequential} to ${total} live tasks` };
+    },
+  };
 }
 
 /** Runs each call in turn in blocks of 250, 8 rounds, after a warm-up; every answer must be an allow. */
@@ -317,55 +401,116 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'efficacy.utility_under_attack_pct': ['>= 95', (v) => v >= 95],
 };
 
-/** Mandate's own benchmarks: everything but the peers. */
-async function benchOwn(metrics: Metrics): Promise<void> {
-  const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
-  const server = setup.server;
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (user + system) of this process and of its children that have ended, from /proc (0 where there is none). */
+function cpuSpent(): number {
   try {
-    const { credential } = await grant(server);
-    process.stderr.write('decide in process…\n');
-    await benchInProcess(server, credential, metrics);
-    process.stderr.write('decide as labels and policies grow…\n');
-    await benchScale(server, metrics);
-    process.stderr.write('argument provenance after a 1 MB read…\n');
-    await benchProvenance(server, metrics);
-    if (ONLY === 'core') return;
-    process.stderr.write('decide over HTTP…\n');
-    await benchHttp(server, credential, metrics);
-  } finally {
-    await setup.close();
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+  } catch {
+    return 0;
   }
-  process.stderr.write(`decide with 1,000 and ${Number(process.env.BENCH_SCALE_TASKS ?? 100_000)} live tasks…\n`);
-  await benchTaskScale(metrics);
-  process.stderr.write('MCP gateway…\n');
-  await benchGatewayMcp(ROOT, ADMIN, metrics);
-  process.stderr.write('HTTP API gateway…\n');
-  await benchGatewayHttp(ROOT, ADMIN, metrics);
-  process.stderr.write('revocation across replicas…\n');
-  await benchRevocation(ROOT, ADMIN, metrics);
-  process.stderr.write('store outage on PostgreSQL…\n');
-  await benchReliability(ROOT, ADMIN, metrics);
-  process.stderr.write(`memory per live task (${MEMORY_TASKS} tasks)…\n`);
-  await benchMemory(metrics);
-  process.stderr.write('efficacy corpus, by the decision API and the MCP gateway…\n');
-  await benchEfficacy(metrics, (line) => process.stderr.write(`${line}\n`));
+}
+
+/** Runs one part of the benchmark, saying on stderr what it is, how long it took and the CPU time it and its processes used. */
+async function part<T>(what: string, run: () => Promise<T>): Promise<T> {
+  log(`${what}…`);
+  const t0 = hr();
+  const cpu0 = cpuSpent();
+  try {
+    return await run();
+  } finally {
+    log(`  (${what}: ${((hr() - t0) / 1e6).toFixed(1)} s, ${(cpuSpent() - cpu0).toFixed(1)} CPU-s, load ${loadavg()[0]!.toFixed(1)})`);
+  }
+}
+
+/** Runs `runs` at once; once all have settled, fails with the first failure. */
+async function together(runs: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(runs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Work done while the live tasks are set up: figures that do not depend on timing, or set-up of later parts that nothing times. */
+interface Alongside {
+  what: string;
+  run(): Promise<void>;
+}
+
+/**
+ * The live-task scale: its live tasks set up with `alongside` at the same time,
+ * then its measurement. Everything timed runs alone.
+ */
+async function benchTaskScale(metrics: Metrics, alongside: Alongside[] = []): Promise<void> {
+  const also = alongside.map((o) => o.what).join(', ');
+  const tasks = SCALE_TASKS.toLocaleString('en-US');
+  const scale = taskScale();
+  try {
+    await part(`setting up 1,000 and ${tasks} live tasks${also ? `; meanwhile ${also}` : ''}`, () => together([scale.seed(), ...alongside.map((o) => o.run())]));
+    await part(`decide with 1,000 and ${tasks} live tasks`, () => scale.finish(metrics));
+  } finally {
+    await scale.close();
+  }
+}
+
+/**
+ * Everything: Mandate's own benchmarks and the peers. The parts that time
+ * something run one at a time; while the live tasks for the task scale are set up,
+ * the efficacy benchmark runs (its figures do not depend on timing) and the replicas
+ * of the revocation benchmark start and get their tasks.
+ * `metrics` is filled in the order of the printed table.
+ */
+async function benchAll(metrics: Metrics): Promise<void> {
+  const m = { core: {}, http: {}, tasks: {}, gatewayMcp: {}, gatewayHttp: {}, revocation: {}, outage: {}, memory: {}, efficacy: {}, peers: {} } satisfies Record<string, Metrics>;
+  try {
+    const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
+    const server = setup.server;
+    try {
+      const { credential } = await grant(server);
+      await part('decide in process', () => benchInProcess(server, credential, m.core));
+      await part('decide as labels and policies grow', () => benchScale(server, m.core));
+      await part('argument provenance after a 1 MB read', () => benchProvenance(server, m.core));
+      if (ONLY === 'core') return;
+      await part('decide over HTTP', () => benchHttp(server, credential, m.http));
+    } finally {
+      await setup.close();
+    }
+    let revocation: RevocationBench | undefined;
+    try {
+      await benchTaskScale(m.tasks, [
+        { what: 'the efficacy corpus', run: async () => void (await benchEfficacy(m.efficacy, log)) },
+        { what: 'starting the replicas for the revocation benchmark', run: async () => void (revocation = await startRevocation(ROOT, ADMIN, m.revocation)) },
+      ]);
+      if (revocation) await part('revocation across replicas', () => revocation!.run(m.revocation));
+    } finally {
+      await revocation?.stop();
+    }
+    await part('side by side with Cerbos and mcp-proxy', () => benchPeers(ROOT, ADMIN, m.peers, log));
+    // Alone: its rate windows last a minute, so a run slowed by other work would keep fewer of them.
+    await part(`memory per live task (${MEMORY_TASKS} tasks)`, () => benchMemory(m.memory));
+    await part('MCP gateway', () => benchGatewayMcp(ROOT, ADMIN, m.gatewayMcp));
+    await part('HTTP API gateway', () => benchGatewayHttp(ROOT, ADMIN, m.gatewayHttp));
+    await part('store outage on PostgreSQL', () => benchReliability(ROOT, ADMIN, m.outage));
+  } finally {
+    for (const section of Object.values(m)) Object.assign(metrics, section);
+  }
 }
 
 async function main(): Promise<void> {
   const metrics: Metrics = {};
+  const started = hr();
   if (ONLY === 'tasks') await benchTaskScale(metrics);
-  else if (ONLY !== 'peers') await benchOwn(metrics);
-  if (ONLY !== 'core' && ONLY !== 'tasks') {
-    process.stderr.write('side by side with Cerbos and mcp-proxy…\n');
-    await benchPeers(ROOT, ADMIN, metrics, (line) => process.stderr.write(`${line}\n`));
-  }
+  else if (ONLY === 'peers') await part('side by side with Cerbos and mcp-proxy', () => benchPeers(ROOT, ADMIN, metrics, log));
+  else await benchAll(metrics);
+  log(`(all: ${((hr() - started) / 1e6).toFixed(1)} s)`);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
     const target = TARGETS[name];
     return `${name.padEnd(40)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
   });
-  const own = `in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each; `;
+  const own = `in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; live tasks: 1,000 beside ${SCALE_TASKS.toLocaleString('en-US')}, alternating blocks; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each; `;
   process.stdout.write(`${'metric'.padEnd(40)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(${ONLY === 'peers' ? '' : own}peers: alternating blocks, each listed above with the machine's load)\nwrote ${RESULTS}\n`);
 }
 
