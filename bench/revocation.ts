@@ -9,15 +9,10 @@ import { summarize, type Metrics } from './stats.js';
 
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
 
-/** Two replicas on the real PostgreSQL, each task to revoke granted on A and allowed on B: `run` measures, `stop` ends them. */
+/** Two replicas on the real PostgreSQL, started: `run` measures, `stop` ends them. */
 export interface RevocationBench {
   run(metrics: Metrics): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** The PostgreSQL the replica benchmarks use, if any. */
-export function benchPostgresUrl(): string | undefined {
-  return process.env.MANDATE_BENCH_POSTGRES_URL ?? process.env.MANDATE_TEST_POSTGRES_URL;
 }
 
 /**
@@ -36,12 +31,11 @@ export async function benchRevocation(root: string, adminToken: string, metrics:
 }
 
 /**
- * The set-up of `benchRevocation`, which nothing times: both replicas started, then
- * every task granted on A, one at a time, and allowed once on B. Undefined (the
+ * Starts the two replicas of `benchRevocation` (nothing is timed yet). Undefined (the
  * metrics then say skipped) without a PostgreSQL.
  */
 export async function startRevocation(root: string, adminToken: string, metrics: Metrics): Promise<RevocationBench | undefined> {
-  const pgUrl = benchPostgresUrl();
+  const pgUrl = process.env.MANDATE_BENCH_POSTGRES_URL ?? process.env.MANDATE_TEST_POSTGRES_URL;
   if (!pgUrl) {
     process.stderr.write('revocation propagation: skipped (set MANDATE_BENCH_POSTGRES_URL to a PostgreSQL to run it)\n');
     metrics['revocation.propagation_p50_ms'] = { value: Number.NaN, unit: 'ms', note: 'skipped: no PostgreSQL configured' };
@@ -76,26 +70,20 @@ export async function startRevocation(root: string, adminToken: string, metrics:
     const b = replicas[1]!;
     const post = async (url: string, path: string, body: unknown, token?: string) =>
       (await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).json() as Promise<any>;
-    const decideOnB = async (credential: string) => (await post(b.url, '/v1/decide', { credential, tool: 'files.read', args: { path: '/srv/a' } })).reason.code as string;
-    const { token } = await post(a.url, '/v1/agents/report-bot/join-tokens', {}, adminToken);
-    const { svid } = await post(a.url, '/v1/attest/join-token', { token });
-    const tasks: { id: string; credential: string }[] = [];
-    for (let i = 0; i < REVOCATIONS; i++) {
-      const { task, credential } = await post(a.url, '/v1/tasks', { purpose: 'bench', tools: ['files.read'], ttlSeconds: 600 }, svid);
-      if ((await decideOnB(credential)) !== 'policy.permit') throw new Error('replica B did not allow the fresh task');
-      tasks.push({ id: task.id as string, credential });
-    }
     return {
       stop,
       run: async (metrics) => {
+        const { token } = await post(a.url, '/v1/agents/report-bot/join-tokens', {}, adminToken);
+        const { svid } = await post(a.url, '/v1/attest/join-token', { token });
         const samples: number[] = [];
-        for (const { id, credential } of tasks) {
-          // Allowed on B right before A revokes it.
-          if ((await decideOnB(credential)) !== 'policy.permit') throw new Error('replica B did not allow the task before its revocation');
-          await post(a.url, '/v1/revocations', { kind: 'task', subject: id }, adminToken);
+        for (let i = 0; i < REVOCATIONS; i++) {
+          const { task, credential } = await post(a.url, '/v1/tasks', { purpose: 'bench', tools: ['files.read'], ttlSeconds: 600 }, svid);
+          const decideOnB = async () => (await post(b.url, '/v1/decide', { credential, tool: 'files.read', args: { path: '/srv/a' } })).reason.code as string;
+          if ((await decideOnB()) !== 'policy.permit') throw new Error('replica B did not allow the fresh task');
+          await post(a.url, '/v1/revocations', { kind: 'task', subject: task.id }, adminToken);
           const t0 = performance.now();
           const deadline = t0 + 10_000;
-          while ((await decideOnB(credential)) !== 'credential.revoked') {
+          while ((await decideOnB()) !== 'credential.revoked') {
             if (performance.now() > deadline) throw new Error('a revocation did not reach replica B within 10 s');
           }
           samples.push(performance.now() - t0);

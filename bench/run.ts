@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CedarRequest } from '../src/policy/index.js';
 import type { RunningServer } from '../src/server/index.js';
-import { startBenchServer, type BenchSetup } from './bench-server.js';
+import { startBenchServer } from './bench-server.js';
+import { FleetProcess } from './fleet.js';
 import { runInChild } from './child.js';
 import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
@@ -198,83 +199,12 @@ async function benchScale(server: RunningServer, metrics: Metrics): Promise<void
 
 /** Live tasks for `decide.scale.tasks_100k_*` (`BENCH_SCALE_TASKS`). */
 const SCALE_TASKS = Number(process.env.BENCH_SCALE_TASKS ?? 10_000);
-/** Grants, or first decisions, in flight at once while live tasks are set up (not measured). */
+/** Grants in flight at once while live tasks are set up (not measured). */
 const SETUP_IN_FLIGHT = 64;
 /** The last grants on the way to `SCALE_TASKS`, made one at a time and timed: `grant.inproc_per_s`. */
 const SEQUENTIAL_GRANTS = 2000;
-/** Decisions measured with 1,000 live tasks and with `SCALE_TASKS`, one at a time, on tasks drawn at random. */
+/** Decisions measured with 1,000 live tasks and with `SCALE_TASKS`, in alternating blocks of 250. */
 const SCALE_DECISIONS = 5000;
-
-/**
- * Runs `each(i)` for every i in [from, to), `width` at a time, yielding to the event
- * loop every 100 (timers, the catch-up read and the sweeps run meanwhile); the first
- * failure stops the rest.
- */
-async function inFlight(from: number, to: number, width: number, each: (i: number) => Promise<void>): Promise<void> {
-  let next = from;
-  let failed = false;
-  await Promise.all(
-    Array.from({ length: Math.min(width, Math.max(0, to - from)) }, async () => {
-      try {
-        while (next < to && !failed) {
-          const i = next++;
-          await each(i);
-          if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-        }
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }),
-  );
-}
-
-/** Live tasks on one server, granted through its control plane in process, all for the same call. */
-class Fleet {
-  readonly credentials: string[] = [];
-
-  constructor(readonly server: RunningServer) {}
-
-  call(credential: string): Promise<Decision> {
-    return this.server.plane.decide({ credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
-  }
-
-  async decideAllow(credential: string): Promise<void> {
-    const d = await this.call(credential);
-    if (d.outcome !== 'allow') throw new Error(`benchmark decision is not an allow: ${d.reason.code}`);
-  }
-
-  /** Grants up to `n` live tasks, `width` in flight, deciding each once as it comes if `warm`; seconds taken. A fresh SVID every 10,000 grants (it lives five minutes). */
-  async grantUpTo(n: number, width: number, warm: boolean): Promise<number> {
-    const started = hr();
-    while (this.credentials.length < n) {
-      const svid = await svidOf(this.server);
-      await inFlight(this.credentials.length, Math.min(n, this.credentials.length + 10_000), width, async () => {
-        const { credential } = await this.server.plane.tasks.declare(svid, { purpose: 'benchmark', tools: [READ_SRV], ttlSeconds: 3600 });
-        this.credentials.push(credential);
-        if (warm) await this.decideAllow(credential);
-      });
-    }
-    return (hr() - started) / 1e6;
-  }
-
-  /** Each live task from `from` on decided once, many at a time (not measured): its credential, task and state are then in memory. */
-  warmFrom(from: number): Promise<void> {
-    return inFlight(from, this.credentials.length, SETUP_IN_FLIGHT, (i) => this.decideAllow(this.credentials[i]!));
-  }
-
-  /** `count` decisions one at a time, each on a live task drawn at random; their durations in µs. */
-  async draw(count: number, into: number[]): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const credential = this.credentials[Math.floor(Math.random() * this.credentials.length)]!;
-      const t0 = hr();
-      const d = await this.call(credential);
-      into.push(hr() - t0);
-      if (d.outcome !== 'allow') throw new Error(`benchmark decision is not an allow: ${d.reason.code}`);
-      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-    }
-  }
-}
 
 interface TaskScale {
   /** Starts the servers and grants the live tasks (all but the last 2,000 of `BENCH_SCALE_TASKS`), each decided once: set-up, not measured, so it may share the machine. */
@@ -286,40 +216,39 @@ interface TaskScale {
 
 /**
  * Decide p50 and p99 with 1,000 live tasks and with `BENCH_SCALE_TASKS`, each on a
- * server of its own in this process, in alternating blocks of 250 decisions (20
- * each, after a warm-up of 2,000 each), one at a time, on tasks drawn at random from
- * all the server's live tasks, every one of them decided once before. Grants go
- * through the control plane in process: `seed()` starts both servers and grants the
- * 1,000 and all but the last 2,000 of the rest, 64 in flight, deciding each once as
- * it comes; `finish()` grants those 2,000 one at a time (`grant.inproc_per_s`),
- * decides each once, and measures.
+ * server of its own in a process of its own (bench/fleet.ts), decided in process
+ * there, in alternating blocks of 250 decisions (20 each, after a warm-up of 2,000
+ * each), one at a time, on tasks drawn at random from all the server's live tasks,
+ * every one of them decided once before. Grants go through the control plane in
+ * process: `seed()` starts both and grants the 1,000 and all but the last 2,000 of
+ * the rest, 64 in flight, deciding each once as it comes; `finish()` grants those
+ * 2,000 one at a time (`grant.inproc_per_s`), decides each once, and measures.
  */
 function taskScale(): TaskScale {
   const total = SCALE_TASKS;
   if (!(total >= 1000)) throw new Error(`BENCH_SCALE_TASKS must be at least 1,000, not ${process.env.BENCH_SCALE_TASKS}`);
   const sequential = Math.min(SEQUENTIAL_GRANTS, total - 1000);
-  const setups: BenchSetup[] = [];
-  let few: Fleet;
-  let many: Fleet;
+  const fleets: FleetProcess[] = [];
   return {
-    close: async () => void (await Promise.all(setups.map((s) => s.close()))),
+    close: async () => void (await Promise.all(fleets.map((f) => f.close()))),
     seed: async () => {
-      for (let i = 0; i < 2; i++) setups.push(await startBenchServer(ROOT, ADMIN, () => undefined));
-      few = new Fleet(setups[0]!.server);
-      many = new Fleet(setups[1]!.server);
-      const seconds = await Promise.all([few.grantUpTo(1000, SETUP_IN_FLIGHT, true), many.grantUpTo(total - sequential, SETUP_IN_FLIGHT, true)]);
-      log(`  ${few.credentials.length} + ${many.credentials.length} live tasks granted and decided once, ${SETUP_IN_FLIGHT} in flight, in ${Math.max(...seconds).toFixed(1)} s`);
+      const started = await Promise.allSettled([FleetProcess.start(), FleetProcess.start()]);
+      for (const s of started) if (s.status === 'fulfilled') fleets.push(s.value);
+      for (const s of started) if (s.status === 'rejected') throw s.reason;
+      const [few, many] = fleets as [FleetProcess, FleetProcess];
+      const seconds = await Promise.all([few.request({ op: 'grant', upTo: 1000, width: SETUP_IN_FLIGHT, warm: true }), many.request({ op: 'grant', upTo: total - sequential, width: SETUP_IN_FLIGHT, warm: true })]);
+      log(`  1,000 and ${(total - sequential).toLocaleString('en-US')} live tasks granted and decided once, ${SETUP_IN_FLIGHT} in flight, in ${seconds.map((s) => s.toFixed(1)).join(' and ')} s`);
     },
     finish: async (metrics) => {
-      const from = many.credentials.length;
-      const grantS = await many.grantUpTo(total, 1, false);
-      await many.warmFrom(from);
-      const fleets = [few, many];
+      const [few, many] = fleets as [FleetProcess, FleetProcess];
+      const from = await many.request({ op: 'count' });
+      const grantS = await many.request({ op: 'grant', upTo: total, width: 1, warm: false });
+      await many.request({ op: 'warm', from });
+      for (const fleet of fleets) await fleet.request({ op: 'draw', count: 2000 }); // warm-up: the JIT, the caches
       const us = fleets.map(() => [] as number[]);
-      for (const fleet of fleets) await fleet.draw(2000, []); // warm-up: the JIT, the caches
       for (let round = 0; round < SCALE_DECISIONS / 250; round++) {
         // Who goes first alternates too.
-        for (const k of round % 2 === 0 ? [0, 1] : [1, 0]) await fleets[k]!.draw(250, us[k]!);
+        for (const k of round % 2 === 0 ? [0, 1] : [1, 0]) us[k]!.push(...(await fleets[k]!.request({ op: 'draw', count: 250 })));
       }
       const [small, large] = us.map((u) => summarize(u)) as [ReturnType<typeof summarize>, ReturnType<typeof summarize>];
       metrics['decide.scale.tasks_100k_p99_ratio'] = { value: round(large.p99 / small.p99, 2), unit: 'ratio', note: `p50/p99 ${round(small.p50)}/${round(small.p99)} µs with 1,000 live tasks, ${round(large.p50)}/${round(large.p99)} µs with ${total}` };
@@ -447,7 +376,12 @@ async function benchTaskScale(metrics: Metrics, alongside: Alongside[] = []): Pr
   const tasks = SCALE_TASKS.toLocaleString('en-US');
   const scale = taskScale();
   try {
-    await part(`setting up 1,000 and ${tasks} live tasks${also ? `; meanwhile ${also}` : ''}`, () => together([scale.seed(), ...alongside.map((o) => o.run())]));
+    const t0 = hr();
+    const timed = async (what: string, run: () => Promise<void>) => {
+      await run();
+      log(`  (${what}: done after ${((hr() - t0) / 1e6).toFixed(1)} s)`);
+    };
+    await part(`setting up 1,000 and ${tasks} live tasks${also ? `; meanwhile ${also}` : ''}`, () => together([timed('live tasks', () => scale.seed()), ...alongside.map((o) => timed(o.what, () => o.run()))]));
     await part(`decide with 1,000 and ${tasks} live tasks`, () => scale.finish(metrics));
   } finally {
     await scale.close();
@@ -457,8 +391,8 @@ async function benchTaskScale(metrics: Metrics, alongside: Alongside[] = []): Pr
 /**
  * Everything: Mandate's own benchmarks and the peers. The parts that time
  * something run one at a time; while the live tasks for the task scale are set up,
- * the efficacy benchmark runs (its figures do not depend on timing) and the replicas
- * of the revocation benchmark start and get their tasks.
+ * the efficacy and memory benchmarks run (their figures do not depend on timing)
+ * and the two replicas of the revocation benchmark start.
  * `metrics` is filled in the order of the printed table.
  */
 async function benchAll(metrics: Metrics): Promise<void> {
@@ -480,6 +414,7 @@ async function benchAll(metrics: Metrics): Promise<void> {
     try {
       await benchTaskScale(m.tasks, [
         { what: 'the efficacy corpus', run: async () => void (await benchEfficacy(m.efficacy, log)) },
+        { what: `memory per live task (${MEMORY_TASKS} tasks)`, run: () => benchMemory(m.memory) },
         { what: 'starting the replicas for the revocation benchmark', run: async () => void (revocation = await startRevocation(ROOT, ADMIN, m.revocation)) },
       ]);
       if (revocation) await part('revocation across replicas', () => revocation!.run(m.revocation));
@@ -487,8 +422,6 @@ async function benchAll(metrics: Metrics): Promise<void> {
       await revocation?.stop();
     }
     await part('side by side with Cerbos and mcp-proxy', () => benchPeers(ROOT, ADMIN, m.peers, log));
-    // Alone: its rate windows last a minute, so a run slowed by other work would keep fewer of them.
-    await part(`memory per live task (${MEMORY_TASKS} tasks)`, () => benchMemory(m.memory));
     await part('MCP gateway', () => benchGatewayMcp(ROOT, ADMIN, m.gatewayMcp));
     await part('HTTP API gateway', () => benchGatewayHttp(ROOT, ADMIN, m.gatewayHttp));
     await part('store outage on PostgreSQL', () => benchReliability(ROOT, ADMIN, m.outage));
