@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { loadCorpus } from '../test/efficacy/corpus.js';
-import { EfficacyBench, efficacyMetrics, type EfficacyMetrics, type Path, type ScenarioRun } from '../test/efficacy/run-corpus.js';
+import { efficacyMetrics, type EfficacyMetrics, type Path, type ScenarioRun } from '../test/efficacy/run-corpus.js';
+import { runInChild } from './child.js';
 import type { Metrics } from './stats.js';
 
 /**
@@ -9,16 +10,15 @@ import type { Metrics } from './stats.js';
  * outright, and how much legitimate work goes through, alone and under attack.
  */
 export async function benchEfficacy(metrics: Metrics, log: (line: string) => void = () => undefined): Promise<Record<Path, ReturnType<typeof efficacyMetrics>>> {
-  const corpus = loadCorpus();
+  const scenarios = loadCorpus().length;
+  const paths = ['decide', 'mcp'] as const;
+  // Both paths at once, each in a process of its own (bench/efficacy-path.ts) on a server of its own: every
+  // outcome is decided by the policies and the task's own state, never by timing.
+  const played = await Promise.all(paths.map((path) => runInChild<Path, ScenarioRun[]>(new URL('./efficacy-path.js', import.meta.url), path)));
   const out = {} as Record<Path, ReturnType<typeof efficacyMetrics>>;
-  for (const path of ['decide', 'mcp'] as const) {
-    const bench = await EfficacyBench.start(path);
-    const runs: ScenarioRun[] = [];
-    try {
-      for (const s of corpus) runs.push(await bench.run(s));
-    } finally {
-      await bench.close();
-    }
+  for (const [i, path] of paths.entries()) {
+    const runs = played[i]!;
+    if (runs.length !== scenarios) throw new Error(`efficacy: ${runs.length} of ${scenarios} scenarios played by ${path}`);
     out[path] = efficacyMetrics(runs);
     for (const run of runs) {
       const missed = run.attacked?.attacks.filter((a) => a.outcome === 'allow') ?? [];

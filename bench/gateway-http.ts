@@ -4,7 +4,7 @@ import type { PairLoadRequest, PairLoadResult } from './pair-load.js';
 import { addedMetrics, type Metrics } from './stats.js';
 
 const RATE = Number(process.env.BENCH_GATEWAY_RATE ?? 500);
-const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 6);
 
 /**
  * A REST GET round trip to the same upstream, directly and through the HTTP API

@@ -4,7 +4,7 @@ import type { McpLoadRequest, McpLoadResult } from './mcp-load.js';
 import { addedMetrics, type Metrics } from './stats.js';
 
 const RATE = Number(process.env.BENCH_GATEWAY_RATE ?? 500);
-const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 6);
 
 /**
  * An MCP tools/call round trip to the same upstream over Streamable HTTP,

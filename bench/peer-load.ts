@@ -158,9 +158,14 @@ async function run(req: PeerLoadRequest): Promise<BlockResult[]> {
   try {
     for (const [name, { target }] of Object.entries(req.targets)) {
       calls[name] = target.kind === 'http' ? httpCall(target, agent) : target.kind === 'mcp-http' ? await mcpHttpCall(target, closers) : await mcpStdioCall(target, closers);
-      const { errors } = await closedLoop(calls[name]!, req.concurrency, 60, req.warmup);
-      if (errors > 0) throw new Error(`${name}: ${errors} of ${req.warmup} warm-up calls failed`);
     }
+    // Every target warmed at once (not measured): what is warmed is each server's own code and connections.
+    await Promise.all(
+      Object.entries(calls).map(async ([name, call]) => {
+        const { errors } = await closedLoop(call, req.concurrency, 60, req.warmup);
+        if (errors > 0) throw new Error(`${name}: ${errors} of ${req.warmup} warm-up calls failed`);
+      }),
+    );
     const results: BlockResult[] = [];
     for (const block of req.blocks) {
       const call = calls[block.target]!;

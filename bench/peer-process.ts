@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { grantTask, writeBenchConfig } from './bench-server.js';
 import type { Block, BlockResult } from './peer-load.js';
+import type { Metrics } from './stats.js';
 
 /**
  * Servers the peer benchmarks compare, each in a process of its own, so that
@@ -126,4 +127,19 @@ export function describeBlock(b: BlockResult): string {
   const mode = b.mode === 'max' ? 'max' : `${b.rate}/s`;
   const cpu = b.cpuSeconds > 0 ? `  server CPU ${b.cpuSeconds.toFixed(2)} s (${Math.round((b.cpuSeconds / b.wallSeconds) * 100)} %), ${Math.round(b.calls / b.cpuSeconds)}/CPU-s` : '';
   return `  ${b.target.padEnd(10)} ${mode.padEnd(7)} ${b.wallSeconds.toFixed(1)} s  ${String(b.calls).padStart(6)} ok ${b.errors ? `${b.errors} failed ` : ''}(${Math.round(b.calls / b.wallSeconds)}/s)${cpu}  load ${b.load.toFixed(2)}`;
+}
+
+/** Starts two servers at once: if either fails to start, the other is stopped (once up) and the failure thrown. */
+export async function startBoth<A extends { stop(): Promise<void> }, B extends { stop(): Promise<void> }>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'fulfilled' && rb.status === 'fulfilled') return [ra.value, rb.value];
+  if (ra.status === 'fulfilled') await ra.value.stop();
+  if (rb.status === 'fulfilled') await rb.value.stop();
+  throw ra.status === 'rejected' ? ra.reason : (rb as PromiseRejectedResult).reason;
+}
+
+/** A peer benchmark whose servers are up: `run` measures, `stop` ends its servers. */
+export interface PeerSide {
+  run(metrics: Metrics): Promise<void>;
+  stop(): Promise<void>;
 }

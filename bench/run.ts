@@ -1,15 +1,17 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CedarRequest } from '../src/policy/index.js';
 import type { RunningServer } from '../src/server/index.js';
 import { startBenchServer } from './bench-server.js';
+import { FleetProcess } from './fleet.js';
 import { runInChild } from './child.js';
 import { benchGatewayHttp } from './gateway-http.js';
 import { benchGatewayMcp } from './gateway-mcp.js';
 import type { MemoryRequest, MemoryResult } from './memory.js';
-import { benchRevocation } from './revocation.js';
+import { startRevocation, type RevocationBench } from './revocation.js';
 import { benchReliability } from './reliability.js';
 import { benchEfficacy } from './efficacy.js';
 import { benchPeers } from './peers.js';
@@ -29,12 +31,13 @@ const RESULTS = join(ROOT, 'bench', 'results.json');
 const ADMIN = 'bench-admin-token-0123456789';
 const INPROC_CALLS = Number(process.env.BENCH_INPROC_CALLS ?? 5000);
 const HTTP_RATE = 1000;
-const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
+const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
 const MEMORY_TASKS = Number(process.env.BENCH_MEMORY_TASKS ?? 2000);
 /** `peers` runs only the side-by-side with Cerbos and mcp-proxy (`npm run bench:peers`). */
 const ONLY = process.env.BENCH_ONLY;
 
 const hr = () => Number(process.hrtime.bigint()) / 1000; // µs
+const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function post(url: string, path: string, body: unknown, token?: string): Promise<any> {
   const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -56,7 +59,7 @@ async function grant(server: RunningServer, mandate: Record<string, unknown> = {
 }
 
 async function benchInProcess(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
-  const { decide, floor, unmonitored, totalUs } = await measureDecide(server, { credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
+  const { decide, floor, unmonitored, totalUs } = await measureDecide(server, { credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } }, true);
   metrics['decide.inproc.p50_us'] = { value: round(decide.p50), unit: 'us' };
   metrics['decide.inproc.p99_us'] = { value: round(decide.p99), unit: 'us' };
   metrics['decide.inproc.ops_per_s'] = { value: Math.round((INPROC_CALLS / totalUs) * 1e6), unit: 'ops/s' };
@@ -100,7 +103,8 @@ async function benchProvenance(server: RunningServer, metrics: Metrics): Promise
     });
     if (res.status !== 202) throw new Error(`reporting the inbox: ${res.status} ${await res.text()}`);
   }
-  const { decide, unmonitored } = await measureDecide(server, { credential: granted.credential, tool: 'email.send', args: { to: 'person1234@corp1234.example', subject: 're' } }, (d) => d.targets[0]?.provenance === 'trusted');
+  // Without the floor: only the two figures below are reported.
+  const { decide, unmonitored } = await measureDecide(server, { credential: granted.credential, tool: 'email.send', args: { to: 'person1234@corp1234.example', subject: 're' } }, false, (d) => d.targets[0]?.provenance === 'trusted');
   metrics['provenance.decide_p50_us'] = { value: round(decide.p50), unit: 'us' };
   metrics['provenance.monitor_added_p50_us'] = { value: round(decide.p50 - unmonitored.p50), unit: 'us' };
 }
@@ -117,8 +121,11 @@ function syntheticInbox(bytes: number): string {
   return parts.join('\n\n');
 }
 
-/** In-process decisions of one call, beside the bare Cedar call it builds and the same pipeline with a monitor that does nothing. */
-async function measureDecide(server: RunningServer, req: { credential: string; tool: string; args: Record<string, unknown> }, expected: (d: Decision) => boolean = () => true) {
+/**
+ * In-process decisions of one call, beside the same pipeline with a monitor that does
+ * nothing and, with `floor`, the bare Cedar call it builds, in alternating blocks.
+ */
+async function measureDecide(server: RunningServer, req: { credential: string; tool: string; args: Record<string, unknown> }, floor: boolean, expected: (d: Decision) => boolean = () => true) {
   const plane = server.plane;
   // Capture exactly the Cedar request the pipeline builds, for the floor measurement.
   let captured: CedarRequest | undefined;
@@ -143,7 +150,7 @@ async function measureDecide(server: RunningServer, req: { credential: string; t
       await plane.decide(req);
       decideUs.push(hr() - t0);
     }
-    for (let i = 0; i < BLOCK; i++) {
+    for (let i = 0; floor && i < BLOCK; i++) {
       const t0 = hr();
       plane.policy.rawAuthorize(captured!);
       floorUs.push(hr() - t0);
@@ -194,56 +201,66 @@ async function benchScale(server: RunningServer, metrics: Metrics): Promise<void
   }
 }
 
+/** Live tasks for `decide.scale.tasks_100k_*` (`BENCH_SCALE_TASKS`). */
+const SCALE_TASKS = Number(process.env.BENCH_SCALE_TASKS ?? 10_000);
+/** Grants in flight at once while live tasks are set up (not measured). */
+const SETUP_IN_FLIGHT = 64;
+/** The last grants on the way to `SCALE_TASKS`, made one at a time and timed: `grant.inproc_per_s`. */
+const SEQUENTIAL_GRANTS = 1000;
+/** Decisions measured with 1,000 live tasks and with `SCALE_TASKS`, in alternating blocks of 250. */
+const SCALE_DECISIONS = 5000;
+
+interface TaskScale {
+  /** Starts the servers and grants the live tasks (all but the last 1,000 of `BENCH_SCALE_TASKS`), each decided once: set-up, not measured, so it may share the machine. */
+  seed(): Promise<void>;
+  /** After `seed()`: the last grants, one at a time (timed), then the measurement. Alone on the machine. */
+  finish(metrics: Metrics): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * Decide p99 with 1,000 live tasks, then with 100,000 (`BENCH_SCALE_TASKS`), on a
- * server of its own: each task decided once to warm it, then 5,000 decisions on tasks
- * drawn at random from all the live ones. Grants go through the control plane in process.
+ * Decide p50 and p99 with 1,000 live tasks and with `BENCH_SCALE_TASKS`, each on a
+ * server of its own in a process of its own (bench/fleet.ts), decided in process
+ * there, in alternating blocks of 250 decisions (20 each, after a warm-up of 1,000
+ * each), one at a time, on tasks drawn at random from all the server's live tasks,
+ * every one of them decided once before. Grants go through the control plane in
+ * process: `seed()` starts both and grants the 1,000 and all but the last 1,000 of
+ * the rest, 64 in flight, deciding each once as it comes; `finish()` grants those
+ * 1,000 one at a time (`grant.inproc_per_s`), decides each once, and measures.
  */
-async function benchTaskScale(metrics: Metrics): Promise<void> {
-  const total = Number(process.env.BENCH_SCALE_TASKS ?? 100_000);
-  const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
-  const server = setup.server;
-  try {
-    const plane = server.plane;
-    const credentials: string[] = [];
-    let svid = '';
-    const grantUpTo = async (n: number) => {
-      const started = hr();
-      while (credentials.length < n) {
-        // A fresh SVID every 10,000 grants: it lives five minutes.
-        if (credentials.length % 10_000 === 0) svid = await svidOf(server);
-        credentials.push((await plane.tasks.declare(svid, { purpose: 'benchmark', tools: [READ_SRV], ttlSeconds: 3600 })).credential);
-        if (credentials.length % 100 === 0) await new Promise((r) => setImmediate(r));
+function taskScale(): TaskScale {
+  const total = SCALE_TASKS;
+  if (!(total >= 1000)) throw new Error(`BENCH_SCALE_TASKS must be at least 1,000, not ${process.env.BENCH_SCALE_TASKS}`);
+  const sequential = Math.min(SEQUENTIAL_GRANTS, total - 1000);
+  const fleets: FleetProcess[] = [];
+  return {
+    close: async () => void (await Promise.all(fleets.map((f) => f.close()))),
+    seed: async () => {
+      const started = await Promise.allSettled([FleetProcess.start(), FleetProcess.start()]);
+      for (const s of started) if (s.status === 'fulfilled') fleets.push(s.value);
+      for (const s of started) if (s.status === 'rejected') throw s.reason;
+      const [few, many] = fleets as [FleetProcess, FleetProcess];
+      const seconds = await Promise.all([few.request({ op: 'grant', upTo: 1000, width: SETUP_IN_FLIGHT, warm: true }), many.request({ op: 'grant', upTo: total - sequential, width: SETUP_IN_FLIGHT, warm: true })]);
+      log(`  1,000 and ${(total - sequential).toLocaleString('en-US')} live tasks granted and decided once, ${SETUP_IN_FLIGHT} in flight, in ${seconds.map((s) => s.toFixed(1)).join(' and ')} s`);
+    },
+    finish: async (metrics) => {
+      const [few, many] = fleets as [FleetProcess, FleetProcess];
+      const from = await many.request({ op: 'count' });
+      const grantS = await many.request({ op: 'grant', upTo: total, width: 1, warm: false });
+      await many.request({ op: 'warm', from });
+      for (const fleet of fleets) await fleet.request({ op: 'draw', count: 1000 }); // warm-up: the JIT, the caches
+      const us = fleets.map(() => [] as number[]);
+      for (let round = 0; round < SCALE_DECISIONS / 250; round++) {
+        // Who goes first alternates too.
+        for (const k of round % 2 === 0 ? [0, 1] : [1, 0]) us[k]!.push(...(await fleets[k]!.request({ op: 'draw', count: 250 })));
       }
-      return (hr() - started) / 1e6;
-    };
-    const decideOn = (credential: string) => plane.decide({ credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } });
-    const measure = async () => {
-      for (const [i, c] of credentials.entries()) {
-        if ((await decideOn(c)).outcome !== 'allow') throw new Error('benchmark decision is not an allow');
-        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-      }
-      const us: number[] = [];
-      for (let i = 0; i < 5000; i++) {
-        const c = credentials[Math.floor(Math.random() * credentials.length)]!;
-        const t0 = hr();
-        await decideOn(c);
-        us.push(hr() - t0);
-        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-      }
-      return summarize(us);
-    };
-    await grantUpTo(1000);
-    await measure(); // warm-up: the JIT, the caches
-    const small = await measure();
-    const grantS = await grantUpTo(total);
-    const large = await measure();
-    metrics['decide.scale.tasks_100k_p99_ratio'] = { value: round(large.p99 / small.p99, 2), unit: 'ratio', note: `p50/p99 ${round(small.p50)}/${round(small.p99)} µs with 1,000 live tasks, ${round(large.p50)}/${round(large.p99)} µs with ${total}` };
-    metrics['decide.scale.tasks_100k_p50_ratio'] = { value: round(large.p50 / small.p50, 2), unit: 'ratio' };
-    metrics['grant.inproc_per_s'] = { value: Math.round((total - 1000) / grantS), unit: 'grants/s' };
-  } finally {
-    await setup.close();
-  }
+      const [small, large] = us.map((u) => summarize(u)) as [ReturnType<typeof summarize>, ReturnType<typeof summarize>];
+      metrics['decide.scale.tasks_100k_p99_ratio'] = { value: round(large.p99 / small.p99, 2), unit: 'ratio', note: `p50/p99 ${round(small.p50)}/${round(small.p99)} µs with 1,000 live tasks, ${round(large.p50)}/${round(large.p99)} µs with ${total}` };
+      metrics['decide.scale.tasks_100k_p50_ratio'] = { value: round(large.p50 / small.p50, 2), unit: 'ratio' };
+      metrics['decide.scale.tasks_live'] = { value: total, unit: 'tasks' };
+      if (sequential > 0) metrics['grant.inproc_per_s'] = { value: Math.round(sequential / grantS), unit: 'grants/s', note: `one at a time, from ${total - sequential} to ${total} live tasks` };
+    },
+  };
 }
 
 /** Runs each call in turn in blocks of 250, 8 rounds, after a warm-up; every answer must be an allow. */
@@ -317,55 +334,120 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'efficacy.utility_under_attack_pct': ['>= 95', (v) => v >= 95],
 };
 
-/** Mandate's own benchmarks: everything but the peers. */
-async function benchOwn(metrics: Metrics): Promise<void> {
-  const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
-  const server = setup.server;
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (user + system) of this process and of its children that have ended, from /proc (0 where there is none). */
+function cpuSpent(): number {
   try {
-    const { credential } = await grant(server);
-    process.stderr.write('decide in process…\n');
-    await benchInProcess(server, credential, metrics);
-    process.stderr.write('decide as labels and policies grow…\n');
-    await benchScale(server, metrics);
-    process.stderr.write('argument provenance after a 1 MB read…\n');
-    await benchProvenance(server, metrics);
-    if (ONLY === 'core') return;
-    process.stderr.write('decide over HTTP…\n');
-    await benchHttp(server, credential, metrics);
-  } finally {
-    await setup.close();
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+  } catch {
+    return 0;
   }
-  process.stderr.write(`decide with 1,000 and ${Number(process.env.BENCH_SCALE_TASKS ?? 100_000)} live tasks…\n`);
-  await benchTaskScale(metrics);
-  process.stderr.write('MCP gateway…\n');
-  await benchGatewayMcp(ROOT, ADMIN, metrics);
-  process.stderr.write('HTTP API gateway…\n');
-  await benchGatewayHttp(ROOT, ADMIN, metrics);
-  process.stderr.write('revocation across replicas…\n');
-  await benchRevocation(ROOT, ADMIN, metrics);
-  process.stderr.write('store outage on PostgreSQL…\n');
-  await benchReliability(ROOT, ADMIN, metrics);
-  process.stderr.write(`memory per live task (${MEMORY_TASKS} tasks)…\n`);
-  await benchMemory(metrics);
-  process.stderr.write('efficacy corpus, by the decision API and the MCP gateway…\n');
-  await benchEfficacy(metrics, (line) => process.stderr.write(`${line}\n`));
+}
+
+/** Runs one part of the benchmark, saying on stderr what it is, how long it took and the CPU time it and its processes used. */
+async function part<T>(what: string, run: () => Promise<T>): Promise<T> {
+  log(`${what}…`);
+  const t0 = hr();
+  const cpu0 = cpuSpent();
+  try {
+    return await run();
+  } finally {
+    log(`  (${what}: ${((hr() - t0) / 1e6).toFixed(1)} s, ${(cpuSpent() - cpu0).toFixed(1)} CPU-s, load ${loadavg()[0]!.toFixed(1)})`);
+  }
+}
+
+/** Runs `runs` at once; once all have settled, fails with the first failure. */
+async function together(runs: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(runs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Work done while the live tasks are set up: figures that do not depend on timing, or set-up of later parts that nothing times. */
+interface Alongside {
+  what: string;
+  run(): Promise<void>;
+}
+
+/**
+ * The live-task scale: its live tasks set up with `alongside` at the same time,
+ * then its measurement. Everything timed runs alone.
+ */
+async function benchTaskScale(metrics: Metrics, alongside: Alongside[] = []): Promise<void> {
+  const also = alongside.map((o) => o.what).join(', ');
+  const tasks = SCALE_TASKS.toLocaleString('en-US');
+  const scale = taskScale();
+  try {
+    const t0 = hr();
+    const timed = async (what: string, run: () => Promise<void>) => {
+      await run();
+      log(`  (${what}: done after ${((hr() - t0) / 1e6).toFixed(1)} s)`);
+    };
+    await part(`setting up 1,000 and ${tasks} live tasks${also ? `; meanwhile ${also}` : ''}`, () => together([timed('live tasks', () => scale.seed()), ...alongside.map((o) => timed(o.what, () => o.run()))]));
+    await part(`decide with 1,000 and ${tasks} live tasks`, () => scale.finish(metrics));
+  } finally {
+    await scale.close();
+  }
+}
+
+/**
+ * Everything: Mandate's own benchmarks and the peers. The parts that time
+ * something run one at a time; while the live tasks for the task scale are set up,
+ * the efficacy and memory benchmarks run (their figures do not depend on timing)
+ * and the two replicas of the revocation benchmark start.
+ * `metrics` is filled in the order of the printed table.
+ */
+async function benchAll(metrics: Metrics): Promise<void> {
+  const m = { core: {}, http: {}, tasks: {}, gatewayMcp: {}, gatewayHttp: {}, revocation: {}, outage: {}, memory: {}, efficacy: {}, peers: {} } satisfies Record<string, Metrics>;
+  try {
+    const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
+    const server = setup.server;
+    try {
+      const { credential } = await grant(server);
+      await part('decide in process', () => benchInProcess(server, credential, m.core));
+      await part('decide as labels and policies grow', () => benchScale(server, m.core));
+      await part('argument provenance after a 1 MB read', () => benchProvenance(server, m.core));
+      if (ONLY === 'core') return;
+      await part('decide over HTTP', () => benchHttp(server, credential, m.http));
+    } finally {
+      await setup.close();
+    }
+    let revocation: RevocationBench | undefined;
+    try {
+      await benchTaskScale(m.tasks, [
+        { what: 'the efficacy corpus', run: async () => void (await benchEfficacy(m.efficacy, log)) },
+        { what: `memory per live task (${MEMORY_TASKS} tasks)`, run: () => benchMemory(m.memory) },
+        { what: 'starting the replicas for the revocation benchmark', run: async () => void (revocation = await startRevocation(ROOT, ADMIN, m.revocation)) },
+      ]);
+      if (revocation) await part('revocation across replicas', () => revocation!.run(m.revocation));
+    } finally {
+      await revocation?.stop();
+    }
+    await part('side by side with Cerbos and mcp-proxy', () => benchPeers(ROOT, ADMIN, m.peers, log));
+    await part('MCP gateway', () => benchGatewayMcp(ROOT, ADMIN, m.gatewayMcp));
+    await part('HTTP API gateway', () => benchGatewayHttp(ROOT, ADMIN, m.gatewayHttp));
+    await part('store outage on PostgreSQL', () => benchReliability(ROOT, ADMIN, m.outage));
+  } finally {
+    for (const section of Object.values(m)) Object.assign(metrics, section);
+  }
 }
 
 async function main(): Promise<void> {
   const metrics: Metrics = {};
+  const started = hr();
   if (ONLY === 'tasks') await benchTaskScale(metrics);
-  else if (ONLY !== 'peers') await benchOwn(metrics);
-  if (ONLY !== 'core' && ONLY !== 'tasks') {
-    process.stderr.write('side by side with Cerbos and mcp-proxy…\n');
-    await benchPeers(ROOT, ADMIN, metrics, (line) => process.stderr.write(`${line}\n`));
-  }
+  else if (ONLY === 'peers') await part('side by side with Cerbos and mcp-proxy', () => benchPeers(ROOT, ADMIN, metrics, log));
+  else await benchAll(metrics);
+  log(`(all: ${((hr() - started) / 1e6).toFixed(1)} s)`);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
   writeFileSync(RESULTS, `${JSON.stringify({ metrics: { ...previous, ...metrics } }, null, 2)}\n`);
   const rows = Object.entries(metrics).map(([name, m]) => {
     const target = TARGETS[name];
     return `${name.padEnd(40)} ${String(m.value).padStart(10)} ${m.unit.padEnd(6)} ${target ? `${target[0].padEnd(8)} ${target[1](m.value) ? 'met' : 'MISSED'}` : ''}`;
   });
-  const own = `in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each; `;
+  const own = `in-process: ${INPROC_CALLS} sequential decisions on the example policies, SQLite store; HTTP: ${HTTP_RATE}/s for ${HTTP_SECONDS} s; live tasks: 1,000 beside ${SCALE_TASKS.toLocaleString('en-US')}, alternating blocks; MCP and HTTP gateways: 500 calls/s each, interleaved direct/via; memory: ${MEMORY_TASKS} live tasks decided 3 times each; `;
   process.stdout.write(`${'metric'.padEnd(40)} ${'value'.padStart(10)} unit   target\n${rows.join('\n')}\n(${ONLY === 'peers' ? '' : own}peers: alternating blocks, each listed above with the machine's load)\nwrote ${RESULTS}\n`);
 }
 

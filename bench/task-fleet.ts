@@ -16,21 +16,39 @@ async function post(url: string, path: string, body: unknown, token?: string): P
 }
 
 /**
- * Grants `count` live tasks to report-bot and returns their credentials. The
- * agent attests over the API (a fresh SVID every 500 tasks, well inside its
- * lifetime); the mandates are declared in process, which is what the API does.
+ * Grants `count` live tasks to report-bot and returns their credentials, `inFlight`
+ * at a time. The agent attests over the API (a fresh SVID every 500 tasks, well
+ * inside its lifetime); the mandates are declared in process, which is what the API does.
  */
-export async function grantFleet(server: RunningServer, adminToken: string, count: number): Promise<string[]> {
+export async function grantFleet(server: RunningServer, adminToken: string, count: number, inFlight = 1): Promise<string[]> {
   const credentials: string[] = [];
-  let svid = '';
-  for (let i = 0; i < count; i++) {
-    if (i % 500 === 0) {
-      const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, adminToken);
-      svid = (await post(server.url, '/v1/attest/join-token', { token })).svid as string;
-    }
-    credentials.push((await server.plane.tasks.declare(svid, FLEET_MANDATE)).credential);
+  for (let from = 0; from < count; from += 500) {
+    const { token } = await post(server.url, '/v1/agents/report-bot/join-tokens', {}, adminToken);
+    const svid = (await post(server.url, '/v1/attest/join-token', { token })).svid as string;
+    const to = Math.min(count, from + 500);
+    await eachInFlight(to - from, inFlight, async () => void credentials.push((await server.plane.tasks.declare(svid, FLEET_MANDATE)).credential));
   }
   return credentials;
+}
+
+/** Runs `each(i)` for i in [0, count), `width` at a time, yielding to the event loop every 100; the first failure stops the rest. */
+export async function eachInFlight(count: number, width: number, each: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  await Promise.all(
+    Array.from({ length: Math.min(width, count) }, async () => {
+      try {
+        while (next < count && !failed) {
+          const i = next++;
+          await each(i);
+          if (i % 100 === 0) await yieldToLoop();
+        }
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }),
+  );
 }
 
 /** One decision that must be an allow: a benchmark that measured refusals would measure the wrong path. */
