@@ -89,7 +89,8 @@ export async function waitForHttp(url: string, child: ChildProcess, ms = 20_000)
  */
 export async function startMandate(root: string, adminToken: string, adjust: (config: Record<string, any>) => void, cpu?: number): Promise<ServerProcess & { grant(tools: unknown[]): Promise<string> }> {
   const { dir, file, env } = writeBenchConfig(root, adminToken, adjust);
-  const child = spawnServer(process.execPath, [join(root, 'bin', 'mandate.js'), 'serve', '--config', file], { cpu, env });
+  // One worker: the comparison is one core against one core (the process is pinned).
+  const child = spawnServer(process.execPath, [join(root, 'bin', 'mandate.js'), 'serve', '--config', file, '--workers', '1'], { cpu, env });
   const stop = async () => {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
