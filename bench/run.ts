@@ -221,7 +221,7 @@ interface TaskScale {
 /**
  * Decide p50 and p99 with 1,000 live tasks and with `BENCH_SCALE_TASKS`, each on a
  * server of its own in a process of its own (bench/fleet.ts), decided in process
- * there, in alternating blocks of 250 decisions (20 each, after a warm-up of 1,000
+ * there, in alternating blocks of 250 decisions (20 each, after a warm-up of 5,000
  * each), one at a time, on tasks drawn at random from all the server's live tasks,
  * every one of them decided once before. Grants go through the control plane in
  * process: `seed()` starts both and grants the 1,000 and all but the last 1,000 of
@@ -248,7 +248,9 @@ function taskScale(): TaskScale {
       const from = await many.request({ op: 'count' });
       const grantS = await many.request({ op: 'grant', upTo: total, width: 1, warm: false });
       await many.request({ op: 'warm', from });
-      for (const fleet of fleets) await fleet.request({ op: 'draw', count: 1000 }); // warm-up: the JIT, the caches
+      // Warm-up, as many as are measured: the JIT, the caches, and a heap grown back to its working size in a fleet that
+      // sat idle once its tasks were granted.
+      for (const fleet of fleets) await fleet.request({ op: 'draw', count: SCALE_DECISIONS });
       const us = fleets.map(() => [] as number[]);
       for (let round = 0; round < SCALE_DECISIONS / 250; round++) {
         // Who goes first alternates too.
