@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Decision } from '../src/decision/index.js';
 import type { RunningServer } from '../src/server/index.js';
 import { startBenchServer } from './bench-server.js';
+import { eachInFlight, yieldToLoop } from './task-fleet.js';
 
 /**
  * Live tasks on a bench server of their own, in a process of their own, all granted
@@ -28,7 +29,6 @@ const READ_SRV = { name: 'files.read', args: { path: { prefix: '/srv/' } } };
 const WARM_IN_FLIGHT = 64;
 
 const hr = () => Number(process.hrtime.bigint()) / 1000; // µs
-const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A fleet in its own process (this file, forked); `close()` ends it. */
 export class FleetProcess {
@@ -82,28 +82,9 @@ export class FleetProcess {
   }
 }
 
-/**
- * Runs `each(i)` for every i in [from, to), `width` at a time, yielding to the event
- * loop every 100 (timers, the catch-up read and the sweeps run meanwhile); the first
- * failure stops the rest.
- */
-async function inFlight(from: number, to: number, width: number, each: (i: number) => Promise<void>): Promise<void> {
-  let next = from;
-  let failed = false;
-  await Promise.all(
-    Array.from({ length: Math.min(width, Math.max(0, to - from)) }, async () => {
-      try {
-        while (next < to && !failed) {
-          const i = next++;
-          await each(i);
-          if (i % 100 === 0) await yieldToLoop();
-        }
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }),
-  );
+/** Runs `each(i)` for every i in [from, to), `width` at a time (eachInFlight over the range). */
+function inFlight(from: number, to: number, width: number, each: (i: number) => Promise<void>): Promise<void> {
+  return eachInFlight(Math.max(0, to - from), width, (i) => each(from + i));
 }
 
 /** The child side: one server, its live tasks' credentials, and the commands above. */

@@ -32,7 +32,7 @@ export class PostReply {
       this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       this.streaming = true;
     }
-    this.res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...message })}\n\n`);
+    this.res.write(sseEvent(message));
     return true;
   }
 
@@ -64,6 +64,11 @@ const PROCESS_TAG = randomBytes(6).toString('base64url');
 
 /** Whether an answer's id is one the gateway gave (in this process or another). */
 export const isRelayedAskId = (id: string | number): boolean => typeof id === 'string' && id.startsWith('mandate-');
+
+/** One JSON-RPC message as a server-sent event (`jsonrpc` added). */
+export function sseEvent(message: Record<string, unknown>): string {
+  return `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', ...message })}\n\n`;
+}
 
 /** Requests the gateway made of one session's client (sampling, elicitation, roots), waiting for its answers. */
 export class ClientAsks {

@@ -17,7 +17,7 @@ import type { Task } from '../../mandate/index.js';
 import { jsonRpcCodeOf, redactResult } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
-import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses } from './agent-relay.js';
+import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseEvent } from './agent-relay.js';
 import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -193,8 +193,7 @@ export class McpGateway {
 
   /** Tells every open session that tools changed upstream. */
   notifyToolsChanged(): void {
-    const event = `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' })}\n\n`;
-    for (const s of this.sessions.values()) for (const stream of s.streams) stream.write(event);
+    this.broadcast(sseEvent({ method: 'notifications/tools/list_changed' }));
   }
 
   async close(): Promise<void> {
@@ -427,11 +426,16 @@ export class McpGateway {
    * session: the list each sees is still filtered by its mandate).
    */
   upstreamNotice(upstream: string, method: string, params: Record<string, unknown>): void {
-    const event = `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method, params })}\n\n`;
+    const event = sseEvent({ method, params });
     if (method === 'notifications/resources/updated') {
       for (const id of this.subscribers.get(`${upstream} ${String(params.uri)}`) ?? []) for (const stream of this.sessions.get(id)?.streams ?? []) stream.write(event);
       return;
     }
+    this.broadcast(event);
+  }
+
+  /** To every open session's event stream. */
+  private broadcast(event: string): void {
     for (const s of this.sessions.values()) for (const stream of s.streams) stream.write(event);
   }
 

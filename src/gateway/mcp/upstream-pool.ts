@@ -280,7 +280,8 @@ export class UpstreamPool {
     const config = state.config as Extract<UpstreamConfig, { transport: 'stdio' }>;
     const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
     drainStderr(transport, name, secretValues, this.opts.log);
-    const client = new Client({ name: 'mandate-gateway', version: '0.1.0' }, { capabilities: relayedCapabilities(config) as never });
+    const capabilities = relayedCapabilities(config);
+    const client = new Client({ name: 'mandate-gateway', version: '0.1.0' }, { capabilities: capabilities as never });
     // Over stdio nothing ties what the upstream sends to the call it is about: it goes to the call in flight when
     // there is exactly one, and is refused (a request) or dropped (a notification) when there are several.
     const relays = new Set<CallRelay>();
@@ -296,7 +297,6 @@ export class UpstreamPool {
       if (n.method === 'notifications/message') onlyRelay()?.notify(n.method, (n.params ?? {}) as Record<string, unknown>);
       else if (NOTICES.has(n.method)) this.opts.onUpstreamNotice?.(name, n.method, (n.params ?? {}) as Record<string, unknown>);
     };
-    const capabilities = relayedCapabilities(config);
     for (const [method, feature] of Object.entries(CLIENT_REQUESTS)) {
       // The SDK accepts a handler only for a capability the client declares; an undeclared one the upstream must not ask for.
       if (!(feature in capabilities)) continue;
