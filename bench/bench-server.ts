@@ -80,7 +80,7 @@ export async function withEchoGateway<T>(root: string, adminToken: string, run: 
   const upstreamUrl = `http://127.0.0.1:${upstream.port}/mcp`;
   try {
     const setup = await startBenchServer(root, adminToken, (config) => {
-      config.upstreams = { echo: { transport: 'http', url: upstreamUrl, tools: { echo: { kind: 'read', risk: 'low' } } } };
+      config.upstreams = { echo: { transport: 'http', url: upstreamUrl, tools: { echo: { kind: 'read', risk: 'low' }, progress: { kind: 'read', risk: 'low' } } } };
     });
     try {
       return await run(setup, upstreamUrl);

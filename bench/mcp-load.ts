@@ -10,16 +10,21 @@ import { HttpUpstreamClient } from '../src/gateway/mcp/http-upstream-client.js';
  */
 export interface McpLoadRequest {
   direct: { url: string; tool: string };
-  via: { url: string; tool: string; credential: string };
+  via: { url: string; tool: string; progressTool: string; credential: string };
   ratePerSecond: number;
   seconds: number;
   warmup: number;
+  /** Calls of the upstream's `progress` tool per leg, one at a time, timed to their first progress notification. */
+  firstByteCalls: number;
 }
 
 export interface McpLoadResult {
   directMs: number[];
   viaMs: number[];
   errors: number;
+  /** Milliseconds from sending a `progress` call to its first progress notification. */
+  firstByteDirectMs: number[];
+  firstByteViaMs: number[];
 }
 
 async function connect(url: string, headers: Record<string, string> = {}): Promise<HttpUpstreamClient> {
@@ -49,9 +54,31 @@ async function run(req: McpLoadRequest): Promise<McpLoadResult> {
       errors += 1;
     }
   });
+  const firstByteDirectMs: number[] = [];
+  const firstByteViaMs: number[] = [];
+  for (let i = 0; i < req.firstByteCalls * 2; i++) {
+    const throughGateway = i % 2 === 1;
+    const ms = await firstProgressMs(throughGateway ? via : direct, throughGateway ? req.via.progressTool : 'progress');
+    if (ms === undefined) errors += 1;
+    else (throughGateway ? firstByteViaMs : firstByteDirectMs).push(ms);
+  }
   await direct.close();
   await via.close();
-  return { directMs, viaMs, errors };
+  return { directMs, viaMs, errors, firstByteDirectMs, firstByteViaMs };
+}
+
+/** How long the first progress notification of one call takes to arrive; undefined when none came. */
+async function firstProgressMs(client: HttpUpstreamClient, tool: string): Promise<number | undefined> {
+  const sent = hrUs();
+  let first: number | undefined;
+  const relay = {
+    signal: new AbortController().signal,
+    progressToken: 1,
+    notify: (method: string) => void (method === 'notifications/progress' && first === undefined && (first = (hrUs() - sent) / 1000)),
+    ask: () => Promise.reject(new Error('no requests expected')),
+  };
+  await client.request('tools/call', { name: tool, arguments: {}, _meta: { progressToken: 1 } }, 10_000, relay);
+  return first;
 }
 
 serveInChild(run);

@@ -319,6 +319,7 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'decide.http.p99_ms': ['<= 3', (v) => v <= 3],
   'gateway.mcp.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.mcp.added_p99_ms': ['<= 5', (v) => v <= 5],
+  'gateway.mcp.stream_first_byte_added_ms': ['<= 1', (v) => v <= 1],
   'gateway.http.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.http.added_p99_ms': ['<= 5', (v) => v <= 5],
   'revocation.propagation_p99_ms': ['<= 100', (v) => v <= 100],
@@ -441,6 +442,7 @@ async function main(): Promise<void> {
   const started = hr();
   if (ONLY === 'tasks') await benchTaskScale(metrics);
   else if (ONLY === 'peers') await part('side by side with Cerbos and mcp-proxy', () => benchPeers(ROOT, ADMIN, metrics, log));
+  else if (ONLY === 'mcp') await part('MCP gateway', () => benchGatewayMcp(ROOT, ADMIN, metrics));
   else await benchAll(metrics);
   log(`(all: ${((hr() - started) / 1e6).toFixed(1)} s)`);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
