@@ -98,6 +98,9 @@ export const REQUIREMENTS = Object.freeze({
   'gateway:mcp:exposed-names': 'Agents see upstream tools and prompts under names every model provider accepts (`<upstream>_<tool>` by default; prefix and separator configurable, or the upstream\'s own names), and call them by those names; decisions, mandates and the trail keep `<upstream>.<tool>`.',
   'gateway:mcp:session-cap': 'A task holds at most 16 MCP sessions; opening another closes the oldest.',
 
+  // inspector-cli.test.ts
+  'gateway:mcp:inspector-cli': 'The MCP Inspector\'s CLI (`@modelcontextprotocol/inspector --cli`) gets the same answers through the gateway as straight from the everything server, over stdio and Streamable HTTP upstreams: tools, a call, resources, templates, prompts and the log level, apart from what the gateway documents it changes (exposed names, `_meta["mandate/tool"]` and `_meta["mandate/decision"]`, undeclared tools hidden); a refused call is a tool error the CLI prints.',
+
   // params.test.ts
   'gateway:mcp:params-from-input-schema': 'At grant time, the constraints on a tool of an MCP upstream whose configuration states no `params` are checked against the `inputSchema` the upstream lists: an argument the tool lacks, or a constraint of the wrong type, is refused naming the argument; a valid mandate is granted; stated `params` win over the schema.',
   'gateway:mcp:params-upstream-unreachable': 'When the upstream cannot list its tools within its timeout (down, hanging) or does not list the tool, a mandate constraining that tool is refused as `mandate.params_unavailable` naming the tool, while the same tool without constraints is granted.',
