@@ -21,6 +21,8 @@ describe('the v2 TypeScript SDK client (@modelcontextprotocol/client) through th
         args: [EVERYTHING_SERVER, 'stdio'],
         timeoutMs: 20_000,
         tools: { echo: { kind: 'read', risk: 'low' }, 'get-sum': { kind: 'read', risk: 'low' }, 'trigger-long-running-operation': { kind: 'read', risk: 'low' } },
+        resources: { kind: 'read', risk: 'low' },
+        prompts: { kind: 'read', risk: 'low' },
       },
     }));
   });
@@ -40,6 +42,38 @@ describe('the v2 TypeScript SDK client (@modelcontextprotocol/client) through th
     const steps: number[] = [];
     await client.callTool({ name: 'everything_trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, { onprogress: (p) => void steps.push(p.progress) });
     assert.deepEqual(steps, [1, 2, 3]);
+    const refused = await client.callTool({ name: 'everything_get-sum', arguments: { a: 1, b: 2 } });
+    assert.equal(refused.isError, true);
+    assert.match(JSON.stringify(refused.content), /denied \(mandate\.tool_not_declared\)/);
+  });
+
+  verifies('gateway:mcp:stateless', 'a v2 SDK client pinned to MCP 2026-07-28 discovers, lists, calls, receives progress, reads resources and prompts and reads refusals through the gateway, with no session', async () => {
+    const { credential } = await grantTask(server.url, 'report-bot', {
+      purpose: 'stateless',
+      tools: ['everything.echo', 'everything.trigger-long-running-operation', 'everything.resources', 'everything.prompts'],
+      ttlSeconds: 600,
+    });
+    assert.ok(credential, 'the task was granted');
+    const client = new Client({ name: 'v2-agent-2026', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    clients.push(client);
+    const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${credential}` } } });
+    await client.connect(transport);
+    assert.equal(client.getProtocolEra(), 'modern');
+    assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+    assert.equal(transport.sessionId, undefined, 'no session in 2026-07-28');
+    assert.deepEqual(client.getServerVersion(), { name: 'mandate-gateway', version: '0.1.0' });
+    assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ['everything_echo', 'everything_trigger-long-running-operation']);
+    const echo = await client.callTool({ name: 'everything_echo', arguments: { message: 'from 2026' } });
+    assert.deepEqual(echo.content, [{ type: 'text', text: 'Echo: from 2026' }]);
+    const steps: number[] = [];
+    await client.callTool({ name: 'everything_trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, { onprogress: (p) => void steps.push(p.progress) });
+    assert.deepEqual(steps, [1, 2, 3]);
+    const resources = (await client.listResources()).resources;
+    assert.ok(resources.length > 0);
+    const read = await client.readResource({ uri: resources[0]!.uri });
+    assert.equal(read.contents[0]!.uri, resources[0]!.uri);
+    const prompt = await client.getPrompt({ name: 'everything_simple-prompt' });
+    assert.ok(prompt.messages.length > 0);
     const refused = await client.callTool({ name: 'everything_get-sum', arguments: { a: 1, b: 2 } });
     assert.equal(refused.isError, true);
     assert.match(JSON.stringify(refused.content), /denied \(mandate\.tool_not_declared\)/);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ErrorCode as McpErrorCode, LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CallRelay } from './relay.js';
+import { META, STATELESS_VERSION } from './stateless.js';
 
 type JsonRpcMessage = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
 
@@ -35,7 +36,7 @@ export class HttpUpstreamClient {
   }
 
   async connect(timeoutMs: number): Promise<void> {
-    const result = (await this.request('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: this.capabilities, clientInfo: { name: 'mandate-gateway', version: '0.1.0' } }, timeoutMs)) as {
+    const result = (await this.request('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: this.capabilities, clientInfo: CLIENT_INFO }, timeoutMs)) as {
       protocolVersion?: unknown;
     };
     if (typeof result?.protocolVersion === 'string') this.protocolVersion = result.protocolVersion;
@@ -78,9 +79,9 @@ export class HttpUpstreamClient {
    * stream goes to `relay`: notifications, and requests of the client, whose
    * answers are posted back. Aborting `relay.signal` cancels the request upstream.
    */
-  async request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay): Promise<unknown> {
+  async request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay, stateless?: StatelessHeaders): Promise<unknown> {
     const id = this.nextId++;
-    const response = await this.exchange('POST', { jsonrpc: '2.0', id, method, params }, timeoutMs, relay);
+    const response = await this.exchange('POST', { jsonrpc: '2.0', id, method, params }, timeoutMs, relay, stateless);
     if (!response) throw new McpError(McpErrorCode.InternalError, `upstream sent no answer to \`${method}\``);
     if (response.error) throw new McpError(response.error.code, response.error.message, response.error.data);
     return response.result;
@@ -97,13 +98,26 @@ export class HttpUpstreamClient {
     return this.exchange('POST', message, timeoutMs);
   }
 
-  private exchange(method: 'POST' | 'DELETE', message: JsonRpcMessage | undefined, timeoutMs: number, relay?: CallRelay): Promise<JsonRpcMessage | undefined> {
+  /**
+   * Whether the upstream speaks the stateless revision (2026-07-28): it answers
+   * `server/discover` naming it. Anything else (an error, a 2025 server's refusal) says no.
+   */
+  async discover(timeoutMs: number): Promise<boolean> {
+    const envelope = { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: this.capabilities, [META.clientInfo]: CLIENT_INFO };
+    try {
+      const result = (await this.request('server/discover', { _meta: envelope }, timeoutMs, undefined, { 'mcp-method': 'server/discover' })) as { supportedVersions?: unknown };
+      return Array.isArray(result?.supportedVersions) && result.supportedVersions.includes(STATELESS_VERSION);
+    } catch {
+      return false;
+    }
+  }
+
+  private exchange(method: 'POST' | 'DELETE', message: JsonRpcMessage | undefined, timeoutMs: number, relay?: CallRelay, stateless?: StatelessHeaders): Promise<JsonRpcMessage | undefined> {
     const body = message === undefined ? undefined : JSON.stringify(message);
     const headers: Record<string, string> = {
       ...this.headers,
       accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': this.protocolVersion,
-      ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}),
+      ...(stateless ? { 'mcp-protocol-version': STATELESS_VERSION, ...stateless } : { 'mcp-protocol-version': this.protocolVersion, ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}) }),
       ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
     };
     const transport = this.url.protocol === 'https:' ? https : http;
@@ -119,7 +133,7 @@ export class HttpUpstreamClient {
       };
       const req = transport.request(this.url, { method, headers, agent: this.agent }, (res) => {
         const session = res.headers['mcp-session-id'];
-        if (typeof session === 'string') this.sessionId = session;
+        if (typeof session === 'string' && !stateless) this.sessionId = session;
         const status = res.statusCode ?? 0;
         if (status === 202 || method === 'DELETE') {
           res.resume();
@@ -132,11 +146,22 @@ export class HttpUpstreamClient {
           // The request was not handled: it can be sent again on a new session (the pool does, once).
           finish(new McpError(McpErrorCode.ConnectionClosed, 'the upstream no longer knows the session (restarted?)', SESSION_LOST));
         };
-        if (status === 404 && this.sessionId) {
+        if (stateless && status >= 400 && String(res.headers['content-type'] ?? '').includes('application/json')) {
+          // A 2026 server's errors come with a 4xx status and a JSON-RPC error that says what was wrong (-32021, -32601, …).
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c.length + text.length > 65_536 ? '' : c));
+          res.on('end', () => {
+            const answer = parseJson(text) as JsonRpcMessage | undefined;
+            finish(answer?.error ? null : new McpError(McpErrorCode.InternalError, `upstream answered HTTP ${status}`), answer);
+          });
+          return;
+        }
+        if (status === 404 && this.sessionId && !stateless) {
           res.resume();
           return lost();
         }
-        if (status === 400 && this.sessionId) {
+        if (status === 400 && this.sessionId && !stateless) {
           // Servers built on the SDK's examples answer an unknown session with 400 and a JSON-RPC error that says so.
           let text = '';
           res.setEncoding('utf8');
@@ -208,6 +233,18 @@ export class HttpUpstreamClient {
 }
 
 const SESSION_LOST = { sessionLost: true } as const;
+const CLIENT_INFO = { name: 'mandate-gateway', version: '0.1.0' };
+
+/** The headers of one stateless (2026-07-28) request: `Mcp-Method`, and `Mcp-Name` and `Mcp-Param-*` where they apply. */
+export type StatelessHeaders = Record<string, string>;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The upstream answered 404 to our session: nothing was done, and a new session may be opened and the request sent again. */
 export function isSessionLost(err: unknown): boolean {

@@ -20,7 +20,21 @@ import { sessionIds, type SessionIds } from './session-ids.js';
 import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseEvent } from './agent-relay.js';
 import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import { UpstreamRpcError, type UpstreamPool } from './upstream-pool.js';
+import { InputRefused, StateRejected, sessionView, statelessView, type Continuation, type UpstreamView } from './upstream-view.js';
+import {
+  HEADER_MISMATCH,
+  META,
+  REMOVED_METHODS,
+  STATELESS_VERSIONS,
+  isEnvelopeError,
+  isStatelessRequest,
+  readEnvelope,
+  stampResult,
+  statusOfError,
+  type Envelope,
+  type InputRequired,
+} from './stateless.js';
 
 /** What the gateway needs from the control plane; it decides nothing itself. */
 export interface McpGatewayPorts {
@@ -61,6 +75,15 @@ interface Session {
   logLevel: string | undefined;
   /** Resources this session subscribed to, as `<upstream> <uri>`. */
   subscriptions: Set<string>;
+  /** Set for a request of the stateless revision (2026-07-28): the session is that one request's. */
+  envelope?: Envelope;
+}
+
+/** A `subscriptions/listen` stream of a 2026 agent: the notifications it asked for, tagged with its request id. */
+interface ListenStream {
+  res: ServerResponse;
+  subscriptionId: string | number;
+  honoured: Record<string, true>;
 }
 
 type JsonRpcRequest = { jsonrpc: '2.0'; id?: string | number; method: string; params?: Record<string, unknown> };
@@ -75,6 +98,8 @@ export const HOW_TO_GET_A_CREDENTIAL =
   'A task credential comes from the control plane: attest the agent (POST /v1/attest/join-token or /v1/attest/oidc) for a JWT-SVID, then declare the task (POST /v1/tasks with a mandate); the SDK and `mandate connect --stdio` do both';
 const SERVER_INFO = { name: 'mandate-gateway', version: '0.1.0' };
 const CAPABILITIES = { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, logging: {}, completions: {} };
+/** In 2026-07-28 resource subscriptions go through `subscriptions/listen`, which the gateway carries list changes on only. */
+const STATELESS_CAPABILITIES = { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true }, logging: {}, completions: {} };
 
 /**
  * The MCP enforcement point: an MCP server over Streamable HTTP to agents,
@@ -93,6 +118,12 @@ export class McpGateway {
   /** Exposed tool names to catalog names, rebuilt when a name is missing (tools registered since). */
   private readonly exposedToCatalog = new Map<string, string>();
   private readonly ids: SessionIds;
+  private readonly sessions2025: UpstreamView;
+  /** Which upstream listed a resource URI to a task's stateless requests, so that a later read goes back to it. */
+  private readonly statelessOwners = new Lru<TaskId, Map<string, string>>(10_000);
+  /** Calls of stateless requests running, by task and request id: `notifications/cancelled` aborts them. */
+  private readonly statelessInFlight = new Map<string, AbortController>();
+  private readonly listeners = new Set<ListenStream>();
 
   constructor(
     private readonly ports: McpGatewayPorts,
@@ -101,6 +132,7 @@ export class McpGateway {
     private readonly resourceMetadataUrl: (req: IncomingMessage) => string,
   ) {
     this.ids = sessionIds(ports.sessionKey, SUPPORTED_PROTOCOL_VERSIONS);
+    this.sessions2025 = sessionView(pool);
   }
 
   /**
@@ -119,10 +151,6 @@ export class McpGateway {
         res.writeHead(405, { allow: 'GET, POST, DELETE' }).end();
         return;
       }
-      const version = req.headers['mcp-protocol-version'];
-      if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-        return jsonRpcError(res, 400, null, -32600, 'request.invalid', `unsupported MCP-Protocol-Version \`${version}\`; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
-      }
       let body: unknown;
       if (req.method === 'POST') {
         if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return jsonRpcError(res, 415, null, -32600, 'request.invalid', 'content-type must be application/json');
@@ -132,8 +160,16 @@ export class McpGateway {
           return jsonRpcError(res, 400, null, -32700, 'request.invalid', 'the body is not valid JSON');
         }
       }
+      const version = req.headers['mcp-protocol-version'];
+      const headerVersion = typeof version === 'string' ? version : undefined;
+      if (req.method === 'POST' && isStatelessRequest(headerVersion, body, typeof req.headers[SESSION_HEADER] === 'string')) {
+        return await this.stateless(req, res, body, headerVersion);
+      }
+      if (headerVersion !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(headerVersion)) {
+        return jsonRpcError(res, 400, null, -32600, 'request.invalid', `unsupported MCP-Protocol-Version \`${headerVersion}\`; supported: ${[...SUPPORTED_PROTOCOL_VERSIONS, ...STATELESS_VERSIONS].join(', ')}`);
+      }
       const mismatch = req.method === 'POST' ? headerMismatch(req, body) : undefined;
-      if (mismatch) return jsonRpcError(res, 400, null, -32001, 'request.invalid', `header and body disagree: ${mismatch}`);
+      if (mismatch) return jsonRpcError(res, 400, null, HEADER_MISMATCH, 'request.invalid', `header and body disagree: ${mismatch}`);
       const token = bearer(req);
       if (!token) {
         this.refused(null, 'credential.missing', req.method);
@@ -179,6 +215,113 @@ export class McpGateway {
     }
   }
 
+  /**
+   * A request of the stateless revision (2026-07-28): checked as the revision says
+   * (envelope, headers, version; errors carry the request's id and a 4xx status),
+   * then authenticated and dispatched like any other, on a session that lives for
+   * this request only. Removed methods are unknown methods here.
+   */
+  private async stateless(req: IncomingMessage, res: ServerResponse, body: unknown, headerVersion: string | undefined): Promise<void> {
+    const message = body as Partial<JsonRpcRequest> | null;
+    const rawId = message !== null && typeof message === 'object' && !Array.isArray(message) ? message.id : undefined;
+    const id = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
+    const fail = (status: number, rpcCode: number, reason: ErrorCode, why: string, extra: Record<string, unknown> = {}) => jsonRpcError(res, status, id, rpcCode, reason, why, extra);
+    if (Array.isArray(body) || message === null || typeof message !== 'object' || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
+      return fail(400, -32600, 'request.invalid', Array.isArray(body) ? 'JSON-RPC batches are not supported' : 'not a JSON-RPC 2.0 request');
+    }
+    const envelope = readEnvelope(headerVersion, body, STATELESS_VERSIONS);
+    if (isEnvelopeError(envelope)) return fail(envelope.status, envelope.code, 'request.invalid', envelope.message, envelope.data);
+    const mismatch = headerMismatch(req, body, true);
+    if (mismatch) return fail(400, HEADER_MISMATCH, 'request.invalid', `header and body disagree: ${mismatch}`);
+    const token = bearer(req);
+    if (!token) {
+      this.refused(null, 'credential.missing', message.method);
+      return this.unauthorized(req, res, undefined, id);
+    }
+    let ctx: TaskContext;
+    try {
+      ctx = await this.ports.kernel.authenticate(token);
+    } catch (err) {
+      const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
+      this.refused(null, coded.code, message.method);
+      if (coded.code === 'store.unreachable') {
+        res.setHeader('Retry-After', '1');
+        return fail(503, jsonRpcCodeOf(coded.code), coded.code, coded.publicMessage);
+      }
+      return this.unauthorized(req, res, coded, id);
+    }
+    const params = message.params !== null && typeof message.params === 'object' && !Array.isArray(message.params) ? message.params : {};
+    if (rawId === undefined) {
+      // Cancelling is closing the stream in this revision; a `notifications/cancelled` is honoured all the same.
+      if (message.method === 'notifications/cancelled') this.statelessInFlight.get(`${ctx.task.id} ${String(params.requestId)}`)?.abort();
+      return void res.writeHead(202).end();
+    }
+    if (id === null) return fail(400, -32600, 'request.invalid', '`id` must be a string or a number');
+    if (REMOVED_METHODS.has(message.method)) {
+      return fail(404, McpErrorCode.MethodNotFound, 'request.invalid', `\`${message.method}\` does not exist in MCP ${envelope.protocolVersion}`);
+    }
+    if (message.method === 'server/discover') return jsonRpcResult(res, id, stampResult('server/discover', discoverResult()));
+    if (message.method === 'subscriptions/listen') return this.listen(res, id, params);
+    const session = this.statelessSession(ctx.task.id, envelope);
+    const reply = PostReply.for(res, String(req.headers.accept ?? ''));
+    const call = new AbortController();
+    const key = `${ctx.task.id} ${id}`;
+    this.statelessInFlight.set(key, call);
+    res.on('close', () => res.writableFinished || call.abort());
+    try {
+      const result = stampResult(message.method, await this.dispatch(ctx, session, message.method, params, { reply, signal: call.signal }));
+      if (call.signal.aborted && reply.end()) return;
+      reply.answer({ id, result }, () => jsonRpcResult(res, id, result));
+    } catch (err) {
+      const [rpcCode, reason, why, extra] =
+        err instanceof RpcRefusal
+          ? [err.rpcCode, err.reason, err.why, err.extra]
+          : err instanceof UpstreamRpcError
+            ? [err.rpcCode, 'gateway.upstream_error' as ErrorCode, err.message, err.data !== null && typeof err.data === 'object' ? (err.data as Record<string, unknown>) : {}]
+            : err instanceof CodedError
+              ? [jsonRpcCodeOf(err.code), err.code, err.publicMessage, {}]
+              : [McpErrorCode.InternalError, 'internal.error' as ErrorCode, 'the gateway failed to handle the request', {}];
+      const status = statusOfError(rpcCode);
+      // Transport-level errors go as a plain JSON answer with their status; the others as the call's answer.
+      if (status !== 200 && !reply.isStreaming) return fail(status, rpcCode, reason, why, extra);
+      reply.answer({ id, error: { code: rpcCode, message: `${reason}: ${why}`, data: { code: reason, ...extra } } }, () => jsonRpcError(res, 200, id, rpcCode, reason, why, extra));
+    } finally {
+      this.statelessInFlight.delete(key);
+    }
+  }
+
+  /** One stateless request's session: nothing of it outlives the request but which upstream listed which resource. */
+  private statelessSession(taskId: TaskId, envelope: Envelope): Session {
+    let owners = this.statelessOwners.get(taskId);
+    if (!owners) this.statelessOwners.set(taskId, (owners = new Map()));
+    if (owners.size > 10_000) owners.clear();
+    return { id: '', taskId, protocolVersion: envelope.protocolVersion, streams: new Set(), resourceOwners: owners, asks: new ClientAsks(), inFlight: new Map(), logLevel: envelope.logLevel, subscriptions: new Set(), envelope };
+  }
+
+  /**
+   * `subscriptions/listen`: a long-lived event stream that first acknowledges the
+   * list changes it will carry (those asked for that the gateway relays), then
+   * carries them, each tagged with the listen request's id. Closing it ends it.
+   */
+  private listen(res: ServerResponse, id: string | number, params: Record<string, unknown>): void {
+    const asked = (params.notifications ?? {}) as Record<string, unknown>;
+    const honoured = Object.fromEntries(LISTENABLE.filter((k) => asked[k] === true).map((k) => [k, true as const]));
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    res.write(sseEvent({ method: 'notifications/subscriptions/acknowledged', params: { _meta: { [META.subscriptionId]: id }, notifications: honoured } }));
+    const stream: ListenStream = { res, subscriptionId: id, honoured };
+    this.listeners.add(stream);
+    res.on('close', () => this.listeners.delete(stream));
+  }
+
+  /** A list change to the listen streams that asked for it. */
+  private toListeners(method: string, params: Record<string, unknown> = {}): void {
+    const wanted = LIST_CHANGES[method];
+    if (!wanted) return;
+    for (const l of this.listeners) {
+      if (l.honoured[wanted]) l.res.write(sseEvent({ method, params: { ...params, _meta: { ...(params._meta as object), [META.subscriptionId]: l.subscriptionId } } }));
+    }
+  }
+
   /** An agent's answer that reached another process: resolves the request if it is waited for here. */
   answerFromElsewhere(sessionId: string, message: { id: string | number; result?: unknown; error?: { code?: unknown; message?: unknown } }): void {
     this.sessions.get(sessionId)?.asks.answer(message);
@@ -194,10 +337,13 @@ export class McpGateway {
   /** Tells every open session that tools changed upstream. */
   notifyToolsChanged(): void {
     this.broadcast(sseEvent({ method: 'notifications/tools/list_changed' }));
+    this.toListeners('notifications/tools/list_changed');
   }
 
   async close(): Promise<void> {
     for (const s of [...this.sessions.values()]) this.closeSession(s);
+    for (const l of this.listeners) l.res.end();
+    this.listeners.clear();
   }
 
   private async post(ctx: TaskContext, session: Session | undefined, body: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -264,7 +410,7 @@ export class McpGateway {
         session.logLevel = params.level as string;
         return {};
       case 'tools/list':
-        return { tools: await this.listTools(ctx) };
+        return { tools: await this.listTools(ctx, session) };
       case 'tools/call': {
         const args = params.arguments ?? {};
         if (typeof params.name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
@@ -274,15 +420,15 @@ export class McpGateway {
         const waitMs = typeof meta?.['mandate/wait_ms'] === 'number' ? Math.max(0, meta['mandate/wait_ms']) : 0;
         const token = meta?.progressToken;
         const relayFor = (upstream: string) => this.relayFor(ctx, session, upstream, call, typeof token === 'string' || typeof token === 'number' ? token : undefined);
-        return this.callTool(ctx, this.catalogName(params.name), args as Record<string, unknown>, waitMs, relayFor);
+        return this.callTool(ctx, session, this.catalogName(params.name), args as Record<string, unknown>, waitMs, relayFor, continuationOf(params));
       }
       case 'resources/list':
         return { resources: await this.listResources(ctx, session) };
       case 'resources/templates/list':
-        return { resourceTemplates: await this.listResourceTemplates(ctx) };
+        return { resourceTemplates: await this.listResourceTemplates(ctx, session) };
       case 'resources/read':
         if (typeof params.uri !== 'string') throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'resources/read needs a `uri`');
-        return this.readResource(ctx, session, params.uri);
+        return this.readResource(ctx, session, params.uri, continuationOf(params));
       case 'resources/subscribe':
       case 'resources/unsubscribe':
         if (typeof params.uri !== 'string') throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', `${method} needs a \`uri\``);
@@ -290,11 +436,11 @@ export class McpGateway {
       case 'completion/complete':
         return this.complete(ctx, session, params);
       case 'prompts/list':
-        return { prompts: await this.listPrompts(ctx) };
+        return { prompts: await this.listPrompts(ctx, session) };
       case 'prompts/get': {
         const args = params.arguments ?? {};
         if (typeof params.name !== 'string' || args === null || typeof args !== 'object') throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'prompts/get needs a `name`');
-        return this.getPrompt(ctx, params.name, args as Record<string, string>);
+        return this.getPrompt(ctx, session, params.name, args as Record<string, string>, continuationOf(params));
       }
       default:
         this.refused(ctx.task, 'request.invalid', method);
@@ -359,7 +505,9 @@ export class McpGateway {
     const upstreams = await this.upstreamsWith(ctx, resourcesAction);
     let failure: unknown;
     for (const upstream of upstreams) {
-      const listed = await this.pool.resources(upstream).catch((err: unknown) => void (failure ??= err));
+      const listed = await this.via(ctx, session)
+        .resources(upstream)
+        .catch((err: unknown) => void (failure ??= err));
       for (const r of listed?.resources ?? []) {
         session.resourceOwners.set(r.uri, upstream);
         resources.push(r);
@@ -374,9 +522,11 @@ export class McpGateway {
    * specification's -32602 for a prompt, -32002 for a resource), and audited like
    * any refusal. Whether the task may use it at all cannot be decided without knowing whose it is.
    */
-  private notFound(ctx: TaskContext, what: 'prompt' | 'resource', name: string, method: string): never {
+  private notFound(ctx: TaskContext, what: 'prompt' | 'resource', name: string, method: string, session?: Session): never {
     this.refused(ctx.task, 'request.not_found', method);
-    throw new RpcRefusal(what === 'prompt' ? McpErrorCode.InvalidParams : -32002, 'request.not_found', `no upstream this task may use has the ${what} \`${name}\``);
+    // 2026-07-28 has no -32002: a resource not found is invalid params too, naming the URI.
+    const rpcCode = what === 'prompt' || session?.envelope ? McpErrorCode.InvalidParams : -32002;
+    throw new RpcRefusal(rpcCode, 'request.not_found', `no upstream this task may use has the ${what} \`${name}\``, what === 'resource' ? { uri: name } : {});
   }
 
   /** The upstream a resource URI belongs to: the one that listed it to this session, else the only one the task may read (or the only one there is). */
@@ -432,6 +582,7 @@ export class McpGateway {
       return;
     }
     this.broadcast(event);
+    this.toListeners(method);
   }
 
   /** To every open session's event stream. */
@@ -447,57 +598,57 @@ export class McpGateway {
   private async complete(ctx: TaskContext, session: Session, params: Record<string, unknown>): Promise<unknown> {
     const ref = (params.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
     if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
-      const parts = (await this.promptOf(ctx, ref.name)) ?? this.notFound(ctx, 'prompt', ref.name, 'completion/complete');
+      const parts = (await this.promptOf(ctx, session, ref.name)) ?? this.notFound(ctx, 'prompt', ref.name, 'completion/complete');
       const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts.upstream), args: { name: parts.prompt } });
       if (decision.outcome !== 'allow') throw refusalError(decision);
-      return this.pool.forward(parts.upstream, 'completion/complete', { ...params, ref: { ...ref, name: parts.prompt } });
+      return this.via(ctx, session).complete(parts.upstream, { ...params, ref: { ...ref, name: parts.prompt } });
     }
     if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
-      const upstream = (await this.resourceOwner(ctx, session, ref.uri)) ?? this.notFound(ctx, 'resource', ref.uri, 'completion/complete');
+      const upstream = (await this.resourceOwner(ctx, session, ref.uri)) ?? this.notFound(ctx, 'resource', ref.uri, 'completion/complete', session);
       const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream), args: { uri: ref.uri } });
       if (decision.outcome !== 'allow') throw refusalError(decision);
-      return this.pool.forward(upstream, 'completion/complete', params);
+      return this.via(ctx, session).complete(upstream, params);
     }
     throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', 'completion/complete needs a `ref` of type `ref/prompt` (with `name`) or `ref/resource` (with `uri`)');
   }
 
-  private async listResourceTemplates(ctx: TaskContext): Promise<ResourceTemplate[]> {
+  private async listResourceTemplates(ctx: TaskContext, session: Session): Promise<ResourceTemplate[]> {
     const templates: ResourceTemplate[] = [];
     for (const upstream of await this.upstreamsWith(ctx, resourcesAction)) {
-      templates.push(...((await this.pool.resources(upstream).catch(() => undefined))?.templates ?? []));
+      templates.push(...((await this.via(ctx, session).resources(upstream).catch(() => undefined))?.templates ?? []));
     }
     return templates;
   }
 
-  private async readResource(ctx: TaskContext, session: Session, uri: string): Promise<unknown> {
-    const upstream = (await this.resourceOwner(ctx, session, uri)) ?? this.notFound(ctx, 'resource', uri, 'resources/read');
+  private async readResource(ctx: TaskContext, session: Session, uri: string, more: Continuation): Promise<unknown> {
+    const upstream = (await this.resourceOwner(ctx, session, uri)) ?? this.notFound(ctx, 'resource', uri, 'resources/read', session);
     const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream), args: { uri } });
     if (decision.outcome !== 'allow') throw refusalError(decision);
-    return this.relay(decision, ctx, resourcesAction(upstream), { uri }, () => this.pool.readResource(upstream, uri));
+    return this.relay(decision, ctx, resourcesAction(upstream), { uri }, () => this.via(ctx, session).readResource(upstream, uri, more));
   }
 
-  private async listPrompts(ctx: TaskContext): Promise<Prompt[]> {
+  private async listPrompts(ctx: TaskContext, session: Session): Promise<Prompt[]> {
     const prompts: Prompt[] = [];
     for (const upstream of await this.upstreamsWith(ctx, promptsAction)) {
-      for (const p of (await this.pool.prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: this.pool.exposedName(upstream, p.name) });
+      for (const p of (await this.via(ctx, session).prompts(upstream).catch(() => undefined)) ?? []) prompts.push({ ...p, name: this.pool.exposedName(upstream, p.name) });
     }
     return prompts;
   }
 
-  private async getPrompt(ctx: TaskContext, name: string, args: Record<string, string>): Promise<unknown> {
-    const parts = (await this.promptOf(ctx, name)) ?? this.notFound(ctx, 'prompt', name, 'prompts/get');
+  private async getPrompt(ctx: TaskContext, session: Session, name: string, args: Record<string, string>, more: Continuation): Promise<unknown> {
+    const parts = (await this.promptOf(ctx, session, name)) ?? this.notFound(ctx, 'prompt', name, 'prompts/get');
     const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts.upstream), args: { ...args, name: parts.prompt } });
     if (decision.outcome !== 'allow') throw refusalError(decision);
-    return this.relay(decision, ctx, promptsAction(parts.upstream), { ...args, name: parts.prompt }, () => this.pool.getPrompt(parts.upstream, parts.prompt, args));
+    return this.relay(decision, ctx, promptsAction(parts.upstream), { ...args, name: parts.prompt }, () => this.via(ctx, session).getPrompt(parts.upstream, parts.prompt, args, more));
   }
 
   /** The upstream and its own name for a prompt as the agent sees it, among the upstreams whose prompts the task may use. */
-  private async promptOf(ctx: TaskContext, name: string): Promise<{ upstream: string; prompt: string } | undefined> {
+  private async promptOf(ctx: TaskContext, session: Session, name: string): Promise<{ upstream: string; prompt: string } | undefined> {
     // The upstreams the task may use first; then the others, so that a prompt the mandate lacks is refused by a decision, not "not found".
     const allowed = await this.upstreamsWith(ctx, promptsAction);
     const others = this.pool.names().filter((u) => !allowed.includes(u) && this.ports.tools.get(promptsAction(u)) !== undefined);
     for (const upstream of [...allowed, ...others]) {
-      const listed = (await this.pool.prompts(upstream).catch(() => undefined)) ?? [];
+      const listed = (await this.via(ctx, session).prompts(upstream).catch(() => undefined)) ?? [];
       // The policy name (`<upstream>.<prompt>`) is accepted too, as for tools.
       const found = listed.find((p) => this.pool.exposedName(upstream, p.name) === name || `${upstream}.${p.name}` === name);
       if (found) return { upstream, prompt: found.name };
@@ -518,11 +669,14 @@ export class McpGateway {
       progressToken,
       notify: (method, params) => {
         if (method === 'notifications/progress' && progressToken === undefined) return;
+        if (method === 'notifications/message' && (session.envelope ? session.envelope.logLevel === undefined : false)) return;
         if (method === 'notifications/message' && !logLevelPasses(session.logLevel, params.level)) return;
         if (method !== 'notifications/progress' && method !== 'notifications/message') return;
         call.reply.send({ method, params });
       },
       ask: async (method, params) => {
+        // In 2026-07-28 nothing is asked of the client mid-call: an upstream that speaks it answers `input_required` instead.
+        if (session.envelope) throw new McpError(McpErrorCode.MethodNotFound, `the agent speaks MCP ${session.envelope.protocolVersion}, where \`${method}\` cannot be asked of it during a call`);
         const feature = CLIENT_REQUESTS[method];
         if (!feature) throw new McpError(McpErrorCode.MethodNotFound, `the gateway does not relay \`${method}\``);
         const decision = await this.ports.kernel.decide(ctx, { tool: `${upstream}.${feature}`, args: clientRequestArgs(method, params) });
@@ -549,14 +703,14 @@ export class McpGateway {
   }
 
   /** Only what the task's mandate and the ceiling could allow: an agent does not see what it cannot use. */
-  private async listTools(ctx: TaskContext): Promise<Tool[]> {
+  private async listTools(ctx: TaskContext, session: Session): Promise<Tool[]> {
     const out: Tool[] = [];
     for (const name of this.ports.kernel.visibleTools(ctx)) {
       const parts = splitToolName(name);
       if (!parts || !this.pool.has(parts.upstream)) continue;
       let upstreamTools: Map<string, Tool>;
       try {
-        upstreamTools = await this.pool.tools(parts.upstream);
+        upstreamTools = await this.via(ctx, session).tools(parts.upstream);
       } catch {
         continue; // an upstream that is down hides its tools; it does not fail the list
       }
@@ -577,7 +731,7 @@ export class McpGateway {
    * until a person decides (or the wait ends), and the call proceeds at once when
    * approved: the approval is consumed by deciding the same call again.
    */
-  private async callTool(ctx: TaskContext, name: string, args: Record<string, unknown>, waitMs: number, relayFor: (upstream: string) => CallRelay): Promise<CallToolResult> {
+  private async callTool(ctx: TaskContext, session: Session, name: string, args: Record<string, unknown>, waitMs: number, relayFor: (upstream: string) => CallRelay, more: Continuation): Promise<CallToolResult | InputRequired> {
     let decision = await this.ports.kernel.decide(ctx, { tool: name, args });
     if (decision.outcome === 'step_up' && decision.approvalId && waitMs > 0) {
       const settled = await this.ports.waitForApproval(decision.approvalId, waitMs);
@@ -590,14 +744,42 @@ export class McpGateway {
     }
     switch (decision.outcome) {
       case 'deny':
-        return refusal(decision, `denied (${decision.reason.code}): ${decision.reason.message}`);
+        return refusal(decision, refusalText(decision));
       case 'step_up': {
         const poll = decision.approvalId ? this.ports.approvalUrl(decision.approvalId) : null;
         return refusal(decision, `approval required (${decision.reason.code}): ${decision.reason.message}${poll ? `; poll ${poll} with your task credential, then call again` : ''}`, poll);
       }
       case 'allow':
-        return this.forward(decision, ctx, name, args, relayFor);
+        return this.forward(decision, ctx, session, name, args, relayFor, more);
     }
+  }
+
+  /** How this request reaches upstreams: over their sessions for a 2025 agent; per request, where they speak it, for a 2026 agent. */
+  private via(ctx: TaskContext, session: Session): UpstreamView {
+    if (!session.envelope) return this.sessions2025;
+    return statelessView({
+      pool: this.pool,
+      clock: this.ports.clock,
+      key: this.ports.sessionKey,
+      taskId: ctx.task.id,
+      envelope: session.envelope,
+      approveInputs: (upstream, inputs) => this.approveInputs(ctx, upstream, inputs),
+    });
+  }
+
+  /**
+   * The requests a 2026 upstream makes of the agent in an `input_required` result,
+   * each decided as `<upstream>.sampling`, `.elicitation` or `.roots` (anything else
+   * as `<upstream>.<method>`, which no catalog has): the first refusal, if any.
+   */
+  private async approveInputs(ctx: TaskContext, upstream: string, inputs: Record<string, { method?: unknown; params?: unknown }>): Promise<Decision | undefined> {
+    for (const input of Object.values(inputs)) {
+      const method = String(input?.method);
+      const params = (input?.params ?? {}) as Record<string, unknown>;
+      const decision = await this.ports.kernel.decide(ctx, { tool: `${upstream}.${CLIENT_REQUESTS[method] ?? method}`, args: clientRequestArgs(method, params) });
+      if (decision.outcome !== 'allow') return decision;
+    }
+    return undefined;
   }
 
   /** Upstreams whose resources (or prompts) action the task may use. */
@@ -617,6 +799,12 @@ export class McpGateway {
     try {
       result = await call();
     } catch (err) {
+      if (err instanceof InputRefused) throw refusalError(err.refusal as Decision);
+      if (err instanceof StateRejected) throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', err.message);
+      if (err instanceof UpstreamRpcError) {
+        await this.account(ctx, decision, action, args, 'gateway.upstream_error', true, 0, startedMs);
+        throw err;
+      }
       code = err instanceof CodedError ? err.code : 'gateway.upstream_error';
     }
     let bytes = 0;
@@ -631,18 +819,24 @@ export class McpGateway {
     return this.ports.kernel.account(ctx, { decisionId: decision.id, tool, args, status: code === null && !isError ? 'ok' : 'error', code, bytes, durationMs: this.ports.clock.nowMs() - startedMs, reportedBy: 'gateway', observe: code === null, content });
   }
 
-  private async forward(decision: Decision, ctx: TaskContext, name: string, args: Record<string, unknown>, relayFor: (upstream: string) => CallRelay): Promise<CallToolResult> {
+  private async forward(decision: Decision, ctx: TaskContext, session: Session, name: string, args: Record<string, unknown>, relayFor: (upstream: string) => CallRelay, more: Continuation): Promise<CallToolResult | InputRequired> {
     const parts = splitToolName(name);
     const startedMs = this.ports.clock.nowMs();
-    let result: CallToolResult;
+    let result: CallToolResult | InputRequired;
     let code: ErrorCode | null = null;
     let bytes = 0;
     const relay = parts ? relayFor(parts.upstream) : undefined;
     try {
       if (!parts || !this.pool.has(parts.upstream)) throw new CodedError('gateway.upstream_unavailable', `no upstream serves \`${name}\``);
-      ({ result, bytes, code } = withObligations(await this.pool.callTool(parts.upstream, parts.tool, args, relay), decision, ctx.task));
+      ({ result, bytes, code } = withObligations(await this.via(ctx, session).callTool(parts.upstream, parts.tool, args, relay, more), decision, ctx.task));
       if (code !== null) result = { isError: true, content: [{ type: 'text', text: `${code}: the result is ${bytes} bytes; the mandate allows ${ctx.task.mandate.limits.maxResultBytes}` }] };
     } catch (err) {
+      if (err instanceof InputRefused) return refusal(err.refusal as Decision, refusalText(err.refusal as Decision));
+      if (err instanceof StateRejected) throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', err.message);
+      if (err instanceof UpstreamRpcError) {
+        await this.account(ctx, decision, name, args, 'gateway.upstream_error', true, 0, startedMs);
+        throw err;
+      }
       const e = relay?.signal.aborted
         ? new CodedError('gateway.cancelled', 'the client cancelled the call; the upstream was told to stop')
         : err instanceof CodedError
@@ -652,16 +846,17 @@ export class McpGateway {
       result = { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.publicMessage}` }] };
       bytes = Buffer.byteLength(JSON.stringify(result));
     }
-    await this.account(ctx, decision, name, args, code, result.isError === true, bytes, startedMs, code === null ? result : undefined);
-    return { ...result, _meta: { ...result._meta, 'mandate/decision': decisionMeta(decision) } };
+    const isError = (result as CallToolResult).isError === true;
+    await this.account(ctx, decision, name, args, code, isError, bytes, startedMs, code === null ? result : undefined);
+    return { ...result, _meta: { ...(result as { _meta?: object })._meta, 'mandate/decision': decisionMeta(decision) } };
   }
 
-  private unauthorized(req: IncomingMessage, res: ServerResponse, err: CodedError | undefined): void {
+  private unauthorized(req: IncomingMessage, res: ServerResponse, err: CodedError | undefined, id: string | number | null = null): void {
     const params = [`resource_metadata="${this.resourceMetadataUrl(req)}"`];
     if (err) params.unshift('error="invalid_token"', `error_description="${err.code}"`);
     res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`);
     // The way to a credential is in the answer itself: OAuth-aware clients find no authorization server to send people to.
-    jsonRpcError(res, 401, null, -32001, err?.code ?? 'credential.missing', `${err?.publicMessage ?? 'present a task credential as a bearer token'}. ${HOW_TO_GET_A_CREDENTIAL}`);
+    jsonRpcError(res, 401, id, -32001, err?.code ?? 'credential.missing', `${err?.publicMessage ?? 'present a task credential as a bearer token'}. ${HOW_TO_GET_A_CREDENTIAL}`);
   }
 }
 
@@ -669,6 +864,16 @@ function bearer(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
   return match?.[1];
+}
+
+/** What an agent reads of a refusal. */
+function refusalText(decision: Decision): string {
+  return `${decision.outcome === 'step_up' ? 'approval required' : 'denied'} (${decision.reason.code}): ${decision.reason.message}`;
+}
+
+/** What a 2026 agent sends back with a request that was answered `input_required`. */
+function continuationOf(params: Record<string, unknown>): Continuation {
+  return { ...('inputResponses' in params ? { inputResponses: params.inputResponses } : {}), ...('requestState' in params ? { requestState: params.requestState } : {}) };
 }
 
 /** A tool error an LLM agent can read and re-plan from, with the decision attached for programs. */
@@ -710,15 +915,37 @@ function refusalError(decision: Decision): RpcRefusal {
  * something else than the body, or a policy keyed on the header could be walked
  * around. Checked whenever they are present, whatever the revision.
  */
-function headerMismatch(req: IncomingMessage, body: unknown): string | undefined {
+function headerMismatch(req: IncomingMessage, body: unknown, required = false): string | undefined {
   const method = req.headers['mcp-method'];
   const name = req.headers['mcp-name'];
-  if (method === undefined && name === undefined) return undefined;
   const m = (body ?? {}) as { method?: unknown; params?: { name?: unknown; uri?: unknown } };
-  if (typeof method === 'string' && method !== m.method) return `Mcp-Method \`${method}\`, body method \`${String(m.method)}\``;
   const target = m.params?.name ?? m.params?.uri;
-  if (typeof name === 'string' && name !== target) return `Mcp-Name \`${name}\`, body \`${String(target)}\``;
+  const named = m.method === 'tools/call' || m.method === 'prompts/get' || m.method === 'resources/read';
+  if (required && method === undefined) return 'the Mcp-Method header is missing';
+  if (required && named && name === undefined) return 'the Mcp-Name header is missing';
+  if (typeof method === 'string' && method !== m.method) return `Mcp-Method \`${method}\`, body method \`${String(m.method)}\``;
+  if (typeof name === 'string' && decodeHeaderValue(name.trim()) !== target) return `Mcp-Name \`${name}\`, body \`${String(target)}\``;
   return undefined;
+}
+
+/** A header value as sent: `=?base64?…?=` (canonical Base64 only) decodes; anything else is taken as it is. */
+function decodeHeaderValue(value: string): string | undefined {
+  const sentinel = /^=\?base64\?(.*)\?=$/.exec(value);
+  if (!sentinel) return value;
+  return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(sentinel[1]!) ? Buffer.from(sentinel[1]!, 'base64').toString('utf8') : undefined;
+}
+
+/** What `subscriptions/listen` can carry through the gateway, and the notification each stands for. */
+const LISTENABLE = ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const;
+const LIST_CHANGES: Record<string, (typeof LISTENABLE)[number]> = {
+  'notifications/tools/list_changed': 'toolsListChanged',
+  'notifications/prompts/list_changed': 'promptsListChanged',
+  'notifications/resources/list_changed': 'resourcesListChanged',
+};
+
+/** The gateway as a 2026 server describes itself. */
+function discoverResult(): Record<string, unknown> {
+  return { supportedVersions: [...STATELESS_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS], capabilities: STATELESS_CAPABILITIES, _meta: { [META.serverInfo]: SERVER_INFO } };
 }
 
 /** How long a client has to answer a request the gateway relayed to it (a person may be answering an elicitation). */

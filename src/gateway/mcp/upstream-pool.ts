@@ -24,7 +24,8 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { HttpUpstreamClient, isSessionLost } from './http-upstream-client.js';
+import { HttpUpstreamClient, isSessionLost, stripPrefix, type StatelessHeaders } from './http-upstream-client.js';
+import { META, STATELESS_VERSION } from './stateless.js';
 import { CodedError, paramsFromInputSchema, within, type Clock, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
 import { relayedCapabilities, splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
@@ -40,6 +41,22 @@ interface Connection {
   close(): Promise<void>;
   pid: number | null;
   tools: Map<string, Tool> | undefined;
+  /** A request of the stateless revision (2026-07-28), when the upstream speaks it (HTTP upstreams that answer `server/discover`). */
+  stateless?: (method: string, params: Record<string, unknown>, headers: StatelessHeaders, timeoutMs: number, relay?: CallRelay) => Promise<unknown>;
+  /** The tools it lists to a 2026 client, which may differ from the 2025 list. */
+  statelessTools?: Map<string, Tool> | undefined;
+}
+
+/** A JSON-RPC error a 2026 upstream answered with (a missing client capability, an unknown method, …): the agent gets it as it is. */
+export class UpstreamRpcError extends Error {
+  constructor(
+    readonly rpcCode: number,
+    message: string,
+    readonly data: unknown,
+  ) {
+    super(message);
+    this.name = 'UpstreamRpcError';
+  }
 }
 
 interface UpstreamState {
@@ -163,6 +180,48 @@ export class UpstreamPool {
       throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered without a content list`);
     }
     return result as CallToolResult;
+  }
+
+  /** The requests of the client this upstream may make (`relayedCapabilities`): what the gateway declares on its agents' behalf. */
+  clientCapabilities(upstream: string): Record<string, unknown> {
+    return relayedCapabilities(this.state(upstream).config);
+  }
+
+  /** Whether the upstream speaks the stateless revision (2026-07-28); starts it if needed. */
+  async speaksStateless(upstream: string): Promise<boolean> {
+    return (await this.use(upstream)).conn.stateless !== undefined;
+  }
+
+  /**
+   * One 2026 request, `params` as the upstream should see them (its own names, the
+   * envelope in `_meta`): the result as the upstream gave it, `input_required`
+   * included. The headers the revision wants are derived here from the body:
+   * `Mcp-Method`, `Mcp-Name`, and `Mcp-Param-*` for the tool's `x-mcp-header`
+   * arguments. A JSON-RPC error of the upstream is an UpstreamRpcError; the rest
+   * map to gateway.upstream_*.
+   */
+  async statelessRequest(upstream: string, method: string, params: Record<string, unknown>, relay?: CallRelay): Promise<unknown> {
+    const { state, conn } = await this.use(upstream);
+    if (!conn.stateless) throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` does not speak MCP ${STATELESS_VERSION}`);
+    const tools = method === 'tools/call' ? await this.statelessTools(upstream).catch(() => undefined) : undefined;
+    const headers = statelessHeaders(method, params, tools?.get(String(params.name)));
+    try {
+      return await this.guard(upstream, state, () => conn.stateless!(method, params, headers, state.config.timeoutMs, relay));
+    } catch (err) {
+      const mcp = err instanceof CodedError && err.cause instanceof McpError ? err.cause : undefined;
+      if (mcp && mcp.code !== McpErrorCode.InternalError) throw new UpstreamRpcError(mcp.code, stripPrefix(mcp), mcp.data);
+      throw err;
+    }
+  }
+
+  /** The tools a 2026 upstream lists to a 2026 client, kept until its list changes. */
+  async statelessTools(upstream: string): Promise<Map<string, Tool>> {
+    const { conn } = await this.use(upstream);
+    if (conn.statelessTools) return conn.statelessTools;
+    const listed = ListToolsResultSchema.safeParse(await this.statelessRequest(upstream, 'tools/list', { _meta: gatewayEnvelope() }));
+    if (!listed.success) throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered \`tools/list\` with an invalid result`);
+    conn.statelessTools = new Map(listed.data.tools.map((t) => [t.name, t as Tool]));
+    return conn.statelessTools;
   }
 
   /** `completion/complete`, `resources/subscribe`, `resources/unsubscribe`: passed on as they are, answers parsed as results. */
@@ -382,6 +441,7 @@ export class UpstreamPool {
       return client.close();
     };
     const conn: Connection = { request: (m, p, t, relay) => client.request(m, p, t, relay), close, pid: null, tools: undefined };
+    const stateless: Connection['stateless'] = (m, p, headers, t, relay) => client.request(m, p, t, relay, headers);
     client.onNotification = (m) => {
       if (m.method === 'notifications/tools/list_changed') this.toolsChanged(name, conn);
       else if (m.method && NOTICES.has(m.method)) this.opts.onUpstreamNotice?.(name, m.method, (m.params ?? {}) as Record<string, unknown>);
@@ -393,6 +453,7 @@ export class UpstreamPool {
     };
     try {
       await client.connect(config.timeoutMs);
+      if (await client.discover(config.timeoutMs)) conn.stateless = stateless;
     } catch (err) {
       await close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
       throw err;
@@ -402,6 +463,7 @@ export class UpstreamPool {
 
   private toolsChanged(name: string, conn: Connection): void {
     conn.tools = undefined;
+    conn.statelessTools = undefined;
     this.opts.onToolsChanged?.(name);
   }
 
@@ -480,4 +542,35 @@ export function redact(text: string, secretValues: readonly string[]): string {
   let out = text;
   for (const value of secretValues) if (value.length >= 4) out = out.split(value).join('[secret]');
   return out;
+}
+
+/** The gateway's own envelope, for what it asks of a 2026 upstream on nobody's behalf (its tool list). */
+function gatewayEnvelope(): Record<string, unknown> {
+  return { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: {}, [META.clientInfo]: { name: 'mandate-gateway', version: '0.1.0' } };
+}
+
+/**
+ * The headers of a 2026 request, from its body: `Mcp-Method`; `Mcp-Name` (the tool
+ * or prompt, or the resource URI); and an `Mcp-Param-<Name>` for each argument the
+ * tool's input schema marks `x-mcp-header`, so intermediaries may route on them.
+ */
+export function statelessHeaders(method: string, params: Record<string, unknown>, tool: Tool | undefined): StatelessHeaders {
+  const headers: StatelessHeaders = { 'mcp-method': method };
+  const name = method === 'resources/read' ? params.uri : method === 'tools/call' || method === 'prompts/get' ? params.name : undefined;
+  if (typeof name === 'string') headers['mcp-name'] = headerValue(name);
+  const args = (params.arguments ?? {}) as Record<string, unknown>;
+  const properties = (tool?.inputSchema as { properties?: Record<string, { 'x-mcp-header'?: unknown }> } | undefined)?.properties ?? {};
+  for (const [arg, schema] of Object.entries(properties)) {
+    const header = schema?.['x-mcp-header'];
+    const value = args[arg];
+    if (typeof header !== 'string' || value === null || value === undefined) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') headers[`mcp-param-${header.toLowerCase()}`] = headerValue(String(value));
+  }
+  return headers;
+}
+
+/** A header value as the revision encodes it: as it is when it is plain visible ASCII, else `=?base64?…?=`. */
+function headerValue(value: string): string {
+  const plain = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value) && !value.startsWith('=?base64?');
+  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
