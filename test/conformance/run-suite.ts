@@ -16,9 +16,11 @@ import { fileURLToPath } from 'node:url';
  * project's own devDependency, `node` would be linked as node_modules/.bin/node and so become
  * the `node` of every npm script and npx call, where better-sqlite3 (built for Node 20) fails.
  *
- * The suite is given `--suite all` (every server scenario, the pending ones too) and
- * `-o <temporary folder>`, where it writes `server-<scenario>-<timestamp>/checks.json` per
- * scenario; those files are the results read here. It only talks to `url`.
+ * The suite is given `--suite all --spec-version <revision>` (every server scenario of that
+ * revision, the pending ones too, run on that revision's wire: an initialize handshake and a
+ * session up to 2025-11-25, per-request `_meta` from 2026-07-28) and `-o <temporary folder>`,
+ * where it writes `server-<scenario>-<timestamp>/checks.json` per scenario; those files are
+ * the results read here. It only talks to `url`.
  */
 
 export type CheckStatus = 'pass' | 'fail' | 'warning' | 'skip' | 'info';
@@ -44,9 +46,14 @@ export interface ConformanceRun {
 export interface ConformanceOptions {
   /** Upper bound for the whole run; the suite is killed past it. Default 5 minutes. */
   timeoutMs?: number;
-  /** `all` (default), `active` (the suite's default: all but pending scenarios) or `pending`. */
-  suite?: 'all' | 'active' | 'pending';
+  /** `all` (default), `active` (the suite's default: all but pending and draft scenarios), `pending` or `draft`. */
+  suite?: 'all' | 'active' | 'pending' | 'draft';
+  /** The protocol revision whose scenarios run, on its own wire. Default 2025-11-25. */
+  specVersion?: SpecVersion;
 }
+
+/** The revisions the fixture serves and the suite can hold it to. */
+export type SpecVersion = '2025-11-25' | '2026-07-28';
 
 /** The suite's own check status, as it writes it in checks.json. */
 const STATUS: Record<string, CheckStatus> = { SUCCESS: 'pass', FAILURE: 'fail', WARNING: 'warning', SKIPPED: 'skip', INFO: 'info' };
@@ -163,17 +170,18 @@ export async function runConformance(url: string, options: ConformanceOptions = 
   if (!node || !cli) throw new Error(`the conformance suite or its Node 22 is not installed: run ${SUITE_INSTALL}`);
   const timeoutMs = options.timeoutMs ?? 300_000;
   const suite = options.suite ?? 'all';
+  const specVersion = options.specVersion ?? '2025-11-25';
   const deadline = Date.now() + timeoutMs;
   const out = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
   try {
-    // The scenarios the suite knows: `list --server` prints `  - <name> [<spec versions>]`.
-    const listArgs = ['list', '--server'];
+    // The scenarios of the revision: `list --server --spec-version <v>` prints `  - <name> [<spec versions>]`.
+    const listArgs = ['list', '--server', '--spec-version', specVersion];
     const list = await runCli(node, cli, listArgs, out, timeoutMs);
     if (list.timedOut || list.code !== 0) throw new Error(`conformance ${listArgs.join(' ')} failed (exit ${list.code}${list.timedOut ? ', timed out' : ''}):\n${list.output}`);
     const all = [...list.output.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!);
     if (all.length === 0) throw new Error(`conformance list --server named no scenarios:\n${list.output}`);
 
-    const args = ['server', '--url', url, '--suite', suite, '-o', out];
+    const args = ['server', '--url', url, '--suite', suite, '--spec-version', specVersion, '-o', out];
     const run = await runCli(node, cli, args, out, Math.max(1, deadline - Date.now()));
 
     const checks: ConformanceCheck[] = [];
