@@ -20,6 +20,7 @@ export class HttpUpstreamClient {
   private nextId = 1;
   private closed = false;
   private stream: http.ClientRequest | undefined;
+  private listenRequest: http.ClientRequest | undefined;
   onNotification: ((message: JsonRpcMessage) => void) | undefined;
   /** Called when the upstream forgot our session: the pool reconnects. */
   onSessionLost: (() => void) | undefined;
@@ -90,12 +91,50 @@ export class HttpUpstreamClient {
   async close(): Promise<void> {
     this.closed = true;
     this.stream?.destroy();
+    this.listenRequest?.destroy();
     if (this.sessionId) await this.exchange('DELETE', undefined, 2000).catch(() => undefined);
     this.agent.destroy();
   }
 
   private async send(message: JsonRpcMessage, timeoutMs: number): Promise<JsonRpcMessage | undefined> {
     return this.exchange('POST', message, timeoutMs);
+  }
+
+  /**
+   * The 2026 counterpart of the GET stream: a `subscriptions/listen` for the list
+   * changes, whose notifications go where the GET stream's do. Opened again after
+   * it ends, unless the client closed.
+   */
+  listenStateless(): void {
+    if (this.closed) return;
+    const transport = this.url.protocol === 'https:' ? https : http;
+    const envelope = { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: {}, [META.clientInfo]: CLIENT_INFO };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: `listen-${this.nextId++}`, method: 'subscriptions/listen', params: { _meta: envelope, notifications: { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true } } });
+    const headers = {
+      ...this.headers,
+      accept: 'text/event-stream, application/json',
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'mcp-protocol-version': STATELESS_VERSION,
+      'mcp-method': 'subscriptions/listen',
+    };
+    const again = () => {
+      if (!this.closed) setTimeout(() => this.listenStateless(), 1000).unref();
+    };
+    const req = transport.request(this.url, { method: 'POST', headers, agent: this.agent }, (res) => {
+      if (res.statusCode !== 200 || !String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
+        res.resume();
+        if ((res.statusCode ?? 0) >= 500) again();
+        return;
+      }
+      this.listenRequest = req;
+      res.setEncoding('utf8');
+      readSse(res, (m) => m.method !== 'notifications/subscriptions/acknowledged' && this.route(m, undefined, () => undefined, undefined, 0));
+      res.on('end', again);
+      res.on('error', () => undefined);
+    });
+    req.on('error', again);
+    req.end(body);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
   ErrorCode as McpErrorCode,
   LATEST_PROTOCOL_VERSION,
@@ -21,6 +21,7 @@ import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseE
 import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
 import { promptsAction, resourcesAction, splitToolName } from './upstream-config.js';
 import { UpstreamRpcError, type UpstreamPool } from './upstream-pool.js';
+import { decodeHeaderValue, paramHeaderMismatch } from './param-headers.js';
 import { InputRefused, StateRejected, sessionView, statelessView, type Continuation, type UpstreamView } from './upstream-view.js';
 import {
   HEADER_MISMATCH,
@@ -77,6 +78,8 @@ interface Session {
   subscriptions: Set<string>;
   /** Set for a request of the stateless revision (2026-07-28): the session is that one request's. */
   envelope?: Envelope;
+  /** That request's headers, for the `Mcp-Param-*` checks. */
+  headers?: IncomingHttpHeaders;
 }
 
 /** A `subscriptions/listen` stream of a 2026 agent: the notifications it asked for, tagged with its request id. */
@@ -262,7 +265,7 @@ export class McpGateway {
     }
     if (message.method === 'server/discover') return jsonRpcResult(res, id, stampResult('server/discover', discoverResult()));
     if (message.method === 'subscriptions/listen') return this.listen(res, id, params);
-    const session = this.statelessSession(ctx.task.id, envelope);
+    const session = { ...this.statelessSession(ctx.task.id, envelope), headers: req.headers };
     const reply = PostReply.for(res, String(req.headers.accept ?? ''));
     const call = new AbortController();
     const key = `${ctx.task.id} ${id}`;
@@ -420,7 +423,9 @@ export class McpGateway {
         const waitMs = typeof meta?.['mandate/wait_ms'] === 'number' ? Math.max(0, meta['mandate/wait_ms']) : 0;
         const token = meta?.progressToken;
         const relayFor = (upstream: string) => this.relayFor(ctx, session, upstream, call, typeof token === 'string' || typeof token === 'number' ? token : undefined);
-        return this.callTool(ctx, session, this.catalogName(params.name), args as Record<string, unknown>, waitMs, relayFor, continuationOf(params));
+        const name = this.catalogName(params.name);
+        if (session.headers) await this.checkParamHeaders(ctx, session, name, args as Record<string, unknown>, session.headers);
+        return this.callTool(ctx, session, name, args as Record<string, unknown>, waitMs, relayFor, continuationOf(params));
       }
       case 'resources/list':
         return { resources: await this.listResources(ctx, session) };
@@ -782,6 +787,19 @@ export class McpGateway {
     return undefined;
   }
 
+  /**
+   * A 2026 agent's `Mcp-Param-*` headers must say what its arguments say (the tool's
+   * `x-mcp-header` declarations name them): an intermediary routing on a header the
+   * body contradicts could be steered. The gateway sends the upstream headers of its own.
+   */
+  private async checkParamHeaders(ctx: TaskContext, session: Session, name: string, args: Record<string, unknown>, headers: IncomingHttpHeaders): Promise<void> {
+    const parts = splitToolName(name);
+    if (!parts || !this.pool.has(parts.upstream)) return;
+    const def = (await this.via(ctx, session).tools(parts.upstream).catch(() => undefined))?.get(parts.tool);
+    const mismatch = def ? paramHeaderMismatch(def.inputSchema, args, headers) : undefined;
+    if (mismatch) throw new RpcRefusal(HEADER_MISMATCH, 'request.invalid', `header and body disagree: ${mismatch}`);
+  }
+
   /** Upstreams whose resources (or prompts) action the task may use. */
   private async upstreamsWith(ctx: TaskContext, action: (upstream: string) => string): Promise<string[]> {
     const visible = new Set(this.ports.kernel.visibleTools(ctx));
@@ -926,13 +944,6 @@ function headerMismatch(req: IncomingMessage, body: unknown, required = false): 
   if (typeof method === 'string' && method !== m.method) return `Mcp-Method \`${method}\`, body method \`${String(m.method)}\``;
   if (typeof name === 'string' && decodeHeaderValue(name.trim()) !== target) return `Mcp-Name \`${name}\`, body \`${String(target)}\``;
   return undefined;
-}
-
-/** A header value as sent: `=?base64?…?=` (canonical Base64 only) decodes; anything else is taken as it is. */
-function decodeHeaderValue(value: string): string | undefined {
-  const sentinel = /^=\?base64\?(.*)\?=$/.exec(value);
-  if (!sentinel) return value;
-  return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(sentinel[1]!) ? Buffer.from(sentinel[1]!, 'base64').toString('utf8') : undefined;
 }
 
 /** What `subscriptions/listen` can carry through the gateway, and the notification each stands for. */

@@ -26,6 +26,7 @@ import {
 import type { z } from 'zod';
 import { HttpUpstreamClient, isSessionLost, stripPrefix, type StatelessHeaders } from './http-upstream-client.js';
 import { META, STATELESS_VERSION } from './stateless.js';
+import { encodeHeaderValue, paramHeadersOf } from './param-headers.js';
 import { CodedError, paramsFromInputSchema, within, type Clock, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
 import { relayedCapabilities, splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
@@ -453,7 +454,11 @@ export class UpstreamPool {
     };
     try {
       await client.connect(config.timeoutMs);
-      if (await client.discover(config.timeoutMs)) conn.stateless = stateless;
+      if (await client.discover(config.timeoutMs)) {
+        conn.stateless = stateless;
+        // A 2026 upstream says what changed on a listen stream; its 2025 sessions may hear nothing of it.
+        client.listenStateless();
+      }
     } catch (err) {
       await close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
       throw err;
@@ -555,22 +560,10 @@ function gatewayEnvelope(): Record<string, unknown> {
  * tool's input schema marks `x-mcp-header`, so intermediaries may route on them.
  */
 export function statelessHeaders(method: string, params: Record<string, unknown>, tool: Tool | undefined): StatelessHeaders {
-  const headers: StatelessHeaders = { 'mcp-method': method };
   const name = method === 'resources/read' ? params.uri : method === 'tools/call' || method === 'prompts/get' ? params.name : undefined;
-  if (typeof name === 'string') headers['mcp-name'] = headerValue(name);
-  const args = (params.arguments ?? {}) as Record<string, unknown>;
-  const properties = (tool?.inputSchema as { properties?: Record<string, { 'x-mcp-header'?: unknown }> } | undefined)?.properties ?? {};
-  for (const [arg, schema] of Object.entries(properties)) {
-    const header = schema?.['x-mcp-header'];
-    const value = args[arg];
-    if (typeof header !== 'string' || value === null || value === undefined) continue;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') headers[`mcp-param-${header.toLowerCase()}`] = headerValue(String(value));
-  }
-  return headers;
-}
-
-/** A header value as the revision encodes it: as it is when it is plain visible ASCII, else `=?base64?…?=`. */
-function headerValue(value: string): string {
-  const plain = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value) && !value.startsWith('=?base64?');
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+  return {
+    'mcp-method': method,
+    ...(typeof name === 'string' ? { 'mcp-name': encodeHeaderValue(name) } : {}),
+    ...(tool ? paramHeadersOf(tool.inputSchema, (params.arguments ?? {}) as Record<string, unknown>) : {}),
+  };
 }
