@@ -67,6 +67,14 @@ export class AuditLog implements AuditSink {
     return log;
   }
 
+  /** Told the new head after each batch reaches the store (the checkpointer counts with it). */
+  onStored: ((headSeq: number) => void) | undefined;
+
+  /** The last event stored: its seq and hash. */
+  get head(): { seq: number; hash: string } {
+    return { seq: this.headSeq, hash: this.headHash };
+  }
+
   /** True while records wait in the spool for the store to come back. */
   get spooling(): boolean {
     return this.spooled > 0;
@@ -129,6 +137,7 @@ export class AuditLog implements AuditSink {
         this.headSeq = seq;
         this.headHash = prevHash;
         for (const p of batch) p.resolve('stored');
+        this.onStored?.(seq);
       } catch (err) {
         this.options.onStoreFault?.(err);
         if (this.options.spool) {

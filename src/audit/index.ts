@@ -3,3 +3,8 @@ export type { AuditRepo, AuditQuery, AuditSpool, SpooledEntry } from './ports.js
 export { AuditLog, type AuditLogOptions } from './audit-log.js';
 export { hashEvent } from './chain.js';
 export { verifyChain, type BrokenLink, type ChainReport } from './verify-chain.js';
+export { merkleRoot, checkAgainst, type Checkpoint, type SignedCheckpoint, type CheckpointFinding } from './checkpoint.js';
+export { AuditCheckpointer, type CheckpointerOptions } from './checkpointer.js';
+export { verifyTrail, CHECKPOINT_TYP, type TrailReport } from './verify-trail.js';
+export type { AuditWitness, WitnessedCheckpoint } from './ports.js';
+export { segmentToWrite, type SegmentToWrite } from './continue-segment.js';

@@ -32,6 +32,8 @@ export const AUDIT_EVENT_TYPES = [
   'monitor.resumed',
   'secret.used',
   'policy.loaded',
+  'audit.checkpoint',
+  'audit.segment_restarted',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -1,6 +1,7 @@
 import type { TaskId } from '../core/index.js';
 import type { AgentId } from '../core/index.js';
 import type { AuditEvent, AuditEventType } from './model.js';
+import type { SignedCheckpoint } from './checkpoint.js';
 
 export interface AuditQuery {
   type?: AuditEventType;
@@ -39,4 +40,20 @@ export interface AuditSpool {
   read(): Promise<SpooledEntry[]>;
   /** Empties the spool once its records are stored. */
   clear(): Promise<void>;
+}
+
+/** A checkpoint as a witness keeps it: with the public key that signed it, so it can be checked whatever the store holds. */
+export interface WitnessedCheckpoint extends SignedCheckpoint {
+  jwk: Record<string, unknown>;
+}
+
+/**
+ * Somewhere outside the store that keeps every checkpoint, append-only: an
+ * attacker who can rewrite the database cannot rewrite what was witnessed.
+ */
+export interface AuditWitness {
+  /** Where it is, for reports (`file:/var/lib/mandate/audit-witness.jsonl`). */
+  readonly name: string;
+  append(checkpoint: WitnessedCheckpoint): Promise<void>;
+  read(): Promise<WitnessedCheckpoint[]>;
 }

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeJwt } from 'jose';
-import { verifyChain } from '../audit/index.js';
+import { verifyTrail, type CheckpointFinding } from '../audit/index.js';
 import { CodedError, ConfigError } from '../core/index.js';
 import { mandateFromPlan } from '../mandate/index.js';
 import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
-import { openStore } from '../store/index.js';
-import { isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWorker, startServer, workerCount, type RunningServer } from '../server/index.js';
+import { fileAuditWitness, openStore } from '../store/index.js';
+import { auditWitnessFor, isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWorker, startServer, workerCount, type RunningServer } from '../server/index.js';
 import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
@@ -369,17 +369,22 @@ export function buildProgram(): Command {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('recompute the hash chain of every segment straight from the store; exit 5 at the first broken link')
+    .description('recompute the hash chain of every segment and hold the store against the witnessed checkpoints; exit 5 at anything altered, missing, reordered or truncated')
     .option('-c, --config <file>', 'configuration file naming the store')
     .option('--store <url>', 'store URL (overrides store.url)')
-    .action(async (opts: { config?: string; store?: string }) => {
+    .option('--witness <file>', 'witness file (overrides audit.witnessFile)')
+    .action(async (opts: { config?: string; store?: string; witness?: string }) => {
       const config = loadConfig(opts.config, { ...process.env, ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) });
+      const witness = opts.witness ? fileAuditWitness(opts.witness) : auditWitnessFor(config);
       const store = await openStore(config.store.url);
       try {
-        const report = await verifyChain(store.audit);
+        const report = await verifyTrail(store.audit, witness && { name: witness.name, checkpoints: await witness.read() });
         for (const s of report.segments) out(`segment ${s.segment}: ${s.events} events, head ${s.headHash.slice(0, 16)}`);
+        out(witness ? `witness ${witness.name}: ${report.witnessed} checkpoints` : 'no witness: a trail cut at its end cannot be told from a short one');
         if (report.broken) out(`BROKEN: segment ${report.broken.segment} at seq ${report.broken.seq} (${report.broken.reason})`);
-        else out('ok: every chain verifies');
+        if (report.empty) out('EMPTY: the trail has no events; a deployment\'s trail starts with its first key');
+        for (const f of report.findings) out(describeFinding(f));
+        if (report.ok) out('ok: every chain verifies and holds what was witnessed');
         process.exitCode = report.ok ? EXIT.ok : EXIT.mismatch;
       } finally {
         await store.close();
@@ -414,5 +419,19 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     throw err;
+  }
+}
+
+/** One line per finding, naming the segment and the events concerned. */
+function describeFinding(f: CheckpointFinding): string {
+  switch (f.kind) {
+    case 'truncated':
+      return `TRUNCATED: segment ${f.segment} ends at seq ${f.storedSeq}; a checkpoint witnessed it reaching seq ${f.witnessedSeq} (events ${f.storedSeq + 1}–${f.witnessedSeq} are missing)`;
+    case 'altered':
+      return `ALTERED: segment ${f.segment}, events ${f.fromSeq}–${f.seq} are not what their checkpoint witnessed (edited, reordered or rewritten and re-chained)`;
+    case 'unwitnessed':
+      return `UNWITNESSED: the checkpoint of segment ${f.segment} at seq ${f.seq} is in the store but not in the witness (lines lost, or another trail's witness)`;
+    case 'bad_signature':
+      return `BAD SIGNATURE: the witnessed checkpoint of segment ${f.segment} at seq ${f.seq} is not signed by the key it names`;
   }
 }

@@ -81,6 +81,13 @@ export class KeyRing {
     return new jose.SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: key.record.kid, typ }).sign(key.privateKey);
   }
 
+  /** Signs and names the public key that checks the signature, for whoever must check it without the store (audit witnesses). */
+  async signWithKey(claims: jose.JWTPayload, typ: string): Promise<{ jws: string; jwk: Record<string, unknown> }> {
+    const key = this.signingKey();
+    const jws = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: key.record.kid, typ }).sign(key.privateKey);
+    return { jws, jwk: { ...(key.record.publicJwk as jose.JWK), kid: key.record.kid, alg: 'ES256' } };
+  }
+
   /** Verifies signature, algorithm, `typ`, audience and expiry; throws CodedError with the caller's codes. */
   async verify(token: string, opts: VerifyOptions): Promise<jose.JWTPayload> {
     await this.learnKid(token);

@@ -9,7 +9,7 @@ import { REVOCATION_KINDS } from '../credentials/index.js';
 import { MandateSchema } from '../mandate/index.js';
 import { SIGNALS } from '../monitor/index.js';
 import type { Approval } from '../approvals/index.js';
-import type { ChainReport } from '../audit/index.js';
+import type { TrailReport } from '../audit/index.js';
 import type { Decision as DecisionModel } from '../decision/index.js';
 import type { Agent, IssuedSvid } from '../identity/index.js';
 
@@ -131,6 +131,18 @@ export const ChainVerification = z.object({
   ok: z.boolean(),
   segments: z.array(z.object({ segment: z.string(), events: z.number().int(), headHash: z.string() })),
   broken: z.object({ segment: z.string(), seq: z.number().int(), reason: z.enum(['hash_mismatch', 'prev_hash_mismatch', 'seq_gap']) }).nullable(),
+  empty: z.boolean().describe('no event at all: a trail starts with its first key, so an empty one was emptied'),
+  witnessed: z.number().int().describe('checkpoints the witness holds'),
+  findings: z
+    .array(
+      z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('truncated'), segment: z.string(), storedSeq: z.number().int(), witnessedSeq: z.number().int() }),
+        z.object({ kind: z.literal('altered'), segment: z.string(), fromSeq: z.number().int(), seq: z.number().int() }),
+        z.object({ kind: z.literal('bad_signature'), segment: z.string(), seq: z.number().int() }),
+        z.object({ kind: z.literal('unwitnessed'), segment: z.string(), seq: z.number().int() }),
+      ]),
+    )
+    .describe('what the witnessed checkpoints say is wrong with the store'),
 });
 
 export type ApiDecision = z.output<typeof Decision>;
@@ -149,5 +161,5 @@ export type SchemasMatchModels = [
   Holds<Same<Wire<Approval>, ApiApproval>>,
   Holds<Same<Wire<Agent>, z.output<typeof AgentView>>>,
   Holds<Same<IssuedSvid, ApiSvid>>,
-  Holds<Same<ChainReport, z.output<typeof ChainVerification>>>,
+  Holds<Same<TrailReport, z.output<typeof ChainVerification>>>,
 ];

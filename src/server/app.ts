@@ -420,7 +420,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
 
   // Audit
-  app.get('/v1/audit/verify', doc('recompute the audit hash chain (admin)', { response: { 200: Api.ChainVerification }, security: [{ admin: [] }] }), async (req) => {
+  app.get('/v1/audit/verify', doc('recompute the audit hash chains and hold the store against the witnessed checkpoints (admin)', { response: { 200: Api.ChainVerification }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     return plane.trail.verify();
   });

@@ -172,6 +172,15 @@ export const ConfigSchema = z
           .describe(
             'Records the store cannot take (out of reach, disk full, read-only) are appended here, fsynced, and replayed into the store in order once it answers. Default: beside the SQLite file, or `.mandate/audit-spool-<segment>.jsonl`; in memory for `:memory:`.',
           ),
+        witnessFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Append-only file that keeps every signed checkpoint outside the store, for `mandate audit verify` to hold the store against: put it where the database\'s writers cannot write. Default: `audit-witness.jsonl` beside the SQLite file, or `.mandate/audit-witness-<hash of the store URL>.jsonl`; none for `:memory:`.',
+          ),
+        checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(1000).describe('A signed checkpoint of the chain after this many events…'),
+        checkpointEverySeconds: z.number().int().min(1).max(86_400).default(60).describe('…or after this many seconds with events not yet covered.'),
       })
       .strict()
       .prefault({})
@@ -387,6 +396,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   if (config.store.url.startsWith('file:')) config.store.url = `file:${resolve(config.store.url.slice(5))}`;
   config.secrets.keyFile = resolve(config.secrets.keyFile);
   if (config.audit.spoolFile) config.audit.spoolFile = resolve(config.audit.spoolFile);
+  if (config.audit.witnessFile) config.audit.witnessFile = resolve(config.audit.witnessFile);
   // A stdio upstream runs in the config file's folder unless told otherwise, so relative paths in its args read as they are written.
   for (const upstream of Object.values(config.upstreams)) if (upstream.transport === 'stdio') upstream.cwd = resolve(base, upstream.cwd ?? '.');
   return deepFreeze(config);

@@ -1,4 +1,5 @@
-import { AuditLog, type AuditSpool } from '../audit/index.js';
+import { createHash } from 'node:crypto';
+import { AuditCheckpointer, AuditLog, CHECKPOINT_TYP, segmentToWrite, type AuditSpool, type AuditWitness } from '../audit/index.js';
 import { ConfigError, mutableToolCatalog, systemClock, systemRandom, type Clock, type MutableToolCatalog, type Random, type ToolSpec } from '../core/index.js';
 import { CredentialService } from '../credentials/index.js';
 import { kernelOver, RateWindow, type Decision, type DecisionPorts, type DecisionRequest, type Kernel } from '../decision/index.js';
@@ -7,7 +8,7 @@ import { IdentityService, KeyRing, OidcTrust } from '../identity/index.js';
 import { PolicyEngine } from '../policy/index.js';
 import { TaskMonitor } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
-import { fileAuditSpool, memoryAuditSpool, openStore, StoreHealth, type SqliteStoreOptions, type Store } from '../store/index.js';
+import { fileAuditSpool, fileAuditWitness, memoryAuditSpool, openStore, StoreHealth, type SqliteStoreOptions, type Store } from '../store/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { AdminAuth, ApprovalDesk, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
@@ -33,6 +34,8 @@ interface Opened {
   credentials: CredentialService;
   policy: PolicyEngine;
   audit: AuditLog;
+  checkpointer: AuditCheckpointer;
+  witness: AuditWitness | undefined;
   tools: MutableToolCatalog;
   secrets: SecretVault;
   health: StoreHealth;
@@ -59,6 +62,7 @@ export class ControlPlane {
   readonly credentials: CredentialService;
   readonly policy: PolicyEngine;
   readonly audit: AuditLog;
+  private readonly checkpointer: AuditCheckpointer;
   readonly tools: MutableToolCatalog;
   readonly secrets: SecretVault;
   /** Whether the store can be used now; every store call on the decision path goes through it. */
@@ -113,7 +117,8 @@ export class ControlPlane {
     this.notifier = new Notifier({ secrets, deliver: deliverWebhook, clock });
     this.policies = new PolicyDistribution({ source: config.policy.source, engine: policy, sets: store.policies, changes: store.changes, audit, clock });
     this.toolRegistry = new ToolRegistry({ catalog: tools, tools: store.tools, changes: store.changes, audit, clock });
-    this.trail = new Trail({ log: audit, records: store.audit });
+    this.checkpointer = o.checkpointer;
+    this.trail = new Trail({ log: audit, records: store.audit, witness: o.witness });
     this.approvalDesk = new ApprovalDesk({
       approvals: {
         approvals: store.approvals,
@@ -236,6 +241,7 @@ export class ControlPlane {
       shared: opts.sharedStore,
     });
     let plane: ControlPlane | undefined;
+    let stopCheckpoints: () => Promise<void> = async () => undefined;
     try {
       let audit: AuditLog | undefined;
       const health = new StoreHealth({
@@ -247,15 +253,34 @@ export class ControlPlane {
         onDown: () => audit?.storeDown(),
         log,
       });
-      audit = await AuditLog.open(store.audit, config.audit.segment, clock, random, {
+      // A segment cut or rewritten under this writer since a witness last saw it is not continued: a new one is started.
+      const witness = auditWitnessFor(config);
+      const target = await segmentToWrite(store.audit, config.audit.segment, (await witness?.read()) ?? []);
+      audit = await AuditLog.open(store.audit, target.segment, clock, random, {
         spool: auditSpoolFor(config),
         appendTimeoutMs: config.store.answerWithinMs,
         onStoreFault: (err) => health.fault(err),
       });
       const maxTtl = Math.max(config.credentials.maxTaskTtlSeconds, config.identity.svidTtlSeconds);
+      if (target.restartedFrom) {
+        const { segment, finding } = target.restartedFrom;
+        log(`audit: segment ${segment} no longer holds what ${witness?.name} witnessed (${finding.kind}); writing to a new segment, ${target.segment}`);
+        await audit.record({ type: 'audit.segment_restarted', data: { previous: segment, finding, witness: witness?.name ?? null } });
+      }
       const kidsBefore = (await store.keys.list()).length;
       const keys = await KeyRing.open(store.keys, clock, maxTtl);
       if (kidsBefore === 0) await audit.record({ type: 'key.created', data: { kids: keys.kids() } });
+      const checkpointer = await AuditCheckpointer.start({
+        log: audit,
+        repo: store.audit,
+        clock,
+        sign: (checkpoint) => keys.signWithKey({ ...checkpoint }, CHECKPOINT_TYP),
+        witnesses: witness ? [witness] : [],
+        everyEvents: config.audit.checkpointEveryEvents,
+        everyMs: config.audit.checkpointEverySeconds * 1000,
+        onFault: (what, err) => log(`audit: ${what} failed: ${err instanceof Error ? err.message : String(err)}`),
+      });
+      stopCheckpoints = () => checkpointer.stop();
       const identity = new IdentityService({
         trustDomain: config.trustDomain,
         svidAudience: `spiffe://${config.trustDomain}/mandate`,
@@ -284,7 +309,7 @@ export class ControlPlane {
       const tools = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
       const secrets = new SecretVault(store.secrets, vaultKey(config.secrets), audit, clock);
       const sessionKey = await store.settings.setIfAbsent('mcp.session_key', random.token(32));
-      plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, tools, secrets, health, admin, apiActions, sessionKey, clock, random, log });
+      plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, checkpointer, witness, tools, secrets, health, admin, apiActions, sessionKey, clock, random, log });
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
@@ -301,6 +326,7 @@ export class ControlPlane {
       return plane;
     } catch (err) {
       plane?.closeTimers();
+      await stopCheckpoints();
       await store.close();
       throw err;
     }
@@ -330,6 +356,9 @@ export class ControlPlane {
     await this.mcp.close();
     await this.upstreams.close();
     await this.http.close();
+    // The last events get a checkpoint too: a tail deleted after a clean stop is then caught.
+    await this.checkpointer.checkpoint();
+    await this.checkpointer.stop();
     await this.audit.flush();
     await this.store.close();
   }
@@ -343,6 +372,17 @@ function originAllowed(origin: string, allowed: readonly string[]): boolean {
   } catch {
     return false;
   }
+}
+
+/** The witness of the checkpoints: a file beside the store by default; none for `:memory:`, which nothing outlives. */
+export function auditWitnessFor(config: Config): AuditWitness | undefined {
+  if (config.audit.witnessFile) return fileAuditWitness(config.audit.witnessFile);
+  const url = config.store.url;
+  if (url === ':memory:') return undefined;
+  if (url.startsWith('file:')) return fileAuditWitness(`${dirname(url.slice('file:'.length))}/audit-witness.jsonl`);
+  // One witness per database: deployments on other databases or schemas from the same folder must not share one.
+  const which = createHash('sha256').update(url.replace(/\/\/[^@/]*@/, '//')).digest('hex').slice(0, 12);
+  return fileAuditWitness(resolve('.mandate', `audit-witness-${which}.jsonl`));
 }
 
 /** Where audit records wait while the store cannot take them: a file beside the store, or memory for `:memory:`. */

@@ -1,5 +1,5 @@
 export { ConfigSchema, ENV_KEYS, OTHER_MANDATE_VARIABLES, envName, loadConfig, redactConfig, type Config } from './config.js';
-export { ControlPlane, type ControlPlaneOptions, type GrantedTask } from './control-plane.js';
+export { ControlPlane, auditWitnessFor, type ControlPlaneOptions, type GrantedTask } from './control-plane.js';
 export { buildApp, taskView } from './app.js';
 export { startServer, type RunningServer } from './serve.js';
 export { isWorker, reportListening, runPrimary, runWorker, workerCount } from './workers.js';

@@ -8,6 +8,7 @@ export { openPostgresStore } from './postgres/index.js';
 export { parseChange } from './change-schema.js';
 export { StoreHealth, isStoreFault } from './store-health.js';
 export { fileAuditSpool, memoryAuditSpool } from './audit-spool.js';
+export { fileAuditWitness } from './audit-witness.js';
 
 import { openPostgresStore } from './postgres/index.js';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js';

@@ -40,7 +40,7 @@ describe('README walkthrough', () => {
     assert.deepEqual(codes, ['policy.permit', 'mandate.arg_constraint', 'policy.step_up', 'credential.revoked']);
     assert.deepEqual([...stdout.matchAll(/^exit (\d)$/gm)].map((m) => m[1]), ['3', '4', '3']);
     assert.match(stdout, /"status": "completed"/);
-    assert.match(stdout, /ok: every chain verifies/);
+    assert.match(stdout, /ok: every chain verifies and holds what was witnessed/);
     assert.match(stdout, /\d+ passed, 0 failed/);
   });
 });

@@ -1,9 +1,9 @@
-import { verifyChain, type AuditEvent, type AuditLog, type AuditRepo, type ChainReport } from '../../audit/index.js';
+import { verifyTrail, type AuditEvent, type AuditLog, type AuditRepo, type AuditWitness, type TrailReport } from '../../audit/index.js';
 import type { TaskId } from '../../core/index.js';
 
 /** Reading the audit trail: recent decisions, and proof that it was not edited. */
 export class Trail {
-  constructor(private readonly d: { log: AuditLog; records: AuditRepo }) {}
+  constructor(private readonly d: { log: AuditLog; records: AuditRepo; witness?: AuditWitness }) {}
 
   /**
    * Decisions, newest first, each with the task's `labels` and `toolsCalled` as they
@@ -26,10 +26,11 @@ export class Trail {
     return events.map((e) => ({ ...e, data: { ...e.data, ...(asOf.get(e.id) ?? {}) } }));
   }
 
-  /** Recomputes every segment's chain, once what is recorded so far is stored. */
-  async verify(): Promise<ChainReport> {
+  /** Recomputes every segment's chain and holds the store against the witnessed checkpoints, once what is recorded so far is stored. */
+  async verify(): Promise<TrailReport> {
     await this.d.log.flush();
-    return verifyChain(this.d.records);
+    const witness = this.d.witness;
+    return verifyTrail(this.d.records, witness && { name: witness.name, checkpoints: await witness.read() });
   }
 }
 
