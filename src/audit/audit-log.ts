@@ -1,5 +1,5 @@
-import { newId, type Clock, type EventId, type Random } from '../core/index.js';
-import { hashEvent } from './chain.js';
+import { canonicalJson, newId, type Clock, type EventId, type Random } from '../core/index.js';
+import { hashWithDataText } from './chain.js';
 import { GENESIS_HASH, type AuditEntry, type AuditEvent, type AuditReceipt, type AuditSink } from './model.js';
 import type { AuditRepo, AuditSpool, SpooledEntry } from './ports.js';
 
@@ -158,7 +158,8 @@ export class AuditLog implements AuditSink {
     const events = items.map(({ id, atMs, entry }) => {
       seq += 1;
       const unhashed = { segment: this.segment, seq, id, type: entry.type, atMs, taskId: entry.taskId ?? null, agentId: entry.agentId ?? null, data: entry.data, prevHash };
-      const event = { ...unhashed, hash: hashEvent(unhashed) };
+      const dataText = canonicalJson(entry.data);
+      const event = { ...unhashed, hash: hashWithDataText(unhashed, dataText), dataText };
       prevHash = event.hash;
       return event;
     });

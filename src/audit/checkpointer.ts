@@ -63,10 +63,25 @@ export class AuditCheckpointer {
     return this.running;
   }
 
+  /**
+   * Stops, after a last checkpoint that covers everything stored: a tail deleted
+   * after a clean stop is then caught. Records that land while it is made (work
+   * finishing as the process stops) get another, a few times at most.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    for (let i = 0; i < 3; i++) {
+      await this.checkpoint();
+      await this.o.log.flush();
+      if (this.o.log.head.seq <= this.coveredSeq + 1) break;
+    }
     this.o.log.onStored = undefined;
-    await this.running;
+  }
+
+  /** Stops making checkpoints, without a last one (a start that failed). */
+  abandon(): void {
+    clearInterval(this.timer);
+    this.o.log.onStored = undefined;
   }
 
   private async make(): Promise<void> {

@@ -60,6 +60,8 @@ export interface AuditEvent {
   data: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /** `data` as canonical JSON, when the writer made it for the hash: stored as it is. */
+  dataText?: string;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);

@@ -13,7 +13,23 @@ export interface AuditQuery {
   order?: 'asc' | 'desc';
 }
 
+/** An event as stored, its data as the stored text: what verifying needs, without parsing it. */
+export interface StoredEvent {
+  segment: string;
+  seq: number;
+  id: string;
+  type: string;
+  atMs: number;
+  taskId: string | null;
+  agentId: string | null;
+  dataText: string;
+  prevHash: string;
+  hash: string;
+}
+
 export interface AuditRepo {
+  /** Events of a segment after `afterSeq`, in seq order, as stored (verification reads millions of them). */
+  scan(segment: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   /** Appends in one transaction; fails when a seq is already taken in its segment. */
   append(events: readonly AuditEvent[]): Promise<void>;
   last(segment: string): Promise<AuditEvent | undefined>;

@@ -1,4 +1,4 @@
-import { hashEvent } from './chain.js';
+import { storedHashHolds } from './chain.js';
 import { GENESIS_HASH } from './model.js';
 import type { AuditRepo } from './ports.js';
 
@@ -15,7 +15,7 @@ export interface ChainReport {
   broken: BrokenLink | null;
 }
 
-const PAGE = 1000;
+const PAGE = 5000;
 
 /** Recomputes every segment's chain from its genesis and reports the first broken link. */
 export async function verifyChain(repo: AuditRepo): Promise<ChainReport> {
@@ -24,10 +24,10 @@ export async function verifyChain(repo: AuditRepo): Promise<ChainReport> {
     let expectedSeq = 1;
     let prevHash = GENESIS_HASH;
     for (;;) {
-      const page = await repo.list({ segment, afterSeq: expectedSeq - 1, limit: PAGE, order: 'asc' });
+      const page = await repo.scan(segment, expectedSeq - 1, PAGE);
       for (const e of page) {
         const broken: BrokenLink['reason'] | null =
-          e.seq !== expectedSeq ? 'seq_gap' : e.prevHash !== prevHash ? 'prev_hash_mismatch' : hashEvent(e) !== e.hash ? 'hash_mismatch' : null;
+          e.seq !== expectedSeq ? 'seq_gap' : e.prevHash !== prevHash ? 'prev_hash_mismatch' : !storedHashHolds(e) ? 'hash_mismatch' : null;
         if (broken) {
           report.ok = false;
           report.broken = { segment, seq: broken === 'seq_gap' ? expectedSeq : e.seq, reason: broken };

@@ -11,7 +11,7 @@ export interface TrailReport extends ChainReport {
   findings: CheckpointFinding[];
 }
 
-const PAGE = 1000;
+const PAGE = 5000;
 /** Checkpoint events read for the cross-check (a million events at the default interval make a thousand). */
 const MAX_CHECKPOINTS = 1_000_000;
 
@@ -53,7 +53,7 @@ async function hashesBetween(repo: AuditRepo, segment: string, from: number, to:
   const hashes: string[] = [];
   let after = from - 1;
   while (after < to) {
-    const page = await repo.list({ segment, afterSeq: after, limit: PAGE, order: 'asc' });
+    const page = await repo.scan(segment, after, PAGE);
     for (const e of page) {
       if (e.seq > to) break;
       if (e.seq !== after + 1) return undefined;

@@ -1,7 +1,10 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
+
+/** The one-shot `crypto.hash` (Node 20.12+) where there is one: about twice as fast as a Hash object for short input. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 export function sha256Hex(input: string): string {
-  return createHash('sha256').update(input).digest('hex');
+  return oneShot ? oneShot('sha256', input, 'hex') : crypto.createHash('sha256').update(input).digest('hex');
 }
 
 /**

@@ -241,7 +241,7 @@ export class ControlPlane {
       shared: opts.sharedStore,
     });
     let plane: ControlPlane | undefined;
-    let stopCheckpoints: () => Promise<void> = async () => undefined;
+    let stopCheckpoints: () => void = () => undefined;
     try {
       let audit: AuditLog | undefined;
       const health = new StoreHealth({
@@ -280,7 +280,7 @@ export class ControlPlane {
         everyMs: config.audit.checkpointEverySeconds * 1000,
         onFault: (what, err) => log(`audit: ${what} failed: ${err instanceof Error ? err.message : String(err)}`),
       });
-      stopCheckpoints = () => checkpointer.stop();
+      stopCheckpoints = () => checkpointer.abandon();
       const identity = new IdentityService({
         trustDomain: config.trustDomain,
         svidAudience: `spiffe://${config.trustDomain}/mandate`,
@@ -326,7 +326,7 @@ export class ControlPlane {
       return plane;
     } catch (err) {
       plane?.closeTimers();
-      await stopCheckpoints();
+      stopCheckpoints();
       await store.close();
       throw err;
     }
@@ -357,7 +357,6 @@ export class ControlPlane {
     await this.upstreams.close();
     await this.http.close();
     // The last events get a checkpoint too: a tail deleted after a clean stop is then caught.
-    await this.checkpointer.checkpoint();
     await this.checkpointer.stop();
     await this.audit.flush();
     await this.store.close();

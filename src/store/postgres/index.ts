@@ -1,6 +1,8 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { kyselyStore, type Database, type Store } from '../index.js';
+import type { AuditEvent, AuditRepo } from '../../audit/index.js';
+import { canonicalJson } from '../../core/index.js';
 import { postgresChangeFeed } from './change-feed.js';
 import { postgresDialect } from './dialect.js';
 import { guardedPool } from './guarded-pool.js';
@@ -33,5 +35,22 @@ export async function openPostgresStore(url: string, opts: { queryTimeoutMs?: nu
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardedPool(pool, queryTimeoutMs) }) });
   if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
-  return kyselyStore(db, postgresDialect, postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
+  const store = await kyselyStore(db, postgresDialect, postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
+  return { ...store, audit: { ...store.audit, append: appendByColumns(db) } };
+}
+
+/**
+ * Audit batches as one INSERT of ten arrays (`unnest`): a multi-row VALUES list
+ * binds ten parameters a row, which PostgreSQL parses and plans for every batch;
+ * arrays are ten parameters whatever the size.
+ */
+function appendByColumns(db: Kysely<Database>): AuditRepo['append'] {
+  return async (events) => {
+    if (events.length === 0) return;
+    const column = <T>(pick: (e: AuditEvent) => T) => events.map(pick);
+    await sql`INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash)
+      SELECT * FROM unnest(${column((e) => e.segment)}::text[], ${column((e) => e.seq)}::bigint[], ${column((e) => e.id)}::text[], ${column((e) => e.type)}::text[],
+        ${column((e) => e.atMs)}::bigint[], ${column((e) => e.taskId)}::text[], ${column((e) => e.agentId)}::text[], ${column((e) => e.dataText ?? canonicalJson(e.data))}::text[],
+        ${column((e) => e.prevHash)}::text[], ${column((e) => e.hash)}::text[])`.execute(db);
+  };
 }

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { AuditEvent, AuditEventType } from '../../audit/index.js';
 import type { AuditRepo } from '../../audit/index.js';
-import type { AgentId, EventId, TaskId } from '../../core/index.js';
+import { canonicalJson, type AgentId, type EventId, type TaskId } from '../../core/index.js';
 import type { RepoFactory } from '../index.js';
 import type { Database } from '../index.js';
 import { DataJson, parseJson } from './rows.js';
@@ -33,12 +33,28 @@ export const auditRepo: RepoFactory<AuditRepo> = (db) => ({
           at_ms: e.atMs,
           task_id: e.taskId,
           agent_id: e.agentId,
-          data: JSON.stringify(e.data),
+          // Canonical, so that verifying hashes the stored text as it is (`storedHashHolds`).
+          data: e.dataText ?? canonicalJson(e.data),
           prev_hash: e.prevHash,
           hash: e.hash,
         })),
       )
       .execute();
+  },
+  async scan(segment, afterSeq, limit) {
+    const rows = await db.selectFrom('audit_events').selectAll().where('segment', '=', segment).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit).execute();
+    return rows.map((r) => ({
+      segment: r.segment,
+      seq: Number(r.seq),
+      id: r.id,
+      type: r.type,
+      atMs: Number(r.at_ms),
+      taskId: r.task_id,
+      agentId: r.agent_id,
+      dataText: r.data,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+    }));
   },
   async last(segment) {
     const r = await db.selectFrom('audit_events').selectAll().where('segment', '=', segment).orderBy('seq', 'desc').limit(1).executeTakeFirst();

@@ -51,7 +51,7 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   return {
     ...store,
     tasks: hot.tasks,
-    audit: { ...store.audit, append: hot.append },
+    audit: { ...store.audit, append: hot.append, scan: hot.scan },
     liveCounts: hot.liveCounts,
     close: async () => {
       hot.flush();
