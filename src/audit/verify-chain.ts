@@ -17,12 +17,16 @@ export interface ChainReport {
 
 const PAGE = 5000;
 
-/** Recomputes every segment's chain from its genesis and reports the first broken link. */
-export async function verifyChain(repo: AuditRepo): Promise<ChainReport> {
+/**
+ * Recomputes every segment's chain and reports the first broken link: from its
+ * genesis, or from a point already proven (`from`: a seq and the hash of the event
+ * there, e.g. a witnessed checkpoint verified before), for an incremental verify.
+ */
+export async function verifyChain(repo: AuditRepo, from: ReadonlyMap<string, { seq: number; hash: string }> = new Map()): Promise<ChainReport> {
   const report: ChainReport = { ok: true, segments: [], broken: null };
   for (const segment of await repo.segments()) {
-    let expectedSeq = 1;
-    let prevHash = GENESIS_HASH;
+    let expectedSeq = (from.get(segment)?.seq ?? 0) + 1;
+    let prevHash = from.get(segment)?.hash ?? GENESIS_HASH;
     for (;;) {
       const page = await repo.scan(segment, expectedSeq - 1, PAGE);
       for (const e of page) {

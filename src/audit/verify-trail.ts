@@ -23,14 +23,22 @@ const isEmpty = (chain: ChainReport) => chain.segments.every((s) => s.events ===
  * it. Catches what a chain alone cannot: events deleted from the end, a trail
  * emptied or truncated and restarted, a chain edited and recomputed.
  */
-export async function verifyTrail(repo: AuditRepo, witness: { name: string; checkpoints: readonly WitnessedCheckpoint[] } | undefined): Promise<TrailReport> {
-  const chain = await verifyChain(repo);
+export async function verifyTrail(
+  repo: AuditRepo,
+  witness: { name: string; checkpoints: readonly WitnessedCheckpoint[] } | undefined,
+  opts: { incremental?: boolean } = {},
+): Promise<TrailReport> {
   const findings: CheckpointFinding[] = [];
-  if (witness === undefined) return { ...chain, ok: chain.ok && !isEmpty(chain), empty: isEmpty(chain), witnessed: 0, findings };
-  const witnessed = witness.checkpoints;
+  if (witness === undefined) {
+    const chain = await verifyChain(repo);
+    return { ...chain, ok: chain.ok && !isEmpty(chain), empty: isEmpty(chain), witnessed: 0, findings };
+  }
+  // Incremental: what each segment's last witnessed checkpoint vouches for was verified when it was made; the chain is recomputed from there.
+  const witnessed = opts.incremental ? lastPerSegment(witness.checkpoints) : witness.checkpoints;
+  const chain = await verifyChain(repo, opts.incremental ? new Map(witnessed.map((c) => [c.segment, { seq: c.seq, hash: c.headHash }])) : new Map());
   // Every checkpoint the chain says this witness was given must still be in it.
   const seen = new Set(witnessed.map((c) => `${c.segment} ${c.seq}`));
-  for (const e of await repo.list({ type: 'audit.checkpoint', limit: MAX_CHECKPOINTS, order: 'asc' })) {
+  for (const e of opts.incremental ? [] : await repo.list({ type: 'audit.checkpoint', limit: MAX_CHECKPOINTS, order: 'asc' })) {
     const givenTo = Array.isArray(e.data.witnesses) ? e.data.witnesses : [];
     if (givenTo.includes(witness.name) && !seen.has(`${e.segment} ${String(e.data.seq)}`)) findings.push({ kind: 'unwitnessed', segment: e.segment, seq: Number(e.data.seq) });
   }
@@ -46,6 +54,12 @@ export async function verifyTrail(repo: AuditRepo, witness: { name: string; chec
   }
   const empty = isEmpty(chain);
   return { ...chain, ok: chain.ok && !empty && findings.length === 0, empty, witnessed: witnessed.length, findings };
+}
+
+function lastPerSegment(checkpoints: readonly WitnessedCheckpoint[]): WitnessedCheckpoint[] {
+  const last = new Map<string, WitnessedCheckpoint>();
+  for (const c of checkpoints) if ((last.get(c.segment)?.seq ?? 0) < c.seq) last.set(c.segment, c);
+  return [...last.values()];
 }
 
 /** The stored hashes of events `from`..`to` of a segment, or undefined when one is missing. */

@@ -373,12 +373,13 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'configuration file naming the store')
     .option('--store <url>', 'store URL (overrides store.url)')
     .option('--witness <file>', 'witness file (overrides audit.witnessFile)')
-    .action(async (opts: { config?: string; store?: string; witness?: string }) => {
+    .option('--incremental', 'recompute each segment from its last witnessed checkpoint (held against the store) instead of from its genesis')
+    .action(async (opts: { config?: string; store?: string; witness?: string; incremental?: boolean }) => {
       const config = loadConfig(opts.config, { ...process.env, ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) });
       const witness = opts.witness ? fileAuditWitness(opts.witness) : auditWitnessFor(config);
       const store = await openStore(config.store.url);
       try {
-        const report = await verifyTrail(store.audit, witness && { name: witness.name, checkpoints: await witness.read() });
+        const report = await verifyTrail(store.audit, witness && { name: witness.name, checkpoints: await witness.read() }, { incremental: opts.incremental });
         for (const s of report.segments) out(`segment ${s.segment}: ${s.events} events, head ${s.headHash.slice(0, 16)}`);
         out(witness ? `witness ${witness.name}: ${report.witnessed} checkpoints` : 'no witness: a trail cut at its end cannot be told from a short one');
         if (report.broken) out(`BROKEN: segment ${report.broken.segment} at seq ${report.broken.seq} (${report.broken.reason})`);

@@ -64,11 +64,11 @@ async function trailOn(storeUrl: string, witnessFile: string): Promise<void> {
   }
 }
 
-async function verifyStore(storeUrl: string, witnessFile: string): Promise<TrailReport> {
+async function verifyStore(storeUrl: string, witnessFile: string, incremental = false): Promise<TrailReport> {
   const store = await openStore(storeUrl);
   try {
     const witness = fileAuditWitness(witnessFile);
-    return await verifyTrail(store.audit, { name: witness.name, checkpoints: await witness.read() });
+    return await verifyTrail(store.audit, { name: witness.name, checkpoints: await witness.read() }, { incremental });
   } finally {
     await store.close();
   }
@@ -136,6 +136,13 @@ for (const place of [sqlitePlace, postgresPlace]) {
       assert.equal(report.ok, true, JSON.stringify(report));
       assert.ok(report.witnessed >= 3, `${report.witnessed} checkpoints witnessed`);
       assert.deepEqual(report.findings, []);
+      // Incremental: from the last witnessed checkpoint on, which is held against the store.
+      const incremental = await verifyStore(url, witness, true);
+      assert.equal(incremental.ok, true, JSON.stringify(incremental));
+      assert.equal(incremental.segments.find((sg) => sg.segment === 'main')?.events, report.segments.find((sg) => sg.segment === 'main')?.events);
+      const last = await lastWitnessedSeq(witness);
+      await tamper(url, 'UPDATE audit_events SET data = $1 WHERE segment = $2 AND seq = $3', ['{"edited":true}', 'main', last + 1]);
+      assert.deepEqual((await verifyStore(url, witness, true)).broken, { segment: 'main', seq: last + 1, reason: 'hash_mismatch' }, 'an edit after the last checkpoint is caught by the chain');
     });
 
     verifies('audit:tamper-truncated', 'deleting the newest events is caught, naming the events missing', async () => {
