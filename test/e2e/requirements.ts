@@ -131,6 +131,7 @@ export const REQUIREMENTS = Object.freeze({
   'connect:stdio-renews': '`mandate connect --stdio` declares the mandate again before the credential expires, opens a gateway session for the new task without the client noticing, and completes the old task.',
   'obligations:redact-output-schema': 'A tool whose results a loaded `@redact` permit may mask is listed without its `outputSchema`, so a client does not reject a redacted structured result.',
   'audit:witnessed-checkpoints': 'Every N events or T seconds the trail gets a checkpoint (head, Merkle root of the interval) signed with the trust domain\'s key, recorded in the chain and appended to a witness file outside the store; an untouched trail verifies against it, fully or incrementally from the last witnessed checkpoint.',
+  'audit:load-exactly-once': '20,000 decisions pushed through the API are each in the trail exactly once, and the trail verifies against its witness.',
   'audit:tamper-truncated': 'Deleting the newest events is caught by the witness, naming the seqs missing.',
   'audit:tamper-emptied': 'Deleting every event is caught: an empty trail never verifies, and the witness says what it held.',
   'audit:tamper-rechained': 'An event edited (deny to allow) with the chain recomputed after it is caught by the witnessed Merkle root of its interval.',
