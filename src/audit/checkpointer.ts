@@ -31,6 +31,7 @@ export class AuditCheckpointer {
   private coveredSeq = 0;
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private stopListening: () => void = () => undefined;
 
   private constructor(private readonly o: CheckpointerOptions) {}
 
@@ -38,9 +39,9 @@ export class AuditCheckpointer {
     const c = new AuditCheckpointer(o);
     const [last] = await o.repo.list({ segment: o.log.segment, type: 'audit.checkpoint', order: 'desc', limit: 1 });
     c.coveredSeq = typeof last?.data.seq === 'number' ? last.data.seq : 0;
-    o.log.onStored = (headSeq) => {
+    c.stopListening = o.log.whenStored((headSeq) => {
       if (headSeq - c.coveredSeq >= o.everyEvents) c.trigger();
-    };
+    });
     c.timer = setInterval(() => c.trigger(), o.everyMs);
     c.timer.unref();
     return c;
@@ -65,7 +66,7 @@ export class AuditCheckpointer {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    this.o.log.onStored = undefined;
+    this.stopListening();
     await this.running;
   }
 
