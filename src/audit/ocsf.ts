@@ -151,7 +151,7 @@ function shapeOf(e: AuditEvent): Shape {
         message: `result of ${str(d.tool) ?? 'call'}: ${ok ? 'ok' : 'error'}${code ? ` (${code})` : ''}`,
         attributes: {
           actor: { user: agentUser(e.agentId), ...(taskSession(e.taskId) ? { session: taskSession(e.taskId) } : {}) },
-          api: apiOf(str(d.tool), str(d.decisionId), { response: { ...(code ? { error: code } : {}), message: ok ? 'ok' : 'error', ...(num(d.bytes) !== undefined ? { length: num(d.bytes) } : {}) } }),
+          api: apiOf(str(d.tool), str(d.decisionId), { response: { ...(code ? { error: code } : {}), message: ok ? 'ok' : 'error' } }),
           src_endpoint: agentEndpoint(e.agentId),
           ...(num(d.durationMs) !== undefined ? { duration: num(d.durationMs) } : {}),
         },

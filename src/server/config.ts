@@ -194,7 +194,7 @@ export const ConfigSchema = z
                 headers: z
                   .record(z.string(), ValueOrSecretSchema)
                   .default({})
-                  .describe('Sent with every post (a collector\'s `Authorization`): text, or `{ secret: "<name>" }` for a brokered secret, read again at most once a minute.'),
+                  .describe('Sent with every post (a collector\'s `Authorization`; a `content-type` here replaces `application/x-ndjson`): text, or `{ secret: "<name>" }` for a brokered secret, read again at most once a minute.'),
                 timeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('How long one post may take before it counts as failed.'),
               })
               .strict()

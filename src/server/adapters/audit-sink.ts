@@ -70,11 +70,12 @@ export interface WebhookSinkTarget {
 /** A SIEM's HTTP collector: each batch posted as JSON lines; anything but a 2xx answer in time is a failure, retried by the forwarder. */
 export function webhookAuditDestination(target: WebhookSinkTarget, encode: EncodeEvent): AuditDestination {
   return {
-    name: target.url.replace(/\/\/[^@/]*@/, '//'),
+    // Logged with every failure: no user info or query string, which may hold the collector's token.
+    name: nameOf(target.url),
     async deliver(events) {
       const res = await fetch(target.url, {
         method: 'POST',
-        headers: { ...(await target.headers()), 'content-type': 'application/x-ndjson' },
+        headers: { 'content-type': 'application/x-ndjson', ...(await target.headers()) },
         body: `${events.map(encode).join('\n')}\n`,
         signal: AbortSignal.timeout(target.timeoutMs),
       });
@@ -82,4 +83,9 @@ export function webhookAuditDestination(target: WebhookSinkTarget, encode: Encod
       if (!res.ok) throw new Error(`the sink answered HTTP ${res.status}`);
     },
   };
+}
+
+function nameOf(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
 }
