@@ -61,6 +61,7 @@ export const auditRepo: RepoFactory<AuditRepo> = (db, dialect) => ({
   },
   async search(f, page) {
     let query = db.selectFrom('audit_events').selectAll();
+    // An empty list matches nothing (`IN ()` is not SQL).
     if (f.types) query = query.where('type', 'in', f.types.length > 0 ? [...f.types] : ['']);
     if (f.taskIds) query = query.where('task_id', 'in', f.taskIds.length > 0 ? [...f.taskIds] : ['']);
     if (f.agentId) query = query.where('agent_id', '=', f.agentId);
