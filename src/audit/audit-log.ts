@@ -67,8 +67,16 @@ export class AuditLog implements AuditSink {
     return log;
   }
 
-  /** Told the new head after each batch reaches the store (the checkpointer counts with it). */
-  onStored: ((headSeq: number) => void) | undefined;
+  private readonly storedListeners = new Set<(headSeq: number) => void>();
+
+  /**
+   * Tells `listener` the new head after each batch reaches the store (the checkpointer
+   * counts with it, the sink wakes up); returns the function that stops telling it.
+   */
+  whenStored(listener: (headSeq: number) => void): () => void {
+    this.storedListeners.add(listener);
+    return () => this.storedListeners.delete(listener);
+  }
 
   /** The last event stored: its seq and hash. */
   get head(): { seq: number; hash: string } {
@@ -137,7 +145,7 @@ export class AuditLog implements AuditSink {
         this.headSeq = seq;
         this.headHash = prevHash;
         for (const p of batch) p.resolve('stored');
-        this.onStored?.(seq);
+        for (const listener of this.storedListeners) listener(seq);
       } catch (err) {
         this.options.onStoreFault?.(err);
         if (this.options.spool) {

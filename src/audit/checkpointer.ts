@@ -31,6 +31,7 @@ export class AuditCheckpointer {
   private coveredSeq = 0;
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private stopListening: () => void = () => undefined;
 
   private constructor(private readonly o: CheckpointerOptions) {}
 
@@ -38,9 +39,9 @@ export class AuditCheckpointer {
     const c = new AuditCheckpointer(o);
     const [last] = await o.repo.list({ segment: o.log.segment, type: 'audit.checkpoint', order: 'desc', limit: 1 });
     c.coveredSeq = typeof last?.data.seq === 'number' ? last.data.seq : 0;
-    o.log.onStored = (headSeq) => {
+    c.stopListening = o.log.whenStored((headSeq) => {
       if (headSeq - c.coveredSeq >= o.everyEvents) c.trigger();
-    };
+    });
     c.timer = setInterval(() => c.trigger(), o.everyMs);
     c.timer.unref();
     return c;
@@ -75,13 +76,13 @@ export class AuditCheckpointer {
       await this.o.log.flush();
       if (this.o.log.head.seq <= this.coveredSeq + 1) break;
     }
-    this.o.log.onStored = undefined;
+    this.stopListening();
   }
 
   /** Stops making checkpoints, without a last one (a start that failed). */
   abandon(): void {
     clearInterval(this.timer);
-    this.o.log.onStored = undefined;
+    this.stopListening();
   }
 
   private async make(): Promise<void> {

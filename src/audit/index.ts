@@ -1,10 +1,13 @@
 export * from './model.js';
-export type { AuditRepo, AuditQuery, AuditSpool, SpooledEntry } from './ports.js';
+export type { AuditRepo, AuditQuery, AuditFilter, AuditPage, AuditPosition, AuditSpool, SinkCursor, SpooledEntry } from './ports.js';
 export { AuditLog, type AuditLogOptions } from './audit-log.js';
 export { hashEvent } from './chain.js';
-export { verifyChain, type BrokenLink, type ChainReport } from './verify-chain.js';
+export { verifyChain, brokenLink, type BrokenLink, type ChainReport } from './verify-chain.js';
 export { merkleRoot, checkAgainst, type Checkpoint, type SignedCheckpoint, type CheckpointFinding } from './checkpoint.js';
 export { AuditCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 export { verifyTrail, CHECKPOINT_TYP, type TrailReport } from './verify-trail.js';
 export type { AuditWitness, WitnessedCheckpoint } from './ports.js';
 export { segmentToWrite, type SegmentToWrite } from './continue-segment.js';
+export { verifyExport, ExportedEventSchema, type ExportReport, type ExportedSegment, type ExportBreak } from './verify-export.js';
+export { toOcsf, OCSF_VERSION, type OcsfEvent } from './ocsf.js';
+export { AuditForwarder, ownSegments, type AuditDestination, type ForwarderOptions } from './forward-to-sink.js';

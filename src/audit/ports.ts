@@ -1,5 +1,4 @@
-import type { TaskId } from '../core/index.js';
-import type { AgentId } from '../core/index.js';
+import type { AgentId, TaskId } from '../core/index.js';
 import type { AuditEvent, AuditEventType } from './model.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 
@@ -27,6 +26,40 @@ export interface StoredEvent {
   hash: string;
 }
 
+/** Which events a search returns: every filter given must hold. */
+export interface AuditFilter {
+  types?: readonly AuditEventType[];
+  /** Events of any of these tasks (a task and those delegated from it). */
+  taskIds?: readonly TaskId[];
+  agentId?: AgentId;
+  /** Events of the tasks acting on behalf of this principal. */
+  principal?: string;
+  /** `data.outcome`: a decision's `allow`, `deny` or `step_up`. */
+  outcome?: string;
+  /** `data.code`: the reason code of a decision, a withdrawal, a result or a refusal. */
+  code?: string;
+  /** `data.tool`: decisions, results, approvals and signals name the tool. */
+  tool?: string;
+  /** From this instant, inclusive. */
+  sinceMs?: number;
+  /** Up to this instant, exclusive. */
+  untilMs?: number;
+}
+
+/** An event's place in the order searches return: time, then segment, then seq. Unique, so pages never overlap. */
+export interface AuditPosition {
+  atMs: number;
+  segment: string;
+  seq: number;
+}
+
+export interface AuditPage {
+  /** Start after this event (the last of the previous page). */
+  after?: AuditPosition;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
 export interface AuditRepo {
   /** Events of a segment after `afterSeq`, in seq order, as stored (verification reads millions of them). */
   scan(segment: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
@@ -34,7 +67,16 @@ export interface AuditRepo {
   append(events: readonly AuditEvent[]): Promise<void>;
   last(segment: string): Promise<AuditEvent | undefined>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Events matching `filter`, ordered by (atMs, segment, seq), one page from `page.after`. */
+  search(filter: AuditFilter, page: AuditPage): Promise<AuditEvent[]>;
   segments(): Promise<string[]>;
+}
+
+/** How far a sink has delivered each segment, kept in the store so a restart resumes there. */
+export interface SinkCursor {
+  /** The last seq delivered of `segment`; 0 when nothing was. */
+  delivered(segment: string): Promise<number>;
+  setDelivered(segment: string, seq: number): Promise<void>;
 }
 
 /** A record waiting in the spool: everything but its place in the chain, which replay assigns. */

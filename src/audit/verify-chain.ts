@@ -1,5 +1,5 @@
-import { storedHashHolds } from './chain.js';
-import { GENESIS_HASH } from './model.js';
+import { hashEvent, storedHashHolds } from './chain.js';
+import { GENESIS_HASH, type AuditEvent } from './model.js';
 import type { AuditRepo } from './ports.js';
 
 export interface BrokenLink {
@@ -18,6 +18,18 @@ export interface ChainReport {
 const PAGE = 5000;
 
 /**
+ * What is wrong with `e` as the link after `prevHash` at `expectedSeq`, if anything:
+ * the one check every verification runs, on the store or on an exported file.
+ * `hashHolds` says whether the event hashes to its hash (computed only when the links hold).
+ */
+export function brokenLink(e: { seq: number; prevHash: string }, expectedSeq: number, prevHash: string, hashHolds: () => boolean): BrokenLink['reason'] | null {
+  return e.seq !== expectedSeq ? 'seq_gap' : e.prevHash !== prevHash ? 'prev_hash_mismatch' : !hashHolds() ? 'hash_mismatch' : null;
+}
+
+/** Whether an event, as exported or read, hashes to its hash. */
+export const eventHashHolds = (e: AuditEvent) => () => hashEvent(e) === e.hash;
+
+/**
  * Recomputes every segment's chain and reports the first broken link: from its
  * genesis, or from a point already proven (`from`: a seq and the hash of the event
  * there, e.g. a witnessed checkpoint verified before), for an incremental verify.
@@ -30,8 +42,7 @@ export async function verifyChain(repo: AuditRepo, from: ReadonlyMap<string, { s
     for (;;) {
       const page = await repo.scan(segment, expectedSeq - 1, PAGE);
       for (const e of page) {
-        const broken: BrokenLink['reason'] | null =
-          e.seq !== expectedSeq ? 'seq_gap' : e.prevHash !== prevHash ? 'prev_hash_mismatch' : !storedHashHolds(e) ? 'hash_mismatch' : null;
+        const broken = brokenLink(e, expectedSeq, prevHash, () => storedHashHolds(e));
         if (broken) {
           report.ok = false;
           report.broken = { segment, seq: broken === 'seq_gap' ? expectedSeq : e.seq, reason: broken };

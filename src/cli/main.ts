@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeJwt } from 'jose';
-import { verifyTrail, type CheckpointFinding } from '../audit/index.js';
+import { ExportedEventSchema, toOcsf, verifyExport, verifyTrail, type AuditEvent, type CheckpointFinding } from '../audit/index.js';
 import { CodedError, ConfigError } from '../core/index.js';
 import { mandateFromPlan } from '../mandate/index.js';
 import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
 import { fileAuditWitness, openStore } from '../store/index.js';
-import { auditWitnessFor, isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWorker, startServer, workerCount, type RunningServer } from '../server/index.js';
+import { MANDATE_VERSION, auditWitnessFor, isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWorker, startServer, workerCount, type RunningServer } from '../server/index.js';
 import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
@@ -71,7 +71,7 @@ function mandateOfPlanFile(file: string): unknown {
 export function buildProgram(): Command {
   const program = new Command('mandate')
     .description('Runtime access control for AI agents: workload identity, mandates, task credentials and Cedar policy at every call')
-    .version('0.1.0')
+    .version(MANDATE_VERSION)
     .showHelpAfterError()
     // Set before the subcommands are added, so they inherit it: a usage error throws and exits 2.
     .exitOverride();
@@ -369,12 +369,19 @@ export function buildProgram(): Command {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('recompute the hash chain of every segment and hold the store against the witnessed checkpoints; exit 5 at anything altered, missing, reordered or truncated')
+    .description('recompute the hash chain of every segment and hold the store against the witnessed checkpoints, or (--file) recompute the chains an export holds; exit 5 at anything altered, missing, reordered or truncated')
     .option('-c, --config <file>', 'configuration file naming the store')
     .option('--store <url>', 'store URL (overrides store.url)')
     .option('--witness <file>', 'witness file (overrides audit.witnessFile)')
     .option('--incremental', 'recompute each segment from its last witnessed checkpoint (held against the store) instead of from its genesis')
-    .action(async (opts: { config?: string; store?: string; witness?: string; incremental?: boolean }) => {
+    .addOption(new Option('--file <export>', 'verify this file from `mandate audit export` (or a file sink) instead of the store').conflicts(['config', 'store', 'witness']))
+    .option('--partial', 'with --file: the export was filtered, so seqs may be missing; each event and each unbroken run is still checked')
+    .action(async (opts: { config?: string; store?: string; witness?: string; incremental?: boolean; file?: string; partial?: boolean }) => {
+      if (opts.file !== undefined) {
+        process.exitCode = verifyExportFile(opts.file, opts.partial === true) ? EXIT.ok : EXIT.mismatch;
+        return;
+      }
+      if (opts.partial) throw new InvalidArgumentError('--partial goes with --file');
       const config = loadConfig(opts.config, { ...process.env, ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) });
       const witness = opts.witness ? fileAuditWitness(opts.witness) : auditWitnessFor(config);
       const store = await openStore(config.store.url);
@@ -389,6 +396,58 @@ export function buildProgram(): Command {
         process.exitCode = report.ok ? EXIT.ok : EXIT.mismatch;
       } finally {
         await store.close();
+      }
+    });
+
+  audit
+    .command('export')
+    .description('write the events matching the filters, oldest first, as JSON lines: exactly as stored (`jsonl`, verifiable with `audit verify --file`) or as OCSF events (`ocsf`, docs/ocsf.md)')
+    .addOption(new Option('--format <format>', 'jsonl or ocsf').choices(['jsonl', 'ocsf']).default('jsonl'))
+    .option('--out <file>', 'write here instead of standard output')
+    .option('--since <time>', 'from this instant: ISO 8601, ms since the epoch, or a duration ago (15m, 24h, 7d)', instantArg('--since'))
+    .option('--until <time>', 'up to this instant (exclusive), in the same forms', instantArg('--until'))
+    .option('--agent <name-or-id>', 'only this agent\'s events')
+    .option('--principal <id>', 'only the events of tasks acting for this principal')
+    .option('--task <id>', 'only this task\'s events')
+    .addOption(new Option('--outcome <outcome>', 'only decisions with this outcome').choices(['allow', 'deny', 'step_up']))
+    .option('--reason <code>', 'only events with this reason code')
+    .option('--tool <name>', 'only events naming this tool')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .addOption(urlOption())
+    .addOption(adminOption())
+    .action(async (opts: ExportOptions) => {
+      const token = requireAdmin(opts);
+      const filters = new URLSearchParams({ order: 'asc', limit: '1000' });
+      for (const [key, value] of [['agent', opts.agent], ['principal', opts.principal], ['task', opts.task], ['outcome', opts.outcome], ['reason', opts.reason], ['tool', opts.tool], ['type', opts.type]] as const) {
+        if (value !== undefined) filters.set(key, value);
+      }
+      if (opts.since !== undefined) filters.set('sinceMs', String(opts.since));
+      if (opts.until !== undefined) filters.set('untilMs', String(opts.until));
+      const encode = opts.format === 'ocsf' ? (e: AuditEvent) => JSON.stringify(toOcsf(e, MANDATE_VERSION)) : (e: AuditEvent) => JSON.stringify(e);
+      // A file is written whole or not at all: an export cut short must not pass for a complete one.
+      const partFile = opts.out === undefined ? undefined : `${opts.out}.part`;
+      const fd = partFile === undefined ? 1 : openSync(partFile, 'w', 0o600);
+      let exported = 0;
+      try {
+        for (let cursor: string | null = null; ; ) {
+          const q = new URLSearchParams(filters);
+          if (cursor) q.set('cursor', cursor);
+          const page: { events: AuditEvent[]; nextCursor: string | null } = await api(opts.url, `/v1/audit?${q}`, { token });
+          if (page.events.length > 0) writeSync(fd, `${page.events.map(encode).join('\n')}\n`);
+          exported += page.events.length;
+          cursor = page.nextCursor;
+          if (!cursor) break;
+        }
+        if (partFile !== undefined) fsyncSync(fd);
+      } catch (err) {
+        if (partFile !== undefined) rmSync(partFile, { force: true });
+        throw err;
+      } finally {
+        if (partFile !== undefined) closeSync(fd);
+      }
+      if (partFile !== undefined && opts.out !== undefined) {
+        renameSync(partFile, opts.out);
+        process.stderr.write(`exported ${exported} events to ${opts.out}\n`);
       }
     });
 
@@ -421,6 +480,84 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
+
+interface ExportOptions {
+  format: 'jsonl' | 'ocsf';
+  out?: string;
+  since?: number;
+  until?: number;
+  agent?: string;
+  principal?: string;
+  task?: string;
+  outcome?: string;
+  reason?: string;
+  tool?: string;
+  type?: string;
+  url: string;
+  adminToken?: string;
+}
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** An instant on the command line: ISO 8601, ms since the epoch, or a duration ago (`15m`, `24h`, `7d`). */
+function instantArg(what: string) {
+  return (value: string): number => {
+    if (/^\d+$/.test(value)) return Number(value);
+    const ago = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+    if (ago) return Date.now() - Number(ago[1]) * DURATION_MS[ago[2]!]!;
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) throw new InvalidArgumentError(`${what} must be an ISO 8601 time, ms since the epoch, or a duration such as 24h`);
+    return ms;
+  };
+}
+
+/**
+ * Verifies an exported file (`audit export`, or a file sink): each line parsed as an
+ * event as stored (an OCSF line carries it under `unmapped.mandate`), then every
+ * segment's chain recomputed. Prints what it found; true when every chain holds.
+ */
+function verifyExportFile(file: string, partial: boolean): boolean {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliApiError(0, 'request.invalid', `export file \`${file}\`: ${(err as Error).message}`);
+  }
+  const lines: { line: number; event: AuditEvent }[] = [];
+  const rows = text.split('\n');
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(row);
+    } catch {
+      json = undefined;
+    }
+    const inner = (json as { unmapped?: { mandate?: unknown } } | undefined)?.unmapped?.mandate;
+    const parsed = ExportedEventSchema.safeParse(inner ?? json);
+    if (!parsed.success) {
+      out(`BROKEN: line ${i + 1} is not an audit event as exported`);
+      return false;
+    }
+    lines.push({ line: i + 1, event: parsed.data as AuditEvent });
+  }
+  if (lines.length === 0) {
+    out(`EMPTY: ${file} holds no events`);
+    return false;
+  }
+  const report = verifyExport(lines, { gapsAllowed: partial });
+  for (const s of report.segments) {
+    const from = s.fromGenesis ? '' : ` (from seq ${s.fromSeq}: its first link is outside the file)`;
+    out(`segment ${s.segment}: seq ${s.fromSeq}–${s.toSeq}, ${s.events} events${s.gaps ? `, ${s.gaps} gaps` : ''}, head ${s.headHash.slice(0, 16)}${from}`);
+  }
+  const b = report.broken;
+  if (b) {
+    const why = { hash_mismatch: 'the event was edited', prev_hash_mismatch: 'the link to the event before it does not hold', seq_gap: 'events are missing here (use --partial for a filtered export)', seq_repeated: 'two different events claim this seq' }[b.reason];
+    out(`BROKEN: segment ${b.segment} at seq ${b.seq}, line ${b.line} (${b.reason}): ${why}`);
+  } else out(`ok: every exported chain verifies (${lines.length} lines)`);
+  return report.ok;
 }
 
 /** One line per finding, naming the segment and the events concerned. */

@@ -255,7 +255,7 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
   if (!withdrawal) return decision;
   const withdrawn: Decision = { ...decision, outcome: 'deny', layer: layerOf(withdrawal.code), reason: withdrawal, callCount: null, stepUp: [] };
   await ports.audit
-    .record({ type: 'decision.withdrawn', taskId: decision.taskId, agentId: decision.agentId, data: { decisionId: decision.id, was: decision.outcome, code: withdrawal.code } })
+    .record({ type: 'decision.withdrawn', taskId: decision.taskId, agentId: decision.agentId, data: { decisionId: decision.id, tool: decision.tool, was: decision.outcome, code: withdrawal.code } })
     .catch(() => undefined);
   return withdrawn;
 }

@@ -9,7 +9,8 @@ import { REVOCATION_KINDS } from '../credentials/index.js';
 import { MandateSchema } from '../mandate/index.js';
 import { SIGNALS } from '../monitor/index.js';
 import type { Approval } from '../approvals/index.js';
-import type { TrailReport } from '../audit/index.js';
+import { AUDIT_EVENT_TYPES, type AuditEvent, type TrailReport } from '../audit/index.js';
+import type { TaskTrail as TaskTrailModel } from './services/index.js';
 import type { Decision as DecisionModel } from '../decision/index.js';
 import type { Agent, IssuedSvid } from '../identity/index.js';
 
@@ -145,10 +146,67 @@ export const ChainVerification = z.object({
     .describe('what the witnessed checkpoints say is wrong with the store'),
 });
 
+export const AuditEventView = z
+  .object({
+    segment: z.string().describe('the writer\'s hash-chain segment'),
+    seq: z.number().int().describe('the place in the segment, from 1'),
+    id: z.string(),
+    type: z.enum(AUDIT_EVENT_TYPES),
+    atMs: ms(),
+    taskId: z.string().nullable(),
+    agentId: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()).describe('what the event records; its fields differ by type'),
+    prevHash: z.string().describe('the hash of the segment\'s previous event'),
+    hash: z.string().describe('SHA-256 of the canonical JSON of every other field'),
+  })
+  .describe('an audit event exactly as stored');
+export const AuditPage = z.object({
+  events: z.array(AuditEventView),
+  nextCursor: z.string().nullable().describe('pass as `cursor` with the same filters for the next page; null when this page was not full'),
+});
+
+const TrailTaskView = z.object({
+  id: z.string(),
+  agent: z.string(),
+  agentId: z.string(),
+  principal: z.string().nullable(),
+  purpose: z.string(),
+  parentTask: z.string().nullable(),
+  delegationDepth: z.number().int(),
+  status: z.enum(['active', 'completed', 'revoked']),
+  createdAtMs: ms(),
+  expiresAtMs: ms(),
+  endedAtMs: ms().nullable(),
+  endReason: z.string().nullable(),
+});
+const CallStep = z.object({
+  kind: z.literal('call'),
+  taskId: z.string(),
+  atMs: ms(),
+  decisionId: z.string(),
+  tool: z.string(),
+  outcome: z.string(),
+  code: z.string().nullable(),
+  labels: z.array(z.string()).describe('the labels the task had read when this call was decided'),
+  toolsCalled: z.array(z.string()).describe('the tools the task had called when this call was decided'),
+  decision: AuditEventView,
+  result: AuditEventView.nullable().describe('the result reported for the call, if any'),
+  related: z.array(AuditEventView).describe('records naming this decision: a withdrawal, the approval it used, a drift signal it fired'),
+});
+const EventStep = z.object({ kind: z.literal('event'), taskId: z.string(), atMs: ms(), event: AuditEventView });
+export const TaskTrail = z.object({
+  task: TrailTaskView,
+  tasks: z.array(TrailTaskView).describe('the task, then every task delegated from it, in the order they were granted'),
+  steps: z.array(z.discriminatedUnion('kind', [CallStep, EventStep])).describe('every step of those tasks, in recorded order'),
+  truncated: z.boolean().describe('more than one trail returns: the rest is in `GET /v1/audit?task=…`'),
+});
+
 export type ApiDecision = z.output<typeof Decision>;
 export type ApiApproval = z.output<typeof ApprovalView>;
 export type ApiSvid = z.output<typeof Svid>;
 export type ApiDeclaredTask = z.output<typeof DeclaredTask>;
+export type ApiAuditPage = z.output<typeof AuditPage>;
+export type ApiTaskTrail = z.output<typeof TaskTrail>;
 
 // Compile-time proof that each schema says what the domain model returns, field for
 // field (ids are plain strings on the wire): a change to the model breaks the build
@@ -162,4 +220,6 @@ export type SchemasMatchModels = [
   Holds<Same<Wire<Agent>, z.output<typeof AgentView>>>,
   Holds<Same<IssuedSvid, ApiSvid>>,
   Holds<Same<TrailReport, z.output<typeof ChainVerification>>>,
+  Holds<Same<Wire<AuditEvent>, z.output<typeof AuditEventView>>>,
+  Holds<Same<Wire<TaskTrailModel>, z.output<typeof TaskTrail>>>,
 ];

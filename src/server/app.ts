@@ -4,14 +4,15 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from 'zod';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
+import { AUDIT_EVENT_TYPES, type AuditEventType, type AuditFilter } from '../audit/index.js';
 import { MandateSchema, PlanSchema, type Task } from '../mandate/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
+import { MANDATE_VERSION } from './version.js';
 import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf } from '../gateway/index.js';
 
-const VERSION = '0.1.0';
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
 const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -80,6 +81,23 @@ const DecisionListQuery = z
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
+const REASON_CODE = /^[a-z_]+(\.[a-z_]+)+$/;
+const AuditSearchQuery = z
+  .object({
+    agent: z.string().min(1).max(128).optional().describe('an agent name or id'),
+    principal: z.string().min(1).max(256).optional().describe('the events of tasks acting on behalf of this principal'),
+    task: z.string().optional().describe('a task id'),
+    outcome: z.enum(['allow', 'deny', 'step_up']).optional().describe('decisions with this outcome'),
+    reason: z.string().regex(REASON_CODE, 'a reason code such as `policy.forbid`').optional().describe('events with this reason code (docs/reason-codes.md)'),
+    tool: z.string().min(1).max(256).optional().describe('events naming this tool: decisions, results, approvals, signals'),
+    type: z.string().max(1024).optional().describe('event types, comma-separated (`decision,tool.result`)'),
+    sinceMs: z.coerce.number().int().min(0).optional().describe('from this instant (ms since the epoch), inclusive'),
+    untilMs: z.coerce.number().int().min(0).optional().describe('up to this instant, exclusive'),
+    order: z.enum(['asc', 'desc']).default('desc').describe('`desc`: newest first'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z.string().min(1).max(512).optional().describe('`nextCursor` of the previous page'),
+  })
+  .strict();
 const NameParams = z.object({ name: z.string().min(1).max(64) }).strict();
 const SecretBody = z.object({ value: z.string().min(1).max(16_384) }).strict();
 const PolicyPushBody = z
@@ -133,7 +151,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Mandate control plane', version: VERSION, description: 'Workload identity, mandates, task credentials and decisions for AI agents.' },
+      info: { title: 'Mandate control plane', version: MANDATE_VERSION, description: 'Workload identity, mandates, task credentials and decisions for AI agents.' },
       components: {
         securitySchemes: {
           admin: { type: 'http', scheme: 'bearer', description: 'the admin token' },
@@ -420,6 +438,33 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
 
   // Audit
+  app.get('/v1/audit', doc('search the audit trail: events as stored, filtered, one page at a time (admin)', { response: { 200: Api.AuditPage }, security: [{ admin: [] }], querystring: jsonSchema(AuditSearchQuery) }), async (req) => {
+    await requireAdmin(req);
+    const q = parse(AuditSearchQuery, req.query, 'query');
+    const types = q.type?.split(',').map((t) => t.trim());
+    const unknownType = types?.find((t) => !(AUDIT_EVENT_TYPES as readonly string[]).includes(t));
+    if (unknownType !== undefined) throw new CodedError('request.invalid', `query: type \`${unknownType}\` is not an audit event type`);
+    const taskId = q.task === undefined ? undefined : parseId('task', q.task);
+    if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
+    const agentId = q.agent === undefined ? undefined : (parseId('agent', q.agent) ?? (await plane.identity.agentByName(q.agent)).id);
+    const filter: AuditFilter = {
+      ...(types ? { types: types as AuditEventType[] } : {}),
+      ...(taskId ? { taskIds: [taskId] } : {}),
+      ...(agentId ? { agentId } : {}),
+      ...(q.principal !== undefined ? { principal: q.principal } : {}),
+      ...(q.outcome !== undefined ? { outcome: q.outcome } : {}),
+      ...(q.reason !== undefined ? { code: q.reason } : {}),
+      ...(q.tool !== undefined ? { tool: q.tool } : {}),
+      ...(q.sinceMs !== undefined ? { sinceMs: q.sinceMs } : {}),
+      ...(q.untilMs !== undefined ? { untilMs: q.untilMs } : {}),
+    };
+    return plane.trail.search({ filter, order: q.order, limit: q.limit, cursor: q.cursor });
+  });
+  app.get('/v1/tasks/:id/trail', doc('one task\'s trail, delegated tasks included: purpose, calls with their decisions and results, everything recorded, in order (admin)', { response: { 200: Api.TaskTrail }, security: [{ admin: [] }] }), async (req) => {
+    await requireAdmin(req);
+    const { id } = parse(IdParams, req.params, 'path');
+    return plane.trail.taskTrail(id);
+  });
   app.get('/v1/audit/verify', doc('recompute the audit hash chains and hold the store against the witnessed checkpoints (admin)', { response: { 200: Api.ChainVerification }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     return plane.trail.verify();

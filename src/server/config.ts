@@ -181,6 +181,38 @@ export const ConfigSchema = z
           ),
         checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(1000).describe('A signed checkpoint of the chain after this many events…'),
         checkpointEverySeconds: z.number().int().min(1).max(86_400).default(60).describe('…or after this many seconds with events not yet covered.'),
+        sink: z
+          .object({
+            file: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('Append every event to this file, one JSON line each, fsynced: for a log shipper to pick up. With `--workers`, worker n writes `<file>` with `.<n>` before the extension.'),
+            webhook: z
+              .object({
+                url: z.string().url().describe('Where batches of events are posted, as JSON lines (`application/x-ndjson`); any 2xx answer takes them.'),
+                headers: z
+                  .record(z.string(), ValueOrSecretSchema)
+                  .default({})
+                  .describe('Sent with every post (a collector\'s `Authorization`; a `content-type` here replaces `application/x-ndjson`): text, or `{ secret: "<name>" }` for a brokered secret, read again at most once a minute.'),
+                timeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('How long one post may take before it counts as failed.'),
+              })
+              .strict()
+              .optional()
+              .describe('Post every event to a SIEM\'s HTTP collector.'),
+            format: z
+              .enum(['jsonl', 'ocsf'])
+              .default('jsonl')
+              .describe('`jsonl`: each event exactly as stored (hashes included, so `mandate audit verify --file` checks a file sink); `ocsf`: each event as an OCSF 1.8.0 event ([ocsf.md](ocsf.md)).'),
+            batchEvents: z.number().int().min(1).max(10_000).default(500).describe('Events read from the store and delivered at once.'),
+            backoffMs: z.number().int().min(10).max(60_000).default(500).describe('The wait before retrying a failed delivery, doubled after each failure…'),
+            maxBackoffMs: z.number().int().min(100).max(3_600_000).default(60_000).describe('…up to this.'),
+          })
+          .strict()
+          .optional()
+          .describe(
+            'Deliver the trail to a SIEM: a `file` or a `webhook` (one of them). Every event at least once, in order per segment, read from the store behind the writer, so a slow or failing sink never delays a decision; failures are retried with backoff, and the cursor kept in the store makes a restart resume where delivery stopped. Each writer delivers its own segments.',
+          ),
       })
       .strict()
       .prefault({})
@@ -264,6 +296,8 @@ export const ConfigSchema = z
     const workers = c.server.workers ?? 1;
     if (workers > 1 && c.store.url === ':memory:') ctx.addIssue({ code: 'custom', path: ['server', 'workers'], message: 'a `:memory:` store lives in one process: use 1 worker, or a file: or postgres:// store' });
     if (`${c.audit.segment}.${workers}`.length > 64 && workers > 1) ctx.addIssue({ code: 'custom', path: ['audit', 'segment'], message: `too long for ${workers} workers: \`<segment>.<n>\` must fit in 64 characters` });
+    const sink = c.audit.sink;
+    if (sink && (sink.file === undefined) === (sink.webhook === undefined)) ctx.addIssue({ code: 'custom', path: ['audit', 'sink'], message: 'give either `file` or `webhook`' });
   });
 
 export type Config = Readonly<z.output<typeof ConfigSchema>>;
@@ -397,6 +431,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   config.secrets.keyFile = resolve(config.secrets.keyFile);
   if (config.audit.spoolFile) config.audit.spoolFile = resolve(config.audit.spoolFile);
   if (config.audit.witnessFile) config.audit.witnessFile = resolve(config.audit.witnessFile);
+  if (config.audit.sink?.file) config.audit.sink.file = resolve(config.audit.sink.file);
   // A stdio upstream runs in the config file's folder unless told otherwise, so relative paths in its args read as they are written.
   for (const upstream of Object.values(config.upstreams)) if (upstream.transport === 'stdio') upstream.cwd = resolve(base, upstream.cwd ?? '.');
   return deepFreeze(config);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AuditCheckpointer, AuditLog, CHECKPOINT_TYP, segmentToWrite, type AuditSpool, type AuditWitness } from '../audit/index.js';
+import { AuditCheckpointer, AuditForwarder, AuditLog, CHECKPOINT_TYP, ownSegments, segmentToWrite, toOcsf, type AuditDestination, type AuditSpool, type AuditWitness, type SinkCursor } from '../audit/index.js';
 import { ConfigError, mutableToolCatalog, systemClock, systemRandom, type Clock, type MutableToolCatalog, type Random, type ToolSpec } from '../core/index.js';
 import { CredentialService } from '../credentials/index.js';
 import { kernelOver, RateWindow, type Decision, type DecisionPorts, type DecisionRequest, type Kernel } from '../decision/index.js';
@@ -8,13 +8,15 @@ import { IdentityService, KeyRing, OidcTrust } from '../identity/index.js';
 import { PolicyEngine } from '../policy/index.js';
 import { TaskMonitor } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
+import type { SettingsRepo } from '../store/index.js';
 import { fileAuditSpool, fileAuditWitness, memoryAuditSpool, openStore, StoreHealth, type SqliteStoreOptions, type Store } from '../store/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { AdminAuth, ApprovalDesk, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
 import type { ApprovalService } from '../approvals/index.js';
 export type { GrantedTask } from './services/index.js';
-import { deliverWebhook, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey } from './adapters/index.js';
+import { deliverWebhook, fileAuditDestination, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey, webhookAuditDestination, type EncodeEvent } from './adapters/index.js';
+import { MANDATE_VERSION } from './version.js';
 
 export interface ControlPlaneOptions {
   clock?: Clock;
@@ -96,6 +98,8 @@ export class ControlPlane {
   /** The URL the API listens on, once known (links in webhook payloads). */
   publicUrl: string | undefined;
   private readonly notifier: Notifier;
+  /** Delivers the trail to `audit.sink`, when one is configured. */
+  private sink: AuditForwarder | undefined;
 
   private constructor(o: Opened) {
     const { config, store, policy, audit, tools, secrets, health, clock, random } = o;
@@ -118,7 +122,7 @@ export class ControlPlane {
     this.policies = new PolicyDistribution({ source: config.policy.source, engine: policy, sets: store.policies, changes: store.changes, audit, clock });
     this.toolRegistry = new ToolRegistry({ catalog: tools, tools: store.tools, changes: store.changes, audit, clock });
     this.checkpointer = o.checkpointer;
-    this.trail = new Trail({ log: audit, records: store.audit, witness: o.witness });
+    this.trail = new Trail({ log: audit, records: store.audit, tasks: store.tasks, witness: o.witness });
     this.approvalDesk = new ApprovalDesk({
       approvals: {
         approvals: store.approvals,
@@ -323,6 +327,7 @@ export class ControlPlane {
         await plane.policies.sync(true);
       }
       await audit.record({ type: 'policy.loaded', data: { version: policy.version, hash: policy.hash } });
+      if (config.audit.sink) plane.sink = await startSink(config, plane, audit, clock, log);
       return plane;
     } catch (err) {
       plane?.closeTimers();
@@ -359,8 +364,58 @@ export class ControlPlane {
     // The last events get a checkpoint too: a tail deleted after a clean stop is then caught.
     await this.checkpointer.stop();
     await this.audit.flush();
+    // A healthy sink gets what is stored before the store closes; the rest is delivered from the cursor at the next start.
+    await this.sink?.stop(2000);
     await this.store.close();
   }
+}
+
+/** The sink's cursor, one setting per segment: a restart resumes delivery where it stopped. */
+function settingsSinkCursor(settings: SettingsRepo): SinkCursor {
+  const key = (segment: string) => `audit.sink.delivered:${segment}`;
+  return {
+    async delivered(segment) {
+      const value = Number(await settings.get(key(segment)));
+      return Number.isSafeInteger(value) && value > 0 ? value : 0;
+    },
+    setDelivered: (segment, seq) => settings.set(key(segment), String(seq)),
+  };
+}
+
+/** Starts delivering this writer's segments to `audit.sink`, behind the writer and never in a decision's way. */
+async function startSink(config: Config, plane: ControlPlane, audit: AuditLog, clock: Clock, log: (line: string) => void): Promise<AuditForwarder> {
+  const sink = config.audit.sink!;
+  const encode: EncodeEvent = sink.format === 'ocsf' ? (e) => JSON.stringify(toOcsf(e, MANDATE_VERSION)) : (e) => JSON.stringify(e);
+  let destination: AuditDestination;
+  if (sink.webhook) {
+    const hook = sink.webhook;
+    // Secrets are read again at most once a minute: a rotated token is picked up without a `secret.used` record per post.
+    let headers: { values: Record<string, string>; atMs: number } | undefined;
+    destination = webhookAuditDestination(
+      {
+        url: hook.url,
+        timeoutMs: hook.timeoutMs,
+        headers: async () => {
+          if (!headers || clock.nowMs() - headers.atMs > 60_000) headers = { values: (await plane.secrets.resolveAll(hook.headers, 'audit.sink')).values, atMs: clock.nowMs() };
+          return headers.values;
+        },
+      },
+      encode,
+    );
+  } else destination = fileAuditDestination(sink.file!, encode);
+  const forwarder = AuditForwarder.start({
+    repo: plane.store.audit,
+    cursor: settingsSinkCursor(plane.store.settings),
+    destination,
+    segments: ownSegments(await plane.store.audit.segments(), config.audit.segment, audit.segment),
+    batchEvents: sink.batchEvents,
+    backoffMs: sink.backoffMs,
+    maxBackoffMs: sink.maxBackoffMs,
+    pollMs: 1000,
+    onFault: (err, attempt) => log(`audit sink ${destination.name}: ${err instanceof Error ? err.message : String(err)} (attempt ${attempt}); retrying`),
+  });
+  audit.whenStored(() => forwarder.nudge());
+  return forwarder;
 }
 
 /** A loopback page, or one the configuration names; anything unparsable is refused. */

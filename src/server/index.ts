@@ -1,7 +1,8 @@
 export { ConfigSchema, ENV_KEYS, OTHER_MANDATE_VARIABLES, envName, loadConfig, redactConfig, type Config } from './config.js';
 export { ControlPlane, auditWitnessFor, type ControlPlaneOptions, type GrantedTask } from './control-plane.js';
 export { buildApp, taskView } from './app.js';
+export { MANDATE_VERSION } from './version.js';
 export { startServer, type RunningServer } from './serve.js';
 export { isWorker, reportListening, runPrimary, runWorker, workerCount } from './workers.js';
 export { httpStatusOf } from '../gateway/index.js';
-export type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from './api-schemas.js';
+export type { ApiApproval, ApiAuditPage, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTaskTrail } from './api-schemas.js';

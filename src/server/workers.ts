@@ -33,12 +33,15 @@ export function workerCount(config: Config): number {
   return n;
 }
 
-/** A worker's own audit segment and spool file: the first keeps the configured ones, so one worker writes what a single process wrote. */
+/** A worker's own audit segment, spool file and sink file: the first keeps the configured ones, so one worker writes what a single process wrote. */
 export function workerConfig(config: Config, slot: number): Config {
   if (slot === 1) return config;
-  const own = structuredClone(config) as { audit: { segment: string; spoolFile?: string } } & Config;
+  const own = structuredClone(config) as { audit: { segment: string; spoolFile?: string; sink?: { file?: string } } } & Config;
+  const slotted = (file: string) => file.replace(/(\.[^./]*)?$/, (ext) => `.${slot}${ext}`);
   own.audit.segment = `${config.audit.segment}.${slot}`;
-  if (config.audit.spoolFile) own.audit.spoolFile = config.audit.spoolFile.replace(/(\.[^./]*)?$/, (ext) => `.${slot}${ext}`);
+  if (config.audit.spoolFile) own.audit.spoolFile = slotted(config.audit.spoolFile);
+  // Two processes appending to one file could interleave a line; each worker's sink file holds its own segment.
+  if (own.audit.sink?.file) own.audit.sink.file = slotted(own.audit.sink.file);
   return own;
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { Dialect } from './migrations.js';
 import type { Database } from './tables.js';
 
@@ -7,6 +7,8 @@ export interface StoreDialect {
   readonly kind: Dialect;
   /** A unique-key violation, in this dialect's words. */
   isUniqueViolation(err: unknown): boolean;
+  /** The text of a top-level field of a JSON text column (`data->>'tool'`), null when absent. */
+  jsonText(column: string, field: string): RawBuilder<string | null>;
 }
 
 /** A repository over the shared query layer: one per aggregate, each implementing its context's port. */

@@ -298,6 +298,20 @@ async function tightenedBy(db: Kysely<any>, dialect: Dialect): Promise<void> {
   await db.schema.alterTable('task_behaviour').addColumn('tightened_by', 'text').execute();
 }
 
+/**
+ * Indexes for reading the trail back (`GET /v1/audit`, task trails, export): events in
+ * (time, segment, seq) order, which is the cursor's order; by agent; and tasks by
+ * principal and by parent. The filters on `data` fields (outcome, reason, tool) narrow
+ * what these select and get no index of their own: every index on `audit_events` is
+ * one more B-tree written per decision.
+ */
+async function auditQueryIndexes(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex('audit_time').ifNotExists().on('audit_events').columns(['at_ms', 'segment', 'seq']).execute();
+  await db.schema.createIndex('audit_agent').ifNotExists().on('audit_events').columns(['agent_id', 'at_ms']).execute();
+  await db.schema.createIndex('tasks_principal').ifNotExists().on('tasks').columns(['principal', 'created_at_ms']).execute();
+  await db.schema.createIndex('tasks_parent').ifNotExists().on('tasks').column('parent_task_id').execute();
+}
+
 const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
 
 /** Every schema change, in order. Append only. */
@@ -333,6 +347,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'policy sets', up: policySets, presentBeforeVersioning: (db, d) => hasTable(db, d, 'policy_sets') },
   { version: 9, name: 'task values (argument provenance)', up: taskValues, presentBeforeVersioning: (db, d) => hasTable(db, d, 'task_values') },
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
+  { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;
@@ -342,6 +357,14 @@ export async function hasTable(db: Kysely<any>, dialect: Dialect, table: string)
     dialect === 'sqlite'
       ? await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)
       : await sql`SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ${table}`.execute(db);
+  return r.rows.length > 0;
+}
+
+export async function hasIndex(db: Kysely<any>, dialect: Dialect, index: string): Promise<boolean> {
+  const r =
+    dialect === 'sqlite'
+      ? await sql`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ${index}`.execute(db)
+      : await sql`SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ${index}`.execute(db);
   return r.rows.length > 0;
 }
 

@@ -11,6 +11,8 @@ export interface SettingsRepo {
   get(key: string): Promise<string | undefined>;
   /** Stores `value` unless the key exists; returns whichever value is stored afterwards. */
   setIfAbsent(key: string, value: string): Promise<string>;
+  /** Stores `value`, replacing what the key held. */
+  set(key: string, value: string): Promise<void>;
 }
 
 /** A change another replica must apply before its next decision. */

@@ -110,6 +110,53 @@ for (const [name, open, cleanup] of targets) {
       assert.deepEqual(await store.audit.segments(), ['s1']);
     });
 
+    it('audit search: every filter, in (time, segment, seq) order, paged by position without gaps or repeats', async () => {
+      const alice = 'tsk_searchalice01' as TaskId;
+      const bob = 'tsk_searchbob0001' as TaskId;
+      await store.tasks.insert(task(alice, { principal: 'alice-s' }));
+      await store.tasks.insert(task(bob, { principal: 'bob-s', credentialId: 'crd_searchbob01' as CredentialId }));
+      const agent = 'agt_searchagent1' as AgentId;
+      // Two writers whose clocks agree on some instants: ties are ordered by segment, then seq.
+      const rows: [string, number, number, AuditEvent['type'], TaskId | null, Record<string, unknown>][] = [
+        ['sa', 1, 500, 'task.granted', alice, { purpose: 'p' }],
+        ['sa', 2, 510, 'decision', alice, { outcome: 'allow', code: 'policy.permit', tool: 'files.read' }],
+        ['sa', 3, 520, 'tool.result', alice, { status: 'ok', code: null, tool: 'files.read' }],
+        ['sb', 1, 510, 'decision', bob, { outcome: 'deny', code: 'mandate.tool_not_declared', tool: 'mail.send' }],
+        ['sb', 2, 530, 'decision', bob, { outcome: 'step_up', code: 'policy.step_up', tool: 'mail.send' }],
+        ['sb', 3, 540, 'policy.loaded', null, { version: 1 }],
+      ];
+      await store.audit.append(
+        rows.map(([segment, seq, atMs, type, taskId, data]) => ({ segment, seq, id: `evt_search${segment}${seq}xx` as EventId, type, atMs, taskId, agentId: taskId === bob ? agent : null, data, prevHash: GENESIS_HASH, hash: `h${segment}${seq}` })),
+      );
+      const key = (e: AuditEvent) => `${e.segment}/${e.seq}`;
+      const all = { sinceMs: 500, untilMs: 600 };
+      const find = async (f: Parameters<Store['audit']['search']>[0], order: 'asc' | 'desc' = 'asc') => (await store.audit.search({ ...all, ...f }, { limit: 100, order })).map(key);
+      assert.deepEqual(await find({}), ['sa/1', 'sa/2', 'sb/1', 'sa/3', 'sb/2', 'sb/3']);
+      assert.deepEqual(await find({}, 'desc'), ['sb/3', 'sb/2', 'sa/3', 'sb/1', 'sa/2', 'sa/1']);
+      assert.deepEqual(await find({ types: ['decision'] }), ['sa/2', 'sb/1', 'sb/2']);
+      assert.deepEqual(await find({ types: ['decision', 'tool.result'], taskIds: [alice] }), ['sa/2', 'sa/3']);
+      assert.deepEqual(await find({ taskIds: [] }), []);
+      assert.deepEqual(await find({ agentId: agent }), ['sb/1', 'sb/2']);
+      assert.deepEqual(await find({ principal: 'alice-s' }), ['sa/1', 'sa/2', 'sa/3']);
+      assert.deepEqual(await find({ principal: 'nobody' }), []);
+      assert.deepEqual(await find({ outcome: 'deny' }), ['sb/1']);
+      assert.deepEqual(await find({ code: 'policy.step_up' }), ['sb/2']);
+      assert.deepEqual(await find({ tool: 'files.read' }), ['sa/2', 'sa/3']);
+      assert.deepEqual(await find({ tool: 'mail.send', outcome: 'step_up' }), ['sb/2']);
+      assert.deepEqual(await find({ sinceMs: 510, untilMs: 530 }), ['sa/2', 'sb/1', 'sa/3'], 'since inclusive, until exclusive');
+      for (const order of ['asc', 'desc'] as const) {
+        const paged: string[] = [];
+        let after: AuditEvent | undefined;
+        for (;;) {
+          const page = await store.audit.search(all, { limit: 2, order, after });
+          paged.push(...page.map(key));
+          if (page.length < 2) break;
+          after = page[page.length - 1];
+        }
+        assert.deepEqual(paged, await find({}, order), `pages of two, ${order}`);
+      }
+    });
+
     it('secrets: versions per name, a taken version fails, list shows the newest', async () => {
       const rec = (name: string, version: number) => ({ name, version, ciphertext: `c${version}`, iv: 'i', tag: 't', createdAtMs: version });
       await store.secrets.insert(rec('api', 1));
@@ -146,7 +193,7 @@ for (const [name, open, cleanup] of targets) {
       assert.equal(new Set((await store.behaviour.get(id))!.seen!.map(([h]) => h)).size, 1203);
     });
 
-    it('keys and settings', async () => {
+    it('keys and settings: set if absent, set', async () => {
       await store.keys.insert({ kid: 'k1', alg: 'ES256', privateJwk: { d: 'x' }, publicJwk: { x: 'y' }, createdAtMs: 1, retiredAtMs: null, dropAtMs: null });
       await store.keys.retire('k1', 5, 50);
       assert.deepEqual((await store.keys.list())[0], { kid: 'k1', alg: 'ES256', privateJwk: { d: 'x' }, publicJwk: { x: 'y' }, createdAtMs: 1, retiredAtMs: 5, dropAtMs: 50 });
@@ -154,6 +201,9 @@ for (const [name, open, cleanup] of targets) {
       assert.equal(await store.settings.setIfAbsent('a', '2'), '1');
       assert.equal(await store.settings.get('a'), '1');
       assert.equal(await store.settings.get('b'), undefined);
+      await store.settings.set('a', '3');
+      await store.settings.set('c', '4');
+      assert.deepEqual([await store.settings.get('a'), await store.settings.get('c')], ['3', '4']);
     });
   });
 }

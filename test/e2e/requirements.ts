@@ -146,6 +146,14 @@ export const REQUIREMENTS = Object.freeze({
   'workers:restart': 'A worker that dies is started again, and the instance keeps answering.',
   'store:outage:deny-after-bound': 'When the store is out of reach, decisions are denied with store.unreachable once the bound has passed.',
 
+  // audit-trail.test.ts
+  'audit:query': '`GET /v1/audit` finds events by agent, principal, task, outcome, reason, tool, type and time, newest or oldest first, and pages through them with an opaque cursor that never skips or repeats an event, even as new events arrive; a cursor of another search is refused.',
+  'audit:task-trail': '`GET /v1/tasks/{id}/trail` gives a task\'s purpose, then each call with its decision and its result, and its delegated tasks\' steps, in the order they were recorded.',
+  'audit:export-jsonl': '`mandate audit export` writes the events matching its filters as JSON lines exactly as stored; `mandate audit verify --file` recomputes their chains (ok), and names the seq of a line edited afterwards (exit 5).',
+  'audit:export-ocsf': '`mandate audit export --format ocsf` writes each event as an OCSF 1.8.0 event of its class (API Activity for calls, results and approvals, IAM classes for identity and tasks), which still carries the event as stored.',
+  // audit-sink.test.ts
+  'audit:sink': 'With `audit.sink`, every event reaches a webhook that fails some requests, at least once and in order per segment, and a file that verifies; after a restart, delivery resumes from the cursor kept in the store.',
+
   // revocation-race.test.ts
   'revocation:linearizable': 'Once the revoke call has returned, no decision answered after it allows the task.',
   'revocation:ended-in-store-refused-as-revoked': 'A task ended in the store that this replica has not heard of yet is refused as revoked, not as a used-up limit.',

@@ -31,6 +31,7 @@ const ROUTES = [
   'POST /v1/approvals/{id}/approve',
   'POST /v1/approvals/{id}/deny',
   'POST /v1/approvers',
+  'GET /v1/audit',
   'GET /v1/audit/verify',
   'GET /v1/bundle',
   'GET /v1/decisions',
@@ -43,6 +44,7 @@ const ROUTES = [
   'GET /v1/tools',
   'PUT /v1/tools/{name}',
   'GET /v1/tasks/{id}',
+  'GET /v1/tasks/{id}/trail',
   'POST /v1/agents',
   'POST /v1/agents/{name}/join-tokens',
   'POST /v1/attest/join-token',
@@ -59,7 +61,7 @@ const ROUTES = [
 ];
 
 const COMMANDS = [
-  'agent', 'agent register', 'agent token', 'approve', 'approve approve', 'approve deny', 'approve list', 'approve show', 'approver', 'approver add', 'audit', 'audit verify', 'config', 'config print', 'connect', 'decide', 'demo',
+  'agent', 'agent register', 'agent token', 'approve', 'approve approve', 'approve deny', 'approve list', 'approve show', 'approver', 'approver add', 'audit', 'audit export', 'audit verify', 'config', 'config print', 'connect', 'decide', 'demo',
   'plan', 'plan show', 'policy', 'policy push', 'policy test', 'policy validate', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
 ];
 

@@ -5,3 +5,4 @@ export { httpIssuerDirectory } from './issuer-directory.js';
 export { policyDirectory, readCedarFiles } from './policy-directory.js';
 export { loadVaultKey, vaultKey } from './vault-key-file.js';
 export { deliverWebhook } from './webhook-sender.js';
+export { fileAuditDestination, webhookAuditDestination, type EncodeEvent, type WebhookSinkTarget } from './audit-sink.js';

@@ -7,5 +7,6 @@ export { ReplicaSync } from './replica-sync.js';
 export { ApprovalDesk } from './approval-desk.js';
 export { DriftResponder } from './drift-responder.js';
 export { AdminAuth } from './admin-auth.js';
-export { Trail } from './trail.js';
+export { Trail, type AuditSearch, type AuditSearchPage } from './trail.js';
+export { assembleTrail, type TaskTrail, type TrailStep, type TrailTask } from './task-trail.js';
 export { decisionPortsOver } from './decision-ports.js';

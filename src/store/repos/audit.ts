@@ -19,7 +19,7 @@ const toAuditEvent = (r: Selectable<Database['audit_events']>): AuditEvent => ({
   hash: r.hash,
 });
 
-export const auditRepo: RepoFactory<AuditRepo> = (db) => ({
+export const auditRepo: RepoFactory<AuditRepo> = (db, dialect) => ({
   async append(events) {
     if (events.length === 0) return;
     await db
@@ -73,6 +73,27 @@ export const auditRepo: RepoFactory<AuditRepo> = (db) => ({
       .orderBy('seq', order)
       .limit(q.limit ?? 100)
       .execute();
+    return rows.map(toAuditEvent);
+  },
+  async search(f, page) {
+    let query = db.selectFrom('audit_events').selectAll();
+    // An empty list matches nothing (`IN ()` is not SQL).
+    if (f.types) query = query.where('type', 'in', f.types.length > 0 ? [...f.types] : ['']);
+    if (f.taskIds) query = query.where('task_id', 'in', f.taskIds.length > 0 ? [...f.taskIds] : ['']);
+    if (f.agentId) query = query.where('agent_id', '=', f.agentId);
+    // The principal is the task's: events carry the task, tasks carry whom they act for.
+    if (f.principal !== undefined) query = query.where('task_id', 'in', db.selectFrom('tasks').select('id').where('principal', '=', f.principal));
+    if (f.outcome !== undefined) query = query.where(dialect.jsonText('data', 'outcome'), '=', f.outcome);
+    if (f.code !== undefined) query = query.where(dialect.jsonText('data', 'code'), '=', f.code);
+    if (f.tool !== undefined) query = query.where(dialect.jsonText('data', 'tool'), '=', f.tool);
+    if (f.sinceMs !== undefined) query = query.where('at_ms', '>=', f.sinceMs);
+    if (f.untilMs !== undefined) query = query.where('at_ms', '<', f.untilMs);
+    const after = page.after;
+    if (after) {
+      // Keyset paging on the order's own key: a page starts strictly after the previous one's last event, whatever was added since.
+      query = query.where((eb) => eb(eb.refTuple('at_ms', 'segment', 'seq'), page.order === 'asc' ? '>' : '<', eb.tuple(after.atMs, after.segment, after.seq)));
+    }
+    const rows = await query.orderBy('at_ms', page.order).orderBy('segment', page.order).orderBy('seq', page.order).limit(page.limit).execute();
     return rows.map(toAuditEvent);
   },
   async segments() {

@@ -15,4 +15,11 @@ export const settingsRepo: RepoFactory<SettingsRepo> = (db) => ({
     const r = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
     return r.value;
   },
+  async set(key, value) {
+    await db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  },
 });
