@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { skewableClock } from '../core/index.js';
+import { ConfigError, skewableClock } from '../core/index.js';
 import { AgentClient, type Decision, type TaskHandle } from '../sdk/index.js';
 import { loadConfig, startServer } from '../server/index.js';
 
@@ -20,11 +20,15 @@ const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 /**
  * A scripted scenario through the SDK against a control plane started for the
- * occasion (example policies and tools, a throwaway store): every outcome a
- * newcomer should see, each checked against what the script expects.
+ * occasion (example policies and tools, a throwaway store, or one kept in
+ * `storeDir`): every outcome a newcomer should see, each checked against what the
+ * script expects.
  */
-export async function runDemo(onStep: (s: DemoStep) => void): Promise<DemoStep[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-demo-'));
+export async function runDemo(onStep: (s: DemoStep) => void, opts: { storeDir?: string } = {}): Promise<DemoStep[]> {
+  const dir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'mandate-demo-'));
+  // A store kept from an earlier run would add its events to this one's: the counts of a report on it would not be the script's.
+  if (opts.storeDir !== undefined && existsSync(join(dir, 'mandate.db'))) throw new ConfigError(`--store-dir: \`${dir}\` already holds a store; give a folder holding none`);
+  mkdirSync(dir, { recursive: true });
   const clock = skewableClock();
   const adminToken = 'demo-admin-token-not-for-production';
   const config = loadConfig(join(EXAMPLES, 'mandate.yaml'), {
@@ -83,7 +87,7 @@ export async function runDemo(onStep: (s: DemoStep) => void): Promise<DemoStep[]
     record('call with a credential past its TTL', await short.authorize('files.read', { path: '/srv/reports/q3.csv' }), 'deny', 'credential.expired');
   } finally {
     await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (opts.storeDir === undefined) rmSync(dir, { recursive: true, force: true });
   }
   return steps;
 }

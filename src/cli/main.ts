@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeJwt } from 'jose';
 import { ExportedEventSchema, toOcsf, verifyExport, verifyTrail, type AuditEvent, type CheckpointFinding } from '../audit/index.js';
@@ -12,6 +12,8 @@ import { api, CliApiError } from './api-client.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { connectStdio } from './connect.js';
 import { runDemo } from './demo.js';
+import { generateReport } from './report.js';
+import { DEFAULT_THRESHOLDS } from '../report/index.js';
 
 /** Exit codes: 0 ok/allow, 1 error, 2 bad usage, 3 deny, 4 step_up, 5 mismatch (tests, audit). */
 export { EXIT } from './exit-codes.js';
@@ -26,6 +28,24 @@ function jsonArg(what: string) {
     } catch {
       throw new InvalidArgumentError(`${what} must be JSON`);
     }
+  };
+}
+
+/** A whole number of at least `min`, for an option. */
+function countArg(what: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be a whole number of at least ${min}`);
+    return n;
+  };
+}
+
+/** An ISO 8601 time, for `--since` and `--until`. */
+function timeArg(what: string) {
+  return (value: string): number => {
+    const ms = Date.parse(value);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) throw new InvalidArgumentError(`${what} must be an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00:00Z`);
+    return ms;
   };
 }
 
@@ -142,11 +162,15 @@ export function buildProgram(): Command {
     .command('demo')
     .description('play a scripted scenario through the SDK and the MCP gateway: allow, deny outside the mandate, deny by argument, step-up, ceiling forbid, suspension after repeated denials, revocation after completion, expiry')
     .option('--json', 'print one JSON object per step: {"step","decision","reason"}')
-    .action(async (opts: { json?: boolean }) => {
-      const steps = await runDemo((s) => {
-        if (opts.json) out(JSON.stringify({ step: s.step, decision: s.decision, reason: s.reason }));
-        else out(`${s.ok ? 'ok  ' : 'FAIL'} ${s.decision.padEnd(8)} ${s.reason.padEnd(26)} ${s.step}${s.ok ? '' : `  (expected ${s.expected.decision} ${s.expected.reason})`}`);
-      });
+    .option('--store-dir <dir>', 'keep the store and its audit witness in <dir> (a folder holding no store yet) instead of a throwaway folder, for `mandate report` or `mandate audit verify` afterwards')
+    .action(async (opts: { json?: boolean; storeDir?: string }) => {
+      const steps = await runDemo(
+        (s) => {
+          if (opts.json) out(JSON.stringify({ step: s.step, decision: s.decision, reason: s.reason }));
+          else out(`${s.ok ? 'ok  ' : 'FAIL'} ${s.decision.padEnd(8)} ${s.reason.padEnd(26)} ${s.step}${s.ok ? '' : `  (expected ${s.expected.decision} ${s.expected.reason})`}`);
+        },
+        { storeDir: opts.storeDir },
+      );
       const failed = steps.filter((s) => !s.ok).length;
       if (!opts.json) out(`${steps.length - failed} of ${steps.length} steps got the expected decision`);
       process.exitCode = failed === 0 ? EXIT.ok : EXIT.mismatch;
@@ -450,6 +474,51 @@ export function buildProgram(): Command {
         process.stderr.write(`exported ${exported} events to ${opts.out}\n`);
       }
     });
+  program
+    .command('report')
+    .description(
+      'the compliance report: per control (identity, credentials, policy, step-up, drift, delegation, secrets, audit), whether it is in force, the evidence in the trail over a period and the gaps, mapped to the OWASP Top 10 for Agentic Applications, CSA MAESTRO and NIST AI RMF',
+    )
+    .option('-c, --config <file>', 'configuration file naming the store, policies and tools')
+    .option('--store <url>', 'store URL (overrides store.url)')
+    .option('--witness <file>', 'witness file (overrides audit.witnessFile)')
+    .option('--since <time>', 'start of the period, ISO 8601 (default: the first event)', timeArg('--since'))
+    .option('--until <time>', 'end of the period, exclusive, ISO 8601 (default: after the last event)', timeArg('--until'))
+    .addOption(new Option('--format <format>', 'Markdown or JSON (docs/compliance-report.md)').choices(['md', 'json']).default('md'))
+    .option('--out <file>', 'write the report to this file instead of standard output')
+    .option('--secret-max-age-days <days>', 'a secret not rotated for longer is a gap', countArg('--secret-max-age-days'), DEFAULT_THRESHOLDS.secretMaxAgeDays)
+    .option('--max-task-ttl-seconds <seconds>', 'a task credential that may live longer is a gap', countArg('--max-task-ttl-seconds', 1), DEFAULT_THRESHOLDS.maxTaskTtlSeconds)
+    .option('--max-svid-ttl-seconds <seconds>', 'an SVID that lives longer is a gap', countArg('--max-svid-ttl-seconds', 1), DEFAULT_THRESHOLDS.maxSvidTtlSeconds)
+    .option('--min-purpose-words <n>', 'a granted task whose purpose is shorter is a gap', countArg('--min-purpose-words', 1), DEFAULT_THRESHOLDS.minPurposeWords)
+    .action(
+      async (opts: {
+        config?: string;
+        store?: string;
+        witness?: string;
+        since?: number;
+        until?: number;
+        format: 'md' | 'json';
+        out?: string;
+        secretMaxAgeDays: number;
+        maxTaskTtlSeconds: number;
+        maxSvidTtlSeconds: number;
+        minPurposeWords: number;
+      }) => {
+        if (opts.since !== undefined && opts.until !== undefined && opts.since >= opts.until) throw new CliApiError(0, 'request.invalid', '--since must be before --until');
+        const config = loadConfig(opts.config, { ...process.env, ...(opts.store ? { MANDATE_STORE_URL: opts.store } : {}) }, warn);
+        const text = await generateReport({
+          config,
+          witnessFile: opts.witness,
+          sinceMs: opts.since ?? null,
+          untilMs: opts.until ?? null,
+          thresholds: { secretMaxAgeDays: opts.secretMaxAgeDays, maxTaskTtlSeconds: opts.maxTaskTtlSeconds, maxSvidTtlSeconds: opts.maxSvidTtlSeconds, minPurposeWords: opts.minPurposeWords },
+          format: opts.format,
+          nowMs: Date.now(),
+        });
+        if (opts.out) writeFileSync(opts.out, text);
+        else process.stdout.write(text);
+      },
+    );
 
   const config = program.command('config').description('configuration');
   config

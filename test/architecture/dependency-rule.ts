@@ -3,7 +3,7 @@ import { builtinModules } from 'node:module';
 import { posix } from 'node:path';
 
 /** The bounded contexts: no I/O, no edge folders; time, randomness, keys and files arrive through ports. */
-export const DOMAIN_CONTEXTS = ['core', 'identity', 'mandate', 'credentials', 'policy', 'decision', 'approvals', 'monitor', 'provenance', 'audit', 'secrets'] as const;
+export const DOMAIN_CONTEXTS = ['core', 'identity', 'mandate', 'credentials', 'policy', 'decision', 'approvals', 'monitor', 'provenance', 'audit', 'secrets', 'report'] as const;
 
 /** Folders at the edge: a domain context never imports them (adapters live in `server/adapters`, `store/*`). */
 export const EDGE_FOLDERS = ['server', 'gateway', 'cli', 'ui', 'store', 'sdk', 'adapters'] as const;

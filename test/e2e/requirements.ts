@@ -54,6 +54,10 @@ export const REQUIREMENTS = Object.freeze({
   'demo:steps-match-script': 'Every scripted demo step gets the decision the script expects, through the SDK.',
   'demo:json-output': '`mandate demo --json` prints one object per step and exits 0.',
 
+  // report.test.ts
+  'report:demo-counts': '`mandate report` on the demo scenario\'s store exits 0 and counts exactly what the script did (decisions by outcome and reason, grants, approvals, drift signals, revocations), with each control\'s status; its JSON has the documented shape.',
+  'report:gaps': '`mandate report` names the gaps the demo configuration and trail hold: the high-risk tool stepped up only after untrusted content, the long task lifetime allowed, alerts nobody receives, no delegation depth limit, and each task whose mandate lacks detail.',
+
   // http-proxy.test.ts
   'gateway:http:auth-required': 'The HTTP proxy answers a missing or forged credential with 401 and a Bearer challenge, and forwards nothing.',
   'gateway:http:allow-forwards-and-audits': 'An allowed request returns the upstream\'s real body, and its result is audited without header values or bodies.',

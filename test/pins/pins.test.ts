@@ -62,7 +62,7 @@ const ROUTES = [
 
 const COMMANDS = [
   'agent', 'agent register', 'agent token', 'approve', 'approve approve', 'approve deny', 'approve list', 'approve show', 'approver', 'approver add', 'audit', 'audit export', 'audit verify', 'config', 'config print', 'connect', 'decide', 'demo',
-  'plan', 'plan show', 'policy', 'policy push', 'policy test', 'policy validate', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
+  'plan', 'plan show', 'policy', 'policy push', 'policy test', 'policy validate', 'report', 'revoke', 'secret', 'secret list', 'secret set', 'serve', 'task', 'task complete', 'task declare', 'task list', 'task revoke',
 ];
 
 function commandPaths(cmd: Command, prefix = ''): string[] {
