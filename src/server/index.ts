@@ -3,5 +3,6 @@ export { ControlPlane, auditWitnessFor, type ControlPlaneOptions, type GrantedTa
 export { buildApp, taskView } from './app.js';
 export { startServer, type RunningServer } from './serve.js';
 export { isWorker, reportListening, runPrimary, runWorker, workerCount } from './workers.js';
+export { createLogger, type Logger, type LogLevel } from './telemetry/index.js';
 export { httpStatusOf } from '../gateway/index.js';
 export type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from './api-schemas.js';
