@@ -6,6 +6,8 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -96,7 +98,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('observability: traces through the HTTP gateway', () => {
+describe('observability: traces through the HTTP and MCP gateways', () => {
   const exporter = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   let server: RunningServer;
@@ -120,6 +122,7 @@ describe('observability: traces through the HTTP gateway', () => {
       },
       down: { baseUrl: `http://127.0.0.1:${await closedPort()}`, routes: [{ method: 'GET', path: '/anything', tool: 'anything', kind: 'read' }] },
     };
+    config.upstreams = { fixture: { transport: 'stdio', command: process.execPath, args: [join(ROOT, 'dist/test/fixtures/fixture-mcp-server.js')], tools: { env_names: { kind: 'read' } } } };
     writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
     const env = { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' };
     server = await startServer(loadConfig(join(dir, 'mandate.yaml'), env), { tracerProvider: provider });
@@ -143,7 +146,7 @@ describe('observability: traces through the HTTP gateway', () => {
       return root ? { root, spans: spans.filter((s) => s.spanContext().traceId === root.spanContext().traceId) } : undefined;
     });
 
-  verifies('observability:traces', 'a proxied call is request → decide → upstream in one trace, with the task and the decision on the spans', async () => {
+  verifies('observability:traces', 'a proxied call or an MCP tool call is request → decide → upstream in one trace, with the task and the decision on the spans', async () => {
     const { credential, taskId } = await grantTask(server.url, 'report-bot', { purpose: 'read the yearly summary', tools: [{ name: 'reports.summary', args: { year: { oneOf: ['2025'] } } }, 'reports.broken', 'down.anything'], ttlSeconds: 600 });
     assert.ok(taskId);
 
@@ -188,8 +191,36 @@ describe('observability: traces through the HTTP gateway', () => {
     await until('the failed calls\' spans', async () => (exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT).length === 2 ? true : undefined));
     const failed = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
     assert.deepEqual(failed.map((s) => [s.name, s.status.message]).sort(), [['upstream down.anything', 'gateway.upstream_error'], ['upstream reports.broken', 'http_5xx']]);
+
+    // The MCP gateway: the same tree under `POST /mcp`.
+    const mcp = await grantTask(server.url, 'report-bot', { purpose: 'list the variables', tools: ['fixture.env_names'], ttlSeconds: 600 });
+    const client = new Client({ name: 'agent', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${mcp.credential}` } } }));
+    exporter.reset();
+    try {
+      const result = await client.callTool({ name: 'fixture_env_names', arguments: {} });
+      assert.notEqual(result.isError, true, JSON.stringify(result));
+    } finally {
+      await client.close();
+    }
+    const viaMcp = await until('the MCP call\'s spans', async () => {
+      const spans = exporter.getFinishedSpans();
+      const decided = spans.find((s) => s.name === 'mandate.decide');
+      const called = spans.find((s) => s.name === 'upstream fixture.env_names');
+      const request = spans.find((s) => s.spanContext().spanId === decided?.parentSpanContext?.spanId);
+      return decided && called && request ? { decided, called, request } : undefined;
+    });
+    assert.equal(viaMcp.request.name, 'POST /mcp');
+    assert.equal(viaMcp.called.parentSpanContext?.spanId, viaMcp.request.spanContext().spanId);
+    for (const child of [viaMcp.decided, viaMcp.called]) {
+      assert.equal(child.attributes['mandate.task_id'], mcp.taskId);
+      assert.equal(child.attributes['mandate.decision'], 'allow');
+    }
+    assert.equal(viaMcp.called.attributes['mandate.gateway'], 'mcp');
+
     const metrics = await scrape(server.url, ADMIN_TOKEN);
     assert.equal(metrics.count('mandate_upstream_request_duration_seconds', { gateway: 'http', upstream: 'reports' }), 2);
+    assert.equal(metrics.count('mandate_upstream_request_duration_seconds', { gateway: 'mcp', upstream: 'fixture' }), 1);
     assert.equal(metrics.value('mandate_upstream_errors_total', { gateway: 'http', upstream: 'reports', reason: 'http_5xx' }), 1);
     assert.equal(metrics.value('mandate_upstream_errors_total', { gateway: 'http', upstream: 'down', reason: 'gateway.upstream_error' }), 1);
   });
