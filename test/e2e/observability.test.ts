@@ -74,6 +74,14 @@ describe('observability: Prometheus metrics', () => {
     assert.ok(afterwards.value('mandate_revocations_active') >= 1);
     assert.equal(afterwards.value('mandate_approvals_pending'), 0);
     assert.equal(afterwards.value('mandate_decisions_total', { outcome: 'deny', reason: 'credential.revoked' }), 1);
+
+    // Switched off, there is no route to ask.
+    const off = await startTestServer({ MANDATE_METRICS_ENABLED: 'false' });
+    try {
+      assert.equal((await http(off.url, '/metrics', { token: ADMIN_TOKEN })).status, 404);
+    } finally {
+      await off.close();
+    }
   });
 });
 
