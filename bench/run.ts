@@ -18,7 +18,7 @@ import { benchPeers } from './peers.js';
 import { benchAudit } from './audit.js';
 import { freshBehaviour } from '../src/monitor/index.js';
 import { extractKeys } from '../src/provenance/index.js';
-import type { Decision } from '../src/decision/index.js';
+import { kernelOver, type Decision } from '../src/decision/index.js';
 import type { LoadRequest, LoadResult } from './http-load.js';
 import { summarize, type Metrics } from './stats.js';
 
@@ -60,9 +60,12 @@ async function grant(server: RunningServer, mandate: Record<string, unknown> = {
 }
 
 async function benchInProcess(server: RunningServer, credential: string, metrics: Metrics): Promise<void> {
-  const { decide, floor, unmonitored, totalUs } = await measureDecide(server, { credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } }, true);
+  const { decide, floor, unmonitored, bare, totalUs } = await measureDecide(server, { credential, tool: 'files.read', args: { path: '/srv/reports/q3.csv' } }, true);
   metrics['decide.inproc.p50_us'] = { value: round(decide.p50), unit: 'us' };
   metrics['decide.inproc.p99_us'] = { value: round(decide.p99), unit: 'us' };
+  metrics['decide.inproc.no_telemetry_p50_us'] = { value: round(bare.p50), unit: 'us', note: 'the same kernel without metrics (and traces)' };
+  metrics['decide.inproc.no_telemetry_p99_us'] = { value: round(bare.p99), unit: 'us' };
+  metrics['decide.telemetry_p99_ratio'] = { value: round(decide.p99 / bare.p99, 3), unit: 'ratio', note: 'p99 with metrics on / off, alternating blocks' };
   metrics['decide.inproc.ops_per_s'] = { value: Math.round((INPROC_CALLS / totalUs) * 1e6), unit: 'ops/s' };
   metrics['cedar.floor.p50_us'] = { value: round(floor.p50), unit: 'us' };
   metrics['decide.overhead_ratio'] = { value: round(decide.p50 / floor.p50, 3), unit: 'ratio' };
@@ -140,6 +143,9 @@ async function measureDecide(server: RunningServer, req: { credential: string; t
   const decideUs: number[] = [];
   const floorUs: number[] = [];
   const unmonitoredUs: number[] = [];
+  const bareUs: number[] = [];
+  // The kernel without the server's telemetry around it: on minus off is what metrics cost a decision.
+  const bare = kernelOver(plane.decisionPorts);
   // The same pipeline with a monitor that does nothing: on minus off is what the monitor costs.
   const monitor = plane.decisionPorts.monitor;
   const quiet = { state: async () => freshBehaviour(), observe: async () => freshBehaviour(), observeResult: async () => undefined, observeValues: async () => undefined, score: () => 0 };
@@ -156,6 +162,11 @@ async function measureDecide(server: RunningServer, req: { credential: string; t
       plane.policy.rawAuthorize(captured!);
       floorUs.push(hr() - t0);
     }
+    for (let i = 0; floor && i < BLOCK; i++) {
+      const t0 = hr();
+      await bare.decideRequest(req);
+      bareUs.push(hr() - t0);
+    }
     plane.decisionPorts.monitor = quiet;
     for (let i = 0; i < BLOCK; i++) {
       const t0 = hr();
@@ -164,7 +175,7 @@ async function measureDecide(server: RunningServer, req: { credential: string; t
     }
     plane.decisionPorts.monitor = monitor;
   }
-  return { decide: summarize(decideUs), floor: summarize(floorUs), unmonitored: summarize(unmonitoredUs), totalUs: decideUs.reduce((a, b) => a + b, 0) };
+  return { decide: summarize(decideUs), floor: summarize(floorUs), unmonitored: summarize(unmonitoredUs), bare: summarize(bareUs), totalUs: decideUs.reduce((a, b) => a + b, 0) };
 }
 
 /**
@@ -317,6 +328,7 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'decide.inproc.p50_us': ['<= 50', (v) => v <= 50],
   'decide.inproc.p99_us': ['<= 200', (v) => v <= 200],
   'decide.overhead_ratio': ['<= 1.5', (v) => v <= 1.5],
+  'decide.telemetry_p99_ratio': ['<= 1.1', (v) => v <= 1.1],
   'decide.http.p99_ms': ['<= 3', (v) => v <= 3],
   'gateway.mcp.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.mcp.added_p99_ms': ['<= 5', (v) => v <= 5],

@@ -5,12 +5,19 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import YAML from 'yaml';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, startServer, type Config, type RunningServer } from '../src/server/index.js';
+import { createLogger, loadConfig, startServer, type Config, type Logger, type LogLevel, type RunningServer } from '../src/server/index.js';
 import type { ControlPlaneOptions } from '../src/server/index.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const EXAMPLE_CONFIG = `${ROOT}examples/mandate.yaml`;
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** The server's JSON logger writing into memory: `lines` holds each line as written, `records` parses them. */
+export function memoryLogger(level: LogLevel = 'info'): { logger: Logger; lines: string[]; records(): Record<string, unknown>[] } {
+  const lines: string[] = [];
+  const logger = createLogger(level, { write: (chunk: string) => void lines.push(...chunk.split('\n').filter(Boolean)) });
+  return { logger, lines, records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
 
 /** The example configuration on an in-memory store and a free port. */
 export function testConfig(env: Record<string, string> = {}): Config {

@@ -28,6 +28,8 @@ export interface ApprovalRepo {
   /** Marks pending requests whose task is no longer active (ended, past its expiry, or gone) as cancelled and returns them. */
   cancelOrphaned(nowMs: number): Promise<Approval[]>;
   setNotify(id: string, notify: Approval['notify']): Promise<void>;
+  /** Requests waiting for a person now: pending and not past their expiry (the `mandate_approvals_pending` gauge). */
+  countPending(nowMs: number): Promise<number>;
 }
 
 export interface ApproverRepo {

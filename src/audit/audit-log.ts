@@ -7,6 +7,8 @@ interface Pending {
   entry: AuditEntry;
   id: EventId;
   atMs: number;
+  /** When `record()` was called, on the lag meter's clock (0 without one). */
+  sinceMs: number;
   resolve: (receipt: AuditReceipt) => void;
   reject: (err: unknown) => void;
 }
@@ -22,6 +24,14 @@ export interface AuditLogOptions {
   appendTimeoutMs?: number;
   /** Told when a write fails or times out, so the caller can start probing the store. */
   onStoreFault?: (err: unknown) => void;
+  /** Told how long each record waited from `record()` until durable (stored or spooled): the append lag. */
+  lag?: LagMeter;
+}
+
+/** A monotonic clock and where the waits go; the server's metrics, in milliseconds. */
+export interface LagMeter {
+  nowMs(): number;
+  observe(waitedMs: number): void;
 }
 
 /** Records replayed from the spool per transaction. */
@@ -97,7 +107,7 @@ export class AuditLog implements AuditSink {
 
   record(entry: AuditEntry): Promise<AuditReceipt> {
     return new Promise<AuditReceipt>((resolve, reject) => {
-      this.queue.push({ entry, id: newId('event', this.random), atMs: this.clock.nowMs(), resolve, reject });
+      this.queue.push({ entry, id: newId('event', this.random), atMs: this.clock.nowMs(), sinceMs: this.options.lag?.nowMs() ?? 0, resolve, reject });
       this.kick();
     });
   }
@@ -145,6 +155,7 @@ export class AuditLog implements AuditSink {
         this.headSeq = seq;
         this.headHash = prevHash;
         for (const p of batch) p.resolve('stored');
+        this.measure(batch);
         for (const listener of this.storedListeners) listener(seq);
       } catch (err) {
         this.options.onStoreFault?.(err);
@@ -158,6 +169,13 @@ export class AuditLog implements AuditSink {
       }
     }
     this.flushing = null;
+  }
+
+  private measure(batch: readonly Pending[]): void {
+    const lag = this.options.lag;
+    if (!lag) return;
+    const now = lag.nowMs();
+    for (const p of batch) lag.observe(now - p.sinceMs);
   }
 
   private chain(items: readonly { id: EventId; atMs: number; entry: AuditEntry }[]): { events: AuditEvent[]; seq: number; prevHash: string } {
@@ -199,6 +217,7 @@ export class AuditLog implements AuditSink {
       await this.options.spool!.append(lines);
       this.spooled += lines.length;
       for (const p of batch) p.resolve('spooled');
+      this.measure(batch);
     } catch (err) {
       for (const p of batch) p.reject(err);
     }

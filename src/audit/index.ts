@@ -1,6 +1,6 @@
 export * from './model.js';
 export type { AuditRepo, AuditQuery, AuditFilter, AuditPage, AuditPosition, AuditSpool, SinkCursor, SpooledEntry } from './ports.js';
-export { AuditLog, type AuditLogOptions } from './audit-log.js';
+export { AuditLog, type AuditLogOptions, type LagMeter } from './audit-log.js';
 export { hashEvent } from './chain.js';
 export { verifyChain, brokenLink, type BrokenLink, type ChainReport } from './verify-chain.js';
 export { merkleRoot, checkAgainst, type Checkpoint, type SignedCheckpoint, type CheckpointFinding } from './checkpoint.js';

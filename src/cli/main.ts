@@ -6,7 +6,7 @@ import { CodedError, ConfigError } from '../core/index.js';
 import { mandateFromPlan } from '../mandate/index.js';
 import { PolicyEngine, formatPolicyTestReport, runPolicyTests } from '../policy/index.js';
 import { fileAuditWitness, openStore } from '../store/index.js';
-import { MANDATE_VERSION, auditWitnessFor, isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWorker, startServer, workerCount, type RunningServer } from '../server/index.js';
+import { MANDATE_VERSION, auditWitnessFor, createLogger, isWorker, loadConfig, redactConfig, reportListening, runPrimary, runWorker, startServer, workerCount, type RunningServer } from '../server/index.js';
 import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
@@ -114,21 +114,22 @@ export function buildProgram(): Command {
       const config = loadConfig(opts.config, env, isWorker() ? () => undefined : warn);
       const describe = (s: RunningServer, workers: number) =>
         `(store: ${s.plane.store.kind}, policy version ${s.plane.policy.version}, ${s.plane.tools.list().length} tools${workers > 1 ? `, ${workers} workers` : ''})`;
+      // Everything the server says from here on is a JSON line on standard output.
+      const logger = createLogger(config.log.level);
       if (isWorker()) {
-        const server = await runWorker(config, (line) => out(line));
+        const server = await runWorker(config, logger);
         reportListening(server.url, describe(server, workerCount(config)));
         return;
       }
       const workers = workerCount(config);
+      const listening = (url: string, summary: string) => logger.info({ url, openapi: `${url}/v1/openapi.json` }, `mandate listening on ${url}  ${summary}`);
       if (workers > 1) {
-        const { url, summary } = await runPrimary(config, workers, (line) => out(line));
-        out(`mandate listening on ${url}  ${summary}`);
-        out(`try: npx mandate demo    API: ${url}/v1/openapi.json`);
+        const { url, summary } = await runPrimary(config, workers, logger);
+        listening(url, summary);
         return;
       }
-      const server = await startServer(config, { log: (line) => out(line) });
-      out(`mandate listening on ${server.url}  ${describe(server, 1)}`);
-      out(`try: npx mandate demo    API: ${server.url}/v1/openapi.json`);
+      const server = await startServer(config, { logger });
+      listening(server.url, describe(server, 1));
       const stop = () => {
         void server.close().then(() => process.exit(0));
       };

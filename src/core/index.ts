@@ -10,3 +10,4 @@ export * from './lru.js';
 export * from './args.js';
 export * from './params-from-schema.js';
 export * from './within.js';
+export * from './log.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
@@ -12,6 +12,7 @@ import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
 import { MANDATE_VERSION } from './version.js';
 import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf } from '../gateway/index.js';
+import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
 const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -143,7 +144,15 @@ function agentView(a: Agent): Record<string, unknown> {
 
 /** Builds the `/v1` control-plane API over a started control plane. */
 export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: plane.config.server.bodyLimitBytes, return503OnClosing: true });
+  const logger = plane.telemetry.logger;
+  const app = Fastify({
+    // Fastify's own per-request lines are off: observeRequests writes one line per request, without the URL.
+    ...(logger.isLevelEnabled('fatal') ? { loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) } : { logger: false }),
+    genReqId: requestIdOf,
+    bodyLimit: plane.config.server.bodyLimitBytes,
+    return503OnClosing: true,
+  });
+  observeRequests(app, logger, plane.telemetry.tracer);
   // zod validates inside each handler (errors name the field); route schemas only document the API.
   app.setValidatorCompiler(() => (data) => ({ value: data }));
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -158,6 +167,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
           svid: { type: 'http', scheme: 'bearer', description: 'a JWT-SVID from attestation' },
           task: { type: 'http', scheme: 'bearer', description: 'a task credential' },
           approver: { type: 'http', scheme: 'bearer', description: 'an approver token' },
+          metrics: { type: 'http', scheme: 'bearer', description: 'the metrics token (`metrics.token`)' },
         },
       },
     },
@@ -174,7 +184,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
       const message = e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'body must not be empty' : e.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? 'body is not valid JSON' : 'malformed request';
       return reply.status(400).send(errorBody(new CodedError('request.invalid', message)));
     }
-    // Unexpected: a stable code, never the stack or the message of the cause.
+    // Unexpected: a stable code, never the stack or the message of the cause; those go to the log.
+    req.log.error({ err }, 'unexpected error');
     return reply.status(500).send(errorBody(new CodedError('internal.error', 'an unexpected error occurred')));
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(new CodedError('request.not_found', `no route \`${req.method} ${req.url.split('?')[0]}\``))));
@@ -198,6 +209,13 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return reply.code(ready ? 200 : 503).send({ ready, store: plane.store.kind });
   });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (plane.telemetry.metrics) {
+    const text = { description: 'the Prometheus text exposition format, version 0.0.4', content: { [EXPOSITION_CONTENT_TYPE]: { schema: { type: 'string' } } } };
+    app.get('/metrics', { schema: { summary: 'Prometheus metrics (metrics token or admin)', security: [{ metrics: [] }, { admin: [] }], response: { 200: text, '4xx': ErrorSchema } } }, async (req, reply) => {
+      if (!plane.admin.mayReadMetrics(bearer(req))) throw new CodedError('request.unauthorized', 'this endpoint needs the metrics token or the admin token as a bearer token');
+      return reply.type(EXPOSITION_CONTENT_TYPE).send(await plane.telemetry.scrape());
+    });
+  }
 
   // Trust domain
   app.get('/v1/jwks.json', doc('the trust domain public keys (JWKS)', { response: { 200: Api.Jwks } }), async () => plane.keys.jwks());

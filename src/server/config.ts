@@ -7,6 +7,7 @@ import { ConfigError, ToolSpecSchema, formatZodError } from '../core/index.js';
 import { SecretRefSchema, ValueOrSecretSchema } from '../secrets/index.js';
 import { DEFAULT_RESPONSES, RESPONSES, SIGNALS, type DriftResponse, type Signal } from '../monitor/index.js';
 import { ApisSchema, UpstreamsSchema, apiToolNames, exposureProblems, upstreamToolSpecs } from '../gateway/index.js';
+import { LOG_LEVELS } from './telemetry/index.js';
 
 const Jwk = z.record(z.string(), z.unknown());
 
@@ -71,6 +72,28 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .describe('The `/v1` API.'),
+    log: z
+      .object({
+        level: z
+          .enum(LOG_LEVELS)
+          .default('info')
+          .describe('The lowest level written: `info` has one `request completed` line per HTTP request (with its `reqId`, the route pattern, status and duration); `warn` keeps problems and the generated admin token; `silent` writes nothing.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Structured logs: one JSON object a line on standard output (pino), each HTTP request\'s lines carrying its `reqId`, also returned as `x-request-id`.'),
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve Prometheus metrics at `GET /metrics` and count them; `false` removes the route and the counting.'),
+        token: z
+          .string()
+          .min(16)
+          .optional()
+          .describe('A bearer token for scrapers, so Prometheus needs no admin token (`authorization.credentials` in a scrape config). The admin token is always accepted; without either, `/metrics` answers 401: decision counts are not for everyone.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Prometheus metrics ([architecture.md](architecture.md#observability)). Traces are configured by the standard `OTEL_*` variables, not here.'),
     store: z
       .object({
         url: z

@@ -17,12 +17,11 @@ import type { ApprovalService } from '../approvals/index.js';
 export type { GrantedTask } from './services/index.js';
 import { deliverWebhook, fileAuditDestination, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey, webhookAuditDestination, type EncodeEvent } from './adapters/index.js';
 import { MANDATE_VERSION } from './version.js';
+import { Telemetry, type Logger, type TelemetryOptions } from './telemetry/index.js';
 
-export interface ControlPlaneOptions {
+export interface ControlPlaneOptions extends TelemetryOptions {
   clock?: Clock;
   random?: Random;
-  /** Where start-up messages go (the generated admin token is printed here once). */
-  log?: (line: string) => void;
   /** An embedded store file that other processes write too (`mandate serve --workers`). */
   sharedStore?: SqliteStoreOptions['shared'];
 }
@@ -47,7 +46,7 @@ interface Opened {
   sessionKey: string;
   clock: Clock;
   random: Random;
-  log: (line: string) => void;
+  telemetry: Telemetry;
 }
 
 /**
@@ -95,6 +94,8 @@ export class ControlPlane {
   readonly sync: ReplicaSync;
   /** Recent decisions and chain verification. */
   readonly trail: Trail;
+  /** Logs, metrics and traces. */
+  readonly telemetry: Telemetry;
   /** The URL the API listens on, once known (links in webhook payloads). */
   publicUrl: string | undefined;
   private readonly notifier: Notifier;
@@ -115,6 +116,7 @@ export class ControlPlane {
     this.health = health;
     this.admin = o.admin;
     this.clock = clock;
+    this.telemetry = o.telemetry;
     this.replicaId = random.token(9);
     const baseUrl = () => this.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
 
@@ -196,12 +198,19 @@ export class ControlPlane {
       random,
       environment: config.environment,
     });
-    this.kernel = kernelOver(this.decisionPorts);
+    this.kernel = o.telemetry.kernel(kernelOver(this.decisionPorts));
+    const upstreamCalls = o.telemetry.upstreamCalls();
+    o.telemetry.metrics?.watch({
+      // Bounded like a decision's store call: a scrape never waits on a store that hangs.
+      approvalsPending: () => health.guard(store.approvals.countPending(clock.nowMs())).catch(() => undefined),
+      revocationsActive: () => o.credentials.revocationSet.size,
+      storeReachable: () => this.sync.storeAvailable(),
+    });
 
     this.upstreams = new UpstreamPool(config.upstreams, {
       clock,
       secrets,
-      log: o.log,
+      log: o.telemetry.logger,
       onToolsChanged: () => this.mcp.notifyToolsChanged(),
       onUpstreamNotice: (upstream, method, params) => this.mcp.upstreamNotice(upstream, method, params),
     });
@@ -219,11 +228,12 @@ export class ControlPlane {
         publishAnswer: (sessionId, message) => void store.changes.publish({ kind: 'mcp-answer', sessionId, message }).catch(() => undefined),
         originAllowed: (origin) => originAllowed(origin, config.server.allowedOrigins),
         mayRedact: (tool) => policy.mayRedact(tool),
+        upstreamCalls,
       },
       this.upstreams,
       (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,
     );
-    this.http = new HttpProxy({ kernel: this.kernel, tools, audit, clock, random, secrets }, config.apis, o.apiActions);
+    this.http = new HttpProxy({ kernel: this.kernel, tools, audit, clock, random, secrets, upstreamCalls }, config.apis, o.apiActions);
     store.changes.subscribe((change) => {
       if (change.kind === 'mcp-session') this.mcp.sessionClosedElsewhere(change.id);
       else if (change.kind === 'mcp-answer') this.mcp.answerFromElsewhere(change.sessionId, change.message);
@@ -234,7 +244,8 @@ export class ControlPlane {
   static async start(config: Config, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const clock = opts.clock ?? systemClock;
     const random = opts.random ?? systemRandom;
-    const log = opts.log ?? (() => undefined);
+    const telemetry = await Telemetry.start(config.metrics.enabled, opts);
+    const log: Logger = telemetry.logger;
     const policy = PolicyEngine.fromSource(policyDirectory(config.policy.dir), { decisionCache: config.cache.decisions });
     // OpenAPI documents are read before the store opens: a bad one fails start-up with nothing to clean up.
     const apiActions = loadApiActions(config.apis);
@@ -255,7 +266,7 @@ export class ControlPlane {
         // Back only once the spool is in the store (the chain stays in order) and revocations are re-read.
         recover: async () => audit !== undefined && (await audit.replay()) && (plane === undefined || (await plane.sync.sync())),
         onDown: () => audit?.storeDown(),
-        log,
+        log: log.child({ component: 'store' }),
       });
       // A segment cut or rewritten under this writer since a witness last saw it is not continued: a new one is started.
       const witness = auditWitnessFor(config);
@@ -264,11 +275,12 @@ export class ControlPlane {
         spool: auditSpoolFor(config),
         appendTimeoutMs: config.store.answerWithinMs,
         onStoreFault: (err) => health.fault(err),
+        lag: telemetry.auditLag(),
       });
       const maxTtl = Math.max(config.credentials.maxTaskTtlSeconds, config.identity.svidTtlSeconds);
       if (target.restartedFrom) {
         const { segment, finding } = target.restartedFrom;
-        log(`audit: segment ${segment} no longer holds what ${witness?.name} witnessed (${finding.kind}); writing to a new segment, ${target.segment}`);
+        log.warn(`audit: segment ${segment} no longer holds what ${witness?.name} witnessed (${finding.kind}); writing to a new segment, ${target.segment}`);
         await audit.record({ type: 'audit.segment_restarted', data: { previous: segment, finding, witness: witness?.name ?? null } });
       }
       const kidsBefore = (await store.keys.list()).length;
@@ -282,7 +294,7 @@ export class ControlPlane {
         witnesses: witness ? [witness] : [],
         everyEvents: config.audit.checkpointEveryEvents,
         everyMs: config.audit.checkpointEverySeconds * 1000,
-        onFault: (what, err) => log(`audit: ${what} failed: ${err instanceof Error ? err.message : String(err)}`),
+        onFault: (what, err) => log.error(`audit: ${what} failed: ${err instanceof Error ? err.message : String(err)}`),
       });
       stopCheckpoints = () => checkpointer.abandon();
       const identity = new IdentityService({
@@ -305,15 +317,19 @@ export class ControlPlane {
         audit,
         clock,
         random,
-        publish: (revocation) => store.changes.publish({ kind: 'revocation', revocation }),
+        // Every revocation made here is published: the one place to count them.
+        publish: (revocation) => {
+          telemetry.metrics?.revoked(revocation.kind);
+          return store.changes.publish({ kind: 'revocation', revocation });
+        },
         cacheSize: config.cache.tasks,
       });
       await credentials.loadRevocations();
-      const admin = await AdminAuth.open(store.settings, config.server.adminToken, random, log);
+      const admin = await AdminAuth.open(store.settings, config.server.adminToken, random, log, config.metrics.token);
       const tools = mutableToolCatalog(uniqueTools([...config.tools, ...upstreamToolSpecs(config.upstreams), ...toolSpecsOf(apiActions)]));
       const secrets = new SecretVault(store.secrets, vaultKey(config.secrets), audit, clock);
       const sessionKey = await store.settings.setIfAbsent('mcp.session_key', random.token(32));
-      plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, checkpointer, witness, tools, secrets, health, admin, apiActions, sessionKey, clock, random, log });
+      plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, checkpointer, witness, tools, secrets, health, admin, apiActions, sessionKey, clock, random, telemetry });
       for (const agent of config.agents) {
         if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
       }
@@ -367,6 +383,7 @@ export class ControlPlane {
     // A healthy sink gets what is stored before the store closes; the rest is delivered from the cursor at the next start.
     await this.sink?.stop(2000);
     await this.store.close();
+    await this.telemetry.close();
   }
 }
 
@@ -383,7 +400,7 @@ function settingsSinkCursor(settings: SettingsRepo): SinkCursor {
 }
 
 /** Starts delivering this writer's segments to `audit.sink`, behind the writer and never in a decision's way. */
-async function startSink(config: Config, plane: ControlPlane, audit: AuditLog, clock: Clock, log: (line: string) => void): Promise<AuditForwarder> {
+async function startSink(config: Config, plane: ControlPlane, audit: AuditLog, clock: Clock, log: Logger): Promise<AuditForwarder> {
   const sink = config.audit.sink!;
   const encode: EncodeEvent = sink.format === 'ocsf' ? (e) => JSON.stringify(toOcsf(e, MANDATE_VERSION)) : (e) => JSON.stringify(e);
   let destination: AuditDestination;
@@ -412,7 +429,7 @@ async function startSink(config: Config, plane: ControlPlane, audit: AuditLog, c
     backoffMs: sink.backoffMs,
     maxBackoffMs: sink.maxBackoffMs,
     pollMs: 1000,
-    onFault: (err, attempt) => log(`audit sink ${destination.name}: ${err instanceof Error ? err.message : String(err)} (attempt ${attempt}); retrying`),
+    onFault: (err, attempt) => log.warn(`audit sink ${destination.name}: ${err instanceof Error ? err.message : String(err)} (attempt ${attempt}); retrying`),
   });
   audit.whenStored(() => forwarder.nudge());
   return forwarder;

@@ -4,5 +4,6 @@ export { buildApp, taskView } from './app.js';
 export { MANDATE_VERSION } from './version.js';
 export { startServer, type RunningServer } from './serve.js';
 export { isWorker, reportListening, runPrimary, runWorker, workerCount } from './workers.js';
+export { createLogger, type Logger, type LogLevel } from './telemetry/index.js';
 export { httpStatusOf } from '../gateway/index.js';
 export type { ApiApproval, ApiAuditPage, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTaskTrail } from './api-schemas.js';

@@ -12,7 +12,6 @@ export interface RunningServer {
 
 /** Starts the control plane and its API; `port: 0` picks a free port. */
 export async function startServer(config: Config, opts: ControlPlaneOptions & { watchPolicies?: boolean } = {}): Promise<RunningServer> {
-  const log = opts.log ?? (() => undefined);
   const plane = await ControlPlane.start(config, opts);
   let app: FastifyInstance;
   try {
@@ -22,7 +21,7 @@ export async function startServer(config: Config, opts: ControlPlaneOptions & { 
     await plane.close();
     throw err;
   }
-  if (opts.watchPolicies ?? config.policy.watch) plane.policies.watch(log);
+  if (opts.watchPolicies ?? config.policy.watch) plane.policies.watch(plane.telemetry.logger);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

@@ -4,6 +4,7 @@ import { ConfigError } from '../core/index.js';
 import { checkpointSharedFile, parseChange, type Change, type ChangeFeed } from '../store/index.js';
 import type { Config } from './config.js';
 import { startServer, type RunningServer } from './serve.js';
+import { labelled, type Family, type Logger } from './telemetry/index.js';
 
 /**
  * `mandate serve` on every core: a primary process forks `workers` processes
@@ -15,17 +16,31 @@ import { startServer, type RunningServer } from './serve.js';
  * changes, policy versions, approvals, closed MCP sessions) to every worker and
  * answers the publisher once all have applied them, so a revocation answered
  * by one worker is in force on every worker; call counts are counted in the
- * file, and the primary runs the WAL checkpoints.
+ * file, and the primary runs the WAL checkpoints. A scrape of `/metrics`, which
+ * lands on any one worker, is answered with every worker's metrics, each series
+ * labelled with its `worker`: the primary gathers them.
  */
 
 /** The environment variable that tells a worker its slot (1…n). */
 export const WORKER_SLOT_VARIABLE = 'MANDATE_WORKER';
 
-type ToPrimary = { mandate: 'listening'; url: string; summary: string } | { mandate: 'change'; seq: number; change: Change } | { mandate: 'applied'; seq: number; from: number };
-type ToWorker = { mandate: 'change'; seq: number; from: number; change: Change } | { mandate: 'published'; seq: number } | { mandate: 'stop' };
+type ToPrimary =
+  | { mandate: 'listening'; url: string; summary: string }
+  | { mandate: 'change'; seq: number; change: Change }
+  | { mandate: 'applied'; seq: number; from: number }
+  | { mandate: 'scrape'; id: number }
+  | { mandate: 'families'; id: string; families: Family[] };
+type ToWorker =
+  | { mandate: 'change'; seq: number; from: number; change: Change }
+  | { mandate: 'published'; seq: number }
+  | { mandate: 'stop' }
+  | { mandate: 'collect'; id: string }
+  | { mandate: 'scraped'; id: number; workers: { slot: number; families: Family[] }[] };
 
 /** How long a publisher waits for the other workers to apply a change; past it the periodic catch-up read covers a slow one. */
 const APPLY_WAIT_MS = 1000;
+/** How long a scrape waits for the other workers' metrics; a worker slower than this is missing from that scrape. */
+const COLLECT_WAIT_MS = 1000;
 
 export function workerCount(config: Config): number {
   const n = config.server.workers ?? (config.store.url === ':memory:' ? 1 : availableParallelism());
@@ -57,10 +72,11 @@ function sharedFile(config: Config): string | undefined {
  * token), then the others; relays changes; restarts a worker that dies after it
  * started; stops them all on SIGINT or SIGTERM. Resolves with the URL once all listen.
  */
-export async function runPrimary(config: Config, n: number, out: (line: string) => void): Promise<{ url: string; summary: string }> {
+export async function runPrimary(config: Config, n: number, log: Logger): Promise<{ url: string; summary: string }> {
   const file = sharedFile(config);
   const workers = new Map<number, Worker>();
   const pending = new Map<string, { from: number; waiting: Set<number>; timer: NodeJS.Timeout }>();
+  const scrapes = new Map<string, { from: number; id: number; waiting: Set<number>; got: { slot: number; families: Family[] }[]; timer: NodeJS.Timeout }>();
   let stopping = false;
   let checkpoints: ReturnType<typeof checkpointSharedFile> | undefined;
 
@@ -70,6 +86,13 @@ export async function runPrimary(config: Config, n: number, out: (line: string) 
     pending.delete(key);
     clearTimeout(p.timer);
     send(workers.get(p.from), { mandate: 'published', seq: Number(key.split(':')[1]) });
+  };
+  const finishScrape = (key: string) => {
+    const s = scrapes.get(key);
+    if (!s) return;
+    scrapes.delete(key);
+    clearTimeout(s.timer);
+    send(workers.get(s.from), { mandate: 'scraped', id: s.id, workers: s.got.sort((a, b) => a.slot - b.slot) });
   };
   const onMessage = (slot: number, m: ToPrimary) => {
     if (m?.mandate === 'change' && file) {
@@ -84,6 +107,15 @@ export async function runPrimary(config: Config, n: number, out: (line: string) 
       const p = pending.get(key);
       p?.waiting.delete(slot);
       if (p && p.waiting.size === 0) finishPublish(key);
+    } else if (m?.mandate === 'scrape') {
+      const key = `${slot}:${m.id}`;
+      scrapes.set(key, { from: slot, id: m.id, waiting: new Set(workers.keys()), got: [], timer: setTimeout(() => finishScrape(key), COLLECT_WAIT_MS) });
+      for (const w of workers.values()) send(w, { mandate: 'collect', id: key });
+    } else if (m?.mandate === 'families') {
+      const s = scrapes.get(m.id);
+      if (!s || !s.waiting.delete(slot)) return;
+      s.got.push({ slot, families: m.families });
+      if (s.waiting.size === 0) finishScrape(m.id);
     }
   };
   const fork = (slot: number): Promise<{ url: string; summary: string }> =>
@@ -101,10 +133,11 @@ export async function runPrimary(config: Config, n: number, out: (line: string) 
         if (workers.get(slot) === worker) workers.delete(slot);
         // A change it was to apply is not waited for.
         for (const [key, p] of pending) if (p.waiting.delete(slot) && p.waiting.size === 0) finishPublish(key);
+        for (const [key, s] of scrapes) if (s.waiting.delete(slot) && s.waiting.size === 0) finishScrape(key);
         if (!listening) return reject(new Error(`worker ${slot} exited with ${code ?? signal} before it listened`));
         if (stopping) return;
-        out(`mandate: worker ${slot} exited with ${code ?? signal}; starting it again`);
-        void fork(slot).catch((err: Error) => out(`mandate: ${err.message}`));
+        log.warn(`mandate: worker ${slot} exited with ${code ?? signal}; starting it again`);
+        void fork(slot).catch((err: Error) => log.error(`mandate: ${err.message}`));
       });
     });
 
@@ -138,10 +171,17 @@ export async function runPrimary(config: Config, n: number, out: (line: string) 
 }
 
 /** A worker: the whole control plane on its slot's segment, started and stopped by the primary. */
-export async function runWorker(config: Config, log: (line: string) => void): Promise<RunningServer> {
+export async function runWorker(config: Config, logger: Logger): Promise<RunningServer> {
   const slot = Number(process.env[WORKER_SLOT_VARIABLE]);
   if (!Number.isInteger(slot) || slot < 1) throw new ConfigError(`${WORKER_SLOT_VARIABLE} must be a worker slot, got \`${process.env[WORKER_SLOT_VARIABLE]}\``);
-  const server = await startServer(workerConfig(config, slot), { log, sharedStore: sharedFile(config) ? { changes: ipcChangeFeed() } : undefined });
+  let collect: () => Promise<Family[]> = async () => [];
+  const scrape = ipcScrape(slot, () => collect());
+  const server = await startServer(workerConfig(config, slot), {
+    logger: logger.child({ worker: slot }),
+    sharedStore: sharedFile(config) ? { changes: ipcChangeFeed() } : undefined,
+    metricsOfWorkers: scrape,
+  });
+  collect = async () => (await server.plane.telemetry.metrics?.collect()) ?? [];
   let closing: Promise<void> | undefined;
   const stop = () => {
     closing ??= server.close().then(() => process.exit(0));
@@ -157,6 +197,42 @@ export async function runWorker(config: Config, log: (line: string) => void): Pr
 /** Tells the primary the worker listens (after the start-up lines are written). */
 export function reportListening(url: string, summary: string): void {
   process.send?.({ mandate: 'listening', url, summary } satisfies ToPrimary);
+}
+
+/**
+ * Every worker's metrics, gathered by the primary, each series labelled with its
+ * worker; this worker also answers the primary's requests with its own. Without
+ * an answer in time, this worker's alone.
+ */
+function ipcScrape(slot: number, own: () => Promise<Family[]>): () => Promise<Family[]> {
+  const waiting = new Map<number, (workers: { slot: number; families: Family[] }[]) => void>();
+  let seq = 0;
+  process.on('message', (m: ToWorker) => {
+    if (m?.mandate === 'collect') {
+      void own().then(
+        (families) => process.send?.({ mandate: 'families', id: m.id, families } satisfies ToPrimary),
+        () => undefined,
+      );
+    } else if (m?.mandate === 'scraped') {
+      waiting.get(m.id)?.(m.workers);
+      waiting.delete(m.id);
+    }
+  });
+  return async () => {
+    const id = ++seq;
+    const workers = await new Promise<{ slot: number; families: Family[] }[] | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        resolve(undefined);
+      }, COLLECT_WAIT_MS * 2);
+      waiting.set(id, (w) => {
+        clearTimeout(timer);
+        resolve(w);
+      });
+      process.send?.({ mandate: 'scrape', id } satisfies ToPrimary);
+    });
+    return labelled((workers ?? [{ slot, families: await own() }]).map((w) => ({ label: 'worker', value: String(w.slot), families: w.families })));
+  };
 }
 
 /** Changes between the workers of one embedded store, relayed by the primary; `publish` resolves once every worker applied it (or after APPLY_WAIT_MS). */

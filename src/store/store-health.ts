@@ -1,4 +1,4 @@
-import { CodedError, within } from '../core/index.js';
+import { CodedError, within, type Log } from '../core/index.js';
 
 export interface StoreHealthOptions {
   /** A store call on the decision path that takes longer than this fails, and the store is marked down. */
@@ -11,7 +11,7 @@ export interface StoreHealthOptions {
   recover(): Promise<boolean>;
   /** Told once when the store goes down (the audit log starts spooling at once). */
   onDown?: () => void;
-  log?: (line: string) => void;
+  log?: Log;
 }
 
 /**
@@ -38,7 +38,7 @@ export class StoreHealth {
     if (this.closed) return;
     if (this.downSinceMs === null) {
       this.downSinceMs = performance.now();
-      this.o.log?.(`store unreachable, refusing decisions until it answers: ${describe(err)}`);
+      this.o.log?.error(`store unreachable, refusing decisions until it answers: ${describe(err)}`);
       this.o.onDown?.();
       const refusal = unreachable('the store stopped answering');
       for (const reject of this.waiting) reject(refusal);
@@ -100,7 +100,7 @@ export class StoreHealth {
     this.probe = undefined;
     if (this.closed) return;
     if (ok) {
-      if (this.downSinceMs !== null) this.o.log?.(`store answering again after ${Math.round(performance.now() - this.downSinceMs)} ms`);
+      if (this.downSinceMs !== null) this.o.log?.info(`store answering again after ${Math.round(performance.now() - this.downSinceMs)} ms`);
       this.downSinceMs = null;
     } else this.scheduleProbe();
   }

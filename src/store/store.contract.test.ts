@@ -99,6 +99,17 @@ for (const [name, open, cleanup] of targets) {
       assert.deepEqual((await store.revocations.listActive(10)).map((r) => r.id), ['rvk_2']);
     });
 
+    it('approvals: pending requests are counted until they expire or are decided', async () => {
+      const base = { taskId: 'tsk_tasktwo00002' as TaskId, agentId: 'agt_agentone0001' as AgentId, agentName: 'one', principal: null, tool: 'payments.create', args: {}, argsHash: 'h', policies: [], purpose: 'p', approvers: [], separationOfDuties: true, usesLeft: 1, windowSeconds: null, createdAtMs: 1, decidedBy: null, decidedAtMs: null, reason: null, notify: 'none' as const };
+      await store.approvals.insert({ ...base, id: 'apr_pending00001', status: 'pending', expiresAtMs: 5000 });
+      await store.approvals.insert({ ...base, id: 'apr_pending00002', status: 'pending', expiresAtMs: 50 });
+      await store.approvals.insert({ ...base, id: 'apr_approved0001', status: 'approved', expiresAtMs: 5000 });
+      assert.equal(await store.approvals.countPending(10), 2);
+      assert.equal(await store.approvals.countPending(100), 1, 'past its expiry, a request waits for nobody');
+      await store.approvals.decide('apr_pending00001', 'denied', 'approver:bob', 'no', 100);
+      assert.equal(await store.approvals.countPending(100), 0);
+    });
+
     it('audit: append in order, a taken seq fails, paging by seq', async () => {
       const ev = (seq: number): AuditEvent => ({ segment: 's1', seq, id: `evt_${String(seq).padStart(12, '0')}` as EventId, type: 'decision', atMs: 100 - seq, taskId: null, agentId: null, data: { n: seq, nested: { b: 1, a: [1, 'x'] } }, prevHash: GENESIS_HASH, hash: `h${seq}` });
       await store.audit.append([ev(1), ev(2), ev(3)]);

@@ -269,7 +269,9 @@ describe('control-plane API over HTTP', () => {
       for (const [method, op] of Object.entries(methods)) {
         routes++;
         const ok = Object.entries(op.responses ?? {}).filter(([status]) => /^2\d\d$/.test(status));
-        if (ok.length === 0 || ok.some(([, r]) => !r.content?.['application/json']?.schema)) missing.push(`${method.toUpperCase()} ${path}`);
+        // JSON everywhere but /metrics, which speaks the Prometheus text format.
+        const mediaType = path === '/metrics' ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json';
+        if (ok.length === 0 || ok.some(([, r]) => !r.content?.[mediaType]?.schema)) missing.push(`${method.toUpperCase()} ${path}`);
       }
     }
     assert.ok(routes >= 30, `${routes} documented routes`);

@@ -27,6 +27,11 @@ export const REQUIREMENTS = Object.freeze({
   'efficacy:representative-decide': 'Representative scenarios through the decision API: the legitimate task runs without a step-up, and each injected attack whose target is not the user\'s is denied.',
   'efficacy:representative-mcp': 'The same scenarios through the MCP gateway in front of real MCP servers reach the same decisions.',
 
+  // observability.test.ts
+  'observability:metrics': '`GET /metrics` needs the metrics or the admin token and serves the Prometheus text format: decisions counted by outcome and reason exactly as they were decided, their latency, approvals pending, revocations, the audit append lag, store reachability, and per upstream the latency and failures of forwarded calls.',
+  'observability:traces': 'With a tracer provider, a gateway request is a server span continuing the caller\'s `traceparent`, with a `mandate.decide` child and an upstream client child, both carrying the task id and the decision; the upstream receives the trace context of its span.',
+  'observability:logs': '`mandate serve` writes only JSON lines; each HTTP request logs one line with its request id (the caller\'s `x-request-id` when it is a plain token, else a new one, returned in `x-request-id`) and no URL; `log.level` decides what is written.',
+
   // plan-cli.test.ts
   'cli:plan-show': '`mandate plan show` prints the mandate a plan file or standard input gives without declaring it, and a bad plan exits 2 naming the field.',
   'cli:declare-from-plan': '`mandate task declare --from-plan` declares the mandate a plan gives: a stated recipient is allowed, another is denied by its argument constraint; --mandate with it, or neither, exits 2.',

@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import SQLite from 'better-sqlite3';
 import YAML from 'yaml';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http, memoryLogger } from '../helpers.js';
 import { verifies } from './verifies.js';
 
 const FIXTURE = join(ROOT, 'dist/test/fixtures/fixture-mcp-server.js');
@@ -18,7 +18,8 @@ const text = (r: unknown) => (r as { content: { text?: string }[] }).content.map
 describe('secret brokering and obligations through the MCP gateway', () => {
   let server: RunningServer;
   let dir: string;
-  const logs: string[] = [];
+  // Every line the server logs, as written: the secret must be in none of them.
+  const { logger, lines: logs } = memoryLogger('info');
   const SECRET = `sk_live_${randomBytes(16).toString('hex')}`;
   const CANARY = 'MANDATE_TEST_GATEWAY_ONLY_VARIABLE';
   let client: Client;
@@ -54,7 +55,7 @@ describe('secret brokering and obligations through the MCP gateway', () => {
         MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN,
         MANDATE_POLICY_WATCH: 'false',
       }),
-      { log: (line) => logs.push(line) },
+      { logger },
     );
     const stored = await http(server.url, '/v1/secrets/fixture-key', { method: 'PUT', token: ADMIN_TOKEN, body: { value: SECRET } });
     assert.equal(stored.status, 201);

@@ -10,6 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import YAML from 'yaml';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, exited, grantTask, http, serve, until } from '../helpers.js';
+import { Scraped, parseExposition } from '../prometheus.js';
 import { verifies } from './verifies.js';
 
 /**
@@ -35,6 +36,20 @@ function fresh(base: string, path: string, init: { method?: string; token?: stri
     );
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** `GET /metrics` on a connection of its own (so on whichever worker the cluster picks), parsed. */
+function scrapeFresh(base: string): Promise<Scraped> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/metrics`, { agent: false, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => (res.statusCode === 200 ? parseExposition(text).then((m) => resolve(new Scraped(m)), reject) : reject(new Error(`${res.statusCode}: ${text}`))));
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -86,6 +101,17 @@ describe('mandate serve --workers 2 on one SQLite file', () => {
     const verified = (await http(instance.url, '/v1/audit/verify', { token: ADMIN_TOKEN })).body as { ok: boolean; segments: { segment: string; events: number }[] };
     assert.equal(verified.ok, true);
     assert.deepEqual(verified.segments.map((s) => s.segment).sort(), ['main', 'main.2'], 'both workers decided and wrote their own segment');
+  });
+
+  verifies('observability:metrics', 'a scrape answered by any worker holds every worker\'s series, labelled by worker', async () => {
+    const allowed = (m: Scraped) => m.series('mandate_decisions_total', { outcome: 'allow', reason: 'policy.permit' }).reduce((n, s) => n + (s.value ?? 0), 0);
+    const before = allowed(await scrapeFresh(instance.url));
+    const { credential } = await grantTask(instance.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
+    await Promise.all(Array.from({ length: 8 }, () => decide(credential)));
+    for (const m of await Promise.all(Array.from({ length: 4 }, () => scrapeFresh(instance.url)))) {
+      assert.deepEqual(m.series('mandate_store_reachable').map((s) => [s.labels.worker, s.value]).sort(), [['1', 1], ['2', 1]]);
+      assert.equal(allowed(m) - before, 8, 'the decisions of both workers, counted once each');
+    }
   });
 
   verifies('workers:revocation', 'revoked through one worker, the task is refused by every worker on the very next call', async () => {

@@ -24,6 +24,7 @@ const CODES = [
 const ROUTES = [
   'DELETE /v1/agents/{name}',
   'GET /healthz',
+  'GET /metrics',
   'GET /readyz',
   'GET /v1/agents',
   'GET /v1/approvals',

@@ -1,3 +1,4 @@
 export { redactResult } from './redact.js';
 export type { SecretResolver } from './secret-resolver.js';
 export { errorBody, httpStatusOf, jsonRpcCodeOf } from './transport-codes.js';
+export { unobservedUpstreamCalls, type UpstreamCall, type UpstreamCalls, type UpstreamFailure } from './upstream-calls.js';

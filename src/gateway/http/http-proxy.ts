@@ -7,7 +7,7 @@ import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
-import { httpStatusOf, type SecretResolver } from '../common/index.js';
+import { httpStatusOf, unobservedUpstreamCalls, type SecretResolver, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
 import { UpstreamHeaders } from './upstream-headers.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
@@ -20,6 +20,8 @@ export interface HttpProxyPorts {
   random: Random;
   /** Resolves brokered secrets named in an API's headers. */
   secrets: SecretResolver;
+  /** Told of every request forwarded to an upstream (metrics, traces); none by default. */
+  upstreamCalls?: UpstreamCalls;
 }
 
 /** Largest JSON or form body the proxy reads to decide on its fields; other bodies stream through unread. */
@@ -189,7 +191,12 @@ export class HttpProxy {
     }
     // The action's labels join the task's before the response starts streaming to the agent.
     if (added) await this.ports.kernel.account(ctx, { decisionId: decision.id, tool: action.spec.name, args, status: 'ok', code: null, bytes: 0, reportedBy: 'gateway', observe: true, record: false });
-    if (added) await this.relay(req, res, state, decision, action, proxied, body, forwardHeaders(req.headers, added, body, maxBytes !== undefined), maxBytes, outcome);
+    if (added) {
+      const headers = forwardHeaders(req.headers, added, body, maxBytes !== undefined);
+      const done = (this.ports.upstreamCalls ?? unobservedUpstreamCalls).start({ gateway: 'http', upstream: action.upstream, tool: action.spec.name, taskId: task.id, decision, headers });
+      await this.relay(req, res, state, decision, action, proxied, body, headers, maxBytes, outcome);
+      done(failureOf(outcome));
+    }
 
     // Status, size and labels only: never header values or bodies.
     await this.ports.kernel.account(ctx, {
@@ -355,6 +362,12 @@ function keepAliveAgent(agent: http.Agent): http.Agent {
     socket.setTimeout(Math.min(socket.timeout || IDLE_SOCKET_MS, IDLE_SOCKET_MS));
   });
   return agent;
+}
+
+/** What the metrics count as the upstream failing: no answer, or a 5xx one; an agent that went away or a mandate's size limit is not. */
+function failureOf(outcome: Outcome): UpstreamFailure | null {
+  if (outcome.code === 'gateway.upstream_error' || outcome.code === 'gateway.upstream_timeout') return outcome.code;
+  return outcome.httpStatus !== null && outcome.httpStatus >= 500 ? 'http_5xx' : null;
 }
 
 /** The one table from code to HTTP status for this enforcement point. */

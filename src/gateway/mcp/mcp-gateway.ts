@@ -14,7 +14,7 @@ import type { AuditSink } from '../../audit/index.js';
 import { CodedError, Lru, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
-import { jsonRpcCodeOf, redactResult } from '../common/index.js';
+import { jsonRpcCodeOf, redactResult, unobservedUpstreamCalls, type UpstreamCalls } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
 import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseEvent } from './agent-relay.js';
@@ -58,6 +58,8 @@ export interface McpGatewayPorts {
   mayRedact(tool: string): boolean;
   /** Whether a browser page from this origin may call the gateway (an absent Origin is not a browser's). */
   originAllowed(origin: string): boolean;
+  /** Told of every call forwarded to an upstream (metrics, traces); none by default. */
+  upstreamCalls?: UpstreamCalls;
 }
 
 interface Session {
@@ -127,6 +129,7 @@ export class McpGateway {
   /** Calls of stateless requests running, by task and request id: `notifications/cancelled` aborts them. */
   private readonly statelessInFlight = new Map<string, AbortController>();
   private readonly listeners = new Set<ListenStream>();
+  private readonly upstreamCalls: UpstreamCalls;
 
   constructor(
     private readonly ports: McpGatewayPorts,
@@ -136,6 +139,7 @@ export class McpGateway {
   ) {
     this.ids = sessionIds(ports.sessionKey, SUPPORTED_PROTOCOL_VERSIONS);
     this.sessions2025 = sessionView(pool);
+    this.upstreamCalls = ports.upstreamCalls ?? unobservedUpstreamCalls;
   }
 
   /**
@@ -629,7 +633,7 @@ export class McpGateway {
     const upstream = (await this.resourceOwner(ctx, session, uri)) ?? this.notFound(ctx, 'resource', uri, 'resources/read', session);
     const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream), args: { uri } });
     if (decision.outcome !== 'allow') throw refusalError(decision);
-    return this.relay(decision, ctx, resourcesAction(upstream), { uri }, () => this.via(ctx, session).readResource(upstream, uri, more));
+    return this.relay(decision, ctx, upstream, resourcesAction(upstream), { uri }, () => this.via(ctx, session).readResource(upstream, uri, more));
   }
 
   private async listPrompts(ctx: TaskContext, session: Session): Promise<Prompt[]> {
@@ -644,7 +648,7 @@ export class McpGateway {
     const parts = (await this.promptOf(ctx, session, name)) ?? this.notFound(ctx, 'prompt', name, 'prompts/get');
     const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts.upstream), args: { ...args, name: parts.prompt } });
     if (decision.outcome !== 'allow') throw refusalError(decision);
-    return this.relay(decision, ctx, promptsAction(parts.upstream), { ...args, name: parts.prompt }, () => this.via(ctx, session).getPrompt(parts.upstream, parts.prompt, args, more));
+    return this.relay(decision, ctx, parts.upstream, promptsAction(parts.upstream), { ...args, name: parts.prompt }, () => this.via(ctx, session).getPrompt(parts.upstream, parts.prompt, args, more));
   }
 
   /** The upstream and its own name for a prompt as the agent sees it, among the upstreams whose prompts the task may use. */
@@ -810,13 +814,17 @@ export class McpGateway {
   }
 
   /** Forwards an allowed resources/read or prompts/get; failures are protocol errors, results are accounted like tool results. */
-  private async relay<T extends object>(decision: Decision, ctx: TaskContext, action: string, args: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
+  private async relay<T extends object>(decision: Decision, ctx: TaskContext, upstream: string, action: string, args: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
     const startedMs = this.ports.clock.nowMs();
     let result: T | undefined;
     let code: ErrorCode | null = null;
+    const done = this.upstreamCalls.start({ gateway: 'mcp', upstream, tool: action, taskId: ctx.task.id, decision });
     try {
       result = await call();
+      done(null);
     } catch (err) {
+      // A refusal of what the upstream asked during the call is the gateway's answer, not the upstream failing.
+      done(err instanceof InputRefused || err instanceof StateRejected ? null : err instanceof CodedError ? err.code : 'gateway.upstream_error');
       if (err instanceof InputRefused) throw refusalError(err.refusal as Decision);
       if (err instanceof StateRejected) throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', err.message);
       if (err instanceof UpstreamRpcError) {
@@ -844,11 +852,16 @@ export class McpGateway {
     let code: ErrorCode | null = null;
     let bytes = 0;
     const relay = parts ? relayFor(parts.upstream) : undefined;
+    const done = this.upstreamCalls.start({ gateway: 'mcp', upstream: parts?.upstream ?? name, tool: name, taskId: ctx.task.id, decision });
     try {
       if (!parts || !this.pool.has(parts.upstream)) throw new CodedError('gateway.upstream_unavailable', `no upstream serves \`${name}\``);
-      ({ result, bytes, code } = withObligations(await this.via(ctx, session).callTool(parts.upstream, parts.tool, args, relay, more), decision, ctx.task));
+      const answer = await this.via(ctx, session).callTool(parts.upstream, parts.tool, args, relay, more);
+      done(null);
+      ({ result, bytes, code } = withObligations(answer, decision, ctx.task));
       if (code !== null) result = { isError: true, content: [{ type: 'text', text: `${code}: the result is ${bytes} bytes; the mandate allows ${ctx.task.mandate.limits.maxResultBytes}` }] };
     } catch (err) {
+      // Refused requests of the upstream and a client that cancelled are not the upstream failing.
+      done(err instanceof InputRefused || err instanceof StateRejected || relay?.signal.aborted ? null : err instanceof CodedError ? err.code : 'gateway.upstream_error');
       if (err instanceof InputRefused) return refusal(err.refusal as Decision, refusalText(err.refusal as Decision));
       if (err instanceof StateRejected) throw new RpcRefusal(McpErrorCode.InvalidParams, 'request.invalid', err.message);
       if (err instanceof UpstreamRpcError) {

@@ -27,7 +27,7 @@ import type { z } from 'zod';
 import { HttpUpstreamClient, isSessionLost, stripPrefix, type StatelessHeaders } from './http-upstream-client.js';
 import { META, STATELESS_VERSION } from './stateless.js';
 import { encodeHeaderValue, paramHeadersOf } from './param-headers.js';
-import { CodedError, paramsFromInputSchema, within, type Clock, type ToolParams } from '../../core/index.js';
+import { CodedError, paramsFromInputSchema, within, type Clock, type Log, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
 import { relayedCapabilities, splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
 import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
@@ -78,7 +78,7 @@ interface UpstreamState {
 export interface UpstreamPoolOptions {
   clock: Clock;
   secrets: SecretResolver;
-  log?: (line: string) => void;
+  log?: Log;
   /** Tell the gateway a tool list changed so it can notify agents. */
   onToolsChanged?: (upstream: string) => void;
   /**
@@ -316,7 +316,7 @@ export class UpstreamPool {
         state.failures = 0;
       },
       (err: unknown) => {
-        this.opts.log?.(`upstream ${name} failed to start: ${(err as Error).message}`);
+        this.opts.log?.error(`upstream ${name} failed to start: ${(err as Error).message}`);
         if (state.generation === generation) this.markDown(state);
       },
     );
@@ -383,7 +383,7 @@ export class UpstreamPool {
     transport.onerror = (err) => {
       if (broken || !isUnparsableMessage(err)) return;
       broken = new CodedError('gateway.upstream_protocol_error', `upstream \`${name}\` broke the MCP protocol: it wrote a line that is not a JSON-RPC message`, {}, { cause: err });
-      this.opts.log?.(`upstream ${name} broke the MCP protocol (a line on stdout is not JSON-RPC); stopping it`);
+      this.opts.log?.error(`upstream ${name} broke the MCP protocol (a line on stdout is not JSON-RPC); stopping it`);
       for (const fail of inFlight) fail(broken);
       inFlight.clear();
       void client.close().catch(() => undefined);
@@ -416,7 +416,7 @@ export class UpstreamPool {
     client.onclose = () => {
       // A close we did not ask for is a crash: back off before the next start.
       if (!closedByUs && state.generation === generation && state.connection) {
-        this.opts.log?.(`upstream ${name} exited`);
+        this.opts.log?.warn(`upstream ${name} exited`);
         this.markDown(state);
       }
     };
@@ -530,7 +530,7 @@ function isUnparsableMessage(err: unknown): boolean {
  * An unread stderr pipe fills and blocks the child, so it is always drained;
  * lines go to the log with every injected secret value masked.
  */
-function drainStderr(transport: StdioClientTransport, name: string, secretValues: string[], log: ((line: string) => void) | undefined): void {
+function drainStderr(transport: StdioClientTransport, name: string, secretValues: string[], log: Log | undefined): void {
   const stream = transport.stderr;
   if (!stream) return;
   let pending = '';
@@ -539,7 +539,7 @@ function drainStderr(transport: StdioClientTransport, name: string, secretValues
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     if (pending.length > 8192) pending = pending.slice(-8192);
-    for (const line of lines) if (line.trim()) log?.(`upstream ${name}: ${redact(line, secretValues)}`);
+    for (const line of lines) if (line.trim()) log?.info(`upstream ${name}: ${redact(line, secretValues)}`);
   });
 }
 

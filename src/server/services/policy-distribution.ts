@@ -1,5 +1,5 @@
 import type { AuditSink } from '../../audit/index.js';
-import { CodedError, type Clock } from '../../core/index.js';
+import { CodedError, type Clock, type Log } from '../../core/index.js';
 import { loadPolicies, type PolicyEngine } from '../../policy/index.js';
 import type { ChangeFeed, PolicySetRepo } from '../../store/index.js';
 
@@ -55,14 +55,14 @@ export class PolicyDistribution {
   }
 
   /** Reloads policies when their files change; a broken edit keeps the last good set. */
-  watch(log: (line: string) => void): void {
+  watch(log: Log): void {
     if (this.d.source === 'store') return; // the store is the source: `mandate policy push`
     const engine = this.d.engine;
     this.stopWatch = engine.watch((result) => {
       if (result.ok) {
-        log(`policies reloaded: version ${result.version}`);
+        log.info(`policies reloaded: version ${result.version}`);
         void this.d.audit.record({ type: 'policy.loaded', data: { version: engine.version, hash: engine.hash } }).catch(() => undefined);
-      } else log(`policy reload refused, keeping version ${engine.version}: ${result.errors}`);
+      } else log.warn(`policy reload refused, keeping version ${engine.version}: ${result.errors}`);
     });
   }
 

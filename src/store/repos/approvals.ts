@@ -146,6 +146,10 @@ export const approvalRepo: RepoFactory<ApprovalRepo> = (db) => ({
       .execute();
     return rows.map(toApproval);
   },
+  async countPending(nowMs) {
+    const row = await db.selectFrom('approvals').select((eb) => eb.fn.countAll<number | string | bigint>().as('n')).where('status', '=', 'pending').where('expires_at_ms', '>', nowMs).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
   async setNotify(id, notify) {
     await db.updateTable('approvals').set({ notify }).where('id', '=', id).execute();
   },
