@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { readJsonLines } from './json-lines.js';
 import { AUDIT_EVENT_TYPES, type AuditSpool, type SpooledEntry } from '../audit/index.js';
 
 const SpooledEntrySchema = z
@@ -44,26 +45,8 @@ export function fileAuditSpool(file: string): AuditSpool {
       await h.datasync();
     },
     async read() {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw err;
-      }
-      const entries: SpooledEntry[] = [];
-      for (const line of text.split('\n')) {
-        if (line === '') continue;
-        let parsed;
-        try {
-          parsed = SpooledEntrySchema.safeParse(JSON.parse(line));
-        } catch {
-          parsed = undefined;
-        }
-        // A line that does not parse was torn by a crash during its write, before its caller was answered.
-        if (parsed?.success) entries.push(parsed.data as SpooledEntry);
-      }
-      return entries;
+      // A line that does not parse was torn by a crash during its write, before its caller was answered.
+      return (await readJsonLines(file, SpooledEntrySchema)).flatMap((l) => (l.value ? [l.value as SpooledEntry] : []));
     },
     async clear() {
       const h = await writable();

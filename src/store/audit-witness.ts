@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { appendFile, open, readFile } from 'node:fs/promises';
+import { appendFile, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { AuditWitness, WitnessedCheckpoint } from '../audit/index.js';
+import { readJsonLines } from './json-lines.js';
 
 const WitnessedSchema = z.object({
   segment: z.string(),
@@ -36,31 +37,12 @@ export function fileAuditWitness(file: string): AuditWitness {
       }
     },
     async read() {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw err;
-      }
-      const lines = text.split('\n');
-      const out: WitnessedCheckpoint[] = [];
-      lines.forEach((line, i) => {
-        if (line === '') return;
-        let parsed;
-        try {
-          parsed = WitnessedSchema.safeParse(JSON.parse(line));
-        } catch {
-          parsed = undefined;
-        }
+      return (await readJsonLines(file, WitnessedSchema)).flatMap((l) => {
+        if (l.value) return [l.value as WitnessedCheckpoint];
         // Only the very last line may be torn (a crash mid-append, before the checkpoint counted).
-        if (!parsed?.success) {
-          if (i === lines.length - 1) return;
-          throw new Error(`witness ${file}: line ${i + 1} is not a checkpoint`);
-        }
-        out.push(parsed.data as WitnessedCheckpoint);
+        if (l.last) return [];
+        throw new Error(`witness ${file}: line ${l.number} is not a checkpoint`);
       });
-      return out;
     },
   };
 }

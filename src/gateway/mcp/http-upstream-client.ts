@@ -51,27 +51,36 @@ export class HttpUpstreamClient {
    * upstream has none (405) or the client closed.
    */
   private listen(timeoutMs: number): void {
+    const headers = { ...this.headers, accept: 'text/event-stream', 'mcp-protocol-version': this.protocolVersion, ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}) };
+    this.keepStreamOpen('GET', headers, undefined, timeoutMs, (req) => (this.stream = req), () => this.listen(timeoutMs));
+  }
+
+  /**
+   * A long-lived event stream whose messages are routed as the upstream's own
+   * notifications; `reopen` runs a second after it ends or fails, unless the client
+   * closed. A 4xx means the upstream offers no such stream (405), or not to us:
+   * only a failure of its own is worth another try.
+   */
+  private keepStreamOpen(method: 'GET' | 'POST', headers: Record<string, string>, body: string | undefined, timeoutMs: number, opened: (req: http.ClientRequest) => void, reopen: () => void): void {
     if (this.closed) return;
     const transport = this.url.protocol === 'https:' ? https : http;
-    const headers = { ...this.headers, accept: 'text/event-stream', 'mcp-protocol-version': this.protocolVersion, ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}) };
     const again = () => {
-      if (!this.closed) setTimeout(() => this.listen(timeoutMs), 1000).unref();
+      if (!this.closed) setTimeout(reopen, 1000).unref();
     };
-    const req = transport.request(this.url, { method: 'GET', headers, agent: this.agent }, (res) => {
+    const req = transport.request(this.url, { method, headers, agent: this.agent }, (res) => {
       if (res.statusCode !== 200 || !String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
         res.resume();
-        // 4xx: the upstream offers no such stream (405) or not to us; only a failure of its own is worth another try.
         if ((res.statusCode ?? 0) >= 500) again();
         return;
       }
-      this.stream = req;
+      opened(req);
       res.setEncoding('utf8');
-      readSse(res, (m) => this.route(m, undefined, () => undefined, undefined, timeoutMs));
+      readSse(res, (m) => m.method !== 'notifications/subscriptions/acknowledged' && this.route(m, undefined, () => undefined, undefined, timeoutMs));
       res.on('end', again);
       res.on('error', () => undefined);
     });
     req.on('error', again);
-    req.end();
+    req.end(body);
   }
 
   /**
@@ -105,9 +114,7 @@ export class HttpUpstreamClient {
    * changes, whose notifications go where the GET stream's do. Opened again after
    * it ends, unless the client closed.
    */
-  listenStateless(): void {
-    if (this.closed) return;
-    const transport = this.url.protocol === 'https:' ? https : http;
+  listenStateless(timeoutMs: number): void {
     const envelope = { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: {}, [META.clientInfo]: CLIENT_INFO };
     const body = JSON.stringify({ jsonrpc: '2.0', id: `listen-${this.nextId++}`, method: 'subscriptions/listen', params: { _meta: envelope, notifications: { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true } } });
     const headers = {
@@ -118,23 +125,7 @@ export class HttpUpstreamClient {
       'mcp-protocol-version': STATELESS_VERSION,
       'mcp-method': 'subscriptions/listen',
     };
-    const again = () => {
-      if (!this.closed) setTimeout(() => this.listenStateless(), 1000).unref();
-    };
-    const req = transport.request(this.url, { method: 'POST', headers, agent: this.agent }, (res) => {
-      if (res.statusCode !== 200 || !String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
-        res.resume();
-        if ((res.statusCode ?? 0) >= 500) again();
-        return;
-      }
-      this.listenRequest = req;
-      res.setEncoding('utf8');
-      readSse(res, (m) => m.method !== 'notifications/subscriptions/acknowledged' && this.route(m, undefined, () => undefined, undefined, 0));
-      res.on('end', again);
-      res.on('error', () => undefined);
-    });
-    req.on('error', again);
-    req.end(body);
+    this.keepStreamOpen('POST', headers, body, timeoutMs, (req) => (this.listenRequest = req), () => this.listenStateless(timeoutMs));
   }
 
   /**

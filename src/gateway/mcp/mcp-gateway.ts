@@ -177,25 +177,8 @@ export class McpGateway {
       }
       const mismatch = req.method === 'POST' ? headerMismatch(req, body) : undefined;
       if (mismatch) return jsonRpcError(res, 400, null, HEADER_MISMATCH, 'request.invalid', `header and body disagree: ${mismatch}`);
-      const token = bearer(req);
-      if (!token) {
-        this.refused(null, 'credential.missing', req.method);
-        return this.unauthorized(req, res, undefined);
-      }
-      let ctx: TaskContext;
-      try {
-        ctx = await this.ports.kernel.authenticate(token);
-      } catch (err) {
-        // Refused on the very next request once revoked or expired, even mid-session.
-        const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
-        this.refused(null, coded.code, req.method);
-        // Not the credential's fault: a 401 would send the client to re-authenticate for nothing.
-        if (coded.code === 'store.unreachable') {
-          res.setHeader('Retry-After', '1');
-          return jsonRpcError(res, 503, null, jsonRpcCodeOf(coded.code), coded.code, coded.publicMessage);
-        }
-        return this.unauthorized(req, res, coded);
-      }
+      const ctx = await this.authenticate(req, res, req.method, null);
+      if (!ctx) return;
       const task = ctx.task;
       const sessionId = req.headers[SESSION_HEADER];
       const session = typeof sessionId === 'string' ? (this.sessions.get(sessionId) ?? this.takeUp(sessionId, task)) : undefined;
@@ -240,23 +223,8 @@ export class McpGateway {
     if (isEnvelopeError(envelope)) return fail(envelope.status, envelope.code, 'request.invalid', envelope.message, envelope.data);
     const mismatch = headerMismatch(req, body, true);
     if (mismatch) return fail(400, HEADER_MISMATCH, 'request.invalid', `header and body disagree: ${mismatch}`);
-    const token = bearer(req);
-    if (!token) {
-      this.refused(null, 'credential.missing', message.method);
-      return this.unauthorized(req, res, undefined, id);
-    }
-    let ctx: TaskContext;
-    try {
-      ctx = await this.ports.kernel.authenticate(token);
-    } catch (err) {
-      const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
-      this.refused(null, coded.code, message.method);
-      if (coded.code === 'store.unreachable') {
-        res.setHeader('Retry-After', '1');
-        return fail(503, jsonRpcCodeOf(coded.code), coded.code, coded.publicMessage);
-      }
-      return this.unauthorized(req, res, coded, id);
-    }
+    const ctx = await this.authenticate(req, res, message.method, id);
+    if (!ctx) return;
     const params = message.params !== null && typeof message.params === 'object' && !Array.isArray(message.params) ? message.params : {};
     if (rawId === undefined) {
       // Cancelling is closing the stream in this revision; a `notifications/cancelled` is honoured all the same.
@@ -326,6 +294,32 @@ export class McpGateway {
     if (!wanted) return;
     for (const l of this.listeners) {
       if (l.honoured[wanted]) l.res.write(sseEvent({ method, params: { ...params, _meta: { ...(params._meta as object), [META.subscriptionId]: l.subscriptionId } } }));
+    }
+  }
+
+  /**
+   * The task behind the request's credential, checked on every request; undefined
+   * once the refusal is answered (401, or 503 when the store cannot say).
+   */
+  private async authenticate(req: IncomingMessage, res: ServerResponse, method: string | undefined, id: string | number | null): Promise<TaskContext | undefined> {
+    const token = bearer(req);
+    if (!token) {
+      this.refused(null, 'credential.missing', method);
+      this.unauthorized(req, res, undefined, id);
+      return undefined;
+    }
+    try {
+      return await this.ports.kernel.authenticate(token);
+    } catch (err) {
+      // Refused on the very next request once revoked or expired, even mid-session.
+      const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
+      this.refused(null, coded.code, method);
+      // Not the credential's fault: a 401 would send the client to re-authenticate for nothing.
+      if (coded.code === 'store.unreachable') {
+        res.setHeader('Retry-After', '1');
+        jsonRpcError(res, 503, id, jsonRpcCodeOf(coded.code), coded.code, coded.publicMessage);
+      } else this.unauthorized(req, res, coded, id);
+      return undefined;
     }
   }
 

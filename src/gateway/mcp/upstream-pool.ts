@@ -457,7 +457,7 @@ export class UpstreamPool {
       if (await client.discover(config.timeoutMs)) {
         conn.stateless = stateless;
         // A 2026 upstream says what changed on a listen stream; its 2025 sessions may hear nothing of it.
-        client.listenStateless();
+        client.listenStateless(config.timeoutMs);
       }
     } catch (err) {
       await close().catch(() => undefined); // its keep-alive sockets must not outlive a failed start
