@@ -30,7 +30,8 @@ describe('`mandate serve` on an in-memory store', () => {
     });
   });
   after(async () => {
-    if (child.exitCode === null) {
+    // A server that died of a signal has exitCode null too, and its 'exit' is already past.
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
