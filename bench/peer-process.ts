@@ -97,12 +97,20 @@ export async function startMandate(root: string, adminToken: string, adjust: (co
   };
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
+    // A server that never says where it listens (a log level above info hides the line) fails the run instead of hanging it.
+    const timer = setTimeout(() => reject(new Error('mandate serve did not report where it listens within 60 s (log.level must be info or lower)')), 60_000);
     // Read every line to the end: a pipe nobody drains would stall the server.
     lines.on('line', (line) => {
       const m = /mandate listening on (\S+)/.exec(line);
-      if (m) resolve(m[1]!);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
     });
-    child.once('exit', (code) => reject(new Error(`mandate serve exited with ${code}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mandate serve exited with ${code}`));
+    });
   }).catch(async (err: unknown) => {
     await stop();
     throw err;
