@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ErrorCode as McpErrorCode, LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CallRelay } from './relay.js';
-import { META, STATELESS_VERSION } from './stateless.js';
+import { GATEWAY_CLIENT_INFO, STATELESS_VERSION, clientEnvelope } from './stateless.js';
 
 type JsonRpcMessage = { jsonrpc: '2.0'; id?: string | number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
 
@@ -37,7 +37,7 @@ export class HttpUpstreamClient {
   }
 
   async connect(timeoutMs: number): Promise<void> {
-    const result = (await this.request('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: this.capabilities, clientInfo: CLIENT_INFO }, timeoutMs)) as {
+    const result = (await this.request('initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: this.capabilities, clientInfo: GATEWAY_CLIENT_INFO }, timeoutMs)) as {
       protocolVersion?: unknown;
     };
     if (typeof result?.protocolVersion === 'string') this.protocolVersion = result.protocolVersion;
@@ -115,8 +115,7 @@ export class HttpUpstreamClient {
    * it ends, unless the client closed.
    */
   listenStateless(timeoutMs: number): void {
-    const envelope = { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: {}, [META.clientInfo]: CLIENT_INFO };
-    const body = JSON.stringify({ jsonrpc: '2.0', id: `listen-${this.nextId++}`, method: 'subscriptions/listen', params: { _meta: envelope, notifications: { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true } } });
+    const body = JSON.stringify({ jsonrpc: '2.0', id: `listen-${this.nextId++}`, method: 'subscriptions/listen', params: { _meta: clientEnvelope({}), notifications: { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true } } });
     const headers = {
       ...this.headers,
       accept: 'text/event-stream, application/json',
@@ -133,9 +132,8 @@ export class HttpUpstreamClient {
    * `server/discover` naming it. Anything else (an error, a 2025 server's refusal) says no.
    */
   async discover(timeoutMs: number): Promise<boolean> {
-    const envelope = { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: this.capabilities, [META.clientInfo]: CLIENT_INFO };
     try {
-      const result = (await this.request('server/discover', { _meta: envelope }, timeoutMs, undefined, { 'mcp-method': 'server/discover' })) as { supportedVersions?: unknown };
+      const result = (await this.request('server/discover', { _meta: clientEnvelope(this.capabilities) }, timeoutMs, undefined, { 'mcp-method': 'server/discover' })) as { supportedVersions?: unknown };
       return Array.isArray(result?.supportedVersions) && result.supportedVersions.includes(STATELESS_VERSION);
     } catch {
       return false;
@@ -263,7 +261,6 @@ export class HttpUpstreamClient {
 }
 
 const SESSION_LOST = { sessionLost: true } as const;
-const CLIENT_INFO = { name: 'mandate-gateway', version: '0.1.0' };
 
 /** The headers of one stateless (2026-07-28) request: `Mcp-Method`, and `Mcp-Name` and `Mcp-Param-*` where they apply. */
 export type StatelessHeaders = Record<string, string>;

@@ -82,6 +82,8 @@ interface Session {
   envelope?: Envelope;
   /** That request's headers, for the `Mcp-Param-*` checks. */
   headers?: IncomingHttpHeaders;
+  /** How that request reaches upstreams (`via`), made once for it. */
+  view?: UpstreamView;
 }
 
 /** A `subscriptions/listen` stream of a 2026 agent: the notifications it asked for, tagged with its request id. */
@@ -237,7 +239,7 @@ export class McpGateway {
     }
     if (message.method === 'server/discover') return jsonRpcResult(res, id, stampResult('server/discover', discoverResult()));
     if (message.method === 'subscriptions/listen') return this.listen(res, id, params);
-    const session = { ...this.statelessSession(ctx.task.id, envelope), headers: req.headers };
+    const session = this.statelessSession(ctx.task.id, envelope, req.headers);
     const reply = PostReply.for(res, String(req.headers.accept ?? ''));
     const call = new AbortController();
     const key = `${ctx.task.id} ${id}`;
@@ -266,11 +268,11 @@ export class McpGateway {
   }
 
   /** One stateless request's session: nothing of it outlives the request but which upstream listed which resource. */
-  private statelessSession(taskId: TaskId, envelope: Envelope): Session {
+  private statelessSession(taskId: TaskId, envelope: Envelope, headers: IncomingHttpHeaders): Session {
     let owners = this.statelessOwners.get(taskId);
     if (!owners) this.statelessOwners.set(taskId, (owners = new Map()));
     if (owners.size > 10_000) owners.clear();
-    return { id: '', taskId, protocolVersion: envelope.protocolVersion, streams: new Set(), resourceOwners: owners, asks: new ClientAsks(), inFlight: new Map(), logLevel: envelope.logLevel, subscriptions: new Set(), envelope };
+    return { id: '', taskId, protocolVersion: envelope.protocolVersion, streams: new Set(), resourceOwners: owners, asks: new ClientAsks(), inFlight: new Map(), logLevel: envelope.logLevel, subscriptions: new Set(), envelope, headers };
   }
 
   /**
@@ -760,14 +762,14 @@ export class McpGateway {
   /** How this request reaches upstreams: over their sessions for a 2025 agent; per request, where they speak it, for a 2026 agent. */
   private via(ctx: TaskContext, session: Session): UpstreamView {
     if (!session.envelope) return this.sessions2025;
-    return statelessView({
+    return (session.view ??= statelessView({
       pool: this.pool,
       clock: this.ports.clock,
       key: this.ports.sessionKey,
       taskId: ctx.task.id,
       envelope: session.envelope,
       approveInputs: (upstream, inputs) => this.approveInputs(ctx, upstream, inputs),
-    });
+    }));
   }
 
   /**

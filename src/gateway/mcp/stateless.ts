@@ -19,6 +19,14 @@ export const META = {
   subscriptionId: 'io.modelcontextprotocol/subscriptionId',
 } as const;
 
+/** Who the gateway is when it is the client of an upstream. */
+export const GATEWAY_CLIENT_INFO = { name: 'mandate-gateway', version: '0.1.0' };
+
+/** The `_meta` envelope of a 2026 request the gateway sends upstream, with these client capabilities. */
+export function clientEnvelope(capabilities: Record<string, unknown>): Record<string, unknown> {
+  return { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: capabilities, [META.clientInfo]: GATEWAY_CLIENT_INFO };
+}
+
 /** JSON-RPC codes the revision adds. */
 export const HEADER_MISMATCH = -32020;
 export const MISSING_CLIENT_CAPABILITY = -32021;

@@ -25,7 +25,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { HttpUpstreamClient, isSessionLost, stripPrefix, type StatelessHeaders } from './http-upstream-client.js';
-import { META, STATELESS_VERSION } from './stateless.js';
+import { GATEWAY_CLIENT_INFO, STATELESS_VERSION, clientEnvelope } from './stateless.js';
 import { encodeHeaderValue, paramHeadersOf } from './param-headers.js';
 import { CodedError, paramsFromInputSchema, within, type Clock, type Log, type ToolParams } from '../../core/index.js';
 import type { SecretResolver } from '../index.js';
@@ -219,7 +219,8 @@ export class UpstreamPool {
   async statelessTools(upstream: string): Promise<Map<string, Tool>> {
     const { conn } = await this.use(upstream);
     if (conn.statelessTools) return conn.statelessTools;
-    const listed = ListToolsResultSchema.safeParse(await this.statelessRequest(upstream, 'tools/list', { _meta: gatewayEnvelope() }));
+    // Asked on nobody's behalf: no client capabilities.
+    const listed = ListToolsResultSchema.safeParse(await this.statelessRequest(upstream, 'tools/list', { _meta: clientEnvelope({}) }));
     if (!listed.success) throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered \`tools/list\` with an invalid result`);
     conn.statelessTools = new Map(listed.data.tools.map((t) => [t.name, t as Tool]));
     return conn.statelessTools;
@@ -341,7 +342,7 @@ export class UpstreamPool {
     const transport = new StdioClientTransport({ command: config.command, args: config.args, env, cwd: config.cwd, stderr: 'pipe' });
     drainStderr(transport, name, secretValues, this.opts.log);
     const capabilities = relayedCapabilities(config);
-    const client = new Client({ name: 'mandate-gateway', version: '0.1.0' }, { capabilities: capabilities as never });
+    const client = new Client(GATEWAY_CLIENT_INFO, { capabilities: capabilities as never });
     // Over stdio nothing ties what the upstream sends to the call it is about: it goes to the call in flight when
     // there is exactly one, and is refused (a request) or dropped (a notification) when there are several.
     const relays = new Set<CallRelay>();
@@ -549,10 +550,6 @@ export function redact(text: string, secretValues: readonly string[]): string {
   return out;
 }
 
-/** The gateway's own envelope, for what it asks of a 2026 upstream on nobody's behalf (its tool list). */
-function gatewayEnvelope(): Record<string, unknown> {
-  return { [META.protocolVersion]: STATELESS_VERSION, [META.clientCapabilities]: {}, [META.clientInfo]: { name: 'mandate-gateway', version: '0.1.0' } };
-}
 
 /**
  * The headers of a 2026 request, from its body: `Mcp-Method`; `Mcp-Name` (the tool

@@ -11,7 +11,7 @@ import {
 import type { z } from 'zod';
 import { CodedError, type Clock } from '../../core/index.js';
 import type { CallRelay } from './relay.js';
-import { META, STATELESS_VERSION, isInputRequired, openState, sealState, type Envelope, type InputRequired, type StateBinding } from './stateless.js';
+import { META, clientEnvelope, isInputRequired, openState, sealState, type Envelope, type InputRequired, type StateBinding } from './stateless.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** What a 2026 agent sends back with a request an upstream answered `input_required`. */
@@ -83,9 +83,7 @@ export function statelessView(p: StatelessViewPorts): UpstreamView {
   const legacy = sessionView(p.pool);
   const speaks = (u: string) => p.pool.speaksStateless(u).catch(() => false);
   const meta = (u: string, extra: Record<string, unknown> = {}) => ({
-    [META.protocolVersion]: STATELESS_VERSION,
-    [META.clientCapabilities]: sharedCapabilities(p.envelope.clientCapabilities, p.pool.clientCapabilities(u)),
-    [META.clientInfo]: { name: 'mandate-gateway', version: '0.1.0' },
+    ...clientEnvelope(sharedCapabilities(p.envelope.clientCapabilities, p.pool.clientCapabilities(u))),
     ...(p.envelope.logLevel ? { [META.logLevel]: p.envelope.logLevel } : {}),
     ...extra,
   });
