@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/index.js';
+import type { Actor, AuditSink } from '../audit/index.js';
 import { CodedError, canonicalJson, formatZodError, sha256Hex, type Clock, type Random } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import type { ApprovalTerms } from '../policy/index.js';
@@ -97,12 +97,13 @@ export class ApprovalService {
   // The people side
 
   /** Registers an approver; the token is returned once and only its hash is kept. Errors: request.invalid, request.conflict. */
-  async registerApprover(input: unknown): Promise<{ approver: Omit<Approver, 'tokenHash'>; token: string }> {
+  async registerApprover(input: unknown, by: Actor): Promise<{ approver: Omit<Approver, 'tokenHash'>; token: string }> {
     const parsed = RegisterApproverSchema.safeParse(input);
     if (!parsed.success) throw new CodedError('request.invalid', formatZodError(parsed.error));
     const token = `mapr_${this.d.random.token(32)}`;
     const approver: Approver = { id: parsed.data.id, groups: parsed.data.groups, tokenHash: sha256Hex(token), createdAtMs: this.d.clock.nowMs() };
     await this.d.approvers.insert(approver);
+    await this.d.audit.record({ type: 'approver.registered', data: { approverId: approver.id, groups: approver.groups, by } });
     return { approver: { id: approver.id, groups: approver.groups, createdAtMs: approver.createdAtMs }, token };
   }
 

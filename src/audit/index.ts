@@ -11,3 +11,4 @@ export { segmentToWrite, type SegmentToWrite } from './continue-segment.js';
 export { verifyExport, ExportedEventSchema, type ExportReport, type ExportedSegment, type ExportBreak } from './verify-export.js';
 export { toOcsf, OCSF_VERSION, type OcsfEvent } from './ocsf.js';
 export { AuditForwarder, ownSegments, type AuditDestination, type ForwarderOptions } from './forward-to-sink.js';
+export { recordableArgs, MAX_RECORDED_ARGS_BYTES } from './recordable-args.js';

@@ -18,6 +18,7 @@ export const AUDIT_EVENT_TYPES = [
   'tool.registered',
   'gateway.refused',
   'secret.stored',
+  'approver.registered',
   'approval.requested',
   'approval.notified',
   'approval.notify_failed',
@@ -36,6 +37,15 @@ export const AUDIT_EVENT_TYPES = [
   'audit.segment_restarted',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/**
+ * Who asked for an action, as its records name them (`by`): `admin` (the admin
+ * token), `task:<id>` (the task's own credential), `approver:<id>`, or `system`
+ * (Mandate itself: a cascade from a parent, a drift response).
+ */
+export type Actor = 'admin' | 'system' | `task:${string}` | `approver:${string}`;
+export const ADMIN_ACTOR: Actor = 'admin';
+export const SYSTEM_ACTOR: Actor = 'system';
 
 /** What a caller records; the log adds position and hashes. */
 export interface AuditEntry {

@@ -70,6 +70,14 @@ function agentUser(agentId: string | null, name?: string): Record<string, unknow
 
 const personUser = (id: string): Record<string, unknown> => ({ uid: id, type_id: 1, type: 'User' });
 
+/** Who asked for an admin action (`by`, an `Actor`): the admin token, Mandate itself, a task's credential or an approver. */
+function actorUser(by: string): Record<string, unknown> {
+  if (by === 'admin') return { name: 'admin', type_id: 2, type: 'Admin' };
+  if (by.startsWith('task:')) return { uid: by.slice(5), name: by, type_id: 99, type: 'Task' };
+  if (by.startsWith('approver:')) return personUser(by.slice(9));
+  return { name: by, type_id: 3, type: 'System' };
+}
+
 /** The upstream a tool belongs to (`files` of `files.read`): OCSF's API service. */
 function apiOf(tool: string | undefined, requestUid?: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const operation = tool ?? 'unknown';
@@ -310,8 +318,16 @@ function shapeOf(e: AuditEvent): Shape {
         cls: USER_ACCESS,
         activityId: 1,
         activityName: 'Assign Privileges',
-        message: `task ${e.taskId ?? ''} resumed by ${str(d.by) ?? 'an operator'}`,
-        attributes: { ...(str(d.by) ? { actor: { user: personUser(str(d.by)!) } } : {}), user: agentUser(e.agentId), privileges: [`task:${e.taskId ?? 'unknown'}`] },
+        message: `task ${e.taskId ?? ''} resumed${str(d.reason) ? `: ${String(d.reason)}` : ''}`,
+        attributes: { user: agentUser(e.agentId), privileges: [`task:${e.taskId ?? 'unknown'}`] },
+      };
+    case 'approver.registered':
+      return {
+        cls: ACCOUNT_CHANGE,
+        activityId: 1,
+        activityName: 'Create',
+        message: `approver ${str(d.approverId) ?? ''} registered`,
+        attributes: { user: { ...personUser(str(d.approverId) ?? 'unknown'), ...(strings(d.groups).length ? { groups: strings(d.groups).map((name) => ({ name })) } : {}) } },
       };
     case 'audit.checkpoint':
       return {
@@ -387,6 +403,8 @@ function approvalShape(e: AuditEvent): Shape {
  */
 export function toOcsf(e: AuditEvent, productVersion: string): OcsfEvent {
   const s = shapeOf(e);
+  // An admin action names who asked (`by`); the agent stays the actor of what it did itself.
+  if (typeof e.data.by === 'string' && !('actor' in s.attributes)) s.attributes = { ...s.attributes, actor: { user: actorUser(e.data.by) } };
   const severity = s.severity ?? 1;
   const status = s.status ?? 1;
   const profiles = s.control || s.isAlert ? ['security_control'] : [];

@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/index.js';
+import type { Actor, AuditSink } from '../audit/index.js';
 import { CodedError, Lru, sha256Hex, type AgentId, type Clock, type CredentialId, type Random, type TaskId } from '../core/index.js';
 import type { KeyRing } from '../identity/index.js';
 import { TASK_CREDENTIAL_TYP, type Revocation, type RevocationKind, type TaskCredentialClaims } from './model.js';
@@ -120,7 +120,7 @@ export class CredentialService {
   }
 
   /** Records a revocation and applies it to this process at once. */
-  async revoke(kind: RevocationKind, subject: string, reason: string, credentialExpiresAtMs?: number): Promise<Revocation> {
+  async revoke(kind: RevocationKind, subject: string, reason: string, by: Actor, credentialExpiresAtMs?: number): Promise<Revocation> {
     const now = this.d.clock.nowMs();
     const revocation: Revocation = {
       id: `rvk_${this.d.random.token(12)}`,
@@ -138,7 +138,7 @@ export class CredentialService {
       type: 'revocation',
       taskId: kind === 'task' ? (subject as TaskId) : null,
       agentId: kind === 'agent' ? (subject as AgentId) : null,
-      data: { kind, subject, reason, revocationId: revocation.id },
+      data: { kind, subject, reason, revocationId: revocation.id, by },
     });
     return revocation;
   }

@@ -1,4 +1,4 @@
-import type { AuditReceipt, AuditSink } from '../audit/index.js';
+import { recordableArgs, type AuditReceipt, type AuditSink } from '../audit/index.js';
 import { CodedError, newId, resultLabels, type AgentId, type Clock, type DecisionId, type ErrorCode, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
 import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
@@ -52,6 +52,8 @@ export interface DecisionPorts {
    */
   storeAvailable(): boolean;
   audit: AuditSink;
+  /** `values`: decision records also carry the call's arguments, secret-looking ones masked (`audit.arguments`). */
+  recordArguments: 'hash' | 'values';
   clock: Clock;
   random: Random;
   environment: string;
@@ -90,7 +92,7 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
   } catch (err) {
     return refuseUnauthenticated(req, ports, err);
   }
-  return decideCall(ctx, { tool: req.tool, args: req.args ?? {} }, ports);
+  return decideCall(req.traceId === undefined ? ctx : { ...ctx, traceId: req.traceId }, { tool: req.tool, args: req.args ?? {} }, ports);
 }
 
 /**
@@ -101,6 +103,7 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
  * allow into a deny.
  */
 export async function decideCall(ctx: TaskContext, call: Call, ports: DecisionPorts): Promise<Decision> {
+  const startedMs = performance.now();
   const decisionId = newId('decision', ports.random);
   let approval: TaskSnapshot['approval'] = 'unloaded';
   let decision: Decision | undefined;
@@ -127,7 +130,7 @@ export async function decideCall(ctx: TaskContext, call: Call, ports: DecisionPo
     effects = committed.effects;
   }
   decision ??= refusalOf(ctx, call, decisionId, ports.clock.nowMs(), new CodedError('approval.not_pending', 'the approval for this call was used up by other calls at the same time; call again'));
-  return record(ctx, call, decision, effects, ports);
+  return record(ctx, call, decision, effects, ports, startedMs);
 }
 
 function envOf(ports: DecisionPorts, decisionId: DecisionId): EvaluationEnv {
@@ -200,7 +203,7 @@ async function commit(ctx: TaskContext, call: Call, evaluated: Decision, effects
 }
 
 /** Monitor, audit record, and the last look before an allow leaves. */
-async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects: readonly Effect[], ports: DecisionPorts): Promise<Decision> {
+async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects: readonly Effect[], ports: DecisionPorts, startedMs: number): Promise<Decision> {
   let decision = evaluated;
   let trail: { labels: string[]; toolsCalled: string[] } | undefined;
   for (const effect of effects) {
@@ -218,6 +221,7 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
     }
   }
   const args = call.args ?? {};
+  const { task } = ctx;
   let receipt;
   try {
     receipt = await ports.audit.record({
@@ -228,11 +232,20 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
         decisionId: decision.id,
         outcome: decision.outcome,
         code: decision.reason.code,
+        message: decision.reason.message,
         layer: decision.layer,
         tool: decision.tool,
-        // Argument values can hold personal data or secrets: the trail keeps their names and a hash that proves them.
+        // The Cedar action the tool maps to (its kind); null for a tool the catalog does not know.
+        action: ports.tools.get(decision.tool)?.kind ?? null,
+        // Each record stands alone for an auditor: whom the task acts for, where it sits in a delegation, what it declared.
+        principal: task.principal,
+        parentTaskId: task.parentTaskId,
+        delegationDepth: task.delegationDepth,
+        purpose: task.mandate.purpose,
+        // Argument values can hold personal data or secrets: by default the trail keeps their names and a hash that proves them.
         argNames: Object.keys(args),
         argsHash: argsHashOf(args),
+        ...(ports.recordArguments === 'values' ? { args: recordableArgs(args) } : {}),
         policies: decision.policies,
         policyVersion: decision.policyVersion,
         callCount: decision.callCount,
@@ -241,7 +254,11 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
         // this replica's previous decision record of the task (the task's records in order add up to the sets).
         labelsAdded: trail?.labels ?? [],
         toolsCalledAdded: trail?.toolsCalled ?? [],
+        // Where each target value came from (never the values).
+        ...(decision.targets.length > 0 ? { targets: decision.targets } : {}),
         drift: decision.drift,
+        traceId: ctx.traceId ?? null,
+        decideUs: Math.round((performance.now() - startedMs) * 1000),
       },
     });
   } catch {
@@ -285,7 +302,36 @@ async function refuseUnauthenticated(req: DecisionRequest, ports: DecisionPorts,
   const reason = decision.reason;
   const args = req.args !== null && typeof req.args === 'object' ? req.args : {};
   await ports.audit
-    .record({ type: 'decision', taskId: null, agentId: null, data: { decisionId: decision.id, outcome: 'deny', code: reason.code, layer: decision.layer, tool: decision.tool, argNames: Object.keys(args), argsHash: argsHashOf(args), policies: [], policyVersion: null, callCount: null, approvalId: null, labels: [], toolsCalled: [], drift: null } })
+    .record({
+      type: 'decision',
+      taskId: null,
+      agentId: null,
+      data: {
+        decisionId: decision.id,
+        outcome: 'deny',
+        code: reason.code,
+        message: reason.message,
+        layer: decision.layer,
+        tool: decision.tool,
+        action: ports.tools.get(decision.tool)?.kind ?? null,
+        principal: null,
+        parentTaskId: null,
+        delegationDepth: null,
+        purpose: null,
+        argNames: Object.keys(args),
+        argsHash: argsHashOf(args),
+        ...(ports.recordArguments === 'values' ? { args: recordableArgs(args) } : {}),
+        policies: [],
+        policyVersion: null,
+        callCount: null,
+        approvalId: null,
+        labelsAdded: [],
+        toolsCalledAdded: [],
+        drift: null,
+        traceId: req.traceId ?? null,
+        decideUs: null,
+      },
+    })
     .catch(() => undefined);
   return decision;
 }
@@ -322,7 +368,7 @@ export function kernelOver(ports: DecisionPorts): Kernel {
     authenticate: (token) => authenticate(token, ports),
     visibleTools: (ctx) => visibleTools(ctx, ports),
     decide: (ctx, call) => decideCall(ctx, call, ports),
-    account: (ctx, report) => account(ctx.task, report, ports),
+    account: (ctx, report) => account(ctx.task, report, ports, ctx.traceId),
   };
 }
 
@@ -357,7 +403,7 @@ export interface ResultReport {
  * came back, its labels and size to the monitor before the agent sees it, so the
  * next decision is taken with them.
  */
-export async function account(task: Task, report: ResultReport, ports: Pick<DecisionPorts, 'tools' | 'monitor' | 'audit'>): Promise<void> {
+export async function account(task: Task, report: ResultReport, ports: Pick<DecisionPorts, 'tools' | 'monitor' | 'audit'>, traceId?: string): Promise<void> {
   const spec = ports.tools.get(report.tool);
   const labels = [...resultLabels(spec, report.args), ...(report.labels ?? [])];
   // Fields other people write (an event's description) are untrusted content inside a trusted result.
@@ -372,7 +418,7 @@ export async function account(task: Task, report: ResultReport, ports: Pick<Deci
       type: 'tool.result',
       taskId: task.id,
       agentId: task.agentId,
-      data: { decisionId: report.decisionId, tool: report.tool, status: report.status, code: report.code, bytes: report.bytes, labels: [...new Set(labels)], ...(report.durationMs !== undefined ? { durationMs: report.durationMs } : {}), ...report.detail, ...(report.reportedBy === 'pep' ? { reportedBy: 'pep' } : {}) },
+      data: { decisionId: report.decisionId, tool: report.tool, status: report.status, code: report.code, bytes: report.bytes, labels: [...new Set(labels)], ...(report.durationMs !== undefined ? { durationMs: report.durationMs } : {}), ...report.detail, ...(report.reportedBy === 'pep' ? { reportedBy: 'pep' } : {}), traceId: traceId ?? null },
     })
     .then(() => undefined, () => undefined);
   if (report.observe) await ports.monitor.observeResult(task, labels, report.bytes);

@@ -20,6 +20,8 @@ export interface TaskContext {
   task: Task;
   /** Undefined when the agent is no longer registered (then nothing is allowed). */
   agent: Agent | undefined;
+  /** The W3C trace the request belongs to, kept in its audit records. */
+  traceId?: string;
 }
 
 /** One call to decide. */

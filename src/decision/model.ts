@@ -13,6 +13,8 @@ export interface DecisionRequest {
   tool: string;
   /** The call's arguments, as the tool would receive them. */
   args?: Record<string, unknown>;
+  /** The W3C trace the request belongs to, kept in the audit record. */
+  traceId?: string;
 }
 
 export interface Decision {

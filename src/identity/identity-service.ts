@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { AuditSink } from '../audit/index.js';
-import { CodedError, formatZodError, newId, sha256Hex, type Clock, type Random } from '../core/index.js';
+import type { Actor, AuditSink } from '../audit/index.js';
+import { CodedError, formatZodError, newId, sha256Hex, type AgentId, type Clock, type Random } from '../core/index.js';
 import type { KeyRing } from './key-ring.js';
 import { AGENT_NAME, type Agent, type SvidClaims } from './model.js';
 import { matchesClaim, readClaim, type OidcTrust } from './oidc-trust.js';
@@ -62,7 +62,7 @@ export class IdentityService {
   }
 
   /** Errors: request.invalid, identity.agent_exists. */
-  async registerAgent(input: unknown): Promise<Agent> {
+  async registerAgent(input: unknown, by: Actor): Promise<Agent> {
     const parsed = RegisterAgentSchema.safeParse(input);
     if (!parsed.success) throw new CodedError('request.invalid', formatZodError(parsed.error));
     const agent: Agent = {
@@ -75,7 +75,7 @@ export class IdentityService {
       disabledAtMs: null,
     };
     await this.d.agents.insert(agent);
-    await this.d.audit.record({ type: 'agent.registered', agentId: agent.id, data: { name: agent.name, spiffeId: agent.spiffeId, groups: agent.groups } });
+    await this.d.audit.record({ type: 'agent.registered', agentId: agent.id, data: { name: agent.name, spiffeId: agent.spiffeId, groups: agent.groups, by } });
     return agent;
   }
 
@@ -90,22 +90,22 @@ export class IdentityService {
     return agent;
   }
 
-  async deregisterAgent(name: string): Promise<Agent> {
+  async deregisterAgent(name: string, by: Actor): Promise<Agent> {
     const agent = await this.agentByName(name);
     await this.d.agents.disable(agent.id, this.d.clock.nowMs());
-    await this.d.audit.record({ type: 'agent.deregistered', agentId: agent.id, data: { name } });
+    await this.d.audit.record({ type: 'agent.deregistered', agentId: agent.id, data: { name, by } });
     return { ...agent, disabledAtMs: this.d.clock.nowMs() };
   }
 
   /** A one-time join token for an agent. Only its hash is stored. Errors: identity.agent_unknown. */
-  async createJoinToken(agentName: string, ttlSeconds: number): Promise<{ token: string; expiresAtMs: number }> {
+  async createJoinToken(agentName: string, ttlSeconds: number, by: Actor): Promise<{ token: string; expiresAtMs: number }> {
     const agent = this.usableAgent(await this.agentByName(agentName));
     if (!agent.attestation.joinToken) throw new CodedError('request.invalid', `agent \`${agentName}\` does not accept join-token attestation`);
     const token = `mjt_${this.d.random.token(32)}`;
     const now = this.d.clock.nowMs();
     const id = newId('joinToken', this.d.random);
     await this.d.joinTokens.insert({ id, tokenHash: sha256Hex(token), agentId: agent.id, createdAtMs: now, expiresAtMs: now + ttlSeconds * 1000, usedAtMs: null });
-    await this.d.audit.record({ type: 'join_token.created', agentId: agent.id, data: { joinTokenId: id, ttlSeconds } });
+    await this.d.audit.record({ type: 'join_token.created', agentId: agent.id, data: { joinTokenId: id, ttlSeconds, by } });
     return { token, expiresAtMs: now + ttlSeconds * 1000 };
   }
 
@@ -115,7 +115,8 @@ export class IdentityService {
     if (!record) return this.failAttestation('join_token', new CodedError('identity.join_token_invalid', 'join token is unknown, already used or expired'));
     const agent = await this.d.agents.get(record.agentId);
     if (!agent) return this.failAttestation('join_token', new CodedError('identity.agent_unknown', 'the join token names no registered agent'));
-    return this.issueSvid(this.usableAgent(agent), 'join_token');
+    if (agent.disabledAtMs !== null) return this.failAttestation('join_token', disabled(agent), agent.id);
+    return this.issueSvid(agent, 'join_token');
   }
 
   /** Errors: identity.oidc_untrusted, identity.oidc_no_match, identity.agent_disabled. */
@@ -134,7 +135,9 @@ export class IdentityService {
       const message = candidates.length === 0 ? 'no attestation rule matches the token claims' : 'the token claims match more than one agent';
       return this.failAttestation('oidc', new CodedError('identity.oidc_no_match', message, { issuer: claims.iss, sub: claims.sub }));
     }
-    return this.issueSvid(this.usableAgent(candidates[0]!), 'oidc', { issuer: claims.iss, sub: claims.sub });
+    const agent = candidates[0]!;
+    if (agent.disabledAtMs !== null) return this.failAttestation('oidc', disabled(agent), agent.id);
+    return this.issueSvid(agent, 'oidc', { issuer: claims.iss, sub: claims.sub });
   }
 
   /**
@@ -143,7 +146,12 @@ export class IdentityService {
    * Errors: identity.svid_invalid, identity.svid_expired, identity.agent_disabled.
    */
   async renewSvid(svid: string): Promise<IssuedSvid> {
-    const { agent } = await this.verifySvid(svid);
+    let agent;
+    try {
+      ({ agent } = await this.verifySvid(svid));
+    } catch (err) {
+      return this.failAttestation('renewal', err);
+    }
     return this.issueSvid(agent, 'renewal');
   }
 
@@ -182,14 +190,19 @@ export class IdentityService {
   }
 
   private usableAgent(agent: Agent): Agent {
-    if (agent.disabledAtMs !== null) throw new CodedError('identity.agent_disabled', `agent \`${agent.name}\` was deregistered`);
+    if (agent.disabledAtMs !== null) throw disabled(agent);
     return agent;
   }
 
-  private async failAttestation(method: string, err: unknown): Promise<never> {
+  /** Every refused attestation is recorded, naming the agent when one was identified. */
+  private async failAttestation(method: string, err: unknown, agentId?: AgentId): Promise<never> {
     const code = err instanceof CodedError ? err.code : 'internal.error';
-    await this.d.audit.record({ type: 'attestation.failed', data: { method, code } });
+    await this.d.audit.record({ type: 'attestation.failed', agentId: agentId ?? null, data: { method, code } });
     throw err;
   }
+}
+
+function disabled(agent: Agent): CodedError {
+  return new CodedError('identity.agent_disabled', `agent \`${agent.name}\` was deregistered`);
 }
 

@@ -54,8 +54,8 @@ describe('identity', () => {
       clock,
       random: systemRandom,
     });
-    await identity.registerAgent({ name: 'deployer', attestation: { joinToken: true, oidc: [{ issuer: issuerUrl, claims: { repository: 'acme/app', 'kubernetes.io/serviceaccount/name': 'deploy-*' } }] } });
-    await identity.registerAgent({ name: 'reader' });
+    await identity.registerAgent({ name: 'deployer', attestation: { joinToken: true, oidc: [{ issuer: issuerUrl, claims: { repository: 'acme/app', 'kubernetes.io/serviceaccount/name': 'deploy-*' } }] } }, 'admin');
+    await identity.registerAgent({ name: 'reader' }, 'admin');
   });
   after(async () => {
     await store.close();
@@ -75,13 +75,13 @@ describe('identity', () => {
   it('registers agents with SPIFFE IDs in the trust domain and refuses bad names and duplicates', async () => {
     const agent = await identity.agentByName('reader');
     assert.equal(agent.spiffeId, 'spiffe://acme.internal/agent/reader');
-    await assert.rejects(identity.registerAgent({ name: 'reader' }), rejectsWith('identity.agent_exists'));
-    await assert.rejects(identity.registerAgent({ name: 'Bad Name' }), (e: unknown) => e instanceof CodedError && e.code === 'request.invalid' && e.publicMessage.includes('name'));
-    await assert.rejects(identity.registerAgent({ name: 'x', colour: 'red' }), (e: unknown) => e instanceof CodedError && e.publicMessage.includes('`colour`'));
+    await assert.rejects(identity.registerAgent({ name: 'reader' }, 'admin'), rejectsWith('identity.agent_exists'));
+    await assert.rejects(identity.registerAgent({ name: 'Bad Name' }, 'admin'), (e: unknown) => e instanceof CodedError && e.code === 'request.invalid' && e.publicMessage.includes('name'));
+    await assert.rejects(identity.registerAgent({ name: 'x', colour: 'red' }, 'admin'), (e: unknown) => e instanceof CodedError && e.publicMessage.includes('`colour`'));
   });
 
   it('a join token attests exactly once and yields a verifiable JWT-SVID', async () => {
-    const { token } = await identity.createJoinToken('reader', 600);
+    const { token } = await identity.createJoinToken('reader', 600, 'admin');
     const issued = await identity.attestWithJoinToken(token);
     assert.equal(issued.spiffeId, 'spiffe://acme.internal/agent/reader');
     assert.equal(issued.expiresAtMs, Math.floor(clock.nowMs() / 1000) * 1000 + 300_000);
@@ -92,13 +92,13 @@ describe('identity', () => {
   });
 
   it('an expired join token is refused', async () => {
-    const { token } = await identity.createJoinToken('reader', 60);
+    const { token } = await identity.createJoinToken('reader', 60, 'admin');
     clock.advance(61_000);
     await assert.rejects(identity.attestWithJoinToken(token), rejectsWith('identity.join_token_invalid'));
   });
 
   it('SVIDs: expired, wrong audience, alg none, forged signature and unknown key are refused', async () => {
-    const { token } = await identity.createJoinToken('reader', 600);
+    const { token } = await identity.createJoinToken('reader', 600, 'admin');
     const { svid } = await identity.attestWithJoinToken(token);
     const [h, p] = svid.split('.');
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
@@ -117,7 +117,7 @@ describe('identity', () => {
   });
 
   it('rotation: new tokens use the new key, old tokens verify until the old key is dropped', async () => {
-    const { token } = await identity.createJoinToken('reader', 600);
+    const { token } = await identity.createJoinToken('reader', 600, 'admin');
     const { svid: before } = await identity.attestWithJoinToken(token);
     const oldKid = jose.decodeProtectedHeader(before).kid;
     const { kid, retired } = await keys.rotate();
@@ -149,10 +149,10 @@ describe('identity', () => {
   });
 
   it('a deregistered agent can no longer attest or use its SVID', async () => {
-    const { token } = await identity.createJoinToken('reader', 600);
+    const { token } = await identity.createJoinToken('reader', 600, 'admin');
     const { svid } = await identity.attestWithJoinToken(token);
-    const { token: second } = await identity.createJoinToken('reader', 600);
-    await identity.deregisterAgent('reader');
+    const { token: second } = await identity.createJoinToken('reader', 600, 'admin');
+    await identity.deregisterAgent('reader', 'admin');
     await assert.rejects(identity.verifySvid(svid), rejectsWith('identity.agent_disabled'));
     await assert.rejects(identity.attestWithJoinToken(second), rejectsWith('identity.agent_disabled'));
   });

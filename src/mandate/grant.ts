@@ -43,12 +43,18 @@ export class MandateRefused extends CodedError {
  */
 export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps): Promise<Task> {
   const parsed = MandateSchema.safeParse(input);
-  if (!parsed.success) throw new CodedError('mandate.invalid', formatZodError(parsed.error));
+  if (!parsed.success) return refuseWhole(agent, statedPurpose(input), 'mandate', new CodedError('mandate.invalid', formatZodError(parsed.error)), d);
   const mandate = parsed.data;
   const now = d.clock.nowMs();
   let expiresAtMs = now + mandate.ttlSeconds * 1000;
 
-  const parent = mandate.parentTask === undefined ? undefined : await loadParent(mandate.parentTask, d.tasks, now);
+  let parent: Task | undefined;
+  try {
+    parent = mandate.parentTask === undefined ? undefined : await loadParent(mandate.parentTask, d.tasks, now);
+  } catch (err) {
+    if (!(err instanceof CodedError) || err.code !== 'mandate.parent_invalid') throw err;
+    return refuseWhole(agent, mandate.purpose, 'parentTask', err, d);
+  }
   const learned = learnParams(mandate, parent, d);
   const refused: RefusedItem[] = [];
   for (const grant of mandate.tools) {
@@ -129,7 +135,7 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     type: 'task.granted',
     taskId: task.id,
     agentId: agent.id,
-    data: { mandate, principal: task.principal, parentTaskId: task.parentTaskId, expiresAtMs, credentialId: task.credentialId },
+    data: { mandate, principal: task.principal, parentTaskId: task.parentTaskId, delegationDepth: task.delegationDepth, expiresAtMs, credentialId: task.credentialId },
   });
   return task;
 }
@@ -158,6 +164,18 @@ function learnParams(mandate: Mandate, parent: Task | undefined, d: GrantDeps): 
     out.set(grant.name, lookup);
   }
   return out;
+}
+
+/** A mandate refused as a whole (it does not parse, or its parent cannot be delegated from) is recorded like any refusal, then thrown. */
+async function refuseWhole(agent: GrantingAgent, purpose: string | null, item: string, err: CodedError, d: Pick<GrantDeps, 'audit'>): Promise<never> {
+  await d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose, refused: [{ item, code: err.code, reason: err.publicMessage, policyIds: [] }] } });
+  throw err;
+}
+
+/** The purpose of a mandate that did not parse, when it states one, bounded as a valid one is. */
+function statedPurpose(input: unknown): string | null {
+  const purpose = input !== null && typeof input === 'object' ? (input as { purpose?: unknown }).purpose : undefined;
+  return typeof purpose === 'string' ? purpose.slice(0, 2000) : null;
 }
 
 async function loadParent(id: string, tasks: TaskRepo, now: number): Promise<Task> {

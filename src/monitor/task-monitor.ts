@@ -1,4 +1,4 @@
-import type { AuditSink } from '../audit/index.js';
+import type { Actor, AuditSink } from '../audit/index.js';
 import { Lru, type Clock, type TaskId } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { driftScore, freshBehaviour, observeDecision, observeResult, type Behaviour, type DriftResponse, type MonitorSettings, type ObservedDecision, type Signal } from './behaviour.js';
@@ -155,7 +155,7 @@ export class TaskMonitor {
   }
 
   /** A person lifted the suspension and the step-up response. */
-  async resume(task: Task, by: string): Promise<void> {
+  async resume(task: Task, by: Actor, reason: string): Promise<void> {
     const b = await this.state(task);
     b.suspendedBy = null;
     b.stepUpBy = null;
@@ -164,7 +164,7 @@ export class TaskMonitor {
     // Lifted signals may fire again; alerts stay fired.
     b.signals = b.signals.filter((s) => !['suspend', 'step_up', 'tighten'].includes(this.d.settings.responses[s]));
     await this.persist(task, b);
-    await this.d.audit.record({ type: 'monitor.resumed', taskId: task.id, agentId: task.agentId, data: { by } });
+    await this.d.audit.record({ type: 'monitor.resumed', taskId: task.id, agentId: task.agentId, data: { by, reason } });
   }
 
   private async persist(task: Task, b: Behaviour): Promise<void> {

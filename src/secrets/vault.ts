@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { AuditSink } from '../audit/index.js';
+import type { Actor, AuditSink } from '../audit/index.js';
 import { CodedError, ConfigError, type Clock } from '../core/index.js';
 import { SECRET_NAME, VAULT_KEY_BYTES, type ResolvedSecret, type SecretRecord, type ValueOrSecret } from './model.js';
 import type { SecretRepo, VaultKey } from './ports.js';
@@ -25,14 +25,14 @@ export class SecretVault {
   }
 
   /** Stores a new version. Errors: request.invalid. */
-  async put(name: string, value: string): Promise<{ name: string; version: number }> {
+  async put(name: string, value: string, by: Actor): Promise<{ name: string; version: number }> {
     if (!SECRET_NAME.test(name)) throw new CodedError('request.invalid', `secret name \`${name}\` must be lowercase letters, digits, \`_\`, \`.\` or \`-\``);
     if (value.length === 0 || value.length > 16_384) throw new CodedError('request.invalid', 'a secret value must be 1 to 16384 characters');
     for (let attempt = 0; ; attempt++) {
       const version = ((await this.repo.latest(name))?.version ?? 0) + 1;
       try {
         await this.repo.insert({ name, version, ...this.encrypt(name, version, value), createdAtMs: this.clock.nowMs() });
-        await this.audit.record({ type: 'secret.stored', data: { name, version } });
+        await this.audit.record({ type: 'secret.stored', data: { name, version, by } });
         return { name, version };
       } catch (err) {
         if (attempt >= 2) throw err; // a concurrent writer took the version: read again

@@ -4,14 +4,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { z } from 'zod';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
-import { AUDIT_EVENT_TYPES, type AuditEventType, type AuditFilter } from '../audit/index.js';
+import { ADMIN_ACTOR, AUDIT_EVENT_TYPES, type Actor, type AuditEventType, type AuditFilter } from '../audit/index.js';
 import { MandateSchema, PlanSchema, type Task } from '../mandate/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
 import { MANDATE_VERSION } from './version.js';
-import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf } from '../gateway/index.js';
+import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf, traceIdOf } from '../gateway/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
@@ -59,6 +59,8 @@ const ResultBody = z
     decisionId: z.string().max(80).optional(),
     status: z.enum(['ok', 'error']),
     bytes: z.number().int().min(0).default(0),
+    /** How long the call took, as the enforcement point measured it. */
+    durationMs: z.number().min(0).max(86_400_000).optional(),
     /** Labels of what came back, beyond those the tool's metadata gives (e.g. `untrusted` for an email body). */
     labels: z.array(z.string().min(1).max(64)).max(32).default([]),
     /** The call's arguments, so the tool's `labelRules` (labels by resource) apply. */
@@ -224,7 +226,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.post('/v1/keys/rotate', doc('start signing with a new key (admin)', { response: { 200: Api.KeyRotation }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const result = await plane.keys.rotate();
-    await plane.audit.record({ type: 'key.rotated', data: result });
+    await plane.audit.record({ type: 'key.rotated', data: { ...result, by: ADMIN_ACTOR } });
     return result;
   });
 
@@ -236,7 +238,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.put('/v1/tools/:name', doc('register or update a tool that no gateway proxies (admin)', { response: { 200: Api.ToolSpec }, security: [{ admin: [] }], body: jsonSchema(ToolBody) }), async (req) => {
     await requireAdmin(req);
     const { name } = parse(z.object({ name: z.string().min(1).max(160) }).strict(), req.params, 'path');
-    return plane.toolRegistry.register(name, req.body);
+    return plane.toolRegistry.register(name, req.body, ADMIN_ACTOR);
   });
 
   // Policies: with `policy.source: store`, one versioned set for every replica.
@@ -247,13 +249,13 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.put('/v1/policies', doc('replace the policy set as the next version, validated first (admin; `policy.source: store`)', { response: { 200: Api.PolicyVersion }, security: [{ admin: [] }], body: jsonSchema(PolicyPushBody) }), async (req) => {
     await requireAdmin(req);
     const body = parse(PolicyPushBody, req.body, 'body');
-    return plane.policies.push(body.files, 'admin');
+    return plane.policies.push(body.files, ADMIN_ACTOR);
   });
 
   // Agents
   app.post('/v1/agents', doc('register an agent (admin)', { response: { 201: Api.AgentView }, security: [{ admin: [] }], body: jsonSchema(z.object({ name: z.string(), groups: z.array(z.string()).optional(), attestation: z.unknown().optional() })) }), async (req, reply) => {
     await requireAdmin(req);
-    const agent = await plane.identity.registerAgent(req.body ?? {});
+    const agent = await plane.identity.registerAgent(req.body ?? {}, ADMIN_ACTOR);
     return reply.status(201).send(agentView(agent));
   });
   app.get('/v1/agents', doc('list agents (admin)', { response: { 200: Api.AgentList }, security: [{ admin: [] }] }), async (req) => {
@@ -263,13 +265,13 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { response: { 200: Api.AgentView }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
     const { name } = parse(NameParams, req.params, 'path');
-    return agentView(await plane.tasks.deregisterAgent(name));
+    return agentView(await plane.tasks.deregisterAgent(name, ADMIN_ACTOR));
   });
   app.post('/v1/agents/:name/join-tokens', doc('create a one-time join token (admin)', { response: { 201: Api.JoinToken }, security: [{ admin: [] }], body: jsonSchema(JoinTokenBody) }), async (req, reply) => {
     await requireAdmin(req);
     const { name } = parse(NameParams, req.params, 'path');
     const body = parse(JoinTokenBody, req.body ?? {}, 'body');
-    const created = await plane.identity.createJoinToken(name, body.ttlSeconds ?? plane.config.identity.joinTokenTtlSeconds);
+    const created = await plane.identity.createJoinToken(name, body.ttlSeconds ?? plane.config.identity.joinTokenTtlSeconds, ADMIN_ACTOR);
     return reply.status(201).send(created);
   });
 
@@ -315,7 +317,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const { id } = parse(IdParams, req.params, 'path');
     const body = parse(CompleteBody, req.body ?? {}, 'body');
     const task = await plane.tasks.get(id);
-    await plane.monitor.resume(task, body.reason ?? 'resumed by an operator');
+    await plane.monitor.resume(task, ADMIN_ACTOR, body.reason ?? 'resumed by an operator');
     return taskView(task, await plane.monitor.summary(task));
   });
   const resultsRoute = { ...doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { response: { 202: Api.TaskView }, security: [{ task: [] }], body: jsonSchema(ResultBody) }), bodyLimit: plane.config.server.resultBodyLimitBytes };
@@ -324,19 +326,22 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const token = requireBearer(req, 'the task credential');
     const body = parse(ResultBody, req.body, 'body');
     // Authenticated as every call is: an ended or revoked task reports nothing more.
-    const ctx = await plane.kernel.authenticate(token);
+    const authenticated = await plane.kernel.authenticate(token);
+    const traceId = traceIdOf(req.headers);
+    const ctx = traceId === undefined ? authenticated : { ...authenticated, traceId };
     if (ctx.task.id !== id) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
-    await plane.kernel.account(ctx, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, labels: body.labels, content: body.content, values: body.values, reportedBy: 'pep', observe: true });
+    await plane.kernel.account(ctx, { decisionId: body.decisionId ?? null, tool: body.tool, args: body.args, status: body.status, code: null, bytes: body.bytes, durationMs: body.durationMs, labels: body.labels, content: body.content, values: body.values, reportedBy: 'pep', observe: true });
     return reply.status(202).send(taskView(ctx.task, await plane.monitor.summary(ctx.task)));
   });
   app.post('/v1/tasks/:id/complete', doc('complete a task: its credential is revoked (task credential or admin)', { response: { 200: Api.TaskView }, security: [{ task: [] }, { admin: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential or the admin token');
-    if (!plane.admin.isAdmin(token) && !(await plane.tasks.isCredentialOf(token, id))) {
+    const by: Actor = plane.admin.isAdmin(token) ? ADMIN_ACTOR : `task:${id}`;
+    if (by !== ADMIN_ACTOR && !(await plane.tasks.isCredentialOf(token, id))) {
       throw new CodedError('request.unauthorized', 'only the task credential of this task or the admin token may complete it');
     }
     const body = parse(CompleteBody, req.body ?? {}, 'body');
-    return taskView(await plane.tasks.end(id, 'completed', body.reason ?? 'completed'));
+    return taskView(await plane.tasks.end(id, 'completed', body.reason ?? 'completed', by));
   });
 
   // Approvals: people decide step-up requests bound to one exact action.
@@ -347,7 +352,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   };
   app.post('/v1/approvers', doc('register an approver; the token is shown once (admin)', { response: { 201: Api.RegisteredApprover }, security: [{ admin: [] }], body: jsonSchema(ApproverBody) }), async (req, reply) => {
     await requireAdmin(req);
-    const { approver, token } = await plane.approvals.registerApprover(req.body ?? {});
+    const { approver, token } = await plane.approvals.registerApprover(req.body ?? {}, ADMIN_ACTOR);
     return reply.status(201).send({ ...approver, token });
   });
   app.get('/v1/approvals', doc('approval requests, newest first (approver or admin)', { response: { 200: Api.ApprovalList }, security: [{ approver: [] }, { admin: [] }] }), async (req) => {
@@ -380,7 +385,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     await requireAdmin(req);
     const { name } = parse(NameParams, req.params, 'path');
     const body = parse(SecretBody, req.body, 'body');
-    return reply.status(201).send(await plane.secrets.put(name, body.value));
+    return reply.status(201).send(await plane.secrets.put(name, body.value, ADMIN_ACTOR));
   });
   app.get('/v1/secrets', doc('secret names and versions, without values (admin)', { response: { 200: Api.SecretList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
@@ -391,13 +396,14 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.post('/v1/revocations', doc('revoke by credential, task, agent or principal (admin)', { response: { 201: Api.Revocation }, security: [{ admin: [] }], body: jsonSchema(RevokeBody) }), async (req, reply) => {
     await requireAdmin(req);
     const body = parse(RevokeBody, req.body, 'body');
-    return reply.status(201).send(await plane.tasks.revoke(body.kind, body.subject, body.reason));
+    return reply.status(201).send(await plane.tasks.revoke(body.kind, body.subject, body.reason, ADMIN_ACTOR));
   });
 
   // Decisions
   app.post('/v1/decide', doc('decide one call (for enforcement points)', { response: { 200: Api.Decision }, body: jsonSchema(DecideBody) }), async (req) => {
     const body = parse(DecideBody, req.body, 'body');
-    return plane.decide(body);
+    const traceId = traceIdOf(req.headers);
+    return plane.decide(traceId === undefined ? body : { ...body, traceId });
   });
   app.get('/v1/decisions', doc('recent decisions from the audit trail (admin)', { response: { 200: Api.DecisionList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AuditCheckpointer, AuditForwarder, AuditLog, CHECKPOINT_TYP, ownSegments, segmentToWrite, toOcsf, type AuditDestination, type AuditSpool, type AuditWitness, type SinkCursor } from '../audit/index.js';
+import { AuditCheckpointer, AuditForwarder, AuditLog, CHECKPOINT_TYP, SYSTEM_ACTOR, ownSegments, segmentToWrite, toOcsf, type AuditDestination, type AuditSpool, type AuditWitness, type SinkCursor } from '../audit/index.js';
 import { ConfigError, mutableToolCatalog, systemClock, systemRandom, type Clock, type MutableToolCatalog, type Random, type ToolSpec } from '../core/index.js';
 import { CredentialService } from '../credentials/index.js';
 import { kernelOver, RateWindow, type Decision, type DecisionPorts, type DecisionRequest, type Kernel } from '../decision/index.js';
@@ -142,7 +142,7 @@ export class ControlPlane {
       changes: store.changes,
     });
     this.approvals = this.approvalDesk.service;
-    const drift = new DriftResponder({ end: (id, status, reason) => this.tasks.end(id, status, reason), audit, webhook: config.monitor.webhook, notifier: this.notifier, baseUrl });
+    const drift = new DriftResponder({ end: (id, status, reason) => this.tasks.end(id, status, reason, SYSTEM_ACTOR), audit, webhook: config.monitor.webhook, notifier: this.notifier, baseUrl });
     this.monitor = new TaskMonitor({
       repo: store.behaviour,
       settings: config.monitor,
@@ -194,6 +194,7 @@ export class ControlPlane {
       health,
       storeAvailable: () => this.sync.storeAvailable(),
       audit,
+      recordArguments: config.audit.arguments,
       clock,
       random,
       environment: config.environment,
@@ -331,7 +332,7 @@ export class ControlPlane {
       const sessionKey = await store.settings.setIfAbsent('mcp.session_key', random.token(32));
       plane = new ControlPlane({ config, store, keys, identity, credentials, policy, audit, checkpointer, witness, tools, secrets, health, admin, apiActions, sessionKey, clock, random, telemetry });
       for (const agent of config.agents) {
-        if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent);
+        if (!(await store.agents.getByName(agent.name))) await identity.registerAgent(agent, SYSTEM_ACTOR);
       }
       await plane.toolRegistry.load();
       if (config.policy.source === 'store') {

@@ -30,7 +30,7 @@ describe('per-task state in memory: dropped when the task ends or expires', () =
     const { taskId, credential } = await grantTask(server.url, 'report-bot', MANDATE);
     await decideTwice(credential);
     assert.deepEqual(server.plane.memory.counts(), { tasks: 1, monitor: 1, credentials: 1, rateWindows: 1 });
-    await server.plane.tasks.end(taskId, 'completed', 'done');
+    await server.plane.tasks.end(taskId, 'completed', 'done', 'admin');
     const denied = await server.plane.decide({ credential, tool: 'files.read', args: { path: '/srv/reports/a' } });
     assert.equal(denied.reason.code, 'credential.revoked');
     server.plane.memory.sweep();

@@ -160,6 +160,11 @@ export const REQUIREMENTS = Object.freeze({
   'audit:task-trail': '`GET /v1/tasks/{id}/trail` gives a task\'s purpose, then each call with its decision and its result, and its delegated tasks\' steps, in the order they were recorded.',
   'audit:export-jsonl': '`mandate audit export` writes the events matching its filters as JSON lines exactly as stored; `mandate audit verify --file` recomputes their chains (ok), and names the seq of a line edited afterwards (exit 5).',
   'audit:export-ocsf': '`mandate audit export --format ocsf` writes each event as an OCSF 1.8.0 event of its class (API Activity for calls, results and approvals, IAM classes for identity and tasks), which still carries the event as stored.',
+  // audit-records.test.ts
+  'audit:records-self-contained': 'A decision record carries the task\'s principal, parent task, delegation depth and declared purpose, the action (the tool\'s kind), the reason\'s code and message, the argument names and hash, the provenance of its targets, the trace id of the caller\'s `traceparent` and its own duration; a reported result carries the trace id and the duration the reporter measured.',
+  'audit:records-arguments': 'With `audit.arguments: values` a decision record carries the arguments, every secret-named field and every credential value masked, and arguments over 16 KiB omitted; by default no argument value is recorded anywhere.',
+  'audit:records-actor': 'Every admin action records who asked (`by`): registering an agent or an approver, a join token, a secret, a revocation; a task completed by its own credential names the task.',
+  'audit:records-refusals': 'A mandate refused whole (it does not parse, its parent does not exist), a deregistered agent\'s attestation and a failed SVID renewal are each recorded.',
   // audit-sink.test.ts
   'audit:sink': 'With `audit.sink`, every event reaches a webhook that fails some requests, at least once and in order per segment, and a file that verifies; after a restart, delivery resumes from the cursor kept in the store.',
 

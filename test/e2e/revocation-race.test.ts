@@ -23,7 +23,7 @@ describe('revocation on one replica is linearizable', () => {
             if (d.outcome !== 'deny') late.push(d.reason.code);
           }),
         );
-        await server.plane.tasks.revoke('task', taskId, 'race test');
+        await server.plane.tasks.revoke('task', taskId, 'race test', 'admin');
         revoked = true;
         await Promise.all(inFlight);
         assert.deepEqual(late, [], `round ${round}: answers after the revocation returned must all be denials`);

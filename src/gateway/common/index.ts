@@ -2,3 +2,4 @@ export { redactResult } from './redact.js';
 export type { SecretResolver } from './secret-resolver.js';
 export { errorBody, httpStatusOf, jsonRpcCodeOf } from './transport-codes.js';
 export { unobservedUpstreamCalls, type UpstreamCall, type UpstreamCalls, type UpstreamFailure } from './upstream-calls.js';
+export { traceIdOf } from './trace-id.js';

@@ -7,7 +7,7 @@ import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
-import { httpStatusOf, unobservedUpstreamCalls, type SecretResolver, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
+import { httpStatusOf, traceIdOf, unobservedUpstreamCalls, type SecretResolver, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
 import { UpstreamHeaders } from './upstream-headers.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
@@ -120,6 +120,8 @@ export class HttpProxy {
       let ctx: TaskContext;
       try {
         ctx = await this.ports.kernel.authenticate(token);
+        const traceId = traceIdOf(req.headers);
+        if (traceId !== undefined) ctx = { ...ctx, traceId };
       } catch (err) {
         // Refused on the very next request once revoked or expired.
         const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');

@@ -14,7 +14,7 @@ import type { AuditSink } from '../../audit/index.js';
 import { CodedError, Lru, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
-import { jsonRpcCodeOf, redactResult, unobservedUpstreamCalls, type UpstreamCalls } from '../common/index.js';
+import { jsonRpcCodeOf, redactResult, traceIdOf, unobservedUpstreamCalls, type UpstreamCalls } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
 import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseEvent } from './agent-relay.js';
@@ -311,7 +311,9 @@ export class McpGateway {
       return undefined;
     }
     try {
-      return await this.ports.kernel.authenticate(token);
+      const ctx = await this.ports.kernel.authenticate(token);
+      const traceId = traceIdOf(req.headers);
+      return traceId === undefined ? ctx : { ...ctx, traceId };
     } catch (err) {
       // Refused on the very next request once revoked or expired, even mid-session.
       const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');

@@ -30,9 +30,9 @@ describe('vault key file', () => {
     const v = new SecretVault(store.secrets, vaultKey({ keyFile }), { record: async () => undefined }, manualClock());
     await assert.rejects(v.resolve('missing'), /not stored/);
     assert.deepEqual(await v.list(), []);
-    await assert.rejects(v.put('Bad Name', 'x'), /must be lowercase/);
+    await assert.rejects(v.put('Bad Name', 'x', 'admin'), /must be lowercase/);
     assert.equal(existsSync(keyFile), false, 'no key file before a secret is stored');
-    await v.put('api', 'value-1');
+    await v.put('api', 'value-1', 'admin');
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.deepEqual(await v.resolve('api'), { name: 'api', version: 1, value: 'value-1' });
     const restarted = new SecretVault(store.secrets, vaultKey({ keyFile }), { record: async () => undefined }, manualClock());

@@ -21,6 +21,7 @@ export interface DecisionPortsDeps {
   health: StoreHealth;
   storeAvailable: () => boolean;
   audit: AuditSink;
+  recordArguments: DecisionPorts['recordArguments'];
   clock: Clock;
   random: Random;
   environment: string;
@@ -66,6 +67,7 @@ export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
     buildCedarRequest,
     rate: d.rate,
     audit: d.audit,
+    recordArguments: d.recordArguments,
     clock: d.clock,
     random: d.random,
     environment: d.environment,

@@ -27,7 +27,7 @@ export class PolicyDistribution {
     const latest = await this.d.sets.latest();
     if (!latest || (!force && latest.version <= engine.version)) return;
     const result = engine.installFiles(latest.files, latest.version);
-    await this.d.audit.record({ type: 'policy.loaded', data: result.ok ? { version: latest.version, hash: latest.hash, source: 'store' } : { version: latest.version, refused: result.errors } });
+    await this.d.audit.record({ type: 'policy.loaded', data: result.ok ? { version: latest.version, hash: latest.hash, source: 'store', by: latest.createdBy } : { version: latest.version, refused: result.errors } });
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { ApprovalService } from '../../approvals/index.js';
-import type { AuditSink } from '../../audit/index.js';
+import { SYSTEM_ACTOR, type Actor, type AuditSink } from '../../audit/index.js';
 import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../../core/index.js';
 import { REVOCATION_KINDS, type CredentialService, type RevocationKind } from '../../credentials/index.js';
 import type { Agent, IdentityService } from '../../identity/index.js';
@@ -80,14 +80,14 @@ export class TaskLifecycle {
   }
 
   /** Ends a task: its credential and every child task's are revoked at once, and their pending approval requests cancelled. */
-  async end(id: string, status: 'completed' | 'revoked', reason: string): Promise<Task> {
+  async end(id: string, status: 'completed' | 'revoked', reason: string, by: Actor): Promise<Task> {
     const task = await this.get(id);
     if (task.status !== 'active') return task;
-    await this.d.credentials.revoke('task', task.id, reason, task.expiresAtMs);
+    await this.d.credentials.revoke('task', task.id, reason, by, task.expiresAtMs);
     await this.d.tasks.end(task.id, status, this.d.clock.nowMs(), reason);
-    if (status === 'completed') await this.d.audit.record({ type: 'task.completed', taskId: task.id, agentId: task.agentId, data: { reason } });
+    if (status === 'completed') await this.d.audit.record({ type: 'task.completed', taskId: task.id, agentId: task.agentId, data: { reason, by } });
     for (const child of await this.d.tasks.list({ parentTaskId: task.id, status: 'active', limit: 10_000 })) {
-      await this.end(child.id, 'revoked', `parent task ${task.id} ended`);
+      await this.end(child.id, 'revoked', `parent task ${task.id} ended`, SYSTEM_ACTOR);
     }
     this.d.forget(task.id);
     // Its pending approval requests are cancelled now, so nobody approves a call that can no longer happen.
@@ -106,38 +106,38 @@ export class TaskLifecycle {
   }
 
   /** Revokes by credential, task, agent or principal. Errors: request.invalid, request.not_found. */
-  async revoke(kind: string, subject: string, reason: string): Promise<{ kind: RevocationKind; subject: string; tasksEnded: number }> {
+  async revoke(kind: string, subject: string, reason: string, by: Actor): Promise<{ kind: RevocationKind; subject: string; tasksEnded: number }> {
     if (!(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new CodedError('request.invalid', `kind must be one of ${REVOCATION_KINDS.join(', ')}`);
     switch (kind as RevocationKind) {
       case 'task':
-        await this.end(subject, 'revoked', reason);
+        await this.end(subject, 'revoked', reason, by);
         return { kind: 'task', subject, tasksEnded: 1 };
       case 'credential':
-        await this.d.credentials.revoke('credential', subject, reason);
+        await this.d.credentials.revoke('credential', subject, reason, by);
         return { kind: 'credential', subject, tasksEnded: 0 };
       case 'agent': {
         const agent = await this.d.identity.agentByName(subject).catch(() => undefined);
         const agentId = agent?.id ?? parseId('agent', subject);
         if (!agentId) throw new CodedError('request.not_found', `no agent \`${subject}\``);
-        await this.d.credentials.revoke('agent', agentId, reason);
-        return { kind: 'agent', subject: agentId, tasksEnded: await this.endAll({ agentId }, reason) };
+        await this.d.credentials.revoke('agent', agentId, reason, by);
+        return { kind: 'agent', subject: agentId, tasksEnded: await this.endAll({ agentId }, reason, by) };
       }
       case 'principal':
-        await this.d.credentials.revoke('principal', subject, reason);
-        return { kind: 'principal', subject, tasksEnded: await this.endAll({ principal: subject }, reason) };
+        await this.d.credentials.revoke('principal', subject, reason, by);
+        return { kind: 'principal', subject, tasksEnded: await this.endAll({ principal: subject }, reason, by) };
     }
   }
 
   /** Deregisters an agent and ends every task it holds. */
-  async deregisterAgent(name: string): Promise<Agent> {
-    const agent = await this.d.identity.deregisterAgent(name);
-    await this.revoke('agent', agent.id, 'agent deregistered');
+  async deregisterAgent(name: string, by: Actor): Promise<Agent> {
+    const agent = await this.d.identity.deregisterAgent(name, by);
+    await this.revoke('agent', agent.id, 'agent deregistered', by);
     return agent;
   }
 
-  private async endAll(query: { agentId?: AgentId; principal?: string }, reason: string): Promise<number> {
+  private async endAll(query: { agentId?: AgentId; principal?: string }, reason: string, by: Actor): Promise<number> {
     const active = await this.d.tasks.list({ ...query, status: 'active', limit: 10_000 });
-    for (const t of active) await this.end(t.id, 'revoked', reason);
+    for (const t of active) await this.end(t.id, 'revoked', reason, by);
     return active.length;
   }
 }

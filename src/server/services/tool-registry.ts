@@ -1,4 +1,4 @@
-import type { AuditSink } from '../../audit/index.js';
+import type { Actor, AuditSink } from '../../audit/index.js';
 import { CodedError, ToolSpecSchema, formatZodError, type Clock, type MutableToolCatalog, type ToolSpec } from '../../core/index.js';
 import type { ChangeFeed, ToolRepo } from '../../store/index.js';
 
@@ -23,12 +23,12 @@ export class ToolRegistry {
    * Registers (or updates) a tool's metadata so decisions know a tool no gateway
    * proxies. Errors: request.invalid, request.conflict (a configured tool).
    */
-  async register(name: string, input: unknown): Promise<ToolSpec> {
+  async register(name: string, input: unknown, by: Actor): Promise<ToolSpec> {
     const parsed = ToolSpecSchema.safeParse({ ...(input !== null && typeof input === 'object' ? input : {}), name });
     if (!parsed.success) throw new CodedError('request.invalid', formatZodError(parsed.error));
     if (!this.d.catalog.register(parsed.data)) throw new CodedError('request.conflict', `tool \`${name}\` is configured; change it in the configuration`);
     await this.d.tools.upsert(parsed.data, this.d.clock.nowMs());
-    await this.d.audit.record({ type: 'tool.registered', data: { ...parsed.data } });
+    await this.d.audit.record({ type: 'tool.registered', data: { ...parsed.data, by } });
     await this.d.changes.publish({ kind: 'tool', name }).catch(() => undefined);
     return parsed.data;
   }
