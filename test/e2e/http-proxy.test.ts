@@ -242,7 +242,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     const [result] = await events(taskId, 'tool.result');
     assert.deepEqual(
       { ...result?.data, durationMs: undefined },
-      { decisionId: decision?.data.decisionId, tool: 'billing.listInvoices', method: 'GET', status: 'ok', code: null, httpStatus: 200, bytes: Buffer.byteLength(res.text), labels: ['confidential'], durationMs: undefined },
+      { decisionId: decision?.data.decisionId, tool: 'billing.listInvoices', method: 'GET', status: 'ok', code: null, httpStatus: 200, bytes: Buffer.byteLength(res.text), labels: ['confidential'], durationMs: undefined, traceId: null },
     );
     const trail = JSON.stringify(await server.plane.store.audit.list({ taskId: taskId as never }));
     for (const secret of [credential, 'upstream-secret', 'k-123', 'acme-corp']) assert.equal(trail.includes(secret), false, `${secret.slice(0, 12)} is not in the trail`);
