@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   'credential.invalid': 'the task credential is malformed, has a bad signature, an unknown key, a forbidden algorithm or the wrong audience',
   'credential.expired': 'the task credential is past its expiry',
   'credential.revoked': 'the credential, its task, its agent or its principal was revoked',
+  'credential.holder_unproven': 'a delegated task credential was presented without the SVID of the agent it was issued to (`Mandate-SVID` header), or with another agent\'s: it works only for its actor',
   // identity: attestation and SVIDs
   'identity.svid_invalid': 'the SVID is malformed, has a bad signature, an unknown key or the wrong audience',
   'identity.svid_expired': 'the SVID is past its expiry',
@@ -27,6 +28,11 @@ export const ERROR_CODES = {
   'mandate.limit_exceeded': 'a limit declared in the mandate (calls, rate) is used up',
   'mandate.parent_invalid': 'the parent task is unknown, not active or belongs to another agent',
   'mandate.params_unavailable': 'at grant time, a tool\'s argument constraints cannot be checked: its parameters are to be learned from its MCP upstream, which could not list them in time (or does not list the tool); retry, or state the tool\'s `params` in the configuration',
+  // delegation: one agent handing part of its task to another (token exchange)
+  'delegation.actor_unknown': 'token exchange: the `audience` names no registered agent of this trust domain',
+  'delegation.not_permitted': 'the ceiling does not permit the delegating agent to delegate to that agent (Cedar action `delegate`)',
+  'delegation.depth_exceeded': 'the child task would sit deeper in its delegation chain than `delegation.maxDepth` allows',
+  'delegation.children_exceeded': 'the parent task already has as many live child tasks as `delegation.maxChildren` allows',
   // policy: the organisation's Cedar ceiling
   'policy.permit': 'allowed: the mandate and a permit policy of the ceiling both permit the call',
   'policy.forbid': 'a forbid policy of the ceiling matched',

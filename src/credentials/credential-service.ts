@@ -1,6 +1,7 @@
 import type { Actor, AuditSink } from '../audit/index.js';
 import { CodedError, Lru, sha256Hex, type AgentId, type Clock, type CredentialId, type Random, type TaskId } from '../core/index.js';
 import type { KeyRing } from '../identity/index.js';
+import type { DelegationLink } from '../mandate/index.js';
 import { TASK_CREDENTIAL_TYP, type Revocation, type RevocationKind, type TaskCredentialClaims } from './model.js';
 import type { RevocationRepo } from './ports.js';
 import { RevocationSet } from './revocation-set.js';
@@ -27,6 +28,8 @@ export interface MintRequest {
   agentId: AgentId;
   spiffeId: string;
   principal: string | null;
+  /** The tasks this one was delegated from, its parent first: the `act` chain. */
+  chain: readonly DelegationLink[];
   expiresAtMs: number;
 }
 
@@ -74,7 +77,8 @@ export class CredentialService {
         agt: m.agentId,
         iat: nowS,
         exp: Math.floor(m.expiresAtMs / 1000),
-        ...(m.principal !== null ? { act: { sub: m.principal } } : {}),
+        ...(m.principal !== null ? { principal: m.principal } : {}),
+        ...(m.chain.length > 0 ? { act: actClaim(m.chain) } : {}),
       },
       TASK_CREDENTIAL_TYP,
     );
@@ -105,13 +109,13 @@ export class CredentialService {
     if (typeof p.jti !== 'string' || typeof p.task !== 'string' || typeof p.agt !== 'string' || typeof p.sub !== 'string') {
       throw new CodedError('credential.invalid', 'task credential lacks `jti`, `task`, `agt` or `sub`');
     }
-    const act = p.act as { sub?: unknown } | undefined;
     const claims: TaskCredentialClaims = {
       jti: p.jti as CredentialId,
       taskId: p.task as TaskId,
       agentId: p.agt as AgentId,
       spiffeId: p.sub,
-      principal: typeof act?.sub === 'string' ? act.sub : null,
+      principal: principalOf(p),
+      delegated: typeof (p.act as { task?: unknown } | undefined)?.task === 'string',
       issuedAtMs: (p.iat ?? 0) * 1000,
       expiresAtMs: (p.exp ?? 0) * 1000,
     };
@@ -142,4 +146,29 @@ export class CredentialService {
     });
     return revocation;
   }
+}
+
+/**
+ * The delegation chain as RFC 8693 `act` claims: the agent that delegated to the
+ * holder outermost, each earlier one nested inside it (the least recent deepest).
+ * `sub` stays the holder, as for any workload credential; `task` names the task each
+ * delegator held.
+ */
+export function actClaim(chain: readonly DelegationLink[]): ActClaim | undefined {
+  let act: ActClaim | undefined;
+  for (let i = chain.length - 1; i >= 0; i--) act = { sub: chain[i]!.spiffeId, task: chain[i]!.taskId, ...(act ? { act } : {}) };
+  return act;
+}
+
+export interface ActClaim {
+  sub: string;
+  task: string;
+  act?: ActClaim;
+}
+
+/** The principal claim; a credential minted before it existed carried the principal as `act.sub` with no `task`. */
+function principalOf(p: Record<string, unknown>): string | null {
+  if (typeof p.principal === 'string') return p.principal;
+  const act = p.act as { sub?: unknown; task?: unknown } | undefined;
+  return typeof act?.sub === 'string' && act.task === undefined ? act.sub : null;
 }

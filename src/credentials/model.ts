@@ -24,8 +24,22 @@ export interface TaskCredentialClaims {
   agentId: AgentId;
   spiffeId: string;
   principal: string | null;
+  /** Whether the task was delegated from another task (the credential carries an `act` chain). */
+  delegated: boolean;
   issuedAtMs: number;
   expiresAtMs: number;
+}
+
+/**
+ * What a caller presented beside a task credential to prove it holds it: the SVID
+ * of the agent it was issued to (`Mandate-SVID` header), and the request the
+ * credential came with (for a DPoP proof).
+ */
+export interface PresentedProof {
+  svid?: string;
+  dpop?: string;
+  method: string;
+  url: string;
 }
 
 /** The JWT `typ` of a task credential: an SVID or any other JWT of ours is never accepted in its place. */

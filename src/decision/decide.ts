@@ -1,6 +1,6 @@
 import { recordableArgs, type AuditReceipt, type AuditSink } from '../audit/index.js';
 import { CodedError, newId, resultLabels, type AgentId, type Clock, type DecisionId, type ErrorCode, type Random, type TaskId, type ToolCatalog, type ToolSpec } from '../core/index.js';
-import type { RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
+import type { PresentedProof, RevocationSet, TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
 import type { Task } from '../mandate/index.js';
 import { argsHashOf, type Approval } from '../approvals/index.js';
@@ -14,6 +14,8 @@ import type { RateWindow } from './rate-window.js';
 /** Everything the kernel needs, as ports: it does no I/O of its own. */
 export interface DecisionPorts {
   verifyCredential(token: string): Promise<TaskCredentialClaims>;
+  /** That whoever presents the credential is the agent it was issued to, when the credential asks for proof (a delegated one). */
+  proveHolder(claims: TaskCredentialClaims, token: string, presented: PresentedProof | undefined): Promise<void>;
   revocations: RevocationSet;
   /** Tasks and agents by id, usually through a cache. */
   getTask(id: TaskId): Promise<Task | undefined>;
@@ -68,8 +70,9 @@ export interface DecisionPorts {
  * and the task's agent is loaded. Errors: credential.invalid, credential.expired,
  * credential.revoked, store.unreachable.
  */
-export async function authenticate(token: string, ports: Pick<DecisionPorts, 'verifyCredential' | 'getTask' | 'getAgent' | 'revocations' | 'clock'>): Promise<TaskContext> {
+export async function authenticate(token: string, ports: Pick<DecisionPorts, 'verifyCredential' | 'proveHolder' | 'getTask' | 'getAgent' | 'revocations' | 'clock'>, presented?: PresentedProof): Promise<TaskContext> {
   const claims = await ports.verifyCredential(token);
+  await ports.proveHolder(claims, token, presented);
   const task = await ports.getTask(claims.taskId);
   if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
   // The in-memory set is checked on every call, even when the signature check was cached.
@@ -88,7 +91,7 @@ export async function decide(req: DecisionRequest, ports: DecisionPorts): Promis
   if (typeof req.credential !== 'string' || req.credential.length === 0) return refuseUnauthenticated(req, ports, new CodedError('credential.missing', 'no task credential was presented'));
   let ctx: TaskContext;
   try {
-    ctx = await authenticate(req.credential, ports);
+    ctx = await authenticate(req.credential, ports, req.presented);
   } catch (err) {
     return refuseUnauthenticated(req, ports, err);
   }
@@ -241,6 +244,8 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
         principal: task.principal,
         parentTaskId: task.parentTaskId,
         delegationDepth: task.delegationDepth,
+        // Who handed this task down, its parent first: person → agent A (task 1) → agent B (task 2) → this call.
+        chain: task.chain.map((l) => ({ taskId: l.taskId, spiffeId: l.spiffeId })),
         purpose: task.mandate.purpose,
         // Argument values can hold personal data or secrets: by default the trail keeps their names and a hash that proves them.
         argNames: Object.keys(args),
@@ -317,6 +322,7 @@ async function refuseUnauthenticated(req: DecisionRequest, ports: DecisionPorts,
         principal: null,
         parentTaskId: null,
         delegationDepth: null,
+        chain: null,
         purpose: null,
         argNames: Object.keys(args),
         argsHash: argsHashOf(args),
@@ -343,7 +349,7 @@ async function refuseUnauthenticated(req: DecisionRequest, ports: DecisionPorts,
 export interface Kernel {
   /** Authenticate and decide in one step, for callers that hold only the raw credential (`POST /v1/decide`, the SDK); never throws. */
   decideRequest(req: DecisionRequest): Promise<Decision>;
-  authenticate(token: string): Promise<TaskContext>;
+  authenticate(token: string, presented?: PresentedProof): Promise<TaskContext>;
   /** The task's declared tools that are in the catalog and that the ceiling does not refuse outright for its agent: what a gateway lists. */
   visibleTools(ctx: TaskContext): string[];
   decide(ctx: TaskContext, call: Call): Promise<Decision>;
@@ -365,7 +371,7 @@ function visibleTools(ctx: TaskContext, ports: Pick<DecisionPorts, 'tools' | 'ce
 export function kernelOver(ports: DecisionPorts): Kernel {
   return {
     decideRequest: (req) => decide(req, ports),
-    authenticate: (token) => authenticate(token, ports),
+    authenticate: (token, presented) => authenticate(token, ports, presented),
     visibleTools: (ctx) => visibleTools(ctx, ports),
     decide: (ctx, call) => decideCall(ctx, call, ports),
     account: (ctx, report) => account(ctx.task, report, ports, ctx.traceId),

@@ -1,4 +1,5 @@
 import type { AgentId, DecisionId, ErrorCode, TaskId } from '../core/index.js';
+import type { PresentedProof } from '../credentials/index.js';
 import type { TargetProvenance } from '../provenance/index.js';
 
 export type Outcome = 'allow' | 'deny' | 'step_up';
@@ -15,6 +16,8 @@ export interface DecisionRequest {
   args?: Record<string, unknown>;
   /** The W3C trace the request belongs to, kept in the audit record. */
   traceId?: string;
+  /** What came with the credential to prove its holder (a delegated credential needs its actor's SVID). */
+  presented?: PresentedProof;
 }
 
 export interface Decision {

@@ -83,6 +83,10 @@ export class IdentityService {
     return this.d.agents.list();
   }
 
+  agentById(id: AgentId): Promise<Agent | undefined> {
+    return this.d.agents.get(id);
+  }
+
   /** Errors: identity.agent_unknown. */
   async agentByName(name: string): Promise<Agent> {
     const agent = await this.d.agents.getByName(name);

@@ -17,8 +17,20 @@ export interface GrantCeiling {
   checkGrant(agent: { name: string; spiffeId: string; groups: string[] }, tool: ToolSpec): { refused: false } | { refused: true; code: string; policyIds: string[] };
 }
 
+/**
+ * Whether a task may be delegated from `parent` to `actor` at all, before the child
+ * mandate is narrowed item by item: the chain's depth, the parent's live children,
+ * and the ceiling's `delegate` for the pair. Refuses with a CodedError
+ * (delegation.depth_exceeded, delegation.children_exceeded, delegation.not_permitted).
+ */
+export interface DelegationGate {
+  admit(parent: Task, actor: GrantingAgent, purpose: string): Promise<void>;
+}
+
 export interface GrantDeps {
   tasks: TaskRepo;
+  /** Without it a child task is narrowed but not gated (unit tests of narrowing). */
+  delegation?: DelegationGate;
   tools: ToolCatalog;
   ceiling: GrantCeiling;
   audit: AuditSink;
@@ -54,6 +66,14 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
   } catch (err) {
     if (!(err instanceof CodedError) || err.code !== 'mandate.parent_invalid') throw err;
     return refuseWhole(agent, mandate.purpose, 'parentTask', err, d);
+  }
+  if (parent && d.delegation) {
+    try {
+      await d.delegation.admit(parent, agent, mandate.purpose);
+    } catch (err) {
+      if (!(err instanceof CodedError) || !err.code.startsWith('delegation.')) throw err;
+      return refuseWhole(agent, mandate.purpose, 'delegation', err, d);
+    }
   }
   const learned = learnParams(mandate, parent, d);
   const refused: RefusedItem[] = [];
@@ -122,6 +142,7 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     principal: mandate.onBehalfOf ?? parent?.principal ?? null,
     parentTaskId: parent?.id ?? null,
     delegationDepth: parent ? parent.delegationDepth + 1 : 0,
+    chain: parent ? [{ taskId: parent.id, agentId: parent.agentId, spiffeId: parent.spiffeId }, ...parent.chain] : [],
     status: 'active',
     credentialId: newId('credential', d.random),
     createdAtMs: now,
@@ -135,7 +156,7 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     type: 'task.granted',
     taskId: task.id,
     agentId: agent.id,
-    data: { mandate, principal: task.principal, parentTaskId: task.parentTaskId, delegationDepth: task.delegationDepth, expiresAtMs, credentialId: task.credentialId },
+    data: { mandate, principal: task.principal, parentTaskId: task.parentTaskId, delegationDepth: task.delegationDepth, chain: task.chain, expiresAtMs, credentialId: task.credentialId },
   });
   return task;
 }
@@ -168,7 +189,8 @@ function learnParams(mandate: Mandate, parent: Task | undefined, d: GrantDeps): 
 
 /** A mandate refused as a whole (it does not parse, or its parent cannot be delegated from) is recorded like any refusal, then thrown. */
 async function refuseWhole(agent: GrantingAgent, purpose: string | null, item: string, err: CodedError, d: Pick<GrantDeps, 'audit'>): Promise<never> {
-  await d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose, refused: [{ item, code: err.code, reason: err.publicMessage, policyIds: [] }] } });
+  const policyIds = Array.isArray(err.detail.policyIds) ? (err.detail.policyIds as string[]) : [];
+  await d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose, refused: [{ item, code: err.code, reason: err.publicMessage, policyIds }] } });
   throw err;
 }
 

@@ -2,5 +2,5 @@ export * from './model.js';
 export type { TaskRepo, TaskQuery, ToolParamsSource } from './ports.js';
 export { checkCallAgainstMandate, checkArg } from './check-call.js';
 export { constraintMismatch } from './check-params.js';
-export { grantMandate, MandateRefused, type GrantCeiling, type GrantDeps, type GrantingAgent } from './grant.js';
+export { grantMandate, MandateRefused, type DelegationGate, type GrantCeiling, type GrantDeps, type GrantingAgent } from './grant.js';
 export { mandateFromPlan, PlanSchema, PLAN_CALLS_PER_STEP, MAX_STATED_STRING_LENGTH, MAX_STATED_VALUES, type Plan, type PlanInput, type PlanMandate } from './from-plan.js';

@@ -142,6 +142,15 @@ function isCompilableRegex(source: string): boolean {
 export type TaskStatus = 'active' | 'completed' | 'revoked';
 
 /** A granted mandate and the live state of the task it authorises. */
+/** One task a task was delegated from: its id and the agent that held it. */
+export interface DelegationLink {
+  taskId: TaskId;
+  agentId: AgentId;
+  spiffeId: string;
+}
+
+export const DelegationChainSchema = z.array(z.object({ taskId: z.string(), agentId: z.string(), spiffeId: z.string() }).strict()) as unknown as z.ZodType<DelegationLink[]>;
+
 export interface Task {
   id: TaskId;
   agentId: AgentId;
@@ -151,6 +160,8 @@ export interface Task {
   principal: string | null;
   parentTaskId: TaskId | null;
   delegationDepth: number;
+  /** The tasks it was delegated from, its parent first (empty for a root task). */
+  chain: DelegationLink[];
   status: TaskStatus;
   credentialId: CredentialId;
   createdAtMs: number;

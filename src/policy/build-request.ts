@@ -1,6 +1,6 @@
 import type { TypeAndId } from '@cedar-policy/cedar-wasm/nodejs';
 import { TOOL_KINDS, toolGroup, type ToolSpec } from '../core/index.js';
-import type { AgentFacts, CallFacts, CedarEntity, CedarRequest } from './model.js';
+import type { AgentFacts, CallFacts, CedarEntity, CedarRequest, TaskFacts } from './model.js';
 
 // Shared, never mutated: this runs on every call, and cedar-wasm only reads its input.
 const NO_ATTRS = {};
@@ -37,6 +37,56 @@ export function buildCedarRequest(facts: CallFacts): CedarRequest {
       call: callContext(facts.call),
     },
     entities: requestEntities(agent, principal, tool, resource, argsToTags(facts.args)),
+  };
+}
+
+/** What decides whether one agent may delegate to another: both agents, the child's purpose, and the delegating task as it stands. */
+export interface DelegationFacts {
+  delegator: AgentFacts;
+  actor: AgentFacts;
+  /** The child mandate's purpose. */
+  purpose: string;
+  /** The delegating (parent) task: `context.task` is its state, as for its own calls. */
+  task: TaskFacts;
+  environment: string;
+}
+
+/**
+ * The Cedar request for `delegate` (schema: principal Agent, resource Task): the
+ * delegating agent asks to hand part of its task to the actor, the child task's
+ * `agent`. A policy permits a pair (`principal in AgentGroup::"orchestrators"` and
+ * `resource.agent in AgentGroup::"researchers"`) and may read the parent's context.
+ */
+export function buildDelegationRequest(f: DelegationFacts): CedarRequest {
+  const principal: TypeAndId = { type: 'Agent', id: f.delegator.name };
+  const actor: TypeAndId = { type: 'Agent', id: f.actor.name };
+  const resource: TypeAndId = { type: 'Task', id: `delegated-from:${f.task.id}` };
+  const entities: CedarEntity[] = [];
+  const groupsSeen = new Set<string>();
+  const agentEntity = (uid: TypeAndId, facts: AgentFacts): void => {
+    const parents: TypeAndId[] = [];
+    for (const id of new Set(facts.groups)) {
+      parents.push({ type: 'AgentGroup', id });
+      if (!groupsSeen.has(id)) entities.push({ uid: { type: 'AgentGroup', id }, attrs: NO_ATTRS, parents: NO_PARENTS });
+      groupsSeen.add(id);
+    }
+    entities.push({ uid, attrs: { name: facts.name, spiffeId: facts.spiffeId }, parents });
+  };
+  agentEntity(principal, f.delegator);
+  // An agent delegating to itself is one entity: a duplicate is a Cedar error.
+  if (f.actor.name !== f.delegator.name) agentEntity(actor, f.actor);
+  entities.push({ uid: resource, attrs: { purpose: f.purpose, agent: { __entity: actor } }, parents: NO_PARENTS });
+  const t = f.task;
+  return {
+    principal,
+    action: { type: 'Action', id: 'delegate' },
+    resource,
+    context: {
+      environment: f.environment,
+      task: { id: t.id, purpose: t.purpose, dataClasses: t.dataClasses, callCount: t.callCount, labels: t.labels, toolsCalled: t.toolsCalled, delegationDepth: t.delegationDepth, onBehalfOf: t.onBehalfOf ?? '', egress: t.egress ?? [] },
+      call: NO_TARGETS,
+    },
+    entities,
   };
 }
 

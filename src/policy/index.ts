@@ -1,5 +1,5 @@
 export { CEDAR_SCHEMA } from './schema.js';
-export { buildCedarRequest } from './build-request.js';
+export { buildCedarRequest, buildDelegationRequest, type DelegationFacts } from './build-request.js';
 export { loadPolicies } from './load-policies.js';
 export type { PolicySource, SourceFile } from './ports.js';
 export { PolicyEngine } from './engine.js';

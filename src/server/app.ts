@@ -11,8 +11,9 @@ import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
 import { MANDATE_VERSION } from './version.js';
-import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf, traceIdOf } from '../gateway/index.js';
+import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf, presentedProof, traceIdOf } from '../gateway/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
+import { registerTokenEndpoint } from './token-endpoint.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
 const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -326,7 +327,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const token = requireBearer(req, 'the task credential');
     const body = parse(ResultBody, req.body, 'body');
     // Authenticated as every call is: an ended or revoked task reports nothing more.
-    const authenticated = await plane.kernel.authenticate(token);
+    const authenticated = await plane.kernel.authenticate(token, presentedProof(req.raw));
     const traceId = traceIdOf(req.headers);
     const ctx = traceId === undefined ? authenticated : { ...authenticated, traceId };
     if (ctx.task.id !== id) throw new CodedError('request.unauthorized', 'only the task credential of this task may report its results');
@@ -403,7 +404,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.post('/v1/decide', doc('decide one call (for enforcement points)', { response: { 200: Api.Decision }, body: jsonSchema(DecideBody) }), async (req) => {
     const body = parse(DecideBody, req.body, 'body');
     const traceId = traceIdOf(req.headers);
-    return plane.decide(traceId === undefined ? body : { ...body, traceId });
+    return plane.decide({ ...body, ...(traceId === undefined ? {} : { traceId }), presented: presentedProof(req.raw) });
   });
   app.get('/v1/decisions', doc('recent decisions from the audit trail (admin)', { response: { 200: Api.DecisionList }, security: [{ admin: [] }] }), async (req) => {
     await requireAdmin(req);
@@ -413,6 +414,9 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const events = await plane.trail.recentDecisions(taskId as TaskId | undefined, q.limit);
     return { decisions: events.map((e) => ({ atMs: e.atMs, taskId: e.taskId, agentId: e.agentId, ...e.data })) };
   });
+
+  // Delegation: RFC 8693 token exchange.
+  registerTokenEndpoint(app, plane, taskView);
 
   // MCP gateway: agents reach upstream tools only through here, with the task credential as bearer token.
   await app.register(async (scope) => {

@@ -181,6 +181,14 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .describe('Task credentials.'),
+    delegation: z
+      .object({
+        maxDepth: z.number().int().min(0).max(16).default(4).describe('How deep a delegation chain may go: a root task is at depth 0, its child at 1. Policies can be stricter (`context.task.delegationDepth`).'),
+        maxChildren: z.number().int().min(0).max(10_000).default(32).describe('Live child tasks one task may have at once.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Delegation: one agent handing part of its task to another (`POST /v1/token`, or `parentTask` in a mandate). A child is always narrower than its parent; these bound how far and how wide.'),
     audit: z
       .object({
         segment: z

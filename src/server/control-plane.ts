@@ -169,6 +169,9 @@ export class ControlPlane {
       toolParams: { paramsOf: (name) => this.upstreams.paramsOf(name) },
       forget: (id) => this.memory.forget(id),
       observeValues: (task, found) => this.monitor.observeValues(task, found),
+      delegationLimits: config.delegation,
+      environment: config.environment,
+      behaviourOf: (task) => this.monitor.state(task),
     });
     this.sync = new ReplicaSync({
       changes: store.changes,
@@ -183,6 +186,10 @@ export class ControlPlane {
       failClosedAfterMs: config.store.failClosedAfterMs,
     });
     this.decisionPorts = decisionPortsOver({
+      verifySvid: async (svid) => {
+        const { claims } = await o.identity.verifySvid(svid);
+        return { spiffeId: claims.spiffeId, expiresAtMs: claims.expiresAtMs };
+      },
       approvals: this.approvals,
       monitor: this.monitor,
       credentials: o.credentials,

@@ -291,6 +291,12 @@ async function taskValues(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
+/** The delegation chain of a task: the tasks it was delegated from, as JSON, its parent first. */
+async function delegationChain(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  if ((await columnsOf(db, dialect, 'tasks')).includes('delegation_chain')) return;
+  await db.schema.alterTable('tasks').addColumn('delegation_chain', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+}
+
 /** The `tighten` drift response: which signal put the task's untrusted and unseen targets off limits. */
 async function tightenedBy(db: Kysely<any>, dialect: Dialect): Promise<void> {
   // Every migration tolerates a schema that already has its change.
@@ -348,6 +354,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'task values (argument provenance)', up: taskValues, presentBeforeVersioning: (db, d) => hasTable(db, d, 'task_values') },
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
   { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
+  { version: 12, name: 'task delegation chain', up: delegationChain, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'tasks')).includes('delegation_chain') },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -36,6 +36,7 @@ export interface Database {
     principal: string | null;
     parent_task_id: string | null;
     delegation_depth: number;
+    delegation_chain: string;
     status: string;
     credential_id: string;
     created_at_ms: number;

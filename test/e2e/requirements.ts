@@ -165,6 +165,12 @@ export const REQUIREMENTS = Object.freeze({
   'audit:records-arguments': 'With `audit.arguments: values` a decision record carries the arguments, every secret-named field and every credential value masked, and arguments over 16 KiB omitted; by default no argument value is recorded anywhere.',
   'audit:records-actor': 'Every admin action records who asked (`by`): registering an agent or an approver, a join token, a secret, a revocation; a task completed by its own credential names the task.',
   'audit:records-refusals': 'A mandate refused whole (it does not parse, its parent does not exist), a deregistered agent\'s attestation and a failed SVID renewal are each recorded.',
+  // delegation.test.ts
+  'delegation:token-exchange': '`POST /v1/token` (RFC 8693) exchanges a task credential for a narrower child credential of another agent: the credential is the actor\'s, carries the person it acts for and the chain as nested `act` claims, newest first; each hop\'s calls are decided within its own mandate and recorded with the whole chain; revoking the root ends every descendant, and a revoked parent cannot delegate.',
+  'delegation:actor-only': 'A delegated credential works only with the SVID of the agent it was issued to (`Mandate-SVID`): without it, with the delegating agent\'s own SVID or a forged one, a decision, a further delegation and a result report are refused as `credential.holder_unproven`.',
+  'delegation:widening-refused': 'A child mandate wider than its parent (a tool, a data class) is refused as `invalid_scope`, naming each refused item.',
+  'delegation:gated': 'Delegation needs a `delegate` permit for the pair (refused as `unauthorized_client`), an actor that exists (`invalid_target`), and stays within the depth policies allow and `delegation.maxChildren` live children; every refusal is recorded.',
+  'delegation:bad-requests': 'A token request that is not a well-formed token exchange (grant type, missing or wrong subject token, an actor token, a mandate that is not JSON or names another parent) is refused with its RFC 6749 error and Mandate\'s reason code; JSON bodies work as well as forms.',
   // audit-sink.test.ts
   'audit:sink': 'With `audit.sink`, every event reaches a webhook that fails some requests, at least once and in order per segment, and a file that verifies; after a restart, delivery resumes from the cursor kept in the store.',
 

@@ -271,6 +271,7 @@ function inputsOf(v: Vector): Inputs {
     principal,
     parentTaskId: v.task.delegationDepth > 0 ? ('tsk_vectorparent' as TaskId) : null,
     delegationDepth: v.task.delegationDepth,
+    chain: [],
     status: 'active',
     credentialId: CREDENTIAL_ID,
     createdAtMs: NOW_MS - 60_000,
@@ -280,7 +281,7 @@ function inputsOf(v: Vector): Inputs {
     callCount: v.snapshot.callCount,
   };
   const ctx: TaskContext = {
-    claims: { jti: CREDENTIAL_ID, taskId: TASK_ID, agentId: AGENT_ID, spiffeId, principal, issuedAtMs: task.createdAtMs, expiresAtMs: task.expiresAtMs },
+    claims: { jti: CREDENTIAL_ID, taskId: TASK_ID, agentId: AGENT_ID, spiffeId, principal, delegated: false, issuedAtMs: task.createdAtMs, expiresAtMs: task.expiresAtMs },
     task,
     agent,
   };

@@ -3,3 +3,4 @@ export type { SecretResolver } from './secret-resolver.js';
 export { errorBody, httpStatusOf, jsonRpcCodeOf } from './transport-codes.js';
 export { unobservedUpstreamCalls, type UpstreamCall, type UpstreamCalls, type UpstreamFailure } from './upstream-calls.js';
 export { traceIdOf } from './trace-id.js';
+export { presentedProof, SVID_HEADER } from './presented.js';

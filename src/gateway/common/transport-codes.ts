@@ -18,6 +18,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'credential.invalid':
     case 'credential.expired':
     case 'credential.revoked':
+    case 'credential.holder_unproven':
     case 'identity.svid_invalid':
     case 'identity.svid_expired':
     case 'identity.join_token_invalid':
@@ -37,6 +38,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'approval.expired':
     case 'mandate.refused':
     case 'mandate.parent_invalid':
+    case 'delegation.not_permitted':
+    case 'delegation.depth_exceeded':
+    case 'delegation.children_exceeded':
     case 'mandate.tool_unknown':
     case 'mandate.tool_not_declared':
     case 'mandate.arg_constraint':
@@ -53,6 +57,7 @@ export function httpStatusOf(code: ErrorCode): number {
       return 409;
     case 'request.not_found':
     case 'identity.agent_unknown':
+    case 'delegation.actor_unknown':
       return 404;
     case 'identity.agent_exists':
     case 'request.conflict':

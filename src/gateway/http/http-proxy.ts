@@ -7,7 +7,7 @@ import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
-import { httpStatusOf, traceIdOf, unobservedUpstreamCalls, type SecretResolver, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
+import { httpStatusOf, presentedProof, traceIdOf, unobservedUpstreamCalls, type SecretResolver, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
 import { UpstreamHeaders } from './upstream-headers.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
@@ -119,7 +119,7 @@ export class HttpProxy {
       if (!token) return this.unauthorized(res, undefined);
       let ctx: TaskContext;
       try {
-        ctx = await this.ports.kernel.authenticate(token);
+        ctx = await this.ports.kernel.authenticate(token, presentedProof(req));
         const traceId = traceIdOf(req.headers);
         if (traceId !== undefined) ctx = { ...ctx, traceId };
       } catch (err) {

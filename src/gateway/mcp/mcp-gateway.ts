@@ -14,7 +14,7 @@ import type { AuditSink } from '../../audit/index.js';
 import { CodedError, Lru, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
-import { jsonRpcCodeOf, redactResult, traceIdOf, unobservedUpstreamCalls, type UpstreamCalls } from '../common/index.js';
+import { jsonRpcCodeOf, presentedProof, redactResult, traceIdOf, unobservedUpstreamCalls, type UpstreamCalls } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
 import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseEvent } from './agent-relay.js';
@@ -311,7 +311,7 @@ export class McpGateway {
       return undefined;
     }
     try {
-      const ctx = await this.ports.kernel.authenticate(token);
+      const ctx = await this.ports.kernel.authenticate(token, presentedProof(req));
       const traceId = traceIdOf(req.headers);
       return traceId === undefined ? ctx : { ...ctx, traceId };
     } catch (err) {

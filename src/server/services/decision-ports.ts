@@ -1,6 +1,6 @@
 import type { ApprovalService } from '../../approvals/index.js';
 import type { AuditSink } from '../../audit/index.js';
-import type { Clock, Random, ToolCatalog } from '../../core/index.js';
+import { CodedError, Lru, sha256Hex, type Clock, type Random, type ToolCatalog } from '../../core/index.js';
 import type { CredentialService } from '../../credentials/index.js';
 import type { DecisionPorts, RateWindow } from '../../decision/index.js';
 import type { TaskRepo } from '../../mandate/index.js';
@@ -10,6 +10,8 @@ import type { StoreHealth } from '../../store/index.js';
 import type { TaskMemory } from './task-memory.js';
 
 export interface DecisionPortsDeps {
+  /** An agent's SVID verified: the SPIFFE ID it proves, and until when. Errors: identity.*. */
+  verifySvid(svid: string): Promise<{ spiffeId: string; expiresAtMs: number }>;
   approvals: ApprovalService;
   monitor: TaskMonitor;
   credentials: CredentialService;
@@ -38,7 +40,25 @@ export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
   const guard = <T>(call: Promise<T>) => d.health.guard(call);
   const known = <T>(value: T | undefined, load: () => Promise<T>): Promise<T> => (value !== undefined && d.health.available ? Promise.resolve(value) : guard(load()));
   const { approvals, monitor, memory } = d;
+  // A delegated credential comes with its actor's SVID on every call: verified once until it expires.
+  const svids = new Lru<string, { spiffeId: string; expiresAtMs: number }>(10_000);
   return {
+    proveHolder: async (claims, _token, presented) => {
+      if (!claims.delegated) return;
+      if (!presented?.svid) throw new CodedError('credential.holder_unproven', 'a delegated task credential works only for the agent it was issued to: present its SVID in the `Mandate-SVID` header');
+      const key = sha256Hex(presented.svid);
+      let proven = svids.get(key);
+      if (!proven || proven.expiresAtMs <= d.clock.nowMs()) {
+        try {
+          proven = await d.verifySvid(presented.svid);
+        } catch (err) {
+          if (err instanceof CodedError && err.code === 'store.unreachable') throw err;
+          throw new CodedError('credential.holder_unproven', 'the SVID presented with the delegated credential does not verify');
+        }
+        svids.set(key, proven);
+      }
+      if (proven.spiffeId !== claims.spiffeId) throw new CodedError('credential.holder_unproven', `the credential was issued to \`${claims.spiffeId}\`, not to the agent whose SVID came with it`);
+    },
     approvals: {
       consume: (...a) => guard(approvals.consume(...a)),
       latestFor: (...a) => guard(approvals.latestFor(...a)),

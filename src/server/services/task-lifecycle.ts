@@ -3,8 +3,8 @@ import { SYSTEM_ACTOR, type Actor, type AuditSink } from '../../audit/index.js';
 import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../../core/index.js';
 import { REVOCATION_KINDS, type CredentialService, type RevocationKind } from '../../credentials/index.js';
 import type { Agent, IdentityService } from '../../identity/index.js';
-import { grantMandate, mandateFromPlan, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
-import type { PolicyEngine } from '../../policy/index.js';
+import { grantMandate, mandateFromPlan, type DelegationGate, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
+import { buildDelegationRequest, type PolicyEngine } from '../../policy/index.js';
 import type { SeenGroup } from '../../monitor/index.js';
 import { extractKeys } from '../../provenance/index.js';
 import type { ChangeFeed } from '../../store/index.js';
@@ -27,6 +27,11 @@ export interface TaskLifecycleDeps {
   random: Random;
   /** Parameters of catalog tools stated nowhere but in their MCP upstream's `inputSchema`, for the grant's checks. */
   toolParams?: ToolParamsSource;
+  /** How deep and how wide delegation may go (`delegation`). */
+  delegationLimits: { maxDepth: number; maxChildren: number };
+  environment: string;
+  /** What the parent task has read and called, for `context.task` of the `delegate` decision. */
+  behaviourOf(task: Task): Promise<{ labels: string[]; toolsCalled: string[] }>;
   /** Drops what this replica holds in memory of an ended task. */
   forget(id: TaskId): void;
   /** Records values a task has seen (the monitor's). */
@@ -49,9 +54,31 @@ export class TaskLifecycle {
     return this.grant(agent, mandateFromPlan(plan));
   }
 
+  /**
+   * Token exchange (RFC 8693): the holder of `parent` hands a narrower child task to
+   * the agent `actorSpiffeId` names. The child's mandate names its parent; the
+   * credential is the actor's, carrying the chain as `act` claims. Errors:
+   * delegation.actor_unknown, identity.agent_disabled, delegation.*, mandate.*.
+   */
+  async delegate(parent: Task, actorSpiffeId: string, mandate: unknown): Promise<GrantedTask> {
+    const prefix = this.d.identity.spiffeIdFor('');
+    const actor = actorSpiffeId.startsWith(prefix) ? await this.d.identity.agentByName(actorSpiffeId.slice(prefix.length)).catch(() => undefined) : undefined;
+    const purpose = mandate !== null && typeof mandate === 'object' && typeof (mandate as { purpose?: unknown }).purpose === 'string' ? (mandate as { purpose: string }).purpose.slice(0, 2000) : null;
+    const refuse = async (err: CodedError): Promise<never> => {
+      await this.d.audit.record({ type: 'task.refused', agentId: parent.agentId, data: { purpose, refused: [{ item: 'delegation', code: err.code, reason: err.publicMessage, policyIds: [] }] } });
+      throw err;
+    };
+    if (!actor) return refuse(new CodedError('delegation.actor_unknown', `no agent of this trust domain is \`${actorSpiffeId}\``));
+    if (actor.disabledAtMs !== null) return refuse(new CodedError('identity.agent_disabled', `agent \`${actor.name}\` was deregistered`));
+    if (mandate === null || typeof mandate !== 'object' || Array.isArray(mandate)) return refuse(new CodedError('mandate.invalid', 'the child mandate must be a JSON object'));
+    const named = (mandate as { parentTask?: unknown }).parentTask;
+    if (named !== undefined && named !== parent.id) return refuse(new CodedError('mandate.parent_invalid', `the child mandate names parent task \`${String(named)}\`, not the task of the subject token`));
+    return this.grant(actor, { ...mandate, parentTask: parent.id });
+  }
+
   private async grant(agent: Agent, mandate: unknown): Promise<GrantedTask> {
     const { tasks, tools, ceiling, audit, clock, random, toolParams } = this.d;
-    const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams });
+    const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams, delegation: this.delegationGate });
     // The purpose is the principal's request, stated before anything was read: a recipient or account it names is theirs.
     // Not recorded (a store fault) leaves them unseen, which asks more, never less.
     const stated = extractKeys(task.mandate.purpose);
@@ -62,10 +89,38 @@ export class TaskLifecycle {
       agentId: task.agentId,
       spiffeId: task.spiffeId,
       principal: task.principal,
+      chain: task.chain,
       expiresAtMs: task.expiresAtMs,
     });
     return { task, credential };
   }
+
+  /** Depth, live children, and the ceiling's `delegate` for the pair; see DelegationGate. */
+  private readonly delegationGate: DelegationGate = {
+    admit: async (parent, actor, purpose) => {
+      const { maxDepth, maxChildren } = this.d.delegationLimits;
+      if (parent.delegationDepth + 1 > maxDepth) throw new CodedError('delegation.depth_exceeded', `a task at depth ${parent.delegationDepth} cannot be delegated from: \`delegation.maxDepth\` is ${maxDepth}`);
+      const live = await this.d.tasks.list({ parentTaskId: parent.id, status: 'active', limit: maxChildren + 1 });
+      if (live.length >= maxChildren) throw new CodedError('delegation.children_exceeded', `task ${parent.id} already has ${live.length} live child tasks: \`delegation.maxChildren\` is ${maxChildren}`);
+      const delegator = await this.d.identity.agentById(parent.agentId);
+      if (!delegator || delegator.disabledAtMs !== null) throw new CodedError('delegation.not_permitted', `the agent holding task ${parent.id} is no longer registered`);
+      const b = await this.d.behaviourOf(parent);
+      const verdict = this.d.ceiling.evaluate(
+        buildDelegationRequest({
+          delegator: { name: delegator.name, spiffeId: delegator.spiffeId, groups: delegator.groups },
+          actor: { name: actor.name, spiffeId: actor.spiffeId, groups: actor.groups },
+          purpose,
+          task: { id: parent.id, purpose: parent.mandate.purpose, dataClasses: parent.mandate.dataClasses, callCount: parent.callCount, labels: b.labels, toolsCalled: b.toolsCalled, delegationDepth: parent.delegationDepth, onBehalfOf: parent.principal ?? undefined, egress: parent.mandate.egress },
+          environment: this.d.environment,
+        }),
+      );
+      // A delegation waits for nobody: a step-up answer refuses it like any other that is not an allow.
+      if (verdict.outcome !== 'allow') {
+        const by = verdict.policyIds.length > 0 ? ` (${verdict.policyIds.join(', ')})` : '';
+        throw new CodedError('delegation.not_permitted', `the ceiling does not permit \`${delegator.name}\` to delegate to \`${actor.name}\`: ${verdict.code ?? 'policy.no_permit'}${by}`, { policyIds: verdict.policyIds });
+      }
+    },
+  };
 
   /** Errors: request.not_found. */
   async get(id: string): Promise<Task> {

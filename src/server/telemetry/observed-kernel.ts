@@ -20,7 +20,7 @@ export function observedKernel(kernel: Kernel, metrics: MandateMetrics | undefin
     return d;
   };
   return {
-    authenticate: (token) => kernel.authenticate(token),
+    authenticate: (token, presented) => kernel.authenticate(token, presented),
     visibleTools: (ctx) => kernel.visibleTools(ctx),
     account: (ctx, report) => kernel.account(ctx, report),
     decideRequest: async (req) => {

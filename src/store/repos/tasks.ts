@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { AgentId, CredentialId, TaskId } from '../../core/index.js';
-import { MandateSchema, type Task, type TaskStatus } from '../../mandate/index.js';
+import { DelegationChainSchema, MandateSchema, type Task, type TaskStatus } from '../../mandate/index.js';
 import type { TaskRepo } from '../../mandate/index.js';
 import type { RepoFactory } from '../index.js';
 import type { Database } from '../index.js';
@@ -15,6 +15,7 @@ const toTask = (r: Selectable<Database['tasks']>): Task => ({
   principal: r.principal,
   parentTaskId: r.parent_task_id as TaskId | null,
   delegationDepth: Number(r.delegation_depth),
+  chain: parseJson(DelegationChainSchema, r.delegation_chain, 'task delegation chain'),
   status: r.status as TaskStatus,
   credentialId: r.credential_id as CredentialId,
   createdAtMs: Number(r.created_at_ms),
@@ -38,6 +39,7 @@ export const taskRepo: RepoFactory<TaskRepo> = (db) => ({
         principal: t.principal,
         parent_task_id: t.parentTaskId,
         delegation_depth: t.delegationDepth,
+        delegation_chain: JSON.stringify(t.chain),
         status: t.status,
         credential_id: t.credentialId,
         created_at_ms: t.createdAtMs,
