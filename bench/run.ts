@@ -16,6 +16,7 @@ import { benchReliability } from './reliability.js';
 import { benchEfficacy } from './efficacy.js';
 import { benchPeers } from './peers.js';
 import { benchAudit } from './audit.js';
+import { benchDpop } from './dpop.js';
 import { freshBehaviour } from '../src/monitor/index.js';
 import { extractKeys } from '../src/provenance/index.js';
 import { kernelOver, type Decision } from '../src/decision/index.js';
@@ -336,6 +337,7 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'audit.append_per_s.sqlite': ['>= 50000', (v) => v >= 50_000],
   'audit.append_per_s.postgres': ['>= 50000', (v) => v >= 50_000],
   'audit.verify_per_s': ['>= 200000', (v) => v >= 200_000],
+  'dpop.verify_p50_us': ['<= 80', (v) => v <= 80],
   'gateway.http.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.http.added_p99_ms': ['<= 5', (v) => v <= 5],
   'revocation.propagation_p99_ms': ['<= 100', (v) => v <= 100],
@@ -419,7 +421,7 @@ async function benchTaskScale(metrics: Metrics, alongside: Alongside[] = []): Pr
  * `metrics` is filled in the order of the printed table.
  */
 async function benchAll(metrics: Metrics): Promise<void> {
-  const m = { core: {}, http: {}, tasks: {}, gatewayMcp: {}, gatewayHttp: {}, revocation: {}, outage: {}, memory: {}, efficacy: {}, peers: {}, audit: {} } satisfies Record<string, Metrics>;
+  const m = { core: {}, http: {}, tasks: {}, gatewayMcp: {}, gatewayHttp: {}, revocation: {}, outage: {}, memory: {}, efficacy: {}, peers: {}, audit: {}, dpop: {} } satisfies Record<string, Metrics>;
   try {
     const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
     const server = setup.server;
@@ -449,6 +451,7 @@ async function benchAll(metrics: Metrics): Promise<void> {
     await part('HTTP API gateway', () => benchGatewayHttp(ROOT, ADMIN, m.gatewayHttp));
     await part('store outage on PostgreSQL', () => benchReliability(ROOT, ADMIN, m.outage));
     await part('audit trail', () => benchAudit(m.audit, process.env.MANDATE_TEST_POSTGRES_URL, log));
+    await part('DPoP proofs', () => benchDpop(m.dpop));
   } finally {
     for (const section of Object.values(m)) Object.assign(metrics, section);
   }
@@ -461,6 +464,7 @@ async function main(): Promise<void> {
   else if (ONLY === 'peers') await part('side by side with Cerbos and mcp-proxy', () => benchPeers(ROOT, ADMIN, metrics, log));
   else if (ONLY === 'mcp') await part('MCP gateway', () => benchGatewayMcp(ROOT, ADMIN, metrics));
   else if (ONLY === 'audit') await part('audit trail', () => benchAudit(metrics, process.env.MANDATE_TEST_POSTGRES_URL, log));
+  else if (ONLY === 'dpop') await part('DPoP proofs', () => benchDpop(metrics));
   else await benchAll(metrics);
   log(`(all: ${((hr() - started) / 1e6).toFixed(1)} s)`);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};

@@ -10,6 +10,15 @@ export const ERROR_CODES = {
   'credential.expired': 'the task credential is past its expiry',
   'credential.revoked': 'the credential, its task, its agent or its principal was revoked',
   'credential.holder_unproven': 'a delegated task credential was presented without the SVID of the agent it was issued to (`Mandate-SVID` header), or with another agent\'s: it works only for its actor',
+  // dpop: proof of possession of the key a task credential is bound to (RFC 9449)
+  'dpop.missing': 'the task credential is bound to a key, and no DPoP proof was presented',
+  'dpop.invalid': 'the DPoP proof is not one well-formed JWT, or has the wrong `typ`, an algorithm outside the allow-list, a `jwk` that is not a usable public key, a bad signature or a missing or malformed claim',
+  'dpop.method_mismatch': 'the DPoP proof was made for another HTTP method (`htm`)',
+  'dpop.url_mismatch': 'the DPoP proof was made for another URL (`htu`, compared without query and fragment, after normalising scheme, host and port)',
+  'dpop.stale': 'the DPoP proof is older than its window allows or dated further ahead than clock skew allows (`iat`), or is outside its own `exp` or `nbf`',
+  'dpop.replayed': 'the DPoP proof was already used (its `jti` was seen within its window)',
+  'dpop.ath_mismatch': 'the DPoP proof lacks `ath`, or its `ath` is not the hash of the access token presented with it',
+  'dpop.key_mismatch': 'the DPoP proof is signed by a key other than the one the task credential is bound to (`cnf.jkt`)',
   // identity: attestation and SVIDs
   'identity.svid_invalid': 'the SVID is malformed, has a bad signature, an unknown key or the wrong audience',
   'identity.svid_expired': 'the SVID is past its expiry',

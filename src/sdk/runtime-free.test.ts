@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-test('the emitted SDK imports nothing at run time', () => {
-  const emitted = readFileSync(new URL('./index.js', import.meta.url), 'utf8');
-  assert.deepEqual(emitted.match(/^\s*(import|export)\b.*\bfrom\s|\bimport\s*\(|\brequire\s*\(/gm), null);
-});
+for (const file of ['index.js', 'dpop.js']) {
+  test(`the emitted SDK (${file}) imports nothing at run time`, () => {
+    const emitted = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+    assert.deepEqual(emitted.match(/^\s*(import|export)\b.*\bfrom\s|\bimport\s*\(|\brequire\s*\(/gm), null);
+  });
+}

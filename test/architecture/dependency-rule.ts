@@ -16,9 +16,9 @@ export const DOMAIN_PACKAGES: Readonly<Record<string, string>> = {
   zod: 'schemas for mandates, tools and policy tests: pure validation',
   jose: 'JWT, JWS and JWK handling for SVIDs and credentials; remote key sets come through a port',
   '@cedar-policy/cedar-wasm': 'policy evaluation, in-process and without I/O',
-  // Hashes, HMAC and AES-GCM are computation, not I/O, and the synchronous Node
-  // implementation is what the hot path is measured with (WebCrypto is async only).
-  'node:crypto': 'hashing, HMAC and AES-GCM: pure computation, no I/O',
+  // Hashes, HMAC, AES-GCM and signature checks are computation, not I/O, and the
+  // synchronous Node implementation is what the hot path is measured with (WebCrypto is async only).
+  'node:crypto': 'hashing, HMAC, AES-GCM and signature checks (DPoP proofs): pure computation, no I/O',
 };
 
 const NODE_BUILTINS = new Set(builtinModules.filter((m) => !m.startsWith('_')));

@@ -10,6 +10,7 @@ import { ROOT, http, startTestServer } from '../helpers.js';
 // Literals on purpose: a code, route or command that changes must change here too, knowingly.
 const CODES = [
   'credential.missing', 'credential.invalid', 'credential.expired', 'credential.revoked',
+  'dpop.missing', 'dpop.invalid', 'dpop.method_mismatch', 'dpop.url_mismatch', 'dpop.stale', 'dpop.replayed', 'dpop.ath_mismatch', 'dpop.key_mismatch',
   'identity.svid_invalid', 'identity.svid_expired', 'identity.agent_unknown', 'identity.agent_disabled', 'identity.agent_exists',
   'identity.join_token_invalid', 'identity.oidc_untrusted', 'identity.oidc_no_match',
   'mandate.invalid', 'mandate.refused', 'mandate.tool_unknown', 'mandate.tool_not_declared', 'mandate.arg_constraint',

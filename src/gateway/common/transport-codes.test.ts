@@ -18,4 +18,10 @@ describe('transport tables', () => {
       [[403, -32003], [403, -32003], [401, -32001], [503, -32002], [400, -32602], [500, -32603]],
     );
   });
+
+  it('every DPoP refusal is a 401, as RFC 9449 answers a bad proof', () => {
+    const dpop = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => c.startsWith('dpop.'));
+    assert.equal(dpop.length, 8);
+    for (const code of dpop) assert.deepEqual([code, httpStatusOf(code), jsonRpcCodeOf(code)], [code, 401, -32001]);
+  });
 });

@@ -24,6 +24,14 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'identity.join_token_invalid':
     case 'identity.oidc_untrusted':
     case 'identity.oidc_no_match':
+    case 'dpop.missing':
+    case 'dpop.invalid':
+    case 'dpop.method_mismatch':
+    case 'dpop.url_mismatch':
+    case 'dpop.stale':
+    case 'dpop.replayed':
+    case 'dpop.ath_mismatch':
+    case 'dpop.key_mismatch':
       return 401;
     case 'identity.agent_disabled':
     case 'approval.not_allowed':
