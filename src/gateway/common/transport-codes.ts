@@ -37,6 +37,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'approval.expired':
     case 'mandate.refused':
     case 'mandate.parent_invalid':
+    case 'mandate.delegation_widens':
+    case 'mandate.delegation_unprovable':
     case 'mandate.tool_unknown':
     case 'mandate.tool_not_declared':
     case 'mandate.arg_constraint':
