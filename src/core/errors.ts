@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   'mandate.arg_constraint': 'an argument breaks a constraint declared in the mandate, or (at grant time) a constraint names an argument the tool lacks or cannot apply to its type',
   'mandate.limit_exceeded': 'a limit declared in the mandate (calls, rate) is used up',
   'mandate.parent_invalid': 'the parent task is unknown, not active or belongs to another agent',
+  'mandate.delegation_widens': 'at grant time, a child task declares more than its parent task: a tool the parent does not declare (or, when it plans, does not plan), a data class, egress label or principal the parent lacks, an argument constraint of the parent dropped or loosened, or a limit of the parent dropped or raised',
+  'mandate.delegation_unprovable': 'at grant time, a child task\'s argument constraint cannot be shown to be at least as strict as its parent\'s (a different `pattern`, or a `pattern` in place of another kind of constraint): refused, since delegation only ever narrows',
   'mandate.params_unavailable': 'at grant time, a tool\'s argument constraints cannot be checked: its parameters are to be learned from its MCP upstream, which could not list them in time (or does not list the tool); retry, or state the tool\'s `params` in the configuration',
   // delegation: one agent handing part of its task to another (token exchange)
   'delegation.actor_unknown': 'token exchange: the `audience` names no registered agent of this trust domain',

@@ -4,6 +4,7 @@ import { parseId } from '../core/index.js';
 import { MandateSchema, type Mandate, type RefusedItem, type Task } from './model.js';
 import type { TaskRepo, ToolParamsSource } from './ports.js';
 import { constraintMismatch } from './check-params.js';
+import { narrowDelegation, parentDelegates } from './narrowing.js';
 
 export interface GrantingAgent {
   id: Task['agentId'];
@@ -48,10 +49,12 @@ export class MandateRefused extends CodedError {
 }
 
 /**
- * Validates a mandate, narrows it against the tool catalog, the parent task and
- * the ceiling (and its argument constraints against the tool's parameters: those
- * the catalog states, else those `toolParams` learns), and stores the task.
- * Errors: mandate.invalid, mandate.refused, mandate.parent_invalid.
+ * Validates a mandate, narrows it against the tool catalog, the parent task (on
+ * every axis: src/mandate/narrowing.ts) and the ceiling (and its argument
+ * constraints against the tool's parameters: those the catalog states, else those
+ * `toolParams` learns), and stores the task.
+ * Errors: mandate.invalid, mandate.refused (items may carry
+ * mandate.delegation_widens, mandate.delegation_unprovable), mandate.parent_invalid.
  */
 export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps): Promise<Task> {
   const parsed = MandateSchema.safeParse(input);
@@ -83,11 +86,8 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
       refused.push({ item: `tools.${grant.name}`, code: 'mandate.tool_unknown', reason: `tool \`${grant.name}\` is not in the tool catalog`, policyIds: [] });
       continue;
     }
-    // Delegation only ever narrows: a child may not declare what its parent could not do.
-    if (parent && !parent.mandate.tools.some((t) => t.name === grant.name)) {
-      refused.push({ item: `tools.${grant.name}`, code: 'mandate.parent_invalid', reason: `the parent task does not declare \`${grant.name}\``, policyIds: [] });
-      continue;
-    }
+    // A tool the parent cannot hand down is refused by the narrowing below; nothing else about it matters.
+    if (parent && !parentDelegates(parent.mandate, grant.name)) continue;
     const verdict = d.ceiling.checkGrant(agent, tool);
     if (verdict.refused) {
       refused.push({ item: `tools.${grant.name}`, code: verdict.code, reason: `the ceiling ${verdict.code === 'policy.forbid' ? 'forbids' : 'never permits'} \`${grant.name}\` for agent \`${agent.name}\``, policyIds: verdict.policyIds });
@@ -121,12 +121,10 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     }
   }
   if (parent) {
-    for (const dataClass of mandate.dataClasses) {
-      if (!parent.mandate.dataClasses.includes(dataClass)) {
-        refused.push({ item: `dataClasses.${dataClass}`, code: 'mandate.parent_invalid', reason: `the parent task does not declare data class \`${dataClass}\``, policyIds: [] });
-      }
-    }
-    expiresAtMs = Math.min(expiresAtMs, parent.expiresAtMs);
+    // Delegation only ever narrows: a child may hold nothing its parent could not do.
+    const narrowed = narrowDelegation(parent, mandate, expiresAtMs);
+    refused.push(...narrowed.refused);
+    expiresAtMs = narrowed.expiresAtMs;
   }
   if (refused.length > 0) {
     await d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose: mandate.purpose, refused } });
@@ -175,7 +173,7 @@ function learnParams(mandate: Mandate, parent: Task | undefined, d: GrantDeps): 
   for (const grant of mandate.tools) {
     const tool = d.tools.get(grant.name);
     if (!tool || tool.params || Object.keys(grant.args).length === 0 || out.has(grant.name)) continue;
-    if (parent && !parent.mandate.tools.some((t) => t.name === grant.name)) continue; // refused anyway
+    if (parent && !parentDelegates(parent.mandate, grant.name)) continue; // refused anyway
     const lookup = Promise.resolve()
       .then(() => source.paramsOf(grant.name))
       .then(

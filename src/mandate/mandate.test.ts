@@ -352,4 +352,47 @@ describe('grant', () => {
     await assert.rejects(grantMandate(agent, { purpose: 'c', tools: ['files.read'], parentTask: 'tsk_doesnotexist' }, d), (e: unknown) => e instanceof CodedError && e.code === 'mandate.parent_invalid');
     await store.close();
   });
+
+  it('a child is narrowed on every axis; all its refused items are collected and recorded', async () => {
+    const { store, d, events } = await deps();
+    const parent = await grantMandate(
+      agent,
+      { purpose: 'p', tools: [{ name: 'mail.send', args: { subject: { pattern: '[A-Z].*' }, priority: { max: 3 } } }, 'files.read'], limits: { maxCalls: 10 }, onBehalfOf: 'alice', ttlSeconds: 60 },
+      d,
+    );
+    const narrower = await grantMandate(agent, { purpose: 'c', tools: [{ name: 'mail.send', args: { subject: { pattern: '[A-Z].*', maxLength: 80 }, priority: { min: 1, max: 2 } } }], limits: { maxCalls: 4 }, parentTask: parent.id }, d);
+    assert.equal(narrower.principal, 'alice');
+    const wider = { purpose: 'c', tools: [{ name: 'mail.send', args: { subject: { pattern: '[A-Z][a-z]*' }, priority: { max: 5 } } }, 'shell.exec'], egress: ['confidential'], limits: { maxCalls: 11 }, onBehalfOf: 'bob', parentTask: parent.id };
+    await assert.rejects(grantMandate(agent, wider, d), (e: unknown) => {
+      assert.ok(e instanceof MandateRefused);
+      assert.deepEqual(
+        e.refused.map((r) => `${r.item}:${r.code}`),
+        [
+          'tools.mail.send.args.subject:mandate.delegation_unprovable',
+          'tools.mail.send.args.priority:mandate.delegation_widens',
+          'tools.shell.exec:mandate.delegation_widens',
+          'egress.confidential:mandate.delegation_widens',
+          'limits.maxCalls:mandate.delegation_widens',
+          'onBehalfOf:mandate.delegation_widens',
+        ],
+      );
+      return true;
+    });
+    const recorded = events.at(-1);
+    assert.equal(recorded?.type, 'task.refused');
+    assert.equal((recorded?.data as { refused: unknown[] }).refused.length, 6);
+    await store.close();
+  });
+
+  it('a tool the parent declares but does not plan is not handed down', async () => {
+    const { store, d } = await deps();
+    const parent = await grantMandate(agent, { purpose: 'p', tools: ['files.read', 'mail.send'], plan: ['files.read'] }, d);
+    await grantMandate(agent, { purpose: 'c', tools: ['files.read'], parentTask: parent.id }, d);
+    await assert.rejects(grantMandate(agent, { purpose: 'c', tools: ['mail.send'], parentTask: parent.id }, d), (e: unknown) => {
+      assert.ok(e instanceof MandateRefused);
+      assert.deepEqual(e.refused.map((r) => `${r.item}:${r.code}`), ['tools.mail.send:mandate.delegation_widens']);
+      return true;
+    });
+    await store.close();
+  });
 });

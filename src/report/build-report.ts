@@ -338,7 +338,7 @@ function delegationLimits({ ceiling, trail }: ReportInput): ControlDraft {
     configured: { delegationLimitedFromDepth: depth },
     evidence: {
       childTasksGranted: trail.childTasks,
-      mandateItemsRefusedBeyondParent: trail.refusedItemsByCode['mandate.parent_invalid'] ?? 0,
+      mandateItemsRefusedBeyondParent: ['mandate.parent_invalid', 'mandate.delegation_widens', 'mandate.delegation_unprovable'].reduce((sum, code) => sum + (trail.refusedItemsByCode[code] ?? 0), 0),
     },
     gaps,
   };

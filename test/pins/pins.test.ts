@@ -14,7 +14,7 @@ const CODES = [
   'identity.svid_invalid', 'identity.svid_expired', 'identity.agent_unknown', 'identity.agent_disabled', 'identity.agent_exists',
   'identity.join_token_invalid', 'identity.oidc_untrusted', 'identity.oidc_no_match',
   'mandate.invalid', 'mandate.refused', 'mandate.tool_unknown', 'mandate.tool_not_declared', 'mandate.arg_constraint',
-  'mandate.limit_exceeded', 'mandate.parent_invalid', 'mandate.params_unavailable',
+  'mandate.limit_exceeded', 'mandate.parent_invalid', 'mandate.delegation_widens', 'mandate.delegation_unprovable', 'mandate.params_unavailable',
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
   'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.upstream_protocol_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.origin_forbidden', 'gateway.cancelled', 'gateway.route_unmapped',
   'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',

@@ -46,6 +46,8 @@ const NOT_DECIDED_BY_EVALUATE: Partial<Record<ErrorCode, string>> = {
   'mandate.invalid': 'grant time: a mandate is parsed before a task exists',
   'mandate.refused': 'grant time: the ceiling refuses mandate items before a task exists',
   'mandate.parent_invalid': 'grant time: delegation to a child task',
+  'mandate.delegation_widens': 'grant time: a child task narrowed against its parent',
+  'mandate.delegation_unprovable': 'grant time: a child task narrowed against its parent',
   'mandate.params_unavailable': 'grant time: a tool\'s parameters could not be learned from its upstream',
   'gateway.upstream_unavailable': 'decided by the gateway around the upstream, after an allow',
   'gateway.upstream_timeout': 'decided by the gateway around the upstream, after an allow',

@@ -49,6 +49,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'delegation.not_permitted':
     case 'delegation.depth_exceeded':
     case 'delegation.children_exceeded':
+    case 'mandate.delegation_widens':
+    case 'mandate.delegation_unprovable':
     case 'mandate.tool_unknown':
     case 'mandate.tool_not_declared':
     case 'mandate.arg_constraint':
