@@ -30,6 +30,8 @@ export interface MintRequest {
   principal: string | null;
   /** The tasks this one was delegated from, its parent first: the `act` chain. */
   chain: readonly DelegationLink[];
+  /** What the presenter must prove (`cnf`); absent for a bearer credential. */
+  confirm?: { spiffeId?: string; jkt?: string };
   expiresAtMs: number;
 }
 
@@ -79,6 +81,7 @@ export class CredentialService {
         exp: Math.floor(m.expiresAtMs / 1000),
         ...(m.principal !== null ? { principal: m.principal } : {}),
         ...(m.chain.length > 0 ? { act: actClaim(m.chain) } : {}),
+        ...(m.confirm ? { cnf: { ...(m.confirm.spiffeId ? { spiffe_id: m.confirm.spiffeId } : {}), ...(m.confirm.jkt ? { jkt: m.confirm.jkt } : {}) } } : {}),
       },
       TASK_CREDENTIAL_TYP,
     );
@@ -115,7 +118,7 @@ export class CredentialService {
       agentId: p.agt as AgentId,
       spiffeId: p.sub,
       principal: principalOf(p),
-      delegated: typeof (p.act as { task?: unknown } | undefined)?.task === 'string',
+      confirm: confirmOf(p.cnf),
       issuedAtMs: (p.iat ?? 0) * 1000,
       expiresAtMs: (p.exp ?? 0) * 1000,
     };
@@ -171,4 +174,15 @@ function principalOf(p: Record<string, unknown>): string | null {
   if (typeof p.principal === 'string') return p.principal;
   const act = p.act as { sub?: unknown; task?: unknown } | undefined;
   return typeof act?.sub === 'string' && act.task === undefined ? act.sub : null;
+}
+
+/** `cnf` as the presenter must meet it; a confirmation member this release does not know makes the credential unusable. */
+function confirmOf(cnf: unknown): TaskCredentialClaims['confirm'] {
+  if (cnf === undefined) return null;
+  if (cnf === null || typeof cnf !== 'object') throw new CodedError('credential.invalid', 'task credential `cnf` is not an object');
+  const c = cnf as Record<string, unknown>;
+  const known = new Set(['spiffe_id', 'jkt']);
+  if (Object.keys(c).some((k) => !known.has(k)) || Object.keys(c).length === 0) throw new CodedError('credential.invalid', 'task credential `cnf` holds a confirmation method this release does not check');
+  if ((c.spiffe_id !== undefined && typeof c.spiffe_id !== 'string') || (c.jkt !== undefined && typeof c.jkt !== 'string')) throw new CodedError('credential.invalid', 'task credential `cnf` is malformed');
+  return { ...(typeof c.spiffe_id === 'string' ? { spiffeId: c.spiffe_id } : {}), ...(typeof c.jkt === 'string' ? { jkt: c.jkt } : {}) };
 }

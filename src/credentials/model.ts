@@ -24,8 +24,12 @@ export interface TaskCredentialClaims {
   agentId: AgentId;
   spiffeId: string;
   principal: string | null;
-  /** Whether the task was delegated from another task (the credential carries an `act` chain). */
-  delegated: boolean;
+  /**
+   * How the presenter must prove it holds the credential (RFC 7800 `cnf`): the SVID
+   * of the agent with this SPIFFE ID (`spiffe_id`, a credential handed over by token
+   * exchange), or a DPoP proof with the key of this thumbprint (`jkt`). Null: bearer.
+   */
+  confirm: { spiffeId?: string; jkt?: string } | null;
   issuedAtMs: number;
   expiresAtMs: number;
 }

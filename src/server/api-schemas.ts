@@ -74,6 +74,18 @@ export const TaskView = z.object({
   endReason: z.string().nullable(),
 });
 export const TaskList = z.object({ tasks: z.array(TaskView) });
+export const TokenExchange = z.object({
+  access_token: z.string().describe('the child task credential, for the agent named by `audience` only'),
+  issued_token_type: z.literal('urn:ietf:params:oauth:token-type:jwt'),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int().describe('seconds until the child task expires'),
+  task: TaskView,
+});
+export const TokenError = z.looseObject({
+  error: z.string().describe('the RFC 6749 §5.2 error'),
+  error_description: z.string(),
+  code: z.string().describe('a reason code (docs/reason-codes.md)'),
+});
 export const DeclaredTask = z.object({ task: TaskView, credential: z.string().describe('the task credential: valid for this mandate only'), expiresAtMs: ms() });
 
 export const Decision = z.object({

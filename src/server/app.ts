@@ -416,7 +416,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
 
   // Delegation: RFC 8693 token exchange.
-  registerTokenEndpoint(app, plane, taskView);
+  registerTokenEndpoint(app, plane, taskView, doc('token exchange (RFC 8693): a child task credential for another agent (`audience`, its SPIFFE ID), with a narrower mandate; the parent\'s task credential is the `subject_token`', { response: { 200: Api.TokenExchange, 400: Api.TokenError } }));
 
   // MCP gateway: agents reach upstream tools only through here, with the task credential as bearer token.
   await app.register(async (scope) => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { CodedError, type ErrorCode } from '../core/index.js';
 import { presentedProof } from '../gateway/index.js';
 import { MandateRefused } from '../mandate/index.js';
@@ -39,12 +39,12 @@ function oauthErrorOf(err: CodedError): TokenError['error'] {
  * `issued_token_type`, `token_type`, `expires_in`; errors as RFC 6749 §5.2 with the
  * reason `code` (and `refused` items for a narrowed mandate).
  */
-export function registerTokenEndpoint(app: FastifyInstance, plane: ControlPlane, taskView: (t: Task) => unknown): void {
+export function registerTokenEndpoint(app: FastifyInstance, plane: ControlPlane, taskView: (t: Task) => unknown, routeOptions: RouteShorthandOptions): void {
   app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
-    scope.post('/v1/token', { schema: { summary: 'token exchange (RFC 8693): a child task credential for another agent, with a narrower mandate (task credential as subject_token)', hide: false } }, async (req, reply) => {
+    scope.post('/v1/token', routeOptions, async (req, reply) => {
       reply.header('cache-control', 'no-store');
       try {
         const p = paramsOf(req.body);

@@ -355,13 +355,13 @@ for (const [dialect, makeTarget] of dialects) {
     it('refuses a schema newer than this release, naming both versions, and leaves it alone', async () => {
       const t = target();
       await (await t.open()).close();
-      await withRaw(t, (db) => db.insertInto('schema_version').values({ version: 12, applied_at_ms: T0 }).execute());
+      await withRaw(t, (db) => db.insertInto('schema_version').values({ version: LATEST_VERSION + 1, applied_at_ms: T0 }).execute());
       await assert.rejects(
         t.open(),
         (err: unknown) =>
-          err instanceof ConfigError && err.message === `store: the database schema is version 12 but this release knows up to version ${LATEST_VERSION}; upgrade mandate`,
+          err instanceof ConfigError && err.message === `store: the database schema is version ${LATEST_VERSION + 1} but this release knows up to version ${LATEST_VERSION}; upgrade mandate`,
       );
-      assert.equal((await versions(t)).at(-1), 12);
+      assert.equal((await versions(t)).at(-1), LATEST_VERSION + 1);
     });
 
     if (dialect === 'postgres') {

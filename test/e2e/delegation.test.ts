@@ -11,6 +11,9 @@ const JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
 const spiffe = (name: string) => `spiffe://example.test/agent/${name}`;
 
+/** A child mandate within the orchestrator's: its constraint on `path` and its call limit kept. */
+const within = (purpose: string) => ({ purpose, tools: [{ name: 'files.read', args: { path: { prefix: '/srv/reports/' } } }], limits: { maxCalls: 5 } });
+
 /** SVIDs of the agents the test delegates to: a delegated credential works only beside its actor's. */
 const svids: Record<string, string> = {};
 
@@ -73,6 +76,7 @@ describe('delegation by token exchange (RFC 8693)', () => {
     assert.equal(claims.sub, spiffe('researcher'), 'the credential is the actor\'s');
     assert.equal(claims.principal, 'alice', 'the person the chain acts for');
     assert.deepEqual(claims.act, { sub: spiffe('report-bot'), task: orchestrator.taskId });
+    assert.deepEqual(claims.cnf, { spiffe_id: spiffe('researcher') }, 'usable only beside the researcher\'s SVID');
     assert.equal(res.body.task.parentTask, orchestrator.taskId);
 
     // The researcher hands one step on to the writer: the chain nests, newest first.
@@ -104,7 +108,8 @@ describe('delegation by token exchange (RFC 8693)', () => {
   });
 
   verifies('delegation:actor-only', 'a child credential works only beside the SVID of the agent it was issued to, at every enforcement point', async () => {
-    const child = await delegate(server, orchestrator.credential, 'researcher', { purpose: 'read a figure', tools: ['files.read'] });
+    const child = await delegate(server, orchestrator.credential, 'researcher', within('read a figure'));
+    assert.equal(child.status, 200, JSON.stringify(child.body));
     const credential = child.body.access_token as string;
     // The delegating agent received the credential, but it is not the researcher.
     const bare = await decide(server, credential, 'files.read');
@@ -117,7 +122,7 @@ describe('delegation by token exchange (RFC 8693)', () => {
     assert.equal(forged.reason.code, 'credential.holder_unproven');
     assert.equal((await decide(server, child.held, 'files.read')).outcome, 'allow');
     // Nor can it delegate further, or report results, without the actor's SVID.
-    const onward = await delegate(server, credential, 'writer', { purpose: 'y', tools: ['files.read'] });
+    const onward = await delegate(server, credential, 'writer', within('y'));
     assert.deepEqual([onward.status, onward.body.code], [400, 'credential.holder_unproven']);
     const task = String(decodeJwt(credential).task);
     const report = await http(server.url, `/v1/tasks/${task}/results`, { token: credential, body: { tool: 'files.read', status: 'ok' } });
@@ -166,7 +171,7 @@ describe('delegation by token exchange (RFC 8693)', () => {
   });
 
   verifies('delegation:bad-requests', 'a token request that is not a well-formed token exchange is refused as RFC 6749 says', async () => {
-    const base = { grant_type: TOKEN_EXCHANGE, subject_token: orchestrator.credential, subject_token_type: JWT, audience: spiffe('researcher'), mandate: JSON.stringify({ purpose: 'p', tools: ['files.read'] }) };
+    const base = { grant_type: TOKEN_EXCHANGE, subject_token: orchestrator.credential, subject_token_type: JWT, audience: spiffe('researcher'), mandate: JSON.stringify(within('p')) };
     const cases: [Record<string, string>, string, string][] = [
       [{ ...base, grant_type: 'client_credentials' }, 'unsupported_grant_type', 'request.invalid'],
       [{ ...base, subject_token: '' }, 'invalid_request', 'request.invalid'],
@@ -174,7 +179,7 @@ describe('delegation by token exchange (RFC 8693)', () => {
       [{ ...base, subject_token: 'not-a-jwt' }, 'invalid_request', 'credential.invalid'],
       [{ ...base, actor_token: 'x', actor_token_type: JWT }, 'invalid_request', 'request.invalid'],
       [{ ...base, mandate: '{' }, 'invalid_request', 'mandate.invalid'],
-      [{ ...base, mandate: JSON.stringify({ purpose: 'p', tools: ['files.read'], parentTask: 'tsk_other' }) }, 'invalid_grant', 'mandate.parent_invalid'],
+      [{ ...base, mandate: JSON.stringify({ ...within('p'), parentTask: 'tsk_other' }) }, 'invalid_grant', 'mandate.parent_invalid'],
     ];
     for (const [params, error, code] of cases) {
       const res = await exchange(server, params);
@@ -182,7 +187,7 @@ describe('delegation by token exchange (RFC 8693)', () => {
       assert.equal(typeof res.body.error_description, 'string');
     }
     // JSON works as well as the form.
-    const json = await http(server.url, '/v1/token', { body: { ...base, mandate: { purpose: 'p', tools: ['files.read'] } } });
+    const json = await http(server.url, '/v1/token', { body: { ...base, mandate: within('p') } });
     assert.equal(json.status, 200, JSON.stringify(json.body));
   });
 });

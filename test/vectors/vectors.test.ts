@@ -291,7 +291,7 @@ function inputsOf(v: Vector): Inputs {
     callCount: v.snapshot.callCount,
   };
   const ctx: TaskContext = {
-    claims: { jti: CREDENTIAL_ID, taskId: TASK_ID, agentId: AGENT_ID, spiffeId, principal, delegated: false, issuedAtMs: task.createdAtMs, expiresAtMs: task.expiresAtMs },
+    claims: { jti: CREDENTIAL_ID, taskId: TASK_ID, agentId: AGENT_ID, spiffeId, principal, confirm: null, issuedAtMs: task.createdAtMs, expiresAtMs: task.expiresAtMs },
     task,
     agent,
   };

@@ -44,7 +44,8 @@ export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
   const svids = new Lru<string, { spiffeId: string; expiresAtMs: number }>(10_000);
   return {
     proveHolder: async (claims, _token, presented) => {
-      if (!claims.delegated) return;
+      const spiffeId = claims.confirm?.spiffeId;
+      if (spiffeId === undefined) return;
       if (!presented?.svid) throw new CodedError('credential.holder_unproven', 'a delegated task credential works only for the agent it was issued to: present its SVID in the `Mandate-SVID` header');
       const key = sha256Hex(presented.svid);
       let proven = svids.get(key);
@@ -57,7 +58,7 @@ export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
         }
         svids.set(key, proven);
       }
-      if (proven.spiffeId !== claims.spiffeId) throw new CodedError('credential.holder_unproven', `the credential was issued to \`${claims.spiffeId}\`, not to the agent whose SVID came with it`);
+      if (proven.spiffeId !== spiffeId) throw new CodedError('credential.holder_unproven', `the credential was issued to \`${spiffeId}\`, not to the agent whose SVID came with it`);
     },
     approvals: {
       consume: (...a) => guard(approvals.consume(...a)),

@@ -73,10 +73,11 @@ export class TaskLifecycle {
     if (mandate === null || typeof mandate !== 'object' || Array.isArray(mandate)) return refuse(new CodedError('mandate.invalid', 'the child mandate must be a JSON object'));
     const named = (mandate as { parentTask?: unknown }).parentTask;
     if (named !== undefined && named !== parent.id) return refuse(new CodedError('mandate.parent_invalid', `the child mandate names parent task \`${String(named)}\`, not the task of the subject token`));
-    return this.grant(actor, { ...mandate, parentTask: parent.id });
+    // Handed over by the delegating agent: it works only beside the actor's own SVID.
+    return this.grant(actor, { ...mandate, parentTask: parent.id }, { spiffeId: actor.spiffeId });
   }
 
-  private async grant(agent: Agent, mandate: unknown): Promise<GrantedTask> {
+  private async grant(agent: Agent, mandate: unknown, confirm?: { spiffeId: string }): Promise<GrantedTask> {
     const { tasks, tools, ceiling, audit, clock, random, toolParams } = this.d;
     const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams, delegation: this.delegationGate });
     // The purpose is the principal's request, stated before anything was read: a recipient or account it names is theirs.
@@ -90,6 +91,7 @@ export class TaskLifecycle {
       spiffeId: task.spiffeId,
       principal: task.principal,
       chain: task.chain,
+      ...(confirm ? { confirm } : {}),
       expiresAtMs: task.expiresAtMs,
     });
     return { task, credential };
