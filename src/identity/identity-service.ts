@@ -73,6 +73,7 @@ export class IdentityService {
       attestation: parsed.data.attestation,
       createdAtMs: this.d.clock.nowMs(),
       disabledAtMs: null,
+      dpopJkt: null,
     };
     await this.d.agents.insert(agent);
     await this.d.audit.record({ type: 'agent.registered', agentId: agent.id, data: { name: agent.name, spiffeId: agent.spiffeId, groups: agent.groups, by } });
@@ -114,17 +115,17 @@ export class IdentityService {
   }
 
   /** Errors: identity.join_token_invalid, identity.agent_disabled. */
-  async attestWithJoinToken(token: string): Promise<IssuedSvid> {
+  async attestWithJoinToken(token: string, jkt?: string): Promise<IssuedSvid> {
     const record = await this.d.joinTokens.consume(sha256Hex(token), this.d.clock.nowMs());
     if (!record) return this.failAttestation('join_token', new CodedError('identity.join_token_invalid', 'join token is unknown, already used or expired'));
     const agent = await this.d.agents.get(record.agentId);
     if (!agent) return this.failAttestation('join_token', new CodedError('identity.agent_unknown', 'the join token names no registered agent'));
     if (agent.disabledAtMs !== null) return this.failAttestation('join_token', disabled(agent), agent.id);
-    return this.issueSvid(agent, 'join_token');
+    return this.issueSvid(agent, 'join_token', {}, jkt);
   }
 
   /** Errors: identity.oidc_untrusted, identity.oidc_no_match, identity.agent_disabled. */
-  async attestWithOidc(token: string): Promise<IssuedSvid> {
+  async attestWithOidc(token: string, jkt?: string): Promise<IssuedSvid> {
     let claims;
     try {
       claims = await this.d.oidc.verify(token);
@@ -141,7 +142,7 @@ export class IdentityService {
     }
     const agent = candidates[0]!;
     if (agent.disabledAtMs !== null) return this.failAttestation('oidc', disabled(agent), agent.id);
-    return this.issueSvid(agent, 'oidc', { issuer: claims.iss, sub: claims.sub });
+    return this.issueSvid(agent, 'oidc', { issuer: claims.iss, sub: claims.sub }, jkt);
   }
 
   /**
@@ -149,14 +150,17 @@ export class IdentityService {
    * join tokens are single use, so renewal is how a joined agent stays attested.
    * Errors: identity.svid_invalid, identity.svid_expired, identity.agent_disabled.
    */
-  async renewSvid(svid: string): Promise<IssuedSvid> {
+  async renewSvid(svid: string, proveKey?: (claims: SvidClaims) => Promise<void>): Promise<IssuedSvid> {
     let agent;
+    let claims;
     try {
-      ({ agent } = await this.verifySvid(svid));
+      ({ agent, claims } = await this.verifySvid(svid));
+      // A key-bound SVID renews only with a proof of its key; the new one stays bound to it.
+      if (claims.jkt) await (proveKey ?? noKeyProof)(claims);
     } catch (err) {
       return this.failAttestation('renewal', err);
     }
-    return this.issueSvid(agent, 'renewal');
+    return this.issueSvid(agent, 'renewal', {}, claims.jkt);
   }
 
   /** Errors: identity.svid_invalid, identity.svid_expired, identity.agent_unknown, identity.agent_disabled. */
@@ -181,15 +185,18 @@ export class IdentityService {
         audience: Array.isArray(aud) ? aud : aud ? [aud] : [],
         issuedAtMs: (payload.iat ?? 0) * 1000,
         expiresAtMs: (payload.exp ?? 0) * 1000,
+        ...(jktOf(payload.cnf) ? { jkt: jktOf(payload.cnf) } : {}),
       },
     };
   }
 
-  private async issueSvid(agent: Agent, method: string, detail: Record<string, unknown> = {}): Promise<IssuedSvid> {
+  /** An SVID for the agent; attested with a key (DPoP), it is bound to it (`cnf.jkt`), and so are the agent's task credentials from then on. */
+  private async issueSvid(agent: Agent, method: string, detail: Record<string, unknown> = {}, jkt?: string): Promise<IssuedSvid> {
     const nowS = Math.floor(this.d.clock.nowMs() / 1000);
     const exp = nowS + this.d.svidTtlSeconds;
-    const svid = await this.d.keys.sign({ sub: agent.spiffeId, aud: [this.d.svidAudience], iat: nowS, exp, jti: this.d.random.token(12) }, SVID_TYP);
-    await this.d.audit.record({ type: 'attestation.succeeded', agentId: agent.id, data: { method, spiffeId: agent.spiffeId, expiresAtMs: exp * 1000, ...detail } });
+    const svid = await this.d.keys.sign({ sub: agent.spiffeId, aud: [this.d.svidAudience], iat: nowS, exp, jti: this.d.random.token(12), ...(jkt ? { cnf: { jkt } } : {}) }, SVID_TYP);
+    if ((agent.dpopJkt ?? undefined) !== jkt) await this.d.agents.setDpopJkt(agent.id, jkt ?? null);
+    await this.d.audit.record({ type: 'attestation.succeeded', agentId: agent.id, data: { method, spiffeId: agent.spiffeId, expiresAtMs: exp * 1000, ...detail, ...(jkt ? { jkt } : {}) } });
     return { svid, spiffeId: agent.spiffeId, expiresAtMs: exp * 1000 };
   }
 
@@ -204,6 +211,15 @@ export class IdentityService {
     await this.d.audit.record({ type: 'attestation.failed', agentId: agentId ?? null, data: { method, code } });
     throw err;
   }
+}
+
+function jktOf(cnf: unknown): string | undefined {
+  const jkt = cnf !== null && typeof cnf === 'object' ? (cnf as { jkt?: unknown }).jkt : undefined;
+  return typeof jkt === 'string' && jkt !== '' ? jkt : undefined;
+}
+
+async function noKeyProof(): Promise<never> {
+  throw new CodedError('dpop.missing', 'this SVID is bound to a key: renew it with a DPoP proof');
 }
 
 function disabled(agent: Agent): CodedError {

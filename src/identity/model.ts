@@ -34,6 +34,8 @@ export interface Agent {
   attestation: AttestationRules;
   createdAtMs: number;
   disabledAtMs: number | null;
+  /** The RFC 7638 thumbprint of the key it last attested with (DPoP), or null: bearer credentials. */
+  dpopJkt: string | null;
 }
 
 export interface JoinTokenRecord {
@@ -54,6 +56,8 @@ export interface SvidClaims {
   audience: string[];
   issuedAtMs: number;
   expiresAtMs: number;
+  /** The thumbprint of the key the SVID is bound to (`cnf.jkt`): each use needs a DPoP proof of it. */
+  jkt?: string;
 }
 
 export const AGENT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;

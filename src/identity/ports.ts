@@ -15,6 +15,8 @@ export interface AgentRepo {
   getByName(name: string): Promise<Agent | undefined>;
   list(): Promise<Agent[]>;
   disable(id: AgentId, atMs: number): Promise<void>;
+  /** The thumbprint of the key the agent last attested with; its task credentials are bound to it. */
+  setDpopJkt(id: AgentId, jkt: string | null): Promise<void>;
 }
 
 export interface JoinTokenRepo {

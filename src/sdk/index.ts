@@ -5,7 +5,10 @@
  * loaded at run time and a change to what the server returns breaks this build.
  */
 import type { MandateInput, PlanInput } from '../mandate/index.js';
-import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid } from '../server/index.js';
+import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTokenExchange } from '../server/index.js';
+import { createDpopProof } from './dpop.js';
+
+export { createDpopProof, type DpopProofRequest } from './dpop.js';
 
 /** The answer of `POST /v1/decide`. */
 export type Decision = ApiDecision;
@@ -47,16 +50,43 @@ export interface ConnectOptions {
   oidcToken?: () => Promise<string>;
   /** Renew the SVID when less than this much of it is left. Default 60 s. */
   renewBeforeMs?: number;
+  /**
+   * Bind the SVID and every task credential to a key pair made here (DPoP, RFC 9449):
+   * each request carries a proof signed with the private key, which never leaves
+   * this process, so a copied credential is useless anywhere else. Default false.
+   */
+  dpop?: boolean;
   fetch?: typeof fetch;
   now?: () => number;
 }
 
-async function call<T>(f: typeof fetch, url: string, init: { method: string; token?: string; body?: unknown }): Promise<T> {
-  const res = await f(url, {
+/** What requests to the control plane go out with: where, how, and the agent's proof of who holds a token. */
+interface Session {
+  url: string;
+  fetch: typeof fetch;
+  /** The key SVIDs and task credentials are bound to, when the agent made one. */
+  key?: { privateKey: CryptoKey; publicJwk: JsonWebKey };
+  /** The agent's current SVID, sent beside a credential another agent handed over. */
+  svid(): Promise<string>;
+}
+
+/** How a task credential's holder proves it is the holder: nothing (bearer), the agent's SVID beside it, or a DPoP proof. */
+type HolderProof = 'bearer' | 'svid' | 'dpop';
+
+/**
+ * One request to the control plane. `token` goes as the bearer; `proofFor` is the
+ * token a DPoP proof binds (`ath`) when it travels in the body instead.
+ */
+async function call<T>(s: Session, path: string, init: { method: string; token?: string; proofFor?: string; body?: unknown; svidBeside?: boolean }): Promise<T> {
+  const url = `${s.url}${path}`;
+  const bound = init.token ?? init.proofFor;
+  const res = await s.fetch(url, {
     method: init.method,
     headers: {
       ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
       ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      ...(s.key ? { dpop: await createDpopProof({ ...s.key, method: init.method, url, ...(bound ? { accessToken: bound } : {}) }) } : {}),
+      ...(init.svidBeside ? { 'mandate-svid': await s.svid() } : {}),
     },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
@@ -74,18 +104,49 @@ async function call<T>(f: typeof fetch, url: string, init: { method: string; tok
   return body as T;
 }
 
+/** A task handed over by another agent (`TaskHandle.delegate`), for the agent it names to `adopt`. */
+export interface DelegatedTask {
+  taskId: string;
+  credential: string;
+  expiresAtMs: number;
+}
+
 /** An attested agent. Its SVID is renewed automatically before it expires. */
 export class AgentClient {
   private svid: ApiSvid | undefined;
+  private readonly session: Session;
 
-  private constructor(private readonly opts: Required<Pick<ConnectOptions, 'url' | 'renewBeforeMs' | 'fetch' | 'now'>> & ConnectOptions) {}
+  private constructor(
+    private readonly opts: Required<Pick<ConnectOptions, 'url' | 'renewBeforeMs' | 'fetch' | 'now'>> & ConnectOptions,
+    key: Session['key'],
+  ) {
+    this.session = { url: opts.url, fetch: opts.fetch, ...(key ? { key } : {}), svid: () => this.currentSvid() };
+  }
 
-  /** Attests with the join token or the OIDC token source. */
+  /** Attests with the join token or the OIDC token source (with `dpop`, with a key made here). */
   static async connect(opts: ConnectOptions): Promise<AgentClient> {
     if (!opts.joinToken && !opts.oidcToken) throw new TypeError('connect: give a joinToken or an oidcToken source');
-    const client = new AgentClient({ renewBeforeMs: 60_000, fetch: globalThis.fetch, now: Date.now, ...opts, url: opts.url.replace(/\/$/, '') });
+    let key: Session['key'];
+    if (opts.dpop) {
+      // The private key cannot be exported: it signs here and nowhere else.
+      const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+      key = { privateKey: pair.privateKey, publicJwk: await crypto.subtle.exportKey('jwk', pair.publicKey) };
+    }
+    const client = new AgentClient({ renewBeforeMs: 60_000, fetch: globalThis.fetch, now: Date.now, ...opts, url: opts.url.replace(/\/$/, '') }, key);
     await client.attest();
     return client;
+  }
+
+  /**
+   * A task another agent delegated to this one (`TaskHandle.delegate` there): its
+   * credential works only for this agent, which proves it on every call with its key
+   * or, without one, its SVID.
+   */
+  adopt(task: DelegatedTask): TaskHandle {
+    const cnf = claimsOf(task.credential).cnf as { jkt?: unknown; spiffe_id?: unknown } | undefined;
+    const proof: HolderProof = typeof cnf?.jkt === 'string' ? 'dpop' : typeof cnf?.spiffe_id === 'string' ? 'svid' : 'bearer';
+    if (proof === 'dpop' && !this.session.key) throw new TypeError('adopt: this task is bound to a key; connect with `dpop: true` as the agent it was delegated to');
+    return new TaskHandle(this.session, task.taskId, task.credential, task.expiresAtMs, proof);
   }
 
   get spiffeId(): string {
@@ -95,9 +156,9 @@ export class AgentClient {
   private async attest(): Promise<void> {
     const { opts } = this;
     if (opts.oidcToken) {
-      this.svid = await call<ApiSvid>(opts.fetch, `${opts.url}/v1/attest/oidc`, { method: 'POST', body: { token: await opts.oidcToken() } });
+      this.svid = await call<ApiSvid>(this.session, '/v1/attest/oidc', { method: 'POST', body: { token: await opts.oidcToken() } });
     } else if (opts.joinToken && !this.svid) {
-      this.svid = await call<ApiSvid>(opts.fetch, `${opts.url}/v1/attest/join-token`, { method: 'POST', body: { token: opts.joinToken } });
+      this.svid = await call<ApiSvid>(this.session, '/v1/attest/join-token', { method: 'POST', body: { token: opts.joinToken } });
     } else {
       throw new MandateApiError(401, 'identity.svid_expired', 'the SVID expired and a join token cannot be used twice; attest again', undefined);
     }
@@ -108,19 +169,19 @@ export class AgentClient {
     const now = this.opts.now();
     if (!this.svid || this.svid.expiresAtMs <= now) await this.attest();
     else if (this.svid.expiresAtMs - now < this.opts.renewBeforeMs) {
-      this.svid = await call<ApiSvid>(this.opts.fetch, `${this.opts.url}/v1/attest/renew`, { method: 'POST', token: this.svid.svid });
+      this.svid = await call<ApiSvid>(this.session, '/v1/attest/renew', { method: 'POST', token: this.svid.svid });
     }
     return this.svid!.svid;
   }
 
   /** Declares a mandate; the task credential it returns is valid for that mandate only. */
   async declare(mandate: MandateDeclaration): Promise<TaskHandle> {
-    const res = await call<ApiDeclaredTask>(this.opts.fetch, `${this.opts.url}/v1/tasks`, {
+    const res = await call<ApiDeclaredTask>(this.session, '/v1/tasks', {
       method: 'POST',
       token: await this.currentSvid(),
       body: mandate,
     });
-    return new TaskHandle(this.opts.url, this.opts.fetch, res.task.id, res.credential, res.expiresAtMs);
+    return new TaskHandle(this.session, res.task.id, res.credential, res.expiresAtMs, this.session.key ? 'dpop' : 'bearer');
   }
 
   /**
@@ -129,24 +190,45 @@ export class AgentClient {
    * mandate (so this SDK loads none of its code); `mandate plan show` prints it.
    */
   async declareFromPlan(plan: PlanDeclaration): Promise<TaskHandle> {
-    const res = await call<ApiDeclaredTask>(this.opts.fetch, `${this.opts.url}/v1/tasks/from-plan`, {
+    const res = await call<ApiDeclaredTask>(this.session, '/v1/tasks/from-plan', {
       method: 'POST',
       token: await this.currentSvid(),
       body: plan,
     });
-    return new TaskHandle(this.opts.url, this.opts.fetch, res.task.id, res.credential, res.expiresAtMs);
+    return new TaskHandle(this.session, res.task.id, res.credential, res.expiresAtMs, this.session.key ? 'dpop' : 'bearer');
   }
 }
 
 /** One granted task and its credential. */
 export class TaskHandle {
+  /** @internal Made by `AgentClient.declare`, `declareFromPlan` and `adopt`. */
   constructor(
-    private readonly url: string,
-    private readonly f: typeof fetch,
+    private readonly session: Session,
     readonly id: string,
     readonly credential: string,
     readonly expiresAtMs: number,
+    /** How each call proves this agent holds the credential. */
+    readonly holderProof: HolderProof = 'bearer',
   ) {}
+
+  /** A call with this task's credential and, for a delegated one, the agent's SVID beside it. */
+  private send<T>(path: string, init: { method: string; body?: unknown; credentialInBody?: boolean }): Promise<T> {
+    return call<T>(this.session, path, { method: init.method, body: init.body, svidBeside: this.holderProof === 'svid', ...(init.credentialInBody ? { proofFor: this.credential } : { token: this.credential }) });
+  }
+
+  /**
+   * Hands part of this task to another agent (RFC 8693 token exchange): a child task
+   * with a narrower `mandate`, for the agent whose SPIFFE ID is `actor`. Give what
+   * comes back to that agent, which `adopt`s it: the credential works for it alone.
+   */
+  async delegate(actor: string, mandate: MandateDeclaration): Promise<DelegatedTask> {
+    const res = await this.send<ApiTokenExchange>('/v1/token', {
+      method: 'POST',
+      credentialInBody: true,
+      body: { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: this.credential, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', audience: actor, mandate },
+    });
+    return { taskId: res.task.id, credential: res.access_token, expiresAtMs: res.task.expiresAtMs };
+  }
 
   /**
    * Asks the control plane whether this call may happen now. On `step_up` the
@@ -157,7 +239,7 @@ export class TaskHandle {
    * pending `step_up` is returned.
    */
   async authorize(tool: string, args: Record<string, unknown> = {}, opts: { waitMs?: number; pollMs?: number } = {}): Promise<Decision> {
-    const ask = () => call<Decision>(this.f, `${this.url}/v1/decide`, { method: 'POST', body: { credential: this.credential, tool, args } });
+    const ask = () => this.decide(tool, args);
     const decision = await ask();
     if (decision.outcome !== 'step_up' || !decision.approvalId || !opts.waitMs) return decision;
     const deadline = Date.now() + opts.waitMs;
@@ -170,9 +252,14 @@ export class TaskHandle {
     }
   }
 
+  /** `POST /v1/decide`: the credential rides in the body, and a DPoP proof binds it by its hash all the same. */
+  private decide(tool: string, args: Record<string, unknown>): Promise<Decision> {
+    return this.send<Decision>('/v1/decide', { method: 'POST', body: { credential: this.credential, tool, args }, credentialInBody: true });
+  }
+
   /** The approval request a step-up decision created, read with this task's credential. */
   approval(id: string): Promise<PendingApproval> {
-    return call<PendingApproval>(this.f, `${this.url}/v1/approvals/${encodeURIComponent(id)}`, { method: 'GET', token: this.credential });
+    return this.send<PendingApproval>(`/v1/approvals/${encodeURIComponent(id)}`, { method: 'GET' });
   }
 
   /** Like authorize, but throws NotAuthorizedError unless the call is allowed. */
@@ -199,11 +286,18 @@ export class TaskHandle {
     tool: string,
     outcome: { status: 'ok' | 'error'; bytes?: number; labels?: string[]; decisionId?: string; args?: Record<string, unknown>; content?: unknown; values?: string[] },
   ): Promise<void> {
-    await call(this.f, `${this.url}/v1/tasks/${encodeURIComponent(this.id)}/results`, { method: 'POST', token: this.credential, body: { tool, ...outcome } });
+    await this.send(`/v1/tasks/${encodeURIComponent(this.id)}/results`, { method: 'POST', body: { tool, ...outcome } });
   }
 
   /** Completes the task: its credential stops working at once. */
   async complete(reason?: string): Promise<void> {
-    await call(this.f, `${this.url}/v1/tasks/${encodeURIComponent(this.id)}/complete`, { method: 'POST', token: this.credential, body: reason ? { reason } : {} });
+    await this.send(`/v1/tasks/${encodeURIComponent(this.id)}/complete`, { method: 'POST', body: reason ? { reason } : {} });
   }
+}
+
+/** A JWT's claims, read without checking it: the SDK only looks at what the control plane issued it. */
+function claimsOf(jwt: string): Record<string, unknown> {
+  const part = jwt.split('.')[1] ?? '';
+  const text = atob(part.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (part.length % 4)) % 4));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(text, (c) => c.charCodeAt(0)))) as Record<string, unknown>;
 }

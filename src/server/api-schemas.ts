@@ -41,6 +41,7 @@ export const AgentView = z.object({
   attestation: z.object({ joinToken: z.boolean(), oidc: z.array(z.object({ issuer: z.string(), claims: z.record(z.string(), z.string()) })) }),
   createdAtMs: ms(),
   disabledAtMs: ms().nullable(),
+  dpopJkt: z.string().nullable().describe('the thumbprint of the key it last attested with; its task credentials are bound to it (DPoP)'),
 });
 export const AgentList = z.object({ agents: z.array(AgentView) });
 export const JoinToken = z.object({ token: z.string(), expiresAtMs: ms() });
@@ -216,6 +217,7 @@ export const TaskTrail = z.object({
 export type ApiDecision = z.output<typeof Decision>;
 export type ApiApproval = z.output<typeof ApprovalView>;
 export type ApiSvid = z.output<typeof Svid>;
+export type ApiTokenExchange = z.output<typeof TokenExchange>;
 export type ApiDeclaredTask = z.output<typeof DeclaredTask>;
 export type ApiAuditPage = z.output<typeof AuditPage>;
 export type ApiTaskTrail = z.output<typeof TaskTrail>;

@@ -142,7 +142,7 @@ export function taskView(t: Task, drift?: Record<string, unknown>): Record<strin
 }
 
 function agentView(a: Agent): Record<string, unknown> {
-  return { id: a.id, name: a.name, spiffeId: a.spiffeId, groups: a.groups, attestation: a.attestation, createdAtMs: a.createdAtMs, disabledAtMs: a.disabledAtMs };
+  return { id: a.id, name: a.name, spiffeId: a.spiffeId, groups: a.groups, attestation: a.attestation, createdAtMs: a.createdAtMs, disabledAtMs: a.disabledAtMs, dpopJkt: a.dpopJkt };
 }
 
 /** Builds the `/v1` control-plane API over a started control plane. */
@@ -195,6 +195,11 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
 
   const requireAdmin = async (req: FastifyRequest): Promise<void> => {
     if (!plane.admin.isAdmin(bearer(req))) throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
+  };
+  /** An agent that attests with a DPoP proof gets an SVID, and task credentials, bound to that key. */
+  const attestedKey = async (req: FastifyRequest): Promise<string | undefined> => {
+    const presented = presentedProof(req.raw);
+    return presented.dpop === undefined ? undefined : plane.possession.dpop(presented);
   };
   const requireBearer = (req: FastifyRequest, what: string): string => {
     const token = bearer(req);
@@ -279,25 +284,26 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   // Attestation
   app.post('/v1/attest/join-token', doc('exchange a join token for a JWT-SVID', { response: { 200: Api.Svid }, body: jsonSchema(AttestJoinBody) }), async (req) => {
     const body = parse(AttestJoinBody, req.body, 'body');
-    return plane.identity.attestWithJoinToken(body.token);
+    return plane.identity.attestWithJoinToken(body.token, await attestedKey(req));
   });
   app.post('/v1/attest/renew', doc('renew a JWT-SVID before it expires (SVID)', { response: { 200: Api.Svid }, security: [{ svid: [] }] }), async (req) => {
-    return plane.identity.renewSvid(requireBearer(req, 'a JWT-SVID'));
+    const svid = requireBearer(req, 'a JWT-SVID');
+    return plane.identity.renewSvid(svid, async (claims) => void (await plane.possession.dpop(presentedProof(req.raw), { accessToken: svid, jkt: claims.jkt })));
   });
   app.post('/v1/attest/oidc', doc('exchange a trusted OIDC token for a JWT-SVID', { response: { 200: Api.Svid }, body: jsonSchema(AttestOidcBody) }), async (req) => {
     const body = parse(AttestOidcBody, req.body, 'body');
-    return plane.identity.attestWithOidc(body.token);
+    return plane.identity.attestWithOidc(body.token, await attestedKey(req));
   });
 
   // Tasks
   app.post('/v1/tasks', doc('declare a mandate; returns the task credential (SVID)', { response: { 201: Api.DeclaredTask }, security: [{ svid: [] }], body: jsonSchema(MandateSchema) }), async (req, reply) => {
     const svid = requireBearer(req, 'a JWT-SVID');
-    const { task, credential } = await plane.tasks.declare(svid, req.body);
+    const { task, credential } = await plane.tasks.declare(svid, req.body, presentedProof(req.raw));
     return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
   });
   app.post('/v1/tasks/from-plan', doc('declare the mandate a plan gives (the tools in order and the values the user stated); returns the task credential (SVID)', { response: { 201: Api.DeclaredTask }, security: [{ svid: [] }], body: jsonSchema(PlanSchema) }), async (req, reply) => {
     const svid = requireBearer(req, 'a JWT-SVID');
-    const { task, credential } = await plane.tasks.declareFromPlan(svid, req.body);
+    const { task, credential } = await plane.tasks.declareFromPlan(svid, req.body, presentedProof(req.raw));
     return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
   });
   app.get('/v1/tasks', doc('list tasks (admin)', { response: { 200: Api.TaskList }, security: [{ admin: [] }] }), async (req) => {

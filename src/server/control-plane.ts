@@ -12,7 +12,7 @@ import type { SettingsRepo } from '../store/index.js';
 import { fileAuditSpool, fileAuditWitness, memoryAuditSpool, openStore, StoreHealth, type SqliteStoreOptions, type Store } from '../store/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
-import { AdminAuth, ApprovalDesk, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
+import { AdminAuth, ApprovalDesk, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, PossessionCheck, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
 import type { ApprovalService } from '../approvals/index.js';
 export type { GrantedTask } from './services/index.js';
 import { deliverWebhook, fileAuditDestination, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey, webhookAuditDestination, type EncodeEvent } from './adapters/index.js';
@@ -63,6 +63,8 @@ export class ControlPlane {
   readonly credentials: CredentialService;
   readonly policy: PolicyEngine;
   readonly audit: AuditLog;
+  /** DPoP proofs of the keys SVIDs and task credentials are bound to. */
+  readonly possession: PossessionCheck;
   private readonly checkpointer: AuditCheckpointer;
   readonly tools: MutableToolCatalog;
   readonly secrets: SecretVault;
@@ -154,6 +156,7 @@ export class ControlPlane {
     });
     const rate = new RateWindow(config.cache.tasks);
     this.memory = new TaskMemory({ tasks: store.tasks, agents: store.agents, capacity: config.cache, monitor: this.monitor, credentials: o.credentials, rate, clock });
+    this.possession = new PossessionCheck({ replay: store.dpopProofs, clock });
     this.tasks = new TaskLifecycle({
       identity: o.identity,
       credentials: o.credentials,
@@ -170,6 +173,7 @@ export class ControlPlane {
       forget: (id) => this.memory.forget(id),
       observeValues: (task, found) => this.monitor.observeValues(task, found),
       delegationLimits: config.delegation,
+      possession: this.possession,
       environment: config.environment,
       behaviourOf: (task) => this.monitor.state(task),
     });
@@ -186,6 +190,7 @@ export class ControlPlane {
       failClosedAfterMs: config.store.failClosedAfterMs,
     });
     this.decisionPorts = decisionPortsOver({
+      possession: this.possession,
       verifySvid: async (svid) => {
         const { claims } = await o.identity.verifySvid(svid);
         return { spiffeId: claims.spiffeId, expiresAtMs: claims.expiresAtMs };

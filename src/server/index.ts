@@ -6,4 +6,4 @@ export { startServer, type RunningServer } from './serve.js';
 export { isWorker, reportListening, runPrimary, runWorker, workerCount } from './workers.js';
 export { createLogger, type Logger, type LogLevel } from './telemetry/index.js';
 export { httpStatusOf } from '../gateway/index.js';
-export type { ApiApproval, ApiAuditPage, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTaskTrail } from './api-schemas.js';
+export type { ApiApproval, ApiAuditPage, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTaskTrail, ApiTokenExchange } from './api-schemas.js';

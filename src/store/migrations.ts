@@ -291,10 +291,21 @@ async function taskValues(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-/** The delegation chain of a task: the tasks it was delegated from, as JSON, its parent first. */
-async function delegationChain(db: Kysely<any>, dialect: Dialect): Promise<void> {
-  if ((await columnsOf(db, dialect, 'tasks')).includes('delegation_chain')) return;
-  await db.schema.alterTable('tasks').addColumn('delegation_chain', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+/**
+ * Delegation and proof of possession: the chain of tasks a task was delegated from
+ * (JSON, its parent first), the key an agent attested with (its RFC 7638
+ * thumbprint), and the DPoP proofs seen, shared by every replica so none is replayed.
+ */
+async function delegationAndPossession(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  if (!(await columnsOf(db, dialect, 'tasks')).includes('delegation_chain')) await db.schema.alterTable('tasks').addColumn('delegation_chain', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+  if (!(await columnsOf(db, dialect, 'agents')).includes('dpop_jkt')) await db.schema.alterTable('agents').addColumn('dpop_jkt', 'text').execute();
+  await db.schema
+    .createTable('dpop_proofs')
+    .ifNotExists()
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('dpop_proofs_expiry').ifNotExists().on('dpop_proofs').column('expires_at_ms').execute();
 }
 
 /** The `tighten` drift response: which signal put the task's untrusted and unseen targets off limits. */
@@ -354,7 +365,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'task values (argument provenance)', up: taskValues, presentBeforeVersioning: (db, d) => hasTable(db, d, 'task_values') },
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
   { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
-  { version: 12, name: 'task delegation chain', up: delegationChain, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'tasks')).includes('delegation_chain') },
+  { version: 12, name: 'delegation chain, attested keys, DPoP proofs', up: delegationAndPossession, presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'dpop_proofs')) && (await columnsOf(db, d, 'tasks')).includes('delegation_chain') && (await columnsOf(db, d, 'agents')).includes('dpop_jkt') },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 import type { ApprovalRepo, ApproverRepo } from '../approvals/index.js';
 import type { AuditRepo } from '../audit/index.js';
 import type { ToolSpec } from '../core/index.js';
-import type { RevocationRepo } from '../credentials/index.js';
+import type { DpopReplayCache, RevocationRepo } from '../credentials/index.js';
 import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/index.js';
 import type { TaskRepo } from '../mandate/index.js';
 import type { BehaviourRepo } from '../monitor/index.js';
@@ -79,6 +79,8 @@ export interface Store {
   readonly behaviour: BehaviourRepo;
   readonly tools: ToolRepo;
   readonly policies: PolicySetRepo;
+  /** DPoP proofs seen by any replica (RFC 9449 replay check). */
+  readonly dpopProofs: DpopReplayCache & { sweep(nowMs: number): Promise<number> };
   readonly changes: ChangeFeed;
   /** A cheap round trip: does the store answer? */
   ping(): Promise<void>;

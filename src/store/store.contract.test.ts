@@ -54,7 +54,7 @@ for (const [name, open, cleanup] of targets) {
     });
 
     it('agents: insert, get by id and name, unique names, disable', async () => {
-      const agent = { id: 'agt_agentone0001' as AgentId, name: 'one', spiffeId: 'spiffe://t/agent/one', groups: ['agents'], attestation: { joinToken: true, oidc: [{ issuer: 'https://i', claims: { sub: 'x' } }] }, createdAtMs: 5, disabledAtMs: null };
+      const agent = { id: 'agt_agentone0001' as AgentId, name: 'one', spiffeId: 'spiffe://t/agent/one', groups: ['agents'], attestation: { joinToken: true, oidc: [{ issuer: 'https://i', claims: { sub: 'x' } }] }, createdAtMs: 5, disabledAtMs: null, dpopJkt: null };
       await store.agents.insert(agent);
       assert.deepEqual(await store.agents.get(agent.id), agent);
       assert.deepEqual(await store.agents.getByName('one'), agent);

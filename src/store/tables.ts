@@ -18,7 +18,9 @@ export interface Database {
     attestation: string;
     created_at_ms: number;
     disabled_at_ms: number | null;
+    dpop_jkt: string | null;
   };
+  dpop_proofs: { key: string; expires_at_ms: number };
   join_tokens: {
     id: string;
     token_hash: string;

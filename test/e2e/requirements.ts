@@ -171,6 +171,10 @@ export const REQUIREMENTS = Object.freeze({
   'delegation:widening-refused': 'A child mandate wider than its parent (a tool, a data class) is refused as `invalid_scope`, naming each refused item.',
   'delegation:gated': 'Delegation needs a `delegate` permit for the pair (refused as `unauthorized_client`), an actor that exists (`invalid_target`), and stays within the depth policies allow and `delegation.maxChildren` live children; every refusal is recorded.',
   'delegation:bad-requests': 'A token request that is not a well-formed token exchange (grant type, missing or wrong subject token, an actor token, a mandate that is not JSON or names another parent) is refused with its RFC 6749 error and Mandate\'s reason code; JSON bodies work as well as forms.',
+  // dpop.test.ts
+  'dpop:bound-credentials': 'An agent that attests with a DPoP proof (the SDK with `dpop: true`) gets an SVID and task credentials bound to its key (`cnf.jkt`); every decision, result report and completion then needs a fresh proof of that key, so a copied credential without the key, or with a proof signed by another key, is refused.',
+  'dpop:proof-checks': 'A DPoP proof is refused when replayed, made for another method or URL, dated outside the window either way, or bound to another token (`ath`); a bound SVID declares a task only with a proof; each refusal is a recorded decision with its code.',
+  'dpop:delegation': 'A task delegated by token exchange to an agent that attested with a key is bound to that key (and the delegating agent cannot use it); to an agent without one, to its SVID.',
   // audit-sink.test.ts
   'audit:sink': 'With `audit.sink`, every event reaches a webhook that fails some requests, at least once and in order per segment, and a file that verifies; after a restart, delivery resumes from the cursor kept in the store.',
 

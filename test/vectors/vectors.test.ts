@@ -269,7 +269,7 @@ function inputsOf(v: Vector): Inputs {
   const agentName = v.agent?.name ?? DEFAULT_AGENT;
   const spiffeId = `spiffe://example.test/agent/${agentName}`;
   const agent: Agent | undefined = v.agent
-    ? { id: AGENT_ID, name: v.agent.name, spiffeId, groups: v.agent.groups, attestation: { joinToken: true, oidc: [] }, createdAtMs: NOW_MS - 86_400_000, disabledAtMs: null }
+    ? { id: AGENT_ID, name: v.agent.name, spiffeId, groups: v.agent.groups, attestation: { joinToken: true, oidc: [] }, createdAtMs: NOW_MS - 86_400_000, disabledAtMs: null, dpopJkt: null }
     : undefined;
   const principal = v.task.principal !== undefined ? v.task.principal : (mandate.onBehalfOf ?? null);
   const task: Task = {

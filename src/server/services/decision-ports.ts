@@ -7,9 +7,12 @@ import type { TaskRepo } from '../../mandate/index.js';
 import type { TaskMonitor } from '../../monitor/index.js';
 import { buildCedarRequest, type PolicyEngine } from '../../policy/index.js';
 import type { StoreHealth } from '../../store/index.js';
+import type { PossessionCheck } from './possession.js';
 import type { TaskMemory } from './task-memory.js';
 
 export interface DecisionPortsDeps {
+  /** DPoP proofs for key-bound credentials. */
+  possession: PossessionCheck;
   /** An agent's SVID verified: the SPIFFE ID it proves, and until when. Errors: identity.*. */
   verifySvid(svid: string): Promise<{ spiffeId: string; expiresAtMs: number }>;
   approvals: ApprovalService;
@@ -43,7 +46,12 @@ export function decisionPortsOver(d: DecisionPortsDeps): DecisionPorts {
   // A delegated credential comes with its actor's SVID on every call: verified once until it expires.
   const svids = new Lru<string, { spiffeId: string; expiresAtMs: number }>(10_000);
   return {
-    proveHolder: async (claims, _token, presented) => {
+    proveHolder: async (claims, token, presented) => {
+      const jkt = claims.confirm?.jkt;
+      if (jkt !== undefined) {
+        await d.possession.dpop(presented, { accessToken: token, jkt });
+        return;
+      }
       const spiffeId = claims.confirm?.spiffeId;
       if (spiffeId === undefined) return;
       if (!presented?.svid) throw new CodedError('credential.holder_unproven', 'a delegated task credential works only for the agent it was issued to: present its SVID in the `Mandate-SVID` header');

@@ -10,3 +10,4 @@ export { AdminAuth } from './admin-auth.js';
 export { Trail, type AuditSearch, type AuditSearchPage } from './trail.js';
 export { assembleTrail, type TaskTrail, type TrailStep, type TrailTask } from './task-trail.js';
 export { decisionPortsOver } from './decision-ports.js';
+export { PossessionCheck } from './possession.js';

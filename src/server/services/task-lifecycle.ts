@@ -1,13 +1,17 @@
 import type { ApprovalService } from '../../approvals/index.js';
 import { SYSTEM_ACTOR, type Actor, type AuditSink } from '../../audit/index.js';
 import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../../core/index.js';
-import { REVOCATION_KINDS, type CredentialService, type RevocationKind } from '../../credentials/index.js';
+import { REVOCATION_KINDS, type CredentialService, type PresentedProof, type RevocationKind } from '../../credentials/index.js';
+import type { PossessionCheck } from './possession.js';
 import type { Agent, IdentityService } from '../../identity/index.js';
 import { grantMandate, mandateFromPlan, type DelegationGate, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
 import { buildDelegationRequest, type PolicyEngine } from '../../policy/index.js';
 import type { SeenGroup } from '../../monitor/index.js';
 import { extractKeys } from '../../provenance/index.js';
 import type { ChangeFeed } from '../../store/index.js';
+
+/** What the presenter of a task credential must prove (its `cnf`). */
+type Confirm = { spiffeId: string } | { jkt: string };
 
 export interface GrantedTask {
   task: Task;
@@ -27,6 +31,8 @@ export interface TaskLifecycleDeps {
   random: Random;
   /** Parameters of catalog tools stated nowhere but in their MCP upstream's `inputSchema`, for the grant's checks. */
   toolParams?: ToolParamsSource;
+  /** DPoP proofs of the keys SVIDs are bound to. */
+  possession: PossessionCheck;
   /** How deep and how wide delegation may go (`delegation`). */
   delegationLimits: { maxDepth: number; maxChildren: number };
   environment: string;
@@ -42,16 +48,24 @@ export interface TaskLifecycleDeps {
 export class TaskLifecycle {
   constructor(private readonly d: TaskLifecycleDeps) {}
 
-  /** Grants a mandate to the agent an SVID proves. Errors: identity.svid_*, mandate.*. */
-  async declare(svid: string, mandate: unknown): Promise<GrantedTask> {
-    const { agent } = await this.d.identity.verifySvid(svid);
-    return this.grant(agent, mandate);
+  /** Grants a mandate to the agent an SVID proves. Errors: identity.svid_*, dpop.*, mandate.*. */
+  async declare(svid: string, mandate: unknown, presented?: PresentedProof): Promise<GrantedTask> {
+    const { agent, confirm } = await this.holderOf(svid, presented);
+    return this.grant(agent, mandate, confirm);
   }
 
-  /** Grants the mandate a plan gives (`mandateFromPlan`); the SVID is checked before the plan is read. Errors: identity.svid_*, mandate.*. */
-  async declareFromPlan(svid: string, plan: unknown): Promise<GrantedTask> {
-    const { agent } = await this.d.identity.verifySvid(svid);
-    return this.grant(agent, mandateFromPlan(plan));
+  /** Grants the mandate a plan gives (`mandateFromPlan`); the SVID is checked before the plan is read. Errors: identity.svid_*, dpop.*, mandate.*. */
+  async declareFromPlan(svid: string, plan: unknown, presented?: PresentedProof): Promise<GrantedTask> {
+    const { agent, confirm } = await this.holderOf(svid, presented);
+    return this.grant(agent, mandateFromPlan(plan), confirm);
+  }
+
+  /** The agent an SVID proves; a key-bound SVID needs a DPoP proof of its key, and binds the task credential to the same key. */
+  private async holderOf(svid: string, presented: PresentedProof | undefined): Promise<{ agent: Agent; confirm?: Confirm }> {
+    const { agent, claims } = await this.d.identity.verifySvid(svid);
+    if (!claims.jkt) return { agent };
+    await this.d.possession.dpop(presented, { accessToken: svid, jkt: claims.jkt });
+    return { agent, confirm: { jkt: claims.jkt } };
   }
 
   /**
@@ -73,11 +87,11 @@ export class TaskLifecycle {
     if (mandate === null || typeof mandate !== 'object' || Array.isArray(mandate)) return refuse(new CodedError('mandate.invalid', 'the child mandate must be a JSON object'));
     const named = (mandate as { parentTask?: unknown }).parentTask;
     if (named !== undefined && named !== parent.id) return refuse(new CodedError('mandate.parent_invalid', `the child mandate names parent task \`${String(named)}\`, not the task of the subject token`));
-    // Handed over by the delegating agent: it works only beside the actor's own SVID.
-    return this.grant(actor, { ...mandate, parentTask: parent.id }, { spiffeId: actor.spiffeId });
+    // Handed over by the delegating agent: it works only for the actor, proven by the key it attested with, else by its own SVID.
+    return this.grant(actor, { ...mandate, parentTask: parent.id }, actor.dpopJkt ? { jkt: actor.dpopJkt } : { spiffeId: actor.spiffeId });
   }
 
-  private async grant(agent: Agent, mandate: unknown, confirm?: { spiffeId: string }): Promise<GrantedTask> {
+  private async grant(agent: Agent, mandate: unknown, confirm?: Confirm): Promise<GrantedTask> {
     const { tasks, tools, ceiling, audit, clock, random, toolParams } = this.d;
     const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams, delegation: this.delegationGate });
     // The purpose is the principal's request, stated before anything was read: a recipient or account it names is theirs.

@@ -20,6 +20,7 @@ const toAgent = (r: Selectable<Database['agents']>): Agent => ({
   attestation: parseJson(AttestationJson, r.attestation, 'agent attestation'),
   createdAtMs: Number(r.created_at_ms),
   disabledAtMs: numberOrNull(r.disabled_at_ms),
+  dpopJkt: r.dpop_jkt ?? null,
 });
 
 export const agentRepo: RepoFactory<AgentRepo> = (db, dialect) => ({
@@ -35,6 +36,7 @@ export const agentRepo: RepoFactory<AgentRepo> = (db, dialect) => ({
           attestation: JSON.stringify(a.attestation),
           created_at_ms: a.createdAtMs,
           disabled_at_ms: a.disabledAtMs,
+          dpop_jkt: a.dpopJkt,
         })
         .execute();
     } catch (err) {
@@ -53,6 +55,9 @@ export const agentRepo: RepoFactory<AgentRepo> = (db, dialect) => ({
   async list() {
     const rows = await db.selectFrom('agents').selectAll().orderBy('name').execute();
     return rows.map(toAgent);
+  },
+  async setDpopJkt(id, jkt) {
+    await db.updateTable('agents').set({ dpop_jkt: jkt }).where('id', '=', id).execute();
   },
   async disable(id, atMs) {
     await db.updateTable('agents').set({ disabled_at_ms: atMs }).where('id', '=', id).where('disabled_at_ms', 'is', null).execute();

@@ -11,3 +11,4 @@ export { secretRepo } from './secrets.js';
 export { settingsRepo } from './settings.js';
 export { taskRepo } from './tasks.js';
 export { toolRepo } from './tools.js';
+export { dpopProofRepo } from './dpop-proofs.js';
