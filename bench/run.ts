@@ -73,6 +73,59 @@ async function benchInProcess(server: RunningServer, credential: string, metrics
   metrics['monitor.added_p50_us'] = { value: round(decide.p50 - unmonitored.p50), unit: 'us' };
 }
 
+/** An SVID for `agent` over the real API. */
+async function svidFor(server: RunningServer, agent: string): Promise<string> {
+  const { token } = await post(server.url, `/v1/agents/${agent}/join-tokens`, {}, ADMIN);
+  return (await post(server.url, '/v1/attest/join-token', { token })).svid as string;
+}
+
+/**
+ * A task three delegations deep (report-bot → billing-bot → report-bot →
+ * billing-bot, by token exchange), decided beside a root task in alternating
+ * blocks: what a chain costs a decision. The delegated credential works only
+ * beside its actor's SVID, so each call also proves the holder.
+ */
+async function benchDelegated(server: RunningServer, rootCredential: string, metrics: Metrics): Promise<void> {
+  const svids = { 'report-bot': await svidFor(server, 'report-bot'), 'billing-bot': await svidFor(server, 'billing-bot') };
+  let held = rootCredential;
+  let holder: keyof typeof svids = 'report-bot';
+  for (const actor of ['billing-bot', 'report-bot', 'billing-bot'] as const) {
+    const res = await fetch(`${server.url}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(held === rootCredential ? {} : { 'mandate-svid': svids[holder] }) },
+      body: JSON.stringify({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: held, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', audience: `spiffe://${server.plane.config.trustDomain}/agent/${actor}`, mandate: { purpose: 'benchmark: a delegated step', tools: [READ_SRV] } }),
+    });
+    const body = (await res.json()) as { access_token?: string };
+    if (!body.access_token) throw new Error(`delegating to ${actor}: ${JSON.stringify(body)}`);
+    held = body.access_token;
+    holder = actor;
+  }
+  const args = { path: '/srv/reports/q3.csv' };
+  const root = { credential: rootCredential, tool: 'files.read', args };
+  const deep = { credential: held, tool: 'files.read', args, presented: { svid: svids[holder], method: 'POST', url: `${server.url}/v1/decide` } };
+  for (const req of [root, deep]) {
+    const d = await server.plane.decide(req);
+    if (d.outcome !== 'allow') throw new Error(`benchmark decision is not an allow: ${d.reason.code}`);
+    for (let i = 0; i < 500; i++) await server.plane.decide(req);
+  }
+  const rootUs: number[] = [];
+  const deepUs: number[] = [];
+  const BLOCK = 250;
+  for (let done = 0; done < INPROC_CALLS; done += BLOCK) {
+    for (const [req, into] of [[root, rootUs], [deep, deepUs]] as const) {
+      for (let i = 0; i < BLOCK; i++) {
+        const t0 = hr();
+        await server.plane.decide(req);
+        into.push(hr() - t0);
+      }
+    }
+  }
+  const r = summarize(rootUs);
+  const d = summarize(deepUs);
+  metrics['decide.inproc.delegated_depth3_p50_us'] = { value: round(d.p50), unit: 'us', note: `root task ${round(r.p50)} µs in the same run` };
+  metrics['decide.delegated_depth3_ratio'] = { value: round(d.p50 / r.p50, 3), unit: 'ratio', note: 'p50 of a depth-3 delegated task / a root task, alternating blocks' };
+}
+
 /**
  * Argument provenance at its heaviest: a task that has read 1 MB of results
  * naming thousands of addresses, IBANs and hosts, deciding a send whose recipient
@@ -338,6 +391,7 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'audit.append_per_s.postgres': ['>= 50000', (v) => v >= 50_000],
   'audit.verify_per_s': ['>= 200000', (v) => v >= 200_000],
   'dpop.verify_p50_us': ['<= 80', (v) => v <= 80],
+  'decide.delegated_depth3_ratio': ['<= 1.1', (v) => v <= 1.1],
   'gateway.http.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.http.added_p99_ms': ['<= 5', (v) => v <= 5],
   'revocation.propagation_p99_ms': ['<= 100', (v) => v <= 100],
@@ -428,6 +482,7 @@ async function benchAll(metrics: Metrics): Promise<void> {
     try {
       const { credential } = await grant(server);
       await part('decide in process', () => benchInProcess(server, credential, m.core));
+      await part('decide for a task three delegations deep', () => benchDelegated(server, credential, m.core));
       await part('decide as labels and policies grow', () => benchScale(server, m.core));
       await part('argument provenance after a 1 MB read', () => benchProvenance(server, m.core));
       if (ONLY === 'core') return;

@@ -12,6 +12,8 @@ export interface ConnectStdioOptions {
   oidcTokenFile?: string;
   /** Declare a new task this long before the current credential expires. */
   renewBeforeMs: number;
+  /** Bind the SVID and task credentials to a key the bridge makes and never shows (DPoP). */
+  dpop: boolean;
   /** Where the bridge says what it does: never stdout, which carries the protocol. */
   log: (line: string) => void;
 }
@@ -34,6 +36,7 @@ export async function connectStdio(o: ConnectStdioOptions): Promise<void> {
     url: o.url,
     joinToken: o.joinToken,
     oidcToken: o.oidcTokenFile ? async () => readFileSync(o.oidcTokenFile!, 'utf8').trim() : undefined,
+    dpop: o.dpop,
   });
   let task = await agent.declare(mandate);
   o.log(`mandate connect: ${agent.spiffeId} holds task ${task.id} until ${new Date(task.expiresAtMs).toISOString()}`);
@@ -45,7 +48,8 @@ export async function connectStdio(o: ConnectStdioOptions): Promise<void> {
   let replayId: string | undefined;
 
   const open = async (t: TaskHandle): Promise<StreamableHTTPClientTransport> => {
-    const gateway = new StreamableHTTPClientTransport(new URL('/mcp', o.url), { requestInit: { headers: { authorization: `Bearer ${t.credential}` } } });
+    // The task's own fetch: its credential, and a fresh proof of the bridge's key on every request.
+    const gateway = new StreamableHTTPClientTransport(new URL('/mcp', o.url), { fetch: t.fetch });
     gateway.onmessage = (m) => {
       if (replayId !== undefined && 'id' in m && m.id === replayId) {
         replayId = undefined;

@@ -145,8 +145,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--join-token <token>', 'a one-time join token from `mandate agent token`').env('MANDATE_JOIN_TOKEN'))
     .option('--oidc-token-file <file>', 'attest with the OIDC token in this file, read again at each attestation')
     .option('--renew-before <seconds>', 'declare a new task this long before the credential expires', (v) => Number.parseInt(v, 10), 60)
+    .option('--no-dpop', 'bearer credentials: do not bind the SVID and task credentials to a key the bridge makes (DPoP, on by default)')
     .addOption(urlOption())
-    .action(async (opts: { mandate: string; joinToken?: string; oidcTokenFile?: string; renewBefore: number; url: string }) => {
+    .action(async (opts: { mandate: string; joinToken?: string; oidcTokenFile?: string; renewBefore: number; dpop: boolean; url: string }) => {
       if (!opts.joinToken && !opts.oidcTokenFile) throw new InvalidArgumentError('give --join-token (or MANDATE_JOIN_TOKEN) or --oidc-token-file');
       if (!Number.isInteger(opts.renewBefore) || opts.renewBefore < 0) throw new InvalidArgumentError('--renew-before must be a number of seconds');
       await connectStdio({
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
         joinToken: opts.joinToken,
         oidcTokenFile: opts.oidcTokenFile,
         renewBeforeMs: opts.renewBefore * 1000,
+        dpop: opts.dpop,
         log: (line) => process.stderr.write(`${line}\n`),
       });
     });

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   'identity.join_token_invalid': 'the join token is unknown, already used or expired',
   'identity.oidc_untrusted': 'the OIDC token does not come from a trusted issuer, or fails its signature, audience or expiry checks',
   'identity.oidc_no_match': 'the OIDC token is valid but no claim rule maps it to an agent',
+  'identity.principal_untrusted': 'the person\'s id token is not from a configured identity provider (`principals.issuers`), fails its signature, audience or expiry checks, or lacks the claim that names the person',
   // mandate: the task declaration and its enforcement on each call
   'mandate.invalid': 'the mandate does not match the mandate schema',
   'mandate.refused': 'the ceiling refuses one or more items of the mandate at grant time',
@@ -35,7 +36,8 @@ export const ERROR_CODES = {
   'mandate.tool_not_declared': 'the tool is not declared in the task mandate',
   'mandate.arg_constraint': 'an argument breaks a constraint declared in the mandate, or (at grant time) a constraint names an argument the tool lacks or cannot apply to its type',
   'mandate.limit_exceeded': 'a limit declared in the mandate (calls, rate) is used up',
-  'mandate.parent_invalid': 'the parent task is unknown, not active or belongs to another agent',
+  'mandate.parent_invalid': 'the parent task is unknown or not active',
+  'mandate.principal_unverified': 'the mandate names a person (`onBehalfOf`) no id token of theirs vouched for while `principals.requireToken` is on, or names another person than the id token exchanged for it',
   'mandate.delegation_widens': 'at grant time, a child task declares more than its parent task: a tool the parent does not declare (or, when it plans, does not plan), a data class, egress label or principal the parent lacks, an argument constraint of the parent dropped or loosened, or a limit of the parent dropped or raised',
   'mandate.delegation_unprovable': 'at grant time, a child task\'s argument constraint cannot be shown to be at least as strict as its parent\'s (a different `pattern`, or a `pattern` in place of another kind of constraint): refused, since delegation only ever narrows',
   'mandate.params_unavailable': 'at grant time, a tool\'s argument constraints cannot be checked: its parameters are to be learned from its MCP upstream, which could not list them in time (or does not list the tool); retry, or state the tool\'s `params` in the configuration',

@@ -56,7 +56,7 @@ export class MandateRefused extends CodedError {
  * Errors: mandate.invalid, mandate.refused (items may carry
  * mandate.delegation_widens, mandate.delegation_unprovable), mandate.parent_invalid.
  */
-export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps): Promise<Task> {
+export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps, vouched?: { issuer: string; sub: string }): Promise<Task> {
   const parsed = MandateSchema.safeParse(input);
   if (!parsed.success) return refuseWhole(agent, statedPurpose(input), 'mandate', new CodedError('mandate.invalid', formatZodError(parsed.error)), d);
   const mandate = parsed.data;
@@ -154,7 +154,7 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     type: 'task.granted',
     taskId: task.id,
     agentId: agent.id,
-    data: { mandate, principal: task.principal, parentTaskId: task.parentTaskId, delegationDepth: task.delegationDepth, chain: task.chain, expiresAtMs, credentialId: task.credentialId },
+    data: { mandate, principal: task.principal, principalVouchedBy: vouched ?? null, parentTaskId: task.parentTaskId, delegationDepth: task.delegationDepth, chain: task.chain, expiresAtMs, credentialId: task.credentialId },
   });
   return task;
 }

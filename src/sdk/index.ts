@@ -98,8 +98,10 @@ async function call<T>(s: Session, path: string, init: { method: string; token?:
     throw new MandateApiError(res.status, 'internal.error', `control plane answered HTTP ${res.status} with a body that is not JSON`, text);
   }
   if (!res.ok) {
-    const error = (body as { error?: { code?: string; message?: string } })?.error;
-    throw new MandateApiError(res.status, error?.code ?? 'internal.error', error?.message ?? `HTTP ${res.status}`, body);
+    const b = body as { error?: string | { code?: string; message?: string }; code?: string; error_description?: string } | undefined;
+    // The token endpoint answers as OAuth does (RFC 6749 §5.2), with the reason code beside.
+    if (typeof b?.error === 'string') throw new MandateApiError(res.status, b.code ?? b.error, b.error_description ?? b.error, body);
+    throw new MandateApiError(res.status, b?.error?.code ?? 'internal.error', b?.error?.message ?? `HTTP ${res.status}`, body);
   }
   return body as T;
 }
@@ -121,6 +123,20 @@ export class AgentClient {
     key: Session['key'],
   ) {
     this.session = { url: opts.url, fetch: opts.fetch, ...(key ? { key } : {}), svid: () => this.currentSvid() };
+  }
+
+  /**
+   * Token exchange for a person (RFC 8693): their id token from a configured identity
+   * provider, and this agent's SVID, for a task on that person's behalf.
+   */
+  async declareOnBehalf(idToken: string, mandate: MandateDeclaration): Promise<TaskHandle> {
+    const svid = await this.currentSvid();
+    const res = await call<ApiTokenExchange>(this.session, '/v1/token', {
+      method: 'POST',
+      proofFor: svid,
+      body: { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: idToken, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token', actor_token: svid, actor_token_type: 'urn:ietf:params:oauth:token-type:jwt', mandate },
+    });
+    return new TaskHandle(this.session, res.task.id, res.access_token, res.task.expiresAtMs, this.session.key ? 'dpop' : 'bearer');
   }
 
   /** Attests with the join token or the OIDC token source (with `dpop`, with a key made here). */
@@ -210,6 +226,20 @@ export class TaskHandle {
     /** How each call proves this agent holds the credential. */
     readonly holderProof: HolderProof = 'bearer',
   ) {}
+
+  /**
+   * A `fetch` for the gateways (`/mcp`, `/proxy/…`): each request carries the task
+   * credential and whatever proves this agent holds it (a fresh DPoP proof for that
+   * request, or its SVID). Give it to an MCP client transport (`fetch` option).
+   */
+  readonly fetch: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const headers = new Headers(request.headers);
+    headers.set('authorization', `Bearer ${this.credential}`);
+    if (this.session.key) headers.set('dpop', await createDpopProof({ ...this.session.key, method: request.method, url: request.url, accessToken: this.credential }));
+    if (this.holderProof === 'svid') headers.set('mandate-svid', await this.session.svid());
+    return this.session.fetch(new Request(request, { headers }));
+  };
 
   /** A call with this task's credential and, for a delegated one, the agent's SVID beside it. */
   private send<T>(path: string, init: { method: string; body?: unknown; credentialInBody?: boolean }): Promise<T> {

@@ -173,6 +173,30 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .describe('Workload identity: SVIDs, join tokens, trusted issuers.'),
+    principals: z
+      .object({
+        issuers: z
+          .array(
+            z
+              .object({
+                issuer: z.string().url(),
+                audience: z.string().min(1).describe('The `aud` the id tokens carry: the client id Mandate is registered under.'),
+                jwksUri: z.string().url().optional(),
+                jwks: z.object({ keys: z.array(Jwk).min(1) }).strict().optional(),
+                claim: z.string().min(1).default('sub').describe('The claim that names the person, the task\'s principal (`sub`, `email`, `preferred_username`).'),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('Identity providers of the people agents act for: an id token of theirs, exchanged at `POST /v1/token`, grants a task on that person\'s behalf. `jwksUri` or inline `jwks`, else discovered.'),
+        requireToken: z
+          .boolean()
+          .default(false)
+          .describe('Refuse a mandate whose `onBehalfOf` is only the agent\'s word: a task acts for a person only when that person\'s id token was exchanged for it (delegated tasks inherit it).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The people agents act for.'),
     credentials: z
       .object({
         audience: z.string().min(1).default('mandate').describe('The `aud` of task credentials: the enforcement points of this deployment.'),

@@ -4,7 +4,7 @@ import { ConfigError, mutableToolCatalog, systemClock, systemRandom, type Clock,
 import { CredentialService } from '../credentials/index.js';
 import { kernelOver, RateWindow, type Decision, type DecisionPorts, type DecisionRequest, type Kernel } from '../decision/index.js';
 import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
-import { IdentityService, KeyRing, OidcTrust } from '../identity/index.js';
+import { IdentityService, KeyRing, OidcTrust, PrincipalTrust } from '../identity/index.js';
 import { PolicyEngine } from '../policy/index.js';
 import { TaskMonitor } from '../monitor/index.js';
 import { SecretVault } from '../secrets/index.js';
@@ -174,6 +174,8 @@ export class ControlPlane {
       observeValues: (task, found) => this.monitor.observeValues(task, found),
       delegationLimits: config.delegation,
       possession: this.possession,
+      principals: new PrincipalTrust(config.principals.issuers, clock, httpIssuerDirectory),
+      requirePrincipalToken: config.principals.requireToken,
       environment: config.environment,
       behaviourOf: (task) => this.monitor.state(task),
     });

@@ -150,13 +150,14 @@ describe('delegation by token exchange (RFC 8693)', () => {
     const unknown = await delegate(server, orchestrator.credential, 'nobody', { purpose: 'p', tools: ['files.read'] });
     assert.deepEqual([unknown.status, unknown.body.error, unknown.body.code], [400, 'invalid_target', 'delegation.actor_unknown']);
 
-    // The example policy permits two hops; a third is refused by the ceiling.
+    // The example policy permits three hops; a fourth is refused by the ceiling.
     const root = await grantTask(server.url, 'report-bot', { purpose: 'deep', tools: ['files.read'], ttlSeconds: 600 });
     const one = await delegate(server, root.credential, 'researcher', { purpose: 'one', tools: ['files.read'] });
     const two = await delegate(server, one.held, 'writer', { purpose: 'two', tools: ['files.read'] });
-    assert.equal(two.status, 200, JSON.stringify(two.body));
     const three = await delegate(server, two.held, 'researcher', { purpose: 'three', tools: ['files.read'] });
-    assert.deepEqual([three.status, three.body.code], [400, 'delegation.not_permitted']);
+    assert.equal(three.status, 200, JSON.stringify(three.body));
+    const four = await delegate(server, three.held, 'writer', { purpose: 'four', tools: ['files.read'] });
+    assert.deepEqual([four.status, four.body.code], [400, 'delegation.not_permitted']);
 
     // At most three live children per task (MANDATE_DELEGATION_MAX_CHILDREN).
     const wide = await grantTask(server.url, 'report-bot', { purpose: 'wide', tools: ['files.read'], ttlSeconds: 600 });

@@ -9,12 +9,13 @@ import { ROOT, http, startTestServer } from '../helpers.js';
 
 // Literals on purpose: a code, route or command that changes must change here too, knowingly.
 const CODES = [
-  'credential.missing', 'credential.invalid', 'credential.expired', 'credential.revoked',
+  'credential.missing', 'credential.invalid', 'credential.expired', 'credential.revoked', 'credential.holder_unproven',
   'dpop.missing', 'dpop.invalid', 'dpop.method_mismatch', 'dpop.url_mismatch', 'dpop.stale', 'dpop.replayed', 'dpop.ath_mismatch', 'dpop.key_mismatch',
   'identity.svid_invalid', 'identity.svid_expired', 'identity.agent_unknown', 'identity.agent_disabled', 'identity.agent_exists',
-  'identity.join_token_invalid', 'identity.oidc_untrusted', 'identity.oidc_no_match',
+  'identity.join_token_invalid', 'identity.oidc_untrusted', 'identity.oidc_no_match', 'identity.principal_untrusted',
   'mandate.invalid', 'mandate.refused', 'mandate.tool_unknown', 'mandate.tool_not_declared', 'mandate.arg_constraint',
-  'mandate.limit_exceeded', 'mandate.parent_invalid', 'mandate.delegation_widens', 'mandate.delegation_unprovable', 'mandate.params_unavailable',
+  'mandate.limit_exceeded', 'mandate.parent_invalid', 'mandate.principal_unverified', 'mandate.delegation_widens', 'mandate.delegation_unprovable', 'mandate.params_unavailable',
+  'delegation.actor_unknown', 'delegation.not_permitted', 'delegation.depth_exceeded', 'delegation.children_exceeded',
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
   'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.upstream_protocol_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.origin_forbidden', 'gateway.cancelled', 'gateway.route_unmapped',
   'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',
@@ -60,6 +61,7 @@ const ROUTES = [
   'POST /v1/tasks/{id}/complete',
   'POST /v1/tasks/{id}/resume',
   'POST /v1/tasks/{id}/results',
+  'POST /v1/token',
 ];
 
 const COMMANDS = [

@@ -24,6 +24,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'identity.join_token_invalid':
     case 'identity.oidc_untrusted':
     case 'identity.oidc_no_match':
+    case 'identity.principal_untrusted':
     case 'dpop.missing':
     case 'dpop.invalid':
     case 'dpop.method_mismatch':
@@ -46,6 +47,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'approval.expired':
     case 'mandate.refused':
     case 'mandate.parent_invalid':
+    case 'mandate.principal_unverified':
     case 'delegation.not_permitted':
     case 'delegation.depth_exceeded':
     case 'delegation.children_exceeded':

@@ -3,7 +3,7 @@ import { SYSTEM_ACTOR, type Actor, type AuditSink } from '../../audit/index.js';
 import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId, type ToolCatalog } from '../../core/index.js';
 import { REVOCATION_KINDS, type CredentialService, type PresentedProof, type RevocationKind } from '../../credentials/index.js';
 import type { PossessionCheck } from './possession.js';
-import type { Agent, IdentityService } from '../../identity/index.js';
+import type { Agent, IdentityService, PrincipalTrust } from '../../identity/index.js';
 import { grantMandate, mandateFromPlan, type DelegationGate, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
 import { buildDelegationRequest, type PolicyEngine } from '../../policy/index.js';
 import type { SeenGroup } from '../../monitor/index.js';
@@ -33,6 +33,10 @@ export interface TaskLifecycleDeps {
   toolParams?: ToolParamsSource;
   /** DPoP proofs of the keys SVIDs are bound to. */
   possession: PossessionCheck;
+  /** The people agents act for, by their id tokens. */
+  principals: PrincipalTrust;
+  /** `principals.requireToken`: `onBehalfOf` only on a person's id token. */
+  requirePrincipalToken: boolean;
   /** How deep and how wide delegation may go (`delegation`). */
   delegationLimits: { maxDepth: number; maxChildren: number };
   environment: string;
@@ -60,6 +64,25 @@ export class TaskLifecycle {
     return this.grant(agent, mandateFromPlan(plan), confirm);
   }
 
+  /**
+   * Token exchange for a person (RFC 8693, `subject_token` an id token): the agent
+   * the SVID proves gets a task on behalf of the person the id token names, verified
+   * against their identity provider's keys. Errors: identity.*, dpop.*,
+   * identity.principal_untrusted, mandate.principal_unverified, mandate.*.
+   */
+  async declareOnBehalf(svid: string, idToken: string, mandate: unknown, presented?: PresentedProof): Promise<GrantedTask> {
+    const { agent, confirm } = await this.holderOf(svid, presented);
+    const person = await this.d.principals.verify(idToken);
+    const named = mandate !== null && typeof mandate === 'object' ? (mandate as { onBehalfOf?: unknown }).onBehalfOf : undefined;
+    if (named !== undefined && named !== person.principal) {
+      const err = new CodedError('mandate.principal_unverified', `the mandate names \`${String(named)}\`, the id token \`${person.principal}\``);
+      await this.d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose: purposeOf(mandate), refused: [{ item: 'onBehalfOf', code: err.code, reason: err.publicMessage, policyIds: [] }] } });
+      throw err;
+    }
+    const input = mandate !== null && typeof mandate === 'object' && !Array.isArray(mandate) ? { ...mandate, onBehalfOf: person.principal } : mandate;
+    return this.grant(agent, input, confirm, { issuer: person.issuer, sub: person.sub });
+  }
+
   /** The agent an SVID proves; a key-bound SVID needs a DPoP proof of its key, and binds the task credential to the same key. */
   private async holderOf(svid: string, presented: PresentedProof | undefined): Promise<{ agent: Agent; confirm?: Confirm }> {
     const { agent, claims } = await this.d.identity.verifySvid(svid);
@@ -77,7 +100,7 @@ export class TaskLifecycle {
   async delegate(parent: Task, actorSpiffeId: string, mandate: unknown): Promise<GrantedTask> {
     const prefix = this.d.identity.spiffeIdFor('');
     const actor = actorSpiffeId.startsWith(prefix) ? await this.d.identity.agentByName(actorSpiffeId.slice(prefix.length)).catch(() => undefined) : undefined;
-    const purpose = mandate !== null && typeof mandate === 'object' && typeof (mandate as { purpose?: unknown }).purpose === 'string' ? (mandate as { purpose: string }).purpose.slice(0, 2000) : null;
+    const purpose = purposeOf(mandate);
     const refuse = async (err: CodedError): Promise<never> => {
       await this.d.audit.record({ type: 'task.refused', agentId: parent.agentId, data: { purpose, refused: [{ item: 'delegation', code: err.code, reason: err.publicMessage, policyIds: [] }] } });
       throw err;
@@ -91,9 +114,16 @@ export class TaskLifecycle {
     return this.grant(actor, { ...mandate, parentTask: parent.id }, actor.dpopJkt ? { jkt: actor.dpopJkt } : { spiffeId: actor.spiffeId });
   }
 
-  private async grant(agent: Agent, mandate: unknown, confirm?: Confirm): Promise<GrantedTask> {
+  private async grant(agent: Agent, mandate: unknown, confirm?: Confirm, vouched?: { issuer: string; sub: string }): Promise<GrantedTask> {
     const { tasks, tools, ceiling, audit, clock, random, toolParams } = this.d;
-    const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams, delegation: this.delegationGate });
+    // A person is the principal of a root task only on their id token's word, when so configured; a child inherits its parent's.
+    const m = mandate !== null && typeof mandate === 'object' ? (mandate as { onBehalfOf?: unknown; parentTask?: unknown }) : {};
+    if (this.d.requirePrincipalToken && !vouched && m.onBehalfOf !== undefined && m.parentTask === undefined) {
+      const err = new CodedError('mandate.principal_unverified', `\`onBehalfOf\` needs the id token of \`${String(m.onBehalfOf)}\`: exchange it at POST /v1/token (principals.requireToken)`);
+      await audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose: purposeOf(mandate), refused: [{ item: 'onBehalfOf', code: err.code, reason: err.publicMessage, policyIds: [] }] } });
+      throw err;
+    }
+    const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams, delegation: this.delegationGate }, vouched);
     // The purpose is the principal's request, stated before anything was read: a recipient or account it names is theirs.
     // Not recorded (a store fault) leaves them unseen, which asks more, never less.
     const stated = extractKeys(task.mandate.purpose);
@@ -211,4 +241,10 @@ export class TaskLifecycle {
     for (const t of active) await this.end(t.id, 'revoked', reason, by);
     return active.length;
   }
+}
+
+/** A mandate's purpose, as far as one that may not parse states it. */
+function purposeOf(mandate: unknown): string | null {
+  const p = mandate !== null && typeof mandate === 'object' ? (mandate as { purpose?: unknown }).purpose : undefined;
+  return typeof p === 'string' ? p.slice(0, 2000) : null;
 }
