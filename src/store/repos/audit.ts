@@ -56,6 +56,17 @@ export const auditRepo: RepoFactory<AuditRepo> = (db, dialect) => ({
       hash: r.hash,
     }));
   },
+  async links(segment, afterSeq, limit) {
+    const rows = await db
+      .selectFrom('audit_events')
+      .select(['seq', 'prev_hash', 'hash', dialect.auditHashedText.as('hashed')])
+      .where('segment', '=', segment)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ seq: Number(r.seq), prevHash: r.prev_hash, hash: r.hash, hashed: r.hashed }));
+  },
   async last(segment) {
     const r = await db.selectFrom('audit_events').selectAll().where('segment', '=', segment).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     return r && toAuditEvent(r);
