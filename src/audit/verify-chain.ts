@@ -16,6 +16,18 @@ export interface ChainReport {
   broken: BrokenLink | null;
 }
 
+/**
+ * Another reader of the events the chain reads (`verifyTrail`'s Merkle roots), so
+ * that a verify reads each event once. It is given, in seq order, every event of
+ * the range it needs of a segment, read also where the chain is not checked:
+ * before an incremental verify's start, and past a broken link.
+ */
+export interface ChainTap {
+  /** The seqs of a segment it needs, inclusive; undefined for none. */
+  needs(segment: string): { fromSeq: number; toSeq: number } | undefined;
+  see(segment: string, link: StoredLink): void;
+}
+
 /** Links read a page: pages of 5,000 and more measured slower (more of each page outlives the young generation). */
 const PAGE = 2000;
 
@@ -37,29 +49,43 @@ export const eventHashHolds = (e: AuditEvent) => () => hashEvent(e) === e.hash;
  * there, e.g. a witnessed checkpoint verified before), for an incremental verify.
  * Each event is read as the text its hash covers, put together by the store.
  */
-export async function verifyChain(repo: AuditRepo, from: ReadonlyMap<string, { seq: number; hash: string }> = new Map()): Promise<ChainReport> {
+export async function verifyChain(repo: AuditRepo, from: ReadonlyMap<string, { seq: number; hash: string }> = new Map(), tap?: ChainTap): Promise<ChainReport> {
   const report: ChainReport = { ok: true, segments: [], broken: null };
   for (const segment of await repo.segments()) {
-    let expectedSeq = (from.get(segment)?.seq ?? 0) + 1;
+    // Once a link is broken the report is made; later segments are read only for the tap.
+    const checked = report.broken === null;
+    const needs = tap?.needs(segment);
+    if (!checked && !needs) continue;
+    const startSeq = from.get(segment)?.seq ?? 0;
+    let expectedSeq = startSeq + 1;
     let prevHash = from.get(segment)?.hash ?? GENESIS_HASH;
+    let checking = checked;
+    const readTo = needs?.toSeq ?? 0;
     const fieldsHold = fieldReader(repo, segment);
-    for (;;) {
-      const page = await repo.links(segment, expectedSeq - 1, PAGE);
+    let after = Math.min(checking ? startSeq : Infinity, needs ? needs.fromSeq - 1 : Infinity);
+    read: for (;;) {
+      const page = await repo.links(segment, after, PAGE);
       for (const l of page) {
-        let reason = brokenLink(l, expectedSeq, prevHash, () => l.hashed !== null && sha256Hex(l.hashed) === l.hash);
-        if (reason === 'hash_mismatch' && (await fieldsHold(l))) reason = null;
-        if (reason !== null) {
-          report.ok = false;
-          report.broken = { segment, seq: reason === 'seq_gap' ? expectedSeq : l.seq, reason };
-          report.segments.push({ segment, events: expectedSeq - 1, headHash: prevHash });
-          return report;
+        // Events before an incremental start are read for the tap alone.
+        if (checking && !(l.seq <= startSeq)) {
+          let reason = brokenLink(l, expectedSeq, prevHash, () => l.hashed !== null && sha256Hex(l.hashed) === l.hash);
+          if (reason === 'hash_mismatch' && (await fieldsHold(l))) reason = null;
+          if (reason !== null) {
+            report.ok = false;
+            report.broken = { segment, seq: reason === 'seq_gap' ? expectedSeq : l.seq, reason };
+            checking = false;
+          } else {
+            prevHash = l.hash;
+            expectedSeq += 1;
+          }
         }
-        prevHash = l.hash;
-        expectedSeq += 1;
+        if (needs) tap!.see(segment, l);
+        if (!checking && !(l.seq < readTo)) break read;
       }
       if (page.length < PAGE) break;
+      after = page[page.length - 1]!.seq;
     }
-    report.segments.push({ segment, events: expectedSeq - 1, headHash: prevHash });
+    if (checked) report.segments.push({ segment, events: expectedSeq - 1, headHash: prevHash });
   }
   return report;
 }
