@@ -137,6 +137,11 @@ for (const [name, open, cleanup] of targets) {
       assert.deepEqual(links.map((l) => [l.seq, l.prevHash, l.hash]), events.map((e) => [e.seq, e.prevHash, e.hash]));
       for (const l of links) assert.equal(l.hashed === null ? null : sha256Hex(l.hashed), l.hash, `seq ${l.seq}: ${l.hashed}`);
       assert.deepEqual((await store.audit.links(`links ${odd}`, 1, 1)).map((l) => l.seq), [2]);
+      // Past a gap, the next events all the same.
+      await store.audit.append([{ ...events[2]!, seq: 7, id: 'evt_links7' as EventId }]);
+      assert.deepEqual((await store.audit.links(`links ${odd}`, 1, 2)).map((l) => l.seq), [2, 3]);
+      assert.deepEqual((await store.audit.links(`links ${odd}`, 3, 2)).map((l) => l.seq), [7]);
+      assert.deepEqual((await store.audit.links(`links ${odd}`, 2, 2)).map((l) => l.seq), [3, 7]);
     });
 
     it('audit search: every filter, in (time, segment, seq) order, paged by position without gaps or repeats', async () => {
