@@ -1,13 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, verifyChain, type AuditEntry } from '../src/audit/index.js';
+import * as jose from 'jose';
+import { AuditCheckpointer, AuditLog, CHECKPOINT_TYP, verifyChain, verifyTrail, type AuditEntry, type AuditWitness, type CheckpointerOptions } from '../src/audit/index.js';
 import { systemClock, systemRandom, type AgentId, type TaskId } from '../src/core/index.js';
-import { openStore } from '../src/store/index.js';
+import { fileAuditWitness, openStore } from '../src/store/index.js';
 import type { Metrics } from './stats.js';
 
 const APPEND_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 50_000);
 const VERIFY_EVENTS = Number(process.env.BENCH_AUDIT_VERIFY_EVENTS ?? 200_000);
+/** Events between checkpoints (`audit.checkpointEveryEvents`' default). */
+const CHECKPOINT_EVERY = 1000;
 /** Records outstanding at once: requests answered concurrently, each waiting for its record to be durable. */
 const IN_FLIGHT = 256;
 
@@ -44,10 +47,20 @@ async function appendRate(log: AuditLog, events: number, from = 0): Promise<numb
   return events / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+/** Signs checkpoints as the control plane does (an ES256 JWS of the checkpoint, `typ` `mandate-checkpoint+jwt`), with a key of its own. */
+async function checkpointSigner(): Promise<CheckpointerOptions['sign']> {
+  const { privateKey, publicKey } = await jose.generateKeyPair('ES256');
+  const jwk = { ...(await jose.exportJWK(publicKey)), alg: 'ES256' };
+  return async (checkpoint) => ({ jws: await new jose.SignJWT({ ...checkpoint }).setProtectedHeader({ alg: 'ES256', typ: CHECKPOINT_TYP }).sign(privateKey), jwk });
+}
+
 /**
  * `audit.append_per_s`: durable appends (each caller resumes once its record is
  * committed; group commit batches what arrives meanwhile) on a SQLite file and on
  * PostgreSQL. `audit.verify_per_s`: the whole chain recomputed from a SQLite file.
+ * `audit.verify_trail_per_s`: `mandate audit verify` on the same file, the chain and
+ * every checkpoint's Merkle root and signature held against the witness (a
+ * checkpoint every 1,000 events from the end of the append figure on).
  */
 export async function benchAudit(metrics: Metrics, postgresUrl: string | undefined, log: (line: string) => void): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-audit-'));
@@ -56,15 +69,28 @@ export async function benchAudit(metrics: Metrics, postgresUrl: string | undefin
     try {
       const audit = await AuditLog.open(store.audit, 'bench', systemClock, systemRandom);
       metrics['audit.append_per_s.sqlite'] = { value: Math.round(await appendRate(audit, APPEND_EVENTS)), unit: 'ev/s' };
-      // Up to VERIFY_EVENTS in the chain, then verified from the store.
-      if (VERIFY_EVENTS > APPEND_EVENTS) await appendRate(audit, VERIFY_EVENTS - APPEND_EVENTS, APPEND_EVENTS);
+      // Up to VERIFY_EVENTS in the chain, checkpointed as a server does, then verified from the store.
+      const witness: AuditWitness = fileAuditWitness(join(dir, 'audit-witness.jsonl'));
+      const checkpointer = await AuditCheckpointer.start({ log: audit, repo: store.audit, clock: systemClock, sign: await checkpointSigner(), witnesses: [witness], everyEvents: VERIFY_EVENTS, everyMs: 3_600_000 });
+      // A checkpoint made while appends never pause waits for them all to be flushed: made here, every CHECKPOINT_EVERY events.
+      for (let from = APPEND_EVENTS; from < VERIFY_EVENTS; from += CHECKPOINT_EVERY) {
+        await appendRate(audit, Math.min(CHECKPOINT_EVERY, VERIFY_EVENTS - from), from);
+        await checkpointer.checkpoint();
+      }
+      await checkpointer.stop();
       await audit.flush();
-      const started = process.hrtime.bigint();
+      let started = process.hrtime.bigint();
       const report = await verifyChain(store.audit);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      let seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const verified = report.segments.reduce((n, s) => n + s.events, 0);
       if (!report.ok || verified < VERIFY_EVENTS) throw new Error(`the benchmark chain did not verify: ${JSON.stringify(report.broken)}, ${verified} events`);
       metrics['audit.verify_per_s'] = { value: Math.round(verified / seconds), unit: 'ev/s' };
+      const checkpoints = await witness.read();
+      started = process.hrtime.bigint();
+      const trail = await verifyTrail(store.audit, { name: witness.name, checkpoints });
+      seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (!trail.ok || checkpoints.length < (VERIFY_EVENTS - APPEND_EVENTS) / CHECKPOINT_EVERY) throw new Error(`the benchmark trail did not verify: ${JSON.stringify({ broken: trail.broken, findings: trail.findings.slice(0, 3) })}, ${checkpoints.length} checkpoints`);
+      metrics['audit.verify_trail_per_s'] = { value: Math.round(verified / seconds), unit: 'ev/s' };
     } finally {
       await store.close();
     }

@@ -53,6 +53,35 @@ describe('audit log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a row the store cannot put together as written is checked from its fields: a text at_ms carrying the data, a blob id, data stored by an older version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mandate-audit-'));
+    const file = join(dir, 'm.db');
+    const store = await openSqliteStore(file);
+    const log = await AuditLog.open(store.audit, 'main', manualClock(), sequenceRandom());
+    // More events than a page of links, so that runs of old rows cross pages.
+    await Promise.all(Array.from({ length: 4500 }, (_, i) => log.record({ type: 'decision', data: { b: i % 2 === 0, a: 'x', data: i } })));
+    const raw = new SQLite(file);
+    const verify = async () => {
+      const r = await verifyChain(store.audit);
+      return r.broken && { seq: r.broken.seq, reason: r.broken.reason };
+    };
+    // Data as an older version stored it (keys unsorted, spaces): the same value, so it still verifies, page after page.
+    raw.exec(`UPDATE audit_events SET data = '{"data": ' || (seq - 1) || ', "b": ' || iif(seq % 2 = 1, 'true', 'false') || ', "a": "x"}' WHERE seq BETWEEN 1500 AND 4200`);
+    assert.equal(await verify(), null);
+    const row = raw.prepare('SELECT at_ms, data FROM audit_events WHERE seq = 4300').get() as { at_ms: number; data: string };
+    assert.equal(row.data, '{"a":"x","b":false,"data":4299}');
+    // The same text around the fields, cut elsewhere: at_ms takes the data's start, data keeps the rest.
+    raw.prepare('UPDATE audit_events SET at_ms = ?, data = ? WHERE seq = 4300').run(`${row.at_ms},"data":{"a":"x","b":false`, '4299}');
+    assert.deepEqual(await verify(), { seq: 4300, reason: 'hash_mismatch' });
+    raw.prepare('UPDATE audit_events SET at_ms = ?, data = ? WHERE seq = 4300').run(row.at_ms, row.data);
+    assert.equal(await verify(), null);
+    raw.exec('UPDATE audit_events SET id = CAST(id AS BLOB) WHERE seq = 4400');
+    assert.deepEqual(await verify(), { seq: 4400, reason: 'hash_mismatch' }, 'reported, not thrown');
+    raw.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a failed write rejects its callers and the chain stays verifiable', async () => {
     const store = await openSqliteStore(':memory:');
     let fail = true;

@@ -35,7 +35,7 @@ async function lastCheckpointFinding(repo: AuditRepo, segment: string, witnessed
   const last = witnessed.filter((c) => c.segment === segment).sort((a, b) => b.seq - a.seq)[0];
   if (!last) return undefined;
   const storedSeq = (await repo.last(segment))?.seq ?? 0;
-  if (storedSeq < last.seq) return checkAgainst(last, storedSeq, undefined, undefined);
+  if (storedSeq < last.seq) return checkAgainst(last, storedSeq, undefined);
   const [atSeq] = await repo.list({ segment, afterSeq: last.seq - 1, limit: 1, order: 'asc' });
   return atSeq?.seq === last.seq && atSeq.hash === last.headHash ? undefined : { kind: 'altered', segment, fromSeq: last.fromSeq, seq: last.seq };
 }

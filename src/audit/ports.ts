@@ -26,6 +26,21 @@ export interface StoredEvent {
   hash: string;
 }
 
+/**
+ * An event's link in its chain, as stored: what verifying a chain reads of every
+ * event. `hashed` is the text its hash covers (`hashEvent`'s canonical JSON of the
+ * envelope around the stored data), put together by the store from the stored
+ * fields; null when it cannot be (a field of an unexpected type), and the event is
+ * then checked from `scan`'s fields (`storedHashHolds`), as is one whose `hashed`
+ * does not hash to its hash (data stored by an older version).
+ */
+export interface StoredLink {
+  seq: number;
+  prevHash: string;
+  hash: string;
+  hashed: string | null;
+}
+
 /** Which events a search returns: every filter given must hold. */
 export interface AuditFilter {
   types?: readonly AuditEventType[];
@@ -63,6 +78,8 @@ export interface AuditPage {
 export interface AuditRepo {
   /** Events of a segment after `afterSeq`, in seq order, as stored (verification reads millions of them). */
   scan(segment: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /** The links of a segment after `afterSeq`, in seq order: `scan` cut to what verifying needs, with no fields to put together in JavaScript. */
+  links(segment: string, afterSeq: number, limit: number): Promise<StoredLink[]>;
   /** Appends in one transaction; fails when a seq is already taken in its segment. */
   append(events: readonly AuditEvent[]): Promise<void>;
   last(segment: string): Promise<AuditEvent | undefined>;

@@ -9,6 +9,14 @@ export interface StoreDialect {
   isUniqueViolation(err: unknown): boolean;
   /** The text of a top-level field of a JSON text column (`data->>'tool'`), null when absent. */
   jsonText(column: string, field: string): RawBuilder<string | null>;
+  /**
+   * The text an audit event's hash covers (`hashEvent`), put together from its row
+   * so that verifying a chain reads one string an event: the stored data as it is,
+   * every other field a JSON value escaped as `JSON.stringify` escapes it, so none
+   * can run into the next. NULL when a field is not of the type it is written with
+   * (a row edited by hand): the verifier then reads the fields.
+   */
+  readonly auditHashedText: RawBuilder<string | null>;
 }
 
 /** A repository over the shared query layer: one per aggregate, each implementing its context's port. */

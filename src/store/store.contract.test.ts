@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { hashEvent } from '../audit/chain.js';
 import { GENESIS_HASH, type AuditEvent } from '../audit/model.js';
 import type { AgentId, CredentialId, EventId, JoinTokenId, TaskId } from '../core/index.js';
-import { CodedError } from '../core/index.js';
+import { CodedError, sha256Hex } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { MandateSchema } from '../mandate/index.js';
 import { dropPostgresSchema, postgresUrl } from '../../test/helpers.js';
@@ -119,6 +120,28 @@ for (const [name, open, cleanup] of targets) {
       assert.deepEqual(page.map((e) => e.seq), [2, 3], 'ordered by seq within a segment even when clocks disagree');
       assert.deepEqual(page[0]?.data, { n: 2, nested: { b: 1, a: [1, 'x'] } });
       assert.deepEqual(await store.audit.segments(), ['s1']);
+    });
+
+    it('audit links: each event with the text its hash covers, escapes and all, put together by the store; paged by seq', async () => {
+      // Characters JSON escapes, and ones it leaves: if the store's quoting differed, verifying would fall back to reading every field.
+      const odd = 'q"b\\s\u0001\n\u001f\u007f é \u2028 😀';
+      const events: AuditEvent[] = [];
+      let prevHash = GENESIS_HASH;
+      for (let seq = 1; seq <= 3; seq++) {
+        const unhashed = { segment: `links ${odd}`, seq, id: `evt_${odd}${seq}` as EventId, type: 'decision' as const, atMs: 1_700_000_000_123 + seq, taskId: seq === 2 ? null : (`tsk_${odd}` as TaskId), agentId: seq === 3 ? null : (`agt_${odd}` as AgentId), data: { text: odd, n: -seq / 4, [odd]: [null, true, { z: 1, a: odd }] }, prevHash };
+        events.push({ ...unhashed, hash: hashEvent(unhashed) });
+        prevHash = events[events.length - 1]!.hash;
+      }
+      await store.audit.append(events);
+      const links = await store.audit.links(`links ${odd}`, 0, 10);
+      assert.deepEqual(links.map((l) => [l.seq, l.prevHash, l.hash]), events.map((e) => [e.seq, e.prevHash, e.hash]));
+      for (const l of links) assert.equal(l.hashed === null ? null : sha256Hex(l.hashed), l.hash, `seq ${l.seq}: ${l.hashed}`);
+      assert.deepEqual((await store.audit.links(`links ${odd}`, 1, 1)).map((l) => l.seq), [2]);
+      // Past a gap, the next events all the same.
+      await store.audit.append([{ ...events[2]!, seq: 7, id: 'evt_links7' as EventId }]);
+      assert.deepEqual((await store.audit.links(`links ${odd}`, 1, 2)).map((l) => l.seq), [2, 3]);
+      assert.deepEqual((await store.audit.links(`links ${odd}`, 3, 2)).map((l) => l.seq), [7]);
+      assert.deepEqual((await store.audit.links(`links ${odd}`, 2, 2)).map((l) => l.seq), [3, 7]);
     });
 
     it('audit search: every filter, in (time, segment, seq) order, paged by position without gaps or repeats', async () => {

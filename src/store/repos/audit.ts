@@ -56,6 +56,19 @@ export const auditRepo: RepoFactory<AuditRepo> = (db, dialect) => ({
       hash: r.hash,
     }));
   },
+  async links(segment, afterSeq, limit) {
+    const page = (upTo: number | undefined) => {
+      let query = db.selectFrom('audit_events').select(['seq', 'prev_hash', 'hash', dialect.auditHashedText.as('hashed')]).where('segment', '=', segment).where('seq', '>', afterSeq);
+      if (upTo !== undefined) query = query.where('seq', '<=', upTo);
+      return query.orderBy('seq', 'asc').limit(limit).execute();
+    };
+    // Seqs have no gaps, so the next `limit` events are those up to afterSeq + limit. Bounded, no plan reads
+    // the whole rest of the segment for each page (PostgreSQL sorts it all when its statistics are not yet
+    // gathered); a short page (the end, or a gap) is read again unbounded.
+    let rows = await page(afterSeq + limit);
+    if (rows.length < limit) rows = await page(undefined);
+    return rows.map((r) => ({ seq: Number(r.seq), prevHash: r.prev_hash, hash: r.hash, hashed: r.hashed }));
+  },
   async last(segment) {
     const r = await db.selectFrom('audit_events').selectAll().where('segment', '=', segment).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     return r && toAuditEvent(r);

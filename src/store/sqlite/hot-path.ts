@@ -4,6 +4,7 @@ import type { AuditRepo } from '../../audit/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { TaskRepo } from '../../mandate/index.js';
 import { canonicalJson } from '../../core/index.js';
+import { AUDIT_HASHED_TEXT } from './dialect.js';
 
 export interface HotPathOptions {
   maxLiveCounts: number;
@@ -16,6 +17,7 @@ export interface PreparedHotPath {
   tasks: TaskRepo;
   append: AuditRepo['append'];
   scan: AuditRepo['scan'];
+  links: AuditRepo['links'];
   /** Tasks whose call count is held in memory. */
   liveCounts(): number;
   /** Writes the counts not yet written; before the database closes. */
@@ -111,6 +113,7 @@ export function preparedHotPath(sqlite: SQLite.Database, tasks: TaskRepo, { maxL
       appendAll(events);
     },
     scan: prepareScan(sqlite),
+    links: prepareLinks(sqlite),
     liveCounts: () => counts.size,
     flush: sqlite.transaction(writeDirty),
   };
@@ -141,6 +144,7 @@ export function sharedHotPath(sqlite: SQLite.Database, tasks: TaskRepo): Prepare
       appendAll(events);
     },
     scan: prepareScan(sqlite),
+    links: prepareLinks(sqlite),
     liveCounts: () => 0,
     flush: () => undefined,
   };
@@ -164,6 +168,15 @@ function prepareScan(sqlite: SQLite.Database): AuditRepo['scan'] {
       prevHash: r[8] as string,
       hash: r[9] as string,
     }));
+}
+
+/** A segment's links, the hashed text put together by SQLite: one string an event to hand to JavaScript instead of eight. */
+function prepareLinks(sqlite: SQLite.Database): AuditRepo['links'] {
+  const select = sqlite
+    .prepare<[string, number, number], unknown[]>(`SELECT seq, prev_hash, hash, ${AUDIT_HASHED_TEXT} FROM audit_events WHERE segment = ? AND seq > ? ORDER BY seq LIMIT ?`)
+    .raw(true);
+  return async (segment, afterSeq, limit) =>
+    select.all(segment, afterSeq, limit).map((r) => ({ seq: Number(r[0]), prevHash: r[1] as string, hash: r[2] as string, hashed: r[3] as string | null }));
 }
 
 function prepareInsertEvent(sqlite: SQLite.Database): (events: readonly AuditEvent[]) => void {

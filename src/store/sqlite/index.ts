@@ -51,7 +51,7 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
   return {
     ...store,
     tasks: hot.tasks,
-    audit: { ...store.audit, append: hot.append, scan: hot.scan },
+    audit: { ...store.audit, append: hot.append, scan: hot.scan, links: hot.links },
     liveCounts: hot.liveCounts,
     close: async () => {
       hot.flush();
