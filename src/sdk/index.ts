@@ -9,6 +9,7 @@ import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTokenExchan
 import { createDpopProof } from './dpop.js';
 
 export { createDpopProof, type DpopProofRequest } from './dpop.js';
+export { TransactionTokenError, verifyTransactionToken, type TransactionTokenClaims, type TransactionTokenRefusal, type VerifyTransactionTokenOptions } from './transaction-token.js';
 
 /** The answer of `POST /v1/decide`. */
 export type Decision = ApiDecision;
