@@ -3,7 +3,7 @@ import { AuditCheckpointer, AuditForwarder, AuditLog, CHECKPOINT_TYP, SYSTEM_ACT
 import { ConfigError, mutableToolCatalog, systemClock, systemRandom, type Clock, type MutableToolCatalog, type Random, type ToolSpec } from '../core/index.js';
 import { CredentialService } from '../credentials/index.js';
 import { kernelOver, RateWindow, type Decision, type DecisionPorts, type DecisionRequest, type Kernel } from '../decision/index.js';
-import { HttpProxy, McpGateway, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
+import { HttpProxy, McpGateway, TxnTokens, UpstreamPool, loadApiActions, toolSpecsOf, upstreamToolSpecs, type ApiActions } from '../gateway/index.js';
 import { IdentityService, KeyRing, OidcTrust, PrincipalTrust } from '../identity/index.js';
 import { PolicyEngine } from '../policy/index.js';
 import { TaskMonitor } from '../monitor/index.js';
@@ -222,6 +222,7 @@ export class ControlPlane {
       storeReachable: () => this.sync.storeAvailable(),
     });
 
+    const txnTokens = new TxnTokens({ sign: (claims, typ) => o.keys.signSync(claims, typ), clock, trustDomain: config.trustDomain });
     this.upstreams = new UpstreamPool(config.upstreams, {
       clock,
       secrets,
@@ -244,11 +245,12 @@ export class ControlPlane {
         originAllowed: (origin) => originAllowed(origin, config.server.allowedOrigins),
         mayRedact: (tool) => policy.mayRedact(tool),
         upstreamCalls,
+        txnTokens,
       },
       this.upstreams,
       (req) => `http://${req.headers.host ?? `${config.server.host}:${config.server.port}`}/.well-known/oauth-protected-resource/mcp`,
     );
-    this.http = new HttpProxy({ kernel: this.kernel, tools, audit, clock, random, secrets, upstreamCalls }, config.apis, o.apiActions);
+    this.http = new HttpProxy({ kernel: this.kernel, tools, audit, clock, random, secrets, upstreamCalls, txnTokens }, config.apis, o.apiActions);
     store.changes.subscribe((change) => {
       if (change.kind === 'mcp-session') this.mcp.sessionClosedElsewhere(change.id);
       else if (change.kind === 'mcp-answer') this.mcp.answerFromElsewhere(change.sessionId, change.message);

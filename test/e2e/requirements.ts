@@ -50,6 +50,11 @@ export const REQUIREMENTS = Object.freeze({
   'provenance:bad-input-bounded': 'Bad input around provenance is bounded and never allows by accident: a reported result over the limit is refused with 413 request.too_large, binary and deeply nested content is accepted and scanned within bounds, and a call with deeply nested or huge list arguments is decided (denied when a target cannot be shown to be the user\'s).',
   'provenance:reported-values': 'Values reported by an enforcement point through POST /v1/tasks/{id}/results count as seen, with the trust of the result\'s labels, on every replica\'s next decision.',
 
+  // txn-tokens.test.ts
+  'provenance:txn-token-http': 'A REST upstream that takes transaction tokens receives, on each allowed request, a `Txn-Token` whose `txn` is the decision id and whose claims name the principal, the action, the purpose and the task; a token the agent sends is never passed on, and an API without the setting receives none.',
+  'provenance:txn-token-mcp': 'An MCP upstream over Streamable HTTP receives a `Txn-Token` header on each allowed tools/call, resources/read and prompts/get, and a stdio upstream the token in the request\'s `_meta["mandate/txn-token"]`; each token names its own decision.',
+  'provenance:txn-token-verifier': 'A service using the SDK verifier against the control plane\'s JWKS refuses a call that did not pass through a decision: no token, a forged signature, an altered claim, or a token replayed from another upstream; tokens signed after a key rotation verify.',
+
   // config-print.test.ts
   'config:print:no-secret-values': '`mandate config print` shows no secret value anywhere, webhook secrets of approvals and monitor included.',
   'config:print:keeps-non-secrets': '`mandate config print` keeps what is not secret: secret references by name, URLs without credentials, durations and paths.',

@@ -7,7 +7,7 @@ import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
-import { httpStatusOf, presentedProof, traceIdOf, unobservedUpstreamCalls, type SecretResolver, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
+import { httpStatusOf, presentedProof, traceIdOf, unobservedUpstreamCalls, TXN_TOKEN_HEADER, type SecretResolver, type TxnTokens, type TxnTokenTarget, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
 import { UpstreamHeaders } from './upstream-headers.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
@@ -22,6 +22,8 @@ export interface HttpProxyPorts {
   secrets: SecretResolver;
   /** Told of every request forwarded to an upstream (metrics, traces); none by default. */
   upstreamCalls?: UpstreamCalls;
+  /** Mints the transaction token an allowed request carries to an API that takes one. */
+  txnTokens: TxnTokens;
 }
 
 /** Largest JSON or form body the proxy reads to decide on its fields; other bodies stream through unread. */
@@ -47,6 +49,8 @@ interface UpstreamState {
   basePath: string;
   agent: http.Agent;
   headers: UpstreamHeaders;
+  /** Set when the API takes a transaction token: for whom, for how long, and in which header. */
+  txn: (TxnTokenTarget & { header: string }) | undefined;
 }
 
 /** What happened to a forwarded call, for its `tool.result` record. */
@@ -98,6 +102,7 @@ export class HttpProxy {
         basePath: target.pathname.replace(/\/+$/, ''),
         agent: keepAliveAgent(new Agent({ keepAlive: true, maxSockets: 256, timeout: config.timeoutMs })),
         headers: new UpstreamHeaders(name, config, ports.secrets, () => ports.clock.nowMs()),
+        txn: config.transactionToken && { gateway: 'http', upstream: name, audience: config.transactionToken.audience ?? config.baseUrl, ttlSeconds: config.transactionToken.ttlSeconds, header: config.transactionToken.header },
       });
     }
   }
@@ -183,8 +188,9 @@ export class HttpProxy {
     const maxBytes = task.mandate.limits.maxResultBytes;
     const outcome: Outcome = { code: null, httpStatus: null, bytes: 0, aborted: false, sample: [], sampledBytes: 0, textual: false };
     let added: Record<string, string> | undefined;
+    let txnToken: string | undefined;
     try {
-      added = await state.headers.get();
+      [added, txnToken] = await Promise.all([state.headers.get(), this.txnTokenFor(ctx, decision, state)]);
     } catch (err) {
       // e.g. a brokered secret that cannot be resolved: the call is not made.
       const e = err instanceof CodedError ? err : new CodedError('gateway.upstream_error', `the request to \`${action.upstream}\` could not be prepared`);
@@ -194,7 +200,7 @@ export class HttpProxy {
     // The action's labels join the task's before the response starts streaming to the agent.
     if (added) await this.ports.kernel.account(ctx, { decisionId: decision.id, tool: action.spec.name, args, status: 'ok', code: null, bytes: 0, reportedBy: 'gateway', observe: true, record: false });
     if (added) {
-      const headers = forwardHeaders(req.headers, added, body, maxBytes !== undefined);
+      const headers = forwardHeaders(req.headers, added, body, maxBytes !== undefined, state.txn && txnToken !== undefined ? { header: state.txn.header, token: txnToken } : undefined);
       const done = (this.ports.upstreamCalls ?? unobservedUpstreamCalls).start({ gateway: 'http', upstream: action.upstream, tool: action.spec.name, taskId: task.id, decision, headers });
       await this.relay(req, res, state, decision, action, proxied, body, headers, maxBytes, outcome);
       done(failureOf(outcome));
@@ -215,6 +221,16 @@ export class HttpProxy {
       // Only a complete, successful response names values the task has seen.
       ...(outcome.sampledBytes > 0 && outcome.code === null && !outcome.aborted && (outcome.httpStatus ?? 500) < 400 ? { content: Buffer.concat(outcome.sample).toString('utf8') } : {}),
     });
+  }
+
+  /** The transaction token of an allowed request, when the API takes one; the request is not made without it. */
+  private async txnTokenFor(ctx: TaskContext, decision: Decision, state: UpstreamState): Promise<string | undefined> {
+    if (!state.txn) return undefined;
+    try {
+      return await this.ports.txnTokens.mint(ctx, decision, state.txn);
+    } catch (err) {
+      throw new CodedError('internal.error', `the transaction token for \`${state.txn.upstream}\` could not be minted`, {}, { cause: err });
+    }
   }
 
   /** Sends the request upstream and streams the response back; resolves when both are done or torn down. Never rejects. */
@@ -441,9 +457,13 @@ function tooLarge(maxBytes: number): CodedError {
   return new CodedError('request.too_large', `a JSON or form body is read to decide on it, up to ${maxBytes} bytes`);
 }
 
-/** The agent's headers minus its credential, hop-by-hop and forgeable ones; then the upstream's configured headers. */
-function forwardHeaders(incoming: IncomingHttpHeaders, added: Record<string, string>, body: Body, identityEncoding: boolean): OutgoingHttpHeaders {
-  const drop = new Set([...DROPPED_REQUEST_HEADERS, ...connectionTokens(incoming.connection)]);
+/**
+ * The agent's headers minus its credential, hop-by-hop and forgeable ones; then the
+ * upstream's configured headers and the transaction token. An agent's own `Txn-Token`
+ * is never passed on: the upstream sees only tokens the gateway minted.
+ */
+function forwardHeaders(incoming: IncomingHttpHeaders, added: Record<string, string>, body: Body, identityEncoding: boolean, txn: { header: string; token: string } | undefined): OutgoingHttpHeaders {
+  const drop = new Set([...DROPPED_REQUEST_HEADERS, TXN_TOKEN_HEADER.toLowerCase(), ...(txn ? [txn.header.toLowerCase()] : []), ...connectionTokens(incoming.connection)]);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value !== undefined && !drop.has(name)) out[name] = value;
@@ -453,6 +473,7 @@ function forwardHeaders(incoming: IncomingHttpHeaders, added: Record<string, str
   // With a byte limit, ask for the data itself: a compressed count would undercount what the agent receives.
   if (identityEncoding) out['accept-encoding'] = 'identity';
   for (const [name, value] of Object.entries(added)) out[name.toLowerCase()] = value;
+  if (txn) out[txn.header.toLowerCase()] = txn.token;
   return out;
 }
 

@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { SecretRefSchema } from '../../secrets/index.js';
 import { ConfigError, RISKS, TOOL_KINDS, formatZodError, type ToolSpec, ToolSpecSchema } from '../../core/index.js';
+import { TransactionTokenSchema } from '../common/index.js';
 import { compileRoutePattern, HTTP_METHODS, type ApiAction, type HttpMethod, type ParamType } from './match-route.js';
 
 /** Names of REST upstreams; the same shape as MCP upstream names, so `<upstream>.<tool>` is a catalog name. */
@@ -103,9 +104,15 @@ export const ApiSchema = z
       .default({}),
     routes: z.array(RouteSchema).min(1).max(1000).optional(),
     openapi: OpenApiMappingSchema.optional(),
+    /** When set, each allowed request carries a transaction token in `header` (docs/transaction-tokens.md). */
+    transactionToken: TransactionTokenSchema.optional(),
   })
   .strict()
   .superRefine((api, ctx) => {
+    const txnHeader = api.transactionToken?.header.toLowerCase();
+    for (const name of Object.keys(api.headers)) {
+      if (name.toLowerCase() === txnHeader) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'this header carries the transaction token (`transactionToken.header`)' });
+    }
     if ((api.routes === undefined) === (api.openapi === undefined)) {
       ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of `routes` or `openapi`' });
       return;

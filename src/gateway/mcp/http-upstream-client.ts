@@ -88,10 +88,11 @@ export class HttpUpstreamClient {
    * RequestTimeout). What the upstream sends about it on the request's event
    * stream goes to `relay`: notifications, and requests of the client, whose
    * answers are posted back. Aborting `relay.signal` cancels the request upstream.
+   * `extra` headers go on this request only (a transaction token).
    */
-  async request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay, stateless?: StatelessHeaders): Promise<unknown> {
+  async request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay, stateless?: StatelessHeaders, extra?: Record<string, string>): Promise<unknown> {
     const id = this.nextId++;
-    const response = await this.exchange('POST', { jsonrpc: '2.0', id, method, params }, timeoutMs, relay, stateless);
+    const response = await this.exchange('POST', { jsonrpc: '2.0', id, method, params }, timeoutMs, relay, stateless, extra);
     if (!response) throw new McpError(McpErrorCode.InternalError, `upstream sent no answer to \`${method}\``);
     if (response.error) throw new McpError(response.error.code, response.error.message, response.error.data);
     return response.result;
@@ -140,10 +141,11 @@ export class HttpUpstreamClient {
     }
   }
 
-  private exchange(method: 'POST' | 'DELETE', message: JsonRpcMessage | undefined, timeoutMs: number, relay?: CallRelay, stateless?: StatelessHeaders): Promise<JsonRpcMessage | undefined> {
+  private exchange(method: 'POST' | 'DELETE', message: JsonRpcMessage | undefined, timeoutMs: number, relay?: CallRelay, stateless?: StatelessHeaders, extra?: Record<string, string>): Promise<JsonRpcMessage | undefined> {
     const body = message === undefined ? undefined : JSON.stringify(message);
     const headers: Record<string, string> = {
       ...this.headers,
+      ...extra,
       accept: 'application/json, text/event-stream',
       ...(stateless ? { 'mcp-protocol-version': STATELESS_VERSION, ...stateless } : { 'mcp-protocol-version': this.protocolVersion, ...(this.sessionId ? { 'mcp-session-id': this.sessionId } : {}) }),
       ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),

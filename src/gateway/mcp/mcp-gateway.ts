@@ -14,7 +14,7 @@ import type { AuditSink } from '../../audit/index.js';
 import { CodedError, Lru, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
-import { jsonRpcCodeOf, presentedProof, redactResult, traceIdOf, unobservedUpstreamCalls, type UpstreamCalls } from '../common/index.js';
+import { jsonRpcCodeOf, presentedProof, redactResult, traceIdOf, unobservedUpstreamCalls, type TxnTokens, type UpstreamCalls } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
 import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseEvent } from './agent-relay.js';
@@ -60,6 +60,8 @@ export interface McpGatewayPorts {
   originAllowed(origin: string): boolean;
   /** Told of every call forwarded to an upstream (metrics, traces); none by default. */
   upstreamCalls?: UpstreamCalls;
+  /** Mints the transaction token an allowed call carries to an upstream that takes one. */
+  txnTokens: TxnTokens;
 }
 
 interface Session {
@@ -631,7 +633,7 @@ export class McpGateway {
     const upstream = (await this.resourceOwner(ctx, session, uri)) ?? this.notFound(ctx, 'resource', uri, 'resources/read', session);
     const decision = await this.ports.kernel.decide(ctx, { tool: resourcesAction(upstream), args: { uri } });
     if (decision.outcome !== 'allow') throw refusalError(decision);
-    return this.relay(decision, ctx, upstream, resourcesAction(upstream), { uri }, () => this.via(ctx, session).readResource(upstream, uri, more));
+    return this.relay(decision, ctx, upstream, resourcesAction(upstream), { uri }, (txn) => this.via(ctx, session).readResource(upstream, uri, more, txn));
   }
 
   private async listPrompts(ctx: TaskContext, session: Session): Promise<Prompt[]> {
@@ -646,7 +648,7 @@ export class McpGateway {
     const parts = (await this.promptOf(ctx, session, name)) ?? this.notFound(ctx, 'prompt', name, 'prompts/get');
     const decision = await this.ports.kernel.decide(ctx, { tool: promptsAction(parts.upstream), args: { ...args, name: parts.prompt } });
     if (decision.outcome !== 'allow') throw refusalError(decision);
-    return this.relay(decision, ctx, parts.upstream, promptsAction(parts.upstream), { ...args, name: parts.prompt }, () => this.via(ctx, session).getPrompt(parts.upstream, parts.prompt, args, more));
+    return this.relay(decision, ctx, parts.upstream, promptsAction(parts.upstream), { ...args, name: parts.prompt }, (txn) => this.via(ctx, session).getPrompt(parts.upstream, parts.prompt, args, more, txn));
   }
 
   /** The upstream and its own name for a prompt as the agent sees it, among the upstreams whose prompts the task may use. */
@@ -812,13 +814,13 @@ export class McpGateway {
   }
 
   /** Forwards an allowed resources/read or prompts/get; failures are protocol errors, results are accounted like tool results. */
-  private async relay<T extends object>(decision: Decision, ctx: TaskContext, upstream: string, action: string, args: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
+  private async relay<T extends object>(decision: Decision, ctx: TaskContext, upstream: string, action: string, args: Record<string, unknown>, call: (txnToken: string | undefined) => Promise<T>): Promise<T> {
     const startedMs = this.ports.clock.nowMs();
     let result: T | undefined;
     let code: ErrorCode | null = null;
     const done = this.upstreamCalls.start({ gateway: 'mcp', upstream, tool: action, taskId: ctx.task.id, decision });
     try {
-      result = await call();
+      result = await call(await this.txnTokenFor(ctx, decision, upstream));
       done(null);
     } catch (err) {
       // A refusal of what the upstream asked during the call is the gateway's answer, not the upstream failing.
@@ -853,7 +855,7 @@ export class McpGateway {
     const done = this.upstreamCalls.start({ gateway: 'mcp', upstream: parts?.upstream ?? name, tool: name, taskId: ctx.task.id, decision });
     try {
       if (!parts || !this.pool.has(parts.upstream)) throw new CodedError('gateway.upstream_unavailable', `no upstream serves \`${name}\``);
-      const answer = await this.via(ctx, session).callTool(parts.upstream, parts.tool, args, relay, more);
+      const answer = await this.via(ctx, session).callTool(parts.upstream, parts.tool, args, relay, more, await this.txnTokenFor(ctx, decision, parts.upstream));
       done(null);
       ({ result, bytes, code } = withObligations(answer, decision, ctx.task));
       if (code !== null) result = { isError: true, content: [{ type: 'text', text: `${code}: the result is ${bytes} bytes; the mandate allows ${ctx.task.mandate.limits.maxResultBytes}` }] };
@@ -878,6 +880,17 @@ export class McpGateway {
     const isError = (result as CallToolResult).isError === true;
     await this.account(ctx, decision, name, args, code, isError, bytes, startedMs, code === null ? result : undefined);
     return { ...result, _meta: { ...(result as { _meta?: object })._meta, 'mandate/decision': decisionMeta(decision) } };
+  }
+
+  /** The transaction token of an allowed call, when its upstream takes one; the call is not made without it. */
+  private async txnTokenFor(ctx: TaskContext, decision: Decision, upstream: string): Promise<string | undefined> {
+    const target = this.pool.txnTokenTarget(upstream);
+    if (!target) return undefined;
+    try {
+      return await this.ports.txnTokens.mint(ctx, decision, target);
+    } catch (err) {
+      throw new CodedError('internal.error', `the transaction token for \`${upstream}\` could not be minted`, {}, { cause: err });
+    }
   }
 
   private unauthorized(req: IncomingMessage, res: ServerResponse, err: CodedError | undefined, id: string | number | null = null): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RISKS, TOOL_KINDS, ToolSpecSchema, type ToolSpec } from '../../core/index.js';
 import { ValueOrSecretSchema } from '../../secrets/index.js';
+import { TransactionTokenSchema } from '../common/index.js';
 
 /** What policy and the monitor know about one upstream tool: the gateway exposes nothing it cannot describe. */
 const ToolMetadataSchema = z
@@ -50,6 +51,11 @@ const Common = {
     })
     .strict()
     .prefault({}),
+  /**
+   * When set, each allowed `tools/call`, `resources/read` and `prompts/get` carries a transaction token
+   * (docs/transaction-tokens.md): in the `header` over HTTP, in `params._meta["mandate/txn-token"]` over stdio.
+   */
+  transactionToken: TransactionTokenSchema.optional(),
   /** Tools by their upstream name; each becomes `<upstream>.<tool>` in the catalog. */
   tools: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'tool names are letters, digits, `_`, `.` or `-`'), ToolMetadataSchema),
 };
@@ -79,7 +85,13 @@ export const UpstreamSchema = z.discriminatedUnion('transport', [
       headers: z.record(z.string(), ValueOrSecretSchema).default({}),
       ...Common,
     })
-    .strict(),
+    .strict()
+    .superRefine((u, ctx) => {
+      const header = u.transactionToken?.header.toLowerCase();
+      for (const name of Object.keys(u.headers)) {
+        if (name.toLowerCase() === header) ctx.addIssue({ code: 'custom', path: ['headers', name], message: 'this header carries the transaction token (`transactionToken.header`)' });
+      }
+    }),
 ]);
 
 export type UpstreamConfig = z.output<typeof UpstreamSchema>;

@@ -28,7 +28,7 @@ import { HttpUpstreamClient, isSessionLost, stripPrefix, type StatelessHeaders }
 import { GATEWAY_CLIENT_INFO, STATELESS_VERSION, clientEnvelope } from './stateless.js';
 import { encodeHeaderValue, paramHeadersOf } from './param-headers.js';
 import { CodedError, paramsFromInputSchema, within, type Clock, type Log, type ToolParams } from '../../core/index.js';
-import type { SecretResolver } from '../index.js';
+import { TXN_TOKEN_META, type SecretResolver, type TxnTokenTarget } from '../common/index.js';
 import { relayedCapabilities, splitToolName, type UpstreamConfig, type UpstreamsConfig } from './upstream-config.js';
 import { CLIENT_REQUESTS, type CallRelay } from './relay.js';
 import { exposedName } from './tool-names.js';
@@ -38,7 +38,8 @@ const BACKOFF_MAX_MS = 30_000;
 
 /** One live upstream session, whatever its transport. */
 interface Connection {
-  request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay): Promise<unknown>;
+  /** `txnToken`: the call's transaction token, carried as the transport allows (a header, or `_meta` over stdio). */
+  request(method: string, params: unknown, timeoutMs: number, relay?: CallRelay, txnToken?: string): Promise<unknown>;
   close(): Promise<void>;
   pid: number | null;
   tools: Map<string, Tool> | undefined;
@@ -130,6 +131,14 @@ export class UpstreamPool {
     return [...this.states.keys()];
   }
 
+  /** Where and for how long this upstream's calls carry a transaction token; undefined when it asks for none. */
+  txnTokenTarget(upstream: string): TxnTokenTarget | undefined {
+    const config = this.states.get(upstream)?.config;
+    const t = config?.transactionToken;
+    if (!config || !t) return undefined;
+    return { gateway: 'mcp', upstream, audience: t.audience ?? (config.transport === 'http' ? config.url : upstream), ttlSeconds: t.ttlSeconds };
+  }
+
   /** The upstream's own tool definitions, by upstream tool name. Errors: gateway.upstream_*. */
   async tools(upstream: string): Promise<Map<string, Tool>> {
     const { conn } = await this.use(upstream);
@@ -173,10 +182,10 @@ export class UpstreamPool {
    * `relay`. Errors: gateway.upstream_unavailable, gateway.upstream_timeout,
    * gateway.upstream_error, gateway.upstream_protocol_error.
    */
-  async callTool(upstream: string, tool: string, args: Record<string, unknown>, relay?: CallRelay): Promise<CallToolResult> {
+  async callTool(upstream: string, tool: string, args: Record<string, unknown>, relay?: CallRelay, txnToken?: string): Promise<CallToolResult> {
     const params = relay?.progressToken === undefined ? { name: tool, arguments: args } : { name: tool, arguments: args, _meta: { progressToken: relay.progressToken } };
     // Hot path: only the shape the gateway relies on is checked, not the whole result schema.
-    const result = await this.request(upstream, 'tools/call', params, relay);
+    const result = await this.request(upstream, 'tools/call', params, relay, txnToken);
     if (result === null || typeof result !== 'object' || !Array.isArray((result as { content?: unknown }).content)) {
       throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered without a content list`);
     }
@@ -201,11 +210,11 @@ export class UpstreamPool {
    * arguments. A JSON-RPC error of the upstream is an UpstreamRpcError; the rest
    * map to gateway.upstream_*.
    */
-  async statelessRequest(upstream: string, method: string, params: Record<string, unknown>, relay?: CallRelay): Promise<unknown> {
+  async statelessRequest(upstream: string, method: string, params: Record<string, unknown>, relay?: CallRelay, txnToken?: string): Promise<unknown> {
     const { state, conn } = await this.use(upstream);
     if (!conn.stateless) throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` does not speak MCP ${STATELESS_VERSION}`);
     const tools = method === 'tools/call' ? await this.statelessTools(upstream).catch(() => undefined) : undefined;
-    const headers = statelessHeaders(method, params, tools?.get(String(params.name)));
+    const headers = { ...statelessHeaders(method, params, tools?.get(String(params.name))), ...txnHeader(state.config, txnToken) };
     try {
       return await this.guard(upstream, state, () => conn.stateless!(method, params, headers, state.config.timeoutMs, relay));
     } catch (err) {
@@ -238,16 +247,16 @@ export class UpstreamPool {
     return { resources: resources.resources as Resource[], templates: templates.resourceTemplates as ResourceTemplate[] };
   }
 
-  async readResource(upstream: string, uri: string): Promise<ReadResourceResult> {
-    return (await this.call(upstream, 'resources/read', { uri }, ReadResourceResultSchema)) as ReadResourceResult;
+  async readResource(upstream: string, uri: string, txnToken?: string): Promise<ReadResourceResult> {
+    return (await this.call(upstream, 'resources/read', { uri }, ReadResourceResultSchema, txnToken)) as ReadResourceResult;
   }
 
   async prompts(upstream: string): Promise<Prompt[]> {
     return (await this.call(upstream, 'prompts/list', {}, ListPromptsResultSchema)).prompts as Prompt[];
   }
 
-  async getPrompt(upstream: string, name: string, args: Record<string, string>): Promise<GetPromptResult> {
-    return (await this.call(upstream, 'prompts/get', { name, arguments: args }, GetPromptResultSchema)) as GetPromptResult;
+  async getPrompt(upstream: string, name: string, args: Record<string, string>, txnToken?: string): Promise<GetPromptResult> {
+    return (await this.call(upstream, 'prompts/get', { name, arguments: args }, GetPromptResultSchema, txnToken)) as GetPromptResult;
   }
 
   private async use(upstream: string): Promise<{ state: UpstreamState; conn: Connection }> {
@@ -268,22 +277,23 @@ export class UpstreamPool {
    * that no longer knows the session (it restarted) did nothing with the request:
    * it is sent once more, on a new session.
    */
-  private async request(upstream: string, method: string, params: unknown, relay?: CallRelay): Promise<unknown> {
+  private async request(upstream: string, method: string, params: unknown, relay?: CallRelay, txnToken?: string): Promise<unknown> {
     const { state, conn } = await this.use(upstream);
     return this.guard(upstream, state, async () => {
       try {
-        return await conn.request(method, params, state.config.timeoutMs, relay);
+        return await conn.request(method, params, state.config.timeoutMs, relay, txnToken);
       } catch (err) {
         if (!isSessionLost(err)) throw err;
+        // The same call, so the same token: it is still within its lifetime.
         const again = await this.use(upstream);
-        return again.conn.request(method, params, state.config.timeoutMs, relay);
+        return again.conn.request(method, params, state.config.timeoutMs, relay, txnToken);
       }
     });
   }
 
   /** A request whose answer is parsed with its schema: upstream answers are untrusted input. */
-  private async call<S extends z.ZodType>(upstream: string, method: string, params: unknown, schema: S): Promise<z.output<S>> {
-    const raw = await this.request(upstream, method, params);
+  private async call<S extends z.ZodType>(upstream: string, method: string, params: unknown, schema: S, txnToken?: string): Promise<z.output<S>> {
+    const raw = await this.request(upstream, method, params, undefined, txnToken);
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw new CodedError('gateway.upstream_error', `upstream \`${upstream}\` answered \`${method}\` with an invalid result`);
     return parsed.data;
@@ -391,11 +401,12 @@ export class UpstreamPool {
     };
     let closedByUs = false;
     const conn: Connection = {
-      request: (method, params, timeoutMs, relay) => {
+      request: (method, rawParams, timeoutMs, relay, txnToken) => {
+        const params = txnToken === undefined ? rawParams : withMeta(rawParams, { [TXN_TOKEN_META]: txnToken });
         if (!relay) return tracked(() => client.request({ method, params: params as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs }));
         // Progress goes by a token of the gateway's own: agents on this shared connection may have chosen the same one.
         const token = relay.progressToken === undefined ? undefined : `mandate-${++progressTokens}`;
-        const sent = token === undefined ? params : { ...(params as Record<string, unknown>), _meta: { ...((params as { _meta?: object })._meta ?? {}), progressToken: token } };
+        const sent = token === undefined ? params : withMeta(params, { progressToken: token });
         if (token !== undefined) byToken.set(token, relay);
         relays.add(relay);
         return tracked(() => client.request({ method, params: sent as Record<string, unknown> }, ResultSchema, { timeout: timeoutMs, signal: relay.signal })).finally(() => {
@@ -442,7 +453,7 @@ export class UpstreamPool {
       closedByUs = true;
       return client.close();
     };
-    const conn: Connection = { request: (m, p, t, relay) => client.request(m, p, t, relay), close, pid: null, tools: undefined };
+    const conn: Connection = { request: (m, p, t, relay, txnToken) => client.request(m, p, t, relay, undefined, txnHeader(config, txnToken)), close, pid: null, tools: undefined };
     const stateless: Connection['stateless'] = (m, p, headers, t, relay) => client.request(m, p, t, relay, headers);
     client.onNotification = (m) => {
       if (m.method === 'notifications/tools/list_changed') this.toolsChanged(name, conn);
@@ -513,6 +524,17 @@ export class UpstreamPool {
       throw new CodedError('gateway.upstream_error', `upstream \`${name}\` failed the call`, {}, { cause: err });
     }
   }
+}
+
+/** `params` with these entries added to its `_meta`. */
+function withMeta(params: unknown, entries: Record<string, unknown>): Record<string, unknown> {
+  const p = (params ?? {}) as Record<string, unknown> & { _meta?: object };
+  return { ...p, _meta: { ...(p._meta ?? {}), ...entries } };
+}
+
+/** The header that carries a call's transaction token to an HTTP upstream. */
+function txnHeader(config: UpstreamConfig, txnToken: string | undefined): Record<string, string> | undefined {
+  return txnToken === undefined || !config.transactionToken ? undefined : { [config.transactionToken.header]: txnToken };
 }
 
 /** The SDK's schema for a server-to-client request method the gateway relays. */

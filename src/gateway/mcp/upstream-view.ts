@@ -42,10 +42,10 @@ export interface UpstreamView {
   tools(upstream: string): Promise<Map<string, Tool>>;
   resources(upstream: string): Promise<{ resources: Resource[]; templates: ResourceTemplate[] }>;
   prompts(upstream: string): Promise<Prompt[]>;
-  /** May answer `input_required` (2026 only). */
-  readResource(upstream: string, uri: string, more?: Continuation): Promise<object>;
-  getPrompt(upstream: string, name: string, args: Record<string, string>, more?: Continuation): Promise<object>;
-  callTool(upstream: string, tool: string, args: Record<string, unknown>, relay?: CallRelay, more?: Continuation): Promise<CallToolResult | InputRequired>;
+  /** May answer `input_required` (2026 only). `txnToken`: the call's transaction token, when the upstream takes one. */
+  readResource(upstream: string, uri: string, more?: Continuation, txnToken?: string): Promise<object>;
+  getPrompt(upstream: string, name: string, args: Record<string, string>, more?: Continuation, txnToken?: string): Promise<object>;
+  callTool(upstream: string, tool: string, args: Record<string, unknown>, relay?: CallRelay, more?: Continuation, txnToken?: string): Promise<CallToolResult | InputRequired>;
   complete(upstream: string, params: Record<string, unknown>): Promise<object>;
 }
 
@@ -55,9 +55,9 @@ export function sessionView(pool: UpstreamPool): UpstreamView {
     tools: (u) => pool.tools(u),
     resources: (u) => pool.resources(u),
     prompts: (u) => pool.prompts(u),
-    readResource: (u, uri) => pool.readResource(u, uri),
-    getPrompt: (u, name, args) => pool.getPrompt(u, name, args),
-    callTool: (u, tool, args, relay) => pool.callTool(u, tool, args, relay),
+    readResource: (u, uri, _more, txnToken) => pool.readResource(u, uri, txnToken),
+    getPrompt: (u, name, args, _more, txnToken) => pool.getPrompt(u, name, args, txnToken),
+    callTool: (u, tool, args, relay, _more, txnToken) => pool.callTool(u, tool, args, relay, txnToken),
     complete: (u, params) => pool.forward(u, 'completion/complete', params),
   };
 }
@@ -94,7 +94,7 @@ export function statelessView(p: StatelessViewPorts): UpstreamView {
   };
 
   /** A request that may need the agent's input: the agent's continuation opened, the upstream's `input_required` decided and sealed. */
-  const mayAsk = async (u: string, method: string, target: string, args: unknown, params: Record<string, unknown>, more: Continuation = {}, relay?: CallRelay, extraMeta?: Record<string, unknown>) => {
+  const mayAsk = async (u: string, method: string, target: string, args: unknown, params: Record<string, unknown>, more: Continuation = {}, relay?: CallRelay, extraMeta?: Record<string, unknown>, txnToken?: string) => {
     const binding: StateBinding = { taskId: p.taskId, upstream: u, method, target, args };
     let inner: string | null = null;
     if (more.requestState !== undefined) {
@@ -103,7 +103,7 @@ export function statelessView(p: StatelessViewPorts): UpstreamView {
       inner = opened;
     }
     const sent = { ...params, _meta: meta(u, extraMeta), ...('inputResponses' in more ? { inputResponses: more.inputResponses } : {}), ...(inner !== null ? { requestState: inner } : {}) };
-    const result = await p.pool.statelessRequest(u, method, sent, relay);
+    const result = await p.pool.statelessRequest(u, method, sent, relay, txnToken);
     if (!isInputRequired(result)) return result;
     const refusal = await p.approveInputs(u, result.inputRequests ?? {});
     if (refusal !== undefined) throw new InputRefused(refusal);
@@ -119,13 +119,14 @@ export function statelessView(p: StatelessViewPorts): UpstreamView {
       return { resources: resources.resources as Resource[], templates: templates.resourceTemplates as ResourceTemplate[] };
     },
     prompts: async (u) => ((await speaks(u)) ? ((await list(u, 'prompts/list', ListPromptsResultSchema)).prompts as Prompt[]) : legacy.prompts(u)),
-    readResource: async (u, uri, more) => ((await speaks(u)) ? ((await mayAsk(u, 'resources/read', uri, { uri }, { uri }, more)) as object) : legacy.readResource(u, uri)),
-    getPrompt: async (u, name, args, more) =>
-      (await speaks(u)) ? ((await mayAsk(u, 'prompts/get', name, args, { name, arguments: args }, more)) as object) : legacy.getPrompt(u, name, args),
-    callTool: async (u, tool, args, relay, more) => {
-      if (!(await speaks(u))) return legacy.callTool(u, tool, args, relay);
+    readResource: async (u, uri, more, txnToken) =>
+      (await speaks(u)) ? ((await mayAsk(u, 'resources/read', uri, { uri }, { uri }, more, undefined, undefined, txnToken)) as object) : legacy.readResource(u, uri, undefined, txnToken),
+    getPrompt: async (u, name, args, more, txnToken) =>
+      (await speaks(u)) ? ((await mayAsk(u, 'prompts/get', name, args, { name, arguments: args }, more, undefined, undefined, txnToken)) as object) : legacy.getPrompt(u, name, args, undefined, txnToken),
+    callTool: async (u, tool, args, relay, more, txnToken) => {
+      if (!(await speaks(u))) return legacy.callTool(u, tool, args, relay, undefined, txnToken);
       const progress = relay?.progressToken === undefined ? undefined : { progressToken: relay.progressToken };
-      const result = await mayAsk(u, 'tools/call', tool, args, { name: tool, arguments: args }, more, relay, progress);
+      const result = await mayAsk(u, 'tools/call', tool, args, { name: tool, arguments: args }, more, relay, progress, txnToken);
       if (!isInputRequired(result) && !Array.isArray((result as { content?: unknown } | null)?.content)) {
         throw new CodedError('gateway.upstream_error', `upstream \`${u}\` answered without a content list`);
       }
