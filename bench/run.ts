@@ -17,6 +17,7 @@ import { benchEfficacy } from './efficacy.js';
 import { benchPeers } from './peers.js';
 import { benchAudit } from './audit.js';
 import { benchDpop } from './dpop.js';
+import { benchTxnToken } from './txn-token.js';
 import { freshBehaviour } from '../src/monitor/index.js';
 import { extractKeys } from '../src/provenance/index.js';
 import { kernelOver, type Decision } from '../src/decision/index.js';
@@ -392,6 +393,7 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   'audit.verify_per_s': ['>= 200000', (v) => v >= 200_000],
   'dpop.verify_p50_us': ['<= 80', (v) => v <= 80],
   'decide.delegated_depth3_ratio': ['<= 1.1', (v) => v <= 1.1],
+  'gateway.txn_token_mint_us': ['<= 50', (v) => v <= 50],
   'gateway.http.added_p50_ms': ['<= 1', (v) => v <= 1],
   'gateway.http.added_p99_ms': ['<= 5', (v) => v <= 5],
   'revocation.propagation_p99_ms': ['<= 100', (v) => v <= 100],
@@ -475,7 +477,7 @@ async function benchTaskScale(metrics: Metrics, alongside: Alongside[] = []): Pr
  * `metrics` is filled in the order of the printed table.
  */
 async function benchAll(metrics: Metrics): Promise<void> {
-  const m = { core: {}, http: {}, tasks: {}, gatewayMcp: {}, gatewayHttp: {}, revocation: {}, outage: {}, memory: {}, efficacy: {}, peers: {}, audit: {}, dpop: {} } satisfies Record<string, Metrics>;
+  const m = { core: {}, http: {}, tasks: {}, gatewayMcp: {}, gatewayHttp: {}, revocation: {}, outage: {}, memory: {}, efficacy: {}, peers: {}, audit: {}, dpop: {}, txn: {} } satisfies Record<string, Metrics>;
   try {
     const setup = await startBenchServer(ROOT, ADMIN, () => undefined);
     const server = setup.server;
@@ -507,6 +509,7 @@ async function benchAll(metrics: Metrics): Promise<void> {
     await part('store outage on PostgreSQL', () => benchReliability(ROOT, ADMIN, m.outage));
     await part('audit trail', () => benchAudit(m.audit, process.env.MANDATE_TEST_POSTGRES_URL, log));
     await part('DPoP proofs', () => benchDpop(m.dpop));
+    await part('transaction tokens', () => benchTxnToken(m.txn));
   } finally {
     for (const section of Object.values(m)) Object.assign(metrics, section);
   }
@@ -520,6 +523,7 @@ async function main(): Promise<void> {
   else if (ONLY === 'mcp') await part('MCP gateway', () => benchGatewayMcp(ROOT, ADMIN, metrics));
   else if (ONLY === 'audit') await part('audit trail', () => benchAudit(metrics, process.env.MANDATE_TEST_POSTGRES_URL, log));
   else if (ONLY === 'dpop') await part('DPoP proofs', () => benchDpop(metrics));
+  else if (ONLY === 'txn') await part('transaction tokens', () => benchTxnToken(metrics));
   else await benchAll(metrics);
   log(`(all: ${((hr() - started) / 1e6).toFixed(1)} s)`);
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { metrics?: Metrics }).metrics ?? {} : {};
