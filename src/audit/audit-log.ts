@@ -1,7 +1,7 @@
 import { canonicalJson, newId, type Clock, type EventId, type Random } from '../core/index.js';
 import { hashWithDataText } from './chain.js';
 import { GENESIS_HASH, type AuditEntry, type AuditEvent, type AuditReceipt, type AuditSink } from './model.js';
-import type { AuditRepo, AuditSpool, SpooledEntry, StagedAppend } from './ports.js';
+import type { AuditRepo, AuditSpool, SpooledEntry } from './ports.js';
 
 interface Pending {
   entry: AuditEntry;
@@ -37,32 +37,18 @@ export interface LagMeter {
 /** Records replayed from the spool per transaction. */
 const REPLAY_CHUNK = 500;
 
-/** A burst is split in two only when each half has at least this many records. */
-const SPLIT_AT_LEAST = 32;
-
 /**
  * The append-only, hash-chained log of one segment. Records are group-committed:
  * everything recorded while a write is in flight goes into the next single
  * transaction, and each caller resumes only once its event is durable.
- * Batches are pipelined: the next is chained (and hashed) while the one before it is
- * written, and where the store can it is inserted meanwhile in a transaction left open
- * (`AuditRepo.stage`), so a commit's flush to disk overlaps the next batch's work.
- * INVARIANT: seq and prevHash are assigned when a batch is chained, after every batch
- * before it; a batch is committed only after the one before it is stored, and fails
- * (rejected or spooled, rolled back, never stored) when that one failed, so a failed
- * write never leaves a gap or later events chained to an event that does not exist.
+ * INVARIANT: seq and prevHash are assigned when a batch reaches the store, so a
+ * failed write never leaves later events chained to an event that does not exist.
  * INVARIANT: while anything is spooled, every new record is spooled behind it, so
  * the replayed chain keeps the order in which records were made.
  */
 export class AuditLog implements AuditSink {
-  /** The last event stored. */
   private headSeq = 0;
   private headHash = GENESIS_HASH;
-  /** The last event chained into the batch being written, which the next batch follows. */
-  private tail = { seq: 0, hash: GENESIS_HASH };
-  /** A write failed: what is in flight fails behind it, and nothing more is chained on it. */
-  private failed = false;
-  private failure: unknown;
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private spooled = 0;
@@ -151,112 +137,38 @@ export class AuditLog implements AuditSink {
     // Wait one turn of the event loop, so the records of requests that arrived meanwhile share the
     // transaction (group commit): bounded, one turn, and under load a commit carries many records.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    /** The batch being written: true once stored, false once failed (rejected or spooled). */
-    let writing: Promise<boolean> | undefined;
-    for (;;) {
-      if (this.queue.length === 0 && !this.replayWanted) {
-        if (!writing) break;
-        await writing;
-        writing = undefined;
-        continue;
-      }
-      // Replaying, spooling and recovering from a failure start from what is stored: nothing in flight.
-      if (writing && (this.replayWanted || this.spooling || this.down || this.failed)) {
-        await writing;
-        writing = undefined;
-        continue;
-      }
-      if (this.failed) {
-        this.failed = false;
-        // Another writer may own this segment, or the store hiccuped: re-read the head before going on.
-        if (!this.options.spool) await this.reloadHead().catch(() => undefined);
-      }
+    while (this.queue.length > 0 || this.replayWanted) {
       if (this.replayWanted) {
         this.replayWanted = false;
         await this.replaySpool().catch(() => undefined);
-        continue;
       }
+      const batch = this.queue;
+      this.queue = [];
+      if (batch.length === 0) continue;
       if (this.spooling || this.down) {
-        const batch = this.queue;
-        this.queue = [];
         await this.toSpool(batch);
         continue;
       }
-      const batch = this.take(writing === undefined);
-      const from = writing ? this.tail : { seq: this.headSeq, hash: this.headHash };
-      const { events, seq, prevHash } = this.chain(batch.map((p) => ({ id: p.id, atMs: p.atMs, entry: p.entry })), from);
-      this.tail = { seq, hash: prevHash };
-      const previous = writing;
-      writing = this.write(batch, events, previous);
-      // One batch written and the next chained behind it: take more once the older is done.
-      if (previous) await previous;
+      const { events, seq, prevHash } = this.chain(batch.map((p) => ({ id: p.id, atMs: p.atMs, entry: p.entry })));
+      try {
+        await this.appendWithin(events);
+        this.headSeq = seq;
+        this.headHash = prevHash;
+        for (const p of batch) p.resolve('stored');
+        this.measure(batch);
+        for (const listener of this.storedListeners) listener(seq);
+      } catch (err) {
+        this.options.onStoreFault?.(err);
+        if (this.options.spool) {
+          await this.toSpool(batch);
+        } else {
+          for (const p of batch) p.reject(err);
+          // Another writer may own this segment, or the store hiccuped: re-read the head before going on.
+          await this.reloadHead().catch(() => undefined);
+        }
+      }
     }
     this.flushing = null;
-  }
-
-  /**
-   * What to write next: everything waiting, but a burst reaching an idle store that can
-   * stage is split in two. The halves then alternate: one commits while the other's
-   * callers record again and their batch is chained and staged, so the commit's wait
-   * (the flush to disk) is spent on the next batch instead of on nothing.
-   */
-  private take(idle: boolean): Pending[] {
-    const waiting = this.queue;
-    if (idle && this.repo.stage && waiting.length >= 2 * SPLIT_AT_LEAST) {
-      const half = waiting.length >> 1;
-      this.queue = waiting.slice(half);
-      return waiting.slice(0, half);
-    }
-    this.queue = [];
-    return waiting;
-  }
-
-  /**
-   * Writes a chained batch once the batch before it is stored; behind a failed one it fails
-   * too, never committed. Behind a batch in flight it is staged at once where the store can.
-   */
-  private async write(batch: readonly Pending[], events: readonly AuditEvent[], previous: Promise<boolean> | undefined): Promise<boolean> {
-    const staged = previous && this.repo.stage ? this.repo.stage(events) : undefined;
-    // Settled here whatever happens; a stage that failed surfaces again where it is awaited.
-    staged?.catch(() => undefined);
-    let givenUp = false;
-    const abandon = () => {
-      givenUp = true;
-      void staged?.then((s) => s.abandon(), () => undefined);
-    };
-    const commit = (s: StagedAppend) => (givenUp ? Promise.reject(new Error('audit append: given up before its commit')) : s.commit());
-    if (previous && !(await previous)) {
-      abandon();
-      await this.fail(batch, this.failure);
-      return false;
-    }
-    try {
-      await this.appendWithin(staged ? () => staged.then(commit) : () => this.repo.append(events));
-    } catch (err) {
-      // Rolled back unless its commit already started (that one, like any write that timed out, may still land).
-      abandon();
-      this.failed = true;
-      this.failure = err;
-      this.options.onStoreFault?.(err);
-      await this.fail(batch, err);
-      return false;
-    }
-    const last = events[events.length - 1]!;
-    this.headSeq = last.seq;
-    this.headHash = last.hash;
-    for (const p of batch) p.resolve('stored');
-    try {
-      this.measure(batch);
-      for (const listener of this.storedListeners) listener(last.seq);
-    } catch {
-      // The batch is stored whatever a listener does; a throw here must not stall the batches behind it.
-    }
-    return true;
-  }
-
-  private async fail(batch: readonly Pending[], err: unknown): Promise<void> {
-    if (this.options.spool) await this.toSpool(batch);
-    else for (const p of batch) p.reject(err);
   }
 
   private measure(batch: readonly Pending[]): void {
@@ -266,9 +178,9 @@ export class AuditLog implements AuditSink {
     for (const p of batch) lag.observe(now - p.sinceMs);
   }
 
-  private chain(items: readonly { id: EventId; atMs: number; entry: AuditEntry }[], from: { seq: number; hash: string }): { events: AuditEvent[]; seq: number; prevHash: string } {
-    let seq = from.seq;
-    let prevHash = from.hash;
+  private chain(items: readonly { id: EventId; atMs: number; entry: AuditEntry }[]): { events: AuditEvent[]; seq: number; prevHash: string } {
+    let seq = this.headSeq;
+    let prevHash = this.headHash;
     const events: AuditEvent[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const { id, atMs, entry } = items[i]!;
@@ -283,14 +195,14 @@ export class AuditLog implements AuditSink {
   }
 
   /** A write that hangs (a black-holed connection) counts as failed once its time is up. */
-  private async appendWithin(start: () => Promise<void>): Promise<void> {
+  private async appendWithin(events: readonly AuditEvent[]): Promise<void> {
     const ms = this.options.appendTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const giveUp = new Promise<never>((_, reject) => {
       this.abandonWrite = reject;
       if (ms !== undefined) timer = setTimeout(() => reject(new Error(`audit append did not finish within ${ms} ms`)), ms);
     });
-    const write = start();
+    const write = this.repo.append(events);
     write.catch(() => undefined);
     try {
       await Promise.race([write, giveUp]);
@@ -338,8 +250,8 @@ export class AuditLog implements AuditSink {
     const todo = entries.filter((e) => !stored.has(e.id));
     for (let i = 0; i < todo.length; i += REPLAY_CHUNK) {
       const chunk = todo.slice(i, i + REPLAY_CHUNK).map((e) => ({ id: e.id as EventId, atMs: e.atMs, entry: { type: e.type, taskId: e.taskId, agentId: e.agentId, data: e.data } }));
-      const { events, seq, prevHash } = this.chain(chunk, { seq: this.headSeq, hash: this.headHash });
-      await this.appendWithin(() => this.repo.append(events));
+      const { events, seq, prevHash } = this.chain(chunk);
+      await this.appendWithin(events);
       this.headSeq = seq;
       this.headHash = prevHash;
     }

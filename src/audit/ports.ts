@@ -65,25 +65,11 @@ export interface AuditRepo {
   scan(segment: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   /** Appends in one transaction; fails when a seq is already taken in its segment. */
   append(events: readonly AuditEvent[]): Promise<void>;
-  /**
-   * Where a store can: inserts `events` in a transaction left open, resolving once they
-   * are in, so the insert runs while the batch before them commits. They are stored only
-   * by `commit`; `abandon` or any failure rolls them back.
-   */
-  stage?(events: readonly AuditEvent[]): Promise<StagedAppend>;
   last(segment: string): Promise<AuditEvent | undefined>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
   /** Events matching `filter`, ordered by (atMs, segment, seq), one page from `page.after`. */
   search(filter: AuditFilter, page: AuditPage): Promise<AuditEvent[]>;
   segments(): Promise<string[]>;
-}
-
-/** A batch inserted but not committed (`AuditRepo.stage`). */
-export interface StagedAppend {
-  /** Durable once it resolves. */
-  commit(): Promise<void>;
-  /** Rolls the batch back and lets its connection go; never rejects. */
-  abandon(): Promise<void>;
 }
 
 /** How far a sink has delivered each segment, kept in the store so a restart resumes there. */

@@ -2,19 +2,6 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import { CopyIn } from './copy-in.js';
 
-/** A pooled connection held for several statements (an audit batch staged, then committed), under the same guards. */
-export interface GuardedSession {
-  /** `COPY … FROM STDIN` of `payload` (after any statements before it in `text`); the rows copied. */
-  copyIn(text: string, payload: Buffer): Promise<number>;
-  query(text: string): Promise<pg.QueryResult>;
-  /** Back to the pool; destroyed instead after a connection error or a timeout. */
-  release(): void;
-}
-
-export interface GuardedPool extends PostgresPool {
-  session(): Promise<GuardedSession>;
-}
-
 /**
  * The pool Kysely sees. pg emits `error` on a pooled client whose connection
  * drops (`pg_terminate_backend`, a restart, a failover, an idle timeout); with
@@ -24,6 +11,11 @@ export interface GuardedPool extends PostgresPool {
  * that saw a connection error or a timeout is destroyed on release instead of
  * going back to the pool, so the next query gets a fresh connection.
  */
+export interface GuardedPool extends PostgresPool {
+  /** `COPY … FROM STDIN` of `payload` on a pooled connection, under the same timeout and error handling; the rows copied. */
+  copyIn(text: string, payload: Buffer): Promise<number>;
+}
+
 export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): GuardedPool {
   // An idle client lost its connection: the pool has already dropped it, and the next checkout connects afresh.
   pool.on('error', () => undefined);
@@ -42,9 +34,8 @@ export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): GuardedPool 
     return state;
   };
   pool.on('connect', (client) => void watch(client));
-  /** Runs a query on a client within the timeout; marks the client broken on a timeout or a connection error. */
-  const guard = async <T>(current: { broken: Error | undefined }, start: () => Promise<T>): Promise<T> => {
-    const running = start();
+  /** Runs `running` on `client` within the timeout; marks the client broken on a timeout or a connection error. */
+  const guard = async <T>(current: { broken: Error | undefined }, running: Promise<T>): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -70,7 +61,7 @@ export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): GuardedPool 
       const current = watch(client);
       const query = (async (text: unknown, parameters?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as never);
-        return guard(current, () => client.query(text, parameters as unknown[]));
+        return guard(current, client.query(text, parameters as unknown[]));
       }) as unknown as PostgresPoolClient['query'];
       return {
         query,
@@ -78,23 +69,17 @@ export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): GuardedPool 
         release: () => client.release(current.broken),
       };
     },
-    async session() {
+    async copyIn(text, payload) {
       const client = await pool.connect();
       const current = watch(client);
-      // A connection that broke answers nothing more: its next statement fails at once, not after the timeout.
-      const held = <T>(start: () => Promise<T>) => (current.broken ? Promise.reject(current.broken) : guard(current, start));
-      return {
-        copyIn: async (text, payload) => {
-          const copy = new CopyIn(text, payload);
-          return held(() => {
-            // pg's types know no copy methods on the connection a submittable writes to; pg has them.
-            client.query(copy as unknown as pg.Submittable);
-            return copy.done;
-          });
-        },
-        query: (text) => held(() => client.query(text)),
-        release: () => client.release(current.broken),
-      };
+      try {
+        const copy = new CopyIn(text, payload);
+        // pg's types know no copy methods on the connection a submittable writes to; pg has them.
+        client.query(copy as unknown as pg.Submittable);
+        return await guard(current, copy.done);
+      } finally {
+        client.release(current.broken);
+      }
     },
     end: () => pool.end(),
   };

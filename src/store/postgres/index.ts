@@ -1,12 +1,12 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { kyselyStore, type Database, type Store } from '../index.js';
-import type { AuditEvent, AuditRepo } from '../../audit/index.js';
+import type { AuditRepo } from '../../audit/index.js';
 import { canonicalJson } from '../../core/index.js';
 import { postgresChangeFeed } from './change-feed.js';
 import { postgresDialect } from './dialect.js';
 import { copyField } from './copy-in.js';
-import { guardedPool, type GuardedPool, type GuardedSession } from './guarded-pool.js';
+import { guardedPool, type GuardedPool } from './guarded-pool.js';
 
 const INT8_OID = 20;
 
@@ -38,64 +38,26 @@ export async function openPostgresStore(url: string, opts: { queryTimeoutMs?: nu
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
   if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
   const store = await kyselyStore(db, postgresDialect, postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
-  return { ...store, audit: { ...store.audit, ...auditByCopy(guarded) } };
+  return { ...store, audit: { ...store.audit, append: appendByCopy(guarded) } };
 }
 
 const AUDIT_COPY = 'COPY audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) FROM STDIN';
 
 /**
- * Audit batches as `COPY FROM STDIN`: the rows are plain tab-separated text, which
- * costs far less to write here and to read there than ten array parameters (escaped
- * element by element on both sides), and the server inserts them in bulk. A batch
- * alone is one statement, so one transaction; a staged batch is copied inside a
- * transaction left open for the log to commit once the batch before it is stored.
+ * Audit batches as one `COPY FROM STDIN`, a single statement and so one transaction:
+ * the rows are plain tab-separated text, which costs far less to write here and to
+ * read there than ten array parameters (escaped element by element on both sides),
+ * and the server inserts them in bulk.
  */
-function auditByCopy(pool: GuardedPool): Pick<AuditRepo, 'append' | 'stage'> {
-  const copy = async (session: GuardedSession, text: string, events: readonly AuditEvent[]) => {
-    const copied = await session.copyIn(text, copyPayload(events));
+function appendByCopy(pool: GuardedPool): AuditRepo['append'] {
+  return async (events) => {
+    if (events.length === 0) return;
+    const rows = events.map(
+      (e) =>
+        `${copyField(e.segment)}\t${e.seq}\t${copyField(e.id)}\t${copyField(e.type)}\t${e.atMs}\t${copyField(e.taskId)}\t${copyField(e.agentId)}\t${copyField(e.dataText ?? canonicalJson(e.data))}\t${copyField(e.prevHash)}\t${copyField(e.hash)}\n`,
+    );
+    // One flat string, encoded once: cheaper than growing it row by row.
+    const copied = await pool.copyIn(AUDIT_COPY, Buffer.from(rows.join('')));
     if (copied !== events.length) throw new Error(`audit append: ${copied} of ${events.length} events copied`);
   };
-  return {
-    async append(events) {
-      if (events.length === 0) return;
-      const session = await pool.session();
-      try {
-        await copy(session, AUDIT_COPY, events);
-      } finally {
-        session.release();
-      }
-    },
-    async stage(events) {
-      const session = await pool.session();
-      let open = true;
-      const end = async (statement: 'COMMIT' | 'ROLLBACK') => {
-        if (!open) throw new Error('audit append: the staged batch is already committed or abandoned');
-        open = false;
-        try {
-          // A transaction that failed answers COMMIT with ROLLBACK, not with an error.
-          const result = await session.query(statement);
-          if (result.command !== statement) throw new Error(`audit append: ${statement} answered ${result.command}`);
-        } finally {
-          session.release();
-        }
-      };
-      try {
-        await copy(session, `BEGIN; ${AUDIT_COPY}`, events);
-      } catch (err) {
-        // Never back to the pool inside a failed transaction.
-        await end('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-      return { commit: () => end('COMMIT'), abandon: () => end('ROLLBACK').catch(() => undefined) };
-    },
-  };
-}
-
-function copyPayload(events: readonly AuditEvent[]): Buffer {
-  const rows = events.map(
-    (e) =>
-      `${copyField(e.segment)}\t${e.seq}\t${copyField(e.id)}\t${copyField(e.type)}\t${e.atMs}\t${copyField(e.taskId)}\t${copyField(e.agentId)}\t${copyField(e.dataText ?? canonicalJson(e.data))}\t${copyField(e.prevHash)}\t${copyField(e.hash)}\n`,
-  );
-  // One flat string, encoded once: cheaper than growing it row by row.
-  return Buffer.from(rows.join(''));
 }
