@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { AuditLog, verifyChain } from '../audit/index.js';
 import { GENESIS_HASH, type AuditEvent } from '../audit/model.js';
 import type { AgentId, CredentialId, EventId, JoinTokenId, TaskId } from '../core/index.js';
-import { canonicalJson, CodedError } from '../core/index.js';
+import { canonicalJson, CodedError, manualClock, sequenceRandom } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { MandateSchema } from '../mandate/index.js';
 import { dropPostgresSchema, postgresUrl } from '../../test/helpers.js';
@@ -182,6 +183,22 @@ for (const [name, open, cleanup] of targets) {
       // The refusal left the connection usable.
       await store.audit.append([ev(3)]);
       assert.equal((await store.audit.last('odd\tsegment'))?.seq, 3);
+    });
+
+    it('audit log on this store: many callers at once, every record stored once, in one chain with no gap', async () => {
+      const log = await AuditLog.open(store.audit, 'burst', manualClock(), sequenceRandom('burst'));
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 256 }, async () => {
+          while (next < 3000) assert.equal(await log.record({ type: 'decision', data: { n: next++ } }), 'stored');
+        }),
+      );
+      const stored = await store.audit.scan('burst', 0, 5000);
+      assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: 3000 }, (_, i) => i + 1));
+      assert.equal(new Set(stored.map((e) => JSON.parse(e.dataText).n)).size, 3000);
+      // This segment only: the other tests store events with made-up hashes.
+      const report = await verifyChain({ ...store.audit, segments: async () => ['burst'] });
+      assert.deepEqual([report.ok, report.segments[0]?.events], [true, 3000], JSON.stringify(report.broken));
     });
 
     it('secrets: versions per name, a taken version fails, list shows the newest', async () => {
