@@ -181,14 +181,16 @@ export class AuditLog implements AuditSink {
   private chain(items: readonly { id: EventId; atMs: number; entry: AuditEntry }[]): { events: AuditEvent[]; seq: number; prevHash: string } {
     let seq = this.headSeq;
     let prevHash = this.headHash;
-    const events = items.map(({ id, atMs, entry }) => {
+    const events: AuditEvent[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const { id, atMs, entry } = items[i]!;
       seq += 1;
-      const unhashed = { segment: this.segment, seq, id, type: entry.type, atMs, taskId: entry.taskId ?? null, agentId: entry.agentId ?? null, data: entry.data, prevHash };
-      const dataText = canonicalJson(entry.data);
-      const event = { ...unhashed, hash: hashWithDataText(unhashed, dataText), dataText };
+      // Built once, hash last: a copy per event was a good part of the append path's allocation.
+      const event: AuditEvent = { segment: this.segment, seq, id, type: entry.type, atMs, taskId: entry.taskId ?? null, agentId: entry.agentId ?? null, data: entry.data, prevHash, hash: '', dataText: canonicalJson(entry.data) };
+      event.hash = hashWithDataText(event, event.dataText!);
       prevHash = event.hash;
-      return event;
-    });
+      events[i] = event;
+    }
     return { events, seq, prevHash };
   }
 

@@ -36,12 +36,47 @@ function canonical(value: unknown): string | undefined {
     return `${out}]`;
   }
   if (value !== null && typeof value === 'object') {
+    const plan = keyPlan(Object.keys(value));
     let out = '';
-    for (const key of Object.keys(value).sort()) {
-      const text = canonical((value as Record<string, unknown>)[key]);
-      if (text !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${text}`;
+    for (let i = 0; i < plan.sorted.length; i++) {
+      const text = canonical((value as Record<string, unknown>)[plan.sorted[i]!]);
+      if (text !== undefined) out += `${out ? ',' : ''}${plan.quoted[i]}${text}`;
     }
     return `{${out}}`;
   }
   return JSON.stringify(value);
+}
+
+/** An object's keys in sorted order, each written out as `"key":`. */
+interface KeyPlan {
+  keys: readonly string[];
+  sorted: readonly string[];
+  quoted: readonly string[];
+}
+
+/**
+ * Records of one kind share their keys in the same order (a decision is always
+ * built alike), so the sort and the quoting are done once per key list, not once
+ * per object: most of what canonical JSON cost on the audit path. Bounded, since
+ * keys can come from outside.
+ */
+const plans = new Map<string, KeyPlan>();
+const MAX_PLANS = 1024;
+
+function keyPlan(keys: string[]): KeyPlan {
+  const signature = keys.join('\u0000');
+  const known = plans.get(signature);
+  // The signature is ambiguous when a key holds the separator: the plan is used only for the very same keys.
+  if (known && sameKeys(known.keys, keys)) return known;
+  const sorted = [...keys].sort();
+  const plan = { keys, sorted, quoted: sorted.map((k) => `${JSON.stringify(k)}:`) };
+  if (plans.size >= MAX_PLANS) plans.clear();
+  plans.set(signature, plan);
+  return plan;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { AuditLog, verifyChain } from '../audit/index.js';
 import { hashEvent } from '../audit/chain.js';
 import { GENESIS_HASH, type AuditEvent } from '../audit/model.js';
 import type { AgentId, CredentialId, EventId, JoinTokenId, TaskId } from '../core/index.js';
-import { CodedError, sha256Hex } from '../core/index.js';
+import { canonicalJson, CodedError, manualClock, sequenceRandom, sha256Hex } from '../core/index.js';
 import type { Task } from '../mandate/index.js';
 import { MandateSchema } from '../mandate/index.js';
 import { dropPostgresSchema, postgresUrl } from '../../test/helpers.js';
@@ -189,6 +190,38 @@ for (const [name, open, cleanup] of targets) {
         }
         assert.deepEqual(paged, await find({}, order), `pages of two, ${order}`);
       }
+    });
+
+    it('audit: text is stored as written, whatever its characters; a batch with a taken seq stores nothing', async () => {
+      // What a text format (COPY) must escape, and what a naive escape would mangle.
+      const odd = 'tab\there\nline\rreturn \\ backslash \\N \\t "quote" \'single\' é \u2028 😀';
+      const data = { text: odd, [odd]: [odd, null] };
+      const ev = (seq: number): AuditEvent => ({ segment: 'odd\tsegment', seq, id: `evt_odd\\N${seq}` as EventId, type: 'decision', atMs: seq, taskId: odd as TaskId, agentId: null, data, prevHash: GENESIS_HASH, hash: `h${seq}` });
+      await store.audit.append([ev(1), ev(2)]);
+      const stored = await store.audit.scan('odd\tsegment', 0, 10);
+      assert.deepEqual(stored.map((e) => [e.seq, e.id, e.taskId, e.agentId, e.dataText]), [1, 2].map((seq) => [seq, `evt_odd\\N${seq}`, odd, null, canonicalJson(data)]));
+      assert.deepEqual((await store.audit.list({ segment: 'odd\tsegment', limit: 1 }))[0]?.data, data);
+      await assert.rejects(store.audit.append([ev(3), ev(2)]));
+      assert.deepEqual((await store.audit.scan('odd\tsegment', 0, 10)).map((e) => e.seq), [1, 2], 'nothing of a refused batch is stored');
+      // The refusal left the connection usable.
+      await store.audit.append([ev(3)]);
+      assert.equal((await store.audit.last('odd\tsegment'))?.seq, 3);
+    });
+
+    it('audit log on this store: many callers at once, every record stored once, in one chain with no gap', async () => {
+      const log = await AuditLog.open(store.audit, 'burst', manualClock(), sequenceRandom('burst'));
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 256 }, async () => {
+          while (next < 3000) assert.equal(await log.record({ type: 'decision', data: { n: next++ } }), 'stored');
+        }),
+      );
+      const stored = await store.audit.scan('burst', 0, 5000);
+      assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: 3000 }, (_, i) => i + 1));
+      assert.equal(new Set(stored.map((e) => JSON.parse(e.dataText).n)).size, 3000);
+      // This segment only: the other tests store events with made-up hashes.
+      const report = await verifyChain({ ...store.audit, segments: async () => ['burst'] });
+      assert.deepEqual([report.ok, report.segments[0]?.events], [true, 3000], JSON.stringify(report.broken));
     });
 
     it('secrets: versions per name, a taken version fails, list shows the newest', async () => {

@@ -1,5 +1,6 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import { CopyIn } from './copy-in.js';
 
 /**
  * The pool Kysely sees. pg emits `error` on a pooled client whose connection
@@ -10,7 +11,12 @@ import type pg from 'pg';
  * that saw a connection error or a timeout is destroyed on release instead of
  * going back to the pool, so the next query gets a fresh connection.
  */
-export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): PostgresPool {
+export interface GuardedPool extends PostgresPool {
+  /** `COPY … FROM STDIN` of `payload` on a pooled connection, under the same timeout and error handling; the rows copied. */
+  copyIn(text: string, payload: Buffer): Promise<number>;
+}
+
+export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): GuardedPool {
   // An idle client lost its connection: the pool has already dropped it, and the next checkout connects afresh.
   pool.on('error', () => undefined);
   const states = new WeakMap<pg.PoolClient, { broken: Error | undefined }>();
@@ -28,37 +34,52 @@ export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): PostgresPool
     return state;
   };
   pool.on('connect', (client) => void watch(client));
+  /** Runs `running` on `client` within the timeout; marks the client broken on a timeout or a connection error. */
+  const guard = async <T>(current: { broken: Error | undefined }, running: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        current.broken = new Error(`query timeout: no answer from PostgreSQL within ${queryTimeoutMs} ms`);
+        reject(current.broken);
+      }, queryTimeoutMs);
+    });
+    running.catch(() => undefined);
+    try {
+      return await Promise.race([running, timeout]);
+    } catch (err) {
+      // A server-side refusal (a SQLSTATE outside the connection classes) leaves the connection usable.
+      const code = (err as { code?: unknown }).code;
+      if (!(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57|58)/.test(code))) current.broken ??= err as Error;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
       const current = watch(client);
       const query = (async (text: unknown, parameters?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as never);
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            current.broken = new Error(`query timeout: no answer from PostgreSQL within ${queryTimeoutMs} ms`);
-            reject(current.broken);
-          }, queryTimeoutMs);
-        });
-        const running = client.query(text, parameters as unknown[]);
-        running.catch(() => undefined);
-        try {
-          return await Promise.race([running, timeout]);
-        } catch (err) {
-          // A server-side refusal (a SQLSTATE outside the connection classes) leaves the connection usable.
-          const code = (err as { code?: unknown }).code;
-          if (!(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57|58)/.test(code))) current.broken ??= err as Error;
-          throw err;
-        } finally {
-          clearTimeout(timer);
-        }
+        return guard(current, client.query(text, parameters as unknown[]));
       }) as unknown as PostgresPoolClient['query'];
       return {
         query,
         // Destroyed, not pooled, after a connection error or a timeout.
         release: () => client.release(current.broken),
       };
+    },
+    async copyIn(text, payload) {
+      const client = await pool.connect();
+      const current = watch(client);
+      try {
+        const copy = new CopyIn(text, payload);
+        // pg's types know no copy methods on the connection a submittable writes to; pg has them.
+        client.query(copy as unknown as pg.Submittable);
+        return await guard(current, copy.done);
+      } finally {
+        client.release(current.broken);
+      }
     },
     end: () => pool.end(),
   };

@@ -1,11 +1,12 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { kyselyStore, type Database, type Store } from '../index.js';
-import type { AuditEvent, AuditRepo } from '../../audit/index.js';
+import type { AuditRepo } from '../../audit/index.js';
 import { canonicalJson } from '../../core/index.js';
 import { postgresChangeFeed } from './change-feed.js';
 import { postgresDialect } from './dialect.js';
-import { guardedPool } from './guarded-pool.js';
+import { copyField } from './copy-in.js';
+import { guardedPool, type GuardedPool } from './guarded-pool.js';
 
 const INT8_OID = 20;
 
@@ -33,24 +34,30 @@ export async function openPostgresStore(url: string, opts: { queryTimeoutMs?: nu
     // Millisecond timestamps are BIGINT; they fit a JS number exactly until year 287396.
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardedPool(pool, queryTimeoutMs) }) });
+  const guarded = guardedPool(pool, queryTimeoutMs);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
   if (schema) await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
   const store = await kyselyStore(db, postgresDialect, postgresChangeFeed(pool, parsed.toString(), schema, `mandate-listen:${process.pid}`, queryTimeoutMs));
-  return { ...store, audit: { ...store.audit, append: appendByColumns(db) } };
+  return { ...store, audit: { ...store.audit, append: appendByCopy(guarded) } };
 }
 
+const AUDIT_COPY = 'COPY audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) FROM STDIN';
+
 /**
- * Audit batches as one INSERT of ten arrays (`unnest`): a multi-row VALUES list
- * binds ten parameters a row, which PostgreSQL parses and plans for every batch;
- * arrays are ten parameters whatever the size.
+ * Audit batches as one `COPY FROM STDIN`, a single statement and so one transaction:
+ * the rows are plain tab-separated text, which costs far less to write here and to
+ * read there than ten array parameters (escaped element by element on both sides),
+ * and the server inserts them in bulk.
  */
-function appendByColumns(db: Kysely<Database>): AuditRepo['append'] {
+function appendByCopy(pool: GuardedPool): AuditRepo['append'] {
   return async (events) => {
     if (events.length === 0) return;
-    const column = <T>(pick: (e: AuditEvent) => T) => events.map(pick);
-    await sql`INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash)
-      SELECT * FROM unnest(${column((e) => e.segment)}::text[], ${column((e) => e.seq)}::bigint[], ${column((e) => e.id)}::text[], ${column((e) => e.type)}::text[],
-        ${column((e) => e.atMs)}::bigint[], ${column((e) => e.taskId)}::text[], ${column((e) => e.agentId)}::text[], ${column((e) => e.dataText ?? canonicalJson(e.data))}::text[],
-        ${column((e) => e.prevHash)}::text[], ${column((e) => e.hash)}::text[])`.execute(db);
+    const rows = events.map(
+      (e) =>
+        `${copyField(e.segment)}\t${e.seq}\t${copyField(e.id)}\t${copyField(e.type)}\t${e.atMs}\t${copyField(e.taskId)}\t${copyField(e.agentId)}\t${copyField(e.dataText ?? canonicalJson(e.data))}\t${copyField(e.prevHash)}\t${copyField(e.hash)}\n`,
+    );
+    // One flat string, encoded once: cheaper than growing it row by row.
+    const copied = await pool.copyIn(AUDIT_COPY, Buffer.from(rows.join('')));
+    if (copied !== events.length) throw new Error(`audit append: ${copied} of ${events.length} events copied`);
   };
 }
