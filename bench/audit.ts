@@ -14,24 +14,37 @@ const CHECKPOINT_EVERY = 1000;
 /** Records outstanding at once: requests answered concurrently, each waiting for its record to be durable. */
 const IN_FLIGHT = 256;
 
-/** A decision record as the kernel writes one (≈ 400 bytes of data). */
+/** A decision record as the kernel writes one (src/decision/decide.ts; ≈ 700 bytes of data). */
 function decisionRecord(i: number): AuditEntry {
+  const deny = i % 7 === 0;
   return {
     type: 'decision',
-    taskId: `task_${i % 500}` as TaskId,
-    agentId: 'agent_report-bot' as AgentId,
+    taskId: `tsk_${String(i % 500).padStart(16, '0')}` as TaskId,
+    agentId: 'agt_reportbot00000000' as AgentId,
     data: {
-      id: `dec_${i}`,
-      tool: 'files.read',
-      outcome: i % 7 === 0 ? 'deny' : 'allow',
-      reason: { code: i % 7 === 0 ? 'mandate.tool_not_declared' : 'policy.permit', message: 'permitted by policy' },
-      layer: 'policy',
-      policies: ['policy0'],
-      policyVersion: 3,
+      decisionId: `dcn_${String(i).padStart(16, '0')}`,
+      outcome: deny ? 'deny' : 'allow',
+      code: deny ? 'mandate.tool_not_declared' : 'policy.permit',
+      message: deny ? 'tool `files.delete` is not declared in the task mandate' : 'permitted by agents-call-tools',
+      layer: deny ? 'mandate' : 'policy',
+      tool: deny ? 'files.delete' : 'files.read',
+      action: deny ? 'delete' : 'read',
+      principal: 'alice@example.com',
+      parentTaskId: i % 3 === 0 ? 'tsk_parent0000000000' : null,
+      delegationDepth: i % 3 === 0 ? 1 : 0,
+      chain: i % 3 === 0 ? [{ taskId: 'tsk_parent0000000000', spiffeId: 'spiffe://example.internal/agent/orchestrator' }] : [],
+      purpose: 'compile the quarterly report for the finance team',
+      argNames: ['path'],
       argsHash: `${i}`.padStart(64, '0'),
+      policies: deny ? [] : ['agents-call-tools'],
+      policyVersion: 3,
+      callCount: deny ? null : (i % 50) + 1,
+      approvalId: null,
       labelsAdded: i % 50 === 0 ? ['pii'] : [],
       toolsCalledAdded: [],
-      durationUs: 120,
+      drift: { score: 0, signals: [] },
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      decideUs: 120,
     },
   };
 }
