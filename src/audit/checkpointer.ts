@@ -18,7 +18,8 @@ export interface CheckpointerOptions {
   onFault?(what: string, err: unknown): void;
 }
 
-const PAGE = 1000;
+/** Events read back a page at a time while a checkpoint is made. */
+const PAGE = 200;
 
 /**
  * Makes the checkpoints of one segment: every `everyEvents` events or `everyMs`,
@@ -95,10 +96,13 @@ export class AuditCheckpointer {
     const hashes: string[] = [];
     let after = this.coveredSeq;
     while (after < head.seq) {
-      const page = await repo.list({ segment: log.segment, afterSeq: after, limit: PAGE, order: 'asc' });
+      // Small pages of hashes only, with a turn of the event loop between them: reading the
+      // interval back must not hold up the decisions being answered meanwhile (SQLite reads block).
+      const page = await repo.links(log.segment, after, PAGE);
       if (page.length === 0) return; // the store lost events under us: verify will say so, a checkpoint must not paper over it
       for (const e of page) if (e.seq <= head.seq) hashes.push(e.hash);
       after = page[page.length - 1]!.seq;
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const checkpoint: Checkpoint = { segment: log.segment, fromSeq: this.coveredSeq + 1, seq: head.seq, headHash: head.hash, root: merkleRoot(hashes), atMs: this.o.clock.nowMs() };
     const signed = await this.o.sign(checkpoint);

@@ -240,7 +240,7 @@ export const ConfigSchema = z
           .describe(
             'What a decision record keeps of the call\'s arguments. `hash`: their names and a SHA-256 of their canonical JSON (`argsHash`), never a value. `values`: also the arguments themselves (`args`), with every field whose name says it is a secret (password, token, key, secret, authorization, cookie, credential, session) and every value that is a credential (a JWT, a PEM private key, a bearer or basic header) replaced by `[redacted]`; arguments over 16 KiB are kept as `[omitted: <n> bytes]`. Brokered secrets never pass through arguments.',
           ),
-        checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(1000).describe('A signed checkpoint of the chain after this many events…'),
+        checkpointEveryEvents: z.number().int().min(1).max(1_000_000).default(10_000).describe('A signed checkpoint of the chain after this many events…'),
         checkpointEverySeconds: z.number().int().min(1).max(86_400).default(60).describe('…or after this many seconds with events not yet covered.'),
         sink: z
           .object({
