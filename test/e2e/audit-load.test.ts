@@ -18,7 +18,8 @@ describe('the audit trail under load', () => {
     const witness = join(dir, 'audit-witness.jsonl');
     const answered: string[] = [];
     try {
-      const server = await startTestServer({ MANDATE_STORE_URL: url, MANDATE_AUDIT_WITNESS_FILE: witness, MANDATE_SECRETS_KEY_FILE: join(dir, 'key') });
+      // A checkpoint every 1,000 events, made while the load goes on.
+      const server = await startTestServer({ MANDATE_STORE_URL: url, MANDATE_AUDIT_WITNESS_FILE: witness, MANDATE_SECRETS_KEY_FILE: join(dir, 'key'), MANDATE_AUDIT_CHECKPOINT_EVERY_EVENTS: '1000' });
       try {
         const granted = await grantTask(server.url, 'report-bot', { purpose: 'read reports', tools: ['files.read'], ttlSeconds: 3600 });
         assert.equal(granted.status, 201, JSON.stringify(granted.body));
