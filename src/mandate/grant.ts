@@ -58,7 +58,7 @@ export class MandateRefused extends CodedError {
  */
 export async function grantMandate(agent: GrantingAgent, input: unknown, d: GrantDeps, vouched?: { issuer: string; sub: string }): Promise<Task> {
   const parsed = MandateSchema.safeParse(input);
-  if (!parsed.success) return refuseWhole(agent, statedPurpose(input), 'mandate', new CodedError('mandate.invalid', formatZodError(parsed.error)), d);
+  if (!parsed.success) return refuseWhole(agent.id, statedPurpose(input), 'mandate', new CodedError('mandate.invalid', formatZodError(parsed.error)), d.audit);
   const mandate = parsed.data;
   const now = d.clock.nowMs();
   let expiresAtMs = now + mandate.ttlSeconds * 1000;
@@ -68,14 +68,14 @@ export async function grantMandate(agent: GrantingAgent, input: unknown, d: Gran
     parent = mandate.parentTask === undefined ? undefined : await loadParent(mandate.parentTask, d.tasks, now);
   } catch (err) {
     if (!(err instanceof CodedError) || err.code !== 'mandate.parent_invalid') throw err;
-    return refuseWhole(agent, mandate.purpose, 'parentTask', err, d);
+    return refuseWhole(agent.id, mandate.purpose, 'parentTask', err, d.audit);
   }
   if (parent && d.delegation) {
     try {
       await d.delegation.admit(parent, agent, mandate.purpose);
     } catch (err) {
       if (!(err instanceof CodedError) || !err.code.startsWith('delegation.')) throw err;
-      return refuseWhole(agent, mandate.purpose, 'delegation', err, d);
+      return refuseWhole(agent.id, mandate.purpose, 'delegation', err, d.audit);
     }
   }
   const learned = learnParams(mandate, parent, d);
@@ -185,15 +185,19 @@ function learnParams(mandate: Mandate, parent: Task | undefined, d: GrantDeps): 
   return out;
 }
 
-/** A mandate refused as a whole (it does not parse, or its parent cannot be delegated from) is recorded like any refusal, then thrown. */
-async function refuseWhole(agent: GrantingAgent, purpose: string | null, item: string, err: CodedError, d: Pick<GrantDeps, 'audit'>): Promise<never> {
+/**
+ * A mandate refused as a whole (it does not parse, its parent cannot be delegated
+ * from, its actor or principal does not hold) is recorded like any refusal, naming
+ * the one `item` refused, then thrown.
+ */
+export async function refuseWhole(agentId: Task['agentId'], purpose: string | null, item: string, err: CodedError, audit: AuditSink): Promise<never> {
   const policyIds = Array.isArray(err.detail.policyIds) ? (err.detail.policyIds as string[]) : [];
-  await d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose, refused: [{ item, code: err.code, reason: err.publicMessage, policyIds }] } });
+  await audit.record({ type: 'task.refused', agentId, data: { purpose, refused: [{ item, code: err.code, reason: err.publicMessage, policyIds }] } });
   throw err;
 }
 
-/** The purpose of a mandate that did not parse, when it states one, bounded as a valid one is. */
-function statedPurpose(input: unknown): string | null {
+/** The purpose of a mandate that may not parse, when it states one, bounded as a valid one is. */
+export function statedPurpose(input: unknown): string | null {
   const purpose = input !== null && typeof input === 'object' ? (input as { purpose?: unknown }).purpose : undefined;
   return typeof purpose === 'string' ? purpose.slice(0, 2000) : null;
 }

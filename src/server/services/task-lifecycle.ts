@@ -4,7 +4,7 @@ import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId
 import { REVOCATION_KINDS, type CredentialService, type PresentedProof, type RevocationKind } from '../../credentials/index.js';
 import type { PossessionCheck } from './possession.js';
 import type { Agent, IdentityService, PrincipalTrust } from '../../identity/index.js';
-import { grantMandate, mandateFromPlan, type DelegationGate, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
+import { grantMandate, mandateFromPlan, refuseWhole, statedPurpose, type DelegationGate, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
 import { buildDelegationRequest, type PolicyEngine } from '../../policy/index.js';
 import type { SeenGroup } from '../../monitor/index.js';
 import { extractKeys } from '../../provenance/index.js';
@@ -75,9 +75,7 @@ export class TaskLifecycle {
     const person = await this.d.principals.verify(idToken);
     const named = mandate !== null && typeof mandate === 'object' ? (mandate as { onBehalfOf?: unknown }).onBehalfOf : undefined;
     if (named !== undefined && named !== person.principal) {
-      const err = new CodedError('mandate.principal_unverified', `the mandate names \`${String(named)}\`, the id token \`${person.principal}\``);
-      await this.d.audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose: purposeOf(mandate), refused: [{ item: 'onBehalfOf', code: err.code, reason: err.publicMessage, policyIds: [] }] } });
-      throw err;
+      return refuseWhole(agent.id, statedPurpose(mandate), 'onBehalfOf', new CodedError('mandate.principal_unverified', `the mandate names \`${String(named)}\`, the id token \`${person.principal}\``), this.d.audit);
     }
     const input = mandate !== null && typeof mandate === 'object' && !Array.isArray(mandate) ? { ...mandate, onBehalfOf: person.principal } : mandate;
     return this.grant(agent, input, confirm, { issuer: person.issuer, sub: person.sub });
@@ -100,11 +98,7 @@ export class TaskLifecycle {
   async delegate(parent: Task, actorSpiffeId: string, mandate: unknown): Promise<GrantedTask> {
     const prefix = this.d.identity.spiffeIdFor('');
     const actor = actorSpiffeId.startsWith(prefix) ? await this.d.identity.agentByName(actorSpiffeId.slice(prefix.length)).catch(() => undefined) : undefined;
-    const purpose = purposeOf(mandate);
-    const refuse = async (err: CodedError): Promise<never> => {
-      await this.d.audit.record({ type: 'task.refused', agentId: parent.agentId, data: { purpose, refused: [{ item: 'delegation', code: err.code, reason: err.publicMessage, policyIds: [] }] } });
-      throw err;
-    };
+    const refuse = (err: CodedError): Promise<never> => refuseWhole(parent.agentId, statedPurpose(mandate), 'delegation', err, this.d.audit);
     if (!actor) return refuse(new CodedError('delegation.actor_unknown', `no agent of this trust domain is \`${actorSpiffeId}\``));
     if (actor.disabledAtMs !== null) return refuse(new CodedError('identity.agent_disabled', `agent \`${actor.name}\` was deregistered`));
     if (mandate === null || typeof mandate !== 'object' || Array.isArray(mandate)) return refuse(new CodedError('mandate.invalid', 'the child mandate must be a JSON object'));
@@ -120,8 +114,7 @@ export class TaskLifecycle {
     const m = mandate !== null && typeof mandate === 'object' ? (mandate as { onBehalfOf?: unknown; parentTask?: unknown }) : {};
     if (this.d.requirePrincipalToken && !vouched && m.onBehalfOf !== undefined && m.parentTask === undefined) {
       const err = new CodedError('mandate.principal_unverified', `\`onBehalfOf\` needs the id token of \`${String(m.onBehalfOf)}\`: exchange it at POST /v1/token (principals.requireToken)`);
-      await audit.record({ type: 'task.refused', agentId: agent.id, data: { purpose: purposeOf(mandate), refused: [{ item: 'onBehalfOf', code: err.code, reason: err.publicMessage, policyIds: [] }] } });
-      throw err;
+      return refuseWhole(agent.id, statedPurpose(mandate), 'onBehalfOf', err, audit);
     }
     const task = await grantMandate(agent, mandate, { tasks, tools, ceiling, audit, clock, random, toolParams, delegation: this.delegationGate }, vouched);
     // The purpose is the principal's request, stated before anything was read: a recipient or account it names is theirs.
@@ -241,10 +234,4 @@ export class TaskLifecycle {
     for (const t of active) await this.end(t.id, 'revoked', reason, by);
     return active.length;
   }
-}
-
-/** A mandate's purpose, as far as one that may not parse states it. */
-function purposeOf(mandate: unknown): string | null {
-  const p = mandate !== null && typeof mandate === 'object' ? (mandate as { purpose?: unknown }).purpose : undefined;
-  return typeof p === 'string' ? p.slice(0, 2000) : null;
 }
