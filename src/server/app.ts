@@ -6,6 +6,7 @@ import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
 import { ADMIN_ACTOR, AUDIT_EVENT_TYPES, type Actor, type AuditEventType, type AuditFilter } from '../audit/index.js';
 import { MandateSchema, PlanSchema, type Task } from '../mandate/index.js';
+import type { Role } from '../console/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
@@ -193,8 +194,10 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(new CodedError('request.not_found', `no route \`${req.method} ${req.url.split('?')[0]}\``))));
 
-  const requireAdmin = async (req: FastifyRequest): Promise<void> => {
-    if (!plane.admin.isAdmin(bearer(req))) throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
+  /** Who asks, if they hold the role the endpoint needs: today the admin token, which holds every role. */
+  const authorize = async (req: FastifyRequest, _needed: Role): Promise<Actor> => {
+    if (plane.admin.isAdmin(bearer(req))) return ADMIN_ACTOR;
+    throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
   };
   /** An agent that attests with a DPoP proof gets an SVID, and task credentials, bound to that key. */
   const attestedKey = async (req: FastifyRequest): Promise<string | undefined> => {
@@ -230,54 +233,54 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => plane.keys.jwks());
   app.get('/v1/bundle', doc('the SPIFFE trust bundle', { response: { 200: Api.TrustBundle } }), async () => ({ trust_domain: plane.config.trustDomain, ...plane.keys.spiffeBundle(300) }));
   app.post('/v1/keys/rotate', doc('start signing with a new key (admin)', { response: { 200: Api.KeyRotation }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'admin');
     const result = await plane.keys.rotate();
-    await plane.audit.record({ type: 'key.rotated', data: { ...result, by: ADMIN_ACTOR } });
+    await plane.audit.record({ type: 'key.rotated', data: { ...result, by } });
     return result;
   });
 
   // Tool metadata: what decide and the monitor know of a tool (kind, risk, labels), beside the configured catalog.
   app.get('/v1/tools', doc('the tool catalog (admin)', { response: { 200: Api.ToolList }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     return { tools: plane.tools.list() };
   });
   app.put('/v1/tools/:name', doc('register or update a tool that no gateway proxies (admin)', { response: { 200: Api.ToolSpec }, security: [{ admin: [] }], body: jsonSchema(ToolBody) }), async (req) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'admin');
     const { name } = parse(z.object({ name: z.string().min(1).max(160) }).strict(), req.params, 'path');
-    return plane.toolRegistry.register(name, req.body, ADMIN_ACTOR);
+    return plane.toolRegistry.register(name, req.body, by);
   });
 
   // Policies: with `policy.source: store`, one versioned set for every replica.
   app.get('/v1/policies', doc('the policy set being served (admin)', { response: { 200: Api.PolicySet }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     return { source: plane.config.policy.source, version: plane.policy.version, hash: plane.policy.hash, files: plane.policy.loaded?.files ?? [] };
   });
   app.put('/v1/policies', doc('replace the policy set as the next version, validated first (admin; `policy.source: store`)', { response: { 200: Api.PolicyVersion }, security: [{ admin: [] }], body: jsonSchema(PolicyPushBody) }), async (req) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'admin');
     const body = parse(PolicyPushBody, req.body, 'body');
-    return plane.policies.push(body.files, ADMIN_ACTOR);
+    return plane.policies.push(body.files, by);
   });
 
   // Agents
   app.post('/v1/agents', doc('register an agent (admin)', { response: { 201: Api.AgentView }, security: [{ admin: [] }], body: jsonSchema(z.object({ name: z.string(), groups: z.array(z.string()).optional(), attestation: z.unknown().optional() })) }), async (req, reply) => {
-    await requireAdmin(req);
-    const agent = await plane.identity.registerAgent(req.body ?? {}, ADMIN_ACTOR);
+    const by = await authorize(req, 'admin');
+    const agent = await plane.identity.registerAgent(req.body ?? {}, by);
     return reply.status(201).send(agentView(agent));
   });
   app.get('/v1/agents', doc('list agents (admin)', { response: { 200: Api.AgentList }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     return { agents: (await plane.identity.listAgents()).map(agentView) };
   });
   app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { response: { 200: Api.AgentView }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'admin');
     const { name } = parse(NameParams, req.params, 'path');
-    return agentView(await plane.tasks.deregisterAgent(name, ADMIN_ACTOR));
+    return agentView(await plane.tasks.deregisterAgent(name, by));
   });
   app.post('/v1/agents/:name/join-tokens', doc('create a one-time join token (admin)', { response: { 201: Api.JoinToken }, security: [{ admin: [] }], body: jsonSchema(JoinTokenBody) }), async (req, reply) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'admin');
     const { name } = parse(NameParams, req.params, 'path');
     const body = parse(JoinTokenBody, req.body ?? {}, 'body');
-    const created = await plane.identity.createJoinToken(name, body.ttlSeconds ?? plane.config.identity.joinTokenTtlSeconds, ADMIN_ACTOR);
+    const created = await plane.identity.createJoinToken(name, body.ttlSeconds ?? plane.config.identity.joinTokenTtlSeconds, by);
     return reply.status(201).send(created);
   });
 
@@ -307,24 +310,24 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
   });
   app.get('/v1/tasks', doc('list tasks (admin)', { response: { 200: Api.TaskList }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     const q = parse(TaskListQuery, req.query, 'query');
     const agent = q.agent ? await plane.identity.agentByName(q.agent) : undefined;
     const tasks = await plane.tasks.list({ agentId: agent?.id, status: q.status, limit: q.limit });
     return { tasks: tasks.map((t) => taskView(t)) };
   });
   app.get('/v1/tasks/:id', doc('one task (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     const { id } = parse(IdParams, req.params, 'path');
     const task = await plane.tasks.get(id);
     return taskView(task, await plane.monitor.summary(task));
   });
   app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'operator');
     const { id } = parse(IdParams, req.params, 'path');
     const body = parse(CompleteBody, req.body ?? {}, 'body');
     const task = await plane.tasks.get(id);
-    await plane.monitor.resume(task, ADMIN_ACTOR, body.reason ?? 'resumed by an operator');
+    await plane.monitor.resume(task, by, body.reason ?? 'resumed by an operator');
     return taskView(task, await plane.monitor.summary(task));
   });
   const resultsRoute = { ...doc('report the outcome of an allowed call (enforcement points other than the gateway; task credential)', { response: { 202: Api.TaskView }, security: [{ task: [] }], body: jsonSchema(ResultBody) }), bodyLimit: plane.config.server.resultBodyLimitBytes };
@@ -358,8 +361,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return approver;
   };
   app.post('/v1/approvers', doc('register an approver; the token is shown once (admin)', { response: { 201: Api.RegisteredApprover }, security: [{ admin: [] }], body: jsonSchema(ApproverBody) }), async (req, reply) => {
-    await requireAdmin(req);
-    const { approver, token } = await plane.approvals.registerApprover(req.body ?? {}, ADMIN_ACTOR);
+    const by = await authorize(req, 'admin');
+    const { approver, token } = await plane.approvals.registerApprover(req.body ?? {}, by);
     return reply.status(201).send({ ...approver, token });
   });
   app.get('/v1/approvals', doc('approval requests, newest first (approver or admin)', { response: { 200: Api.ApprovalList }, security: [{ approver: [] }, { admin: [] }] }), async (req) => {
@@ -389,21 +392,21 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
 
   // Brokered secrets: written here, injected upstream by the gateway, never read back.
   app.put('/v1/secrets/:name', doc('store a new version of an upstream secret (admin); the value is never returned', { response: { 201: Api.SecretVersion }, security: [{ admin: [] }], body: jsonSchema(SecretBody) }), async (req, reply) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'admin');
     const { name } = parse(NameParams, req.params, 'path');
     const body = parse(SecretBody, req.body, 'body');
-    return reply.status(201).send(await plane.secrets.put(name, body.value, ADMIN_ACTOR));
+    return reply.status(201).send(await plane.secrets.put(name, body.value, by));
   });
   app.get('/v1/secrets', doc('secret names and versions, without values (admin)', { response: { 200: Api.SecretList }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'admin');
     return { secrets: await plane.secrets.list() };
   });
 
   // Revocation
   app.post('/v1/revocations', doc('revoke by credential, task, agent or principal (admin)', { response: { 201: Api.Revocation }, security: [{ admin: [] }], body: jsonSchema(RevokeBody) }), async (req, reply) => {
-    await requireAdmin(req);
+    const by = await authorize(req, 'operator');
     const body = parse(RevokeBody, req.body, 'body');
-    return reply.status(201).send(await plane.tasks.revoke(body.kind, body.subject, body.reason, ADMIN_ACTOR));
+    return reply.status(201).send(await plane.tasks.revoke(body.kind, body.subject, body.reason, by));
   });
 
   // Decisions
@@ -413,7 +416,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return plane.decide({ ...body, ...(traceId === undefined ? {} : { traceId }), presented: presentedProof(req.raw) });
   });
   app.get('/v1/decisions', doc('recent decisions from the audit trail (admin)', { response: { 200: Api.DecisionList }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     const q = parse(DecisionListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
@@ -473,7 +476,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
 
   // Audit
   app.get('/v1/audit', doc('search the audit trail: events as stored, filtered, one page at a time (admin)', { response: { 200: Api.AuditPage }, security: [{ admin: [] }], querystring: jsonSchema(AuditSearchQuery) }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     const q = parse(AuditSearchQuery, req.query, 'query');
     const types = q.type?.split(',').map((t) => t.trim());
     const unknownType = types?.find((t) => !(AUDIT_EVENT_TYPES as readonly string[]).includes(t));
@@ -495,12 +498,12 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return plane.trail.search({ filter, order: q.order, limit: q.limit, cursor: q.cursor });
   });
   app.get('/v1/tasks/:id/trail', doc('one task\'s trail, delegated tasks included: purpose, calls with their decisions and results, everything recorded, in order (admin)', { response: { 200: Api.TaskTrail }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     const { id } = parse(IdParams, req.params, 'path');
     return plane.trail.taskTrail(id);
   });
   app.get('/v1/audit/verify', doc('recompute the audit hash chains and hold the store against the witnessed checkpoints (admin)', { response: { 200: Api.ChainVerification }, security: [{ admin: [] }] }), async (req) => {
-    await requireAdmin(req);
+    await authorize(req, 'viewer');
     return plane.trail.verify();
   });
 

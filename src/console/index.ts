@@ -1,0 +1,1 @@
+export { ROLES, holds, type Role } from './roles.js';
