@@ -3,10 +3,9 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { splitProxyUrl } from '../gateway/index.js';
-import { CodedError, formatZodError, parseId, type TaskId } from '../core/index.js';
+import { CodedError, parseId, type TaskId } from '../core/index.js';
 import { ADMIN_ACTOR, AUDIT_EVENT_TYPES, type Actor, type AuditEventType, type AuditFilter } from '../audit/index.js';
 import { MandateSchema, PlanSchema, type Task } from '../mandate/index.js';
-import type { Role } from '../console/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
@@ -15,27 +14,11 @@ import { MANDATE_VERSION } from './version.js';
 import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf, presentedProof, traceIdOf } from '../gateway/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
+import { ErrorSchema, bearer, doc, jsonSchema, parse, type Authorize } from './http-kit.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
 const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
 
-const Bearer = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
-function bearer(req: FastifyRequest): string | undefined {
-  const header = req.headers.authorization;
-  return typeof header === 'string' ? Bearer.exec(header)?.[1] : undefined;
-}
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new CodedError('request.invalid', `${where}: ${formatZodError(parsed.error)}`);
-  return parsed.data;
-}
-
-/** JSON Schema for the OpenAPI document, generated from the same zod schema that validates (a request) or describes (a response). */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  return rest;
-}
 
 const AttestJoinBody = z.object({ token: z.string().min(1).max(512) }).strict();
 const AttestOidcBody = z.object({ token: z.string().min(1).max(16_384) }).strict();
@@ -120,7 +103,6 @@ const ApprovalListQuery = z
   .strict();
 const IdParams = z.object({ id: z.string().min(1).max(80) }).strict();
 
-const ErrorSchema = jsonSchema(Api.ErrorBody, 'output');
 
 export function taskView(t: Task, drift?: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -195,7 +177,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(new CodedError('request.not_found', `no route \`${req.method} ${req.url.split('?')[0]}\``))));
 
   /** Who asks, if they hold the role the endpoint needs: today the admin token, which holds every role. */
-  const authorize = async (req: FastifyRequest, _needed: Role): Promise<Actor> => {
+  const authorize: Authorize = async (req, _needed) => {
     if (plane.admin.isAdmin(bearer(req))) return ADMIN_ACTOR;
     throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
   };
@@ -209,9 +191,6 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     if (!token) throw new CodedError('request.unauthorized', `this endpoint needs ${what} as a bearer token`);
     return token;
   };
-  const doc = (summary: string, { response = {}, ...extra }: { response?: Record<number, z.ZodType>; [key: string]: unknown } = {}) => ({
-    schema: { summary, response: { ...Object.fromEntries(Object.entries(response).map(([status, schema]) => [status, jsonSchema(schema, 'output')])), '4xx': ErrorSchema }, ...extra },
-  });
 
   app.get('/healthz', doc('liveness and policy version', { response: { 200: Api.Health } }), async () => ({ status: 'ok', policyVersion: plane.policy.version, store: plane.store.kind, storeAvailable: plane.storeAvailable() }));
   // Readiness: a replica that cannot use its store refuses every call, so a load balancer should send traffic elsewhere.
