@@ -1,5 +1,5 @@
 export * from './model.js';
-export type { AuditRepo, AuditQuery, AuditFilter, AuditPage, AuditPosition, AuditSpool, SinkCursor, SpooledEntry } from './ports.js';
+export type { AuditRepo, CodeCount, OutcomeCount, SegmentHead, AuditQuery, AuditFilter, AuditPage, AuditPosition, AuditSpool, SinkCursor, SpooledEntry } from './ports.js';
 export { AuditLog, type AuditLogOptions, type LagMeter } from './audit-log.js';
 export { hashEvent } from './chain.js';
 export { verifyChain, brokenLink, type BrokenLink, type ChainReport } from './verify-chain.js';

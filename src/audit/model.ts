@@ -33,6 +33,7 @@ export const AUDIT_EVENT_TYPES = [
   'monitor.resumed',
   'secret.used',
   'policy.loaded',
+  'policy.what_if',
   'audit.checkpoint',
   'audit.segment_restarted',
 ] as const;
@@ -75,6 +76,12 @@ export interface AuditEvent {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/** The decision id a `decision` record carries, kept beside it in the store so one decision is found by an index; null for any other event. */
+export function decisionIdOf(e: Pick<AuditEvent, 'type' | 'data'>): string | null {
+  const id = e.type === 'decision' ? e.data['decisionId'] : undefined;
+  return typeof id === 'string' ? id : null;
+}
 
 /** Where a record became durable: in the store, or in the local spool while the store is out of reach. */
 export type AuditReceipt = 'stored' | 'spooled';

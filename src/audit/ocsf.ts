@@ -291,6 +291,11 @@ function shapeOf(e: AuditEvent): Shape {
       const version = num(d.version);
       return entityShape(e, 10, 'Activate', { type_id: 5, type: 'Policy', policy: { uid: str(d.hash) ?? 'unknown', name: 'ceiling', ...(version !== undefined ? { version: String(version) } : {}) } }, `policy version ${version ?? '?'} in force`);
     }
+    case 'policy.what_if': {
+      const version = num(d.policyVersion);
+      const tool = str(d.tool) ?? 'a call';
+      return entityShape(e, 2, 'Read', { type_id: 5, type: 'Policy', policy: { uid: 'ceiling', name: 'ceiling', ...(version !== undefined ? { version: String(version) } : {}) } }, `what-if by ${str(d.by) ?? 'someone'}: ${tool} would be ${str(d.outcome) ?? '?'}`);
+    }
     case 'monitor.signal':
     case 'monitor.alert': {
       const signal = str(d.signal) ?? 'unknown';

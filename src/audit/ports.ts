@@ -75,6 +75,26 @@ export interface AuditPage {
   order: 'asc' | 'desc';
 }
 
+/** Decisions of one outcome in one bucket of a time window. */
+export interface OutcomeCount {
+  /** Where the bucket starts (ms since the epoch). */
+  bucketStartMs: number;
+  outcome: string;
+  count: number;
+}
+
+/** How often one reason code was given. */
+export interface CodeCount {
+  code: string;
+  count: number;
+}
+
+/** Where a segment's chain ends now. */
+export interface SegmentHead {
+  segment: string;
+  seq: number;
+}
+
 export interface AuditRepo {
   /** Events of a segment after `afterSeq`, in seq order, as stored (verification reads millions of them). */
   scan(segment: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
@@ -87,6 +107,22 @@ export interface AuditRepo {
   /** Events matching `filter`, ordered by (atMs, segment, seq), one page from `page.after`. */
   search(filter: AuditFilter, page: AuditPage): Promise<AuditEvent[]>;
   segments(): Promise<string[]>;
+  /** Decisions in [sinceMs, untilMs) counted by outcome in buckets of `bucketMs` from `sinceMs`, by the store; empty buckets are absent. */
+  countDecisions(sinceMs: number, untilMs: number, bucketMs: number): Promise<OutcomeCount[]>;
+  /** The reason codes of decisions with these outcomes in [sinceMs, untilMs), most frequent first (ties by code), counted by the store. */
+  countDecisionCodes(outcomes: readonly string[], sinceMs: number, untilMs: number, limit: number): Promise<CodeCount[]>;
+  /** Events of this type in [sinceMs, untilMs). */
+  countEvents(type: AuditEventType, sinceMs: number, untilMs: number): Promise<number>;
+  /** The `decision` record of one decision id (an indexed lookup). */
+  decision(decisionId: string): Promise<AuditEvent | undefined>;
+  /** Each segment's last seq. */
+  heads(): Promise<SegmentHead[]>;
+  /** The segments with an event at or after `sinceMs`: how a tail learns of a writer that started after it. */
+  segmentsSince(sinceMs: number): Promise<string[]>;
+  /** A segment's last seq, 0 when it holds nothing. */
+  headOf(segment: string): Promise<number>;
+  /** Events of a segment with afterSeq < seq <= upToSeq that match `filter`, in seq order: tailing the trail as writers append. */
+  tail(segment: string, afterSeq: number, upToSeq: number, filter: AuditFilter, limit: number): Promise<AuditEvent[]>;
 }
 
 /** How far a sink has delivered each segment, kept in the store so a restart resumes there. */

@@ -329,6 +329,19 @@ async function auditQueryIndexes(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('tasks_parent').ifNotExists().on('tasks').column('parent_task_id').execute();
 }
 
+/**
+ * A decision found by its id (`GET /v1/decisions/{id}`): the id is copied out of the
+ * record's data into its own column, indexed only where set, so the other events
+ * write no index entry. Decisions recorded before this change are filled in here.
+ */
+async function decisionIdIndex(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  // Every migration tolerates a schema that already has its change.
+  if (!(await columnsOf(db, dialect, 'audit_events')).includes('decision_id')) await db.schema.alterTable('audit_events').addColumn('decision_id', 'text').execute();
+  const decisionId = dialect === 'sqlite' ? sql`data ->> '$.decisionId'` : sql`data::jsonb ->> 'decisionId'`;
+  await sql`UPDATE audit_events SET decision_id = ${decisionId} WHERE type = 'decision' AND decision_id IS NULL`.execute(db);
+  await db.schema.createIndex('audit_decision').ifNotExists().on('audit_events').column('decision_id').where(sql.ref('decision_id'), 'is not', null).execute();
+}
+
 const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
 
 /** Every schema change, in order. Append only. */
@@ -366,6 +379,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
   { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
   { version: 12, name: 'delegation chain, attested keys, DPoP proofs', up: delegationAndPossession, presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'dpop_proofs')) && (await columnsOf(db, d, 'tasks')).includes('delegation_chain') && (await columnsOf(db, d, 'agents')).includes('dpop_jkt') },
+  { version: 13, name: 'decisions by id', up: decisionIdIndex, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'audit_events')).includes('decision_id') && (await hasIndex(db, d, 'audit_decision')) },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

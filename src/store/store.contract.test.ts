@@ -192,6 +192,49 @@ for (const [name, open, cleanup] of targets) {
       }
     });
 
+    it('audit aggregates, decisions by id, and tailing a segment: counted and filtered by the store', async () => {
+      const T = 50_000_000;
+      const rows: [string, number, number, AuditEvent['type'], Record<string, unknown>][] = [
+        ['ca', 1, T + 0, 'decision', { decisionId: 'dcn_aggregate0001', outcome: 'allow', code: 'policy.permit', tool: 'files.read' }],
+        ['ca', 2, T + 10, 'decision', { decisionId: 'dcn_aggregate0002', outcome: 'deny', code: 'policy.forbid', tool: 'mail.send' }],
+        ['ca', 3, T + 20, 'monitor.signal', { signal: 'repeated_denials', tool: 'mail.send' }],
+        ['cb', 1, T + 61_000, 'decision', { decisionId: 'dcn_aggregate0003', outcome: 'deny', code: 'policy.forbid', tool: 'mail.send' }],
+        ['cb', 2, T + 61_500, 'decision', { decisionId: 'dcn_aggregate0004', outcome: 'step_up', code: 'policy.step_up', tool: 'payments.create' }],
+        ['cb', 3, T + 62_000, 'decision', { decisionId: 'dcn_aggregate0005', outcome: 'deny', code: 'mandate.arg_constraint', tool: 'files.read' }],
+        ['cb', 4, T + 62_000, 'tool.result', { decisionId: 'dcn_aggregate0001', status: 'ok', tool: 'files.read' }],
+      ];
+      await store.audit.append(rows.map(([segment, seq, atMs, type, data]) => ({ segment, seq, id: `evt_agg${segment}${seq}xxxx` as EventId, type, atMs, taskId: null, agentId: null, data, prevHash: GENESIS_HASH, hash: `h${segment}${seq}` })));
+
+      const series = await store.audit.countDecisions(T, T + 120_000, 60_000);
+      const byKey = Object.fromEntries(series.map((c) => [`${c.bucketStartMs - T}/${c.outcome}`, c.count]));
+      assert.deepEqual(byKey, { '0/allow': 1, '0/deny': 1, '60000/deny': 2, '60000/step_up': 1 });
+      assert.deepEqual(await store.audit.countDecisions(T + 5, T + 61_000, 1000), [{ bucketStartMs: T + 5, outcome: 'deny', count: 1 }], 'since inclusive, until exclusive');
+      assert.deepEqual(await store.audit.countDecisionCodes(['deny', 'step_up'], T, T + 120_000, 10), [
+        { code: 'policy.forbid', count: 2 },
+        { code: 'mandate.arg_constraint', count: 1 },
+        { code: 'policy.step_up', count: 1 },
+      ]);
+      assert.deepEqual(await store.audit.countDecisionCodes(['deny'], T, T + 120_000, 1), [{ code: 'policy.forbid', count: 2 }]);
+      assert.equal(await store.audit.countEvents('monitor.signal', T, T + 120_000), 1);
+      assert.equal(await store.audit.countEvents('monitor.signal', T + 21, T + 120_000), 0);
+
+      assert.equal((await store.audit.decision('dcn_aggregate0001'))?.id, 'evt_aggca1xxxx', 'the decision, not the result that names it');
+      assert.equal((await store.audit.decision('dcn_aggregate0005'))?.seq, 3);
+      assert.equal(await store.audit.decision('dcn_nosuchdecision'), undefined);
+
+      const heads = Object.fromEntries((await store.audit.heads()).map((h) => [h.segment, h.seq]));
+      assert.deepEqual([heads['ca'], heads['cb']], [3, 4]);
+      assert.equal(await store.audit.headOf('cb'), 4);
+      assert.equal(await store.audit.headOf('no-such-segment'), 0);
+      assert.deepEqual((await store.audit.segmentsSince(T + 61_000)).filter((s) => s === 'ca' || s === 'cb'), ['cb']);
+      const tail = async (segment: string, after: number, upTo: number, f: Parameters<Store['audit']['tail']>[3], limit = 100) => (await store.audit.tail(segment, after, upTo, f, limit)).map((e) => e.seq);
+      assert.deepEqual(await tail('cb', 0, 4, { types: ['decision'] }), [1, 2, 3]);
+      assert.deepEqual(await tail('cb', 1, 2, { types: ['decision'] }), [2], 'after exclusive, up to inclusive');
+      assert.deepEqual(await tail('cb', 0, 4, { types: ['decision'], outcome: 'deny', tool: 'files.read' }), [3]);
+      assert.deepEqual(await tail('cb', 0, 4, { types: ['decision'], code: 'policy.forbid' }), [1]);
+      assert.deepEqual(await tail('cb', 0, 4, { types: ['decision'] }, 2), [1, 2]);
+    });
+
     it('audit: text is stored as written, whatever its characters; a batch with a taken seq stores nothing', async () => {
       // What a text format (COPY) must escape, and what a naive escape would mangle.
       const odd = 'tab\there\nline\rreturn \\ backslash \\N \\t "quote" \'single\' é \u2028 😀';

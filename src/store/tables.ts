@@ -135,5 +135,7 @@ export interface Database {
     data: string;
     prev_hash: string;
     hash: string;
+    /** A decision record's `data.decisionId` (migration 13), null for other events and rows written before it. */
+    decision_id: string | null;
   };
 }

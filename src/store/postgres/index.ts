@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { kyselyStore, type Database, type Store } from '../index.js';
-import type { AuditRepo } from '../../audit/index.js';
+import { decisionIdOf, type AuditRepo } from '../../audit/index.js';
 import { canonicalJson } from '../../core/index.js';
 import { postgresChangeFeed } from './change-feed.js';
 import { postgresDialect } from './dialect.js';
@@ -41,7 +41,7 @@ export async function openPostgresStore(url: string, opts: { queryTimeoutMs?: nu
   return { ...store, audit: { ...store.audit, append: appendByCopy(guarded) } };
 }
 
-const AUDIT_COPY = 'COPY audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) FROM STDIN';
+const AUDIT_COPY = 'COPY audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash, decision_id) FROM STDIN';
 
 /**
  * Audit batches as one `COPY FROM STDIN`, a single statement and so one transaction:
@@ -54,7 +54,7 @@ function appendByCopy(pool: GuardedPool): AuditRepo['append'] {
     if (events.length === 0) return;
     const rows = events.map(
       (e) =>
-        `${copyField(e.segment)}\t${e.seq}\t${copyField(e.id)}\t${copyField(e.type)}\t${e.atMs}\t${copyField(e.taskId)}\t${copyField(e.agentId)}\t${copyField(e.dataText ?? canonicalJson(e.data))}\t${copyField(e.prevHash)}\t${copyField(e.hash)}\n`,
+        `${copyField(e.segment)}\t${e.seq}\t${copyField(e.id)}\t${copyField(e.type)}\t${e.atMs}\t${copyField(e.taskId)}\t${copyField(e.agentId)}\t${copyField(e.dataText ?? canonicalJson(e.data))}\t${copyField(e.prevHash)}\t${copyField(e.hash)}\t${copyField(decisionIdOf(e))}\n`,
     );
     // One flat string, encoded once: cheaper than growing it row by row.
     const copied = await pool.copyIn(AUDIT_COPY, Buffer.from(rows.join('')));

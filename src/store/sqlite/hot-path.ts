@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import type { AuditEvent } from '../../audit/index.js';
+import { decisionIdOf, type AuditEvent } from '../../audit/index.js';
 import type { AuditRepo } from '../../audit/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { TaskRepo } from '../../mandate/index.js';
@@ -180,8 +180,8 @@ function prepareLinks(sqlite: SQLite.Database): AuditRepo['links'] {
 }
 
 function prepareInsertEvent(sqlite: SQLite.Database): (events: readonly AuditEvent[]) => void {
-  const insert = sqlite.prepare('INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = sqlite.prepare('INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   return (events) => {
-    for (const e of events) insert.run(e.segment, e.seq, e.id, e.type, e.atMs, e.taskId, e.agentId, e.dataText ?? canonicalJson(e.data), e.prevHash, e.hash);
+    for (const e of events) insert.run(e.segment, e.seq, e.id, e.type, e.atMs, e.taskId, e.agentId, e.dataText ?? canonicalJson(e.data), e.prevHash, e.hash, decisionIdOf(e));
   };
 }
