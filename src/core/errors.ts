@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   'request.unauthorized': 'the admin token is missing or wrong',
   'request.not_found': 'no such resource or route',
   'request.unreachable': 'the CLI or SDK could not reach the control plane; nothing was decided',
+  'request.too_many_streams': 'this replica already serves `console.maxStreams` live decision streams; try again later or on another replica',
   'store.unreachable': 'this replica cannot use its store now (a lost or black-holed connection, a store call slower than its bound, a full disk, a read-only or locked file), or has not read it for too long to know recent revocations; denied',
   'internal.error': 'an unexpected error; denied',
 } as const;

@@ -7,7 +7,7 @@ import { argsHashOf, type Approval } from '../approvals/index.js';
 import { freshBehaviour, type Behaviour, type ObservedDecision, type SeenGroup } from '../monitor/index.js';
 import { extractCounterparties, extractKeys, keysOfValue, splitFields } from '../provenance/index.js';
 import type { ApprovalTerms, CallFacts, CedarRequest, PolicyEvaluation } from '../policy/index.js';
-import { blankDecision, denialOf, evaluate, layerOf, observed, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
+import { blankDecision, denialOf, evaluate, layerOf, observed, type Call, type CallerContext, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from './evaluate.js';
 import type { Decision, DecisionRequest } from './model.js';
 import type { RateWindow } from './rate-window.js';
 
@@ -136,11 +136,45 @@ export async function decideCall(ctx: TaskContext, call: Call, ports: DecisionPo
   return record(ctx, call, decision, effects, ports, startedMs);
 }
 
+/** How `whatIf` reads the task's state: as stored, or afresh for a task that exists only in the question. */
+export interface WhatIfOptions {
+  /** The task is not stored (a mandate given whole): nothing is read for it; it has no behaviour, calls or approvals yet. */
+  hypothetical?: boolean;
+}
+
+/**
+ * What `decideCall` would answer for this call now, with no effect at all: the same
+ * snapshot and the same evaluation (the approval of this exact call read when a
+ * step-up is at stake), and then nothing committed, counted, observed or recorded.
+ * Never throws; errors are denies with their code, as in `decideCall`.
+ */
+export async function whatIf(ctx: CallerContext, call: Call, ports: DecisionPorts, opts: WhatIfOptions = {}): Promise<Decision> {
+  const decisionId = newId('decision', ports.random);
+  const env = envOf(ports, decisionId);
+  try {
+    // What `authenticate` would refuse for this task's credential is refused here too.
+    const { task } = ctx;
+    const revokedBy = opts.hypothetical ? undefined : ports.revocations.revokedBy({ credentialId: task.credentialId, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+    if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
+    if (task.status !== 'active') throw new CodedError('credential.revoked', `the task has ended (${task.status})`);
+    const snap: TaskSnapshot = opts.hypothetical
+      ? { storeAvailable: ports.storeAvailable(), behaviour: EMPTY_BEHAVIOUR, callCount: ctx.task.callCount, callsLastMinute: 0, approval: null }
+      : await snapshotOf(ctx, ports, 'unloaded');
+    let evaluation = evaluate(ctx, call, snap, env);
+    if (evaluation.kind === 'needs_approval') evaluation = evaluate(ctx, call, { ...snap, approval: await loadApproval(ctx, call, evaluation.argsHash, ports) }, env);
+    // A second `needs_approval` cannot happen (the approval is loaded); deny rather than assume.
+    if (evaluation.kind === 'needs_approval') throw new CodedError('internal.error', 'the approval for this call could not be read');
+    return evaluation.decision;
+  } catch (err) {
+    return denialOf(blankDecision({ id: decisionId, taskId: ctx.task.id, agentId: ctx.task.agentId, tool: call.tool, atMs: env.nowMs, policyVersion: null }), err);
+  }
+}
+
 function envOf(ports: DecisionPorts, decisionId: DecisionId): EvaluationEnv {
   return { tools: ports.tools, ceiling: ports.ceiling, buildCedarRequest: ports.buildCedarRequest, environment: ports.environment, nowMs: ports.clock.nowMs(), decisionId };
 }
 
-async function snapshotOf(ctx: TaskContext, ports: DecisionPorts, approval: TaskSnapshot['approval']): Promise<TaskSnapshot> {
+async function snapshotOf(ctx: CallerContext, ports: DecisionPorts, approval: TaskSnapshot['approval']): Promise<TaskSnapshot> {
   const storeAvailable = ports.storeAvailable();
   return {
     storeAvailable,
@@ -154,7 +188,7 @@ async function snapshotOf(ctx: TaskContext, ports: DecisionPorts, approval: Task
 
 const EMPTY_BEHAVIOUR: Readonly<Behaviour> = Object.freeze(freshBehaviour());
 
-async function loadApproval(ctx: TaskContext, call: Call, argsHash: string, ports: DecisionPorts): Promise<Approval | null> {
+async function loadApproval(ctx: CallerContext, call: Call, argsHash: string, ports: DecisionPorts): Promise<Approval | null> {
   return (await ports.approvals.latestFor(ctx.task, call.tool, argsHash)) ?? null;
 }
 
@@ -353,6 +387,8 @@ export interface Kernel {
   /** The task's declared tools that are in the catalog and that the ceiling does not refuse outright for its agent: what a gateway lists. */
   visibleTools(ctx: TaskContext): string[];
   decide(ctx: TaskContext, call: Call): Promise<Decision>;
+  /** The decision this call would get now, with no effect: nothing counted, observed, approved or recorded (`POST /v1/what-if`). */
+  whatIf(ctx: CallerContext, call: Call, opts?: WhatIfOptions): Promise<Decision>;
   account(ctx: TaskContext, report: ResultReport): Promise<void>;
 }
 
@@ -374,6 +410,7 @@ export function kernelOver(ports: DecisionPorts): Kernel {
     authenticate: (token, presented) => authenticate(token, ports, presented),
     visibleTools: (ctx) => visibleTools(ctx, ports),
     decide: (ctx, call) => decideCall(ctx, call, ports),
+    whatIf: (ctx, call, opts) => whatIf(ctx, call, ports, opts),
     account: (ctx, report) => account(ctx.task, report, ports, ctx.traceId),
   };
 }

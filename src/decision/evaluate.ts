@@ -24,6 +24,9 @@ export interface TaskContext {
   traceId?: string;
 }
 
+/** What evaluation knows of the caller: the task and its agent (no credential is read). */
+export type CallerContext = Pick<TaskContext, 'task' | 'agent'>;
+
 /** One call to decide. */
 export interface Call {
   tool: string;
@@ -89,7 +92,7 @@ export type Evaluation =
  * store.unreachable, credential.expired, credential.revoked, monitor.drift.*, mandate.*, policy.*,
  * approval.approved, approval.denied, internal.error.
  */
-export function evaluate(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: EvaluationEnv): Evaluation {
+export function evaluate(ctx: CallerContext, call: Call, snap: TaskSnapshot, env: EvaluationEnv): Evaluation {
   let policyVersion: number | null = null;
   try {
     return decideCall(ctx, call, snap, env, (v) => (policyVersion = v));
@@ -99,7 +102,7 @@ export function evaluate(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: 
   }
 }
 
-function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: EvaluationEnv, seenVersion: (v: number) => void): Evaluation {
+function decideCall(ctx: CallerContext, call: Call, snap: TaskSnapshot, env: EvaluationEnv, seenVersion: (v: number) => void): Evaluation {
   const { task, agent } = ctx;
   const { tool: name, args } = call;
   if (typeof name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
@@ -211,7 +214,7 @@ function isUsable(a: Approval, nowMs: number): boolean {
  * our own faults: they are not the agent's behaviour. Commit calls it again when it
  * changes the decision, so the monitor sees the decision as it finally stands.
  */
-export function observed(ctx: TaskContext, tools: ToolCatalog, d: Decision): Effect[] {
+export function observed(ctx: CallerContext, tools: ToolCatalog, d: Decision): Effect[] {
   if (isFault(d.reason.code)) return [];
   return [{ kind: 'observe', observation: { outcome: d.outcome, code: d.reason.code, tool: d.tool, toolKind: tools.get(d.tool)?.kind, plan: ctx.task.mandate.plan, decisionId: d.id, targets: d.targets } }];
 }
@@ -221,7 +224,7 @@ export function isFault(code: ErrorCode): boolean {
   return code === 'store.unreachable' || code === 'internal.error';
 }
 
-function baseOf(ctx: TaskContext, call: Call, env: EvaluationEnv, policyVersion: number | null): Omit<Decision, 'outcome' | 'reason' | 'layer'> {
+function baseOf(ctx: CallerContext, call: Call, env: EvaluationEnv, policyVersion: number | null): Omit<Decision, 'outcome' | 'reason' | 'layer'> {
   return blankDecision({ id: env.decisionId, taskId: ctx.task.id, agentId: ctx.task.agentId, tool: call.tool, atMs: env.nowMs, policyVersion });
 }
 

@@ -14,6 +14,8 @@ export interface AgentRepo {
   get(id: AgentId): Promise<Agent | undefined>;
   getByName(name: string): Promise<Agent | undefined>;
   list(): Promise<Agent[]>;
+  /** How many agents are registered, and how many of them are disabled, counted by the store. */
+  count(): Promise<{ registered: number; disabled: number }>;
   disable(id: AgentId, atMs: number): Promise<void>;
   /** The thumbprint of the key the agent last attested with; its task credentials are bound to it. */
   setDpopJkt(id: AgentId, jkt: string | null): Promise<void>;

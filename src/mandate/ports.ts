@@ -13,6 +13,8 @@ export interface TaskRepo {
   insert(task: Task): Promise<void>;
   get(id: TaskId): Promise<Task | undefined>;
   list(query: TaskQuery): Promise<Task[]>;
+  /** Tasks active and unexpired at `nowMs`, and how many of those the monitor suspended, counted by the store. */
+  countActive(nowMs: number): Promise<{ active: number; suspended: number }>;
   /**
    * Adds one call atomically when the count is below `maxCalls` (or always when
    * null) and returns the new count; undefined when the limit is used up.

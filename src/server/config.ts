@@ -313,6 +313,15 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .describe('Per-task behaviour and drift signals.'),
+    console: z
+      .object({
+        maxStreams: z.number().int().min(1).max(10_000).default(32).describe('Live decision streams (`GET /v1/decisions/stream`) one replica serves at once; one more is refused with 503 `request.too_many_streams`.'),
+        streamPollMs: z.number().int().min(50).max(10_000).default(300).describe('How often a live decision stream reads the store for new decisions, those of every replica included.'),
+        heartbeatSeconds: z.number().int().min(1).max(300).default(15).describe('A comment line sent on an idle live decision stream this often, so proxies keep it open.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The read side the operator console uses: live decision streams.'),
     secrets: z
       .object({
         key: z.string().optional().describe('The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through `MANDATE_SECRETS_KEY`.'),

@@ -235,6 +235,24 @@ for (const [name, open, cleanup] of targets) {
       assert.deepEqual(await tail('cb', 0, 4, { types: ['decision'] }, 2), [1, 2]);
     });
 
+    it('counts for an overview: agents registered and disabled, tasks active and suspended', async () => {
+      const agentsBefore = await store.agents.count();
+      const agent = (n: string, disabledAtMs: number | null) => ({ id: `agt_count${n}0000001` as AgentId, name: `count-${n}`, spiffeId: `spiffe://t/agent/count-${n}`, groups: [], attestation: { joinToken: true, oidc: [] }, createdAtMs: 5, disabledAtMs, dpopJkt: null });
+      await store.agents.insert(agent('a', null));
+      await store.agents.insert(agent('b', 7));
+      const agentsAfter = await store.agents.count();
+      assert.deepEqual([agentsAfter.registered - agentsBefore.registered, agentsAfter.disabled - agentsBefore.disabled], [2, 1]);
+
+      const now = 8_000_000;
+      const tasksBefore = await store.tasks.countActive(now);
+      const ids = ['tsk_countactive01', 'tsk_countactive02', 'tsk_countexpired1', 'tsk_countended001'] as TaskId[];
+      for (const [i, id] of ids.entries()) await store.tasks.insert(task(id, { credentialId: `crd_count${i}xxxxxx` as CredentialId, expiresAtMs: id === 'tsk_countexpired1' ? now : 9_000_000 }));
+      await store.tasks.end(ids[3]!, 'completed', 10, 'done');
+      await store.behaviour.save(ids[1]!, { labels: [], toolsCalled: [], signals: ['repeated_denials'], suspendedBy: 'repeated_denials', stepUpBy: null, score: 30 }, 1);
+      const tasksAfter = await store.tasks.countActive(now);
+      assert.deepEqual([tasksAfter.active - tasksBefore.active, tasksAfter.suspended - tasksBefore.suspended], [2, 1], 'expired and ended tasks are not active');
+    });
+
     it('audit: text is stored as written, whatever its characters; a batch with a taken seq stores nothing', async () => {
       // What a text format (COPY) must escape, and what a naive escape would mangle.
       const odd = 'tab\there\nline\rreturn \\ backslash \\N \\t "quote" \'single\' é \u2028 😀';

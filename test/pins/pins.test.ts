@@ -20,7 +20,7 @@ const CODES = [
   'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.upstream_protocol_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.origin_forbidden', 'gateway.cancelled', 'gateway.route_unmapped',
   'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',
   'monitor.drift.undeclared_tools', 'monitor.drift.arg_violations', 'monitor.drift.repeated_denials', 'monitor.drift.forbidden_secret', 'monitor.drift.rate_burst', 'monitor.drift.plan_deviation',
-  'request.invalid', 'request.conflict', 'request.too_large', 'request.unauthorized', 'request.not_found', 'request.unreachable', 'store.unreachable', 'internal.error',
+  'request.invalid', 'request.conflict', 'request.too_large', 'request.unauthorized', 'request.not_found', 'request.unreachable', 'request.too_many_streams', 'store.unreachable', 'internal.error',
 ];
 
 const ROUTES = [
@@ -38,6 +38,10 @@ const ROUTES = [
   'GET /v1/audit/verify',
   'GET /v1/bundle',
   'GET /v1/decisions',
+  'GET /v1/decisions/stream',
+  'GET /v1/decisions/{id}',
+  'GET /v1/overview',
+  'POST /v1/what-if',
   'GET /v1/jwks.json',
   'GET /v1/policies',
   'PUT /v1/policies',

@@ -72,6 +72,7 @@ const NOT_DECIDED_BY_EVALUATE: Partial<Record<ErrorCode, string>> = {
   'request.conflict': 'admin API: a resource with that name exists',
   'request.too_large': 'HTTP body limit, before any decision',
   'request.unreachable': 'the CLI or SDK could not reach the control plane; nothing was decided',
+  'request.too_many_streams': 'the API: a live decision stream refused for capacity; no call is decided',
   'request.unauthorized': 'admin API token',
   'request.not_found': 'API routing',
   'internal.error': 'only for an unexpected throw inside evaluate; no input a vector can express makes it throw',

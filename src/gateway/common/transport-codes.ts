@@ -86,6 +86,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'gateway.upstream_protocol_error':
     case 'gateway.result_too_large':
       return 502;
+    case 'request.too_many_streams':
     case 'gateway.upstream_unavailable':
     case 'mandate.params_unavailable':
     case 'store.unreachable':

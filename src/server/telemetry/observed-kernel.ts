@@ -23,6 +23,8 @@ export function observedKernel(kernel: Kernel, metrics: MandateMetrics | undefin
     authenticate: (token, presented) => kernel.authenticate(token, presented),
     visibleTools: (ctx) => kernel.visibleTools(ctx),
     account: (ctx, report) => kernel.account(ctx, report),
+    // A what-if is not a decision: neither counted nor traced as one.
+    whatIf: (ctx, call, opts) => kernel.whatIf(ctx, call, opts),
     decideRequest: async (req) => {
       const startedMs = performance.now();
       const span = tracer?.startSpan('mandate.decide', { kind: SpanKind.INTERNAL, attributes: { 'mandate.tool': req.tool } });

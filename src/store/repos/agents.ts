@@ -24,6 +24,13 @@ const toAgent = (r: Selectable<Database['agents']>): Agent => ({
 });
 
 export const agentRepo: RepoFactory<AgentRepo> = (db, dialect) => ({
+  async count() {
+    const r = await db
+      .selectFrom('agents')
+      .select((eb) => [eb.fn.countAll<number>().as('registered'), eb.fn.count<number>('disabled_at_ms').as('disabled')])
+      .executeTakeFirst();
+    return { registered: Number(r?.registered ?? 0), disabled: Number(r?.disabled ?? 0) };
+  },
   async insert(a) {
     try {
       await db

@@ -54,6 +54,16 @@ export const taskRepo: RepoFactory<TaskRepo> = (db) => ({
     const r = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
     return r && toTask(r);
   },
+  async countActive(nowMs) {
+    const r = await db
+      .selectFrom('tasks')
+      .leftJoin('task_behaviour', 'task_behaviour.task_id', 'tasks.id')
+      .select((eb) => [eb.fn.countAll<number>().as('active'), eb.fn.count<number>('task_behaviour.suspended_by').as('suspended')])
+      .where('tasks.status', '=', 'active')
+      .where('tasks.expires_at_ms', '>', nowMs)
+      .executeTakeFirst();
+    return { active: Number(r?.active ?? 0), suspended: Number(r?.suspended ?? 0) };
+  },
   async list(q) {
     let query = db.selectFrom('tasks').selectAll();
     if (q.agentId) query = query.where('agent_id', '=', q.agentId);

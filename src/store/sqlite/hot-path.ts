@@ -79,6 +79,8 @@ export function preparedHotPath(sqlite: SQLite.Database, tasks: TaskRepo, { maxL
         return t && overlay(t);
       },
       list: async (q) => (await tasks.list(q)).map(overlay),
+      // Call counts play no part: statuses and expiries are written at once.
+      countActive: (nowMs) => tasks.countActive(nowMs),
       incrementCalls: async (id, maxCalls) => {
         let live = counts.get(id);
         if (live) {
