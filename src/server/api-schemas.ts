@@ -214,6 +214,53 @@ export const TaskTrail = z.object({
   truncated: z.boolean().describe('more than one trail returns: the rest is in `GET /v1/audit?task=…`'),
 });
 
+// The operator console's read side (src/server/routes/console-live.ts, docs/console-api.md).
+const OutcomeCounts = { allow: z.number().int(), deny: z.number().int(), step_up: z.number().int() };
+export const Overview = z.object({
+  atMs: ms(),
+  agents: z.object({ registered: z.number().int(), disabled: z.number().int() }),
+  tasks: z.object({ active: z.number().int().describe('active and unexpired'), suspended: z.number().int().describe('of those, suspended by a drift response') }),
+  approvals: z.object({ pending: z.number().int() }),
+  driftAlerts: z.number().int().describe('drift signals (`monitor.signal`) recorded in the last hour'),
+  decisionsLastMinute: z.object(OutcomeCounts),
+  windowMinutes: z.number().int(),
+  bucketSeconds: z.number().int(),
+  series: z.array(z.object({ startMs: ms(), ...OutcomeCounts })).describe('decisions by outcome in each bucket of the window, oldest first, empty buckets included; buckets are aligned to their size'),
+  topReasons: z.array(z.object({ code: z.string(), count: z.number().int() })).describe('refusals (deny and step_up) in the window by reason code, most frequent first, at most 10'),
+  health: z.object({
+    store: z.object({ kind: z.enum(['sqlite', 'postgres']), available: z.boolean() }),
+    upstreams: z.array(
+      z.object({
+        name: z.string(),
+        kind: z.enum(['stdio', 'http']),
+        connected: z.boolean(),
+        healthy: z.boolean().describe('no failed start or crash since it last came up'),
+        failures: z.number().int(),
+        retryAtMs: ms().nullable().describe('backing off: no new start before this instant'),
+      }),
+    ).describe('the MCP upstreams as this replica knows them'),
+  }),
+});
+const PolicySourceView = z.object({ id: z.string(), file: z.string(), line: z.number().int().describe('where the policy starts, from 1'), text: z.string().describe('the policy as written in its file') });
+const PolicySourcesFields = {
+  policyVersion: z.number().int().nullable().describe('the policy version that decided; null when the ceiling was not reached'),
+  policies: z.array(PolicySourceView).describe('the determining policies, with their source text'),
+  sourceUnavailable: z.boolean().describe('the version is no longer the one this replica serves: only the ids in the decision are known'),
+};
+export const DecisionDetail = z.object({
+  decision: AuditEventView,
+  ...PolicySourcesFields,
+  task: z
+    .object({ id: z.string(), purpose: z.string(), agent: z.string(), agentId: z.string(), principal: z.string().nullable(), status: z.enum(['active', 'completed', 'revoked']), trail: z.string().describe('the path of its trail, `/v1/tasks/{id}/trail`') })
+    .nullable()
+    .describe('null for a call whose credential did not authenticate'),
+});
+export const WhatIf = z.object({
+  decision: Decision.describe('what the current policies would decide; its id is recorded nowhere'),
+  ...PolicySourcesFields,
+  recorded: z.literal(false).describe('no decision was recorded, counted, approved or observed: only `policy.what_if`'),
+});
+
 export type ApiDecision = z.output<typeof Decision>;
 export type ApiApproval = z.output<typeof ApprovalView>;
 export type ApiSvid = z.output<typeof Svid>;

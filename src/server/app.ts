@@ -14,6 +14,7 @@ import { MANDATE_VERSION } from './version.js';
 import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf, presentedProof, traceIdOf } from '../gateway/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
+import { registerConsoleLive } from './routes/console-live.js';
 import { ErrorSchema, bearer, doc, jsonSchema, parse, type Authorize } from './http-kit.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
@@ -402,6 +403,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const events = await plane.trail.recentDecisions(taskId as TaskId | undefined, q.limit);
     return { decisions: events.map((e) => ({ atMs: e.atMs, taskId: e.taskId, agentId: e.agentId, ...e.data })) };
   });
+
+  registerConsoleLive(app, plane, authorize);
 
   // Delegation: RFC 8693 token exchange.
   registerTokenEndpoint(app, plane, taskView, doc('token exchange (RFC 8693): a child task credential for another agent (`audience`, its SPIFFE ID), with a narrower mandate; the parent\'s task credential is the `subject_token`', { response: { 200: Api.TokenExchange, 400: Api.TokenError } }));

@@ -61,6 +61,20 @@ export class UpstreamRpcError extends Error {
   }
 }
 
+/** One upstream's health as this process knows it (`UpstreamPool.status`). */
+export interface UpstreamStatus {
+  name: string;
+  kind: 'stdio' | 'http';
+  /** A process or session is up, or being started. */
+  connected: boolean;
+  /** No failed start or crash since it last came up. */
+  healthy: boolean;
+  /** Failed starts or crashes in a row. */
+  failures: number;
+  /** While backing off after a failure: no new start before this instant. */
+  retryAtMs: number | null;
+}
+
 interface UpstreamState {
   config: UpstreamConfig;
   connection: Promise<Connection> | undefined;
@@ -129,6 +143,23 @@ export class UpstreamPool {
   /** The upstreams by name. */
   names(): string[] {
     return [...this.states.keys()];
+  }
+
+  /**
+   * What this process knows of each upstream's health, without starting or calling
+   * one: connected or not, and the failed starts or crashes since it last came up.
+   * Healthy means no failure since then (an idle stdio upstream that is not running is healthy).
+   */
+  status(): UpstreamStatus[] {
+    const nowMs = this.opts.clock.nowMs();
+    return [...this.states].map(([name, s]) => ({
+      name,
+      kind: s.config.transport,
+      connected: s.connection !== undefined,
+      healthy: s.failures === 0,
+      failures: s.failures,
+      retryAtMs: s.retryAtMs > nowMs ? s.retryAtMs : null,
+    }));
   }
 
   /** Where and for how long this upstream's calls carry a transaction token; undefined when it asks for none. */

@@ -11,3 +11,4 @@ export { Trail, type AuditSearch, type AuditSearchPage } from './trail.js';
 export { assembleTrail, type TaskTrail, type TrailStep, type TrailTask } from './task-trail.js';
 export { decisionPortsOver } from './decision-ports.js';
 export { PossessionCheck } from './possession.js';
+export { ConsoleReads, DecisionTail, decodeTailCursor, encodeTailCursor, type DecisionDetail, type Overview, type PolicySources, type TailCursor } from './console-reads.js';
