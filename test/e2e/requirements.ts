@@ -22,6 +22,13 @@ export const REQUIREMENTS = Object.freeze({
   // cli-exit-codes.test.ts
   'cli:exit-by-code': 'A failed CLI command exits by the code of its error: 6 for a refused token, 7 for an unknown resource, 8 when the control plane cannot be reached, 2 for a bad request, and prints the code.',
 
+  // console-live.test.ts
+  'console:overview-counts': '`GET /v1/overview` counts agents, tasks, pending approvals and drift signals, and decisions by outcome over time and by refusal reason, as the trail holds them.',
+  'console:stream-live-and-replicas': '`GET /v1/decisions/stream` sends each decision as it is stored, those of another replica on the same store included, filtered like `GET /v1/audit`, and resumes after `Last-Event-ID` without losing or repeating one.',
+  'console:stream-bounded': 'Live decision streams beyond `console.maxStreams` on one replica are refused with 503 `request.too_many_streams`, and a closed stream frees its place.',
+  'console:decision-detail': '`GET /v1/decisions/{id}` returns the decision record, the source text and line of the policies that decided it, and its task with the path of its trail.',
+  'console:what-if-no-effect': '`POST /v1/what-if` answers what a real decision of the same call gives, for a task or a mandate given whole, and changes nothing: no decision recorded, no call counted, no approval opened, only `policy.what_if`.',
+
   // efficacy.test.ts
   'efficacy:corpus-valid': 'The efficacy corpus has at least 60 scenarios in at least four domains, every one valid, its mandate granted and its attacks placed after a step that exists.',
   'efficacy:representative-decide': 'Representative scenarios through the decision API: the legitimate task runs without a step-up, and each injected attack whose target is not the user\'s is denied.',
