@@ -7,3 +7,6 @@ export { isWorker, reportListening, runPrimary, runWorker, workerCount } from '.
 export { createLogger, type Logger, type LogLevel } from './telemetry/index.js';
 export { httpStatusOf } from '../gateway/index.js';
 export type { ApiApproval, ApiAuditPage, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTaskTrail, ApiTokenExchange } from './api-schemas.js';
+// For route files under routes/: the kit every /v1 route is written with, and the response schemas.
+export { doc, jsonSchema, parse, type Authorize } from './http-kit.js';
+export * as Api from './api-schemas.js';

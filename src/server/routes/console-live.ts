@@ -3,9 +3,8 @@ import { z } from 'zod';
 import type { AuditFilter } from '../../audit/index.js';
 import { CodedError, newId, parseId, type CredentialId } from '../../core/index.js';
 import { MandateSchema, type Task } from '../../mandate/index.js';
-import * as Api from '../api-schemas.js';
-import type { ControlPlane } from '../control-plane.js';
-import { doc, jsonSchema, parse, type Authorize } from '../http-kit.js';
+// From the server's index (the dependency rule); used only inside functions, so the import cycle through app.ts is harmless.
+import { Api, doc, jsonSchema, parse, type Authorize, type ControlPlane } from '../index.js';
 import { ConsoleReads, DecisionTail, decodeTailCursor, encodeTailCursor } from '../services/index.js';
 
 const REASON_CODE = /^[a-z_]+(\.[a-z_]+)+$/;

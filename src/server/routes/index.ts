@@ -1,0 +1,1 @@
+export { registerConsoleLive } from './console-live.js';
