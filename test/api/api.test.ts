@@ -273,8 +273,8 @@ describe('control-plane API over HTTP', () => {
       for (const [method, op] of Object.entries(methods)) {
         routes++;
         const ok = Object.entries(op.responses ?? {}).filter(([status]) => /^2\d\d$/.test(status));
-        // JSON everywhere but /metrics, which speaks the Prometheus text format.
-        const mediaType = path === '/metrics' ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json';
+        // JSON everywhere but /metrics, which speaks the Prometheus text format, and the live decision stream (Server-Sent Events).
+        const mediaType = path === '/metrics' ? 'text/plain; version=0.0.4; charset=utf-8' : path === '/v1/decisions/stream' ? 'text/event-stream' : 'application/json';
         if (ok.length === 0 || ok.some(([, r]) => !r.content?.[mediaType]?.schema)) missing.push(`${method.toUpperCase()} ${path}`);
       }
     }

@@ -67,7 +67,9 @@ export function registerConsoleLive(app: FastifyInstance, plane: ControlPlane, a
     return { ...overview, health: { store: { kind: plane.store.kind, available: plane.storeAvailable() }, upstreams: plane.upstreams.status() } };
   });
 
-  app.get('/v1/decisions/stream', doc('decisions as any replica stores them, as Server-Sent Events (`event: decision`, `id` to resume with `Last-Event-ID`, `data` the audit event); filters as `GET /v1/audit` (viewer)', { security: [{ admin: [] }], querystring: jsonSchema(StreamQuery), produces: ['text/event-stream'] }), async (req, reply) => {
+  const eventStream = { description: 'Server-Sent Events: `event: decision`, `id:` a cursor to resume with `Last-Event-ID`, `data:` the audit event as `GET /v1/audit` returns it; `: heartbeat` comments', content: { 'text/event-stream': { schema: { type: 'string' } } } };
+  const streamDoc = doc('decisions as any replica stores them, as Server-Sent Events; filters as `GET /v1/audit` (viewer)', { security: [{ admin: [] }], querystring: jsonSchema(StreamQuery) });
+  app.get('/v1/decisions/stream', { schema: { ...streamDoc.schema, response: { ...streamDoc.schema.response, 200: eventStream } } }, async (req, reply) => {
     await authorize(req, 'viewer');
     const q = parse(StreamQuery, req.query, 'query');
     const lastEventId = req.headers['last-event-id'];
