@@ -210,14 +210,6 @@ export class TaskLifecycle {
   }
 
   /** Is this token the task credential of that task? (an agent may complete its own task) */
-  async isCredentialOf(token: string, taskId: string): Promise<boolean> {
-    try {
-      return (await this.d.credentials.verify(token)).taskId === taskId;
-    } catch {
-      return false;
-    }
-  }
-
   /** Revokes by credential, task, agent or principal. Errors: request.invalid, request.not_found. */
   async revoke(kind: string, subject: string, reason: string, by: Actor): Promise<{ kind: RevocationKind; subject: string; tasksEnded: number }> {
     if (!(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new CodedError('request.invalid', `kind must be one of ${REVOCATION_KINDS.join(', ')}`);
