@@ -53,6 +53,7 @@ export const REQUIREMENTS = Object.freeze({
   // txn-tokens.test.ts
   'provenance:txn-token-http': 'A REST upstream that takes transaction tokens receives, on each allowed request, a `Txn-Token` whose `txn` is the decision id and whose claims name the principal, the action, the purpose and the task; a token the agent sends is never passed on, and an API without the setting receives none.',
   'provenance:txn-token-mcp': 'An MCP upstream over Streamable HTTP receives a `Txn-Token` header on each allowed tools/call, resources/read and prompts/get, and a stdio upstream the token in the request\'s `_meta["mandate/txn-token"]`; each token names its own decision.',
+  'provenance:mandate-document': 'A task\'s mandate is a signed document (`GET /v1/tasks/{id}/mandate`, `typ: mandate+jwt`): a service holding a transaction token of the task reads it, the agent reads its own, and the SDK\'s `verifyMandateDocument` checks it against the JWKS; another task\'s token or credential, a forged token and an altered document are refused.',
   'provenance:txn-token-verifier': 'A service using the SDK verifier against the control plane\'s JWKS refuses a call that did not pass through a decision: no token, a forged signature, an altered claim, or a token replayed from another upstream; tokens signed after a key rotation verify.',
 
   // config-print.test.ts
