@@ -14,6 +14,7 @@ import { MANDATE_VERSION } from './version.js';
 import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf, presentedProof, traceIdOf } from '../gateway/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
+import { registerConsoleStatic } from './routes/console-static.js';
 import { ErrorSchema, bearer, doc, jsonSchema, parse, type Authorize } from './http-kit.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
@@ -452,6 +453,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const nonce = randomBytes(18).toString('base64');
     return reply.headers(approvalsPageHeaders(nonce)).send(approvalsPage(nonce));
   });
+  // The operator console (console/, built into dist/console): its pages, under a CSP that admits only its own files.
+  registerConsoleStatic(app);
 
   // Audit
   app.get('/v1/audit', doc('search the audit trail: events as stored, filtered, one page at a time (admin)', { response: { 200: Api.AuditPage }, security: [{ admin: [] }], querystring: jsonSchema(AuditSearchQuery) }), async (req) => {
