@@ -18,7 +18,9 @@ const NAV: { to: string; label: string }[] = [
   { to: '/agents', label: 'Agents' },
   { to: '/tasks', label: 'Tasks' },
   { to: '/decisions', label: 'Decisions' },
-  { to: '/approvals', label: 'Approvals' },
+  // /console/approvals is still the server's page where an approver pastes a token; once
+  // sign-in has replaced it, this link moves there (the router knows both paths).
+  { to: '/step-ups', label: 'Approvals' },
   { to: '/policies', label: 'Policies' },
   { to: '/compliance', label: 'Compliance' },
 ];
@@ -151,6 +153,7 @@ function Page({ loc }: { loc: Location }) {
       page = id ? <DecisionPage id={id} /> : <DecisionsPage params={loc.params} />;
       break;
     case 'approvals':
+    case 'step-ups':
       title = 'Approvals';
       page = <ApprovalsPage />;
       break;

@@ -109,7 +109,7 @@ function ApprovalCard({ approval: a, onDecided }: { approval: Approval; onDecide
         ]}
       />
       <h3>Arguments</h3>
-      <pre data-field="args">{json(a.args)}</pre>
+      <pre tabIndex={0} data-field="args">{json(a.args)}</pre>
       <p className="hash">sha256 <code data-field="args-hash">{a.argsHash}</code></p>
       {targets.data?.length ? (
         <>

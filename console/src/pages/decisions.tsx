@@ -201,7 +201,7 @@ function DecisionTable({ events, label, role }: { events: AuditEvent[]; label: s
             const id = decisionIdOf(e);
             return (
               <tr key={e.id} data-decision={id} data-outcome={d.outcome}>
-                <td><Link to={`/decisions/${encodeURIComponent(id)}`} aria-label={`Open decision ${id}`}>{time(e.atMs)}</Link></td>
+                <td><Link to={`/decisions/${encodeURIComponent(id)}`} title={`open decision ${id}`}>{time(e.atMs)}</Link></td>
                 <td><OutcomeBadge outcome={d.outcome} /></td>
                 <td><code>{d.code ?? '—'}</code></td>
                 <td><code>{visible(d.tool ?? '—')}</code></td>
@@ -264,7 +264,7 @@ export function DecisionPage({ id }: { id: string }) {
                 ]}
               />
               <h3>Arguments</h3>
-              {d.args ? <pre data-field="args">{json(d.args)}</pre> : <p className="muted">Names only (the trail keeps values as a hash): {(d.argNames ?? []).join(', ') || 'none'}</p>}
+              {d.args ? <pre tabIndex={0} data-field="args">{json(d.args)}</pre> : <p className="muted">Names only (the trail keeps values as a hash): {(d.argNames ?? []).join(', ') || 'none'}</p>}
               {d.argsHash ? <p className="hash">sha256 <code>{d.argsHash}</code></p> : null}
               {d.targets?.length ? (
                 <>
@@ -284,7 +284,7 @@ export function DecisionPage({ id }: { id: string }) {
                 detail.policies.map((p) => (
                   <div key={`${p.file}:${p.id}`} className="policy" data-policy={p.id}>
                     <h3><code>{p.id}</code> <span className="muted small">{p.file}:{p.line}</span></h3>
-                    <pre>{p.text}</pre>
+                    <pre tabIndex={0}>{p.text}</pre>
                   </div>
                 ))
               ) : (d.policies ?? []).length ? (
@@ -299,7 +299,7 @@ export function DecisionPage({ id }: { id: string }) {
           </div>
           <details>
             <summary>The record as stored</summary>
-            <pre>{json(record)}</pre>
+            <pre tabIndex={0}>{json(record)}</pre>
           </details>
         </>
       ) : null}

@@ -35,7 +35,7 @@ export function PoliciesPage() {
             {files.map((f) => (
               <details key={f.name} className="policy-file" data-file={f.name}>
                 <summary><code>{f.name}</code></summary>
-                {f.text === undefined ? <p className="muted small">The text of the policies is not served by this server.</p> : <pre>{f.text}</pre>}
+                {f.text === undefined ? <p className="muted small">The text of the policies is not served by this server.</p> : <pre tabIndex={0}>{f.text}</pre>}
               </details>
             ))}
           </section>
@@ -114,7 +114,7 @@ function WhatIf() {
                 ) : (
                   <div key={p.id}>
                     <p><code>{p.id}</code> <span className="muted small">{p.file}{p.line ? `:${p.line}` : ''}</span></p>
-                    {p.text ? <pre>{p.text}</pre> : null}
+                    {p.text ? <pre tabIndex={0}>{p.text}</pre> : null}
                   </div>
                 ),
               )}

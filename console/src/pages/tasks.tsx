@@ -149,7 +149,7 @@ export function TaskPage({ id }: { id: string }) {
                 ]}
               />
               <h3>Tools and constraints</h3>
-              <pre data-field="tools">{json(t.mandate.tools)}</pre>
+              <pre tabIndex={0} data-field="tools">{json(t.mandate.tools)}</pre>
             </section>
             <section className="panel" aria-labelledby="drift-title">
               <h2 id="drift-title">Behaviour</h2>

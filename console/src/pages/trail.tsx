@@ -69,7 +69,7 @@ function Step({ step, root }: { step: TrailStep; root: string }) {
         {child ? <span className="muted small"> in {step.taskId}</span> : null}
         <details>
           <summary>details</summary>
-          <pre>{json(step.event.data)}</pre>
+          <pre tabIndex={0}>{json(step.event.data)}</pre>
         </details>
       </li>
     );
