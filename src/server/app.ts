@@ -327,7 +327,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential or the admin token');
     const by: Actor = plane.admin.isAdmin(token) ? ADMIN_ACTOR : `task:${id}`;
-    if (by !== ADMIN_ACTOR && !(await plane.tasks.isCredentialOf(token, id))) {
+    // The task's own credential, used as for a call: its holder proven (DPoP or SVID when bound), not revoked.
+    if (by !== ADMIN_ACTOR && (await plane.kernel.authenticate(token, presentedProof(req.raw))).task.id !== id) {
       throw new CodedError('request.unauthorized', 'only the task credential of this task or the admin token may complete it');
     }
     const body = parse(CompleteBody, req.body ?? {}, 'body');
@@ -358,7 +359,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const approval = plane.admin.isAdmin(token) || (await plane.approvals.authenticate(token)) ? await plane.approvals.get(id) : undefined;
     if (approval) return approval;
     const own = token ? await plane.approvals.get(id).catch(() => undefined) : undefined;
-    if (own && token && (await plane.tasks.isCredentialOf(token, own.taskId))) return own;
+    const holder = own && token ? await plane.kernel.authenticate(token, presentedProof(req.raw)).catch(() => undefined) : undefined;
+    if (own && holder?.task.id === own.taskId) return own;
     throw new CodedError('request.unauthorized', 'this endpoint needs an approver token, the admin token, or the task credential of the request');
   });
   for (const verdict of ['approve', 'deny'] as const) {
