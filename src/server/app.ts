@@ -15,6 +15,7 @@ import { HOW_TO_GET_A_CREDENTIAL, TXN_TOKEN_HEADER, errorBody, httpStatusOf, pre
 import { TXN_TOKEN_TYP } from '../decision/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
+import { registerConsoleStatic } from './routes/index.js';
 import { ErrorSchema, bearer, doc, jsonSchema, parse, type Authorize } from './http-kit.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
@@ -476,6 +477,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const nonce = randomBytes(18).toString('base64');
     return reply.headers(approvalsPageHeaders(nonce)).send(approvalsPage(nonce));
   });
+  // The operator console (console/, built into dist/console): its pages, under a CSP that admits only its own files.
+  registerConsoleStatic(app);
 
   // Audit
   app.get('/v1/audit', doc('search the audit trail: events as stored, filtered, one page at a time (admin)', { response: { 200: Api.AuditPage }, security: [{ admin: [] }], querystring: jsonSchema(AuditSearchQuery) }), async (req) => {
