@@ -1,0 +1,1 @@
+export { registerConsoleOps } from './console-ops.js';
