@@ -330,7 +330,13 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     return reply.status(201).send({ ...approver, token });
   });
   app.get('/v1/approvals', doc('approval requests, newest first, one page at a time (approver, or viewer)', { response: { 200: Api.ApprovalPage }, security: [{ approver: [] }, { admin: [] }], querystring: jsonSchema(ApprovalListQuery) }), async (req) => {
-    if (!(await plane.approvals.authenticate(bearer(req)))) await authorize(req, 'viewer');
+    if (!(await plane.approvals.authenticate(bearer(req)))) {
+      await authorize(req, 'viewer').catch((err: unknown) => {
+        // The approvals console shows this message: it names the approver token first.
+        if (err instanceof CodedError && err.code === 'request.unauthorized') throw new CodedError('request.unauthorized', 'this endpoint needs an approver token as a bearer token, or the viewer role');
+        throw err;
+      });
+    }
     const q = parse(ApprovalListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
