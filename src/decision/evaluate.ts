@@ -110,6 +110,7 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
   if (task.expiresAtMs <= env.nowMs) throw new CodedError('credential.expired', 'the task has expired');
   const behaviour = snap.behaviour;
   // A suspended task is refused before anything else is looked at.
+  if (behaviour.suspendedBy === 'operator') throw new CodedError('monitor.suspended', 'an operator suspended the task until a person resumes it');
   if (behaviour.suspendedBy) throw new CodedError(`monitor.drift.${behaviour.suspendedBy}`, `the task is suspended (${behaviour.suspendedBy}) until a person resumes it`);
 
   const grant = checkCallAgainstMandate(task.mandate, name, args);

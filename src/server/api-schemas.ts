@@ -44,6 +44,14 @@ export const AgentView = z.object({
   dpopJkt: z.string().nullable().describe('the thumbprint of the key it last attested with; its task credentials are bound to it (DPoP)'),
 });
 export const AgentList = z.object({ agents: z.array(AgentView) });
+export const AgentListItem = AgentView.extend({
+  lastSeenMs: ms().nullable().describe('the newest audit event naming the agent (attestation, grant, decision, result) written to the store; null when none'),
+  activeTasks: z.number().int().describe('tasks it holds that have not ended and are not past their expiry'),
+});
+export const AgentPage = z.object({
+  agents: z.array(AgentListItem),
+  nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null when this page was not full'),
+});
 export const JoinToken = z.object({ token: z.string(), expiresAtMs: ms() });
 export const Svid = z.object({ svid: z.string(), spiffeId: z.string(), expiresAtMs: ms() });
 
@@ -51,7 +59,7 @@ export const Svid = z.object({ svid: z.string(), spiffeId: z.string(), expiresAt
 export const Drift = z.object({
   score: z.number(),
   signals: z.array(SignalSchema),
-  suspendedBy: SignalSchema.nullable(),
+  suspendedBy: z.union([SignalSchema, z.literal('operator')]).nullable().describe('the signal whose `suspend` response suspended the task, or `operator`'),
   stepUpBy: SignalSchema.nullable(),
   tightenedBy: SignalSchema.nullable().describe('the signal whose `tighten` response refuses calls to untrusted or unseen targets'),
   labels: z.array(z.string()),
@@ -75,6 +83,26 @@ export const TaskView = z.object({
   endReason: z.string().nullable(),
 });
 export const TaskList = z.object({ tasks: z.array(TaskView) });
+/** The monitor's summary as stored for every replica (the full one is in `GET /v1/tasks/{id}`). */
+const StoredDrift = z.object({
+  score: z.number(),
+  signals: z.array(SignalSchema),
+  suspendedBy: z.string().nullable().describe('the signal whose `suspend` response suspended the task, or `operator`'),
+});
+export const TaskListItem = TaskView.omit({ drift: true }).extend({
+  purpose: z.string(),
+  drift: StoredDrift.nullable().describe('as last stored; null when the monitor has stored nothing for the task'),
+});
+export const TaskPage = z.object({
+  tasks: z.array(TaskListItem),
+  nextCursor: z.string().nullable().describe('pass as `cursor` with the same filters for the next page; null when this page was not full'),
+});
+const TaskNodeView = TaskListItem.extend({ children: z.array(z.looseObject({})).describe('the tasks delegated from this one, each a node of this shape') });
+export const TaskTree = z.object({
+  tree: TaskNodeView,
+  nodes: z.number().int().describe('tasks in the tree returned'),
+  truncated: z.boolean().describe('the tree has more than 1,000 tasks: the deepest were left out'),
+});
 export const TokenExchange = z.object({
   access_token: z.string().describe('the child task credential, for the agent named by `audience` only'),
   issued_token_type: z.literal('urn:ietf:params:oauth:token-type:jwt'),
@@ -141,6 +169,7 @@ export const ApprovalView = z.object({
   notify: z.enum(['none', 'pending', 'delivered', 'failed']),
 });
 export const ApprovalList = z.object({ approvals: z.array(ApprovalView) });
+export const ApprovalPage = ApprovalList.extend({ nextCursor: z.string().nullable().describe('pass as `cursor` with the same filters for the next page; null when this page was not full') });
 export const RegisteredApprover = z.object({ id: z.string(), groups: z.array(z.string()), createdAtMs: ms(), token: z.string().describe('shown once') });
 
 export const SecretVersion = z.object({ name: z.string(), version: z.number().int() });
@@ -217,6 +246,20 @@ export const TaskTrail = z.object({
   tasks: z.array(TrailTaskView).describe('the task, then every task delegated from it, in the order they were granted'),
   steps: z.array(z.discriminatedUnion('kind', [CallStep, EventStep])).describe('every step of those tasks, in recorded order'),
   truncated: z.boolean().describe('more than one trail returns: the rest is in `GET /v1/audit?task=…`'),
+});
+
+/** The compliance report, as `mandate report --format json` prints it (docs/compliance-report.md). */
+export const ComplianceReport = z.looseObject({
+  schema: z.string(),
+  generatedAt: z.string(),
+  period: z.object({ since: z.string().nullable(), until: z.string().nullable() }),
+  trustDomain: z.string(),
+  environment: z.string(),
+  thresholds: z.object({ maxTaskTtlSeconds: z.number(), maxSvidTtlSeconds: z.number(), secretMaxAgeDays: z.number(), minPurposeWords: z.number() }),
+  summary: z.looseObject({ controls: z.number().int(), inForce: z.number().int(), partial: z.number().int(), notInForce: z.number().int(), gaps: z.number().int() }),
+  controls: z.array(z.looseObject({ id: z.string(), title: z.string(), status: z.string(), gaps: z.array(z.looseObject({ kind: z.string(), severity: z.string() })) })),
+  frameworks: z.looseObject({}),
+  trail: z.looseObject({}),
 });
 
 export type ApiDecision = z.output<typeof Decision>;

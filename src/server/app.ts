@@ -15,7 +15,8 @@ import { HOW_TO_GET_A_CREDENTIAL, TXN_TOKEN_HEADER, errorBody, httpStatusOf, pre
 import { TXN_TOKEN_TYP } from '../decision/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
-import { registerConsoleStatic } from './routes/index.js';
+import { registerConsoleOps, registerConsoleStatic } from './routes/index.js';
+import { decodeTimeCursor, encodeCursor } from './services/index.js';
 import { ErrorSchema, bearer, doc, jsonSchema, parse, type Authorize } from './http-kit.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
@@ -58,13 +59,6 @@ const ResultBody = z
     values: z.array(z.string().min(1).max(512)).max(4096).optional(),
   })
   .strict();
-const TaskListQuery = z
-  .object({
-    agent: z.string().optional(),
-    status: z.enum(['active', 'completed', 'revoked']).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-  })
-  .strict();
 const DecisionListQuery = z
   .object({
     task: z.string().optional(),
@@ -101,6 +95,7 @@ const ApprovalListQuery = z
     status: z.enum(['pending', 'approved', 'denied', 'expired', 'consumed', 'cancelled']).optional(),
     task: z.string().optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z.string().min(1).max(512).optional().describe('`nextCursor` of the previous page'),
   })
   .strict();
 const IdParams = z.object({ id: z.string().min(1).max(80) }).strict();
@@ -248,10 +243,6 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const agent = await plane.identity.registerAgent(req.body ?? {}, by);
     return reply.status(201).send(agentView(agent));
   });
-  app.get('/v1/agents', doc('list agents (admin)', { response: { 200: Api.AgentList }, security: [{ admin: [] }] }), async (req) => {
-    await authorize(req, 'viewer');
-    return { agents: (await plane.identity.listAgents()).map(agentView) };
-  });
   app.delete('/v1/agents/:name', doc('deregister an agent and revoke its tasks (admin)', { response: { 200: Api.AgentView }, security: [{ admin: [] }] }), async (req) => {
     const by = await authorize(req, 'admin');
     const { name } = parse(NameParams, req.params, 'path');
@@ -289,13 +280,6 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const svid = requireBearer(req, 'a JWT-SVID');
     const { task, credential } = await plane.tasks.declareFromPlan(svid, req.body, presentedProof(req.raw));
     return reply.status(201).send({ task: taskView(task), credential, expiresAtMs: task.expiresAtMs });
-  });
-  app.get('/v1/tasks', doc('list tasks (admin)', { response: { 200: Api.TaskList }, security: [{ admin: [] }] }), async (req) => {
-    await authorize(req, 'viewer');
-    const q = parse(TaskListQuery, req.query, 'query');
-    const agent = q.agent ? await plane.identity.agentByName(q.agent) : undefined;
-    const tasks = await plane.tasks.list({ agentId: agent?.id, status: q.status, limit: q.limit });
-    return { tasks: tasks.map((t) => taskView(t)) };
   });
   app.get('/v1/tasks/:id', doc('one task (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }] }), async (req) => {
     await authorize(req, 'viewer');
@@ -368,12 +352,20 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const { approver, token } = await plane.approvals.registerApprover(req.body ?? {}, by);
     return reply.status(201).send({ ...approver, token });
   });
-  app.get('/v1/approvals', doc('approval requests, newest first (approver or admin)', { response: { 200: Api.ApprovalList }, security: [{ approver: [] }, { admin: [] }] }), async (req) => {
-    if (!plane.admin.isAdmin(bearer(req))) await requireApprover(req);
+  app.get('/v1/approvals', doc('approval requests, newest first, one page at a time (approver, or viewer)', { response: { 200: Api.ApprovalPage }, security: [{ approver: [] }, { admin: [] }], querystring: jsonSchema(ApprovalListQuery) }), async (req) => {
+    if (!(await plane.approvals.authenticate(bearer(req)))) {
+      await authorize(req, 'viewer').catch((err: unknown) => {
+        // The approvals console shows this message: it names the approver token first.
+        if (err instanceof CodedError && err.code === 'request.unauthorized') throw new CodedError('request.unauthorized', 'this endpoint needs an approver token as a bearer token, or the viewer role');
+        throw err;
+      });
+    }
     const q = parse(ApprovalListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
-    return { approvals: await plane.approvals.list({ status: q.status, taskId: taskId as TaskId | undefined, limit: q.limit }) };
+    const approvals = await plane.approvals.list({ status: q.status, taskId: taskId as TaskId | undefined, limit: q.limit, ...(q.cursor !== undefined ? { before: decodeTimeCursor(q.cursor) } : {}) });
+    const last = approvals.at(-1);
+    return { approvals, nextCursor: approvals.length === q.limit && last ? encodeCursor([last.createdAtMs, last.id]) : null };
   });
   app.get('/v1/approvals/:id', doc('one approval request (approver, admin, or the task credential of its task)', { response: { 200: Api.ApprovalView }, security: [{ approver: [] }, { admin: [] }, { task: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
@@ -512,6 +504,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     await authorize(req, 'viewer');
     return plane.trail.verify();
   });
+
+  registerConsoleOps(app, plane, authorize);
 
   return app;
 }

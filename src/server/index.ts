@@ -1,6 +1,9 @@
 export { ConfigSchema, ENV_KEYS, OTHER_MANDATE_VARIABLES, envName, loadConfig, redactConfig, type Config } from './config.js';
+export { compileReport } from './services/index.js';
 export { ControlPlane, auditWitnessFor, type ControlPlaneOptions, type GrantedTask } from './control-plane.js';
 export { buildApp, taskView } from './app.js';
+export * as Api from './api-schemas.js';
+export { doc, jsonSchema, parse, type Authorize } from './http-kit.js';
 export { MANDATE_VERSION } from './version.js';
 export { startServer, type RunningServer } from './serve.js';
 export { isWorker, reportListening, runPrimary, runWorker, workerCount } from './workers.js';

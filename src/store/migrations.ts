@@ -329,9 +329,22 @@ async function auditQueryIndexes(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('tasks_parent').ifNotExists().on('tasks').column('parent_task_id').execute();
 }
 
+/**
+ * Indexes for the console's lists, so a page of 10,000 tasks is read, not sorted: tasks
+ * newest first (all, or of one status), an agent's live tasks counted, approvals newest
+ * first. Each is written when a task is granted or ended, or a request made; none on the
+ * call path (the call count is in none of them).
+ */
+async function consoleListIndexes(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex('tasks_created').ifNotExists().on('tasks').columns(['created_at_ms', 'id']).execute();
+  await db.schema.createIndex('tasks_status').ifNotExists().on('tasks').columns(['status', 'created_at_ms', 'id']).execute();
+  await db.schema.createIndex('tasks_agent_status').ifNotExists().on('tasks').columns(['agent_id', 'status', 'expires_at_ms']).execute();
+  await db.schema.createIndex('approvals_created').ifNotExists().on('approvals').columns(['created_at_ms', 'id']).execute();
+}
+
 const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
 
-/** Every schema change, in order. Append only. */
+/** Every schema change, in order. Append only. Versions only grow; one may be missing while a parallel change holds it. */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -366,9 +379,10 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
   { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
   { version: 12, name: 'delegation chain, attested keys, DPoP proofs', up: delegationAndPossession, presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'dpop_proofs')) && (await columnsOf(db, d, 'tasks')).includes('delegation_chain') && (await columnsOf(db, d, 'agents')).includes('dpop_jkt') },
+  { version: 14, name: 'console list indexes', up: consoleListIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'approvals_created') },
 ];
 
-export const LATEST_VERSION = MIGRATIONS.length;
+export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
 
 export async function hasTable(db: Kysely<any>, dialect: Dialect, table: string): Promise<boolean> {
   const r =

@@ -19,6 +19,13 @@ export const REQUIREMENTS = Object.freeze({
   'approvals:task-ended-elsewhere-cancels': 'A request of a task that ended on another replica or past its expiry is cancelled when listed or decided.',
   'approvals:audited': 'Every step of an approval is audited: requested, notified, approved and consumed by the decision that used it.',
 
+  // console-ops.test.ts
+  'console:suspend-until-resumed': 'An operator suspends a task with a reason: every call is refused as `monitor.suspended` until the task is resumed, and both are recorded with who did them.',
+  'console:tasks-page-filter-tree': '`GET /v1/tasks` pages newest first by cursor and filters by agent, principal, status, parent and purpose text, each task with its purpose and stored drift; `GET /v1/tasks/{id}/tree` nests a task\'s delegated tasks.',
+  'console:agents-seen-and-busy': '`GET /v1/agents` pages agents by name, each with when it was last seen and how many live tasks it holds.',
+  'console:approvals-history-pages': '`GET /v1/approvals` pages requests newest first by cursor, filtered by status and task; a request cancelled with its task says how the task ended.',
+  'console:report-over-api': '`GET /v1/report` returns the compliance report over a window, counting the decisions the trail holds, as JSON or Markdown.',
+
   // cli-exit-codes.test.ts
   'cli:exit-by-code': 'A failed CLI command exits by the code of its error: 6 for a refused token, 7 for an unknown resource, 8 when the control plane cannot be reached, 2 for a bad request, and prints the code.',
 
@@ -142,6 +149,7 @@ export const REQUIREMENTS = Object.freeze({
   'replicas:exact-limits': 'Exact limits such as maxCalls hold across replicas, counted in the store.',
   'replicas:policy-pushed': 'A policy set pushed on one replica is served by another on its next decision, under the same version.',
   'replicas:audit-segments-verify': 'Each replica writes its own audit segment, and every chain verifies.',
+  'replicas:suspension-pushed': 'A task an operator suspends on one replica is refused on another at once, and allowed there again once resumed.',
   'connect:stdio-relays': '`mandate connect --stdio` lets a client that speaks stdio only use the gateway: it attests, declares the mandate from a file, relays every message, and completes the task when the client leaves.',
   'connect:stdio-renews': '`mandate connect --stdio` declares the mandate again before the credential expires, opens a gateway session for the new task without the client noticing, and completes the old task.',
   'obligations:redact-output-schema': 'A tool whose results a loaded `@redact` permit may mask is listed without its `outputSchema`, so a client does not reject a redacted structured result.',

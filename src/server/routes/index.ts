@@ -1,1 +1,2 @@
 export { CONSOLE_CSP, CONSOLE_DIR, registerConsoleStatic } from './console-static.js';
+export { registerConsoleOps } from './console-ops.js';
