@@ -186,7 +186,7 @@ export class ApprovalService {
 }
 
 function notPendingMessage(a: Approval): string {
-  return a.status === 'cancelled' ? `approval \`${a.id}\` was cancelled: its task \`${a.taskId}\` is no longer active` : `approval \`${a.id}\` is ${a.status}`;
+  return a.status === 'cancelled' ? `approval \`${a.id}\` was cancelled: its task \`${a.taskId}\` is no longer active (${a.reason ?? 'task ended'})` : `approval \`${a.id}\` is ${a.status}`;
 }
 
 /** `group:<name>`, `approver:<id>`, or `principal` (the person the task acts for). */

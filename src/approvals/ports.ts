@@ -5,6 +5,14 @@ export interface ApprovalQuery {
   status?: ApprovalStatus;
   taskId?: TaskId;
   limit?: number;
+  /** Only requests older than this one, in list order (newest first): the next page. */
+  before?: ApprovalPosition;
+}
+
+/** Where an approval sits in list order. */
+export interface ApprovalPosition {
+  createdAtMs: number;
+  id: string;
 }
 
 export interface ApprovalRepo {

@@ -31,6 +31,7 @@ export const AUDIT_EVENT_TYPES = [
   'monitor.signal',
   'monitor.alert',
   'monitor.resumed',
+  'monitor.suspended',
   'secret.used',
   'policy.loaded',
   'policy.what_if',

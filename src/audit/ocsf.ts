@@ -326,6 +326,14 @@ function shapeOf(e: AuditEvent): Shape {
         message: `task ${e.taskId ?? ''} resumed${str(d.reason) ? `: ${String(d.reason)}` : ''}`,
         attributes: { user: agentUser(e.agentId), privileges: [`task:${e.taskId ?? 'unknown'}`] },
       };
+    case 'monitor.suspended':
+      return {
+        cls: USER_ACCESS,
+        activityId: 2,
+        activityName: 'Revoke Privileges',
+        message: `task ${e.taskId ?? ''} suspended by an operator${str(d.reason) ? `: ${String(d.reason)}` : ''}`,
+        attributes: { user: agentUser(e.agentId), privileges: [`task:${e.taskId ?? 'unknown'}`] },
+      };
     case 'approver.registered':
       return {
         cls: ACCOUNT_CHANGE,

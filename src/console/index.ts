@@ -1,1 +1,2 @@
 export { ROLES, holds, type Role } from './roles.js';
+export type { AgentListing, ConsoleReads, StoredDrift, TaskListQuery, TaskListStatus, TaskListing } from './ports.js';

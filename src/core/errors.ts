@@ -77,6 +77,7 @@ export const ERROR_CODES = {
   'monitor.drift.forbidden_secret': 'the task reached for a secret it may not have; its configured response applies',
   'monitor.drift.rate_burst': 'the task went over its declared rate; its configured response applies',
   'monitor.drift.plan_deviation': 'the task used its tools out of the order its mandate planned; its configured response applies',
+  'monitor.suspended': 'an operator suspended the task (`POST /v1/tasks/{id}/suspend`); every call is refused until a person resumes it',
   // requests and resources at the API
   'request.conflict': 'a resource with that name already exists',
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',

@@ -2,7 +2,7 @@ import { argsHashOf, type Approval } from '../approvals/index.js';
 import { CodedError, type AgentId, type DecisionId, type ErrorCode, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
-import { checkCallAgainstMandate, type ArgConstraint, type Task } from '../mandate/index.js';
+import { checkCallAgainstMandate, delegatorsOf, type ArgConstraint, type Task } from '../mandate/index.js';
 import { seenSalt, type Behaviour, type ObservedDecision } from '../monitor/index.js';
 import { evaluateEffects, type ApprovalTerms, type CallFacts, type CedarRequest, type PolicyEvaluation } from '../policy/index.js';
 import { targetCounts, targetsOf } from '../provenance/index.js';
@@ -113,6 +113,7 @@ function decideCall(ctx: CallerContext, call: Call, snap: TaskSnapshot, env: Eva
   if (task.expiresAtMs <= env.nowMs) throw new CodedError('credential.expired', 'the task has expired');
   const behaviour = snap.behaviour;
   // A suspended task is refused before anything else is looked at.
+  if (behaviour.suspendedBy === 'operator') throw new CodedError('monitor.suspended', 'an operator suspended the task until a person resumes it');
   if (behaviour.suspendedBy) throw new CodedError(`monitor.drift.${behaviour.suspendedBy}`, `the task is suspended (${behaviour.suspendedBy}) until a person resumes it`);
 
   const grant = checkCallAgainstMandate(task.mandate, name, args);
@@ -150,6 +151,7 @@ function decideCall(ctx: CallerContext, call: Call, snap: TaskSnapshot, env: Eva
         labels: behaviour.labels,
         toolsCalled: behaviour.toolsCalled,
         delegationDepth: task.delegationDepth,
+        delegationChain: task.chain.length === 0 ? undefined : delegatorsOf(task),
         onBehalfOf: task.principal ?? undefined,
         egress: task.mandate.egress,
       },

@@ -18,6 +18,9 @@ export type Signal = (typeof SIGNALS)[number];
 export const RESPONSES = ['alert', 'tighten', 'step_up', 'suspend', 'revoke'] as const;
 export type DriftResponse = (typeof RESPONSES)[number];
 
+/** Who suspended a task: the signal whose `suspend` response did, or an operator (`POST /v1/tasks/{id}/suspend`). */
+export type Suspension = Signal | 'operator';
+
 export interface MonitorSettings {
   /** Denials within a minute that make `repeated_denials`. */
   denialsPerMinute: number;
@@ -47,8 +50,8 @@ export interface Behaviour {
   signals: Signal[];
   /** How far along its declared plan the task is (index of the last step used). */
   planPosition: number;
-  /** The signal whose response suspended the task, if any. */
-  suspendedBy: Signal | null;
+  /** The signal whose response suspended the task, or `operator`, if any. */
+  suspendedBy: Suspension | null;
   /** The signal whose response puts high-risk calls behind an approval, if any. */
   stepUpBy: Signal | null;
   /** The signal whose response refuses calls to untrusted or unseen targets, if any. */

@@ -1,13 +1,13 @@
 import type { TaskId } from '../core/index.js';
 import type { SourceTrust } from '../provenance/index.js';
-import type { Signal } from './behaviour.js';
+import type { Signal, Suspension } from './behaviour.js';
 
 /** What every replica must see of a task's behaviour. */
 export interface StoredBehaviour {
   labels: string[];
   toolsCalled: string[];
   signals: Signal[];
-  suspendedBy: Signal | null;
+  suspendedBy: Suspension | null;
   stepUpBy: Signal | null;
   /** The signal whose `tighten` response refuses calls to untrusted or unseen targets, if any. */
   tightenedBy?: Signal | null;

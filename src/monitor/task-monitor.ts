@@ -154,6 +154,18 @@ export class TaskMonitor {
     return { score: driftScore(b), signals: b.signals, suspendedBy: b.suspendedBy, stepUpBy: b.stepUpBy, tightenedBy: b.tightenedBy, labels: b.labels, toolsCalled: b.toolsCalled };
   }
 
+  /**
+   * An operator suspends the task: every call is refused (`monitor.suspended`) until
+   * a person resumes it. Stored and published like a drift suspension, so every
+   * replica refuses from its next call on.
+   */
+  async suspend(task: Task, by: Actor, reason: string): Promise<void> {
+    const b = await this.state(task);
+    b.suspendedBy = 'operator';
+    await this.persist(task, b);
+    await this.d.audit.record({ type: 'monitor.suspended', taskId: task.id, agentId: task.agentId, data: { by, reason } });
+  }
+
   /** A person lifted the suspension and the step-up response. */
   async resume(task: Task, by: Actor, reason: string): Promise<void> {
     const b = await this.state(task);

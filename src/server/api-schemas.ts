@@ -44,6 +44,14 @@ export const AgentView = z.object({
   dpopJkt: z.string().nullable().describe('the thumbprint of the key it last attested with; its task credentials are bound to it (DPoP)'),
 });
 export const AgentList = z.object({ agents: z.array(AgentView) });
+export const AgentListItem = AgentView.extend({
+  lastSeenMs: ms().nullable().describe('the newest audit event naming the agent (attestation, grant, decision, result) written to the store; null when none'),
+  activeTasks: z.number().int().describe('tasks it holds that have not ended and are not past their expiry'),
+});
+export const AgentPage = z.object({
+  agents: z.array(AgentListItem),
+  nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null when this page was not full'),
+});
 export const JoinToken = z.object({ token: z.string(), expiresAtMs: ms() });
 export const Svid = z.object({ svid: z.string(), spiffeId: z.string(), expiresAtMs: ms() });
 
@@ -51,7 +59,7 @@ export const Svid = z.object({ svid: z.string(), spiffeId: z.string(), expiresAt
 export const Drift = z.object({
   score: z.number(),
   signals: z.array(SignalSchema),
-  suspendedBy: SignalSchema.nullable(),
+  suspendedBy: z.union([SignalSchema, z.literal('operator')]).nullable().describe('the signal whose `suspend` response suspended the task, or `operator`'),
   stepUpBy: SignalSchema.nullable(),
   tightenedBy: SignalSchema.nullable().describe('the signal whose `tighten` response refuses calls to untrusted or unseen targets'),
   labels: z.array(z.string()),
@@ -75,6 +83,26 @@ export const TaskView = z.object({
   endReason: z.string().nullable(),
 });
 export const TaskList = z.object({ tasks: z.array(TaskView) });
+/** The monitor's summary as stored for every replica (the full one is in `GET /v1/tasks/{id}`). */
+const StoredDrift = z.object({
+  score: z.number(),
+  signals: z.array(SignalSchema),
+  suspendedBy: z.string().nullable().describe('the signal whose `suspend` response suspended the task, or `operator`'),
+});
+export const TaskListItem = TaskView.omit({ drift: true }).extend({
+  purpose: z.string(),
+  drift: StoredDrift.nullable().describe('as last stored; null when the monitor has stored nothing for the task'),
+});
+export const TaskPage = z.object({
+  tasks: z.array(TaskListItem),
+  nextCursor: z.string().nullable().describe('pass as `cursor` with the same filters for the next page; null when this page was not full'),
+});
+const TaskNodeView = TaskListItem.extend({ children: z.array(z.looseObject({})).describe('the tasks delegated from this one, each a node of this shape') });
+export const TaskTree = z.object({
+  tree: TaskNodeView,
+  nodes: z.number().int().describe('tasks in the tree returned'),
+  truncated: z.boolean().describe('the tree has more than 1,000 tasks: the deepest were left out'),
+});
 export const TokenExchange = z.object({
   access_token: z.string().describe('the child task credential, for the agent named by `audience` only'),
   issued_token_type: z.literal('urn:ietf:params:oauth:token-type:jwt'),
@@ -86,6 +114,11 @@ export const TokenError = z.looseObject({
   error: z.string().describe('the RFC 6749 §5.2 error'),
   error_description: z.string(),
   code: z.string().describe('a reason code (docs/reason-codes.md)'),
+});
+export const MandateDocument = z.object({
+  taskId: z.string(),
+  document: z.string().describe('a JWT (`typ: mandate+jwt`, ES256) signed with the trust domain\'s key: `mandate`, `sub` the agent, `principal`, `parent_task_id`, `chain`, `exp` the task\'s'),
+  expiresAtMs: ms(),
 });
 export const DeclaredTask = z.object({ task: TaskView, credential: z.string().describe('the task credential: valid for this mandate only'), expiresAtMs: ms() });
 
@@ -136,6 +169,7 @@ export const ApprovalView = z.object({
   notify: z.enum(['none', 'pending', 'delivered', 'failed']),
 });
 export const ApprovalList = z.object({ approvals: z.array(ApprovalView) });
+export const ApprovalPage = ApprovalList.extend({ nextCursor: z.string().nullable().describe('pass as `cursor` with the same filters for the next page; null when this page was not full') });
 export const RegisteredApprover = z.object({ id: z.string(), groups: z.array(z.string()), createdAtMs: ms(), token: z.string().describe('shown once') });
 
 export const SecretVersion = z.object({ name: z.string(), version: z.number().int() });
@@ -241,24 +275,42 @@ export const Overview = z.object({
     ).describe('the MCP upstreams as this replica knows them'),
   }),
 });
-const PolicySourceView = z.object({ id: z.string(), file: z.string(), line: z.number().int().describe('where the policy starts, from 1'), text: z.string().describe('the policy as written in its file') });
+const PolicySourceView = z.object({
+  id: z.string(),
+  file: z.string().optional().describe('absent when the source is unavailable'),
+  line: z.number().int().optional().describe('where the policy starts, from 1'),
+  text: z.string().optional().describe('the policy as written in its file'),
+});
 const PolicySourcesFields = {
   policyVersion: z.number().int().nullable().describe('the policy version that decided; null when the ceiling was not reached'),
-  policies: z.array(PolicySourceView).describe('the determining policies, with their source text'),
-  sourceUnavailable: z.boolean().describe('the version is no longer the one this replica serves: only the ids in the decision are known'),
+  policies: z.array(PolicySourceView).describe('the determining policies (permits for allow, forbids for deny and step_up), with their source'),
+  sourceUnavailable: z.boolean().describe('the version is no longer the one this replica serves: some policies have their id only'),
 };
 export const DecisionDetail = z.object({
-  decision: AuditEventView,
+  record: AuditEventView.describe('the decision record as stored'),
   ...PolicySourcesFields,
   task: z
     .object({ id: z.string(), purpose: z.string(), agent: z.string(), agentId: z.string(), principal: z.string().nullable(), status: z.enum(['active', 'completed', 'revoked']), trail: z.string().describe('the path of its trail, `/v1/tasks/{id}/trail`') })
     .nullable()
     .describe('null for a call whose credential did not authenticate'),
 });
-export const WhatIf = z.object({
-  decision: Decision.describe('what the current policies would decide; its id is recorded nowhere'),
+export const WhatIf = Decision.omit({ policies: true, policyVersion: true }).extend({
   ...PolicySourcesFields,
   recorded: z.literal(false).describe('no decision was recorded, counted, approved or observed: only `policy.what_if`'),
+});
+
+/** The compliance report, as `mandate report --format json` prints it (docs/compliance-report.md). */
+export const ComplianceReport = z.looseObject({
+  schema: z.string(),
+  generatedAt: z.string(),
+  period: z.object({ since: z.string().nullable(), until: z.string().nullable() }),
+  trustDomain: z.string(),
+  environment: z.string(),
+  thresholds: z.object({ maxTaskTtlSeconds: z.number(), maxSvidTtlSeconds: z.number(), secretMaxAgeDays: z.number(), minPurposeWords: z.number() }),
+  summary: z.looseObject({ controls: z.number().int(), inForce: z.number().int(), partial: z.number().int(), notInForce: z.number().int(), gaps: z.number().int() }),
+  controls: z.array(z.looseObject({ id: z.string(), title: z.string(), status: z.string(), gaps: z.array(z.looseObject({ kind: z.string(), severity: z.string() })) })),
+  frameworks: z.looseObject({}),
+  trail: z.looseObject({}),
 });
 
 export type ApiDecision = z.output<typeof Decision>;

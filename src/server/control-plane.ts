@@ -12,7 +12,7 @@ import type { SettingsRepo } from '../store/index.js';
 import { fileAuditSpool, fileAuditWitness, memoryAuditSpool, openStore, StoreHealth, type SqliteStoreOptions, type Store } from '../store/index.js';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
-import { AdminAuth, ApprovalDesk, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, PossessionCheck, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
+import { AdminAuth, ApprovalDesk, ConsoleViews, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, PossessionCheck, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
 import type { ApprovalService } from '../approvals/index.js';
 export type { GrantedTask } from './services/index.js';
 import { deliverWebhook, fileAuditDestination, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey, webhookAuditDestination, type EncodeEvent } from './adapters/index.js';
@@ -96,6 +96,8 @@ export class ControlPlane {
   readonly sync: ReplicaSync;
   /** Recent decisions and chain verification. */
   readonly trail: Trail;
+  /** The operator console's lists, task trees and the compliance report. */
+  readonly views: ConsoleViews;
   /** Logs, metrics and traces. */
   readonly telemetry: Telemetry;
   /** The URL the API listens on, once known (links in webhook payloads). */
@@ -127,6 +129,7 @@ export class ControlPlane {
     this.toolRegistry = new ToolRegistry({ catalog: tools, tools: store.tools, changes: store.changes, audit, clock });
     this.checkpointer = o.checkpointer;
     this.trail = new Trail({ log: audit, records: store.audit, tasks: store.tasks, witness: o.witness });
+    this.views = new ConsoleViews({ reads: store.console, clock, report: { config, store, witness: o.witness, apiTools: toolSpecsOf(o.apiActions), flush: () => audit.flush() } });
     this.approvalDesk = new ApprovalDesk({
       approvals: {
         approvals: store.approvals,

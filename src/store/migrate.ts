@@ -27,7 +27,7 @@ export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<number
         throw new ConfigError(`store: the database schema is version ${current} but this release knows up to version ${LATEST_VERSION}; upgrade mandate`);
       }
       if (current === LATEST_VERSION) return current;
-      const next = MIGRATIONS[current]!;
+      const next = MIGRATIONS.find((m) => m.version > current!)!;
       await next.up(tx, dialect);
       await record(tx, next.version);
       return next.version;

@@ -330,21 +330,42 @@ async function auditQueryIndexes(db: Kysely<any>): Promise<void> {
 }
 
 /**
- * A decision found by its id (`GET /v1/decisions/{id}`): the id is copied out of the
- * record's data into its own column, indexed only where set, so the other events
- * write no index entry. Decisions recorded before this change are filled in here.
+ * A decision found by its id (`GET /v1/decisions/{id}`): each decision record's place
+ * (segment, seq) by decision id, written in the same transaction as the record. A
+ * table rather than a column of `audit_events`: only decisions write an entry, and
+ * every earlier schema stays a subset of today's. Decisions recorded before this
+ * change are filled in here.
  */
-async function decisionIdIndex(db: Kysely<any>, dialect: Dialect): Promise<void> {
-  // Every migration tolerates a schema that already has its change.
-  if (!(await columnsOf(db, dialect, 'audit_events')).includes('decision_id')) await db.schema.alterTable('audit_events').addColumn('decision_id', 'text').execute();
+async function decisionsById(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  await db.schema
+    .createTable('audit_decisions')
+    .ifNotExists()
+    .addColumn('decision_id', 'text', (c) => c.primaryKey())
+    .addColumn('segment', 'text', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .execute();
   const decisionId = dialect === 'sqlite' ? sql`data ->> '$.decisionId'` : sql`data::jsonb ->> 'decisionId'`;
-  await sql`UPDATE audit_events SET decision_id = ${decisionId} WHERE type = 'decision' AND decision_id IS NULL`.execute(db);
-  await db.schema.createIndex('audit_decision').ifNotExists().on('audit_events').column('decision_id').where(sql.ref('decision_id'), 'is not', null).execute();
+  await sql`INSERT INTO audit_decisions (decision_id, segment, seq)
+    SELECT ${decisionId}, segment, seq FROM audit_events WHERE type = 'decision' AND ${decisionId} IS NOT NULL
+    ON CONFLICT (decision_id) DO NOTHING`.execute(db);
+}
+
+/**
+ * Indexes for the console's lists, so a page of 10,000 tasks is read, not sorted: tasks
+ * newest first (all, or of one status), an agent's live tasks counted, approvals newest
+ * first. Each is written when a task is granted or ended, or a request made; none on the
+ * call path (the call count is in none of them).
+ */
+async function consoleListIndexes(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex('tasks_created').ifNotExists().on('tasks').columns(['created_at_ms', 'id']).execute();
+  await db.schema.createIndex('tasks_status').ifNotExists().on('tasks').columns(['status', 'created_at_ms', 'id']).execute();
+  await db.schema.createIndex('tasks_agent_status').ifNotExists().on('tasks').columns(['agent_id', 'status', 'expires_at_ms']).execute();
+  await db.schema.createIndex('approvals_created').ifNotExists().on('approvals').columns(['created_at_ms', 'id']).execute();
 }
 
 const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
 
-/** Every schema change, in order. Append only. */
+/** Every schema change, in order. Append only. Versions only grow; one may be missing while a parallel change holds it. */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -379,10 +400,11 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
   { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
   { version: 12, name: 'delegation chain, attested keys, DPoP proofs', up: delegationAndPossession, presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'dpop_proofs')) && (await columnsOf(db, d, 'tasks')).includes('delegation_chain') && (await columnsOf(db, d, 'agents')).includes('dpop_jkt') },
-  { version: 13, name: 'decisions by id', up: decisionIdIndex, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'audit_events')).includes('decision_id') && (await hasIndex(db, d, 'audit_decision')) },
+  { version: 13, name: 'decisions by id', up: decisionsById, presentBeforeVersioning: (db, d) => hasTable(db, d, 'audit_decisions') },
+  { version: 14, name: 'console list indexes', up: consoleListIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'approvals_created') },
 ];
 
-export const LATEST_VERSION = MIGRATIONS.length;
+export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
 
 export async function hasTable(db: Kysely<any>, dialect: Dialect, table: string): Promise<boolean> {
   const r =

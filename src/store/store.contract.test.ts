@@ -221,9 +221,14 @@ for (const [name, open, cleanup] of targets) {
       assert.equal((await store.audit.decision('dcn_aggregate0001'))?.id, 'evt_aggca1xxxx', 'the decision, not the result that names it');
       assert.equal((await store.audit.decision('dcn_aggregate0005'))?.seq, 3);
       assert.equal(await store.audit.decision('dcn_nosuchdecision'), undefined);
+      const refused = (seq: number, decisionId: string) => ({ segment: 'ca', seq, id: `evt_aggrefused${seq}x` as EventId, type: 'decision' as const, atMs: T + 30, taskId: null, agentId: null, data: { decisionId, outcome: 'allow' }, prevHash: GENESIS_HASH, hash: `hr${seq}` });
+      await assert.rejects(store.audit.append([refused(4, 'dcn_aggregate0006'), refused(3, 'dcn_aggregate0007')]), 'seq 3 is taken');
+      assert.equal(await store.audit.decision('dcn_aggregate0006'), undefined, 'a refused batch leaves no decision to find');
+      await store.audit.append([refused(4, 'dcn_aggregate0001')]);
+      assert.equal((await store.audit.decision('dcn_aggregate0001'))?.seq, 1, 'a decision id seen again keeps its first place, and the record is stored');
 
       const heads = Object.fromEntries((await store.audit.heads()).map((h) => [h.segment, h.seq]));
-      assert.deepEqual([heads['ca'], heads['cb']], [3, 4]);
+      assert.deepEqual([heads['ca'], heads['cb']], [4, 4]);
       assert.equal(await store.audit.headOf('cb'), 4);
       assert.equal(await store.audit.headOf('no-such-segment'), 0);
       assert.deepEqual((await store.audit.segmentsSince(T + 61_000)).filter((s) => s === 'ca' || s === 'cb'), ['cb']);
@@ -319,6 +324,85 @@ for (const [name, open, cleanup] of targets) {
       const many = Array.from({ length: 1200 }, (_, i) => [`m${i}`, 'trusted'] as [string, 'trusted']);
       await store.behaviour.addSeen(id, many);
       assert.equal(new Set((await store.behaviour.get(id))!.seen!.map(([h]) => h)).size, 1203);
+    });
+
+    it('console reads: task pages in (created, id) order by every filter, the stored drift with each; trees; agents with last seen and live tasks', async () => {
+      const agentId = 'agt_consolebot01' as AgentId;
+      await store.agents.insert({ id: agentId, name: 'console-bot', spiffeId: 'spiffe://t/agent/console-bot', groups: [], attestation: { joinToken: true, oidc: [] }, createdAtMs: 1, disabledAtMs: null, dpopJkt: null });
+      const mine = (id: string, o: Partial<Task> & { purpose?: string } = {}) => {
+        const { purpose = 'Compile the Weekly report', ...rest } = o;
+        return task(id, { agentId, agentName: 'console-bot', principal: 'carol', mandate: MandateSchema.parse({ purpose, tools: ['files.read'] }), ...rest });
+      };
+      // Two tasks share a creation instant: the id breaks the tie, so a page boundary between them loses neither.
+      await store.tasks.insert(mine('tsk_consoleroot1', { createdAtMs: 10_000 }));
+      await store.tasks.insert(mine('tsk_consolechld1', { createdAtMs: 10_001, parentTaskId: 'tsk_consoleroot1' as TaskId, delegationDepth: 1, purpose: 'find 100%_of the figures' }));
+      await store.tasks.insert(mine('tsk_consolechld2', { createdAtMs: 10_001, parentTaskId: 'tsk_consoleroot1' as TaskId, delegationDepth: 1, expiresAtMs: 20_000 }));
+      await store.tasks.insert(mine('tsk_consolegrand', { createdAtMs: 10_002, parentTaskId: 'tsk_consolechld1' as TaskId, delegationDepth: 2, principal: 'dave' }));
+      await store.tasks.end('tsk_consolegrand' as TaskId, 'revoked', 10_003, 'incident');
+      await store.behaviour.save('tsk_consolechld1' as TaskId, { labels: [], toolsCalled: [], signals: ['rate_burst'], suspendedBy: 'operator', stepUpBy: null, score: 20 }, 10_004);
+      const ids = (l: { task: Task }[]) => l.map((x) => x.task.id);
+      const now = 15_000;
+
+      const all = await store.console.tasks({ agentId, limit: 10, nowMs: now });
+      assert.deepEqual(ids(all), ['tsk_consolegrand', 'tsk_consolechld2', 'tsk_consolechld1', 'tsk_consoleroot1'], 'newest first, the id breaking a tie');
+      assert.deepEqual(all.find((l) => l.task.id === 'tsk_consolechld1')?.drift, { score: 20, signals: ['rate_burst'], suspendedBy: 'operator' });
+      assert.equal(all.find((l) => l.task.id === 'tsk_consoleroot1')?.drift, null, 'nothing stored: no drift');
+      const paged: string[] = [];
+      for (let before: { createdAtMs: number; id: string } | undefined; ; ) {
+        const page = await store.console.tasks({ agentId, limit: 1, nowMs: now, ...(before ? { before } : {}) });
+        if (page.length === 0) break;
+        paged.push(...ids(page));
+        before = { createdAtMs: page[0]!.task.createdAtMs, id: page[0]!.task.id };
+      }
+      assert.deepEqual(paged, ids(all), 'pages of one: each task once, in order');
+      assert.deepEqual(ids(await store.console.tasks({ agentId, status: 'active', limit: 10, nowMs: now })), ['tsk_consolechld2', 'tsk_consolechld1', 'tsk_consoleroot1']);
+      assert.deepEqual(ids(await store.console.tasks({ agentId, status: 'active', limit: 10, nowMs: 25_000 })), ['tsk_consolechld1', 'tsk_consoleroot1'], 'past its expiry, a task is not active');
+      assert.deepEqual(ids(await store.console.tasks({ agentId, status: 'expired', limit: 10, nowMs: 25_000 })), ['tsk_consolechld2']);
+      assert.deepEqual(ids(await store.console.tasks({ agentId, status: 'revoked', limit: 10, nowMs: now })), ['tsk_consolegrand']);
+      assert.deepEqual(ids(await store.console.tasks({ principal: 'dave', limit: 10, nowMs: now })), ['tsk_consolegrand']);
+      assert.deepEqual(ids(await store.console.tasks({ parentTaskId: 'tsk_consoleroot1' as TaskId, limit: 10, nowMs: now })), ['tsk_consolechld2', 'tsk_consolechld1']);
+      assert.deepEqual(ids(await store.console.tasks({ agentId, purposeContains: 'WEEKLY', limit: 10, nowMs: now })), ['tsk_consolegrand', 'tsk_consolechld2', 'tsk_consoleroot1'], 'case folded');
+      assert.deepEqual(ids(await store.console.tasks({ agentId, purposeContains: '100%_', limit: 10, nowMs: now })), ['tsk_consolechld1'], '% and _ are literal');
+      assert.deepEqual(ids(await store.console.tasks({ agentId, purposeContains: '1_0', limit: 10, nowMs: now })), [], 'not wildcards');
+
+      const tree = await store.console.taskTree('tsk_consoleroot1' as TaskId, 10);
+      assert.deepEqual(ids(tree), ['tsk_consoleroot1', 'tsk_consolechld1', 'tsk_consolechld2', 'tsk_consolegrand'], 'breadth first');
+      assert.deepEqual(ids(await store.console.taskTree('tsk_consolechld1' as TaskId, 10)), ['tsk_consolechld1', 'tsk_consolegrand'], 'a subtree');
+      assert.equal((await store.console.taskTree('tsk_consoleroot1' as TaskId, 2)).length, 2, 'bounded');
+      assert.deepEqual(await store.console.taskTree('tsk_nosuchtask01' as TaskId, 10), []);
+
+      const audit = await AuditLog.open(store.audit, 'console-contract', manualClock(12_345), sequenceRandom('console'));
+      await audit.record({ type: 'attestation.succeeded', agentId, data: {} });
+      const agents = await store.console.agents({ limit: 100, nowMs: now });
+      const bot = agents.find((a) => a.agent.id === agentId);
+      assert.deepEqual([bot?.lastSeenMs, bot?.activeTasks], [12_345, 3]);
+      assert.equal((await store.console.agents({ limit: 100, nowMs: 25_000 })).find((a) => a.agent.id === agentId)?.activeTasks, 2, 'an expired task is not live');
+      assert.deepEqual(agents.map((a) => a.agent.name), [...agents.map((a) => a.agent.name)].sort(), 'by name');
+      const after = await store.console.agents({ afterName: 'console-bot', limit: 100, nowMs: now });
+      assert.ok(after.every((a) => a.agent.name > 'console-bot'));
+      assert.equal(agents.find((a) => a.agent.name === 'one')?.lastSeenMs, null, 'never seen');
+    });
+
+    it('approvals: cancelled with how the task ended; listed newest first, a page after a position', async () => {
+      const base = { agentId: 'agt_consolebot01' as AgentId, agentName: 'console-bot', principal: null, tool: 'payments.create', args: {}, argsHash: 'h', policies: [], purpose: 'p', approvers: [], separationOfDuties: true, usesLeft: 1, windowSeconds: null, decidedBy: null, decidedAtMs: null, reason: null, notify: 'none' as const, status: 'pending' as const, expiresAtMs: 100_000 };
+      await store.tasks.insert(task('tsk_apprdone0001', { createdAtMs: 20_000 }));
+      await store.tasks.insert(task('tsk_apprlate0001', { createdAtMs: 20_000, expiresAtMs: 30_000 }));
+      await store.tasks.insert(task('tsk_apprlive0001', { createdAtMs: 20_000 }));
+      await store.tasks.end('tsk_apprdone0001' as TaskId, 'completed', 21_000, 'report sent');
+      await store.approvals.insert({ ...base, id: 'apr_console00001', taskId: 'tsk_apprdone0001' as TaskId, createdAtMs: 20_500 });
+      await store.approvals.insert({ ...base, id: 'apr_console00002', taskId: 'tsk_apprlate0001' as TaskId, createdAtMs: 20_500 });
+      await store.approvals.insert({ ...base, id: 'apr_console00003', taskId: 'tsk_apprlive0001' as TaskId, createdAtMs: 20_600 });
+      await store.approvals.insert({ ...base, id: 'apr_console00004', taskId: 'tsk_gone00000001' as TaskId, createdAtMs: 20_700 });
+      const cancelled = await store.approvals.cancelOrphaned(40_000);
+      const reasons = Object.fromEntries(cancelled.filter((a) => a.id.startsWith('apr_console')).map((a) => [a.id, a.reason]));
+      assert.deepEqual(reasons, { apr_console00001: 'task completed: report sent', apr_console00002: 'task expired', apr_console00004: 'task gone' });
+      assert.equal(await store.approvals.decide('apr_console00001', 'approved', 'approver:bob', 'ok', 40_001), undefined, 'a cancelled request is not decided');
+
+      const listed = (await store.approvals.list({ limit: 100 })).filter((a) => a.id.startsWith('apr_console')).map((a) => a.id);
+      assert.deepEqual(listed, ['apr_console00004', 'apr_console00003', 'apr_console00002', 'apr_console00001']);
+      const next = await store.approvals.list({ limit: 100, before: { createdAtMs: 20_500, id: 'apr_console00002' } });
+      assert.deepEqual(next.filter((a) => a.id.startsWith('apr_console')).map((a) => a.id), ['apr_console00001'], 'same instant: the id breaks the tie');
+      assert.deepEqual((await store.approvals.list({ status: 'pending', limit: 100 })).filter((a) => a.id.startsWith('apr_console')).map((a) => a.id), ['apr_console00003']);
     });
 
     it('keys and settings: set if absent, set', async () => {

@@ -135,7 +135,7 @@ export interface Database {
     data: string;
     prev_hash: string;
     hash: string;
-    /** A decision record's `data.decisionId` (migration 13), null for other events and rows written before it. */
-    decision_id: string | null;
   };
+  /** Where each decision record is (migration 13): a decision found by its id. */
+  audit_decisions: { decision_id: string; segment: string; seq: number };
 }

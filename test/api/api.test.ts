@@ -161,10 +161,10 @@ describe('control-plane API over HTTP', () => {
   it('revoking a parent task revokes its children', async () => {
     const parent = await grantTask(base, 'report-bot', MANDATE);
     // A child keeps its parent's constraint and limit: dropping them would widen the delegation.
-    const wider = await grantTask(base, 'billing-bot', { purpose: 'sub step', tools: ['files.read'], parentTask: parent.taskId });
+    const wider = await grantTask(base, 'report-bot', { purpose: 'sub step', tools: ['files.read'], parentTask: parent.taskId });
     assert.equal(wider.status, 403);
     assert.deepEqual(wider.body.error.refused.map((r: { item: string; code: string }) => `${r.item}:${r.code}`), ['tools.files.read.args.path:mandate.delegation_widens', 'limits.maxCalls:mandate.delegation_widens']);
-    const child = await grantTask(base, 'billing-bot', { purpose: 'sub step', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/reports/q3/' } } }], limits: { maxCalls: 2 }, parentTask: parent.taskId });
+    const child = await grantTask(base, 'report-bot', { purpose: 'sub step', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/reports/q3/' } } }], limits: { maxCalls: 2 }, parentTask: parent.taskId });
     assert.equal(child.status, 201, JSON.stringify(child.body));
     await http(base, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: parent.taskId } });
     const res = await http(base, '/v1/decide', { body: { credential: child.credential, tool: 'files.read', args: {} } });
@@ -290,7 +290,7 @@ describe('control-plane API over HTTP', () => {
     const agent = await http(base, '/v1/agents', { token: ADMIN_TOKEN, body: { name: 'schema-bot', groups: ['reporting'] } });
     assert.equal(agent.status, 201);
     conforms(Api.AgentView, agent.body, 'POST /v1/agents');
-    conforms(Api.AgentList, (await http(base, '/v1/agents', { token: ADMIN_TOKEN })).body, 'GET /v1/agents');
+    conforms(Api.AgentPage, (await http(base, '/v1/agents', { token: ADMIN_TOKEN })).body, 'GET /v1/agents');
     const token = await http(base, '/v1/agents/report-bot/join-tokens', { token: ADMIN_TOKEN, body: {} });
     conforms(Api.JoinToken, token.body, 'join token');
     conforms(Api.Svid, (await http(base, '/v1/attest/join-token', { body: { token: token.body.token } })).body, 'attest');
@@ -307,16 +307,19 @@ describe('control-plane API over HTTP', () => {
     for (const d of [allow, deny, stepUp]) conforms(Api.Decision, d, `decision ${d.outcome}`);
     conforms(Api.DecisionList, (await http(base, `/v1/decisions?task=${granted.taskId}`, { token: ADMIN_TOKEN })).body, 'decisions');
     conforms(Api.TaskView, (await http(base, `/v1/tasks/${granted.taskId}`, { token: ADMIN_TOKEN })).body, 'GET /v1/tasks/:id');
-    conforms(Api.TaskList, (await http(base, '/v1/tasks', { token: ADMIN_TOKEN })).body, 'GET /v1/tasks');
+    conforms(Api.TaskPage, (await http(base, '/v1/tasks', { token: ADMIN_TOKEN })).body, 'GET /v1/tasks');
+    conforms(Api.TaskTree, (await http(base, `/v1/tasks/${granted.taskId}/tree`, { token: ADMIN_TOKEN })).body, 'GET /v1/tasks/:id/tree');
+    conforms(Api.ComplianceReport, (await http(base, '/v1/report', { token: ADMIN_TOKEN })).body, 'GET /v1/report');
 
     const approver = await http(base, '/v1/approvers', { token: ADMIN_TOKEN, body: { id: 'alice', groups: ['approvers'] } });
     conforms(Api.RegisteredApprover, approver.body, 'approver');
-    conforms(Api.ApprovalList, (await http(base, '/v1/approvals', { token: ADMIN_TOKEN })).body, 'GET /v1/approvals');
+    conforms(Api.ApprovalPage, (await http(base, '/v1/approvals', { token: ADMIN_TOKEN })).body, 'GET /v1/approvals');
     conforms(Api.ApprovalView, (await http(base, `/v1/approvals/${stepUp.approvalId}`, { token: granted.credential })).body, 'GET /v1/approvals/:id');
     const approved = await http(base, `/v1/approvals/${stepUp.approvalId}/approve`, { token: approver.body.token, body: { reason: 'checked' } });
     assert.equal(approved.body.status, 'approved');
     conforms(Api.ApprovalView, approved.body, 'approve');
 
+    conforms(Api.TaskView, (await http(base, `/v1/tasks/${granted.taskId}/suspend`, { token: ADMIN_TOKEN, body: { reason: 'schema check' } })).body, 'suspend');
     const revoked = await http(base, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: granted.taskId } });
     assert.equal(revoked.status, 201);
     conforms(Api.Revocation, revoked.body, 'revocation');

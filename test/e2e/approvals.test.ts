@@ -212,7 +212,8 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.deepEqual([shown.status, shown.decidedBy], ['cancelled', null]);
     const late = await decide(request.id, 'approve');
     assert.deepEqual([late.status, late.body.error.code], [409, 'approval.not_pending']);
-    assert.match(late.body.error.message, /cancelled: its task `tsk_[\w-]+` is no longer active/);
+    assert.match(late.body.error.message, /cancelled: its task `tsk_[\w-]+` is no longer active \(task completed: done\)/);
+    assert.equal(shown.reason, 'task completed: done', 'the request says how its task ended');
     assert.equal((await decide(request.id, 'deny')).body.error.code, 'approval.not_pending', 'nor denied');
     await server.plane.audit.flush();
     const cancelled = (await server.plane.store.audit.list({ type: 'approval.cancelled', limit: 100 })).filter((e) => e.data.approvalId === request.id);
@@ -227,7 +228,8 @@ describe('step-up approvals through the real MCP gateway', () => {
     assert.equal((await http(server.url, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: taskId, reason: 'incident' } })).status, 201);
     const result = await held;
     assert.deepEqual([decisionOf(result)?.outcome, decisionOf(result)?.code], ['deny', 'credential.revoked']);
-    assert.equal((await http(server.url, `/v1/approvals/${request.id}`, { token: alice })).body.status, 'cancelled');
+    const cancelled = (await http(server.url, `/v1/approvals/${request.id}`, { token: alice })).body;
+    assert.deepEqual([cancelled.status, cancelled.reason], ['cancelled', 'task revoked: incident']);
     assert.equal((await decide(request.id, 'approve')).body.error.code, 'approval.not_pending');
   });
 
@@ -238,7 +240,8 @@ describe('step-up approvals through the real MCP gateway', () => {
     // What another replica does when it ends the task: the row changes, this replica is not told.
     await server.plane.store.tasks.end(ended.taskId as never, 'revoked', clock.nowMs(), 'ended elsewhere');
     assert.deepEqual(await pendingIds(ended.taskId), []);
-    assert.equal((await http(server.url, `/v1/approvals/${first.id}`, { token: alice })).body.status, 'cancelled');
+    const elsewhere = (await http(server.url, `/v1/approvals/${first.id}`, { token: alice })).body;
+    assert.deepEqual([elsewhere.status, elsewhere.reason], ['cancelled', 'task revoked: ended elsewhere']);
 
     const short = await agent({ ttlSeconds: 60 });
     await pay(short.client, 'outlived by its request');
@@ -248,6 +251,7 @@ describe('step-up approvals through the real MCP gateway', () => {
       const late = await decide(second.id, 'approve');
       assert.deepEqual([late.status, late.body.error.code], [409, 'approval.not_pending']);
       assert.deepEqual(await pendingIds(short.taskId), []);
+      assert.equal((await http(server.url, `/v1/approvals/${second.id}`, { token: alice })).body.reason, 'task expired', 'decided after its task expired: refused, then cancelled as expired');
     } finally {
       clock.advance(-2 * 60_000);
     }

@@ -55,6 +55,17 @@ describe('several replicas on one PostgreSQL', { skip: PG ? false : 'no MANDATE_
     assert.ok(Date.now() - started < CATCH_UP_MS, 'pushed by NOTIFY, well before the catch-up read');
   });
 
+  verifies('replicas:suspension-pushed', 'a task suspended on A is refused on B at once; resumed on A, B allows it again', async () => {
+    const { credential, taskId } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
+    assert.equal(await decideOn(b.url, credential), 'policy.permit', 'B holds the task\'s monitor state in memory from here');
+    const started = Date.now();
+    assert.equal((await http(a.url, `/v1/tasks/${taskId}/suspend`, { token: ADMIN_TOKEN, body: { reason: 'under review' } })).status, 200);
+    await until('B to refuse', async () => ((await decideOn(b.url, credential)) === 'monitor.suspended' ? true : undefined), 5000);
+    assert.ok(Date.now() - started < CATCH_UP_MS * 4, 'pushed, not waited out');
+    assert.equal((await http(a.url, `/v1/tasks/${taskId}/resume`, { token: ADMIN_TOKEN, body: {} })).status, 200);
+    await until('B to allow again', async () => ((await decideOn(b.url, credential)) === 'policy.permit' ? true : undefined), 5000);
+  });
+
   verifies('replicas:revocation-catch-up', 'with B’s notification connection killed, the catch-up read still revokes within its interval', async () => {
     const { credential, taskId } = await grantTask(a.url, 'report-bot', { purpose: 'p', tools: ['files.read'], ttlSeconds: 600 });
     assert.equal(await decideOn(b.url, credential), 'policy.permit');

@@ -19,6 +19,13 @@ export const REQUIREMENTS = Object.freeze({
   'approvals:task-ended-elsewhere-cancels': 'A request of a task that ended on another replica or past its expiry is cancelled when listed or decided.',
   'approvals:audited': 'Every step of an approval is audited: requested, notified, approved and consumed by the decision that used it.',
 
+  // console-ops.test.ts
+  'console:suspend-until-resumed': 'An operator suspends a task with a reason: every call is refused as `monitor.suspended` until the task is resumed, and both are recorded with who did them.',
+  'console:tasks-page-filter-tree': '`GET /v1/tasks` pages newest first by cursor and filters by agent, principal, status, parent and purpose text, each task with its purpose and stored drift; `GET /v1/tasks/{id}/tree` nests a task\'s delegated tasks.',
+  'console:agents-seen-and-busy': '`GET /v1/agents` pages agents by name, each with when it was last seen and how many live tasks it holds.',
+  'console:approvals-history-pages': '`GET /v1/approvals` pages requests newest first by cursor, filtered by status and task; a request cancelled with its task says how the task ended.',
+  'console:report-over-api': '`GET /v1/report` returns the compliance report over a window, counting the decisions the trail holds, as JSON or Markdown.',
+
   // cli-exit-codes.test.ts
   'cli:exit-by-code': 'A failed CLI command exits by the code of its error: 6 for a refused token, 7 for an unknown resource, 8 when the control plane cannot be reached, 2 for a bad request, and prints the code.',
 
@@ -60,6 +67,7 @@ export const REQUIREMENTS = Object.freeze({
   // txn-tokens.test.ts
   'provenance:txn-token-http': 'A REST upstream that takes transaction tokens receives, on each allowed request, a `Txn-Token` whose `txn` is the decision id and whose claims name the principal, the action, the purpose and the task; a token the agent sends is never passed on, and an API without the setting receives none.',
   'provenance:txn-token-mcp': 'An MCP upstream over Streamable HTTP receives a `Txn-Token` header on each allowed tools/call, resources/read and prompts/get, and a stdio upstream the token in the request\'s `_meta["mandate/txn-token"]`; each token names its own decision.',
+  'provenance:mandate-document': 'A task\'s mandate is a signed document (`GET /v1/tasks/{id}/mandate`, `typ: mandate+jwt`): a service holding a transaction token of the task reads it, the agent reads its own, and the SDK\'s `verifyMandateDocument` checks it against the JWKS; another task\'s token or credential, a forged token and an altered document are refused.',
   'provenance:txn-token-verifier': 'A service using the SDK verifier against the control plane\'s JWKS refuses a call that did not pass through a decision: no token, a forged signature, an altered claim, or a token replayed from another upstream; tokens signed after a key rotation verify.',
 
   // config-print.test.ts
@@ -148,6 +156,7 @@ export const REQUIREMENTS = Object.freeze({
   'replicas:exact-limits': 'Exact limits such as maxCalls hold across replicas, counted in the store.',
   'replicas:policy-pushed': 'A policy set pushed on one replica is served by another on its next decision, under the same version.',
   'replicas:audit-segments-verify': 'Each replica writes its own audit segment, and every chain verifies.',
+  'replicas:suspension-pushed': 'A task an operator suspends on one replica is refused on another at once, and allowed there again once resumed.',
   'connect:stdio-relays': '`mandate connect --stdio` lets a client that speaks stdio only use the gateway: it attests, declares the mandate from a file, relays every message, and completes the task when the client leaves.',
   'connect:stdio-renews': '`mandate connect --stdio` declares the mandate again before the credential expires, opens a gateway session for the new task without the client noticing, and completes the old task.',
   'obligations:redact-output-schema': 'A tool whose results a loaded `@redact` permit may mask is listed without its `outputSchema`, so a client does not reject a redacted structured result.',
@@ -182,6 +191,7 @@ export const REQUIREMENTS = Object.freeze({
   'delegation:actor-only': 'A delegated credential works only with the SVID of the agent it was issued to (`Mandate-SVID`): without it, with the delegating agent\'s own SVID or a forged one, a decision, a further delegation and a result report are refused as `credential.holder_unproven`.',
   'delegation:widening-refused': 'A child mandate wider than its parent (a tool, a data class) is refused as `invalid_scope`, naming each refused item.',
   'delegation:gated': 'Delegation needs a `delegate` permit for the pair (refused as `unauthorized_client`), an actor that exists (`invalid_target`), and stays within the depth policies allow and `delegation.maxChildren` live children; every refusal is recorded.',
+  'delegation:policy-context': 'Policies read a delegated task\'s place in its chain: `context.delegation.depth` and `context.delegation.chain` (the SPIFFE ids of the agents that delegated to it) decide its calls and its own `delegate`.',
   'delegation:bad-requests': 'A token request that is not a well-formed token exchange (grant type, missing or wrong subject token, an actor token, a mandate that is not JSON or names another parent) is refused with its RFC 6749 error and Mandate\'s reason code; JSON bodies work as well as forms.',
   // delegation-chain.test.ts
   'delegation:chain-on-behalf': 'A person\'s id token from a local OpenID provider (keys discovered over HTTP) is exchanged for a task on her behalf (an agent\'s word alone is refused, and so is a token for another audience); orchestrator → researcher → writer each get a narrower, DPoP- or SVID-bound task, a widening hop is refused, each agent calls the real filesystem server through the MCP gateway within its own mandate, the trail shows person → agents → call, a stolen credential is useless without its key, and revoking the person ends the whole chain.',

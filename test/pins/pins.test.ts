@@ -19,7 +19,7 @@ const CODES = [
   'policy.permit', 'policy.forbid', 'policy.no_permit', 'policy.step_up', 'policy.evaluation_error', 'policy.none_loaded',
   'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.upstream_protocol_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.origin_forbidden', 'gateway.cancelled', 'gateway.route_unmapped',
   'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',
-  'monitor.drift.undeclared_tools', 'monitor.drift.arg_violations', 'monitor.drift.repeated_denials', 'monitor.drift.forbidden_secret', 'monitor.drift.rate_burst', 'monitor.drift.plan_deviation',
+  'monitor.drift.undeclared_tools', 'monitor.drift.arg_violations', 'monitor.drift.repeated_denials', 'monitor.drift.forbidden_secret', 'monitor.drift.rate_burst', 'monitor.drift.plan_deviation', 'monitor.suspended',
   'request.invalid', 'request.conflict', 'request.too_large', 'request.unauthorized', 'request.not_found', 'request.unreachable', 'request.too_many_streams', 'store.unreachable', 'internal.error',
 ];
 
@@ -29,6 +29,7 @@ const ROUTES = [
   'GET /metrics',
   'GET /readyz',
   'GET /v1/agents',
+  'GET /v1/report',
   'GET /v1/approvals',
   'GET /v1/approvals/{id}',
   'POST /v1/approvals/{id}/approve',
@@ -52,6 +53,8 @@ const ROUTES = [
   'PUT /v1/tools/{name}',
   'GET /v1/tasks/{id}',
   'GET /v1/tasks/{id}/trail',
+  'GET /v1/tasks/{id}/mandate',
+  'GET /v1/tasks/{id}/tree',
   'POST /v1/agents',
   'POST /v1/agents/{name}/join-tokens',
   'POST /v1/attest/join-token',
@@ -64,6 +67,7 @@ const ROUTES = [
   'POST /v1/tasks/from-plan',
   'POST /v1/tasks/{id}/complete',
   'POST /v1/tasks/{id}/resume',
+  'POST /v1/tasks/{id}/suspend',
   'POST /v1/tasks/{id}/results',
   'POST /v1/token',
 ];

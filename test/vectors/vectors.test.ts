@@ -10,7 +10,7 @@ import { ERROR_CODES, toolCatalog, ToolSpecSchema, type AgentId, type Credential
 import { evaluate, type Call, type Effect, type EvaluationEnv, type TaskContext, type TaskSnapshot } from '../../src/decision/index.js';
 import type { Agent } from '../../src/identity/index.js';
 import { MandateSchema, type Task } from '../../src/mandate/index.js';
-import { freshBehaviour, seenSalt, SIGNALS, type Behaviour } from '../../src/monitor/index.js';
+import { freshBehaviour, seenSalt, SIGNALS, type Behaviour, type Signal } from '../../src/monitor/index.js';
 import { keyOfTarget, PROVENANCES, recordSeen } from '../../src/provenance/index.js';
 import { buildCedarRequest, PolicyEngine } from '../../src/policy/index.js';
 import { policyDirectory } from '../../src/server/adapters/index.js';
@@ -137,7 +137,7 @@ const VectorSchema = z
       .object({
         labels: z.array(z.string().min(1)).default([]),
         toolsCalled: z.array(z.string().min(1)).default([]),
-        suspendedBy: z.enum(SIGNALS).nullable().default(null),
+        suspendedBy: z.union([z.enum(SIGNALS), z.literal('operator')]).nullable().default(null),
         stepUpBy: z.enum(SIGNALS).nullable().default(null),
         tightenedBy: z.enum(SIGNALS).nullable().default(null),
         /** Values the task has seen in results, as written (hashed here the way the monitor keeps them). */
@@ -309,7 +309,8 @@ function inputsOf(v: Vector): Inputs {
     ...freshBehaviour(),
     labels: s.labels,
     toolsCalled: s.toolsCalled,
-    signals: [...new Set([s.suspendedBy, s.stepUpBy, s.tightenedBy].filter((x) => x !== null))],
+    // An operator's suspension is no signal: it fires none.
+    signals: [...new Set([s.suspendedBy, s.stepUpBy, s.tightenedBy].filter((x): x is Signal => x !== null && x !== 'operator'))],
     suspendedBy: s.suspendedBy,
     stepUpBy: s.stepUpBy,
     tightenedBy: s.tightenedBy,

@@ -42,6 +42,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'monitor.drift.forbidden_secret':
     case 'monitor.drift.rate_burst':
     case 'monitor.drift.plan_deviation':
+    case 'monitor.suspended':
     case 'approval.approved':
     case 'approval.denied':
     case 'approval.expired':

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuditFilter } from '../../audit/index.js';
-import { CodedError, newId, parseId, type CredentialId } from '../../core/index.js';
+import { CodedError, newId, parseId, type AgentId } from '../../core/index.js';
+import type { Agent } from '../../identity/index.js';
 import { MandateSchema, type Task } from '../../mandate/index.js';
 // From the server's index (the dependency rule); used only inside functions, so the import cycle through app.ts is harmless.
 import { Api, doc, jsonSchema, parse, type Authorize, type ControlPlane } from '../index.js';
@@ -28,9 +29,9 @@ const DecisionParams = z.object({ id: z.string().min(1).max(80) }).strict();
 const WhatIfBody = z
   .object({
     task: z.string().optional().describe('a task id: its mandate, agent, principal and state as they are now'),
-    mandate: z.unknown().optional().describe('or a mandate as `POST /v1/tasks` takes it, for a task that does not exist'),
-    agent: z.string().min(1).max(64).optional().describe('with `mandate`: the agent that would hold it'),
-    principal: z.string().min(1).max(256).optional().describe('with `mandate`: on whose behalf (else the mandate\'s `onBehalfOf`)'),
+    mandate: z.unknown().optional().describe('or a mandate as `POST /v1/tasks` takes it, for a task that does not exist; without either, a mandate of just this tool'),
+    agent: z.string().min(1).max(64).optional().describe('without `task`: the agent that would hold the mandate (else an agent in no group)'),
+    principal: z.string().min(1).max(256).optional().describe('without `task`: on whose behalf (else the mandate\'s `onBehalfOf`)'),
     tool: z.string().min(1).max(256),
     args: z.record(z.string(), z.unknown()).default({}),
   })
@@ -138,8 +139,9 @@ export function registerConsoleLive(app: FastifyInstance, plane: ControlPlane, a
   app.post('/v1/what-if', doc('the decision the current policies would give a call of a task, or of a mandate given whole, with no effect: nothing is decided, counted, approved or observed, and only `policy.what_if` is recorded (viewer)', { response: { 200: Api.WhatIf }, security: [{ admin: [] }], body: jsonSchema(WhatIfBody) }), async (req) => {
     const by = await authorize(req, 'viewer');
     const body = parse(WhatIfBody, req.body, 'body');
-    if ((body.task === undefined) === (body.mandate === undefined)) throw new CodedError('request.invalid', 'body: give either `task` or `mandate`');
+    if (body.task !== undefined && body.mandate !== undefined) throw new CodedError('request.invalid', 'body: give `task` or `mandate`, not both');
     let task: Task;
+    let agent: Agent | undefined;
     let hypothetical = false;
     if (body.task !== undefined) {
       if (body.agent !== undefined || body.principal !== undefined) throw new CodedError('request.invalid', 'body: `agent` and `principal` go with `mandate`; a task has its own');
@@ -147,10 +149,11 @@ export function registerConsoleLive(app: FastifyInstance, plane: ControlPlane, a
       const found = taskId && (await plane.decisionPorts.getTask(taskId));
       if (!found) throw new CodedError('request.not_found', `no task \`${body.task}\``);
       task = found;
+      agent = await plane.decisionPorts.getAgent(task.agentId);
     } else {
-      if (body.agent === undefined) throw new CodedError('request.invalid', 'body: `agent` names who would hold the mandate');
-      const mandate = parse(MandateSchema, body.mandate, 'body.mandate');
-      const agent = await plane.identity.agentByName(body.agent);
+      // Without a mandate, one that declares just this tool: the question is then the ceiling's answer.
+      const mandate = parse(MandateSchema, body.mandate ?? { purpose: 'what-if', tools: [body.tool] }, 'body.mandate');
+      agent = body.agent === undefined ? anyAgent(plane.config.trustDomain, plane.clock.nowMs()) : await plane.identity.agentByName(body.agent);
       const nowMs = plane.clock.nowMs();
       hypothetical = true;
       task = {
@@ -164,7 +167,7 @@ export function registerConsoleLive(app: FastifyInstance, plane: ControlPlane, a
         delegationDepth: 0,
         chain: [],
         status: 'active',
-        credentialId: newId('credential', plane.decisionPorts.random) as CredentialId,
+        credentialId: newId('credential', plane.decisionPorts.random),
         createdAtMs: nowMs,
         expiresAtMs: nowMs + mandate.ttlSeconds * 1000,
         endedAtMs: null,
@@ -172,13 +175,17 @@ export function registerConsoleLive(app: FastifyInstance, plane: ControlPlane, a
         callCount: 0,
       };
     }
-    const agent = await plane.decisionPorts.getAgent(task.agentId);
     const decision = await plane.kernel.whatIf({ task, agent }, { tool: body.tool, args: body.args }, { hypothetical });
     // Not the task's event (its trail is what the agent did): who asked, about what, and the answer; never the arguments.
     await plane.audit.record({
       type: 'policy.what_if',
-      data: { by, tool: body.tool, outcome: decision.outcome, code: decision.reason.code, policyVersion: decision.policyVersion, task: hypothetical ? null : task.id, agent: task.agentName },
+      data: { by, tool: body.tool, outcome: decision.outcome, code: decision.reason.code, policyVersion: decision.policyVersion, task: hypothetical ? null : task.id, agent: body.task === undefined && body.agent === undefined ? null : task.agentName },
     });
-    return { decision, ...reads.sourcesOf(decision.policies, decision.policyVersion), recorded: false };
+    return { ...decision, ...reads.sourcesOf(decision.policies, decision.policyVersion), recorded: false };
   });
+}
+
+/** The agent a what-if without one asks about: registered nowhere, in no group, so only policies for any agent apply. */
+function anyAgent(trustDomain: string, nowMs: number): Agent {
+  return { id: 'agt_whatifanyagent' as AgentId, name: 'any-agent', spiffeId: `spiffe://${trustDomain}/agent/any-agent`, groups: [], attestation: { joinToken: false, oidc: [] }, createdAtMs: nowMs, disabledAtMs: null, dpopJkt: null };
 }

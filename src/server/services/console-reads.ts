@@ -30,19 +30,19 @@ export interface Overview {
   topReasons: CodeCount[];
 }
 
-/** The source of a policy as a person edits it. */
+/** A determining policy: its id, and where this replica holds its set, its source as a person edits it. */
 export interface PolicySource {
   id: string;
-  file: string;
-  line: number;
-  text: string;
+  file?: string;
+  line?: number;
+  text?: string;
 }
 
 /** Where the text of determining policies comes from: the set a version names, when this replica holds it. */
 export interface PolicySources {
   policyVersion: number | null;
   policies: PolicySource[];
-  /** The decision was taken under a version this replica no longer holds (or names policies it lacks): ids only. */
+  /** The decision was taken under a version this replica no longer holds (or names policies it lacks): some have their id only. */
   sourceUnavailable: boolean;
 }
 
@@ -59,7 +59,8 @@ export interface DecisionTask {
 }
 
 export interface DecisionDetail extends PolicySources {
-  decision: AuditEvent;
+  /** The decision record as stored. */
+  record: AuditEvent;
   task: DecisionTask | null;
 }
 
@@ -118,7 +119,7 @@ export class ConsoleReads {
     const ids = Array.isArray(event.data['policies']) ? event.data['policies'].filter((p): p is string => typeof p === 'string') : [];
     const task = event.taskId ? await this.d.tasks.get(event.taskId) : undefined;
     return {
-      decision: event,
+      record: event,
       ...this.sourcesOf(ids, version),
       task: task ? { id: task.id, purpose: task.mandate.purpose, agent: task.agentName, agentId: task.agentId, principal: task.principal, status: task.status, trail: `/v1/tasks/${task.id}/trail` } : null,
     };
@@ -128,13 +129,12 @@ export class ConsoleReads {
   sourcesOf(ids: readonly string[], version: number | null): PolicySources {
     const { version: current, loaded } = this.d.policies();
     if (ids.length === 0) return { policyVersion: version, policies: [], sourceUnavailable: false };
-    const byId = new Map((loaded?.policies ?? []).map((p) => [p.id, p]));
-    const found = version === current ? ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : [])) : [];
-    return {
-      policyVersion: version,
-      policies: found.map((p) => ({ id: p.id, file: p.file, line: p.line, text: p.text })),
-      sourceUnavailable: found.length < ids.length,
-    };
+    const byId = new Map(version === current ? (loaded?.policies ?? []).map((p) => [p.id, p]) : []);
+    const policies = ids.map((id) => {
+      const p = byId.get(id);
+      return p ? { id, file: p.file, line: p.line, text: p.text } : { id };
+    });
+    return { policyVersion: version, policies, sourceUnavailable: policies.some((p) => p.text === undefined) };
   }
 }
 

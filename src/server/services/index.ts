@@ -11,4 +11,6 @@ export { Trail, type AuditSearch, type AuditSearchPage } from './trail.js';
 export { assembleTrail, type TaskTrail, type TrailStep, type TrailTask } from './task-trail.js';
 export { decisionPortsOver } from './decision-ports.js';
 export { PossessionCheck } from './possession.js';
+export { compileReport, type ReportSources, type ReportWindow } from './compliance-report.js';
+export { ConsoleViews, decodeTimeCursor, encodeCursor, type TaskNode } from './console-views.js';
 export { ConsoleReads, DecisionTail, decodeTailCursor, encodeTailCursor, type DecisionDetail, type Overview, type PolicySources, type TailCursor } from './console-reads.js';

@@ -12,8 +12,11 @@ import { CopyIn } from './copy-in.js';
  * going back to the pool, so the next query gets a fresh connection.
  */
 export interface GuardedPool extends PostgresPool {
-  /** `COPY … FROM STDIN` of `payload` on a pooled connection, under the same timeout and error handling; the rows copied. */
-  copyIn(text: string, payload: Buffer): Promise<number>;
+  /**
+   * `COPY … FROM STDIN` of `payload` on a pooled connection, under the same timeout and error handling; the rows copied.
+   * With `then`, that statement runs after the COPY in the same transaction.
+   */
+  copyIn(text: string, payload: Buffer, then?: { text: string; values: unknown[] }): Promise<number>;
 }
 
 export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): GuardedPool {
@@ -69,14 +72,24 @@ export function guardedPool(pool: pg.Pool, queryTimeoutMs: number): GuardedPool 
         release: () => client.release(current.broken),
       };
     },
-    async copyIn(text, payload) {
+    async copyIn(text, payload, then) {
       const client = await pool.connect();
       const current = watch(client);
       try {
+        if (then) await guard(current, client.query('BEGIN'));
         const copy = new CopyIn(text, payload);
         // pg's types know no copy methods on the connection a submittable writes to; pg has them.
         client.query(copy as unknown as pg.Submittable);
-        return await guard(current, copy.done);
+        const copied = await guard(current, copy.done);
+        if (then) {
+          await guard(current, client.query(then.text, then.values));
+          await guard(current, client.query('COMMIT'));
+        }
+        return copied;
+      } catch (err) {
+        // A client still usable is handed back outside the failed transaction; a broken one is destroyed anyway.
+        if (then && current.broken === undefined) await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
       } finally {
         client.release(current.broken);
       }

@@ -41,7 +41,10 @@ export async function openPostgresStore(url: string, opts: { queryTimeoutMs?: nu
   return { ...store, audit: { ...store.audit, append: appendByCopy(guarded) } };
 }
 
-const AUDIT_COPY = 'COPY audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash, decision_id) FROM STDIN';
+const AUDIT_COPY = 'COPY audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) FROM STDIN';
+
+// A decision id seen twice keeps its first place: a lookup table never refuses an audit record.
+const AUDIT_DECISIONS_INSERT = 'INSERT INTO audit_decisions (decision_id, segment, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (decision_id) DO NOTHING';
 
 /**
  * Audit batches as one `COPY FROM STDIN`, a single statement and so one transaction:
@@ -54,10 +57,16 @@ function appendByCopy(pool: GuardedPool): AuditRepo['append'] {
     if (events.length === 0) return;
     const rows = events.map(
       (e) =>
-        `${copyField(e.segment)}\t${e.seq}\t${copyField(e.id)}\t${copyField(e.type)}\t${e.atMs}\t${copyField(e.taskId)}\t${copyField(e.agentId)}\t${copyField(e.dataText ?? canonicalJson(e.data))}\t${copyField(e.prevHash)}\t${copyField(e.hash)}\t${copyField(decisionIdOf(e))}\n`,
+        `${copyField(e.segment)}\t${e.seq}\t${copyField(e.id)}\t${copyField(e.type)}\t${e.atMs}\t${copyField(e.taskId)}\t${copyField(e.agentId)}\t${copyField(e.dataText ?? canonicalJson(e.data))}\t${copyField(e.prevHash)}\t${copyField(e.hash)}\n`,
     );
+    const decisions = events.flatMap((e) => {
+      const decisionId = decisionIdOf(e);
+      return decisionId === null ? [] : [[decisionId, e.segment, e.seq] as const];
+    });
+    // In the COPY's transaction: a record and its place by decision id are stored together, or neither.
+    const then = decisions.length === 0 ? undefined : { text: AUDIT_DECISIONS_INSERT, values: [decisions.map((d) => d[0]), decisions.map((d) => d[1]), decisions.map((d) => d[2])] };
     // One flat string, encoded once: cheaper than growing it row by row.
-    const copied = await pool.copyIn(AUDIT_COPY, Buffer.from(rows.join('')));
+    const copied = await pool.copyIn(AUDIT_COPY, Buffer.from(rows.join('')), then);
     if (copied !== events.length) throw new Error(`audit append: ${copied} of ${events.length} events copied`);
   };
 }

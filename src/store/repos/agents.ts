@@ -12,7 +12,7 @@ const AttestationJson = z.object({
   oidc: z.array(z.object({ issuer: z.string(), claims: z.record(z.string(), z.string()) })),
 });
 
-const toAgent = (r: Selectable<Database['agents']>): Agent => ({
+export const toAgent = (r: Selectable<Database['agents']>): Agent => ({
   id: r.id as AgentId,
   name: r.name,
   spiffeId: r.spiffe_id,

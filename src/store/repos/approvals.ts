@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import type { Approval, ApprovalStatus } from '../../approvals/index.js';
 import type { ApprovalRepo } from '../../approvals/index.js';
 import type { AgentId, TaskId } from '../../core/index.js';
@@ -33,6 +33,9 @@ const toApproval = (r: Selectable<Database['approvals']>): Approval => ({
 /** The approval's task is active: not ended, not past its expiry (and still there). */
 const hasActiveTask = (eb: ExpressionBuilder<Database, 'approvals'>, nowMs: number) =>
   eb.exists(eb.selectFrom('tasks').select('tasks.id').whereRef('tasks.id', '=', 'approvals.task_id').where('tasks.status', '=', 'active').where('tasks.expires_at_ms', '>', nowMs));
+
+/** `task completed: <its end reason>`, `task revoked: …`, `task expired`, or `task gone` for a row that no longer exists. */
+const CANCEL_REASON = sql<string>`coalesce((select case when t.status <> 'active' then 'task ' || t.status || coalesce(': ' || t.end_reason, '') else 'task expired' end from tasks t where t.id = approvals.task_id), 'task gone')`;
 
 export const approvalRepo: RepoFactory<ApprovalRepo> = (db) => ({
   async insert(a) {
@@ -72,6 +75,8 @@ export const approvalRepo: RepoFactory<ApprovalRepo> = (db) => ({
     let query = db.selectFrom('approvals').selectAll();
     if (q.status) query = query.where('status', '=', q.status);
     if (q.taskId) query = query.where('task_id', '=', q.taskId);
+    const before = q.before;
+    if (before) query = query.where((eb) => eb.or([eb('created_at_ms', '<', before.createdAtMs), eb.and([eb('created_at_ms', '=', before.createdAtMs), eb('id', '<', before.id)])]));
     const rows = await query.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(q.limit ?? 100).execute();
     return rows.map(toApproval);
   },
@@ -139,7 +144,8 @@ export const approvalRepo: RepoFactory<ApprovalRepo> = (db) => ({
   async cancelOrphaned(nowMs) {
     const rows = await db
       .updateTable('approvals')
-      .set({ status: 'cancelled', decided_at_ms: nowMs, reason: 'the task is no longer active' })
+      // The reason names how the task ended, read from its row in the same statement.
+      .set({ status: 'cancelled', decided_at_ms: nowMs, reason: CANCEL_REASON })
       .where('status', '=', 'pending')
       .where((eb) => eb.not(hasActiveTask(eb, nowMs)))
       .returningAll()

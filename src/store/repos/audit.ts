@@ -40,25 +40,33 @@ export const auditRepo: RepoFactory<AuditRepo> = (db, dialect) => {
   return {
     async append(events) {
       if (events.length === 0) return;
-      await db
-        .insertInto('audit_events')
-        .values(
-          events.map((e) => ({
-            segment: e.segment,
-            seq: e.seq,
-            id: e.id,
-            type: e.type,
-            at_ms: e.atMs,
-            task_id: e.taskId,
-            agent_id: e.agentId,
-            // Canonical, so that verifying hashes the stored text as it is (`storedHashHolds`).
-            data: e.dataText ?? canonicalJson(e.data),
-            prev_hash: e.prevHash,
-            hash: e.hash,
-            decision_id: decisionIdOf(e),
-          })),
-        )
-        .execute();
+      const decisions = events.flatMap((e) => {
+        const decisionId = decisionIdOf(e);
+        return decisionId === null ? [] : [{ decision_id: decisionId, segment: e.segment, seq: e.seq }];
+      });
+      // One transaction: a record and its place by decision id are stored together, or neither.
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('audit_events')
+          .values(
+            events.map((e) => ({
+              segment: e.segment,
+              seq: e.seq,
+              id: e.id,
+              type: e.type,
+              at_ms: e.atMs,
+              task_id: e.taskId,
+              agent_id: e.agentId,
+              // Canonical, so that verifying hashes the stored text as it is (`storedHashHolds`).
+              data: e.dataText ?? canonicalJson(e.data),
+              prev_hash: e.prevHash,
+              hash: e.hash,
+            })),
+          )
+          .execute();
+        // A decision id seen twice keeps its first place: a lookup table never refuses an audit record.
+        if (decisions.length > 0) await tx.insertInto('audit_decisions').values(decisions).onConflict((oc) => oc.column('decision_id').doNothing()).execute();
+      });
     },
     async scan(segment, afterSeq, limit) {
       const rows = await db.selectFrom('audit_events').selectAll().where('segment', '=', segment).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit).execute();
@@ -163,8 +171,12 @@ export const auditRepo: RepoFactory<AuditRepo> = (db, dialect) => {
       return Number(r?.n ?? 0);
     },
     async decision(decisionId) {
-      // `decision_id = ?` implies `IS NOT NULL`, so both databases use the partial index `audit_decision`.
-      const r = await db.selectFrom('audit_events').selectAll().where('decision_id', '=', decisionId).where('type', '=', 'decision').limit(1).executeTakeFirst();
+      const r = await db
+        .selectFrom('audit_decisions as d')
+        .innerJoin('audit_events as e', (join) => join.onRef('e.segment', '=', 'd.segment').onRef('e.seq', '=', 'd.seq'))
+        .selectAll('e')
+        .where('d.decision_id', '=', decisionId)
+        .executeTakeFirst();
       return r && toAuditEvent(r);
     },
     async heads() {

@@ -1,4 +1,4 @@
-import type { Signal } from '../../monitor/index.js';
+import type { Signal, Suspension } from '../../monitor/index.js';
 import type { BehaviourRepo } from '../../monitor/index.js';
 import type { SourceTrust } from '../../provenance/index.js';
 import type { RepoFactory } from '../index.js';
@@ -17,7 +17,7 @@ export const behaviourRepo: RepoFactory<BehaviourRepo> = (db) => ({
       labels,
       toolsCalled: r ? parseJson(StringArrayJson, r.tools_called, 'behaviour tools') : [],
       signals: r ? (parseJson(StringArrayJson, r.signals, 'behaviour signals') as Signal[]) : [],
-      suspendedBy: (r?.suspended_by ?? null) as Signal | null,
+      suspendedBy: (r?.suspended_by ?? null) as Suspension | null,
       stepUpBy: (r?.step_up_by ?? null) as Signal | null,
       tightenedBy: (r?.tightened_by ?? null) as Signal | null,
       score: r ? Number(r.score) : 0,

@@ -6,7 +6,7 @@ import type { RepoFactory } from '../index.js';
 import type { Database } from '../index.js';
 import { numberOrNull, parseJson } from './rows.js';
 
-const toTask = (r: Selectable<Database['tasks']>): Task => ({
+export const toTask = (r: Selectable<Database['tasks']>): Task => ({
   id: r.id as TaskId,
   agentId: r.agent_id as AgentId,
   agentName: r.agent_name,

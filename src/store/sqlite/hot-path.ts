@@ -182,8 +182,15 @@ function prepareLinks(sqlite: SQLite.Database): AuditRepo['links'] {
 }
 
 function prepareInsertEvent(sqlite: SQLite.Database): (events: readonly AuditEvent[]) => void {
-  const insert = sqlite.prepare('INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = sqlite.prepare('INSERT INTO audit_events (segment, seq, id, type, at_ms, task_id, agent_id, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  // A decision id seen twice keeps its first place: a lookup table never refuses an audit record.
+  const insertDecision = sqlite.prepare('INSERT INTO audit_decisions (decision_id, segment, seq) VALUES (?, ?, ?) ON CONFLICT (decision_id) DO NOTHING');
+  // Called inside the append's transaction: a record and its place by decision id are stored together.
   return (events) => {
-    for (const e of events) insert.run(e.segment, e.seq, e.id, e.type, e.atMs, e.taskId, e.agentId, e.dataText ?? canonicalJson(e.data), e.prevHash, e.hash, decisionIdOf(e));
+    for (const e of events) {
+      insert.run(e.segment, e.seq, e.id, e.type, e.atMs, e.taskId, e.agentId, e.dataText ?? canonicalJson(e.data), e.prevHash, e.hash);
+      const decisionId = decisionIdOf(e);
+      if (decisionId !== null) insertDecision.run(decisionId, e.segment, e.seq);
+    }
   };
 }
