@@ -1,5 +1,6 @@
 import type { ApprovalRepo, ApproverRepo } from '../approvals/index.js';
 import type { AuditRepo } from '../audit/index.js';
+import type { ConsoleSessionRepo } from '../console/index.js';
 import type { ToolSpec } from '../core/index.js';
 import type { DpopReplayCache, RevocationRepo } from '../credentials/index.js';
 import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/index.js';
@@ -81,6 +82,8 @@ export interface Store {
   readonly policies: PolicySetRepo;
   /** DPoP proofs seen by any replica (RFC 9449 replay check). */
   readonly dpopProofs: DpopReplayCache & { sweep(nowMs: number): Promise<number> };
+  /** People signed in to the operator console. */
+  readonly consoleSessions: ConsoleSessionRepo;
   readonly changes: ChangeFeed;
   /** A cheap round trip: does the store answer? */
   ping(): Promise<void>;

@@ -12,3 +12,4 @@ export { settingsRepo } from './settings.js';
 export { taskRepo } from './tasks.js';
 export { toolRepo } from './tools.js';
 export { dpopProofRepo } from './dpop-proofs.js';
+export { consoleSessionRepo } from './console-sessions.js';
