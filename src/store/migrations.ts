@@ -390,7 +390,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
   { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
   { version: 12, name: 'delegation chain, attested keys, DPoP proofs', up: delegationAndPossession, presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'dpop_proofs')) && (await columnsOf(db, d, 'tasks')).includes('delegation_chain') && (await columnsOf(db, d, 'agents')).includes('dpop_jkt') },
-  { version: 13, name: 'console sessions', up: consoleSessions },
+  { version: 13, name: 'console sessions', up: consoleSessions, presentBeforeVersioning: (db, d) => hasTable(db, d, 'console_sessions') },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;
