@@ -2,7 +2,7 @@ import { argsHashOf, type Approval } from '../approvals/index.js';
 import { CodedError, type AgentId, type DecisionId, type ErrorCode, type TaskId, type ToolCatalog } from '../core/index.js';
 import type { TaskCredentialClaims } from '../credentials/index.js';
 import type { Agent } from '../identity/index.js';
-import { checkCallAgainstMandate, type ArgConstraint, type Task } from '../mandate/index.js';
+import { checkCallAgainstMandate, delegatorsOf, type ArgConstraint, type Task } from '../mandate/index.js';
 import { seenSalt, type Behaviour, type ObservedDecision } from '../monitor/index.js';
 import { evaluateEffects, type ApprovalTerms, type CallFacts, type CedarRequest, type PolicyEvaluation } from '../policy/index.js';
 import { targetCounts, targetsOf } from '../provenance/index.js';
@@ -147,6 +147,7 @@ function decideCall(ctx: TaskContext, call: Call, snap: TaskSnapshot, env: Evalu
         labels: behaviour.labels,
         toolsCalled: behaviour.toolsCalled,
         delegationDepth: task.delegationDepth,
+        delegationChain: task.chain.length === 0 ? undefined : delegatorsOf(task),
         onBehalfOf: task.principal ?? undefined,
         egress: task.mandate.egress,
       },

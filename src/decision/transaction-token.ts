@@ -1,4 +1,4 @@
-import type { Task } from '../mandate/index.js';
+import { chainLinks, controlPlaneId, type Task } from '../mandate/index.js';
 import type { Decision } from './model.js';
 
 /** The JWT `typ` of a transaction token (draft-ietf-oauth-transaction-tokens, "JWT Header"). */
@@ -71,7 +71,7 @@ export interface TxnTokenRequest {
 }
 
 /** The signer of every token of the trust domain: the control plane. */
-export const txnTokenIssuer = (trustDomain: string) => `spiffe://${trustDomain}/mandate`;
+export const txnTokenIssuer = controlPlaneId;
 /** The workload that asks for the token (`req_wl`): the gateway that forwards the call. */
 export const txnTokenRequester = (trustDomain: string, gateway: 'mcp' | 'http') => `spiffe://${trustDomain}/mandate/gateway/${gateway}`;
 
@@ -96,7 +96,7 @@ export function txnTokenClaims(r: TxnTokenRequest): TxnTokenClaims {
     ...(task.principal !== null ? { principal: task.principal } : {}),
     ...(task.parentTaskId !== null ? { parent_task_id: task.parentTaskId } : {}),
     delegation_depth: task.delegationDepth,
-    ...(task.chain.length > 0 ? { chain: task.chain.map((l) => ({ task_id: l.taskId, agent: l.spiffeId })) } : {}),
+    ...(task.chain.length > 0 ? { chain: chainLinks(task) } : {}),
   };
   return {
     iss: txnTokenIssuer(r.trustDomain),

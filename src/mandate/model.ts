@@ -149,6 +149,11 @@ export interface DelegationLink {
   spiffeId: string;
 }
 
+/** The SPIFFE ids of the agents a task was delegated from (what policies see as `context.delegation.chain`). */
+export function delegatorsOf(task: Pick<Task, 'chain'>): string[] {
+  return task.chain.map((link) => link.spiffeId);
+}
+
 export const DelegationChainSchema = z.array(z.object({ taskId: z.string(), agentId: z.string(), spiffeId: z.string() }).strict()) as unknown as z.ZodType<DelegationLink[]>;
 
 export interface Task {

@@ -61,9 +61,12 @@ test('the task context carries every attribute, onBehalfOf "" when acting for no
       egress: [],
     },
     call: { targets: 0, declaredTargets: 0, trustedTargets: 0, counterpartyTargets: 0, untrustedTargets: 0, unseenTargets: 0 },
+    delegation: { depth: 0, chain: [] },
   });
   const withTargets = buildCedarRequest({ ...facts({}), call: { declared: 1, trusted: 2, counterparty: 5, untrusted: 3, unseen: 4 } });
   assert.deepEqual(withTargets.context['call'], { targets: 15, declaredTargets: 1, trustedTargets: 2, counterpartyTargets: 5, untrustedTargets: 3, unseenTargets: 4 });
   const forUser = buildCedarRequest(facts({ task: { onBehalfOf: 'alice@example.com' } }));
   assert.equal((forUser.context['task'] as Record<string, unknown>)['onBehalfOf'], 'alice@example.com');
+  const delegated = buildCedarRequest(facts({ task: { delegationDepth: 2, delegationChain: ['spiffe://t/agent/a', 'spiffe://t/agent/b'] } }));
+  assert.deepEqual(delegated.context['delegation'], { depth: 2, chain: ['spiffe://t/agent/a', 'spiffe://t/agent/b'] });
 });

@@ -35,6 +35,7 @@ export function buildCedarRequest(facts: CallFacts): CedarRequest {
         egress: task.egress ?? [],
       },
       call: callContext(facts.call),
+      delegation: delegationContext(task),
     },
     entities: requestEntities(agent, principal, tool, resource, argsToTags(facts.args)),
   };
@@ -85,9 +86,17 @@ export function buildDelegationRequest(f: DelegationFacts): CedarRequest {
       environment: f.environment,
       task: { id: t.id, purpose: t.purpose, dataClasses: t.dataClasses, callCount: t.callCount, labels: t.labels, toolsCalled: t.toolsCalled, delegationDepth: t.delegationDepth, onBehalfOf: t.onBehalfOf ?? '', egress: t.egress ?? [] },
       call: NO_TARGETS,
+      delegation: delegationContext(t),
     },
     entities,
   };
+}
+
+const NO_CHAIN: string[] = [];
+
+/** `context.delegation`: how deep the task is delegated and by whom (schema: DelegationContext). */
+function delegationContext(t: TaskFacts): { depth: number; chain: string[] } {
+  return { depth: t.delegationDepth, chain: t.delegationChain === undefined || t.delegationChain.length === 0 ? NO_CHAIN : [...t.delegationChain] };
 }
 
 const NO_TARGETS = { targets: 0, declaredTargets: 0, trustedTargets: 0, counterpartyTargets: 0, untrustedTargets: 0, unseenTargets: 0 };

@@ -9,6 +9,7 @@ const UNKNOWN_CONTEXT: Record<string, CedarValueJson> = {
   environment: { __extn: { fn: 'unknown', arg: 'environment' } },
   task: { __extn: { fn: 'unknown', arg: 'task' } },
   call: { __extn: { fn: 'unknown', arg: 'call' } },
+  delegation: { __extn: { fn: 'unknown', arg: 'delegation' } },
 };
 const NO_TAGS: Record<string, string> = {};
 

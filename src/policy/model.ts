@@ -26,6 +26,8 @@ export interface TaskFacts {
   labels: string[];
   toolsCalled: string[];
   delegationDepth: number;
+  /** SPIFFE ids of the agents that delegated to this task, root first; absent or empty for a root task. */
+  delegationChain?: readonly string[] | undefined;
   /** Absent or undefined when the task acts for nobody; Cedar sees "". */
   onBehalfOf?: string | undefined;
   /** Labels the mandate declares the task may send out (`egress`); absent means none. */

@@ -16,6 +16,7 @@ const TaskOverridesSchema = z
     toolsCalled: z.array(z.string()),
     egress: z.array(z.string()),
     delegationDepth: z.number().int().nonnegative(),
+    delegationChain: z.array(z.string()),
     onBehalfOf: z.string(),
   })
   .partial()

@@ -45,7 +45,10 @@ type CallInfo = {
   untrustedTargets: Long,
   unseenTargets: Long
 };
-type CallContext = { environment: String, task: TaskContext, call: CallInfo };
+// A delegated task's place in its chain: depth 0 for a root task; chain holds the SPIFFE ids of the agents
+// that delegated to it (a set: Cedar has no lists; the decision records keep the order), empty for a root task.
+type DelegationContext = { depth: Long, chain: Set<String> };
+type CallContext = { environment: String, task: TaskContext, call: CallInfo, delegation: DelegationContext };
 
 action call_tool;
 action read, write, delete, export, send, payment, execute, retrieve_secret in [call_tool]

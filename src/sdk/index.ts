@@ -9,6 +9,7 @@ import type { ApiApproval, ApiDeclaredTask, ApiDecision, ApiSvid, ApiTokenExchan
 import { createDpopProof } from './dpop.js';
 
 export { createDpopProof, type DpopProofRequest } from './dpop.js';
+export { verifyMandateDocument, type MandateDocumentClaims, type VerifyMandateDocumentOptions } from './mandate-document.js';
 export { TransactionTokenError, verifyTransactionToken, type TransactionTokenClaims, type TransactionTokenRefusal, type VerifyTransactionTokenOptions } from './transaction-token.js';
 
 /** The answer of `POST /v1/decide`. */
@@ -318,6 +319,15 @@ export class TaskHandle {
     outcome: { status: 'ok' | 'error'; bytes?: number; labels?: string[]; decisionId?: string; args?: Record<string, unknown>; content?: unknown; values?: string[] },
   ): Promise<void> {
     await this.send(`/v1/tasks/${encodeURIComponent(this.id)}/results`, { method: 'POST', body: { tool, ...outcome } });
+  }
+
+  /**
+   * This task's mandate as a signed document (`typ: mandate+jwt`): hand it to a
+   * downstream service, which checks it with `verifyMandateDocument` against the
+   * trust domain's keys and reads what the task declared it would do.
+   */
+  async mandateDocument(): Promise<string> {
+    return (await this.send<{ document: string }>(`/v1/tasks/${encodeURIComponent(this.id)}/mandate`, { method: 'GET' })).document;
   }
 
   /** Completes the task: its credential stops working at once. */

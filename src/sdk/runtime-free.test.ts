@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-/** The SDK's own modules: the only thing one of them may load is another of them (DPoP proofs, transaction tokens). */
-const SDK = ['index.js', 'dpop.js', 'transaction-token.js'];
+/** The SDK's own modules: the only thing one of them may load is another of them (DPoP proofs, transaction tokens, mandate documents). */
+const SDK = ['index.js', 'dpop.js', 'transaction-token.js', 'mandate-document.js'];
 
 for (const file of SDK) {
   test(`the emitted SDK (${file}) imports nothing but its own modules at run time`, () => {

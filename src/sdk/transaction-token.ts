@@ -70,13 +70,31 @@ const JWKS_REREAD_MS = 1_000;
  * service), from another issuer, expired, not yet valid, or older than `maxAgeSeconds`.
  */
 export async function verifyTransactionToken(token: string, opts: VerifyTransactionTokenOptions): Promise<TransactionTokenClaims> {
+  const claims = await verifySignature(token, TYP, opts);
+  for (const name of ['txn', 'sub', 'scope', 'req_wl'] as const) {
+    if (typeof claims[name] !== 'string' || claims[name] === '') throw new TransactionTokenError('missing_claim', `\`${name}\` is missing or not a string`);
+  }
+  checkTimes(claims, opts);
+  const aud = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud.filter((a): a is string => typeof a === 'string') : [];
+  if (aud.length === 0) throw new TransactionTokenError('missing_claim', '`aud` is missing');
+  if (!aud.includes(opts.audience)) throw new TransactionTokenError('wrong_audience', `the token is not for ${JSON.stringify(opts.audience)}`);
+  if (opts.trustDomain !== undefined && !aud.includes(opts.trustDomain)) throw new TransactionTokenError('wrong_audience', `the token is not for the trust domain ${JSON.stringify(opts.trustDomain)}`);
+  if (opts.issuer !== undefined && claims.iss !== opts.issuer) throw new TransactionTokenError('wrong_issuer', `\`iss\` is not ${JSON.stringify(opts.issuer)}`);
+  return claims as unknown as TransactionTokenClaims;
+}
+
+/** Where the trust domain's keys come from, and the clock: what every check of a token the control plane signed needs. */
+export type TrustDomainKeys = Pick<VerifyTransactionTokenOptions, 'jwks' | 'jwksUrl' | 'fetch' | 'clockToleranceSeconds' | 'nowMs' | 'maxAgeSeconds'>;
+
+/** The claims of a compact JWS of type `typ`, signed (ES256) by a key of the trust domain; nothing else checked. */
+export async function verifySignature(token: string, typ: string, opts: TrustDomainKeys): Promise<Record<string, unknown>> {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) throw new TransactionTokenError('malformed', 'not a compact JWS');
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) throw new TransactionTokenError('malformed', 'not a compact JWS');
   const [h, p, s] = parts as [string, string, string];
   const header = jsonPart(h, 'header');
-  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : undefined;
-  if (typ !== TYP) throw new TransactionTokenError('wrong_typ', `\`typ\` is ${JSON.stringify(header.typ ?? null)}, not ${TYP}`);
+  const named = typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : undefined;
+  if (named !== typ) throw new TransactionTokenError('wrong_typ', `\`typ\` is ${JSON.stringify(header.typ ?? null)}, not ${typ}`);
   if (header.alg !== ALG) throw new TransactionTokenError('wrong_alg', `\`alg\` is ${JSON.stringify(header.alg ?? null)}; only ${ALG} is accepted`);
   // No extension is understood, so none may be critical (RFC 7515 §4.1.11).
   if (header.crit !== undefined) throw new TransactionTokenError('malformed', 'the header names critical extensions');
@@ -87,20 +105,14 @@ export async function verifyTransactionToken(token: string, opts: VerifyTransact
   // ES256 is r‖s, 64 bytes (RFC 7518 §3.4), which is what WebCrypto verifies.
   const valid = signature.length === 64 && (await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, new TextEncoder().encode(`${h}.${p}`)));
   if (!valid) throw new TransactionTokenError('bad_signature', 'the signature does not verify');
+  return jsonPart(p, 'payload');
+}
 
-  const claims = jsonPart(p, 'payload');
-  for (const name of ['txn', 'sub', 'scope', 'req_wl'] as const) {
-    if (typeof claims[name] !== 'string' || claims[name] === '') throw new TransactionTokenError('missing_claim', `\`${name}\` is missing or not a string`);
-  }
+/** `iat` and `exp` present, the token current (within the leeway) and not older than `maxAgeSeconds`. */
+export function checkTimes(claims: Record<string, unknown>, opts: TrustDomainKeys): void {
   for (const name of ['iat', 'exp'] as const) {
     if (typeof claims[name] !== 'number' || !Number.isFinite(claims[name])) throw new TransactionTokenError('missing_claim', `\`${name}\` is missing or not a number`);
   }
-  const aud = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud.filter((a): a is string => typeof a === 'string') : [];
-  if (aud.length === 0) throw new TransactionTokenError('missing_claim', '`aud` is missing');
-  if (!aud.includes(opts.audience)) throw new TransactionTokenError('wrong_audience', `the token is not for ${JSON.stringify(opts.audience)}`);
-  if (opts.trustDomain !== undefined && !aud.includes(opts.trustDomain)) throw new TransactionTokenError('wrong_audience', `the token is not for the trust domain ${JSON.stringify(opts.trustDomain)}`);
-  if (opts.issuer !== undefined && claims.iss !== opts.issuer) throw new TransactionTokenError('wrong_issuer', `\`iss\` is not ${JSON.stringify(opts.issuer)}`);
-
   const now = (opts.nowMs ?? Date.now()) / 1000;
   const leeway = opts.clockToleranceSeconds ?? 5;
   const exp = claims.exp as number;
@@ -108,7 +120,6 @@ export async function verifyTransactionToken(token: string, opts: VerifyTransact
   if (now - leeway >= exp) throw new TransactionTokenError('expired', 'the token has expired');
   if (iat > now + leeway || (typeof claims.nbf === 'number' && claims.nbf > now + leeway)) throw new TransactionTokenError('not_yet_valid', 'the token is not valid yet');
   if (opts.maxAgeSeconds !== undefined && now - iat > opts.maxAgeSeconds + leeway) throw new TransactionTokenError('too_old', `the token was issued more than ${opts.maxAgeSeconds} s ago`);
-  return claims as unknown as TransactionTokenClaims;
 }
 
 function jsonPart(part: string, what: string): Record<string, unknown> {
@@ -140,7 +151,7 @@ interface RemoteSet {
 /** Key sets read from a URL, by URL, shared by every call in this process. */
 const remote = new Map<string, RemoteSet>();
 
-async function keyFor(kid: string, opts: VerifyTransactionTokenOptions): Promise<CryptoKey> {
+async function keyFor(kid: string, opts: TrustDomainKeys): Promise<CryptoKey> {
   if (opts.jwks) {
     let keys = inline.get(opts.jwks);
     if (!keys) inline.set(opts.jwks, (keys = importAll(opts.jwks)));

@@ -87,6 +87,11 @@ export const TokenError = z.looseObject({
   error_description: z.string(),
   code: z.string().describe('a reason code (docs/reason-codes.md)'),
 });
+export const MandateDocument = z.object({
+  taskId: z.string(),
+  document: z.string().describe('a JWT (`typ: mandate+jwt`, ES256) signed with the trust domain\'s key: `mandate`, `sub` the agent, `principal`, `parent_task_id`, `chain`, `exp` the task\'s'),
+  expiresAtMs: ms(),
+});
 export const DeclaredTask = z.object({ task: TaskView, credential: z.string().describe('the task credential: valid for this mandate only'), expiresAtMs: ms() });
 
 export const Decision = z.object({

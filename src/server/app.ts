@@ -5,16 +5,18 @@ import { z } from 'zod';
 import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, parseId, type TaskId } from '../core/index.js';
 import { ADMIN_ACTOR, AUDIT_EVENT_TYPES, type Actor, type AuditEventType, type AuditFilter } from '../audit/index.js';
-import { MandateSchema, PlanSchema, type Task } from '../mandate/index.js';
+import { MANDATE_DOCUMENT_TYP, MandateSchema, PlanSchema, controlPlaneId, mandateDocumentClaims, type Task } from '../mandate/index.js';
 import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
 import { MANDATE_VERSION } from './version.js';
-import { HOW_TO_GET_A_CREDENTIAL, errorBody, httpStatusOf, presentedProof, traceIdOf } from '../gateway/index.js';
+import { HOW_TO_GET_A_CREDENTIAL, TXN_TOKEN_HEADER, errorBody, httpStatusOf, presentedProof, traceIdOf } from '../gateway/index.js';
+import { TXN_TOKEN_TYP } from '../decision/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
 import { ConsoleHttp } from './console-routes.js';
+import { registerConsoleStatic } from './routes/index.js';
 import { ErrorSchema, bearer, doc, jsonSchema, parse, type Authorize } from './http-kit.js';
 
 /** Largest JSON-RPC message an agent may send to the MCP gateway. */
@@ -308,6 +310,27 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const task = await plane.tasks.get(id);
     return taskView(task, await plane.monitor.summary(task));
   });
+  app.get('/v1/tasks/:id/mandate', doc('the task\'s mandate as a signed document (`typ: mandate+jwt`) a downstream service can check against the JWKS (the task credential, a transaction token of the task in `Txn-Token`, or viewer)', { response: { 200: Api.MandateDocument }, security: [{ task: [] }, { admin: [] }] }), async (req) => {
+    const { id } = parse(IdParams, req.params, 'path');
+    await mayReadMandate(req, id);
+    const task = await plane.tasks.get(id);
+    const document = await plane.keys.sign({ ...mandateDocumentClaims(task, plane.config.trustDomain, plane.clock.nowMs()) }, MANDATE_DOCUMENT_TYP);
+    return { taskId: task.id, document, expiresAtMs: task.expiresAtMs };
+  });
+  /** Who may read a task's mandate: a service holding a transaction token of the task, the task's own holder, or a viewer. */
+  const mayReadMandate = async (req: FastifyRequest, id: string): Promise<void> => {
+    const txn = req.headers[TXN_TOKEN_HEADER.toLowerCase()];
+    if (typeof txn === 'string') {
+      const claims = await plane.keys.verify(txn, { typ: TXN_TOKEN_TYP, audience: plane.config.trustDomain, invalidCode: 'request.unauthorized', expiredCode: 'request.unauthorized' });
+      const tctx = claims['tctx'] as { task_id?: unknown } | undefined;
+      if (claims.iss !== controlPlaneId(plane.config.trustDomain) || tctx?.task_id !== id) throw new CodedError('request.unauthorized', 'the transaction token is not one of this task\'s');
+      return;
+    }
+    const token = bearer(req);
+    if (token === undefined || plane.admin.isAdmin(token)) return void (await authorize(req, 'viewer'));
+    const ctx = await plane.kernel.authenticate(token, presentedProof(req.raw));
+    if (ctx.task.id !== id) throw new CodedError('request.unauthorized', 'only the task credential of this task may read its mandate');
+  };
   app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
     const by = await authorize(req, 'operator');
     const { id } = parse(IdParams, req.params, 'path');
@@ -333,7 +356,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const { id } = parse(IdParams, req.params, 'path');
     const token = requireBearer(req, 'the task credential or the admin token');
     const by: Actor = plane.admin.isAdmin(token) ? ADMIN_ACTOR : `task:${id}`;
-    if (by !== ADMIN_ACTOR && !(await plane.tasks.isCredentialOf(token, id))) {
+    // The task's own credential, used as for a call: its holder proven (DPoP or SVID when bound), not revoked.
+    if (by !== ADMIN_ACTOR && (await plane.kernel.authenticate(token, presentedProof(req.raw))).task.id !== id) {
       throw new CodedError('request.unauthorized', 'only the task credential of this task or the admin token may complete it');
     }
     const body = parse(CompleteBody, req.body ?? {}, 'body');
@@ -371,7 +395,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const approval = (await mayReadApprovals(req)) ? await plane.approvals.get(id) : undefined;
     if (approval) return approval;
     const own = token ? await plane.approvals.get(id).catch(() => undefined) : undefined;
-    if (own && token && (await plane.tasks.isCredentialOf(token, own.taskId))) return own;
+    const holder = own && token ? await plane.kernel.authenticate(token, presentedProof(req.raw)).catch(() => undefined) : undefined;
+    if (own && holder?.task.id === own.taskId) return own;
     throw new CodedError('request.unauthorized', 'this endpoint needs an approver token, the admin token, or the task credential of the request');
   });
   for (const verdict of ['approve', 'deny'] as const) {
@@ -468,6 +493,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const nonce = randomBytes(18).toString('base64');
     return reply.headers(approvalsPageHeaders(nonce)).send(approvalsPage(nonce));
   });
+  // The operator console (console/, built into dist/console): its pages, under a CSP that admits only its own files.
+  registerConsoleStatic(app);
 
   // Audit
   app.get('/v1/audit', doc('search the audit trail: events as stored, filtered, one page at a time (admin)', { response: { 200: Api.AuditPage }, security: [{ admin: [] }], querystring: jsonSchema(AuditSearchQuery) }), async (req) => {

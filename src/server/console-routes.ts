@@ -151,7 +151,8 @@ export class ConsoleHttp {
     });
 
     app.get('/console/api/session', hidden, async (req, reply) => {
-      signIn();
+      // Signed out, whether or not sign-in is configured: the app offers /console/login, which says which.
+      if (!plane.console) throw new CodedError('console.signed_out', 'not signed in: console sign-in is not configured on this server (`console.oidc`)');
       const s = await this.session(req);
       const view: z.output<typeof Api.ConsoleSession> = { subject: s.subject, name: s.name, email: s.email, issuer: s.issuer, roles: s.roles, csrfToken: s.csrfToken, expiresAtMs: s.expiresAtMs };
       return reply.header('cache-control', 'no-store').send(view);

@@ -7,7 +7,7 @@ import { generateText, isStepCount, tool, type ToolSet } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { z } from 'zod';
 import { mandateMcp, mandateTool, mandateTools, RenewingTask } from '../../src/adapters/ai-sdk/index.js';
-import { assertReportedAsUntrusted, fakeFiles, IN_PROCESS_MANDATE, MCP_MANDATE, REPORT_PATH, REPORT_TEXT, skewedClock, startPlane, type Plane } from './fixture.js';
+import { assertBearerAloneRefused, assertReportedAsUntrusted, fakeFiles, IN_PROCESS_MANDATE, MCP_MANDATE, REPORT_PATH, REPORT_TEXT, skewedClock, startPlane, type Plane } from './fixture.js';
 
 type Call = { toolName: string; input: Record<string, unknown> };
 type Seen = { toolName: string; text: string };
@@ -144,6 +144,33 @@ describe('mandate/ai-sdk', () => {
       await mcp.close();
     }
     assert.equal((await plane.taskView(mcp.task.task.id)).status, 'completed', 'close completes the task it declared');
+  });
+
+  it('through the gateway with a key-bound credential: every request carries a fresh DPoP proof, renewal included, and the credential alone is refused', async () => {
+    const agent = await plane.agent({ dpop: true });
+    const clock = skewedClock();
+    const mcp = await mandateMcp({ url: plane.url, agent, mandate: MCP_MANDATE, now: clock.now });
+    try {
+      const first = mcp.task.task;
+      const tools = await mcp.tools();
+      const { model, seen } = scriptedModel([[{ toolName: 'everything_echo', input: { message: 'hello with a proof' } }]]);
+      await run(model, tools);
+      assert.match(seen[0]!.text, /Echo: hello with a proof/);
+      assert.deepEqual((await plane.records(first.id, 'decision')).map((d) => [d.data.tool, d.data.outcome]), [['everything.echo', 'allow']]);
+      await assertBearerAloneRefused(plane.url, first);
+
+      clock.skewMs = 590_000;
+      const again = scriptedModel([[{ toolName: 'everything_get-sum', input: { a: 2, b: 3 } }]]);
+      await run(again.model, tools);
+      assert.match(again.seen[0]!.text, /The sum of 2 and 3 is 5/);
+      const second = mcp.task.task;
+      assert.notEqual(second.id, first.id, 'a new task carries on');
+      assert.deepEqual((await plane.records(second.id, 'decision')).map((d) => [d.data.tool, d.data.outcome]), [['everything.get-sum', 'allow']]);
+      await assertBearerAloneRefused(plane.url, second);
+    } finally {
+      await mcp.close();
+    }
+    assert.equal((await plane.taskView(mcp.task.task.id)).status, 'completed');
   });
 
   it('in process and through the gateway with one renewing task', async () => {

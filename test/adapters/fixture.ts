@@ -61,8 +61,8 @@ export function skewedClock(): { now: () => number; skewMs: number } {
 
 export interface Plane {
   url: string;
-  /** An attested `report-bot`. */
-  agent(): Promise<AgentClient>;
+  /** An attested `report-bot`; with `dpop`, its SVID and task credentials are bound to a key it holds. */
+  agent(opts?: { dpop?: boolean }): Promise<AgentClient>;
   /** Audit records of one task, of one type. */
   records(taskId: string, type: 'decision' | 'tool.result'): Promise<{ data: Record<string, unknown> }[]>;
   /** A task as the admin API shows it. */
@@ -78,9 +78,9 @@ export async function startPlane(): Promise<Plane> {
   assert.equal(approver.status, 201, approver.text);
   return {
     url: server.url,
-    async agent() {
+    async agent(opts = {}) {
       const jt = await http(server.url, '/v1/agents/report-bot/join-tokens', { token: ADMIN_TOKEN, body: {} });
-      return AgentClient.connect({ url: server.url, joinToken: jt.body.token });
+      return AgentClient.connect({ url: server.url, joinToken: jt.body.token, ...(opts.dpop ? { dpop: true } : {}) });
     },
     async records(taskId, type) {
       return (await server.plane.store.audit.list({ type, taskId: taskId as never, limit: 100 })) as unknown as { data: Record<string, unknown> }[];
@@ -110,4 +110,19 @@ export async function assertReportedAsUntrusted(task: TaskHandle): Promise<void>
   const send = await task.authorize('email.send', { to: ['eve@evil.example'], subject: 'Q3' });
   assert.deepEqual([send.outcome, send.reason.code], ['deny', 'policy.forbid'], JSON.stringify(send));
   assert.deepEqual(send.targets, [{ arg: 'to[0]', provenance: 'untrusted' }]);
+}
+
+/**
+ * The binding is in force: the gateway refuses the task's credential sent alone,
+ * as a bearer token without a DPoP proof, before any session opens.
+ */
+export async function assertBearerAloneRefused(url: string, task: TaskHandle): Promise<void> {
+  assert.equal(task.holderProof, 'dpop', 'the task credential is bound to the agent\'s key');
+  const res = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${task.credential}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'thief', version: '1' } } }),
+  });
+  const body = (await res.json()) as { error?: { data?: { code?: string } } };
+  assert.deepEqual([res.status, body.error?.data?.code], [401, 'dpop.missing'], JSON.stringify(body));
 }

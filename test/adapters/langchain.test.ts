@@ -10,7 +10,7 @@ import { tool, type StructuredToolInterface } from '@langchain/core/tools';
 import { createAgent } from 'langchain';
 import { z } from 'zod';
 import { mandateMcp, mandateTool } from '../../src/adapters/langchain/index.js';
-import { assertReportedAsUntrusted, fakeFiles, IN_PROCESS_MANDATE, MCP_MANDATE, REPORT_PATH, REPORT_TEXT, skewedClock, startPlane, type Plane } from './fixture.js';
+import { assertBearerAloneRefused, assertReportedAsUntrusted, fakeFiles, IN_PROCESS_MANDATE, MCP_MANDATE, REPORT_PATH, REPORT_TEXT, skewedClock, startPlane, type Plane } from './fixture.js';
 
 type Call = { name: string; args: Record<string, unknown> };
 type Seen = { name: string; status: string; text: string };
@@ -132,5 +132,32 @@ describe('mandate/langchain', () => {
       await mcp.close();
     }
     assert.equal((await plane.taskView(mcp.task.task.id)).status, 'completed', 'close completes the task it declared');
+  });
+  it('through the gateway with a key-bound credential: every request carries a fresh DPoP proof, renewal included, and the credential alone is refused', async () => {
+    const agent = await plane.agent({ dpop: true });
+    const clock = skewedClock();
+    const mcp = await mandateMcp({ url: plane.url, agent, mandate: MCP_MANDATE, now: clock.now });
+    try {
+      const first = mcp.task.task;
+      const tools = await mcp.tools();
+      const model = new ScriptedChatModel([[{ name: 'everything_echo', args: { message: 'hello with a proof' } }]]);
+      await runAgent(model, tools);
+      assert.equal(model.seen[0]!.status, 'success');
+      assert.deepEqual(JSON.parse(model.seen[0]!.text), [{ type: 'text', text: 'Echo: hello with a proof' }]);
+      assert.deepEqual((await plane.records(first.id, 'decision')).map((d) => [d.data.tool, d.data.outcome]), [['everything.echo', 'allow']]);
+      await assertBearerAloneRefused(plane.url, first);
+
+      clock.skewMs = 590_000;
+      const again = new ScriptedChatModel([[{ name: 'everything_get-sum', args: { a: 2, b: 3 } }]]);
+      await runAgent(again, tools);
+      assert.match(again.seen[0]!.text, /The sum of 2 and 3 is 5/);
+      const second = mcp.task.task;
+      assert.notEqual(second.id, first.id, 'a new task carries on');
+      assert.deepEqual((await plane.records(second.id, 'decision')).map((d) => [d.data.tool, d.data.outcome]), [['everything.get-sum', 'allow']]);
+      await assertBearerAloneRefused(plane.url, second);
+    } finally {
+      await mcp.close();
+    }
+    assert.equal((await plane.taskView(mcp.task.task.id)).status, 'completed');
   });
 });

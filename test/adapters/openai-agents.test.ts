@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent, run, setTracingDisabled, tool, Usage, type AgentInputItem, type MCPServer, type Model, type ModelRequest, type ModelResponse, type Tool } from '@openai/agents';
 import { z } from 'zod';
 import { mandateMcpServer, mandateTool } from '../../src/adapters/openai-agents/index.js';
-import { assertReportedAsUntrusted, fakeFiles, IN_PROCESS_MANDATE, MCP_MANDATE, REPORT_PATH, REPORT_TEXT, skewedClock, startPlane, type Plane } from './fixture.js';
+import { assertBearerAloneRefused, assertReportedAsUntrusted, fakeFiles, IN_PROCESS_MANDATE, MCP_MANDATE, REPORT_PATH, REPORT_TEXT, skewedClock, startPlane, type Plane } from './fixture.js';
 
 type Call = { name: string; args: Record<string, unknown> };
 type Seen = { callId: string; text: string };
@@ -126,5 +126,30 @@ describe('mandate/openai-agents', () => {
       await server.close();
     }
     assert.equal((await plane.taskView(server.task.task.id)).status, 'completed', 'close completes the task it declared');
+  });
+  it('through the gateway with a key-bound credential: every request carries a fresh DPoP proof, renewal included, and the credential alone is refused', async () => {
+    const agent = await plane.agent({ dpop: true });
+    const clock = skewedClock();
+    const server = await mandateMcpServer({ url: plane.url, agent, mandate: MCP_MANDATE, now: clock.now });
+    try {
+      const first = server.task.task;
+      const model = new ScriptedModel([[{ name: 'everything_echo', args: { message: 'hello with a proof' } }]]);
+      await run(agentWith(model, { mcpServers: [server] }), 'go', { maxTurns: 10 });
+      assert.match(model.seen[0]!.text, /Echo: hello with a proof/);
+      assert.deepEqual((await plane.records(first.id, 'decision')).map((d) => [d.data.tool, d.data.outcome]), [['everything.echo', 'allow']]);
+      await assertBearerAloneRefused(plane.url, first);
+
+      clock.skewMs = 590_000;
+      const again = new ScriptedModel([[{ name: 'everything_get_sum', args: { a: 2, b: 3 } }]]);
+      await run(agentWith(again, { mcpServers: [server] }), 'go', { maxTurns: 10 });
+      assert.match(again.seen[0]!.text, /The sum of 2 and 3 is 5/);
+      const second = server.task.task;
+      assert.notEqual(second.id, first.id, 'a new task carries on');
+      assert.deepEqual((await plane.records(second.id, 'decision')).map((d) => [d.data.tool, d.data.outcome]), [['everything.get-sum', 'allow']]);
+      await assertBearerAloneRefused(plane.url, second);
+    } finally {
+      await server.close();
+    }
+    assert.equal((await plane.taskView(server.task.task.id)).status, 'completed');
   });
 });

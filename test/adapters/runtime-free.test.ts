@@ -13,7 +13,8 @@ const DIST = join(ROOT, 'dist', 'src');
 const FRAMEWORKS: Record<string, string[]> = {
   'ai-sdk': ['ai', '@ai-sdk/mcp'],
   'openai-agents': ['@openai/agents'],
-  langchain: ['@langchain/core', '@langchain/mcp-adapters'],
+  // `@langchain/mcp-adapters` is built on the MCP SDK; its client and transport are loaded directly because only they take a `fetch`.
+  langchain: ['@langchain/core', '@langchain/mcp-adapters', '@modelcontextprotocol/sdk'],
 };
 
 /** Every module specifier the emitted file loads: static imports, re-exports and dynamic imports. */

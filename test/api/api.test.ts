@@ -161,10 +161,10 @@ describe('control-plane API over HTTP', () => {
   it('revoking a parent task revokes its children', async () => {
     const parent = await grantTask(base, 'report-bot', MANDATE);
     // A child keeps its parent's constraint and limit: dropping them would widen the delegation.
-    const wider = await grantTask(base, 'billing-bot', { purpose: 'sub step', tools: ['files.read'], parentTask: parent.taskId });
+    const wider = await grantTask(base, 'report-bot', { purpose: 'sub step', tools: ['files.read'], parentTask: parent.taskId });
     assert.equal(wider.status, 403);
     assert.deepEqual(wider.body.error.refused.map((r: { item: string; code: string }) => `${r.item}:${r.code}`), ['tools.files.read.args.path:mandate.delegation_widens', 'limits.maxCalls:mandate.delegation_widens']);
-    const child = await grantTask(base, 'billing-bot', { purpose: 'sub step', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/reports/q3/' } } }], limits: { maxCalls: 2 }, parentTask: parent.taskId });
+    const child = await grantTask(base, 'report-bot', { purpose: 'sub step', tools: [{ name: 'files.read', args: { path: { prefix: '/srv/reports/q3/' } } }], limits: { maxCalls: 2 }, parentTask: parent.taskId });
     assert.equal(child.status, 201, JSON.stringify(child.body));
     await http(base, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: parent.taskId } });
     const res = await http(base, '/v1/decide', { body: { credential: child.credential, tool: 'files.read', args: {} } });

@@ -48,7 +48,7 @@ describe('audit records', () => {
 
   verifies('audit:records-self-contained', 'a decision and a result carry the task, its principal and purpose, the action, the reason and the trace', async () => {
     const parent = await grantTask(server.url, 'report-bot', { purpose: 'compile the quarterly report', tools: ['files.read', 'email.send'], onBehalfOf: 'alice', ttlSeconds: 600 });
-    const child = await grantTask(server.url, 'billing-bot', { purpose: 'read one figure', tools: ['files.read'], parentTask: parent.taskId, ttlSeconds: 300 });
+    const child = await grantTask(server.url, 'report-bot', { purpose: 'read one figure', tools: ['files.read'], parentTask: parent.taskId, ttlSeconds: 300 });
     assert.equal(child.status, 201, JSON.stringify(child.body));
     const allowed = await decide(server, child.credential, 'files.read', { path: '/srv/reports/q3.csv' }, { traceparent: TRACEPARENT });
     assert.equal(allowed.outcome, 'allow');
@@ -128,10 +128,16 @@ describe('audit records', () => {
     const before = (await events(server, 'task.refused')).length;
     assert.equal((await http(server.url, '/v1/tasks', { token: svid, body: { purpose: 'no tools at all', tools: 'files.read' } })).status, 400);
     assert.equal((await http(server.url, '/v1/tasks', { token: svid, body: { purpose: 'child of nothing', tools: ['files.read'], parentTask: 'tsk_doesnotexist0000' } })).status, 403);
+    // A task id is no secret: naming another agent's task as parent would inherit its principal. That goes by token exchange.
+    const others = await grantTask(server.url, 'report-bot', { purpose: 'act for alice', tools: ['files.read'], onBehalfOf: 'alice' });
+    const adopted = await http(server.url, '/v1/tasks', { token: svid, body: { purpose: 'child of another agent\'s task', tools: ['files.read'], parentTask: others.taskId } });
+    assert.deepEqual([adopted.status, adopted.body.error.code], [403, 'mandate.parent_invalid']);
+    assert.match(adopted.body.error.message, /token exchange/);
     const refused = (await events(server, 'task.refused')).slice(before);
     assert.deepEqual(refused.map((e) => [e.data.purpose, (e.data.refused as { item: string; code: string }[]).map((r) => `${r.item}:${r.code}`)]), [
       ['no tools at all', ['mandate:mandate.invalid']],
       ['child of nothing', ['parentTask:mandate.parent_invalid']],
+      ['child of another agent\'s task', ['parentTask:mandate.parent_invalid']],
     ]);
     assert.ok(refused.every((e) => e.agentId !== null));
 

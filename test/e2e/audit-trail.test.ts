@@ -47,7 +47,7 @@ describe('the audit trail read back', () => {
     const reported = await http(server.url, `/v1/tasks/${alice.taskId}/results`, { token: alice.credential, body: { tool: 'files.read', decisionId: decisions.read, status: 'ok', bytes: 120, labels: ['confidential'] } });
     assert.equal(reported.status, 202, JSON.stringify(reported.body));
     decisions.write = (await decide(alice.credential, 'files.write')).id;
-    const child = await grantTask(server.url, 'billing-bot', { purpose: 'read one figure', tools: ['files.read'], parentTask: alice.taskId, ttlSeconds: 300 });
+    const child = await grantTask(server.url, 'report-bot', { purpose: 'read one figure', tools: ['files.read'], parentTask: alice.taskId, ttlSeconds: 300 });
     assert.equal(child.status, 201, JSON.stringify(child.body));
     tasks.child = child.taskId;
     decisions.childRead = (await decide(child.credential, 'files.read')).id;
@@ -69,9 +69,10 @@ describe('the audit trail read back', () => {
     const ids = (events: AuditEvent[]) => events.map((e) => (e.data.decisionId as string | undefined) ?? e.type);
     // The principal is the task's, and a delegated task acts for its parent's.
     assert.deepEqual(new Set((await all('principal=alice')).map((e) => e.taskId)), new Set([tasks.alice, tasks.child]));
-    assert.deepEqual(ids(await all('agent=billing-bot&outcome=allow')), [decisions.childRead, decisions.bobRead]);
+    assert.deepEqual(ids(await all('agent=billing-bot&outcome=allow')), [decisions.bobRead]);
+    assert.deepEqual(ids(await all('agent=report-bot&outcome=allow&type=decision')), [decisions.read, decisions.childRead]);
     const billingBot = (await all('agent=billing-bot'))[0]!.agentId!;
-    assert.deepEqual(ids(await all(`agent=${billingBot}&outcome=allow`)), [decisions.childRead, decisions.bobRead], 'an agent by id as by name');
+    assert.deepEqual(ids(await all(`agent=${billingBot}&outcome=allow`)), [decisions.bobRead], 'an agent by id as by name');
     assert.deepEqual(ids(await all(`task=${tasks.alice}&type=decision`)), [decisions.read, decisions.write]);
     assert.deepEqual(ids(await all('reason=mandate.tool_not_declared&type=decision')), [decisions.write, decisions.bobDelete]);
     // A reason code is found wherever it is recorded: the drift signal a refusal fired names it too.

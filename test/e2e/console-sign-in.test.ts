@@ -300,7 +300,9 @@ describe('console sign-in across replicas and without configuration', () => {
     assert.match(await page.text(), /Console sign-in is not configured/);
     const json = await http(bare.url, '/console/login');
     assert.equal(json.body.error.code, 'console.not_configured');
-    assert.equal((await http(bare.url, '/console/api/session')).body.error.code, 'console.not_configured');
+    const session = await http(bare.url, '/console/api/session');
+    assert.deepEqual([session.status, session.body.error.code], [401, 'console.signed_out'], 'signed out, as the app expects; /console/login says why');
+    assert.match(session.body.error.message, /not configured/);
     assert.equal((await http(bare.url, '/v1/tasks', { headers: { cookie: 'mandate_console=anything' } })).body.error.code, 'request.unauthorized');
   });
 });

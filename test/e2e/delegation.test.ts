@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, grantTask, http, startTestServer } from '../helpers.js';
+import { ADMIN_TOKEN, ROOT, grantTask, http, startTestServer } from '../helpers.js';
 import { verifies } from './verifies.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -190,5 +193,65 @@ describe('delegation by token exchange (RFC 8693)', () => {
     // JSON works as well as the form.
     const json = await http(server.url, '/v1/token', { body: { ...base, mandate: within('p') } });
     assert.equal(json.status, 200, JSON.stringify(json.body));
+  });
+});
+
+/** Policies that read where a delegated task sits: `context.delegation.depth` and the agents of `context.delegation.chain`. */
+describe('policies see the delegation chain', () => {
+  let server: RunningServer;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mandate-chain-policies-'));
+    cpSync(join(ROOT, 'examples', 'policies'), dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'chain.cedar'),
+      `// Work that passed through the researcher writes nothing, however deep.
+@id("nothing-written-after-the-researcher")
+forbid (principal, action == Action::"write", resource)
+when { context.delegation.chain.contains("${spiffe('researcher')}") };
+
+// Past two hops, nothing is sent out.
+@id("no-sends-past-two-hops")
+forbid (principal, action == Action::"send", resource)
+when { context.delegation.depth >= 2 };
+`,
+    );
+    server = await startTestServer({ MANDATE_TRUST_DOMAIN: 'example.test', MANDATE_POLICY_DIR: dir });
+    for (const name of ['researcher', 'writer']) {
+      assert.equal((await http(server.url, '/v1/agents', { token: ADMIN_TOKEN, body: { name, groups: ['agents'], attestation: { joinToken: true } } })).status, 201);
+      const jt = await http(server.url, `/v1/agents/${name}/join-tokens`, { token: ADMIN_TOKEN, body: {} });
+      svids[name] = (await http(server.url, '/v1/attest/join-token', { body: { token: jt.body.token } })).body.svid;
+    }
+  });
+  after(async () => {
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  verifies('delegation:policy-context', 'policies read `context.delegation.depth` and the SPIFFE ids of `context.delegation.chain`, for calls and for `delegate`', async () => {
+    const tools = ['files.write', 'email.send'];
+    const args = { path: '/srv/reports/out.txt', to: 'me@example.com' };
+    const root = await grantTask(server.url, 'report-bot', { purpose: 'write and send the report', tools, ttlSeconds: 600 });
+    const viaWriter = await delegate(server, root.credential, 'writer', { purpose: 'write it', tools });
+    const viaResearcher = await delegate(server, root.credential, 'researcher', { purpose: 'pass it on', tools });
+    const deep = await delegate(server, viaResearcher.held, 'writer', { purpose: 'write it', tools });
+    for (const step of [viaWriter, viaResearcher, deep]) assert.equal(step.status, 200, JSON.stringify(step.body));
+
+    // The writer's own hop came straight from report-bot: it writes and sends.
+    assert.equal((await decide(server, viaWriter.held, 'files.write', args)).outcome, 'allow');
+    assert.equal((await decide(server, viaWriter.held, 'email.send', args)).outcome, 'allow');
+    // The researcher is not in its own chain (the chain is who delegated to a task)...
+    assert.equal((await decide(server, viaResearcher.held, 'files.write', args)).outcome, 'allow');
+    // ...but the writer below it is: the same agent and tool, refused by the chain it came through.
+    const written = await decide(server, deep.held, 'files.write', args);
+    assert.deepEqual([written.outcome, written.reason.code, written.policies], ['deny', 'policy.forbid', ['nothing-written-after-the-researcher']]);
+    const sent = await decide(server, deep.held, 'email.send', args);
+    assert.deepEqual([sent.outcome, sent.policies], ['deny', ['no-sends-past-two-hops']]);
+
+    // The example `delegate` permit reads context.delegation.depth: three hops, not four.
+    const three = await delegate(server, deep.held, 'researcher', { purpose: 'three', tools: ['files.write'] });
+    assert.equal(three.status, 200, JSON.stringify(three.body));
+    const four = await delegate(server, three.held, 'writer', { purpose: 'four', tools: ['files.write'] });
+    assert.deepEqual([four.status, four.body.code], [400, 'delegation.not_permitted']);
   });
 });

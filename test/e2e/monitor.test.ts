@@ -163,7 +163,7 @@ describe('behaviour: labels that flow through a task, drift signals and response
 
   verifies('monitor:drift:forbidden-secret-revokes-tree', 'reaching for a forbidden secret revokes the task and its children at once', async () => {
     const parent = await task({ tools: ['ev.echo'] });
-    const child = await grantTask(server.url, 'billing-bot', { purpose: 'a sub-step', tools: ['ev.echo'], parentTask: parent.taskId });
+    const child = await grantTask(server.url, 'report-bot', { purpose: 'a sub-step', tools: ['ev.echo'], parentTask: parent.taskId });
     assert.equal(child.status, 201);
     const attempt = await parent.call('ev.get-env');
     assert.equal(attempt?.code, 'mandate.tool_not_declared');

@@ -13,7 +13,7 @@ import * as jose from 'jose';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { TransactionTokenError, verifyTransactionToken, type TransactionTokenClaims } from '../../src/sdk/index.js';
+import { TransactionTokenError, verifyMandateDocument, verifyTransactionToken, type TransactionTokenClaims } from '../../src/sdk/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http as api } from '../helpers.js';
 import { verifies } from './verifies.js';
 
@@ -249,5 +249,44 @@ describe('transaction tokens: services behind the gateway refuse calls no decisi
     const afterToken = ((await after.json()) as { token: string }).token;
     assert.notEqual(jose.decodeProtectedHeader(afterToken).kid, kid);
     assert.equal(refusals.length, 5, 'nothing the gateway sent was refused');
+  });
+
+  verifies('provenance:mandate-document', 'A service holding a transaction token reads the task\'s mandate as a signed document and checks it with the SDK; the agent reads its own; another task\'s token or credential, a forged token and an altered document are refused', async () => {
+    const granted = await grantTask(server.url, 'report-bot', mandate);
+    const { token } = (await (await proxy(granted.credential, '/billing/invoices/7')).json()) as { token: string };
+    const read = (headers: Record<string, string>, taskId = granted.taskId) => fetch(`${server.url}/v1/tasks/${taskId}/mandate`, { headers });
+
+    // The service that received the call asks the control plane with the token it was given.
+    const res = await read({ 'txn-token': token });
+    assert.equal(res.status, 200, await res.clone().text());
+    const { document, taskId } = (await res.json()) as { document: string; taskId: string };
+    assert.equal(taskId, granted.taskId);
+    assert.equal(jose.decodeProtectedHeader(document).typ, 'mandate+jwt');
+    const claims = await verifyMandateDocument(document, { jwksUrl: `${server.url}/v1/jwks.json`, trustDomain: TRUST_DOMAIN });
+    assert.deepEqual([claims.jti, claims.sub, claims.principal, claims.mandate.purpose], [granted.taskId, `spiffe://${TRUST_DOMAIN}/agent/report-bot`, 'alice@example.com', mandate.purpose]);
+    for (const tool of mandate.tools) assert.ok(JSON.stringify(claims.mandate.tools).includes(`"${tool}"`), tool);
+    assert.equal(claims.iss, `spiffe://${TRUST_DOMAIN}/mandate`);
+
+    // The agent reads its own with its credential; a viewer with the admin token.
+    assert.equal((await read({ authorization: `Bearer ${granted.credential}` })).status, 200);
+    assert.equal((await read({ authorization: `Bearer ${ADMIN_TOKEN}` })).status, 200);
+
+    // Refused: nothing, another task's credential or token, a token signed by another key.
+    const other = await grantTask(server.url, 'report-bot', mandate);
+    const otherToken = ((await (await proxy(other.credential, '/billing/invoices/7')).json()) as { token: string }).token;
+    const { privateKey } = await jose.generateKeyPair('ES256');
+    const forged = await new jose.SignJWT(jose.decodeJwt(token)).setProtectedHeader({ alg: 'ES256', typ: 'txntoken+jwt', kid: jose.decodeProtectedHeader(token).kid! }).sign(privateKey);
+    const refusedHeaders: Record<string, string>[] = [{}, { authorization: `Bearer ${other.credential}` }, { 'txn-token': otherToken }, { 'txn-token': forged }];
+    for (const headers of refusedHeaders) {
+      const refused = await read(headers);
+      assert.equal(refused.status, 401, JSON.stringify(headers).slice(0, 40));
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'request.unauthorized');
+    }
+
+    // A mandate widened on its way downstream no longer verifies.
+    const [h, , sig] = document.split('.');
+    const widened = Buffer.from(JSON.stringify({ ...jose.decodeJwt(document), mandate: { ...claims.mandate, tools: [...(claims.mandate.tools as unknown[]), 'payments.create'] } })).toString('base64url');
+    await assert.rejects(verifyMandateDocument(`${h}.${widened}.${sig}`, { jwksUrl: `${server.url}/v1/jwks.json`, trustDomain: TRUST_DOMAIN }), (e: unknown) => e instanceof TransactionTokenError && e.code === 'bad_signature');
+    await assert.rejects(verifyMandateDocument(document, { jwksUrl: `${server.url}/v1/jwks.json`, trustDomain: 'elsewhere.internal' }), (e: unknown) => e instanceof TransactionTokenError && e.code === 'wrong_audience');
   });
 });

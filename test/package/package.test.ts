@@ -30,7 +30,7 @@ describe('the packed package', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('ships the build, the CLI and the examples, and none of the tests', () => {
-    for (const f of ['bin/mandate.js', 'dist/src/cli/main.js', 'dist/src/sdk/index.js', 'dist/src/sdk/index.d.ts', 'examples/mandate.yaml', 'README.md']) assert.ok(files.includes(f), `${f} is packed`);
+    for (const f of ['bin/mandate.js', 'dist/src/cli/main.js', 'dist/src/sdk/index.js', 'dist/src/sdk/index.d.ts', 'dist/console/index.html', 'examples/mandate.yaml', 'README.md']) assert.ok(files.includes(f), `${f} is packed`);
     assert.deepEqual(files.filter((f) => /\.test\.|^dist\/(test|bench)\//.test(f)), []);
   });
 

@@ -49,6 +49,7 @@ const ROUTES = [
   'PUT /v1/tools/{name}',
   'GET /v1/tasks/{id}',
   'GET /v1/tasks/{id}/trail',
+  'GET /v1/tasks/{id}/mandate',
   'POST /v1/agents',
   'POST /v1/agents/{name}/join-tokens',
   'POST /v1/attest/join-token',

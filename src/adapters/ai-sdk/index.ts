@@ -6,16 +6,17 @@
  *   thrown as a `MandateRefusal`, which the AI SDK hands the model as the tool's
  *   error text: `denied (<code>): …` or `approval required (<code>): …`.
  * - `mandateMcp` gives the gateway's tools (`<control plane>/mcp`) through the AI
- *   SDK's own MCP client (`@ai-sdk/mcp`, loaded on first use), with the task
- *   credential as bearer token, declaring the mandate again and reconnecting
- *   before the credential expires.
+ *   SDK's own MCP client (`@ai-sdk/mcp`, loaded on first use), whose HTTP
+ *   transport sends through the task's `fetch`: the credential on every request,
+ *   with a fresh DPoP proof when the agent connected with `dpop: true`. It declares
+ *   the mandate again and reconnects before the credential expires.
  *
  * Loads only the AI SDK and Mandate's SDK: no server code.
  */
 import type { MCPClient } from '@ai-sdk/mcp';
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai';
 import type { TaskHandle } from '../../sdk/index.js';
-import { argsOf, exposedToolName, guardedCall, MandateRefusal, openListing, gatewayTask, RenewingTask, sessionsPerTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
+import { argsOf, exposedToolName, gatewayConnection, guardedCall, MandateRefusal, openListing, gatewayTask, RenewingTask, sessionsPerTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
 export type { DeclaringAgent, GatewayTaskOptions, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
@@ -94,11 +95,10 @@ export interface MandateMcp {
 export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
   const { createMCPClient } = await import('@ai-sdk/mcp');
   const { task, owned } = await gatewayTask(opts);
-  const endpoint = `${opts.url.replace(/\/$/, '')}/mcp`;
   /** One MCP session per task: the gateway binds a session to the task that opened it. */
   const sessions = sessionsPerTask(task, async (t) => {
     const client = await createMCPClient({
-      transport: { type: 'http', url: endpoint, headers: { Authorization: `Bearer ${t.credential}` } },
+      transport: { type: 'http', ...gatewayConnection(opts.url, t) },
       clientName: opts.clientName ?? 'mandate-ai-sdk',
       // The gateway opens a session with `initialize`, which binds it to the task.
       protocolVersionDiscovery: false,

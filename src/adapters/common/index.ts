@@ -411,6 +411,27 @@ export async function openListing<C extends { close(): Promise<unknown> }, T>(cl
   }
 }
 
+/** Where a framework's MCP client transport connects for one task, and the `fetch` it sends with. */
+export interface GatewayConnection {
+  /** The MCP gateway, `<control plane>/mcp`. */
+  url: string;
+  /** The task's own `fetch` (`TaskHandle.fetch`). */
+  fetch: typeof fetch;
+}
+
+/**
+ * The gateway and the `fetch` to give a framework's MCP client transport for one
+ * task. Every request then carries the task credential and, when the credential is
+ * bound to the agent, the proof of that for this request: a fresh DPoP proof for
+ * its method and URL (RFC 9449 §7.1) or the agent's SVID. A fixed
+ * `Authorization: Bearer` header cannot do this, and a bound credential sent alone
+ * is refused (`dpop.missing`, `credential.holder_unproven`); an unbound one goes
+ * as a bearer token, as before.
+ */
+export function gatewayConnection(controlPlaneUrl: string, task: TaskHandle): GatewayConnection {
+  return { url: `${controlPlaneUrl.replace(/\/$/, '')}/mcp`, fetch: task.fetch };
+}
+
 /** Where an adapter's gateway connection gets its task: declared here (and again before it expires), or one of the caller's. */
 export type GatewayTaskOptions =
   | {

@@ -8,19 +8,22 @@
  *   `denied (<code>): …` or `approval required (<code>): …` (the text alone when
  *   the tool is invoked without a tool call).
  * - `mandateMcp` gives the gateway's tools (`<control plane>/mcp`) through
- *   `@langchain/mcp-adapters` (loaded on first use), with the task credential as
- *   bearer token, declaring the mandate again and reconnecting before the
- *   credential expires.
+ *   `@langchain/mcp-adapters` (loaded on first use): its `loadMcpTools` over an
+ *   MCP SDK client whose Streamable HTTP transport sends through the task's
+ *   `fetch`, so every request carries the credential, with a fresh DPoP proof when
+ *   the agent connected with `dpop: true`. (`MultiServerMCPClient` takes only fixed
+ *   headers, which a key-bound credential cannot use.) It declares the mandate
+ *   again and reconnects before the credential expires.
  *
- * Loads only LangChain and Mandate's SDK: no server code.
+ * Loads only LangChain (with the MCP SDK `@langchain/mcp-adapters` is built on)
+ * and Mandate's SDK: no server code.
  */
 import { ToolMessage } from '@langchain/core/messages';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { DynamicStructuredTool, type DynamicStructuredToolInput, type StructuredToolInterface } from '@langchain/core/tools';
 import type { CallbackManagerForToolRun } from '@langchain/core/callbacks/manager';
-import type { MultiServerMCPClient } from '@langchain/mcp-adapters';
 import type { TaskHandle } from '../../sdk/index.js';
-import { argsOf, guardedCall, openListing, redactResult, gatewayTask, RenewingTask, sessionsPerTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
+import { argsOf, gatewayConnection, guardedCall, openListing, redactResult, gatewayTask, RenewingTask, sessionsPerTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
 export type { DeclaringAgent, GatewayTaskOptions, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
@@ -84,6 +87,8 @@ export type MandateMcpOptions = {
   /** Options of `@langchain/mcp-adapters` for the tools (how content and artifacts are placed, timeouts). */
   useStandardContentBlocks?: boolean;
   defaultToolTimeout?: number;
+  /** The name the MCP client gives itself. Default `mandate-langchain`. */
+  clientName?: string;
 } & GatewayTaskOptions;
 
 /** The gateway's tools for one mandate, through `@langchain/mcp-adapters`. */
@@ -124,20 +129,27 @@ function plainText(call: { result: [unknown, unknown[]] }): { result: [unknown, 
 
 /** Connects `@langchain/mcp-adapters` to the gateway with a task credential that is renewed automatically. */
 export async function mandateMcp(opts: MandateMcpOptions): Promise<MandateMcp> {
-  const { MultiServerMCPClient } = await import('@langchain/mcp-adapters');
+  // The MCP SDK is what `@langchain/mcp-adapters` is built on (a dependency of it):
+  // its transport takes the `fetch` that proves possession per request.
+  const [{ loadMcpTools }, { Client }, { StreamableHTTPClientTransport }] = await Promise.all([
+    import('@langchain/mcp-adapters'),
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]);
   const { task, owned } = await gatewayTask(opts);
-  const url = `${opts.url.replace(/\/$/, '')}/mcp`;
   /** One MCP session per task: the gateway binds a session to the task that opened it. */
   const sessions = sessionsPerTask(task, async (t) => {
-    const client = new MultiServerMCPClient({
-      mcpServers: { mandate: { transport: 'http', url, headers: { Authorization: `Bearer ${t.credential}` }, automaticSSEFallback: false } },
-      onConnectionError: 'throw',
+    const gateway = gatewayConnection(opts.url, t);
+    const client = new Client({ name: opts.clientName ?? 'mandate-langchain', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { fetch: gateway.fetch }));
+    const loadOptions = {
+      throwOnLoadError: true,
       prefixToolNameWithServerName: false,
       useStandardContentBlocks: opts.useStandardContentBlocks ?? false,
       afterToolCall: plainText as never,
       ...(opts.defaultToolTimeout ? { defaultToolTimeout: opts.defaultToolTimeout } : {}),
-    });
-    return openListing(client, async (c) => new Map((await c.getTools()).map((tool) => [tool.name, tool as AnyTool])));
+    };
+    return openListing(client, async (c) => new Map((await loadMcpTools('mandate', c, loadOptions)).map((tool) => [tool.name, tool as AnyTool])));
   });
   const sessionOf = sessions.sessionOf;
 

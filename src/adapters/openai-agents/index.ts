@@ -7,15 +7,16 @@
  *   `denied (<code>): …` or `approval required (<code>): …`, so the model reads it
  *   and can re-plan.
  * - `mandateMcpServer` is an `MCPServer` for `new Agent({ mcpServers: [...] })`:
- *   the SDK's own `MCPServerStreamableHttp` to the gateway (`<control plane>/mcp`)
- *   with the task credential as bearer token, reconnected with a new credential
- *   when the mandate is declared again before the old one expires.
+ *   the SDK's own `MCPServerStreamableHttp` to the gateway (`<control plane>/mcp`),
+ *   sending through the task's `fetch`: the credential on every request, with a
+ *   fresh DPoP proof when the agent connected with `dpop: true`. It reconnects with
+ *   a new credential when the mandate is declared again before the old one expires.
  *
  * Loads only the Agents SDK and Mandate's SDK: no server code.
  */
 import { MCPServerStreamableHttp, tool as functionTool, type FunctionTool, type MCPServer, type ToolOptions } from '@openai/agents';
 import type { TaskHandle } from '../../sdk/index.js';
-import { argsOf, gatewayTask, guardedCall, RenewingTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
+import { argsOf, gatewayConnection, gatewayTask, guardedCall, RenewingTask, type GatewayTaskOptions, type GuardOptions, type TaskSource } from '../common/index.js';
 
 export { exposedToolName, MandateRefusal, RenewingTask, refusalText } from '../common/index.js';
 export type { DeclaringAgent, GatewayTaskOptions, GuardOptions, RenewingTaskOptions, TaskSource } from '../common/index.js';
@@ -80,7 +81,6 @@ export class MandateMcpServer implements MCPServer {
   readonly errorFunction: MCPServer['errorFunction'];
   private readonly connections = new Map<TaskHandle, Promise<MCPServerStreamableHttp>>();
   private readonly unsubscribe: () => void;
-  private readonly endpoint: string;
 
   constructor(
     /** The task whose credential the connection carries; it changes when the mandate is declared again. */
@@ -88,7 +88,6 @@ export class MandateMcpServer implements MCPServer {
     private readonly opts: ServerOptions & { url: string },
     private readonly owned: boolean,
   ) {
-    this.endpoint = `${opts.url.replace(/\/$/, '')}/mcp`;
     this.cacheToolsList = opts.cacheToolsList ?? false;
     this.toolFilter = opts.toolFilter;
     this.toolMetaResolver = opts.toolMetaResolver;
@@ -107,8 +106,8 @@ export class MandateMcpServer implements MCPServer {
   private connection(t: TaskHandle): Promise<MCPServerStreamableHttp> {
     let c = this.connections.get(t);
     if (!c) {
-      const { url: _url, ...rest } = this.opts;
-      const server = new MCPServerStreamableHttp({ ...rest, name: this.name, url: this.endpoint, requestInit: { headers: { Authorization: `Bearer ${t.credential}` } } });
+      const { url, ...rest } = this.opts;
+      const server = new MCPServerStreamableHttp({ ...rest, name: this.name, ...gatewayConnection(url, t) });
       c = server.connect().then(() => server);
       this.connections.set(t, c);
       c.catch(() => this.connections.delete(t));

@@ -4,7 +4,7 @@ import { CodedError, parseId, type AgentId, type Clock, type Random, type TaskId
 import { REVOCATION_KINDS, type CredentialService, type PresentedProof, type RevocationKind } from '../../credentials/index.js';
 import type { PossessionCheck } from './possession.js';
 import type { Agent, IdentityService, PrincipalTrust } from '../../identity/index.js';
-import { grantMandate, mandateFromPlan, refuseWhole, statedPurpose, type DelegationGate, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
+import { delegatorsOf, grantMandate, mandateFromPlan, refuseWhole, statedPurpose, type DelegationGate, type Task, type TaskQuery, type TaskRepo, type ToolParamsSource } from '../../mandate/index.js';
 import { buildDelegationRequest, type PolicyEngine } from '../../policy/index.js';
 import type { SeenGroup } from '../../monitor/index.js';
 import { extractKeys } from '../../provenance/index.js';
@@ -55,13 +55,32 @@ export class TaskLifecycle {
   /** Grants a mandate to the agent an SVID proves. Errors: identity.svid_*, dpop.*, mandate.*. */
   async declare(svid: string, mandate: unknown, presented?: PresentedProof): Promise<GrantedTask> {
     const { agent, confirm } = await this.holderOf(svid, presented);
+    await this.ownParentOnly(agent, mandate);
     return this.grant(agent, mandate, confirm);
+  }
+
+  /**
+   * A mandate declared with an SVID may name as its parent only a task of the same
+   * agent: a task id is no secret (it is in every trail), and a child inherits its
+   * parent's principal. Work goes to another agent by token exchange, asked for by
+   * the parent's holder. Error: mandate.parent_invalid (recorded).
+   */
+  private async ownParentOnly(agent: Agent, mandate: unknown): Promise<void> {
+    const named = mandate !== null && typeof mandate === 'object' ? (mandate as { parentTask?: unknown }).parentTask : undefined;
+    const id = typeof named === 'string' ? parseId('task', named) : undefined;
+    // Not a task id, or no such task: the grant refuses it as it refuses any bad parent.
+    const parent = id ? await this.d.tasks.get(id as TaskId) : undefined;
+    if (parent === undefined || parent.agentId === agent.id) return;
+    const err = new CodedError('mandate.parent_invalid', `task \`${named}\` is another agent's: its holder hands work over by token exchange (POST /v1/token)`);
+    await refuseWhole(agent.id, statedPurpose(mandate), 'parentTask', err, this.d.audit);
   }
 
   /** Grants the mandate a plan gives (`mandateFromPlan`); the SVID is checked before the plan is read. Errors: identity.svid_*, dpop.*, mandate.*. */
   async declareFromPlan(svid: string, plan: unknown, presented?: PresentedProof): Promise<GrantedTask> {
     const { agent, confirm } = await this.holderOf(svid, presented);
-    return this.grant(agent, mandateFromPlan(plan), confirm);
+    const mandate = mandateFromPlan(plan);
+    await this.ownParentOnly(agent, mandate);
+    return this.grant(agent, mandate, confirm);
   }
 
   /**
@@ -149,7 +168,7 @@ export class TaskLifecycle {
           delegator: { name: delegator.name, spiffeId: delegator.spiffeId, groups: delegator.groups },
           actor: { name: actor.name, spiffeId: actor.spiffeId, groups: actor.groups },
           purpose,
-          task: { id: parent.id, purpose: parent.mandate.purpose, dataClasses: parent.mandate.dataClasses, callCount: parent.callCount, labels: b.labels, toolsCalled: b.toolsCalled, delegationDepth: parent.delegationDepth, onBehalfOf: parent.principal ?? undefined, egress: parent.mandate.egress },
+          task: { id: parent.id, purpose: parent.mandate.purpose, dataClasses: parent.mandate.dataClasses, callCount: parent.callCount, labels: b.labels, toolsCalled: b.toolsCalled, delegationDepth: parent.delegationDepth, delegationChain: delegatorsOf(parent), onBehalfOf: parent.principal ?? undefined, egress: parent.mandate.egress },
           environment: this.d.environment,
         }),
       );
@@ -191,14 +210,6 @@ export class TaskLifecycle {
   }
 
   /** Is this token the task credential of that task? (an agent may complete its own task) */
-  async isCredentialOf(token: string, taskId: string): Promise<boolean> {
-    try {
-      return (await this.d.credentials.verify(token)).taskId === taskId;
-    } catch {
-      return false;
-    }
-  }
-
   /** Revokes by credential, task, agent or principal. Errors: request.invalid, request.not_found. */
   async revoke(kind: string, subject: string, reason: string, by: Actor): Promise<{ kind: RevocationKind; subject: string; tasksEnded: number }> {
     if (!(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new CodedError('request.invalid', `kind must be one of ${REVOCATION_KINDS.join(', ')}`);

@@ -1,0 +1,1 @@
+export { CONSOLE_CSP, CONSOLE_DIR, registerConsoleStatic } from './console-static.js';

@@ -1,0 +1,380 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../../src/server/index.js';
+import { ADMIN_TOKEN, ROOT, grantTask, http, testConfig } from '../helpers.js';
+
+// Debian's Chromium, never a downloaded browser: the tests run offline.
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const skip = !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is missing (apt-get install -y chromium); the console browser tests are skipped` : false;
+
+const SCREENSHOTS = join(ROOT, 'test', 'browser', 'screenshots');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const PAYMENT = { amount: 120, recipient: 'print-shop' };
+const REPORT = { path: '/srv/reports/q3.csv' };
+const SEEDED_DECISIONS = 100_000;
+
+/**
+ * Until console sign-in is on main, a session cannot be had from the server: the browser
+ * presents the admin token on every request and `/console/api/session` is answered with
+ * the roles a test sets. Approving needs an approver, so verdicts carry the approver's
+ * token. Everything else is the real server.
+ */
+interface Interim {
+  roles: string[];
+}
+
+describe('the console in Chromium against a real server', { skip }, () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let approverToken: string;
+  const interim: Interim = { roles: ['admin'] };
+  const cspViolations: string[] = [];
+  const pageErrors: string[] = [];
+
+  const decide = (credential: string, tool: string, args: unknown) => http(server.url, '/v1/decide', { body: { credential, tool, args } });
+  const reportTask = () => grantTask(server.url, 'report-bot', JSON.parse(readFileSync(join(ROOT, 'examples', 'mandates', 'quarterly-report.json'), 'utf8')));
+
+  function watch(p: Page) {
+    p.setDefaultTimeout(15_000);
+    p.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+  }
+
+  async function open(path: string): Promise<void> {
+    await page.goto(`${server.url}${path}`);
+    await page.locator('[data-session="signed-in"] main h1').first().waitFor();
+  }
+
+  /** A screenshot for people to look at, and axe-core's serious and critical findings, which must be none. */
+  async function check(name: string): Promise<void> {
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    // Evaluated through the DevTools protocol, which the page's CSP does not govern; the page itself still runs no inline script.
+    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(ctx: Document, opts: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const result = await axe.run(document, { resultTypes: ['violations'] });
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    assert.deepEqual(violations, [], `axe on ${name}`);
+  }
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: under CI the browser tests must run (apt-get install -y chromium)`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    server = await startServer(testConfig());
+    const approver = await http(server.url, '/v1/approvers', { token: ADMIN_TOKEN, body: { id: 'alice', groups: ['approvers'] } });
+    assert.equal(approver.status, 201, approver.text);
+    approverToken = approver.body.token;
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, extraHTTPHeaders: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    await context.route('**/console/api/session', (route) =>
+      route.fulfill({ json: { subject: 'alice', name: 'Alice Operator', email: 'alice@example.com', issuer: 'http://127.0.0.1/idp', roles: interim.roles, csrfToken: 'interim-csrf', expiresAtMs: Date.now() + 3_600_000 } }),
+    );
+    await context.route(/\/v1\/approvals\/[^/]+\/(approve|deny)$/, (route) => route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${approverToken}` } }));
+    page = await context.newPage();
+    watch(page);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  describe('serving', () => {
+    it('/console redirects to /console/, which is the app under the strict CSP and never cached', async () => {
+      const redirect = await fetch(`${server.url}/console`, { redirect: 'manual' });
+      assert.equal(redirect.status, 302);
+      assert.equal(redirect.headers.get('location'), '/console/');
+      const res = await fetch(`${server.url}/console/`);
+      const html = await res.text();
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+      assert.equal(res.headers.get('content-security-policy'), CSP);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      assert.match(html, /<script type="module" crossorigin src="\/console\/assets\/index-[\w-]+\.js"><\/script>/);
+      assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|https?:\/\//, 'nothing inline, nothing from another origin');
+    });
+
+    it('any page path is the app, so a link to a page works when opened directly', async () => {
+      const index = await (await fetch(`${server.url}/console/`)).text();
+      for (const path of ['/console/tasks', '/console/tasks/tsk_x/trail', '/console/decisions?outcome=deny']) {
+        const res = await fetch(`${server.url}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.equal(await res.text(), index, path);
+        assert.equal(res.headers.get('content-security-policy'), CSP, path);
+      }
+    });
+
+    it('hashed assets are cached for a year with their type and the same headers', async () => {
+      const html = await (await fetch(`${server.url}/console/`)).text();
+      const assets = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+      assert.deepEqual(assets.map((a) => a.split('.').pop()).sort(), ['css', 'js']);
+      for (const asset of assets) {
+        const res = await fetch(`${server.url}${asset}`);
+        assert.equal(res.status, 200, asset);
+        assert.equal(res.headers.get('content-type'), asset.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
+        assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+        assert.ok((await res.arrayBuffer()).byteLength > 1000);
+      }
+      assert.equal((await fetch(`${server.url}/console/assets/index-missing.js`)).status, 404);
+    });
+
+    it('refuses paths out of the assets folder, however they are spelled', async () => {
+      const pkg = readFileSync(join(ROOT, 'package.json'), 'utf8');
+      for (const path of ['/console/assets/..%2f..%2f..%2fpackage.json', '/console/assets/%2e%2e', '/console/assets/.%2e%2f.%2e%2findex.html', '/console/assets/../../../package.json', '/console/..%2f..%2fpackage.json', '/console/assets/%2fetc%2fpasswd']) {
+        // Sent as written: fetch would resolve the dot segments before sending.
+        const { status, body } = await rawGet(server.url, path);
+        assert.ok(status === 404 || (status === 200 && body.includes('<div id="root">')), `${path}: ${status}`);
+        assert.ok(!body.includes(pkg.slice(0, 40)) && !body.includes('root:'), `${path} leaked a file`);
+      }
+    });
+
+    it('unknown console API paths stay JSON 404s, and the old approvals page is still served', async () => {
+      const missing = await http(server.url, '/console/api/nothing-here');
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.error.code, 'request.not_found');
+      const old = await fetch(`${server.url}/console/approvals`);
+      assert.equal(old.status, 200);
+      assert.match(old.headers.get('content-security-policy') ?? '', /script-src 'nonce-/);
+    });
+  });
+
+  describe('signed out', () => {
+    it('offers the sign-in, which returns to the page asked for, and reads no data', async () => {
+      const plain = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      try {
+        const p = await plain.newPage();
+        watch(p);
+        const apiCalls: string[] = [];
+        p.on('request', (r) => {
+          if (new URL(r.url()).pathname.startsWith('/v1/')) apiCalls.push(r.url());
+        });
+        await p.goto(`${server.url}/console/tasks?status=active`);
+        const signIn = p.locator('[data-role="sign-in"]');
+        await signIn.waitFor();
+        assert.equal(await signIn.getAttribute('href'), '/console/login?return=%2Fconsole%2Ftasks%3Fstatus%3Dactive');
+        assert.equal(await p.locator('nav').count(), 0);
+        assert.deepEqual(apiCalls, []);
+      } finally {
+        await plain.close();
+      }
+    });
+  });
+
+  describe('signed in', () => {
+    let report: { taskId: string; credential: string };
+    let payer: { taskId: string; credential: string };
+
+    before(async () => {
+      report = await reportTask();
+      payer = await reportTask();
+      assert.ok(report.credential && payer.credential);
+    });
+
+    it('overview: counts from the server, the decisions chart, refusal reasons and health', async () => {
+      assert.equal((await decide(report.credential, 'files.read', REPORT)).body.outcome, 'allow');
+      assert.equal((await decide(report.credential, 'files.read', { path: '/etc/shadow' })).body.reason.code, 'mandate.arg_constraint');
+      await open('/console/');
+      const active = (await http(server.url, '/v1/tasks?status=active', { token: ADMIN_TOKEN })).body.tasks.length;
+      const agents = (await http(server.url, '/v1/agents', { token: ADMIN_TOKEN })).body.agents.length;
+      await page.locator(`[data-field="active-tasks"]:text-is("${active}")`).waitFor();
+      assert.equal(await page.locator('[data-field="agents"]').textContent(), String(agents));
+      assert.equal(await page.locator('[data-role="decisions-chart"] rect.bar-deny').count() > 0, true, 'the refusal is drawn');
+      assert.match((await page.locator('[data-role="top-reasons"]').textContent()) ?? '', /mandate\.arg_constraint/);
+      assert.match((await page.locator('[data-role="health"]').textContent()) ?? '', /Store sqlite: available/);
+      await check('overview');
+    });
+
+    it('decisions arrive live as the agent calls, and one opens with its request, reasons and policies', async () => {
+      await open('/console/decisions');
+      await page.locator('[data-role="live-mode"]:not([data-mode="connecting"])').waitFor();
+      const allowed = await decide(report.credential, 'files.read', REPORT);
+      const denied = await decide(report.credential, 'files.read', { path: '/etc/passwd' });
+      const live = page.locator('[data-role="live-decisions"]');
+      await live.locator(`[data-decision="${allowed.body.id}"][data-outcome="allow"]`).waitFor();
+      await live.locator(`[data-decision="${denied.body.id}"][data-outcome="deny"]`).waitFor();
+      await check('decisions');
+
+      await live.locator(`[data-decision="${denied.body.id}"] td:first-child a`).click();
+      await page.locator('h1', { hasText: `Decision ${denied.body.id}` }).waitFor();
+      assert.match((await page.locator('[data-field="reason"]').textContent()) ?? '', /mandate\.arg_constraint/);
+      assert.equal(await page.locator('[data-field="layer"]').textContent(), 'mandate');
+      assert.equal(await page.locator('[data-field="purpose"]').textContent(), 'compile the quarterly report from the reports share');
+      assert.equal(await page.locator('[data-role="trail-link"]').getAttribute('href'), `/console/tasks/${report.taskId}/trail`);
+      await check('decision');
+    });
+
+    it('the trail of a task: purpose, each call with its decision, and the integrity of the chain', async () => {
+      await open(`/console/tasks/${report.taskId}/trail`);
+      await page.locator('[data-role="integrity"][data-ok="true"]').waitFor();
+      assert.equal(await page.locator('[data-field="purpose"]').textContent(), 'compile the quarterly report from the reports share');
+      const calls = page.locator('[data-role="steps"] [data-step="call"]');
+      await calls.first().waitFor();
+      assert.ok((await calls.count()) >= 4, 'the calls made so far');
+      assert.equal(await page.locator('[data-role="steps"] [data-step="call"][data-outcome="deny"]').count() >= 2, true);
+      await check('trail');
+    });
+
+    it('approvals: the pending step-up with its context; approving lets the exact call through', async () => {
+      const held = await decide(payer.credential, 'payments.create', PAYMENT);
+      assert.equal(held.body.outcome, 'step_up');
+      const approvalId = held.body.approvalId as string;
+      await open('/console/step-ups');
+      const card = page.locator(`article[data-approval-id="${approvalId}"]`);
+      await card.waitFor();
+      assert.equal(await card.locator('[data-field="purpose"]').textContent(), 'compile the quarterly report from the reports share');
+      assert.deepEqual(JSON.parse((await card.locator('[data-field="args"]').textContent()) ?? ''), PAYMENT);
+      assert.equal(await card.locator('[data-field="policies"]').textContent(), 'step-up-sensitive-actions');
+      await check('approvals');
+
+      await card.locator('[data-action="approve"]').click();
+      await card.locator('[data-role="error"][data-code="request.invalid"]').waitFor();
+      await card.locator('[data-role="reason"]').fill('invoice 42 checked');
+      await card.locator('[data-action="approve"]').click();
+      await card.waitFor({ state: 'detached' });
+      await page.locator(`[data-role="approval-history"] [data-approval-id="${approvalId}"]`).waitFor();
+      const again = await decide(payer.credential, 'payments.create', PAYMENT);
+      assert.deepEqual([again.body.outcome, again.body.reason.code, again.body.approvalId], ['allow', 'approval.approved', approvalId]);
+    });
+
+    it('tasks: the list and one task with its mandate, expiry and behaviour; revoking refuses its next call', async () => {
+      await open('/console/tasks?status=active');
+      await page.locator(`[data-role="tasks"] [data-task="${payer.taskId}"]`).waitFor();
+      await check('tasks');
+      await page.locator(`[data-task="${payer.taskId}"] a`).click();
+      await page.locator('h1', { hasText: `Task ${payer.taskId}` }).waitFor();
+      assert.match((await page.locator('[data-field="credential"]').textContent()) ?? '', /^1[45]m \d+s left$/, 'the example task lives 900 s');
+      assert.match((await page.locator('[data-field="tools"]').textContent()) ?? '', /\/srv\/reports\//);
+      await page.locator('[data-field="calls"]:text-is("1")').waitFor();
+      await check('task');
+
+      await page.locator('[data-role="reason"]').fill('the printer was paid by hand');
+      await page.locator('[data-action="revoke"]').click();
+      await page.locator('[data-field="status"] .status-revoked').waitFor();
+      const refused = await decide(payer.credential, 'files.read', REPORT);
+      assert.deepEqual([refused.body.outcome, refused.body.reason.code], ['deny', 'credential.revoked']);
+    });
+
+    it('agents: register one, and a join token shown once that the agent can attest with', async () => {
+      await open('/console/agents');
+      await page.locator('[data-agent="report-bot"]').waitFor();
+      await page.getByLabel('Name').fill('console-bot');
+      await page.getByLabel('Groups (comma-separated)').fill('agents');
+      await page.locator('[data-action="register"]').click();
+      await page.locator('[data-role="registered"]').waitFor();
+      const row = page.locator('[data-agent="console-bot"]');
+      await row.waitFor();
+      await row.locator('[data-action="join-token"]').click();
+      const token = await row.locator('[data-field="join-token"]').inputValue();
+      assert.ok(token.length > 10);
+      await check('agents');
+      const attested = await http(server.url, '/v1/attest/join-token', { body: { token } });
+      assert.equal(attested.status, 200, attested.text);
+      assert.match(attested.body.spiffeId, /console-bot$/);
+    });
+
+    it('policies: the loaded set and its files; what-if answers or says it is not available', async () => {
+      await open('/console/policies');
+      const served = (await http(server.url, '/v1/policies', { token: ADMIN_TOKEN })).body;
+      await page.locator(`[data-field="version"]:text-is("${served.version}")`).waitFor();
+      assert.equal(await page.locator('[data-file]').count(), served.files.length);
+      await page.getByLabel('Tool').fill('files.read');
+      await page.getByLabel('Arguments (JSON)').fill(JSON.stringify(REPORT));
+      await page.locator('[data-action="what-if"]').click();
+      const whatIf = await http(server.url, '/v1/what-if', { token: ADMIN_TOKEN, body: { tool: 'files.read', args: REPORT } });
+      if (whatIf.status === 404) await page.locator('[data-role="not-available"]', { hasText: 'what-if' }).waitFor();
+      else await page.locator('[data-role="what-if-answer"][data-outcome]').waitFor();
+      await check('policies');
+    });
+
+    it('compliance: the report and its gaps, or that the server has none', async () => {
+      await open('/console/compliance');
+      const served = await http(server.url, '/v1/report', { token: ADMIN_TOKEN });
+      if (served.status === 404) await page.locator('[data-role="not-available"]').waitFor();
+      else await page.locator('[data-control]').first().waitFor();
+      await check('compliance');
+    });
+
+    it('a viewer sees every page but no action: approve, revoke and register are disabled', async () => {
+      interim.roles = ['viewer'];
+      try {
+        const held = await decide(report.credential, 'payments.create', PAYMENT);
+        await open('/console/step-ups');
+        const card = page.locator(`article[data-approval-id="${held.body.approvalId}"]`);
+        await card.waitFor();
+        assert.equal(await card.locator('[data-action="approve"]').isDisabled(), true);
+        assert.equal(await card.locator('[data-action="deny"]').isDisabled(), true);
+        await open(`/console/tasks/${report.taskId}`);
+        await page.locator('[data-action="revoke"]').waitFor();
+        assert.equal(await page.locator('[data-action="revoke"]').isDisabled(), true);
+        await open('/console/agents');
+        await page.locator('[data-agent="report-bot"]').waitFor();
+        assert.equal(await page.locator('[data-action="register"]').isDisabled(), true);
+        assert.equal(await page.locator('[data-action="join-token"]').first().isDisabled(), true);
+      } finally {
+        interim.roles = ['admin'];
+      }
+    });
+
+    it(`the decisions history opens fast with ${SEEDED_DECISIONS.toLocaleString('en')} decisions stored, one page at a time`, async () => {
+      const { taskId } = report;
+      const base = { outcome: 'deny', code: 'policy.forbid', message: 'seeded', layer: 'policy', tool: 'files.read', purpose: 'seeded history', policies: ['seed'] };
+      for (let i = 0; i < SEEDED_DECISIONS; i += 5000) {
+        await Promise.all(Array.from({ length: 5000 }, (_, j) => server.plane.audit.record({ type: 'decision', taskId: taskId as never, agentId: null, data: { ...base, decisionId: `dec_seed_${i + j}` } })));
+      }
+      const pages: string[] = [];
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname === '/v1/audit' && !u.searchParams.has('sinceMs')) pages.push(u.search);
+      });
+      const started = Date.now();
+      await open('/console/decisions');
+      const rows = page.locator('[data-role="history-decisions"] tbody tr');
+      await rows.first().waitFor();
+      const elapsedMs = Date.now() - started;
+      assert.equal(await rows.count(), 50);
+      assert.ok(elapsedMs < 5000, `history shown in ${elapsedMs} ms`);
+      await page.locator('[data-action="older"]').click();
+      await page.locator('text=page 2,').waitFor();
+      assert.equal(await rows.count(), 50);
+      assert.equal(pages.length, 2, pages.join(' '));
+      assert.ok(pages.every((q) => new URLSearchParams(q).get('limit') === '50'));
+      assert.ok(new URLSearchParams(pages[1]).has('cursor'));
+    });
+
+    it('no page raised a script error or a CSP violation', () => {
+      assert.deepEqual(pageErrors, []);
+      assert.deepEqual(cspViolations, []);
+    });
+  });
+});
+
+/** GET with the path exactly as written (dot segments and escapes untouched). */
+function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
