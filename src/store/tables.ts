@@ -21,6 +21,19 @@ export interface Database {
     dpop_jkt: string | null;
   };
   dpop_proofs: { key: string; expires_at_ms: number };
+  console_sessions: {
+    id_hash: string;
+    subject: string;
+    issuer: string;
+    name: string | null;
+    email: string | null;
+    groups: string;
+    roles: string;
+    csrf_token: string;
+    created_at_ms: number;
+    expires_at_ms: number;
+    last_seen_at_ms: number;
+  };
   join_tokens: {
     id: string;
     token_hash: string;
