@@ -3,7 +3,7 @@ import { CodedError, canonicalJson, formatZodError, sha256Hex, type Clock, type 
 import type { Task } from '../mandate/index.js';
 import type { ApprovalTerms } from '../policy/index.js';
 import { z } from 'zod';
-import { APPROVER_ID, type Approval, type Approver } from './model.js';
+import { APPROVER_ID, type Approval, type Approver, type ApproverIdentity } from './model.js';
 import type { ApprovalQuery, ApprovalRepo, ApproverRepo } from './ports.js';
 
 export interface ApprovalDefaults {
@@ -130,7 +130,7 @@ export class ApprovalService {
    * call through.
    * Errors: request.not_found, approval.not_pending, approval.not_allowed.
    */
-  async decide(id: string, approver: Approver, verdict: 'approved' | 'denied', reason: string): Promise<Approval> {
+  async decide(id: string, approver: ApproverIdentity, verdict: 'approved' | 'denied', reason: string): Promise<Approval> {
     const a = await this.get(id);
     const refuse = async (code: 'approval.not_pending' | 'approval.not_allowed', message: string): Promise<never> => {
       await this.d.audit.record({ type: 'approval.refused', taskId: a.taskId, agentId: a.agentId, data: { approvalId: id, approver: approver.id, verdict, code } });
@@ -190,7 +190,7 @@ function notPendingMessage(a: Approval): string {
 }
 
 /** `group:<name>`, `approver:<id>`, or `principal` (the person the task acts for). */
-export function mayApprove(approver: Approver, a: Approval): boolean {
+export function mayApprove(approver: ApproverIdentity, a: Approval): boolean {
   return a.approvers.some((rule) => {
     if (rule === 'principal') return a.principal !== null && a.principal === approver.id;
     if (rule.startsWith('group:')) return approver.groups.includes(rule.slice(6));

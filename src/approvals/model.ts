@@ -43,4 +43,10 @@ export interface Approver {
   createdAtMs: number;
 }
 
+/**
+ * Who decides a request, whichever way they authenticated: an approver token, or a
+ * person signed in to the console (their e-mail or subject, their provider groups).
+ */
+export type ApproverIdentity = Pick<Approver, 'id' | 'groups'>;
+
 export const APPROVER_ID = /^[a-z0-9][a-z0-9._@-]{0,63}$/;

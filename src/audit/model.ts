@@ -37,15 +37,20 @@ export const AUDIT_EVENT_TYPES = [
   'policy.what_if',
   'audit.checkpoint',
   'audit.segment_restarted',
+  'console.signed_in',
+  'console.sign_in_refused',
+  'console.signed_out',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /**
  * Who asked for an action, as its records name them (`by`): `admin` (the admin
- * token), `task:<id>` (the task's own credential), `approver:<id>`, or `system`
- * (Mandate itself: a cascade from a parent, a drift response).
+ * token), `task:<id>` (the task's own credential), `approver:<id>`,
+ * `person:<subject>` (a person signed in to the console, by the identity
+ * provider's `sub`), or `system` (Mandate itself: a cascade from a parent, a drift
+ * response).
  */
-export type Actor = 'admin' | 'system' | `task:${string}` | `approver:${string}`;
+export type Actor = 'admin' | 'system' | `task:${string}` | `approver:${string}` | `person:${string}`;
 export const ADMIN_ACTOR: Actor = 'admin';
 export const SYSTEM_ACTOR: Actor = 'system';
 

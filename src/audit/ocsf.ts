@@ -70,11 +70,12 @@ function agentUser(agentId: string | null, name?: string): Record<string, unknow
 
 const personUser = (id: string): Record<string, unknown> => ({ uid: id, type_id: 1, type: 'User' });
 
-/** Who asked for an admin action (`by`, an `Actor`): the admin token, Mandate itself, a task's credential or an approver. */
+/** Who asked for an admin action (`by`, an `Actor`): the admin token, Mandate itself, a task's credential, an approver or a person signed in to the console. */
 function actorUser(by: string): Record<string, unknown> {
   if (by === 'admin') return { name: 'admin', type_id: 2, type: 'Admin' };
   if (by.startsWith('task:')) return { uid: by.slice(5), name: by, type_id: 99, type: 'Task' };
   if (by.startsWith('approver:')) return personUser(by.slice(9));
+  if (by.startsWith('person:')) return personUser(by.slice(7));
   return { name: by, type_id: 3, type: 'System' };
 }
 
@@ -342,6 +343,24 @@ function shapeOf(e: AuditEvent): Shape {
         message: `approver ${str(d.approverId) ?? ''} registered`,
         attributes: { user: { ...personUser(str(d.approverId) ?? 'unknown'), ...(strings(d.groups).length ? { groups: strings(d.groups).map((name) => ({ name })) } : {}) } },
       };
+    case 'console.signed_in':
+    case 'console.sign_in_refused':
+    case 'console.signed_out': {
+      const subject = str(d.subject);
+      const user = subject ? { ...personUser(subject), ...(str(d.email) ? { email_addr: str(d.email) } : {}), ...(str(d.name) ? { name: str(d.name) } : {}) } : { name: 'unknown', type_id: 0, type: 'Unknown' };
+      const service = { name: 'mandate console' };
+      if (e.type === 'console.signed_out') return { cls: AUTHENTICATION, activityId: 2, activityName: 'Logoff', message: `${subject ?? 'someone'} signed out of the console`, attributes: { user, service, auth_protocol_id: 4, auth_protocol: 'OpenID' } };
+      const refused = e.type === 'console.sign_in_refused';
+      return {
+        cls: AUTHENTICATION,
+        activityId: 1,
+        activityName: 'Logon',
+        ...(refused ? { severity: 2 as const, status: 2 as const, statusCode: str(d.code) ?? null, statusDetail: str(d.why) } : {}),
+        message: refused ? `console sign-in refused${subject ? ` for ${subject}` : ''}: ${str(d.why) ?? ''}` : `${subject ?? 'someone'} signed in to the console as ${strings(d.roles).join(', ')}`,
+        ...(refused ? { control: CONTROL.unauthorized } : {}),
+        attributes: { user, service, auth_protocol_id: 4, auth_protocol: 'OpenID', ...(str(d.issuer) ? { src_endpoint: { name: str(d.issuer) } } : {}) },
+      };
+    }
     case 'audit.checkpoint':
       return {
         cls: EVENT_LOG,

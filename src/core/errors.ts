@@ -78,6 +78,13 @@ export const ERROR_CODES = {
   'monitor.drift.rate_burst': 'the task went over its declared rate; its configured response applies',
   'monitor.drift.plan_deviation': 'the task used its tools out of the order its mandate planned; its configured response applies',
   'monitor.suspended': 'an operator suspended the task (`POST /v1/tasks/{id}/suspend`); every call is refused until a person resumes it',
+  // console: people signing in to the operator console with the organisation's identity provider
+  'console.not_configured': 'console sign-in is not configured (`console.oidc` is absent)',
+  'console.sign_in_failed': 'a console sign-in was refused: no sign-in in progress in this browser, a `state` that does not match, an error from the identity provider, a code the token endpoint refused (replayed, expired, another client\'s), or an id token that fails its signature, issuer, audience, expiry or `nonce` checks',
+  'console.no_role': 'the person signed in, but none of their identity provider groups gives a console role (`console.roles`)',
+  'console.signed_out': 'no console session: the session cookie is missing, unknown, signed out or expired',
+  'console.csrf': 'an unsafe request (POST, PUT, PATCH, DELETE) with a console session lacks the session\'s `x-csrf-token` header, or comes from another origin',
+  'console.forbidden': 'the person signed in to the console lacks the role this endpoint needs',
   // requests and resources at the API
   'request.conflict': 'a resource with that name already exists',
   'request.invalid': 'the request body, parameters or headers are malformed or break the schema',

@@ -145,6 +145,19 @@ export const Decision = z.object({
 /** A decision as the audit trail keeps it. */
 export const DecisionList = z.object({ decisions: z.array(z.looseObject({ atMs: ms(), taskId: z.string().nullable(), agentId: z.string().nullable() })) });
 
+/** `GET /console/api/session`: the person signed in to the console, for its single-page app (docs/console.md). */
+export const ConsoleSession = z
+  .object({
+    subject: z.string().describe("the identity provider's `sub`; the console's actions are recorded as `person:<subject>`"),
+    name: z.string().nullable(),
+    email: z.string().nullable().describe('the verified e-mail address, when the provider gives one'),
+    issuer: z.string(),
+    roles: z.array(z.enum(['viewer', 'approver', 'operator', 'admin'])),
+    csrfToken: z.string().describe('send it as `x-csrf-token` on every POST, PUT, PATCH and DELETE'),
+    expiresAtMs: ms(),
+  })
+  .strict();
+
 export const ApprovalView = z.object({
   id: z.string(),
   taskId: z.string(),

@@ -15,6 +15,7 @@ import { HOW_TO_GET_A_CREDENTIAL, TXN_TOKEN_HEADER, errorBody, httpStatusOf, pre
 import { TXN_TOKEN_TYP } from '../decision/index.js';
 import { EXPOSITION_CONTENT_TYPE, observeRequests, requestIdOf } from './telemetry/index.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
+import { ConsoleHttp } from './console-routes.js';
 import { registerConsoleLive, registerConsoleOps, registerConsoleStatic } from './routes/index.js';
 import { decodeTimeCursor, encodeCursor } from './services/index.js';
 import { ErrorSchema, bearer, doc, jsonSchema, parse, type Authorize } from './http-kit.js';
@@ -173,10 +174,16 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(new CodedError('request.not_found', `no route \`${req.method} ${req.url.split('?')[0]}\``))));
 
-  /** Who asks, if they hold the role the endpoint needs: today the admin token, which holds every role. */
-  const authorize: Authorize = async (req, _needed) => {
+  const consoleHttp = new ConsoleHttp(plane);
+  /**
+   * Who asks, if they hold the role the endpoint needs: the admin token, which holds
+   * every role, or a person signed in to the console whose roles include it. A request
+   * with an `Authorization` header is an API client's, and its cookies are ignored.
+   */
+  const authorize: Authorize = async (req, needed) => {
+    if (consoleHttp.usesSession(req)) return consoleHttp.person(req, needed);
     if (plane.admin.isAdmin(bearer(req))) return ADMIN_ACTOR;
-    throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token');
+    throw new CodedError('request.unauthorized', 'this endpoint needs the admin token as a bearer token, or a console session');
   };
   /** An agent that attests with a DPoP proof gets an SVID, and task credentials, bound to that key. */
   const attestedKey = async (req: FastifyRequest): Promise<string | undefined> => {
@@ -343,23 +350,24 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
 
   // Approvals: people decide step-up requests bound to one exact action.
   const requireApprover = async (req: FastifyRequest) => {
+    // A person signed in to the console with the approver role decides as themselves (their e-mail or subject, their groups).
+    if (consoleHttp.usesSession(req)) return consoleHttp.approver(req);
     const approver = await plane.approvals.authenticate(bearer(req));
-    if (!approver) throw new CodedError('request.unauthorized', 'this endpoint needs an approver token as a bearer token');
+    if (!approver) throw new CodedError('request.unauthorized', 'this endpoint needs an approver token as a bearer token, or a console session with the approver role');
     return approver;
+  };
+  /** Reading approval requests: an approver or admin token, or a console session with any role. */
+  const mayReadApprovals = async (req: FastifyRequest): Promise<boolean> => {
+    if (consoleHttp.usesSession(req)) return (await consoleHttp.person(req, 'viewer'), true);
+    return plane.admin.isAdmin(bearer(req)) || (await plane.approvals.authenticate(bearer(req))) !== undefined;
   };
   app.post('/v1/approvers', doc('register an approver; the token is shown once (admin)', { response: { 201: Api.RegisteredApprover }, security: [{ admin: [] }], body: jsonSchema(ApproverBody) }), async (req, reply) => {
     const by = await authorize(req, 'admin');
     const { approver, token } = await plane.approvals.registerApprover(req.body ?? {}, by);
     return reply.status(201).send({ ...approver, token });
   });
-  app.get('/v1/approvals', doc('approval requests, newest first, one page at a time (approver, or viewer)', { response: { 200: Api.ApprovalPage }, security: [{ approver: [] }, { admin: [] }], querystring: jsonSchema(ApprovalListQuery) }), async (req) => {
-    if (!(await plane.approvals.authenticate(bearer(req)))) {
-      await authorize(req, 'viewer').catch((err: unknown) => {
-        // The approvals console shows this message: it names the approver token first.
-        if (err instanceof CodedError && err.code === 'request.unauthorized') throw new CodedError('request.unauthorized', 'this endpoint needs an approver token as a bearer token, or the viewer role');
-        throw err;
-      });
-    }
+  app.get('/v1/approvals', doc('approval requests, newest first, one page at a time (approver, admin, or a console session)', { response: { 200: Api.ApprovalPage }, security: [{ approver: [] }, { admin: [] }], querystring: jsonSchema(ApprovalListQuery) }), async (req) => {
+    if (!(await mayReadApprovals(req))) throw new CodedError('request.unauthorized', 'this endpoint needs an approver token or the admin token as a bearer token, or a console session');
     const q = parse(ApprovalListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
@@ -367,10 +375,10 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const last = approvals.at(-1);
     return { approvals, nextCursor: approvals.length === q.limit && last ? encodeCursor([last.createdAtMs, last.id]) : null };
   });
-  app.get('/v1/approvals/:id', doc('one approval request (approver, admin, or the task credential of its task)', { response: { 200: Api.ApprovalView }, security: [{ approver: [] }, { admin: [] }, { task: [] }] }), async (req) => {
+  app.get('/v1/approvals/:id', doc('one approval request (approver, admin, a console session, or the task credential of its task)', { response: { 200: Api.ApprovalView }, security: [{ approver: [] }, { admin: [] }, { task: [] }] }), async (req) => {
     const { id } = parse(IdParams, req.params, 'path');
     const token = bearer(req);
-    const approval = plane.admin.isAdmin(token) || (await plane.approvals.authenticate(token)) ? await plane.approvals.get(id) : undefined;
+    const approval = (await mayReadApprovals(req)) ? await plane.approvals.get(id) : undefined;
     if (approval) return approval;
     const own = token ? await plane.approvals.get(id).catch(() => undefined) : undefined;
     const holder = own && token ? await plane.kernel.authenticate(token, presentedProof(req.raw)).catch(() => undefined) : undefined;
@@ -378,7 +386,7 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     throw new CodedError('request.unauthorized', 'this endpoint needs an approver token, the admin token, or the task credential of the request');
   });
   for (const verdict of ['approve', 'deny'] as const) {
-    app.post(`/v1/approvals/:id/${verdict}`, doc(`${verdict} a pending request (approver), with a reason`, { response: { 200: Api.ApprovalView }, security: [{ approver: [] }], body: jsonSchema(VerdictBody) }), async (req) => {
+    app.post(`/v1/approvals/:id/${verdict}`, doc(`${verdict} a pending request (approver, or a console session with the approver role), with a reason`, { response: { 200: Api.ApprovalView }, security: [{ approver: [] }], body: jsonSchema(VerdictBody) }), async (req) => {
       const approver = await requireApprover(req);
       const { id } = parse(IdParams, req.params, 'path');
       const body = parse(VerdictBody, req.body ?? {}, 'body');
@@ -466,6 +474,8 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server/mcp', '/.well-known/openid-configuration', '/register', '/authorize', '/token']) {
     app.all(path, { schema: { hide: true } }, noAuthorizationServer);
   }
+  // Sign-in to the operator console, and the session the console's single-page app reads.
+  consoleHttp.register(app);
   // The operator console for pending approvals; a fresh nonce per response admits only the page's own inline script and style.
   app.get('/console/approvals', { schema: { hide: true } }, async (_req, reply) => {
     const nonce = randomBytes(18).toString('base64');

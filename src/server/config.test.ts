@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { configurationReference } from './config-doc.js';
-import { ENV_KEYS, envName, loadConfig } from './config.js';
+import YAML from 'yaml';
+import { ConfigSchema, ENV_KEYS, envName, loadConfig } from './config.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url));
 const BASE = { MANDATE_STORE_URL: ':memory:' };
@@ -11,6 +12,15 @@ const BASE = { MANDATE_STORE_URL: ':memory:' };
 describe('configuration', () => {
   it('docs/configuration.md is what `npm run docs` generates from the schema', () => {
     assert.equal(readFileSync(DOC, 'utf8'), configurationReference(), 'docs/configuration.md is stale: run `npm run docs`');
+  });
+
+  it('the console example in docs/console.md is a valid configuration', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/console.md', import.meta.url)), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const config = ConfigSchema.parse(YAML.parse(block));
+    assert.deepEqual([config.console.oidc?.scopes, config.console.oidc?.groupsClaim, config.console.sessionTtlSeconds, config.console.roles.approver], [['openid', 'profile', 'email'], 'groups', 28_800, ['approvers']]);
+    assert.throws(() => ConfigSchema.parse({ console: { oidc: { issuer: 'https://idp.example', clientId: 'c' } } }), /nobody can sign in/);
+    assert.throws(() => ConfigSchema.parse({ console: { oidc: { issuer: 'https://idp.example', clientId: 'c', scopes: ['email'] }, roles: { viewer: ['staff'] } } }), /openid/);
   });
 
   it('every scalar key, nested sections included, has a variable; lists, maps and unions have none', () => {

@@ -295,6 +295,42 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .describe('Step-up requests decided by people.'),
+    console: z
+      .object({
+        oidc: z
+          .object({
+            issuer: z.string().url().describe('The identity provider\'s issuer URL; its endpoints and keys are discovered from `<issuer>/.well-known/openid-configuration`.'),
+            clientId: z.string().min(1).describe('The console\'s client id at the identity provider: the `aud` of the id tokens it accepts.'),
+            clientSecret: z.string().min(1).optional().describe('The client secret of a confidential client (sent with HTTP Basic). Absent: a public client, protected by PKCE alone.'),
+            scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']).describe('Scopes asked for; `openid` is required.'),
+            groupsClaim: z.string().min(1).default('groups').describe('The id token claim that lists the person\'s groups (a `/` path reaches a nested claim).'),
+          })
+          .strict()
+          .optional()
+          .describe('The organisation\'s OpenID provider people sign in with (authorization code flow with PKCE). Absent: console sign-in is off and `/console/login` says so.'),
+        roles: z
+          .object({
+            viewer: z.array(z.string().min(1)).default([]).describe('Groups whose members may view tasks, decisions, approvals and the trail.'),
+            approver: z.array(z.string().min(1)).default([]).describe('Groups whose members may decide step-up requests (and view).'),
+            operator: z.array(z.string().min(1)).default([]).describe('Groups whose members may revoke, suspend and resume tasks (and view).'),
+            admin: z.array(z.string().min(1)).default([]).describe('Groups whose members hold every role.'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Which identity provider groups give which console role; a person in no listed group cannot sign in.'),
+        sessionTtlSeconds: z.number().int().min(60).max(7 * 86_400).default(8 * 3600).describe('How long a console session lasts; the person signs in again after.'),
+        publicUrl: z
+          .string()
+          .regex(/^https?:\/\/[^/\s]+$/, 'an origin is `http(s)://host[:port]`, with no path')
+          .optional()
+          .describe('The origin people reach the console at, when a proxy stands in front: the redirect URI is `<publicUrl>/console/callback` and the origin unsafe requests must come from. Absent: taken from each request\'s `Host`.'),
+        maxStreams: z.number().int().min(1).max(10_000).default(32).describe('Live decision streams (`GET /v1/decisions/stream`) one replica serves at once; one more is refused with 503 `request.too_many_streams`.'),
+        streamPollMs: z.number().int().min(50).max(10_000).default(300).describe('How often a live decision stream reads the store for new decisions, those of every replica included.'),
+        heartbeatSeconds: z.number().int().min(1).max(300).default(15).describe('A comment line sent on an idle live decision stream this often, so proxies keep it open.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Sign-in to the operator console (`/console/`) with the organisation\'s identity provider, the roles its groups give, and its live decision streams.'),
     monitor: z
       .object({
         denialsPerMinute: z.number().int().min(1).max(1000).default(3).describe('Denials within one minute that fire `repeated_denials`.'),
@@ -313,15 +349,6 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .describe('Per-task behaviour and drift signals.'),
-    console: z
-      .object({
-        maxStreams: z.number().int().min(1).max(10_000).default(32).describe('Live decision streams (`GET /v1/decisions/stream`) one replica serves at once; one more is refused with 503 `request.too_many_streams`.'),
-        streamPollMs: z.number().int().min(50).max(10_000).default(300).describe('How often a live decision stream reads the store for new decisions, those of every replica included.'),
-        heartbeatSeconds: z.number().int().min(1).max(300).default(15).describe('A comment line sent on an idle live decision stream this often, so proxies keep it open.'),
-      })
-      .strict()
-      .prefault({})
-      .describe('The read side the operator console uses: live decision streams.'),
     secrets: z
       .object({
         key: z.string().optional().describe('The AES-256-GCM key for brokered secrets, base64 (32 bytes); better set through `MANDATE_SECRETS_KEY`.'),
@@ -366,6 +393,8 @@ export const ConfigSchema = z
     const workers = c.server.workers ?? 1;
     if (workers > 1 && c.store.url === ':memory:') ctx.addIssue({ code: 'custom', path: ['server', 'workers'], message: 'a `:memory:` store lives in one process: use 1 worker, or a file: or postgres:// store' });
     if (`${c.audit.segment}.${workers}`.length > 64 && workers > 1) ctx.addIssue({ code: 'custom', path: ['audit', 'segment'], message: `too long for ${workers} workers: \`<segment>.<n>\` must fit in 64 characters` });
+    if (c.console.oidc && !c.console.oidc.scopes.includes('openid')) ctx.addIssue({ code: 'custom', path: ['console', 'oidc', 'scopes'], message: 'must include `openid`' });
+    if (c.console.oidc && Object.values(c.console.roles).every((groups) => groups.length === 0)) ctx.addIssue({ code: 'custom', path: ['console', 'roles'], message: 'map at least one group to a role, or nobody can sign in' });
     const sink = c.audit.sink;
     if (sink && (sink.file === undefined) === (sink.webhook === undefined)) ctx.addIssue({ code: 'custom', path: ['audit', 'sink'], message: 'give either `file` or `webhook`' });
   });

@@ -14,8 +14,9 @@ import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { AdminAuth, ApprovalDesk, ConsoleViews, DriftResponder, Notifier, PolicyDistribution, ReplicaSync, PossessionCheck, TaskLifecycle, TaskMemory, ToolRegistry, Trail, decisionPortsOver } from './services/index.js';
 import type { ApprovalService } from '../approvals/index.js';
+import { ConsoleSignIn } from '../console/index.js';
 export type { GrantedTask } from './services/index.js';
-import { deliverWebhook, fileAuditDestination, httpIssuerDirectory, policyDirectory, readCedarFiles, vaultKey, webhookAuditDestination, type EncodeEvent } from './adapters/index.js';
+import { deliverWebhook, fileAuditDestination, httpIssuerDirectory, httpTokenEndpoint, policyDirectory, readCedarFiles, vaultKey, webhookAuditDestination, type EncodeEvent } from './adapters/index.js';
 import { MANDATE_VERSION } from './version.js';
 import { Telemetry, type Logger, type TelemetryOptions } from './telemetry/index.js';
 
@@ -100,6 +101,8 @@ export class ControlPlane {
   readonly views: ConsoleViews;
   /** Logs, metrics and traces. */
   readonly telemetry: Telemetry;
+  /** Sign-in to the operator console; undefined when `console.oidc` is not configured. */
+  readonly console: ConsoleSignIn | undefined;
   /** The URL the API listens on, once known (links in webhook payloads). */
   publicUrl: string | undefined;
   private readonly notifier: Notifier;
@@ -160,6 +163,19 @@ export class ControlPlane {
     const rate = new RateWindow(config.cache.tasks);
     this.memory = new TaskMemory({ tasks: store.tasks, agents: store.agents, capacity: config.cache, monitor: this.monitor, credentials: o.credentials, rate, clock });
     this.possession = new PossessionCheck({ replay: store.dpopProofs, clock });
+    this.console = config.console.oidc
+      ? new ConsoleSignIn({
+          client: config.console.oidc,
+          roles: config.console.roles,
+          sessionTtlSeconds: config.console.sessionTtlSeconds,
+          clock,
+          random,
+          directory: httpIssuerDirectory,
+          tokenEndpoint: httpTokenEndpoint,
+          sessions: store.consoleSessions,
+          audit,
+        })
+      : undefined;
     this.tasks = new TaskLifecycle({
       identity: o.identity,
       credentials: o.credentials,

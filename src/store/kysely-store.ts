@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { StoreDialect } from './dialect.js';
 import { migrate } from './migrate.js';
-import { agentRepo, approvalRepo, consoleReads, approverRepo, auditRepo, behaviourRepo, dpopProofRepo, joinTokenRepo, keyRepo, policySetRepo, revocationRepo, secretRepo, settingsRepo, taskRepo, toolRepo } from './repos/index.js';
+import { agentRepo, approvalRepo, approverRepo, auditRepo, behaviourRepo, consoleReads, consoleSessionRepo, dpopProofRepo, joinTokenRepo, keyRepo, policySetRepo, revocationRepo, secretRepo, settingsRepo, taskRepo, toolRepo } from './repos/index.js';
 import type { ChangeFeed, Store } from './ports.js';
 import type { Database } from './tables.js';
 
@@ -32,6 +32,7 @@ export async function kyselyStore(db: Kysely<Database>, dialect: StoreDialect, c
     policies: policySetRepo(db, dialect),
     dpopProofs: dpopProofRepo(db, dialect),
     console: consoleReads(db, dialect),
+    consoleSessions: consoleSessionRepo(db, dialect),
     changes,
     async ping() {
       await sql`SELECT 1`.execute(db);

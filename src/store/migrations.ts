@@ -363,6 +363,30 @@ async function consoleListIndexes(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('approvals_created').ifNotExists().on('approvals').columns(['created_at_ms', 'id']).execute();
 }
 
+/**
+ * People signed in to the operator console: a hash of each session id (never the id),
+ * who the person is and the roles their groups gave them, kept in the store so every
+ * replica sees a session and a sign-out on one replica ends it on all.
+ */
+async function consoleSessions(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('console_sessions')
+    .ifNotExists()
+    .addColumn('id_hash', 'text', (c) => c.primaryKey())
+    .addColumn('subject', 'text', (c) => c.notNull())
+    .addColumn('issuer', 'text', (c) => c.notNull())
+    .addColumn('name', 'text')
+    .addColumn('email', 'text')
+    .addColumn('groups', 'text', (c) => c.notNull())
+    .addColumn('roles', 'text', (c) => c.notNull())
+    .addColumn('csrf_token', 'text', (c) => c.notNull())
+    .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('last_seen_at_ms', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('console_sessions_expiry').ifNotExists().on('console_sessions').column('expires_at_ms').execute();
+}
+
 const INITIAL_TABLES = ['settings', 'signing_keys', 'agents', 'join_tokens', 'tasks', 'revocations', 'audit_events'];
 
 /** Every schema change, in order. Append only. Versions only grow; one may be missing while a parallel change holds it. */
@@ -400,8 +424,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'tighten response', up: tightenedBy, presentBeforeVersioning: async (db, d) => (await columnsOf(db, d, 'task_behaviour')).includes('tightened_by') },
   { version: 11, name: 'audit query indexes', up: auditQueryIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'audit_time') },
   { version: 12, name: 'delegation chain, attested keys, DPoP proofs', up: delegationAndPossession, presentBeforeVersioning: async (db, d) => (await hasTable(db, d, 'dpop_proofs')) && (await columnsOf(db, d, 'tasks')).includes('delegation_chain') && (await columnsOf(db, d, 'agents')).includes('dpop_jkt') },
-  { version: 13, name: 'decisions by id', up: decisionsById, presentBeforeVersioning: (db, d) => hasTable(db, d, 'audit_decisions') },
+  { version: 13, name: 'console sessions', up: consoleSessions, presentBeforeVersioning: (db, d) => hasTable(db, d, 'console_sessions') },
   { version: 14, name: 'console list indexes', up: consoleListIndexes, presentBeforeVersioning: (db, d) => hasIndex(db, d, 'approvals_created') },
+  { version: 15, name: 'decisions by id', up: decisionsById, presentBeforeVersioning: (db, d) => hasTable(db, d, 'audit_decisions') },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

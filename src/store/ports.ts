@@ -1,6 +1,7 @@
 import type { ApprovalRepo, ApproverRepo } from '../approvals/index.js';
 import type { AuditRepo } from '../audit/index.js';
 import type { ConsoleReads } from '../console/index.js';
+import type { ConsoleSessionRepo } from '../console/index.js';
 import type { ToolSpec } from '../core/index.js';
 import type { DpopReplayCache, RevocationRepo } from '../credentials/index.js';
 import type { AgentRepo, JoinTokenRepo, KeyRepo } from '../identity/index.js';
@@ -84,6 +85,8 @@ export interface Store {
   readonly dpopProofs: DpopReplayCache & { sweep(nowMs: number): Promise<number> };
   /** The operator console's lists (read only). */
   readonly console: ConsoleReads;
+  /** People signed in to the operator console. */
+  readonly consoleSessions: ConsoleSessionRepo;
   readonly changes: ChangeFeed;
   /** A cheap round trip: does the store answer? */
   ping(): Promise<void>;

@@ -417,5 +417,18 @@ for (const [name, open, cleanup] of targets) {
       await store.settings.set('c', '4');
       assert.deepEqual([await store.settings.get('a'), await store.settings.get('c')], ['3', '4']);
     });
+
+    it('console sessions: round trip, touch, delete once, sweep only the expired', async () => {
+      const s = { idHash: 'h1', subject: 'alice', issuer: 'https://idp', name: 'Alice', email: null, groups: ['approvers'], roles: ['approver' as const], csrfToken: 'c1', createdAtMs: 10, expiresAtMs: 100, lastSeenAtMs: 10 };
+      await store.consoleSessions.insert(s);
+      await store.consoleSessions.insert({ ...s, idHash: 'h2', expiresAtMs: 1000 });
+      assert.deepEqual(await store.consoleSessions.get('h1'), s);
+      await store.consoleSessions.touch('h1', 50);
+      assert.equal((await store.consoleSessions.get('h1'))?.lastSeenAtMs, 50);
+      assert.equal(await store.consoleSessions.sweep(100), 1);
+      assert.equal(await store.consoleSessions.get('h1'), undefined);
+      assert.equal(await store.consoleSessions.delete('h2'), true);
+      assert.equal(await store.consoleSessions.delete('h2'), false);
+    });
   });
 }

@@ -21,6 +21,19 @@ export interface Database {
     dpop_jkt: string | null;
   };
   dpop_proofs: { key: string; expires_at_ms: number };
+  console_sessions: {
+    id_hash: string;
+    subject: string;
+    issuer: string;
+    name: string | null;
+    email: string | null;
+    groups: string;
+    roles: string;
+    csrf_token: string;
+    created_at_ms: number;
+    expires_at_ms: number;
+    last_seen_at_ms: number;
+  };
   join_tokens: {
     id: string;
     token_hash: string;
@@ -136,6 +149,6 @@ export interface Database {
     prev_hash: string;
     hash: string;
   };
-  /** Where each decision record is (migration 13): a decision found by its id. */
+  /** Where each decision record is (migration 15): a decision found by its id. */
   audit_decisions: { decision_id: string; segment: string; seq: number };
 }

@@ -25,6 +25,16 @@ export const REQUIREMENTS = Object.freeze({
   'console:agents-seen-and-busy': '`GET /v1/agents` pages agents by name, each with when it was last seen and how many live tasks it holds.',
   'console:approvals-history-pages': '`GET /v1/approvals` pages requests newest first by cursor, filtered by status and task; a request cancelled with its task says how the task ended.',
   'console:report-over-api': '`GET /v1/report` returns the compliance report over a window, counting the decisions the trail holds, as JSON or Markdown.',
+  // console-sign-in.test.ts
+  'console:sign-in': 'A person signs in to the console through the organisation\'s OpenID provider (authorization code, PKCE S256, state, nonce), returns to the console path they asked for, and `GET /console/api/session` gives their subject, name, e-mail, issuer, roles, CSRF token and expiry; the sign-in is recorded.',
+  'console:cookie-attributes': 'The console session cookie is HttpOnly, SameSite=Strict, Path=/, and Secure except when the console is reached over plain http at a loopback address; the pre-login cookie is Lax, scoped to the callback and spent by it.',
+  'console:sign-in-refused': 'A sign-in is refused, and recorded with why, for an answer whose state is not this browser\'s, a replayed code, another client\'s code and an id token with another sign-in\'s nonce; a callback without a sign-in in progress is refused unrecorded.',
+  'console:no-role-refused': 'A person in no group that gives a console role is refused with a page naming the code, gets no session, and the refusal is recorded with their groups.',
+  'console:roles-enforced': 'Console roles decide what a person may do: a viewer reads but cannot revoke (console.forbidden naming the role), an operator revokes a task and the record says `by: person:<subject>`; a request with a bearer token is judged by the token alone.',
+  'console:csrf': 'An unsafe request with a console session is refused (console.csrf) without the session\'s CSRF token, with a wrong one, or from a foreign origin, sign-out included.',
+  'console:approver-decides': 'A person with the approver role approves a step-up through the console as their e-mail with their provider groups, and the approved call goes through; a viewer reads requests but cannot decide them.',
+  'console:logout-every-replica': 'A console session opened on one replica works on another sharing the store, and signing out on one ends it on both.',
+  'console:not-configured': 'Without `console.oidc`, `/console/login` answers that sign-in is not configured (a page or the error body) and a session cookie grants nothing.',
 
   // cli-exit-codes.test.ts
   'cli:exit-by-code': 'A failed CLI command exits by the code of its error: 6 for a refused token, 7 for an unknown resource, 8 when the control plane cannot be reached, 2 for a bad request, and prints the code.',

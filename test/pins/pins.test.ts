@@ -20,6 +20,7 @@ const CODES = [
   'gateway.upstream_unavailable', 'gateway.upstream_timeout', 'gateway.upstream_error', 'gateway.upstream_protocol_error', 'gateway.result_too_large', 'gateway.secret_unavailable', 'gateway.session_invalid', 'gateway.origin_forbidden', 'gateway.cancelled', 'gateway.route_unmapped',
   'approval.approved', 'approval.denied', 'approval.expired', 'approval.not_pending', 'approval.not_allowed',
   'monitor.drift.undeclared_tools', 'monitor.drift.arg_violations', 'monitor.drift.repeated_denials', 'monitor.drift.forbidden_secret', 'monitor.drift.rate_burst', 'monitor.drift.plan_deviation', 'monitor.suspended',
+  'console.not_configured', 'console.sign_in_failed', 'console.no_role', 'console.signed_out', 'console.csrf', 'console.forbidden',
   'request.invalid', 'request.conflict', 'request.too_large', 'request.unauthorized', 'request.not_found', 'request.unreachable', 'request.too_many_streams', 'store.unreachable', 'internal.error',
 ];
 

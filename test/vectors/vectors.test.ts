@@ -75,6 +75,12 @@ const NOT_DECIDED_BY_EVALUATE: Partial<Record<ErrorCode, string>> = {
   'request.too_many_streams': 'the API: a live decision stream refused for capacity; no call is decided',
   'request.unauthorized': 'admin API token',
   'request.not_found': 'API routing',
+  'console.not_configured': 'console sign-in, a route of its own outside any decision',
+  'console.sign_in_failed': 'console sign-in, a route of its own outside any decision',
+  'console.no_role': 'console sign-in, a route of its own outside any decision',
+  'console.signed_out': 'console session check in front of the admin API',
+  'console.csrf': 'console session check in front of the admin API',
+  'console.forbidden': 'console session check in front of the admin API',
   'internal.error': 'only for an unexpected throw inside evaluate; no input a vector can express makes it throw',
 };
 

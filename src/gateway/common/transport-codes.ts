@@ -33,6 +33,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'dpop.replayed':
     case 'dpop.ath_mismatch':
     case 'dpop.key_mismatch':
+    case 'console.sign_in_failed':
+    case 'console.signed_out':
       return 401;
     case 'identity.agent_disabled':
     case 'approval.not_allowed':
@@ -65,10 +67,14 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'policy.none_loaded':
     case 'policy.permit':
     case 'gateway.origin_forbidden':
+    case 'console.no_role':
+    case 'console.csrf':
+    case 'console.forbidden':
       return 403;
     case 'gateway.cancelled':
       return 409;
     case 'request.not_found':
+    case 'console.not_configured':
     case 'identity.agent_unknown':
     case 'delegation.actor_unknown':
       return 404;

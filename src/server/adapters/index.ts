@@ -6,3 +6,4 @@ export { policyDirectory, readCedarFiles } from './policy-directory.js';
 export { loadVaultKey, vaultKey } from './vault-key-file.js';
 export { deliverWebhook } from './webhook-sender.js';
 export { fileAuditDestination, webhookAuditDestination, type EncodeEvent, type WebhookSinkTarget } from './audit-sink.js';
+export { httpTokenEndpoint } from './oidc-token-endpoint.js';

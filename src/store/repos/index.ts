@@ -13,3 +13,4 @@ export { taskRepo } from './tasks.js';
 export { toolRepo } from './tools.js';
 export { dpopProofRepo } from './dpop-proofs.js';
 export { consoleReads } from './console-reads.js';
+export { consoleSessionRepo } from './console-sessions.js';
