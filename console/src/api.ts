@@ -10,11 +10,6 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
-
-  /** The route does not exist on this server (a feature not deployed yet), as opposed to a missing record. */
-  get notAvailable(): boolean {
-    return this.status === 404 && (this.code === 'request.not_found' || this.code === '');
-  }
 }
 
 let csrfToken = '';

@@ -114,7 +114,7 @@ function SignedOut({ error, returnPath }: { error?: ApiError; returnPath: string
     <section className="signed-out" aria-labelledby="signed-out-title">
       <h1 id="signed-out-title">Sign in</h1>
       <p>The console shows agents, tasks, decisions and approvals to people signed in through your identity provider.</p>
-      {error?.notAvailable ? <p className="note" data-role="not-available">Sign-in is not available on this server.</p> : <ErrorNote error={error} />}
+      <ErrorNote error={error} />
       {/* A plain link: the sign-in leaves the console for the identity provider and comes back here. */}
       <a className="button primary" href={signInUrl(returnPath)} data-role="sign-in">
         Sign in

@@ -3,18 +3,12 @@ import { ApiError } from './api';
 import { visible } from './format';
 import type { Outcome } from './types';
 
-/** An API error as the API words it, or "not available" for an endpoint this server does not have yet. */
+/** An API error as the API words it: its code and message, with what failed to load when given. */
 export function ErrorNote({ error, what }: { error: ApiError | undefined; what?: string }) {
   if (!error) return null;
-  if (error.notAvailable) {
-    return (
-      <p className="note not-available" data-role="not-available">
-        {what ? `${what}: ` : ''}not available on this server
-      </p>
-    );
-  }
   return (
     <p className="error" role="alert" data-role="error" data-code={error.code}>
+      {what ? `${what}: ` : ''}
       {error.code ? <code>{error.code}</code> : null}
       {error.code ? ': ' : ''}
       {visible(error.message)}

@@ -1,12 +1,12 @@
-// The wire shapes the console reads, after src/server/api-schemas.ts. Fields added by
-// endpoints still being built are optional: the console shows what it is given.
+// The wire shapes the console reads, after src/server/api-schemas.ts (the console is served
+// by the same server, so every endpoint it reads is there).
 
 export type Role = 'viewer' | 'approver' | 'operator' | 'admin';
 
 export interface Session {
   subject: string;
-  name: string;
-  email: string;
+  name: string | null;
+  email: string | null;
   issuer: string;
   roles: Role[];
   csrfToken: string;
@@ -23,8 +23,13 @@ export interface Agent {
   attestation: { joinToken: boolean; oidc: { issuer: string; claims: Record<string, string> }[] };
   createdAtMs: number;
   disabledAtMs: number | null;
-  lastSeenMs?: number | null;
-  activeTasks?: number;
+  dpopJkt: string | null;
+}
+
+/** A row of `GET /v1/agents`. */
+export interface AgentListItem extends Agent {
+  lastSeenMs: number | null;
+  activeTasks: number;
 }
 
 export interface Drift {
@@ -61,7 +66,30 @@ export interface Task {
   expiresAtMs: number;
   endedAtMs: number | null;
   endReason: string | null;
-  children?: Task[];
+}
+
+/** The monitor's summary as stored for every replica (`GET /v1/tasks` rows and tree nodes). */
+export interface StoredDrift {
+  score: number;
+  signals: string[];
+  suspendedBy: string | null;
+}
+
+/** A row of `GET /v1/tasks`. */
+export interface TaskListItem extends Omit<Task, 'drift'> {
+  purpose: string;
+  drift: StoredDrift | null;
+}
+
+export interface TaskNode extends TaskListItem {
+  children: TaskNode[];
+}
+
+/** `GET /v1/tasks/{id}/tree`: the whole delegation tree the task is in, from its root. */
+export interface TaskTree {
+  tree: TaskNode;
+  nodes: number;
+  truncated: boolean;
 }
 
 export interface Approval {
@@ -85,6 +113,7 @@ export interface Approval {
   decidedBy: string | null;
   decidedAtMs: number | null;
   reason: string | null;
+  notify: 'none' | 'pending' | 'delivered' | 'failed';
 }
 
 export interface AuditEvent {
@@ -168,27 +197,54 @@ export interface PolicySet {
   source: 'dir' | 'store';
   version: number;
   hash: string;
-  // Served as names today; as { name, text } once the policy text is exposed.
-  files: (string | { name: string; text: string })[];
-  validation?: { ok: boolean; errors?: string[] };
+  files: string[];
 }
 
 export interface Overview {
+  atMs: number;
   agents: { registered: number; disabled: number };
-  tasks: { active: number };
+  tasks: { active: number; suspended: number };
   approvals: { pending: number };
   driftAlerts: number;
   decisionsLastMinute: Record<Outcome, number>;
+  windowMinutes: number;
+  bucketSeconds: number;
   series: ({ startMs: number } & Record<Outcome, number>)[];
   topReasons: { code: string; count: number }[];
-  health: { store: { kind: string; available: boolean }; upstreams: { name: string; healthy: boolean }[] };
+  health: {
+    store: { kind: string; available: boolean };
+    upstreams: { name: string; kind: 'stdio' | 'http'; connected: boolean; healthy: boolean; failures: number; retryAtMs: number | null }[];
+  };
+}
+
+/** A determining policy with its source; `file`, `line` and `text` are absent when this replica no longer serves its version. */
+export interface PolicySource {
+  id: string;
+  file?: string;
+  line?: number;
+  text?: string;
 }
 
 export interface DecisionDetail {
-  record?: AuditEvent;
-  policies?: { id: string; file: string; text: string; line: number }[];
-  task?: { id: string; agent?: string; purpose?: string; principal?: string | null; status?: string };
-  [key: string]: unknown;
+  record: AuditEvent;
+  policyVersion: number | null;
+  policies: PolicySource[];
+  sourceUnavailable: boolean;
+  task: { id: string; purpose: string; agent: string; agentId: string; principal: string | null; status: Task['status']; trail: string } | null;
+}
+
+/** `POST /v1/what-if`: the decision the current policies would give, recorded nowhere. */
+export interface WhatIfAnswer {
+  id: string;
+  outcome: Outcome;
+  reason: { code: string; message: string };
+  layer: string;
+  stepUp: string[];
+  targets: { arg: string; provenance: string }[];
+  policyVersion: number | null;
+  policies: PolicySource[];
+  sourceUnavailable: boolean;
+  recorded: false;
 }
 
 export interface Report {

@@ -202,7 +202,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
 
     it('decisions arrive live as the agent calls, and one opens with its request, reasons and policies', async () => {
       await open('/console/decisions');
-      await page.locator('[data-role="live-mode"]:not([data-mode="connecting"])').waitFor();
+      await page.locator('[data-role="live-mode"][data-mode="stream"]').waitFor();
       const allowed = await decide(report.credential, 'files.read', REPORT);
       const denied = await decide(report.credential, 'files.read', { path: '/etc/passwd' });
       const live = page.locator('[data-role="live-decisions"]');
@@ -261,6 +261,10 @@ describe('the console in Chromium against a real server', { skip }, () => {
       assert.match((await page.locator('[data-field="credential"]').textContent()) ?? '', /^1[45]m \d+s left$/, 'the example task lives 900 s');
       assert.match((await page.locator('[data-field="tools"]').textContent()) ?? '', /\/srv\/reports\//);
       await page.locator('[data-field="calls"]:text-is("1")').waitFor();
+      const tree = page.locator('[data-role="tree"]');
+      await tree.locator(`[data-task="${payer.taskId}"] [aria-current="true"]`).waitFor();
+      assert.equal(await tree.getAttribute('data-nodes'), '1', 'a task granted directly is the root of its own tree');
+      assert.deepEqual(await page.locator('a[href$="undefined"]').count(), 0);
       await check('task');
 
       await page.locator('[data-role="reason"]').fill('the printer was paid by hand');
@@ -288,25 +292,31 @@ describe('the console in Chromium against a real server', { skip }, () => {
       assert.match(attested.body.spiffeId, /console-bot$/);
     });
 
-    it('policies: the loaded set and its files; what-if answers or says it is not available', async () => {
+    it('policies: the loaded set and its files; what-if answers as the server would decide, recording nothing', async () => {
       await open('/console/policies');
       const served = (await http(server.url, '/v1/policies', { token: ADMIN_TOKEN })).body;
       await page.locator(`[data-field="version"]:text-is("${served.version}")`).waitFor();
       assert.equal(await page.locator('[data-file]').count(), served.files.length);
       await page.getByLabel('Tool').fill('files.read');
       await page.getByLabel('Arguments (JSON)').fill(JSON.stringify(REPORT));
+      const decisionsBefore = (await http(server.url, '/v1/audit?type=decision&limit=1', { token: ADMIN_TOKEN })).body.events[0]?.id;
       await page.locator('[data-action="what-if"]').click();
       const whatIf = await http(server.url, '/v1/what-if', { token: ADMIN_TOKEN, body: { tool: 'files.read', args: REPORT } });
-      if (whatIf.status === 404) await page.locator('[data-role="not-available"]', { hasText: 'what-if' }).waitFor();
-      else await page.locator('[data-role="what-if-answer"][data-outcome]').waitFor();
+      assert.equal(whatIf.status, 200, whatIf.text);
+      const answer = page.locator(`[data-role="what-if-answer"][data-outcome="${whatIf.body.outcome}"]`);
+      await answer.waitFor();
+      assert.match((await answer.locator('[data-field="what-if-reason"]').textContent()) ?? '', new RegExp(whatIf.body.reason.code.replace('.', '\\.')));
+      assert.equal((await http(server.url, '/v1/audit?type=decision&limit=1', { token: ADMIN_TOKEN })).body.events[0]?.id, decisionsBefore, 'no decision recorded');
       await check('policies');
     });
 
-    it('compliance: the report and its gaps, or that the server has none', async () => {
+    it('compliance: the report, control by control, with its gaps', async () => {
       await open('/console/compliance');
       const served = await http(server.url, '/v1/report', { token: ADMIN_TOKEN });
-      if (served.status === 404) await page.locator('[data-role="not-available"]').waitFor();
-      else await page.locator('[data-control]').first().waitFor();
+      assert.equal(served.status, 200, served.text);
+      await page.locator('[data-control]').first().waitFor();
+      assert.equal(await page.locator('[data-control]').count(), served.body.controls.length);
+      assert.equal(await page.locator('[data-field="gaps"]').textContent(), String(served.body.summary.gaps));
       await check('compliance');
     });
 

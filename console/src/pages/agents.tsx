@@ -1,14 +1,16 @@
 import { useState, type FormEvent } from 'react';
-import { ApiError, api } from '../api';
+import { ApiError, api, query } from '../api';
 import { ErrorNote, Loading, PageHeader } from '../components';
 import { ago, dateTime, timeLeft } from '../format';
 import { useNow, useResource } from '../hooks';
 import { Link } from '../router';
 import { useCan } from '../session';
-import type { Agent } from '../types';
+import type { Agent, AgentListItem } from '../types';
 
 export function AgentsPage() {
-  const r = useResource(() => api.get<{ agents: Agent[] }>('/v1/agents'), 'agents', 15_000);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const r = useResource(() => api.get<{ agents: AgentListItem[]; nextCursor: string | null }>(`/v1/agents${query({ cursor })}`), `agents:${cursor ?? ''}`, 15_000);
   const isAdmin = useCan('admin');
   const now = useNow(5000);
   const agents = r.data?.agents ?? [];
@@ -43,9 +45,9 @@ export function AgentsPage() {
                   <td><code>{a.spiffeId}</code></td>
                   <td>{a.groups.join(', ') || '—'}</td>
                   <td>{attestation(a)}</td>
-                  <td>{a.lastSeenMs === undefined ? <span className="muted">not available</span> : ago(a.lastSeenMs, now)}</td>
-                  <td>
-                    {a.activeTasks === undefined ? <Link to={`/tasks?agent=${encodeURIComponent(a.name)}`}>tasks</Link> : <Link to={`/tasks?agent=${encodeURIComponent(a.name)}&status=active`}>{a.activeTasks}</Link>}
+                  <td data-field="last-seen">{ago(a.lastSeenMs, now)}</td>
+                  <td data-field="active-tasks">
+                    <Link to={`/tasks?agent=${encodeURIComponent(a.name)}&status=active`} aria-label={`${a.activeTasks} active tasks of ${a.name}`}>{a.activeTasks}</Link>
                   </td>
                   <td>{dateTime(a.createdAtMs)}</td>
                   <td>{a.disabledAtMs === null ? <JoinTokenButton agent={a.name} allowed={isAdmin} /> : '—'}</td>
@@ -54,6 +56,10 @@ export function AgentsPage() {
             </tbody>
           </table>
           {agents.length === 0 ? <p className="muted">No agent is registered.</p> : null}
+          <div className="pager">
+            <button type="button" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>Newer</button>
+            <button type="button" disabled={!r.data.nextCursor} onClick={() => r.data?.nextCursor && setCursors((c) => [...c, r.data!.nextCursor!])}>Older</button>
+          </div>
         </div>
       ) : null}
       <RegisterAgent allowed={isAdmin} onRegistered={r.reload} />

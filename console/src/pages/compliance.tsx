@@ -13,7 +13,7 @@ export function CompliancePage() {
     <section aria-labelledby="page-title">
       <PageHeader title="Compliance">{rep ? <span className="muted small">generated {new Date(rep.generatedAt).toLocaleString()}</span> : null}</PageHeader>
       <p className="muted">Control by control: what is in force, what the trail shows and what is missing (OWASP Top 10 for Agentic Applications, CSA MAESTRO, NIST AI RMF).</p>
-      <ErrorNote error={r.error} what="the compliance report" />
+      <ErrorNote error={r.error} />
       <Loading when={r.loading && !rep} />
       {rep ? (
         <>

@@ -8,17 +8,9 @@ import type { AuditEvent, AuditPage, DecisionData, DecisionDetail } from '../typ
 
 const PAGE = 50;
 const LIVE_MAX = 200;
-const POLL_MS = 3000;
 const FILTERS = ['outcome', 'reason', 'tool', 'agent', 'task'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
-/** Records seen in a list, so a decision opens even where `GET /v1/decisions/:id` is not served. */
-const seen = new Map<string, AuditEvent>();
-function remember(events: AuditEvent[]): void {
-  for (const e of events) seen.set(decisionIdOf(e), e);
-  // Bounded: the history pages and the live list, not the whole trail.
-  while (seen.size > 2000) seen.delete(seen.keys().next().value!);
-}
 function decisionIdOf(e: AuditEvent): string {
   return typeof e.data.decisionId === 'string' ? e.data.decisionId : e.id;
 }
@@ -71,10 +63,13 @@ export function DecisionsPage({ params }: { params: URLSearchParams }) {
   );
 }
 
-/** Decisions as they are made: Server-Sent Events where served, else the newest page polled. */
+/**
+ * Decisions as any replica stores them, from `GET /v1/decisions/stream`. A dropped connection
+ * is retried by the EventSource itself with `Last-Event-ID`, so nothing made meanwhile is missed.
+ */
 function LiveDecisions({ filters }: { filters: Filters }) {
   const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [mode, setMode] = useState<'connecting' | 'stream' | 'polling'>('connecting');
+  const [mode, setMode] = useState<'connecting' | 'stream' | 'closed'>('connecting');
   const [paused, setPaused] = useState(false);
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
@@ -88,23 +83,7 @@ function LiveDecisions({ filters }: { filters: Filters }) {
       const fresh = incoming.filter((e) => !ids.has(e.id));
       if (!fresh.length || pausedRef.current) return;
       for (const e of fresh) ids.add(e.id);
-      remember(fresh);
       setEvents((prev) => [...fresh.sort((a, b) => b.atMs - a.atMs), ...prev].slice(0, LIVE_MAX));
-    };
-    let timer: ReturnType<typeof setInterval> | undefined;
-    const poll = () => {
-      setMode('polling');
-      const since = Date.now();
-      const once = async () => {
-        try {
-          const page = await api.get<AuditPage>(`/v1/audit${query({ ...filters, type: 'decision', sinceMs: since - 1000, limit: 100 })}`);
-          if (!closed) add(page.events);
-        } catch {
-          // The history below shows the error; the next poll tries again.
-        }
-      };
-      void once();
-      timer = setInterval(() => void once(), POLL_MS);
     };
     const source = new EventSource(`/v1/decisions/stream${filterQuery}`, { withCredentials: true });
     source.addEventListener('open', () => !closed && setMode('stream'));
@@ -116,16 +95,13 @@ function LiveDecisions({ filters }: { filters: Filters }) {
       }
     });
     source.addEventListener('error', () => {
-      // A refused connection (404, 401) closes for good; a dropped one reconnects by itself.
-      if (source.readyState === EventSource.CLOSED && !closed) {
-        source.close();
-        if (!timer) poll();
-      }
+      // A dropped connection reconnects by itself; a refused one (the session ended, too many streams) closes for good.
+      if (closed) return;
+      setMode(source.readyState === EventSource.CLOSED ? 'closed' : 'connecting');
     });
     return () => {
       closed = true;
       source.close();
-      if (timer) clearInterval(timer);
     };
   }, [filterQuery]);
 
@@ -134,7 +110,7 @@ function LiveDecisions({ filters }: { filters: Filters }) {
       <div className="panel-header">
         <h2 id="live-title">Live</h2>
         <span className="muted small" data-role="live-mode" data-mode={mode}>
-          {mode === 'stream' ? 'streaming' : mode === 'polling' ? `live stream not available; checking every ${POLL_MS / 1000}s` : 'connecting…'}
+          {mode === 'stream' ? 'streaming' : mode === 'closed' ? 'the stream was refused: reload the page to try again' : 'connecting…'}
         </span>
         <button type="button" aria-pressed={paused} onClick={() => setPaused((p) => !p)}>{paused ? 'Resume' : 'Pause'}</button>
       </div>
@@ -151,11 +127,7 @@ function History({ filters }: { filters: Filters }) {
   const cursor = cursors[cursors.length - 1];
   // One page at a time from the server: the trail may hold millions of decisions.
   const r = useResource(
-    async () => {
-      const page = await api.get<AuditPage>(`/v1/audit${query({ ...filters, type: 'decision', limit: PAGE, cursor })}`);
-      remember(page.events);
-      return page;
-    },
+    () => api.get<AuditPage>(`/v1/audit${query({ ...filters, type: 'decision', limit: PAGE, cursor })}`),
     `${filterQuery}|${cursor ?? ''}`,
   );
   return (
@@ -216,23 +188,10 @@ function DecisionTable({ events, label, role }: { events: AuditEvent[]; label: s
   );
 }
 
-/** `GET /v1/decisions/:id` where served; else the record as a list showed it, without the policies' text. */
-async function loadDecision(id: string): Promise<{ detail: DecisionDetail; full: boolean }> {
-  try {
-    const detail = await api.get<DecisionDetail>(`/v1/decisions/${encodeURIComponent(id)}`);
-    return { detail, full: true };
-  } catch (err) {
-    const known = seen.get(id);
-    if (known && (err as { notAvailable?: boolean }).notAvailable) return { detail: { record: known }, full: false };
-    throw err;
-  }
-}
-
 export function DecisionPage({ id }: { id: string }) {
-  const r = useResource(() => loadDecision(id), `decision:${id}`);
-  const detail = r.data?.detail;
-  // The record itself, or the detail's own fields when it is returned flat.
-  const record = detail?.record ?? (detail as unknown as AuditEvent | undefined);
+  const r = useResource(() => api.get<DecisionDetail>(`/v1/decisions/${encodeURIComponent(id)}`), `decision:${id}`);
+  const detail = r.data;
+  const record = detail?.record;
   const d = (record?.data ?? {}) as DecisionData;
   const taskId = record?.taskId ?? detail?.task?.id ?? null;
   return (
@@ -260,7 +219,7 @@ export function DecisionPage({ id }: { id: string }) {
                   ['Decided', new Date(record.atMs).toLocaleString()],
                   ['Call count', d.callCount ?? '—'],
                   ['Approval', d.approvalId ?? '—'],
-                  ['Policy version', d.policyVersion ?? '—'],
+                  ['Policy version', detail?.policyVersion ?? '—'],
                 ]}
               />
               <h3>Arguments</h3>
@@ -280,17 +239,15 @@ export function DecisionPage({ id }: { id: string }) {
             </section>
             <section className="panel" aria-labelledby="policies-title">
               <h2 id="policies-title">Determining policies</h2>
-              {detail?.policies?.length ? (
-                detail.policies.map((p) => (
-                  <div key={`${p.file}:${p.id}`} className="policy" data-policy={p.id}>
-                    <h3><code>{p.id}</code> <span className="muted small">{p.file}:{p.line}</span></h3>
-                    <pre tabIndex={0}>{p.text}</pre>
-                  </div>
-                ))
-              ) : (d.policies ?? []).length ? (
+              {detail?.policies.length ? (
                 <>
-                  <ul data-field="policies">{(d.policies ?? []).map((p) => <li key={p}><code>{p}</code></li>)}</ul>
-                  {r.data?.full ? null : <p className="muted small">The policies' text is not available on this server.</p>}
+                  {detail.policies.map((p) => (
+                    <div key={`${p.file ?? ''}:${p.id}`} className="policy" data-policy={p.id}>
+                      <h3><code>{p.id}</code> {p.file ? <span className="muted small">{p.file}{p.line ? `:${p.line}` : ''}</span> : null}</h3>
+                      {p.text ? <pre tabIndex={0}>{p.text}</pre> : null}
+                    </div>
+                  ))}
+                  {detail.sourceUnavailable ? <p className="muted small" data-role="source-unavailable">Policy version {detail.policyVersion} is no longer the one served: some policies are shown by id only.</p> : null}
                 </>
               ) : (
                 <p className="muted">No policy decided this call (it was decided before the ceiling).</p>

@@ -3,13 +3,14 @@ import { ApiError, api } from '../api';
 import { ErrorNote, Fields, Loading, OutcomeBadge, PageHeader } from '../components';
 import { visible } from '../format';
 import { useResource } from '../hooks';
-import type { PolicySet } from '../types';
+import type { PolicySet, WhatIfAnswer } from '../types';
 
 export function PoliciesPage() {
   const r = useResource(() => api.get<PolicySet>('/v1/policies'), 'policies');
   const p = r.data;
-  const files = (p?.files ?? []).map((f) => (typeof f === 'string' ? { name: f, text: undefined } : f));
-  const validated = p ? (p.validation ? p.validation.ok : p.version > 0 && files.length > 0) : false;
+  const files = p?.files ?? [];
+  // A set is installed only once it validates against the schema; none loaded denies every call.
+  const validated = p ? p.version > 0 && files.length > 0 : false;
   return (
     <section aria-labelledby="page-title">
       <PageHeader title="Policies" />
@@ -28,30 +29,21 @@ export function PoliciesPage() {
                 ['Validation', validated ? 'validated against the schema before it was installed' : 'no policy loaded: every call is denied', 'validation'],
               ]}
             />
-            {p.validation?.errors?.length ? <ul className="error">{p.validation.errors.map((e) => <li key={e}>{visible(e)}</li>)}</ul> : null}
           </section>
           <section className="panel wide" aria-labelledby="files-title">
             <h2 id="files-title">Files</h2>
-            {files.map((f) => (
-              <details key={f.name} className="policy-file" data-file={f.name}>
-                <summary><code>{f.name}</code></summary>
-                {f.text === undefined ? <p className="muted small">The text of the policies is not served by this server.</p> : <pre tabIndex={0}>{f.text}</pre>}
-              </details>
-            ))}
+            <ul>
+              {files.map((f) => (
+                <li key={f} className="policy-file" data-file={f}><code>{f}</code></li>
+              ))}
+            </ul>
+            <p className="muted small">A decision shows the text of the policies that decided it.</p>
           </section>
         </div>
       ) : null}
       <WhatIf />
     </section>
   );
-}
-
-interface WhatIfAnswer {
-  outcome?: string;
-  reason?: { code: string; message: string };
-  reasons?: { code: string; message: string }[];
-  layer?: string;
-  policies?: (string | { id: string; file?: string; text?: string; line?: number })[];
 }
 
 /** Asks how a call would be decided, with no effect: nothing counted, nothing recorded. */
@@ -78,7 +70,6 @@ function WhatIf() {
       setError(err instanceof ApiError ? err : new ApiError(0, '', String(err)));
     }
   };
-  const reasons = answer ? (answer.reasons ?? (answer.reason ? [answer.reason] : [])) : [];
   return (
     <section className="panel" aria-labelledby="whatif-title">
       <h2 id="whatif-title">What if</h2>
@@ -98,26 +89,24 @@ function WhatIf() {
         </label>
         <button type="submit" data-action="what-if">Ask</button>
       </form>
-      <ErrorNote error={error} what="what-if" />
+      <ErrorNote error={error} />
       {answer ? (
         <div className="whatif-answer" role="status" data-role="what-if-answer" data-outcome={answer.outcome}>
           <p>
-            <OutcomeBadge outcome={answer.outcome} /> {answer.layer ? <span className="muted">decided by the {answer.layer} layer</span> : null}
+            <OutcomeBadge outcome={answer.outcome} /> <span className="muted">decided by the {answer.layer} layer</span>
           </p>
-          <ul>{reasons.map((r) => <li key={r.code + r.message}><code>{r.code}</code> {visible(r.message)}</li>)}</ul>
-          {answer.policies?.length ? (
+          <p data-field="what-if-reason"><code>{answer.reason.code}</code> {visible(answer.reason.message)}</p>
+          {answer.stepUp.length ? <p>A person would be asked: {answer.stepUp.map(visible).join(', ')}</p> : null}
+          {answer.policies.length ? (
             <>
               <h3>Determining policies</h3>
-              {answer.policies.map((p) =>
-                typeof p === 'string' ? (
-                  <p key={p}><code>{p}</code></p>
-                ) : (
-                  <div key={p.id}>
-                    <p><code>{p.id}</code> <span className="muted small">{p.file}{p.line ? `:${p.line}` : ''}</span></p>
-                    {p.text ? <pre tabIndex={0}>{p.text}</pre> : null}
-                  </div>
-                ),
-              )}
+              {answer.policies.map((p) => (
+                <div key={p.id} data-policy={p.id}>
+                  <p><code>{p.id}</code> {p.file ? <span className="muted small">{p.file}{p.line ? `:${p.line}` : ''}</span> : null}</p>
+                  {p.text ? <pre tabIndex={0}>{p.text}</pre> : null}
+                </div>
+              ))}
+              {answer.sourceUnavailable ? <p className="muted small">Some policies are shown by id only: their version is no longer served.</p> : null}
             </>
           ) : null}
         </div>

@@ -5,13 +5,13 @@ import { dateTime, json, timeLeft, visible } from '../format';
 import { useNow, useResource } from '../hooks';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
-import type { Task } from '../types';
+import type { Task, TaskListItem, TaskNode, TaskTree } from '../types';
 
 const PAGE = 50;
 
 interface TaskPage {
-  tasks: Task[];
-  nextCursor?: string | null;
+  tasks: TaskListItem[];
+  nextCursor: string | null;
 }
 
 export function TasksPage({ params }: { params: URLSearchParams }) {
@@ -79,7 +79,7 @@ export function TasksPage({ params }: { params: URLSearchParams }) {
                     <Link to={`/tasks/${encodeURIComponent(t.id)}`}><code>{t.id}</code></Link>
                     {t.parentTask ? <span className="muted small"> delegated</span> : null}
                   </th>
-                  <td className="purpose">{visible(t.mandate.purpose)}</td>
+                  <td className="purpose">{visible(t.purpose)}</td>
                   <td>{t.agent}</td>
                   <td>{t.principal ? visible(t.principal) : '—'}</td>
                   <td><StatusBadge status={t.status} /></td>
@@ -112,7 +112,7 @@ export function Expiry({ expiresAtMs, now }: { expiresAtMs: number; now: number 
 
 export function TaskPage({ id }: { id: string }) {
   const r = useResource(() => api.get<Task>(`/v1/tasks/${encodeURIComponent(id)}`), `task:${id}`, 5000);
-  const tree = useResource(() => api.get<Task>(`/v1/tasks/${encodeURIComponent(id)}/tree`), `tree:${id}`);
+  const tree = useResource(() => api.get<TaskTree>(`/v1/tasks/${encodeURIComponent(id)}/tree`), `tree:${id}`);
   const isOperator = useCan('operator');
   const now = useNow();
   const t = r.data;
@@ -185,15 +185,14 @@ export function TaskPage({ id }: { id: string }) {
           ) : null}
           <section className="panel" aria-labelledby="tree-title">
             <h2 id="tree-title">Delegation tree</h2>
-            {tree.error?.notAvailable ? (
-              <p className="muted" data-role="not-available">The delegation tree is not available on this server; the trail shows delegated tasks.</p>
-            ) : (
-              <ErrorNote error={tree.error} />
-            )}
+            <ErrorNote error={tree.error} what="the delegation tree" />
             {tree.data ? (
-              <ul className="tree" data-role="tree">
-                <TreeNode task={tree.data} current={id} />
-              </ul>
+              <>
+                <ul className="tree" data-role="tree" data-nodes={tree.data.nodes}>
+                  <TreeNode task={tree.data.tree} current={id} />
+                </ul>
+                {tree.data.truncated ? <p className="note">The tree has more than {tree.data.nodes} tasks: the deepest are left out.</p> : null}
+              </>
             ) : null}
           </section>
         </>
@@ -202,11 +201,12 @@ export function TaskPage({ id }: { id: string }) {
   );
 }
 
-function TreeNode({ task, current }: { task: Task; current: string }) {
+function TreeNode({ task, current }: { task: TaskNode; current: string }) {
   return (
-    <li>
-      {task.id === current ? <strong><code>{task.id}</code></strong> : <Link to={`/tasks/${encodeURIComponent(task.id)}`}><code>{task.id}</code></Link>} {task.agent} · {visible(task.mandate?.purpose ?? '')} <StatusBadge status={task.status} />
-      {task.children?.length ? (
+    <li data-task={task.id}>
+      {task.id === current ? <strong aria-current="true"><code>{task.id}</code></strong> : <Link to={`/tasks/${encodeURIComponent(task.id)}`}><code>{task.id}</code></Link>} {task.agent} · {visible(task.purpose)} <StatusBadge status={task.status} />
+      {task.drift?.suspendedBy ? <span className="muted small"> suspended by {task.drift.suspendedBy}</span> : null}
+      {task.children.length ? (
         <ul>
           {task.children.map((c) => (
             <TreeNode key={c.id} task={c} current={current} />
