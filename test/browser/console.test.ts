@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, ROOT, grantTask, http, testConfig } from '../helpers.js';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import YAML from 'yaml';
+import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
+import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
+import { CONSOLE_ROLES, USERS, startIdentityProvider, type IdentityProvider } from '../fixtures/identity-provider.js';
 
 // Debian's Chromium, never a downloaded browser: the tests run offline.
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,23 +23,33 @@ const PAYMENT = { amount: 120, recipient: 'print-shop' };
 const REPORT = { path: '/srv/reports/q3.csv' };
 const SEEDED_DECISIONS = 100_000;
 
-/**
- * Until console sign-in is on main, a session cannot be had from the server: the browser
- * presents the admin token on every request and `/console/api/session` is answered with
- * the roles a test sets. Approving needs an approver, so verdicts carry the approver's
- * token. Everything else is the real server.
- */
-interface Interim {
-  roles: string[];
+/** The people of the test provider and the one role each holds (test/fixtures/identity-provider.ts). */
+type Person = 'alice' | 'olga' | 'victor' | 'adam';
+const ROLE_OF: Record<Person, string> = { alice: 'approver', olga: 'operator', victor: 'viewer', adam: 'admin' };
+
+/** A server on the example configuration with console sign-in at `idp` (as test/e2e/console-sign-in.test.ts starts it). */
+async function startConsoleServer(idp: IdentityProvider, dir: string): Promise<RunningServer> {
+  const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+  config.policy.dir = join(ROOT, 'examples', 'policies');
+  delete config.upstreams;
+  config.console = { oidc: { issuer: idp.issuer, clientId: idp.clientId }, roles: CONSOLE_ROLES };
+  const file = join(dir, 'mandate.yaml');
+  writeFileSync(file, YAML.stringify(config));
+  const server = await startServer(
+    loadConfig(file, { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }),
+  );
+  idp.allowRedirect(`${server.url}/console/callback`);
+  return server;
 }
 
-describe('the console in Chromium against a real server', { skip }, () => {
+describe('the console in Chromium against a real server and a real identity provider', { skip }, () => {
+  let dir: string;
+  let idp: IdentityProvider;
   let server: RunningServer;
   let browser: Browser;
-  let context: BrowserContext;
+  /** The page of the person the current test acts as; each person signs in once, in a browser context of their own. */
   let page: Page;
-  let approverToken: string;
-  const interim: Interim = { roles: ['admin'] };
+  const pages = new Map<Person, Page>();
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
 
@@ -49,6 +62,33 @@ describe('the console in Chromium against a real server', { skip }, () => {
       if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
     });
     p.on('pageerror', (e) => pageErrors.push(e.message));
+  }
+
+  /**
+   * Acts as `person` from now on: the first time, in a fresh browser context, the whole
+   * sign-in a person goes through: the console's Sign in link, the provider's login form,
+   * and back to the page asked for with a session cookie the server set.
+   */
+  async function as(person: Person): Promise<void> {
+    const known = pages.get(person);
+    if (known) return void (page = known);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p = await context.newPage();
+    watch(p);
+    await p.goto(`${server.url}/console/tasks?status=active`);
+    await p.locator('[data-role="sign-in"]').click();
+    await p.waitForURL((u) => u.origin === idp.issuer && u.pathname.startsWith('/interaction/'));
+    await p.getByLabel('Username').fill(person);
+    await p.getByLabel('Password').fill(USERS[person]!.password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(`${server.url}/console/tasks?status=active`);
+    await p.locator('[data-session="signed-in"] main h1', { hasText: 'Tasks' }).waitFor();
+    assert.equal(await p.locator('[data-role="who"]').textContent(), USERS[person]!.name);
+    assert.equal(await p.locator('[data-role="roles"]').textContent(), ROLE_OF[person]);
+    const cookie = (await context.cookies(server.url)).find((c) => c.name === 'mandate_console');
+    assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict', 'the session is an HttpOnly, SameSite=Strict cookie');
+    pages.set(person, p);
+    page = p;
   }
 
   async function open(path: string): Promise<void> {
@@ -72,24 +112,17 @@ describe('the console in Chromium against a real server', { skip }, () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: under CI the browser tests must run (apt-get install -y chromium)`);
     mkdirSync(SCREENSHOTS, { recursive: true });
-    server = await startServer(testConfig());
-    const approver = await http(server.url, '/v1/approvers', { token: ADMIN_TOKEN, body: { id: 'alice', groups: ['approvers'] } });
-    assert.equal(approver.status, 201, approver.text);
-    approverToken = approver.body.token;
-
+    dir = mkdtempSync(join(tmpdir(), 'mandate-console-browser-'));
+    idp = await startIdentityProvider();
+    server = await startConsoleServer(idp, dir);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, extraHTTPHeaders: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    await context.route('**/console/api/session', (route) =>
-      route.fulfill({ json: { subject: 'alice', name: 'Alice Operator', email: 'alice@example.com', issuer: 'http://127.0.0.1/idp', roles: interim.roles, csrfToken: 'interim-csrf', expiresAtMs: Date.now() + 3_600_000 } }),
-    );
-    await context.route(/\/v1\/approvals\/[^/]+\/(approve|deny)$/, (route) => route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${approverToken}` } }));
-    page = await context.newPage();
-    watch(page);
   });
 
   after(async () => {
     await browser?.close();
     await server?.close();
+    await idp?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   describe('serving', () => {
@@ -189,6 +222,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
     it('overview: counts from the server, the decisions chart, refusal reasons and health', async () => {
       assert.equal((await decide(report.credential, 'files.read', REPORT)).body.outcome, 'allow');
       assert.equal((await decide(report.credential, 'files.read', { path: '/etc/shadow' })).body.reason.code, 'mandate.arg_constraint');
+      await as('victor');
       await open('/console/');
       const active = (await http(server.url, '/v1/tasks?status=active', { token: ADMIN_TOKEN })).body.tasks.length;
       const agents = (await http(server.url, '/v1/agents', { token: ADMIN_TOKEN })).body.agents.length;
@@ -201,6 +235,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
     });
 
     it('decisions arrive live as the agent calls, and one opens with its request, reasons and policies', async () => {
+      await as('victor');
       await open('/console/decisions');
       await page.locator('[data-role="live-mode"][data-mode="stream"]').waitFor();
       const allowed = await decide(report.credential, 'files.read', REPORT);
@@ -220,6 +255,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
     });
 
     it('the trail of a task: purpose, each call with its decision, and the integrity of the chain', async () => {
+      await as('victor');
       await open(`/console/tasks/${report.taskId}/trail`);
       await page.locator('[data-role="integrity"][data-ok="true"]').waitFor();
       assert.equal(await page.locator('[data-field="purpose"]').textContent(), 'compile the quarterly report from the reports share');
@@ -234,6 +270,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
       const held = await decide(payer.credential, 'payments.create', PAYMENT);
       assert.equal(held.body.outcome, 'step_up');
       const approvalId = held.body.approvalId as string;
+      await as('alice');
       await open('/console/step-ups');
       const card = page.locator(`article[data-approval-id="${approvalId}"]`);
       await card.waitFor();
@@ -247,12 +284,15 @@ describe('the console in Chromium against a real server', { skip }, () => {
       await card.locator('[data-role="reason"]').fill('invoice 42 checked');
       await card.locator('[data-action="approve"]').click();
       await card.waitFor({ state: 'detached' });
-      await page.locator(`[data-role="approval-history"] [data-approval-id="${approvalId}"]`).waitFor();
+      const decided = page.locator(`[data-role="approval-history"] [data-approval-id="${approvalId}"]`);
+      await decided.waitFor();
+      assert.match((await decided.textContent()) ?? '', /alice@example\.com/, 'decided as the signed-in person, by their verified e-mail');
       const again = await decide(payer.credential, 'payments.create', PAYMENT);
       assert.deepEqual([again.body.outcome, again.body.reason.code, again.body.approvalId], ['allow', 'approval.approved', approvalId]);
     });
 
     it('tasks: the list and one task with its mandate, expiry and behaviour; revoking refuses its next call', async () => {
+      await as('olga');
       await open('/console/tasks?status=active');
       await page.locator(`[data-role="tasks"] [data-task="${payer.taskId}"]`).waitFor();
       await check('tasks');
@@ -275,6 +315,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
     });
 
     it('agents: register one, and a join token shown once that the agent can attest with', async () => {
+      await as('adam');
       await open('/console/agents');
       await page.locator('[data-agent="report-bot"]').waitFor();
       await page.getByLabel('Name').fill('console-bot');
@@ -293,6 +334,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
     });
 
     it('policies: the loaded set and its files; what-if answers as the server would decide, recording nothing', async () => {
+      await as('victor');
       await open('/console/policies');
       const served = (await http(server.url, '/v1/policies', { token: ADMIN_TOKEN })).body;
       await page.locator(`[data-field="version"]:text-is("${served.version}")`).waitFor();
@@ -311,6 +353,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
     });
 
     it('compliance: the report, control by control, with its gaps', async () => {
+      await as('victor');
       await open('/console/compliance');
       const served = await http(server.url, '/v1/report', { token: ADMIN_TOKEN });
       assert.equal(served.status, 200, served.text);
@@ -321,24 +364,27 @@ describe('the console in Chromium against a real server', { skip }, () => {
     });
 
     it('a viewer sees every page but no action: approve, revoke and register are disabled', async () => {
-      interim.roles = ['viewer'];
-      try {
-        const held = await decide(report.credential, 'payments.create', PAYMENT);
-        await open('/console/step-ups');
-        const card = page.locator(`article[data-approval-id="${held.body.approvalId}"]`);
-        await card.waitFor();
-        assert.equal(await card.locator('[data-action="approve"]').isDisabled(), true);
-        assert.equal(await card.locator('[data-action="deny"]').isDisabled(), true);
-        await open(`/console/tasks/${report.taskId}`);
-        await page.locator('[data-action="revoke"]').waitFor();
-        assert.equal(await page.locator('[data-action="revoke"]').isDisabled(), true);
-        await open('/console/agents');
-        await page.locator('[data-agent="report-bot"]').waitFor();
-        assert.equal(await page.locator('[data-action="register"]').isDisabled(), true);
-        assert.equal(await page.locator('[data-action="join-token"]').first().isDisabled(), true);
-      } finally {
-        interim.roles = ['admin'];
-      }
+      await as('victor');
+      const held = await decide(report.credential, 'payments.create', PAYMENT);
+      await open('/console/step-ups');
+      const card = page.locator(`article[data-approval-id="${held.body.approvalId}"]`);
+      await card.waitFor();
+      assert.equal(await card.locator('[data-action="approve"]').isDisabled(), true);
+      assert.equal(await card.locator('[data-action="deny"]').isDisabled(), true);
+      await open(`/console/tasks/${report.taskId}`);
+      await page.locator('[data-action="revoke"]').waitFor();
+      assert.equal(await page.locator('[data-action="revoke"]').isDisabled(), true);
+      await open('/console/agents');
+      await page.locator('[data-agent="report-bot"]').waitFor();
+      assert.equal(await page.locator('[data-action="register"]').isDisabled(), true);
+      assert.equal(await page.locator('[data-action="join-token"]').first().isDisabled(), true);
+      // The server refuses it too, whatever the page shows: the role is checked on every request.
+      const refused = await page.evaluate(async (taskId) => {
+        const session = (await (await fetch('/console/api/session')).json()) as { csrfToken: string };
+        const res = await fetch('/v1/revocations', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, body: JSON.stringify({ kind: 'task', subject: taskId, reason: 'a viewer tries' }) });
+        return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+      }, report.taskId);
+      assert.deepEqual(refused, { status: 403, code: 'console.forbidden' });
     });
 
     it(`the decisions history opens fast with ${SEEDED_DECISIONS.toLocaleString('en')} decisions stored, one page at a time`, async () => {
@@ -352,6 +398,7 @@ describe('the console in Chromium against a real server', { skip }, () => {
         const u = new URL(r.url());
         if (u.pathname === '/v1/audit' && !u.searchParams.has('sinceMs')) pages.push(u.search);
       });
+      await as('victor');
       const started = Date.now();
       await open('/console/decisions');
       const rows = page.locator('[data-role="history-decisions"] tbody tr');
