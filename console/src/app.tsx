@@ -18,9 +18,7 @@ const NAV: { to: string; label: string }[] = [
   { to: '/agents', label: 'Agents' },
   { to: '/tasks', label: 'Tasks' },
   { to: '/decisions', label: 'Decisions' },
-  // /console/approvals is still the server's page where an approver pastes a token; once
-  // sign-in has replaced it, this link moves there (the router knows both paths).
-  { to: '/step-ups', label: 'Approvals' },
+  { to: '/approvals', label: 'Approvals' },
   { to: '/policies', label: 'Policies' },
   { to: '/compliance', label: 'Compliance' },
 ];
@@ -153,7 +151,6 @@ function Page({ loc }: { loc: Location }) {
       page = id ? <DecisionPage id={id} /> : <DecisionsPage params={loc.params} />;
       break;
     case 'approvals':
-    case 'step-ups':
       title = 'Approvals';
       page = <ApprovalsPage />;
       break;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -6,7 +5,6 @@ import { splitProxyUrl } from '../gateway/index.js';
 import { CodedError, parseId, type TaskId } from '../core/index.js';
 import { ADMIN_ACTOR, AUDIT_EVENT_TYPES, type Actor, type AuditEventType, type AuditFilter } from '../audit/index.js';
 import { MANDATE_DOCUMENT_TYP, MandateSchema, PlanSchema, controlPlaneId, mandateDocumentClaims, type Task } from '../mandate/index.js';
-import { approvalsPage, approvalsPageHeaders } from '../ui/index.js';
 import type { Agent } from '../identity/index.js';
 import * as Api from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
@@ -476,11 +474,6 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
   }
   // Sign-in to the operator console, and the session the console's single-page app reads.
   consoleHttp.register(app);
-  // The operator console for pending approvals; a fresh nonce per response admits only the page's own inline script and style.
-  app.get('/console/approvals', { schema: { hide: true } }, async (_req, reply) => {
-    const nonce = randomBytes(18).toString('base64');
-    return reply.headers(approvalsPageHeaders(nonce)).send(approvalsPage(nonce));
-  });
   // The operator console (console/, built into dist/console): its pages, under a CSP that admits only its own files.
   registerConsoleStatic(app);
 

@@ -177,13 +177,15 @@ describe('the console in Chromium against a real server and a real identity prov
       }
     });
 
-    it('unknown console API paths stay JSON 404s, and the old approvals page is still served', async () => {
+    it('unknown console API paths stay JSON 404s, and /console/approvals is the app', async () => {
       const missing = await http(server.url, '/console/api/nothing-here');
       assert.equal(missing.status, 404);
       assert.equal(missing.body.error.code, 'request.not_found');
-      const old = await fetch(`${server.url}/console/approvals`);
-      assert.equal(old.status, 200);
-      assert.match(old.headers.get('content-security-policy') ?? '', /script-src 'nonce-/);
+      const index = await (await fetch(`${server.url}/console/`)).text();
+      const approvals = await fetch(`${server.url}/console/approvals`);
+      assert.equal(approvals.status, 200);
+      assert.equal(approvals.headers.get('content-security-policy'), CSP);
+      assert.equal(await approvals.text(), index);
     });
   });
 
@@ -271,7 +273,7 @@ describe('the console in Chromium against a real server and a real identity prov
       assert.equal(held.body.outcome, 'step_up');
       const approvalId = held.body.approvalId as string;
       await as('alice');
-      await open('/console/step-ups');
+      await open('/console/approvals');
       const card = page.locator(`article[data-approval-id="${approvalId}"]`);
       await card.waitFor();
       assert.equal(await card.locator('[data-field="purpose"]').textContent(), 'compile the quarterly report from the reports share');
@@ -287,8 +289,71 @@ describe('the console in Chromium against a real server and a real identity prov
       const decided = page.locator(`[data-role="approval-history"] [data-approval-id="${approvalId}"]`);
       await decided.waitFor();
       assert.match((await decided.textContent()) ?? '', /alice@example\.com/, 'decided as the signed-in person, by their verified e-mail');
+      const stored = await http(server.url, `/v1/approvals/${approvalId}`, { token: ADMIN_TOKEN });
+      assert.deepEqual([stored.body.status, stored.body.decidedBy, stored.body.reason], ['approved', 'alice@example.com', 'invoice 42 checked']);
       const again = await decide(payer.credential, 'payments.create', PAYMENT);
       assert.deepEqual([again.body.outcome, again.body.reason.code, again.body.approvalId], ['allow', 'approval.approved', approvalId]);
+    });
+
+    it('approvals: why a person is asked, where targets came from, arguments as text, denying with a reason, and no request of an ended task', async () => {
+      const printer = await grantTask(server.url, 'report-bot', { purpose: 'pay the printer', tools: ['payments.create'] });
+      assert.equal(printer.status, 201, JSON.stringify(printer.body));
+      const pay = (args: unknown) => decide(printer.credential, 'payments.create', args);
+      const held = await pay(PAYMENT);
+      assert.deepEqual([held.body.outcome, held.body.reason.code], ['step_up', 'policy.step_up']);
+      const approvalId = held.body.approvalId as string;
+      await as('alice');
+      await open('/console/approvals');
+      const card = page.locator(`article[data-approval-id="${approvalId}"]`);
+      await card.waitFor();
+      const field = async (name: string) => (await card.locator(`[data-field="${name}"]`).textContent()) ?? '';
+      assert.equal(await field('tool'), 'payments.create');
+      assert.equal(await field('id'), approvalId);
+      assert.equal(await field('agent'), 'report-bot');
+      assert.equal(await field('principal'), '—');
+      assert.equal(await field('purpose'), 'pay the printer');
+      assert.equal(await field('policies'), 'step-up-sensitive-actions', 'why a person is asked: the policy that demanded it');
+      assert.equal(await field('approvers'), 'group:approvers');
+      assert.deepEqual(JSON.parse(await field('args')), PAYMENT, 'the exact arguments');
+      assert.match(await field('expires'), /^(9m|10m) \d+s left$/, 'the example expiry is 600 s');
+      // Where the recipient came from, as the decision that asked recorded it.
+      const recipient = (held.body.targets as { arg: string; provenance: string }[]).find((t) => t.arg === 'recipient');
+      assert.ok(recipient, JSON.stringify(held.body.targets));
+      await card.locator('[data-field="provenance"]').waitFor();
+      assert.match(await field('provenance'), new RegExp(`recipient: ${recipient.provenance}`));
+      if (recipient.provenance === 'unseen' || recipient.provenance === 'untrusted') assert.match(await field('provenance'), /the user did not give it/);
+
+      await card.locator('[data-role="reason"]').fill('the printer was paid last week');
+      await card.locator('[data-action="deny"]').click();
+      await card.waitFor({ state: 'detached' });
+      const row = page.locator(`[data-role="approval-history"] [data-approval-id="${approvalId}"]`);
+      await row.waitFor();
+      assert.match((await row.textContent()) ?? '', /denied[\s\S]*alice@example\.com[\s\S]*the printer was paid last week/);
+      const stored = await http(server.url, `/v1/approvals/${approvalId}`, { token: ADMIN_TOKEN });
+      assert.deepEqual([stored.body.status, stored.body.decidedBy, stored.body.reason], ['denied', 'alice@example.com', 'the printer was paid last week']);
+      const denied = await pay(PAYMENT);
+      assert.deepEqual([denied.body.outcome, denied.body.reason.code, denied.body.approvalId], ['deny', 'approval.denied', approvalId]);
+
+      // Arguments come from agents: markup in them is shown, never rendered; hidden characters are made visible.
+      const hostile = { amount: 5, recipient: '<img src=x onerror="document.body.dataset.pwned=1">', memo: 'safe\u202etxt.exe' };
+      const odd = await pay(hostile);
+      assert.equal(odd.body.outcome, 'step_up', JSON.stringify(odd.body));
+      await open('/console/approvals');
+      const args = page.locator(`article[data-approval-id="${odd.body.approvalId}"] [data-field="args"]`);
+      await args.waitFor();
+      const shown = (await args.textContent()) ?? '';
+      assert.ok(shown.includes('<img src=x onerror=\\"document.body.dataset.pwned=1\\">'), shown);
+      assert.ok(shown.includes('safe\\u202etxt.exe') && !shown.includes('\u202e'), shown);
+      assert.equal(await page.locator('main img').count(), 0);
+      assert.equal(await page.evaluate(() => document.body.dataset.pwned), undefined);
+
+      // Ending the task cancels its pending requests: nobody is asked to approve a call that can no longer happen.
+      const revoked = await http(server.url, '/v1/revocations', { token: ADMIN_TOKEN, body: { kind: 'task', subject: printer.taskId, reason: 'the printer contract ended' } });
+      assert.ok(revoked.status < 300, revoked.text);
+      await open('/console/approvals');
+      await page.locator('[data-role="pending-count"][data-count]:not([data-count=""])').waitFor();
+      assert.equal(await page.locator(`article[data-approval-id="${odd.body.approvalId}"]`).count(), 0);
+      await page.locator(`[data-role="approval-history"] [data-approval-id="${odd.body.approvalId}"] .status-cancelled`).waitFor();
     });
 
     it('tasks: the list and one task with its mandate, expiry and behaviour; revoking refuses its next call', async () => {
@@ -366,7 +431,7 @@ describe('the console in Chromium against a real server and a real identity prov
     it('a viewer sees every page but no action: approve, revoke and register are disabled', async () => {
       await as('victor');
       const held = await decide(report.credential, 'payments.create', PAYMENT);
-      await open('/console/step-ups');
+      await open('/console/approvals');
       const card = page.locator(`article[data-approval-id="${held.body.approvalId}"]`);
       await card.waitFor();
       assert.equal(await card.locator('[data-action="approve"]').isDisabled(), true);

@@ -20,7 +20,7 @@ export function OverviewPage() {
           <ul className="tiles" aria-label="Counts">
             <Tile label="Agents registered" value={o.agents.registered} detail={`${o.agents.disabled} disabled`} to="/agents" field="agents" />
             <Tile label="Active tasks" value={o.tasks.active} detail={`${o.tasks.suspended} suspended`} to="/tasks?status=active" field="active-tasks" />
-            <Tile label="Pending approvals" value={o.approvals.pending} to="/step-ups" field="pending-approvals" />
+            <Tile label="Pending approvals" value={o.approvals.pending} to="/approvals" field="pending-approvals" />
             <Tile label="Drift alerts" value={o.driftAlerts} field="drift-alerts" />
             <Tile label="Decisions, last minute" value={o.decisionsLastMinute.allow + o.decisionsLastMinute.deny + o.decisionsLastMinute.step_up} detail={`${o.decisionsLastMinute.allow} allow · ${o.decisionsLastMinute.deny} deny · ${o.decisionsLastMinute.step_up} step-up`} field="decisions-last-minute" />
           </ul>

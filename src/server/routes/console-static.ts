@@ -46,7 +46,7 @@ const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
  * Serves the console's single-page app under /console/: hashed assets cached for a year,
  * index.html for every other page path (the app routes on the path) and never cached.
  * `/console/api/*` paths this does not know stay JSON 404s; specific routes (sign-in,
- * `/console/approvals`) win over the catch-all.
+ * the callback, sign-out) win over the catch-all.
  */
 export function registerConsoleStatic(app: FastifyInstance, dir: string = CONSOLE_DIR): void {
   const root = realOrUndefined(dir);

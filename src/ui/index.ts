@@ -1,1 +1,0 @@
-export { approvalsPage, approvalsPageHeaders } from './approvals-page.js';
