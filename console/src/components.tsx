@@ -104,3 +104,13 @@ export function PageHeader({ title, children }: { title: string; children?: Reac
     </div>
   );
 }
+
+/** A labelled text field of a filter form; the form reads it by name on submit. */
+export function FilterField({ label, name, value }: { label: string; name: string; value: string | undefined }) {
+  return (
+    <label>
+      {label}
+      <input name={name} defaultValue={value} />
+    </label>
+  );
+}

@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 export const DOMAIN_CONTEXTS = ['core', 'identity', 'mandate', 'credentials', 'policy', 'decision', 'approvals', 'monitor', 'provenance', 'audit', 'secrets', 'report'] as const;
 
 /** Folders at the edge: a domain context never imports them (adapters live in `server/adapters`, `store/*`). */
-export const EDGE_FOLDERS = ['server', 'gateway', 'cli', 'ui', 'store', 'sdk', 'adapters'] as const;
+export const EDGE_FOLDERS = ['server', 'gateway', 'cli', 'store', 'sdk', 'adapters'] as const;
 
 /**
  * The only packages a domain context may import, each with the reason. Everything

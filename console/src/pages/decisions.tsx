@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, query } from '../api';
-import { ErrorNote, Fields, Loading, OutcomeBadge, PageHeader } from '../components';
+import { ErrorNote, Fields, FilterField, Loading, OutcomeBadge, PageHeader } from '../components';
 import { json, time, visible } from '../format';
 import { useResource } from '../hooks';
 import { Link, navigate } from '../router';
@@ -43,18 +43,9 @@ export function DecisionsPage({ params }: { params: URLSearchParams }) {
           Reason code
           <input name="reason" defaultValue={filters.reason} placeholder="policy.forbid" />
         </label>
-        <label>
-          Tool
-          <input name="tool" defaultValue={filters.tool} />
-        </label>
-        <label>
-          Agent
-          <input name="agent" defaultValue={filters.agent} />
-        </label>
-        <label>
-          Task
-          <input name="task" defaultValue={filters.task} />
-        </label>
+        <FilterField label="Tool" name="tool" value={filters.tool} />
+        <FilterField label="Agent" name="agent" value={filters.agent} />
+        <FilterField label="Task" name="task" value={filters.task} />
         <button type="submit">Apply</button>
       </form>
       <LiveDecisions filters={filters} />

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, query } from '../api';
-import { ErrorNote, Fields, Loading, PageHeader, ReasonActions, StatusBadge } from '../components';
+import { ErrorNote, Fields, FilterField, Loading, PageHeader, ReasonActions, StatusBadge } from '../components';
 import { dateTime, json, timeLeft, visible } from '../format';
 import { useNow, useResource } from '../hooks';
 import { Link, navigate } from '../router';
@@ -40,14 +40,8 @@ export function TasksPage({ params }: { params: URLSearchParams }) {
             <option value="revoked">revoked</option>
           </select>
         </label>
-        <label>
-          Agent
-          <input name="agent" defaultValue={filters.agent} />
-        </label>
-        <label>
-          Principal
-          <input name="principal" defaultValue={filters.principal} />
-        </label>
+        <FilterField label="Agent" name="agent" value={filters.agent} />
+        <FilterField label="Principal" name="principal" value={filters.principal} />
         <label>
           Search
           <input name="q" type="search" defaultValue={filters.q} />
