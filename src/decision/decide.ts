@@ -76,7 +76,7 @@ export async function authenticate(token: string, ports: Pick<DecisionPorts, 've
   const task = await ports.getTask(claims.taskId);
   if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
   // The in-memory set is checked on every call, even when the signature check was cached.
-  const revokedBy = revokedNow(ports.revocations, claims, task);
+  const revokedBy = revokedNow(ports.revocations, claims.jti, task);
   if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
   if (task.expiresAtMs <= ports.clock.nowMs()) throw new CodedError('credential.expired', 'the task has expired');
   return { claims, task, agent: await ports.getAgent(task.agentId) };
@@ -154,7 +154,7 @@ export async function whatIf(ctx: CallerContext, call: Call, ports: DecisionPort
   try {
     // What `authenticate` would refuse for this task's credential is refused here too.
     const { task } = ctx;
-    const revokedBy = opts.hypothetical ? undefined : ports.revocations.revokedBy({ credentialId: task.credentialId, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+    const revokedBy = opts.hypothetical ? undefined : revokedNow(ports.revocations, task.credentialId, task);
     if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
     if (task.status !== 'active') throw new CodedError('credential.revoked', `the task has ended (${task.status})`);
     const snap: TaskSnapshot = opts.hypothetical
@@ -317,13 +317,13 @@ async function record(ctx: TaskContext, call: Call, evaluated: Decision, effects
 }
 
 /** What revocation, if any, cuts this credential of this task now. */
-function revokedNow(revocations: RevocationSet, claims: TaskCredentialClaims, task: Task): ReturnType<RevocationSet['revokedBy']> {
-  return revocations.revokedBy({ credentialId: claims.jti, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
+function revokedNow(revocations: RevocationSet, credentialId: string, task: Task): ReturnType<RevocationSet['revokedBy']> {
+  return revocations.revokedBy({ credentialId, taskId: task.id, agentId: task.agentId, principal: task.principal, grantedAtMs: task.createdAtMs });
 }
 
 /** Why an allow decided a moment ago must not be released, if it must not. */
 function withdrawalOf(ctx: TaskContext, ports: DecisionPorts, receipt: AuditReceipt | void): Decision['reason'] | undefined {
-  const revokedBy = revokedNow(ports.revocations, ctx.claims, ctx.task);
+  const revokedBy = revokedNow(ports.revocations, ctx.claims.jti, ctx.task);
   if (revokedBy) return { code: 'credential.revoked', message: `the task credential was revoked (${revokedBy}) while this call was being decided` };
   // The record is safe in the local spool, but the store is out of reach: fail closed, as every call after this one will.
   if (receipt === 'spooled') return { code: 'store.unreachable', message: 'the store stopped answering while this call was being decided' };

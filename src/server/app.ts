@@ -292,13 +292,6 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const task = await plane.tasks.get(id);
     return taskView(task, await plane.monitor.summary(task));
   });
-  app.get('/v1/tasks/:id/mandate', doc('the task\'s mandate as a signed document (`typ: mandate+jwt`) a downstream service can check against the JWKS (the task credential, a transaction token of the task in `Txn-Token`, or viewer)', { response: { 200: Api.MandateDocument }, security: [{ task: [] }, { admin: [] }] }), async (req) => {
-    const { id } = parse(IdParams, req.params, 'path');
-    await mayReadMandate(req, id);
-    const task = await plane.tasks.get(id);
-    const document = await plane.keys.sign({ ...mandateDocumentClaims(task, plane.config.trustDomain, plane.clock.nowMs()) }, MANDATE_DOCUMENT_TYP);
-    return { taskId: task.id, document, expiresAtMs: task.expiresAtMs };
-  });
   /** Who may read a task's mandate: a service holding a transaction token of the task, the task's own holder, or a viewer. */
   const mayReadMandate = async (req: FastifyRequest, id: string): Promise<void> => {
     const txn = req.headers[TXN_TOKEN_HEADER.toLowerCase()];
@@ -313,6 +306,13 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const ctx = await plane.kernel.authenticate(token, presentedProof(req.raw));
     if (ctx.task.id !== id) throw new CodedError('request.unauthorized', 'only the task credential of this task may read its mandate');
   };
+  app.get('/v1/tasks/:id/mandate', doc('the task\'s mandate as a signed document (`typ: mandate+jwt`) a downstream service can check against the JWKS (the task credential, a transaction token of the task in `Txn-Token`, or viewer)', { response: { 200: Api.MandateDocument }, security: [{ task: [] }, { admin: [] }] }), async (req) => {
+    const { id } = parse(IdParams, req.params, 'path');
+    await mayReadMandate(req, id);
+    const task = await plane.tasks.get(id);
+    const document = await plane.keys.sign({ ...mandateDocumentClaims(task, plane.config.trustDomain, plane.clock.nowMs()) }, MANDATE_DOCUMENT_TYP);
+    return { taskId: task.id, document, expiresAtMs: task.expiresAtMs };
+  });
   app.post('/v1/tasks/:id/resume', doc('lift a drift suspension or step-up response (admin)', { response: { 200: Api.TaskView }, security: [{ admin: [] }], body: jsonSchema(CompleteBody) }), async (req) => {
     const by = await authorize(req, 'operator');
     const { id } = parse(IdParams, req.params, 'path');
