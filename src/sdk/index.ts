@@ -235,12 +235,17 @@ export class TaskHandle {
    * request, or its SVID). Give it to an MCP client transport (`fetch` option).
    */
   readonly fetch: typeof fetch = async (input, init) => {
-    const request = new Request(input, init);
-    const headers = new Headers(request.headers);
+    // The caller's own input and init go on, with headers added: a copied Request's
+    // signal follows the caller's only while the copy is alive, so after a collection
+    // an abort (an MCP client closing its SSE stream) would no longer reach the socket.
+    const given = input instanceof Request ? input : undefined;
+    const url = given?.url ?? new URL(String(input)).href;
+    const method = new Request(url, { method: init?.method ?? given?.method }).method; // as fetch spells it
+    const headers = new Headers(init?.headers ?? given?.headers);
     headers.set('authorization', `Bearer ${this.credential}`);
-    if (this.session.key) headers.set('dpop', await createDpopProof({ ...this.session.key, method: request.method, url: request.url, accessToken: this.credential }));
+    if (this.session.key) headers.set('dpop', await createDpopProof({ ...this.session.key, method, url, accessToken: this.credential }));
     if (this.holderProof === 'svid') headers.set('mandate-svid', await this.session.svid());
-    return this.session.fetch(new Request(request, { headers }));
+    return this.session.fetch(input, { ...init, headers });
   };
 
   /** A call with this task's credential and, for a delegated one, the agent's SVID beside it. */

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, before, describe } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { RunningServer } from '../../src/server/index.js';
@@ -63,6 +67,48 @@ describe('DPoP-bound credentials', () => {
     await task.report('files.read', { status: 'ok', bytes: 10 });
     await task.complete('done');
     assert.equal((await task.authorize('files.read', { path: '/srv/reports/q3.csv' })).reason.code, 'credential.revoked');
+  });
+
+  verifies('sdk:gateway-fetch-abort', 'the gateway fetch proves possession per request, and an abort reaches the socket after a garbage collection', { timeout: 30_000 }, async () => {
+    const agent = await AgentClient.connect({ url: server.url, joinToken: await joinToken(server, 'report-bot'), dpop: true });
+    const task = await agent.declare({ purpose: 'listen to a stream', tools: ['files.read'], ttlSeconds: 600 });
+    // A stream that never ends, as an MCP server's GET stream.
+    const seen: IncomingMessage[] = [];
+    const upstream = createServer((req, res) => {
+      seen.push(req);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': open\n\n');
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/mcp?x=1`;
+      const stop = new AbortController();
+      const res = await task.fetch(url, { headers: { accept: 'text/event-stream' }, signal: stop.signal });
+      const reader = res.body!.getReader();
+      assert.match(new TextDecoder().decode((await reader.read()).value), /open/);
+      const req = seen[0]!;
+      assert.equal(req.headers.authorization, `Bearer ${task.credential}`);
+      assert.equal(req.headers.accept, 'text/event-stream', 'the caller\'s headers are kept');
+      const proof = decodeJwt(String(req.headers.dpop));
+      assert.deepEqual([proof.htm, proof.htu], ['GET', url.replace(/\?.*$/, '')]);
+
+      // What the fetch made along the way is garbage now; the abort must still reach the socket.
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const closed = once(req.socket, 'close');
+      stop.abort();
+      await closed;
+      await assert.rejects(reader.read(), { name: 'AbortError' });
+    } finally {
+      upstream.closeAllConnections();
+      upstream.close();
+      await task.complete('done');
+    }
   });
 
   verifies('dpop:proof-checks', 'a proof is refused when replayed, made for another method or URL, dated outside the window, or not bound to the credential', async () => {

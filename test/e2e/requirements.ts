@@ -221,6 +221,7 @@ export const REQUIREMENTS = Object.freeze({
   'sdk:mandate-refusal-detail': 'A refused mandate surfaces its code and the refused items through the SDK.',
   'sdk:svid-renewal': 'The SDK renews its SVID before it expires, and a join token cannot be used again.',
   'sdk:declare-from-plan': 'The SDK declares the mandate a plan gives: a value the user stated is allowed (declared, even after an untrusted read), any other value is denied by its argument constraint, and a bad plan is refused with the field named.',
+  'sdk:gateway-fetch-abort': 'A task\'s gateway fetch sends the credential and a fresh proof, and an abort of a long response reaches its socket even after a garbage collection (an MCP client closing its stream lets the process exit).',
   'sdk:oidc-attestation': 'The SDK attests through OIDC and re-attests from the token source when its SVID has expired.',
 
   // secret-brokering.test.ts
