@@ -11,7 +11,7 @@ import { policyDirectory, readCedarFiles } from '../server/adapters/index.js';
 import { api, CliApiError } from './api-client.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { connectStdio } from './connect.js';
-import { runDemo } from './demo.js';
+import { playDemo, runDemo, type DemoStep } from './demo.js';
 import { generateReport } from './report.js';
 import { DEFAULT_THRESHOLDS } from '../report/index.js';
 
@@ -166,14 +166,15 @@ export function buildProgram(): Command {
     .description('play a scripted scenario through the SDK and the MCP gateway: allow, deny outside the mandate, deny by argument, step-up, ceiling forbid, suspension after repeated denials, revocation after completion, expiry')
     .option('--json', 'print one JSON object per step: {"step","decision","reason"}')
     .option('--store-dir <dir>', 'keep the store and its audit witness in <dir> (a folder holding no store yet) instead of a throwaway folder, for `mandate report` or `mandate audit verify` afterwards')
-    .action(async (opts: { json?: boolean; storeDir?: string }) => {
-      const steps = await runDemo(
-        (s) => {
-          if (opts.json) out(JSON.stringify({ step: s.step, decision: s.decision, reason: s.reason }));
-          else out(`${s.ok ? 'ok  ' : 'FAIL'} ${s.decision.padEnd(8)} ${s.reason.padEnd(26)} ${s.step}${s.ok ? '' : `  (expected ${s.expected.decision} ${s.expected.reason})`}`);
-        },
-        { storeDir: opts.storeDir },
-      );
+    .option('--url <url>', 'play against the control plane at <url> serving the example configuration (`npm start`), to watch the decisions arrive in its console; needs --admin-token, and leaves out the expiry step, which needs the demo\'s own clock')
+    .addOption(adminOption())
+    .action(async (opts: { json?: boolean; storeDir?: string; url?: string; adminToken?: string }) => {
+      const onStep = (s: DemoStep) => {
+        if (opts.json) out(JSON.stringify({ step: s.step, decision: s.decision, reason: s.reason }));
+        else out(`${s.ok ? 'ok  ' : 'FAIL'} ${s.decision.padEnd(8)} ${s.reason.padEnd(26)} ${s.step}${s.ok ? '' : `  (expected ${s.expected.decision} ${s.expected.reason})`}`);
+      };
+      if (opts.url !== undefined && opts.storeDir !== undefined) throw new ConfigError('--url and --store-dir: give one; a running control plane keeps its own store');
+      const steps = opts.url !== undefined ? await playDemo({ url: opts.url.replace(/\/$/, ''), adminToken: requireAdmin(opts) }, onStep) : await runDemo(onStep, { storeDir: opts.storeDir });
       const failed = steps.filter((s) => !s.ok).length;
       if (!opts.json) out(`${steps.length - failed} of ${steps.length} steps got the expected decision`);
       process.exitCode = failed === 0 ? EXIT.ok : EXIT.mismatch;

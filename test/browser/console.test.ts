@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import YAML from 'yaml';
+import { playDemo } from '../../src/cli/demo.js';
 import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
 import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
 import { CONSOLE_ROLES, USERS, startIdentityProvider, type IdentityProvider } from '../fixtures/identity-provider.js';
@@ -31,7 +32,8 @@ const ROLE_OF: Record<Person, string> = { alice: 'approver', olga: 'operator', v
 async function startConsoleServer(idp: IdentityProvider, dir: string): Promise<RunningServer> {
   const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
   config.policy.dir = join(ROOT, 'examples', 'policies');
-  delete config.upstreams;
+  // The example filesystem server behind the MCP gateway, as `npm start` serves it, for the demo scenario.
+  config.upstreams.fs.args = [join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-filesystem', 'dist', 'index.js'), join(ROOT, 'examples', 'share')];
   config.console = { oidc: { issuer: idp.issuer, clientId: idp.clientId }, roles: CONSOLE_ROLES };
   const file = join(dir, 'mandate.yaml');
   writeFileSync(file, YAML.stringify(config));
@@ -450,6 +452,24 @@ describe('the console in Chromium against a real server and a real identity prov
         return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
       }, report.taskId);
       assert.deepEqual(refused, { status: 403, code: 'console.forbidden' });
+    });
+
+    it('the demo scenario: each of its decisions arrives live, with the outcome the script expects', async () => {
+      await as('victor');
+      await open('/console/decisions');
+      await page.locator('[data-role="live-mode"][data-mode="stream"]').waitFor();
+      // `mandate demo --url` against this server: the SDK and the MCP gateway, as a newcomer runs it.
+      const steps = await playDemo({ url: server.url, adminToken: ADMIN_TOKEN }, () => undefined);
+      assert.equal(steps.length, 10, 'every step but the expiry, which needs the demo\'s own clock');
+      assert.deepEqual(steps.filter((s) => !s.ok), [], 'the demo ran as scripted');
+      const live = page.locator('[data-role="live-decisions"]');
+      for (const s of steps) {
+        assert.ok(s.decisionId, `${s.step}: the decision has an id`);
+        await live.locator(`[data-decision="${s.decisionId}"][data-outcome="${s.expected.decision}"]`).waitFor();
+      }
+      assert.match((await live.locator(`[data-decision="${steps[1]!.decisionId}"]`).textContent()) ?? '', /mandate\.tool_not_declared.*email\.send/);
+      assert.match((await live.locator(`[data-decision="${steps[8]!.decisionId}"]`).textContent()) ?? '', /policy\.permit.*fs\.read_text_file/);
+      await check('decisions-demo');
     });
 
     it(`the decisions history opens fast with ${SEEDED_DECISIONS.toLocaleString('en')} decisions stored, one page at a time`, async () => {

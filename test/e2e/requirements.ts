@@ -87,6 +87,7 @@ export const REQUIREMENTS = Object.freeze({
 
   // demo.test.ts
   'demo:steps-match-script': 'Every scripted demo step gets the decision the script expects, through the SDK.',
+  'demo:against-running': '`mandate demo --url` plays the scenario against a running control plane, whose trail then holds each decision.',
   'demo:json-output': '`mandate demo --json` prints one object per step and exits 0.',
 
   // report.test.ts
