@@ -72,14 +72,40 @@ export interface DecisionPorts {
  */
 export async function authenticate(token: string, ports: Pick<DecisionPorts, 'verifyCredential' | 'proveHolder' | 'getTask' | 'getAgent' | 'revocations' | 'clock'>, presented?: PresentedProof): Promise<TaskContext> {
   const claims = await ports.verifyCredential(token);
-  await ports.proveHolder(claims, token, presented);
+  const refusal = (err: CodedError) => new CredentialRefusal(err, claims.taskId, claims.agentId);
+  try {
+    await ports.proveHolder(claims, token, presented);
+  } catch (err) {
+    throw err instanceof CodedError ? refusal(err) : err;
+  }
   const task = await ports.getTask(claims.taskId);
   if (!task || task.agentId !== claims.agentId || task.credentialId !== claims.jti) throw new CodedError('credential.invalid', 'the credential names no task it was issued for');
   // The in-memory set is checked on every call, even when the signature check was cached.
   const revokedBy = revokedNow(ports.revocations, claims.jti, task);
-  if (revokedBy) throw new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`);
-  if (task.expiresAtMs <= ports.clock.nowMs()) throw new CodedError('credential.expired', 'the task has expired');
+  if (revokedBy) throw refusal(new CodedError('credential.revoked', `the task credential was revoked (${revokedBy})`));
+  if (task.expiresAtMs <= ports.clock.nowMs()) throw refusal(new CodedError('credential.expired', 'the task has expired'));
   return { claims, task, agent: await ports.getAgent(task.agentId) };
+}
+
+/**
+ * A refused credential this control plane signed for a task that exists: revoked,
+ * expired, or presented without proof of its holder. The refusal belongs in that
+ * task's trail (a stolen credential tried after revocation is evidence); a forged or
+ * unknown credential names no task to put it in.
+ */
+export class CredentialRefusal extends CodedError {
+  constructor(
+    refused: CodedError,
+    readonly taskId: TaskId,
+    readonly agentId: AgentId,
+  ) {
+    super(refused.code, refused.publicMessage, refused.detail, { cause: refused.cause });
+  }
+}
+
+/** The task a refused credential was issued for, when the refusal names one (see `CredentialRefusal`). */
+export function refusedTaskOf(err: unknown): { id: TaskId; agentId: AgentId } | null {
+  return err instanceof CredentialRefusal ? { id: err.taskId, agentId: err.agentId } : null;
 }
 
 /**
@@ -337,14 +363,14 @@ function refusalOf(ctx: TaskContext, call: Call, id: DecisionId, atMs: number, e
 
 /** A call whose credential did not authenticate: denied with the credential's code, and recorded. */
 async function refuseUnauthenticated(req: DecisionRequest, ports: DecisionPorts, err: unknown): Promise<Decision> {
-  const decision = denialOf(blankDecision({ id: newId('decision', ports.random), taskId: null, agentId: null, tool: req.tool, atMs: ports.clock.nowMs(), policyVersion: null }), err);
+  const of = err instanceof CredentialRefusal ? { taskId: err.taskId, agentId: err.agentId } : { taskId: null, agentId: null };
+  const decision = denialOf(blankDecision({ id: newId('decision', ports.random), ...of, tool: req.tool, atMs: ports.clock.nowMs(), policyVersion: null }), err);
   const reason = decision.reason;
   const args = req.args !== null && typeof req.args === 'object' ? req.args : {};
   await ports.audit
     .record({
       type: 'decision',
-      taskId: null,
-      agentId: null,
+      ...of,
       data: {
         decisionId: decision.id,
         outcome: 'deny',

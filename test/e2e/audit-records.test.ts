@@ -122,6 +122,27 @@ describe('audit records', () => {
     assert.equal(JSON.stringify(registered).includes('mapr_'), false, 'never the approver\'s token');
   });
 
+  verifies('audit:refused-credential-in-trail', 'a call with the credential of a completed task is in that task\'s trail, through the API and the MCP gateway; a forged one names no task', async () => {
+    const revoked = await grantTask(server.url, 'report-bot', { purpose: 'read one figure', tools: ['files.read', 'fs.read_text_file'], ttlSeconds: 300 });
+    assert.equal((await http(server.url, `/v1/tasks/${revoked.taskId}/complete`, { token: revoked.credential, body: { reason: 'done' } })).status, 200);
+    const late = await decide(server, revoked.credential, 'files.read', { path: '/srv/reports/q3.csv' });
+    assert.equal(late.outcome, 'deny');
+    const mcp = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${revoked.credential}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'late', version: '1' } } }),
+    });
+    assert.equal(mcp.status, 401);
+    const forged = await decide(server, `${revoked.credential.slice(0, -4)}AAAA`, 'files.read', { path: '/srv/reports/q3.csv' });
+
+    const ofTask = await events(server, 'decision', `task=${revoked.taskId}`);
+    assert.deepEqual(ofTask.filter((e) => e.data.decisionId === late.id).map((e) => [e.agentId !== null, e.data.code]), [[true, 'credential.revoked']]);
+    const atGateway = await events(server, 'gateway.refused', `task=${revoked.taskId}`);
+    assert.deepEqual(atGateway.map((e) => [e.data.gateway, e.data.code]), [['mcp', 'credential.revoked']]);
+    const unattributed = (await events(server, 'decision')).find((e) => e.data.decisionId === forged.id);
+    assert.deepEqual([unattributed?.taskId, unattributed?.data.code], [null, 'credential.invalid']);
+  });
+
   verifies('audit:records-refusals', 'a mandate refused whole, a deregistered agent\'s attestation and a failed renewal are each recorded', async () => {
     const jt = await http(server.url, '/v1/agents/billing-bot/join-tokens', { token: ADMIN_TOKEN, body: {} });
     const svid = (await http(server.url, '/v1/attest/join-token', { body: { token: jt.body.token } })).body.svid as string;

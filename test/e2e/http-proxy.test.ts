@@ -213,7 +213,7 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     return { status: res.status, headers: res.headers, text, body };
   }
 
-  async function events(taskId: string, type: 'decision' | 'tool.result') {
+  async function events(taskId: string, type: 'decision' | 'tool.result' | 'gateway.refused') {
     await server.plane.audit.flush();
     return server.plane.store.audit.list({ type, taskId: taskId as never });
   }
@@ -438,6 +438,9 @@ describe('HTTP API gateway: a real REST upstream behind /proxy', () => {
     assert.deepEqual([res.status, res.body.error.code], [401, 'credential.revoked']);
     assert.match(res.headers.get('www-authenticate') ?? '', /error_description="credential.revoked"/);
     assert.equal(seen.length, before);
+    // The refused try is in the task's trail: a credential used after revocation is evidence.
+    const refused = await events(taskId, 'gateway.refused');
+    assert.deepEqual(refused.map((e) => [e.data.gateway, e.data.code, e.data.method, e.data.upstream]), [['http', 'credential.revoked', 'GET', 'billing']]);
   });
 
   verifies('gateway:http:outside-openapi', 'the proxy is not part of the /v1 OpenAPI document', async () => {

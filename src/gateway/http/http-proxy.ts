@@ -3,7 +3,7 @@ import https from 'node:https';
 import { Transform, pipeline } from 'node:stream';
 import type { AuditSink } from '../../audit/index.js';
 import { CodedError, newId, type Clock, type DecisionId, type ErrorCode, type Random, type ToolCatalog } from '../../core/index.js';
-import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
+import { refusedTaskOf, type Decision, type Kernel, type TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
@@ -130,6 +130,10 @@ export class HttpProxy {
       } catch (err) {
         // Refused on the very next request once revoked or expired.
         const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
+        const of = refusedTaskOf(err);
+        void this.ports.audit
+          .record({ type: 'gateway.refused', taskId: of?.id ?? null, agentId: of?.agentId ?? null, data: { gateway: 'http', code: coded.code, method: req.method ?? null, upstream } })
+          .catch(() => undefined);
         if (coded.code === 'store.unreachable') {
           res.setHeader('Retry-After', '1');
           return sendJson(res, 503, { error: { code: coded.code, message: coded.publicMessage } });

@@ -12,7 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditSink } from '../../audit/index.js';
 import { CodedError, Lru, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
-import type { Decision, Kernel, TaskContext } from '../../decision/index.js';
+import { refusedTaskOf, type Decision, type Kernel, type TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
 import { jsonRpcCodeOf, presentedProof, redactResult, traceIdOf, unobservedUpstreamCalls, type TxnTokens, type UpstreamCalls } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
@@ -319,7 +319,7 @@ export class McpGateway {
     } catch (err) {
       // Refused on the very next request once revoked or expired, even mid-session.
       const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
-      this.refused(null, coded.code, method);
+      this.refused(refusedTaskOf(err), coded.code, method);
       // Not the credential's fault: a 401 would send the client to re-authenticate for nothing.
       if (coded.code === 'store.unreachable') {
         res.setHeader('Retry-After', '1');
@@ -468,7 +468,7 @@ export class McpGateway {
   }
 
   /** Protocol-level refusals are audited too: they are how probing shows up in the trail. */
-  private refused(task: Task | null, code: string, method: string | undefined): void {
+  private refused(task: Pick<Task, 'id' | 'agentId'> | null, code: string, method: string | undefined): void {
     void this.ports.audit
       .record({ type: 'gateway.refused', taskId: task?.id ?? null, agentId: task?.agentId ?? null, data: { gateway: 'mcp', code, method: method ?? null } })
       .catch(() => undefined);
