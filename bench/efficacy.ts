@@ -23,7 +23,7 @@ export async function benchEfficacy(metrics: Metrics, log: (line: string) => voi
     for (const run of runs) {
       const missed = run.attacked?.attacks.filter((a) => a.outcome === 'allow') ?? [];
       const lost = run.clean.flatMap((s, i) => (s.outcome === 'allow' ? [] : [`step ${i} ${s.outcome} ${s.code}`]));
-      if (missed.length || lost.length) log(`  ${path} ${run.id}: ${missed.length ? `${missed.length} attack(s) allowed; ` : ''}${lost.join(', ')}`);
+      if (missed.length || lost.length) log(`  ${path} ${run.id}: ${missed.map((a) => `attack allowed (${a.kind}${a.usersTarget ? ', the user\'s target' : ''}): ${a.title}; `).join('')}${lost.join(', ')}`);
     }
   }
   const put = (prefix: string, m: EfficacyMetrics) => {

@@ -18,6 +18,7 @@ export interface CallOutcome {
 }
 
 export interface AttackOutcome extends CallOutcome {
+  title: string;
   kind: Attack['kind'];
   usersTarget: boolean;
 }
@@ -119,7 +120,7 @@ export class EfficacyBench {
             d = await agent.call(call.tool, call.args);
             if (d.outcome !== 'allow') break;
           }
-          attacks.push({ outcome: d.outcome, code: d.code, kind: attack.kind, usersTarget: attack.usersTarget });
+          attacks.push({ outcome: d.outcome, code: d.code, title: attack.title, kind: attack.kind, usersTarget: attack.usersTarget });
         }
       }
       return { steps, attacks };
