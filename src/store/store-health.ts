@@ -23,7 +23,11 @@ export interface StoreHealthOptions {
  */
 export class StoreHealth {
   private downSinceMs: number | null = null;
-  private readonly waiting = new Set<(err: CodedError) => void>();
+  /** Guarded calls in flight, oldest first (a Map keeps insertion order, and every call has the same bound). */
+  private readonly inflight = new Map<number, { deadlineMs: number; reject: (err: CodedError) => void }>();
+  private nextCall = 0;
+  /** One timer for every call in flight, set for the oldest one's deadline (a timer per call made a guarded call 2.5 times as dear). */
+  private watchdog: NodeJS.Timeout | undefined;
   private probe: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -41,8 +45,8 @@ export class StoreHealth {
       this.o.log?.error(`store unreachable, refusing decisions until it answers: ${describe(err)}`);
       this.o.onDown?.();
       const refusal = unreachable('the store stopped answering');
-      for (const reject of this.waiting) reject(refusal);
-      this.waiting.clear();
+      for (const call of this.inflight.values()) call.reject(refusal);
+      this.inflight.clear();
     }
     this.scheduleProbe();
   }
@@ -53,33 +57,43 @@ export class StoreHealth {
       call.catch(() => undefined);
       throw unreachable('the store is not answering');
     }
-    let timer: NodeJS.Timeout | undefined;
-    let reject!: (err: CodedError) => void;
-    const bounded = new Promise<never>((_, r) => {
-      reject = r;
-      timer = setTimeout(() => {
-        this.fault(new Error(`a store call took longer than ${this.o.answerWithinMs} ms`));
-        r(unreachable(`the store did not answer within ${this.o.answerWithinMs} ms`));
-      }, this.o.answerWithinMs);
-    });
-    this.waiting.add(reject);
+    const id = this.nextCall++;
     try {
-      return await Promise.race([call, bounded]);
+      return await new Promise<T>((resolve, reject) => {
+        this.inflight.set(id, { deadlineMs: performance.now() + this.o.answerWithinMs, reject });
+        this.watch();
+        call.then(resolve, reject);
+      });
     } catch (err) {
       if (err instanceof CodedError) throw err;
       if (!isStoreFault(err)) throw err;
       this.fault(err);
       throw unreachable('the store failed the call');
     } finally {
-      clearTimeout(timer);
-      this.waiting.delete(reject);
+      this.inflight.delete(id);
       call.catch(() => undefined);
     }
+  }
+
+  /** Arms the watchdog for the oldest call in flight; a call past its bound marks the store down, which fails every call waiting. */
+  private watch(): void {
+    if (this.watchdog !== undefined || this.closed) return;
+    const oldest = this.inflight.values().next().value;
+    if (oldest === undefined) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      const first = this.inflight.values().next().value;
+      if (first !== undefined && first.deadlineMs <= performance.now()) this.fault(new Error(`a store call took longer than ${this.o.answerWithinMs} ms`));
+      this.watch();
+    }, Math.max(0, oldest.deadlineMs - performance.now()));
+    // Nothing to wait for once the calls are done: a call that hangs holds its own socket open.
+    this.watchdog.unref();
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.probe);
+    clearTimeout(this.watchdog);
   }
 
   private scheduleProbe(): void {
