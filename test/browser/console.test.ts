@@ -454,6 +454,26 @@ describe('the console in Chromium against a real server and a real identity prov
       assert.deepEqual(refused, { status: 403, code: 'console.forbidden' });
     });
 
+    it('approvals: a long queue shows the newest 50, and more on request', async () => {
+      for (let t = 0; t < 4; t++) {
+        const { credential } = await reportTask();
+        for (let i = 1; i <= 15; i++) assert.equal((await decide(credential, 'payments.create', { amount: t * 15 + i, recipient: 'print-shop' })).body.outcome, 'step_up');
+      }
+      const pendingNow = (await http(server.url, '/v1/approvals?status=pending&limit=1000', { token: ADMIN_TOKEN })).body.approvals.length as number;
+      assert.ok(pendingNow > 60);
+      await as('alice');
+      await open('/console/approvals');
+      const count = page.locator('[data-role="pending-count"]');
+      await page.locator('[data-role="pending-count"][data-count="50"][data-more="true"]').waitFor();
+      assert.equal(await count.textContent(), '50+ pending');
+      assert.equal(await page.locator('article[data-approval-id]').count(), 50);
+      await page.locator('[data-action="more-pending"]').click();
+      const shown = Math.min(pendingNow, 100);
+      await page.locator(`[data-role="pending-count"][data-count="${shown}"]`).waitFor();
+      assert.equal(await page.locator('article[data-approval-id]').count(), shown);
+      if (pendingNow <= 100) assert.equal(await page.locator('[data-action="more-pending"]').count(), 0, 'nothing more to show');
+    });
+
     it('the demo scenario: each of its decisions arrives live, with the outcome the script expects', async () => {
       await as('victor');
       await open('/console/decisions');

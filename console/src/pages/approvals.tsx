@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { api, query } from '../api';
 import { ErrorNote, Fields, Loading, PageHeader, ReasonActions, StatusBadge } from '../components';
 import { dateTime, json, timeLeft, visible } from '../format';
@@ -7,20 +8,27 @@ import { useCan } from '../session';
 import type { Approval, AuditPage, DecisionData } from '../types';
 
 const REFRESH_MS = 5000;
+/** Pending requests shown at first and added by "Show more": each card also reads where its targets came from. */
+const PAGE = 50;
+/** The most one request of `GET /v1/approvals` returns. */
+const MAX_SHOWN = 1000;
 
 export function ApprovalsPage() {
-  const pending = useResource(() => api.get<{ approvals: Approval[] }>('/v1/approvals?status=pending&limit=200'), 'pending', REFRESH_MS);
+  const [shown, setShown] = useState(PAGE);
+  const pending = useResource(() => api.get<{ approvals: Approval[]; nextCursor: string | null }>(`/v1/approvals?status=pending&limit=${shown}`), `pending:${shown}`, REFRESH_MS);
   const history = useResource(() => api.get<{ approvals: Approval[] }>('/v1/approvals?limit=50'), 'history', 15_000);
   const reload = () => {
     pending.reload();
     history.reload();
   };
   const list = pending.data?.approvals.filter((a) => a.status === 'pending') ?? [];
+  // More are pending than shown: the newest come first, and the oldest expire first.
+  const more = Boolean(pending.data?.nextCursor) && shown < MAX_SHOWN;
   const decided = history.data?.approvals.filter((a) => a.status !== 'pending') ?? [];
   return (
     <section aria-labelledby="page-title">
       <PageHeader title="Approvals">
-        <span className="muted small" data-role="pending-count" data-count={pending.data ? list.length : ''}>{pending.data ? `${list.length} pending` : ''}</span>
+        <span className="muted small" data-role="pending-count" data-count={pending.data ? list.length : ''} data-more={String(Boolean(pending.data?.nextCursor))}>{pending.data ? `${list.length}${pending.data.nextCursor ? '+' : ''} pending` : ''}</span>
         <button type="button" onClick={reload}>Refresh</button>
       </PageHeader>
       <p className="muted">Each request is bound to one task, one tool and these exact arguments: approving allows that call, nothing else.</p>
@@ -32,6 +40,12 @@ export function ApprovalsPage() {
           <ApprovalCard key={a.id} approval={a} onDecided={reload} />
         ))}
       </div>
+      {more ? (
+        <p>
+          <button type="button" data-action="more-pending" onClick={() => setShown((n) => Math.min(n + PAGE, MAX_SHOWN))}>Show {PAGE} more</button>{' '}
+          <span className="muted small">newest first; older requests expire sooner</span>
+        </p>
+      ) : null}
       <section className="panel" aria-labelledby="history-title">
         <h2 id="history-title">Decided</h2>
         <ErrorNote error={history.error} />
