@@ -106,6 +106,8 @@ export async function playDemo(target: DemoTarget, onStep: (s: DemoStep) => void
     record('MCP: write outside out/ through the gateway', await call('fs.write_file', { path: join(share, 'reports', 'q3.txt'), content: 'tampered' }), 'deny', 'mandate.arg_constraint');
   } finally {
     await mcp.close();
+    // Done with it: on a running control plane the task would otherwise stay live until it expires.
+    await viaMcp.complete('summary done').catch(() => undefined);
   }
 
   if (target.advanceClock) {

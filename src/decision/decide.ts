@@ -88,10 +88,11 @@ export async function authenticate(token: string, ports: Pick<DecisionPorts, 've
 }
 
 /**
- * A refused credential this control plane signed for a task that exists: revoked,
- * expired, or presented without proof of its holder. The refusal belongs in that
- * task's trail (a stolen credential tried after revocation is evidence); a forged or
- * unknown credential names no task to put it in.
+ * A refused credential whose signature verified, so its claims name the task and
+ * agent it was issued for: revoked, or presented without proof of its holder. The
+ * refusal belongs in that task's trail (a stolen credential tried after revocation
+ * is evidence); a forged credential names no task to put it in. (An expired one is
+ * refused by the signature check itself, which reads no claims of an expired token.)
  */
 export class CredentialRefusal extends CodedError {
   constructor(

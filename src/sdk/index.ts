@@ -239,8 +239,8 @@ export class TaskHandle {
     // signal follows the caller's only while the copy is alive, so after a collection
     // an abort (an MCP client closing its SSE stream) would no longer reach the socket.
     const given = input instanceof Request ? input : undefined;
-    const url = given?.url ?? new URL(String(input)).href;
-    const method = new Request(url, { method: init?.method ?? given?.method }).method; // as fetch spells it
+    // The URL and method as fetch reads them (a relative URL against the page's, a method's spelling), without the body or signal.
+    const { url, method } = new Request(given?.url ?? input, { method: init?.method ?? given?.method });
     const headers = new Headers(init?.headers ?? given?.headers);
     headers.set('authorization', `Bearer ${this.credential}`);
     if (this.session.key) headers.set('dpop', await createDpopProof({ ...this.session.key, method, url, accessToken: this.credential }));

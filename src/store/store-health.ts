@@ -77,13 +77,19 @@ export class StoreHealth {
 
   /** Arms the watchdog for the oldest call in flight; a call past its bound marks the store down, which fails every call waiting. */
   private watch(): void {
-    if (this.watchdog !== undefined || this.closed) return;
+    if (this.watchdog !== undefined) return;
     const oldest = this.inflight.values().next().value;
     if (oldest === undefined) return;
     this.watchdog = setTimeout(() => {
       this.watchdog = undefined;
-      const first = this.inflight.values().next().value;
-      if (first !== undefined && first.deadlineMs <= performance.now()) this.fault(new Error(`a store call took longer than ${this.o.answerWithinMs} ms`));
+      const now = performance.now();
+      for (const [id, call] of this.inflight) {
+        if (call.deadlineMs > now) break;
+        // Closed, the store is not marked down any more (`fault` does nothing), but a call past its bound still fails.
+        if (!this.closed) this.fault(new Error(`a store call took longer than ${this.o.answerWithinMs} ms`));
+        this.inflight.delete(id);
+        call.reject(unreachable(`the store did not answer within ${this.o.answerWithinMs} ms`));
+      }
       this.watch();
     }, Math.max(0, oldest.deadlineMs - performance.now()));
     // Nothing to wait for once the calls are done: a call that hangs holds its own socket open.
@@ -93,7 +99,6 @@ export class StoreHealth {
   close(): void {
     this.closed = true;
     clearTimeout(this.probe);
-    clearTimeout(this.watchdog);
   }
 
   private scheduleProbe(): void {

@@ -97,8 +97,8 @@ describe('mandate report on the demo scenario', () => {
       'monitor.alert': 4,
       'monitor.signal': 4,
       'policy.loaded': 1,
-      revocation: 1,
-      'task.completed': 1,
+      revocation: 2,
+      'task.completed': 2,
       'task.granted': 3,
       'tool.result': 1,
     });
@@ -108,9 +108,9 @@ describe('mandate report on the demo scenario', () => {
     const credentials = control('jit-credentials').evidence;
     assert.deepEqual(
       [credentials.tasksGranted, credentials.tasksCompleted, credentials.revocations, credentials.refusedAsRevoked, credentials.refusedAsExpired, credentials.longestTaskTtlSeconds],
-      [3, 1, 1, 1, 1, 600],
+      [3, 2, 2, 1, 1, 600],
     );
-    assert.deepEqual(control('jit-credentials').evidence.revocationsByKind, { task: 1 });
+    assert.deepEqual(control('jit-credentials').evidence.revocationsByKind, { task: 2 });
     // The payment held for a person: requested, then cancelled when its task completed.
     assert.deepEqual(control('step-up').evidence, {
       stepUps: 1,

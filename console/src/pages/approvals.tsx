@@ -10,25 +10,28 @@ import type { Approval, AuditPage, DecisionData } from '../types';
 const REFRESH_MS = 5000;
 /** Pending requests shown at first and added by "Show more": each card also reads where its targets came from. */
 const PAGE = 50;
-/** The most one request of `GET /v1/approvals` returns. */
-const MAX_SHOWN = 1000;
+/** The most one request of `GET /v1/approvals` returns, less the one that says more are waiting. */
+const MAX_SHOWN = 999;
 
 export function ApprovalsPage() {
   const [shown, setShown] = useState(PAGE);
-  const pending = useResource(() => api.get<{ approvals: Approval[]; nextCursor: string | null }>(`/v1/approvals?status=pending&limit=${shown}`), `pending:${shown}`, REFRESH_MS);
+  // One more than shown: whether more are pending, without a page that turns out empty.
+  const pending = useResource(() => api.get<{ approvals: Approval[] }>(`/v1/approvals?status=pending&limit=${shown + 1}`), `pending:${shown}`, REFRESH_MS);
   const history = useResource(() => api.get<{ approvals: Approval[] }>('/v1/approvals?limit=50'), 'history', 15_000);
   const reload = () => {
     pending.reload();
     history.reload();
   };
-  const list = pending.data?.approvals.filter((a) => a.status === 'pending') ?? [];
+  const all = pending.data?.approvals.filter((a) => a.status === 'pending') ?? [];
+  const list = all.slice(0, shown);
   // More are pending than shown: the newest come first, and the oldest expire first.
-  const more = Boolean(pending.data?.nextCursor) && shown < MAX_SHOWN;
+  const waiting = all.length > shown;
+  const more = waiting && shown < MAX_SHOWN;
   const decided = history.data?.approvals.filter((a) => a.status !== 'pending') ?? [];
   return (
     <section aria-labelledby="page-title">
       <PageHeader title="Approvals">
-        <span className="muted small" data-role="pending-count" data-count={pending.data ? list.length : ''} data-more={String(Boolean(pending.data?.nextCursor))}>{pending.data ? `${list.length}${pending.data.nextCursor ? '+' : ''} pending` : ''}</span>
+        <span className="muted small" data-role="pending-count" data-count={pending.data ? list.length : ''} data-more={String(waiting)}>{pending.data ? `${list.length}${waiting ? '+' : ''} pending` : ''}</span>
         <button type="button" onClick={reload}>Refresh</button>
       </PageHeader>
       <p className="muted">Each request is bound to one task, one tool and these exact arguments: approving allows that call, nothing else.</p>

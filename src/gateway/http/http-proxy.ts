@@ -130,9 +130,10 @@ export class HttpProxy {
       } catch (err) {
         // Refused on the very next request once revoked or expired.
         const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
+        // Only names from the configuration go in the trail: the path is the caller's to choose.
         const of = refusedTaskOf(err);
         void this.ports.audit
-          .record({ type: 'gateway.refused', taskId: of?.id ?? null, agentId: of?.agentId ?? null, data: { gateway: 'http', code: coded.code, method: req.method ?? null, upstream } })
+          .record({ type: 'gateway.refused', taskId: of?.id ?? null, agentId: of?.agentId ?? null, data: { gateway: 'http', code: coded.code, method: req.method ?? null, upstream: this.upstreams.has(upstream) ? upstream : null } })
           .catch(() => undefined);
         if (coded.code === 'store.unreachable') {
           res.setHeader('Retry-After', '1');
