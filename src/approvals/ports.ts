@@ -5,7 +5,9 @@ export interface ApprovalQuery {
   status?: ApprovalStatus;
   taskId?: TaskId;
   limit?: number;
-  /** Only requests older than this one, in list order (newest first): the next page. */
+  /** `newest` first (the default), or `oldest` first: a pending queue by who has waited longest, and so expires first. */
+  order?: 'newest' | 'oldest';
+  /** Only requests after this one in list order: the next page. */
   before?: ApprovalPosition;
 }
 

@@ -94,7 +94,8 @@ const ApprovalListQuery = z
     status: z.enum(['pending', 'approved', 'denied', 'expired', 'consumed', 'cancelled']).optional(),
     task: z.string().optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    cursor: z.string().min(1).max(512).optional().describe('`nextCursor` of the previous page'),
+    order: z.enum(['newest', 'oldest']).default('newest').describe('`oldest` first lists a pending queue by who has waited longest'),
+    cursor: z.string().min(1).max(512).optional().describe('`nextCursor` of the previous page, in the same order'),
   })
   .strict();
 const IdParams = z.object({ id: z.string().min(1).max(80) }).strict();
@@ -364,12 +365,12 @@ export async function buildApp(plane: ControlPlane): Promise<FastifyInstance> {
     const { approver, token } = await plane.approvals.registerApprover(req.body ?? {}, by);
     return reply.status(201).send({ ...approver, token });
   });
-  app.get('/v1/approvals', doc('approval requests, newest first, one page at a time (approver, admin, or a console session)', { response: { 200: Api.ApprovalPage }, security: [{ approver: [] }, { admin: [] }], querystring: jsonSchema(ApprovalListQuery) }), async (req) => {
+  app.get('/v1/approvals', doc('approval requests, newest (or oldest) first, one page at a time (approver, admin, or a console session)', { response: { 200: Api.ApprovalPage }, security: [{ approver: [] }, { admin: [] }], querystring: jsonSchema(ApprovalListQuery) }), async (req) => {
     if (!(await mayReadApprovals(req))) throw new CodedError('request.unauthorized', 'this endpoint needs an approver token or the admin token as a bearer token, or a console session');
     const q = parse(ApprovalListQuery, req.query, 'query');
     const taskId = q.task === undefined ? undefined : parseId('task', q.task);
     if (q.task !== undefined && !taskId) throw new CodedError('request.invalid', `query: task \`${q.task}\` is not a task id`);
-    const approvals = await plane.approvals.list({ status: q.status, taskId: taskId as TaskId | undefined, limit: q.limit, ...(q.cursor !== undefined ? { before: decodeTimeCursor(q.cursor) } : {}) });
+    const approvals = await plane.approvals.list({ status: q.status, taskId: taskId as TaskId | undefined, limit: q.limit, order: q.order, ...(q.cursor !== undefined ? { before: decodeTimeCursor(q.cursor) } : {}) });
     const last = approvals.at(-1);
     return { approvals, nextCursor: approvals.length === q.limit && last ? encodeCursor([last.createdAtMs, last.id]) : null };
   });

@@ -402,6 +402,10 @@ for (const [name, open, cleanup] of targets) {
       assert.deepEqual(listed, ['apr_console00004', 'apr_console00003', 'apr_console00002', 'apr_console00001']);
       const next = await store.approvals.list({ limit: 100, before: { createdAtMs: 20_500, id: 'apr_console00002' } });
       assert.deepEqual(next.filter((a) => a.id.startsWith('apr_console')).map((a) => a.id), ['apr_console00001'], 'same instant: the id breaks the tie');
+      const oldest = (await store.approvals.list({ limit: 100, order: 'oldest' })).filter((a) => a.id.startsWith('apr_console')).map((a) => a.id);
+      assert.deepEqual(oldest, ['apr_console00001', 'apr_console00002', 'apr_console00003', 'apr_console00004']);
+      const after = await store.approvals.list({ limit: 100, order: 'oldest', before: { createdAtMs: 20_500, id: 'apr_console00002' } });
+      assert.deepEqual(after.filter((a) => a.id.startsWith('apr_console')).map((a) => a.id), ['apr_console00003', 'apr_console00004'], 'oldest first, the next page');
       assert.deepEqual((await store.approvals.list({ status: 'pending', limit: 100 })).filter((a) => a.id.startsWith('apr_console')).map((a) => a.id), ['apr_console00003']);
     });
 

@@ -142,11 +142,17 @@ describe('operator actions and lists for the console', () => {
     assert.deepEqual(names, agents.map((a) => a.name));
   });
 
-  verifies('console:approvals-history-pages', 'approval requests paged newest first; cancelled with their task, naming how it ended', async () => {
+  verifies('console:approvals-history-pages', 'approval requests paged newest first, or oldest first; cancelled with their task, naming how it ended', async () => {
     const { taskId, credential } = await grantTask(server.url, 'report-bot', { purpose: 'pay three suppliers', tools: [READ, 'payments.create'], ttlSeconds: 600 });
     for (const amount of [10, 20, 30]) assert.equal((await decide(credential, 'payments.create', { amount })).outcome, 'step_up');
     const pending = (await admin(`/v1/approvals?task=${taskId}&status=pending`)).body.approvals as { id: string; createdAtMs: number }[];
     assert.equal(pending.length, 3);
+    // The queue by who has waited longest, one page at a time.
+    const first = (await admin(`/v1/approvals?task=${taskId}&status=pending&order=oldest&limit=2`)).body;
+    const second = (await admin(`/v1/approvals?task=${taskId}&status=pending&order=oldest&limit=2&cursor=${first.nextCursor}`)).body;
+    assert.deepEqual([...first.approvals, ...second.approvals].map((a: { id: string }) => a.id), pending.map((a) => a.id).reverse());
+    assert.equal(second.nextCursor, null);
+    assert.equal((await admin(`/v1/approvals?order=sideways`)).status, 400);
 
     await admin(`/v1/tasks/${taskId}/complete`, { reason: 'paid by hand' });
     const pages: string[][] = [];

@@ -16,7 +16,7 @@ const MAX_SHOWN = 999;
 export function ApprovalsPage() {
   const [shown, setShown] = useState(PAGE);
   // One more than shown: whether more are pending, without a page that turns out empty.
-  const pending = useResource(() => api.get<{ approvals: Approval[] }>(`/v1/approvals?status=pending&limit=${shown + 1}`), `pending:${shown}`, REFRESH_MS);
+  const pending = useResource(() => api.get<{ approvals: Approval[] }>(`/v1/approvals?status=pending&order=oldest&limit=${shown + 1}`), `pending:${shown}`, REFRESH_MS);
   const history = useResource(() => api.get<{ approvals: Approval[] }>('/v1/approvals?limit=50'), 'history', 15_000);
   const reload = () => {
     pending.reload();
@@ -24,7 +24,7 @@ export function ApprovalsPage() {
   };
   const all = pending.data?.approvals.filter((a) => a.status === 'pending') ?? [];
   const list = all.slice(0, shown);
-  // More are pending than shown: the newest come first, and the oldest expire first.
+  // More are pending than shown: who has waited longest comes first, as that request expires first.
   const waiting = all.length > shown;
   const more = waiting && shown < MAX_SHOWN;
   const decided = history.data?.approvals.filter((a) => a.status !== 'pending') ?? [];
@@ -46,7 +46,7 @@ export function ApprovalsPage() {
       {more ? (
         <p>
           <button type="button" data-action="more-pending" onClick={() => setShown((n) => Math.min(n + PAGE, MAX_SHOWN))}>Show {PAGE} more</button>{' '}
-          <span className="muted small">newest first; older requests expire sooner</span>
+          <span className="muted small">oldest first: they expire first</span>
         </p>
       ) : null}
       <section className="panel" aria-labelledby="history-title">

@@ -75,9 +75,10 @@ export const approvalRepo: RepoFactory<ApprovalRepo> = (db) => ({
     let query = db.selectFrom('approvals').selectAll();
     if (q.status) query = query.where('status', '=', q.status);
     if (q.taskId) query = query.where('task_id', '=', q.taskId);
+    const [past, direction] = q.order === 'oldest' ? (['>', 'asc'] as const) : (['<', 'desc'] as const);
     const before = q.before;
-    if (before) query = query.where((eb) => eb.or([eb('created_at_ms', '<', before.createdAtMs), eb.and([eb('created_at_ms', '=', before.createdAtMs), eb('id', '<', before.id)])]));
-    const rows = await query.orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(q.limit ?? 100).execute();
+    if (before) query = query.where((eb) => eb.or([eb('created_at_ms', past, before.createdAtMs), eb.and([eb('created_at_ms', '=', before.createdAtMs), eb('id', past, before.id)])]));
+    const rows = await query.orderBy('created_at_ms', direction).orderBy('id', direction).limit(q.limit ?? 100).execute();
     return rows.map(toApproval);
   },
   async latestFor(taskId, tool, argsHash) {
