@@ -454,7 +454,7 @@ describe('the console in Chromium against a real server and a real identity prov
       assert.deepEqual(refused, { status: 403, code: 'console.forbidden' });
     });
 
-    it('approvals: a long queue shows the newest 50, and more on request', async () => {
+    it('approvals: a long queue shows the oldest 50, and more on request', async () => {
       for (let t = 0; t < 4; t++) {
         const { credential } = await reportTask();
         for (let i = 1; i <= 15; i++) assert.equal((await decide(credential, 'payments.create', { amount: t * 15 + i, recipient: 'print-shop' })).body.outcome, 'step_up');
