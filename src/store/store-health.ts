@@ -47,6 +47,7 @@ export class StoreHealth {
       const refusal = unreachable('the store stopped answering');
       for (const call of this.inflight.values()) call.reject(refusal);
       this.inflight.clear();
+      this.watchdog?.unref();
     }
     this.scheduleProbe();
   }
@@ -62,6 +63,8 @@ export class StoreHealth {
       return await new Promise<T>((resolve, reject) => {
         this.inflight.set(id, { deadlineMs: performance.now() + this.o.answerWithinMs, reject });
         this.watch();
+        // A call in flight keeps the process alive until it answers or fails, as a timer of its own did.
+        this.watchdog?.ref();
         call.then(resolve, reject);
       });
     } catch (err) {
@@ -71,6 +74,8 @@ export class StoreHealth {
       throw unreachable('the store failed the call');
     } finally {
       this.inflight.delete(id);
+      // Armed for a call that has answered: nothing to keep the process alive for.
+      if (this.inflight.size === 0) this.watchdog?.unref();
       call.catch(() => undefined);
     }
   }
@@ -92,8 +97,6 @@ export class StoreHealth {
       }
       this.watch();
     }, Math.max(0, oldest.deadlineMs - performance.now()));
-    // Nothing to wait for once the calls are done: a call that hangs holds its own socket open.
-    this.watchdog.unref();
   }
 
   close(): void {
