@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,16 +36,28 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Co
 }
 
 /**
+ * A server on the example configuration and policies as `edit` changes it, the file
+ * (a name of its own: servers may share `dir`) and the secrets key in `dir`, on an
+ * in-memory store unless `env` says otherwise.
+ */
+export async function startExampleServer(dir: string, edit: (config: Record<string, any>) => void, env: Record<string, string> = {}): Promise<RunningServer> {
+  const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+  config.policy.dir = join(ROOT, 'examples', 'policies');
+  // The example's MCP servers run where the example file is, whatever folder this copy is written to.
+  for (const upstream of Object.values<Record<string, unknown>>(config.upstreams ?? {})) if (upstream.transport === 'stdio') upstream.cwd ??= join(ROOT, 'examples');
+  edit(config);
+  const file = join(dir, `mandate-${randomUUID()}.yaml`);
+  writeFileSync(file, YAML.stringify(config));
+  return startServer(loadConfig(file, { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false', ...env }));
+}
+
+/**
  * A server on the example configuration and policies with these MCP upstreams, on an
  * in-memory store, its config and key in a throwaway folder that `close` removes.
  */
 export async function startWithUpstreams(upstreams: Record<string, unknown>): Promise<{ server: RunningServer; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-upstreams-'));
-  const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-  config.policy.dir = join(ROOT, 'examples', 'policies');
-  config.upstreams = upstreams;
-  writeFileSync(join(dir, 'mandate.yaml'), YAML.stringify(config));
-  const server = await startServer(loadConfig(join(dir, 'mandate.yaml'), { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }));
+  const server = await startExampleServer(dir, (config) => void (config.upstreams = upstreams));
   return {
     server,
     close: async () => {

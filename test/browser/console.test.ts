@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import YAML from 'yaml';
 import { playDemo } from '../../src/cli/demo.js';
-import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
-import { CONSOLE_ROLES, USERS, startIdentityProvider, type IdentityProvider } from '../fixtures/identity-provider.js';
+import type { RunningServer } from '../../src/server/index.js';
+import { ADMIN_TOKEN, ROOT, grantTask, http } from '../helpers.js';
+import { USERS, startConsoleServer, startIdentityProvider, type IdentityProvider } from '../fixtures/identity-provider.js';
 
 // Debian's Chromium, never a downloaded browser: the tests run offline.
 const CHROMIUM = '/usr/bin/chromium';
@@ -27,22 +26,6 @@ const SEEDED_DECISIONS = 100_000;
 /** The people of the test provider and the one role each holds (test/fixtures/identity-provider.ts). */
 type Person = 'alice' | 'olga' | 'victor' | 'adam';
 const ROLE_OF: Record<Person, string> = { alice: 'approver', olga: 'operator', victor: 'viewer', adam: 'admin' };
-
-/** A server on the example configuration with console sign-in at `idp` (as test/e2e/console-sign-in.test.ts starts it). */
-async function startConsoleServer(idp: IdentityProvider, dir: string): Promise<RunningServer> {
-  const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-  config.policy.dir = join(ROOT, 'examples', 'policies');
-  // The example filesystem server behind the MCP gateway, as `npm start` serves it, for the demo scenario.
-  config.upstreams.fs.args = [join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-filesystem', 'dist', 'index.js'), join(ROOT, 'examples', 'share')];
-  config.console = { oidc: { issuer: idp.issuer, clientId: idp.clientId }, roles: CONSOLE_ROLES };
-  const file = join(dir, 'mandate.yaml');
-  writeFileSync(file, YAML.stringify(config));
-  const server = await startServer(
-    loadConfig(file, { MANDATE_STORE_URL: ':memory:', MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false' }),
-  );
-  idp.allowRedirect(`${server.url}/console/callback`);
-  return server;
-}
 
 describe('the console in Chromium against a real server and a real identity provider', { skip }, () => {
   let dir: string;
@@ -116,7 +99,8 @@ describe('the console in Chromium against a real server and a real identity prov
     mkdirSync(SCREENSHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'mandate-console-browser-'));
     idp = await startIdentityProvider();
-    server = await startConsoleServer(idp, dir);
+    // The example filesystem server behind the MCP gateway, as `npm start` serves it, for the demo scenario.
+    server = await startConsoleServer(idp, dir, { exampleUpstreams: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
 

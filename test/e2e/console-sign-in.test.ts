@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import YAML from 'yaml';
-import { loadConfig, startServer, type RunningServer } from '../../src/server/index.js';
+import type { RunningServer } from '../../src/server/index.js';
 import { ConsoleSession } from '../../src/server/api-schemas.js';
-import { ADMIN_TOKEN, EXAMPLE_CONFIG, ROOT, grantTask, http } from '../helpers.js';
-import { CONSOLE_ROLES, CookieJar, authorizeAt, browse, signIn, startIdentityProvider, type IdentityProvider } from '../fixtures/identity-provider.js';
+import { ADMIN_TOKEN, grantTask, http } from '../helpers.js';
+import { CookieJar, authorizeAt, browse, signIn, startConsoleServer, startIdentityProvider, type IdentityProvider } from '../fixtures/identity-provider.js';
 import { verifies } from './verifies.js';
 
 /** A Mandate server on the example configuration and policies, with console sign-in at `idp`. */
-async function startConsoleServer(idp: IdentityProvider | undefined, dir: string, env: Record<string, string> = {}, storeUrl = ':memory:'): Promise<RunningServer> {
-  const config = YAML.parse(readFileSync(EXAMPLE_CONFIG, 'utf8'));
-  config.policy.dir = join(ROOT, 'examples', 'policies');
-  delete config.upstreams;
-  if (idp) config.console = { oidc: { issuer: idp.issuer, clientId: idp.clientId }, roles: CONSOLE_ROLES };
-  const file = join(dir, `mandate-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, YAML.stringify(config));
-  const server = await startServer(
-    loadConfig(file, { MANDATE_STORE_URL: storeUrl, MANDATE_SECRETS_KEY_FILE: join(dir, 'k'), MANDATE_SERVER_PORT: '0', MANDATE_SERVER_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_POLICY_WATCH: 'false', ...env }),
-  );
-  idp?.allowRedirect(`${server.url}/console/callback`);
-  return server;
-}
-
 /** A request as the console's page makes it: the session cookie, and for unsafe methods its CSRF token and origin. */
 function asPerson(base: string, path: string, cookie: string, init: { method?: string; body?: unknown; csrf?: string; origin?: string } = {}) {
   const headers: Record<string, string> = { cookie };
@@ -269,8 +254,8 @@ describe('console sign-in across replicas and without configuration', () => {
     dir = mkdtempSync(join(tmpdir(), 'mandate-console-replicas-'));
     idp = await startIdentityProvider();
     const file = `file:${join(dir, 'mandate.db')}`;
-    a = await startConsoleServer(idp, dir, { MANDATE_AUDIT_SEGMENT: 'console-a' }, file);
-    b = await startConsoleServer(idp, dir, { MANDATE_AUDIT_SEGMENT: 'console-b' }, file);
+    a = await startConsoleServer(idp, dir, { env: { MANDATE_AUDIT_SEGMENT: 'console-a', MANDATE_STORE_URL: file } });
+    b = await startConsoleServer(idp, dir, { env: { MANDATE_AUDIT_SEGMENT: 'console-b', MANDATE_STORE_URL: file } });
     bare = await startConsoleServer(undefined, dir);
   });
   after(async () => {

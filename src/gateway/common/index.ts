@@ -5,3 +5,4 @@ export { unobservedUpstreamCalls, type UpstreamCall, type UpstreamCalls, type Up
 export { traceIdOf } from './trace-id.js';
 export { presentedProof, SVID_HEADER } from './presented.js';
 export { TransactionTokenSchema, TxnTokens, TXN_TOKEN_HEADER, TXN_TOKEN_META, type TransactionTokenConfig, type TxnTokenDeps, type TxnTokenTarget } from './txn-token.js';
+export { recordGatewayRefusal } from './refusals.js';

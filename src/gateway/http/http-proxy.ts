@@ -7,7 +7,7 @@ import { refusedTaskOf, type Decision, type Kernel, type TaskContext } from '../
 import type { Task } from '../../mandate/index.js';
 import type { ApiActions, ApiConfig, ApisConfig } from './http-upstream-config.js';
 import { callArguments, matchRoute, paramsToArgs, parseProxyPath, serializeQuery, type ApiAction, type ProxiedPath } from './match-route.js';
-import { httpStatusOf, presentedProof, traceIdOf, unobservedUpstreamCalls, TXN_TOKEN_HEADER, type SecretResolver, type TxnTokens, type TxnTokenTarget, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
+import { httpStatusOf, presentedProof, recordGatewayRefusal, traceIdOf, unobservedUpstreamCalls, TXN_TOKEN_HEADER, type SecretResolver, type TxnTokens, type TxnTokenTarget, type UpstreamCalls, type UpstreamFailure } from '../common/index.js';
 import { UpstreamHeaders } from './upstream-headers.js';
 
 /** What the proxy needs from the control plane; it decides nothing itself. */
@@ -131,10 +131,7 @@ export class HttpProxy {
         // Refused on the very next request once revoked or expired.
         const coded = err instanceof CodedError ? err : new CodedError('credential.invalid', 'the task credential is invalid');
         // Only names from the configuration go in the trail: the path is the caller's to choose.
-        const of = refusedTaskOf(err);
-        void this.ports.audit
-          .record({ type: 'gateway.refused', taskId: of?.id ?? null, agentId: of?.agentId ?? null, data: { gateway: 'http', code: coded.code, method: req.method ?? null, upstream: this.upstreams.has(upstream) ? upstream : null } })
-          .catch(() => undefined);
+        recordGatewayRefusal(this.ports.audit, 'http', refusedTaskOf(err), { code: coded.code, method: req.method ?? null, upstream: this.upstreams.has(upstream) ? upstream : null });
         if (coded.code === 'store.unreachable') {
           res.setHeader('Retry-After', '1');
           return sendJson(res, 503, { error: { code: coded.code, message: coded.publicMessage } });

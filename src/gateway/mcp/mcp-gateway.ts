@@ -14,7 +14,7 @@ import type { AuditSink } from '../../audit/index.js';
 import { CodedError, Lru, type Clock, type TaskId, type ToolCatalog } from '../../core/index.js';
 import { refusedTaskOf, type Decision, type Kernel, type TaskContext } from '../../decision/index.js';
 import type { Task } from '../../mandate/index.js';
-import { jsonRpcCodeOf, presentedProof, redactResult, traceIdOf, unobservedUpstreamCalls, type TxnTokens, type UpstreamCalls } from '../common/index.js';
+import { jsonRpcCodeOf, presentedProof, recordGatewayRefusal, redactResult, traceIdOf, unobservedUpstreamCalls, type TxnTokens, type UpstreamCalls } from '../common/index.js';
 import type { ErrorCode } from '../../core/index.js';
 import { sessionIds, type SessionIds } from './session-ids.js';
 import { ClientAsks, LOG_LEVELS, PostReply, isRelayedAskId, logLevelPasses, sseEvent } from './agent-relay.js';
@@ -469,9 +469,7 @@ export class McpGateway {
 
   /** Protocol-level refusals are audited too: they are how probing shows up in the trail. */
   private refused(task: Pick<Task, 'id' | 'agentId'> | null, code: string, method: string | undefined): void {
-    void this.ports.audit
-      .record({ type: 'gateway.refused', taskId: task?.id ?? null, agentId: task?.agentId ?? null, data: { gateway: 'mcp', code, method: method ?? null } })
-      .catch(() => undefined);
+    recordGatewayRefusal(this.ports.audit, 'mcp', task, { code, method: method ?? null });
   }
 
   /** A session another process opened for this task (or this one, before it was dropped from memory). */
